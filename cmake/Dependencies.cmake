@@ -1,0 +1,25 @@
+# Every dependency comes from Debian 12's archive (scripts/install-deps.sh).
+# Nothing is downloaded at configure or build time.
+
+find_package(Threads REQUIRED)
+find_package(Boost 1.81 EXACT REQUIRED COMPONENTS json url)
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
+pkg_check_modules(SQLITE3 REQUIRED IMPORTED_TARGET sqlite3)
+find_package(spdlog REQUIRED)
+find_package(CLI11 REQUIRED)
+find_package(tomlplusplus REQUIRED)
+find_package(prometheus-cpp REQUIRED COMPONENTS core)
+find_package(OpenSSL REQUIRED)
+
+# Asio and Beast are header-only by default, which makes every file that
+# includes them slow to compile. With separate compilation their
+# implementation is built once, in server/src/net/asio_impl.cpp, and every
+# other file only sees declarations.
+add_library(parley_asio STATIC ${PROJECT_SOURCE_DIR}/server/src/net/asio_impl.cpp)
+target_compile_definitions(parley_asio PUBLIC
+  BOOST_ASIO_SEPARATE_COMPILATION
+  BOOST_BEAST_SEPARATE_COMPILATION
+  BOOST_ASIO_NO_DEPRECATED
+  BOOST_BEAST_USE_STD_STRING_VIEW)
+target_link_libraries(parley_asio PUBLIC Boost::headers Threads::Threads OpenSSL::SSL OpenSSL::Crypto)

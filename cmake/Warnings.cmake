@@ -1,0 +1,8 @@
+# Warnings are errors in our own code only; third-party headers are included as
+# system headers so their warnings do not stop the build.
+function(parley_set_warnings target)
+  target_compile_options(${target} PRIVATE
+    -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wold-style-cast
+    -Wcast-align -Woverloaded-virtual -Wnull-dereference -Wimplicit-fallthrough
+    -Werror)
+endfunction()

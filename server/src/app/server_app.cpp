@@ -1,0 +1,123 @@
+#include "app/server_app.hpp"
+
+#include <csignal>
+#include <thread>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "api/services.hpp"
+#include "app/ops_routes.hpp"
+#include "auth/account_routes.hpp"
+#include "auth/authenticator.hpp"
+#include "auth/login_throttle.hpp"
+#include "auth/password_hasher.hpp"
+#include "contacts/contact_routes.hpp"
+#include "core/clock.hpp"
+#include "core/log.hpp"
+#include "http/router.hpp"
+#include "http/server.hpp"
+#include "metrics/metrics.hpp"
+#include "profile/profile_routes.hpp"
+#include "storage/sqlite/sqlite_store.hpp"
+
+namespace parley::app {
+namespace {
+
+// How long in-flight requests may take to finish at shutdown.
+constexpr std::chrono::seconds kShutdownGrace{10};
+// How often expired sessions are swept from the database.
+constexpr std::chrono::minutes kSessionSweepInterval{10};
+
+}  // namespace
+
+struct ServerApp::Impl {
+  explicit Impl(Config c)
+      : config(std::move(c)),
+        store(prepare_data_dir(config) / "parley.db", config.storage,
+              [this](bool write, std::chrono::duration<double> elapsed) {
+                metrics.observe_transaction(write ? "write" : "read", elapsed);
+              }),
+        hasher(config.auth),
+        throttle(config.auth),
+        authenticator(store, config.auth),
+        services{config, store, hasher, throttle, authenticator, metrics},
+        server(io, config.http, router, metrics),
+        sweep_timer(io) {
+    auth::register_account_routes(router, services);
+    profile::register_profile_routes(router, services);
+    contacts::register_contact_routes(router, services);
+    register_ops_routes(router, services, stopping);
+  }
+
+  static std::filesystem::path prepare_data_dir(const Config& config) {
+    std::filesystem::create_directories(config.data_dir);
+    return config.data_dir;
+  }
+
+  void schedule_session_sweep() {
+    sweep_timer.expires_after(kSessionSweepInterval);
+    sweep_timer.async_wait([this](boost::system::error_code ec) {
+      if (ec) return;
+      auto idle_ms = std::chrono::duration_cast<std::chrono::milliseconds>(config.auth.session_idle_timeout).count();
+      try {
+        auto removed = store.write(
+            [&](storage::Transaction& tx) { return tx.delete_sessions_idle_since(now_millis() - idle_ms); });
+        if (removed > 0) log::get("auth")->info("expired sessions removed count={}", removed);
+      } catch (const std::exception& e) {
+        log::get("auth")->error("session sweep failed error=\"{}\"", e.what());
+      }
+      schedule_session_sweep();
+    });
+  }
+
+  Config config;
+  metrics::Metrics metrics;  // before store: the store's observer uses it
+  storage::sqlite::SqliteStore store;
+  auth::PasswordHasher hasher;
+  auth::LoginThrottle throttle;
+  auth::Authenticator authenticator;
+  api::Services services;
+  http::Router router;
+  std::atomic<bool> stopping{false};
+  boost::asio::io_context io;
+  http::Server server;
+  boost::asio::steady_timer sweep_timer;
+};
+
+ServerApp::ServerApp(Config config) : impl_(std::make_unique<Impl>(std::move(config))) {}
+ServerApp::~ServerApp() = default;
+
+std::vector<std::string> ServerApp::route_list() const {
+  std::vector<std::string> list;
+  for (const auto& route : impl_->router.routes()) list.push_back(route.method + " " + route.pattern);
+  return list;
+}
+
+int ServerApp::run() {
+  auto logger = log::get("server");
+  Impl& app = *impl_;
+  std::string address = app.server.listen(app.config.listen_host, app.config.listen_port);
+  unsigned threads = app.config.threads != 0 ? app.config.threads : std::max(1U, std::thread::hardware_concurrency());
+  logger->info("listening address={} threads={} data_dir={}", address, threads, app.config.data_dir.string());
+
+  boost::asio::signal_set signals(app.io, SIGINT, SIGTERM);
+  signals.async_wait([&](boost::system::error_code ec, int signal) {
+    if (ec) return;
+    logger->info("shutting down signal={}", signal);
+    app.stopping = true;
+    app.sweep_timer.cancel();
+    app.server.shutdown(kShutdownGrace, [&app] { app.io.stop(); });
+  });
+  app.schedule_session_sweep();
+
+  std::vector<std::thread> pool;
+  for (unsigned i = 1; i < threads; ++i) pool.emplace_back([&app] { app.io.run(); });
+  app.io.run();
+  for (auto& thread : pool) thread.join();
+  logger->info("stopped");
+  return 0;
+}
+
+}  // namespace parley::app

@@ -1,0 +1,187 @@
+#include "auth/account_routes.hpp"
+
+#include <boost/json/array.hpp>
+#include <fmt/format.h>
+
+#include "api/services.hpp"
+#include "api/views.hpp"
+#include "auth/authenticator.hpp"
+#include "auth/login_throttle.hpp"
+#include "auth/password_hasher.hpp"
+#include "auth/token.hpp"
+#include "core/clock.hpp"
+#include "core/error.hpp"
+#include "core/log.hpp"
+#include "core/validation.hpp"
+#include "http/json_body.hpp"
+#include "http/router.hpp"
+#include "storage/store.hpp"
+
+namespace parley::auth {
+namespace {
+
+using boost::asio::awaitable;
+using boost::json::object;
+using http::JsonBody;
+using http::Request;
+using http::Response;
+using storage::Transaction;
+
+constexpr std::size_t kMaxDisplayName = 64;
+constexpr std::size_t kMaxDeviceName = 64;
+
+// A device name from the request, or one derived from the User-Agent.
+std::string device_name(std::optional<std::string> given, std::string_view user_agent) {
+  if (given) {
+    validation::text("device_name", *given, 1, kMaxDeviceName);
+    return *given;
+  }
+  std::string derived(user_agent.substr(0, kMaxDeviceName));
+  if (derived.empty() || !validation::is_valid_utf8(derived)) return "unknown device";
+  for (char& c : derived) {
+    if (static_cast<unsigned char>(c) < 0x20) c = ' ';
+  }
+  return derived;
+}
+
+class AccountRoutes {
+ public:
+  explicit AccountRoutes(api::Services& services) : s_(services), logger_(log::get("auth")) {}
+
+  awaitable<Response> register_account(Request& request) {
+    JsonBody body(request);
+    std::string username = validation::username(body.required_string("username"));
+    std::string password = body.required_string("password");
+    std::string display_name = body.required_string("display_name");
+    body.reject_unknown_fields();
+    validation::password("password", password);
+    validation::text("display_name", display_name, 1, kMaxDisplayName);
+
+    // Checked before hashing only to save the work; the insert below decides.
+    if (s_.store.read([&](Transaction& tx) { return tx.user_by_username(username); })) {
+      throw ApiError(ErrorCode::kUsernameTaken, "username is taken");
+    }
+    std::string hash = co_await s_.hasher.hash(std::move(password));
+    auto user = s_.store.write([&](Transaction& tx) {
+      return tx.insert_user(storage::NewUser{username, hash, display_name, now_millis()});
+    });
+    if (!user) throw ApiError(ErrorCode::kUsernameTaken, "username is taken");
+    logger_->info("account registered user_id={}", user->id);
+    co_return Response::json(object{{"user", api::me_view(*user)}}, 201);
+  }
+
+  awaitable<Response> login(Request& request) {
+    JsonBody body(request);
+    std::string username = validation::username(body.required_string("username"));
+    std::string password = body.required_string("password");
+    auto device = body.optional_string("device_name");
+    body.reject_unknown_fields();
+    if (password.size() > validation::kMaxPasswordBytes) {
+      validation::password("password", password);  // throws the size error
+    }
+    std::string name = device_name(std::move(device), request.user_agent);
+
+    if (auto wait = s_.throttle.retry_after(username, request.remote_address)) {
+      throw ApiError(ErrorCode::kTooManyRequests, "too many failed logins, try again later", *wait);
+    }
+    auto user = s_.store.read([&](Transaction& tx) { return tx.user_by_username(username); });
+    std::optional<std::string> hash;
+    if (user) hash = s_.store.read([&](Transaction& tx) { return tx.password_hash(user->id); });
+    // An unknown user costs a full verification too, so that timing does not
+    // tell which usernames exist.
+    bool ok = hash ? co_await s_.hasher.verify(*hash, password) : co_await s_.hasher.verify_dummy(password);
+    if (!ok) {
+      s_.throttle.record_failure(username, request.remote_address);
+      logger_->info("login failed remote={}", request.remote_address);
+      throw ApiError(ErrorCode::kInvalidCredentials, "wrong username or password");
+    }
+    s_.throttle.record_success(username);
+
+    std::string token = generate_token();
+    std::string token_hash = hash_token(token);
+    auto session = s_.store.write(
+        [&](Transaction& tx) { return tx.insert_session(user->id, token_hash, name, now_millis()); });
+    logger_->info("login user_id={} session_id={}", user->id, session.id);
+    co_return Response::json(
+        object{{"token", token}, {"session", api::session_view(session, true)}, {"user", api::me_view(*user)}},
+        201);
+  }
+
+  awaitable<Response> list_sessions(Request& request) {
+    Principal me = s_.authenticator.authenticate(request.authorization);
+    auto sessions = s_.store.read([&](Transaction& tx) { return tx.sessions(me.user_id); });
+    boost::json::array list;
+    for (const auto& session : sessions) list.push_back(api::session_view(session, session.id == me.session_id));
+    co_return Response::json(object{{"sessions", std::move(list)}});
+  }
+
+  awaitable<Response> logout(Request& request) {
+    Principal me = s_.authenticator.authenticate(request.authorization);
+    s_.store.write([&](Transaction& tx) { tx.delete_session(me.user_id, me.session_id); });
+    co_return Response::no_content();
+  }
+
+  awaitable<Response> revoke_session(Request& request) {
+    Principal me = s_.authenticator.authenticate(request.authorization);
+    auto id = http::id_param(request, "session_id");
+    bool deleted = s_.store.write([&](Transaction& tx) { return tx.delete_session(me.user_id, id); });
+    // Another user's session id gets the same answer as one that never existed.
+    if (!deleted) throw ApiError(ErrorCode::kNotFound, "no such session");
+    co_return Response::no_content();
+  }
+
+  awaitable<Response> revoke_other_sessions(Request& request) {
+    Principal me = s_.authenticator.authenticate(request.authorization);
+    auto revoked = s_.store.write([&](Transaction& tx) { return tx.delete_other_sessions(me.user_id, me.session_id); });
+    co_return Response::json(object{{"revoked", revoked.size()}});
+  }
+
+  awaitable<Response> change_password(Request& request) {
+    Principal me = s_.authenticator.authenticate(request.authorization);
+    JsonBody body(request);
+    std::string current = body.required_string("current_password");
+    std::string replacement = body.required_string("new_password");
+    body.reject_unknown_fields();
+    validation::password("new_password", replacement);
+
+    auto user = s_.store.read([&](Transaction& tx) { return tx.user_by_id(me.user_id); });
+    if (!user) throw ApiError(ErrorCode::kUnauthorized, "account no longer exists");
+    // The throttle guards this too: a stolen token must not become an oracle
+    // for guessing the password.
+    if (auto wait = s_.throttle.retry_after(user->username, request.remote_address)) {
+      throw ApiError(ErrorCode::kTooManyRequests, "too many failed attempts, try again later", *wait);
+    }
+    auto hash = s_.store.read([&](Transaction& tx) { return tx.password_hash(me.user_id); });
+    if (!hash || !co_await s_.hasher.verify(*hash, current)) {
+      s_.throttle.record_failure(user->username, request.remote_address);
+      throw ApiError(ErrorCode::kForbidden, "current_password is wrong");
+    }
+    std::string new_hash = co_await s_.hasher.hash(std::move(replacement));
+    auto revoked = s_.store.write([&](Transaction& tx) {
+      tx.set_password_hash(me.user_id, new_hash);
+      return tx.delete_other_sessions(me.user_id, me.session_id);
+    });
+    logger_->info("password changed user_id={} sessions_revoked={}", me.user_id, revoked.size());
+    co_return Response::no_content();
+  }
+
+ private:
+  api::Services& s_;
+  std::shared_ptr<spdlog::logger> logger_;
+};
+
+}  // namespace
+
+void register_account_routes(http::Router& router, api::Services& services) {
+  auto routes = std::make_shared<AccountRoutes>(services);
+  auto bind = [&](auto method) { return http::member_handler(routes, method); };
+  router.add("POST", "/api/v1/accounts", bind(&AccountRoutes::register_account));
+  router.add("POST", "/api/v1/sessions", bind(&AccountRoutes::login));
+  router.add("GET", "/api/v1/sessions", bind(&AccountRoutes::list_sessions));
+  router.add("DELETE", "/api/v1/sessions/current", bind(&AccountRoutes::logout));
+  router.add("DELETE", "/api/v1/sessions/{session_id}", bind(&AccountRoutes::revoke_session));
+  router.add("POST", "/api/v1/sessions/revoke-others", bind(&AccountRoutes::revoke_other_sessions));
+  router.add("POST", "/api/v1/me/password", bind(&AccountRoutes::change_password));
+}
+
+}  // namespace parley::auth

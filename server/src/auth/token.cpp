@@ -1,0 +1,38 @@
+#include "auth/token.hpp"
+
+#include <array>
+
+#include <sodium.h>
+
+namespace parley::auth {
+
+std::string generate_token() {
+  std::array<unsigned char, 32> bytes{};
+  randombytes_buf(bytes.data(), bytes.size());
+  std::string encoded(sodium_base64_ENCODED_LEN(bytes.size(), sodium_base64_VARIANT_URLSAFE_NO_PADDING), '\0');
+  sodium_bin2base64(encoded.data(), encoded.size(), bytes.data(), bytes.size(),
+                    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+  encoded.resize(encoded.size() - 1);  // the terminating NUL
+  sodium_memzero(bytes.data(), bytes.size());
+  return encoded;
+}
+
+std::string hash_token(std::string_view token) {
+  std::string digest(crypto_hash_sha256_BYTES, '\0');
+  crypto_hash_sha256(reinterpret_cast<unsigned char*>(digest.data()),
+                     reinterpret_cast<const unsigned char*>(token.data()), token.size());
+  return digest;
+}
+
+std::string_view bearer_token(std::string_view authorization) {
+  constexpr std::string_view kScheme = "Bearer ";
+  if (authorization.size() <= kScheme.size()) return {};
+  for (std::size_t i = 0; i < kScheme.size(); ++i) {
+    char c = authorization[i];
+    char want = kScheme[i];
+    if (c != want && !(c >= 'a' && c <= 'z' && c - 'a' + 'A' == want)) return {};
+  }
+  return authorization.substr(kScheme.size());
+}
+
+}  // namespace parley::auth

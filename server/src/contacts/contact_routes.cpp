@@ -1,0 +1,211 @@
+#include "contacts/contact_routes.hpp"
+
+#include <boost/json/array.hpp>
+
+#include "api/services.hpp"
+#include "api/views.hpp"
+#include "auth/authenticator.hpp"
+#include "core/clock.hpp"
+#include "core/error.hpp"
+#include "core/log.hpp"
+#include "core/validation.hpp"
+#include "http/json_body.hpp"
+#include "http/router.hpp"
+#include "storage/store.hpp"
+
+namespace parley::contacts {
+namespace {
+
+using boost::asio::awaitable;
+using boost::json::array;
+using boost::json::object;
+using http::JsonBody;
+using http::Request;
+using http::Response;
+using storage::Transaction;
+using storage::User;
+
+// The user named `raw`, or 404.
+User user_named(Transaction& tx, std::string_view raw) {
+  auto username = validation::normalized_username(raw);
+  auto user = username ? tx.user_by_username(*username) : std::nullopt;
+  if (!user) throw ApiError(ErrorCode::kNotFound, "no such user");
+  return *user;
+}
+
+// The other user of an invitation, as seen from `viewer`.
+object invitation_view(Transaction& tx, const storage::Invitation& invitation, storage::UserId viewer) {
+  bool incoming = invitation.to_user_id == viewer;
+  auto other = tx.user_by_id(incoming ? invitation.from_user_id : invitation.to_user_id);
+  return object{{"id", invitation.id},
+                {incoming ? "from" : "to", api::public_user_view(*other)},
+                {"created_at", invitation.created_at}};
+}
+
+object contact_view(const User& user, UnixMillis since) {
+  return object{{"user", api::public_user_view(user)}, {"since", since}};
+}
+
+// An invitation addressed to `me`, or 404 (also for invitations that exist
+// but are not addressed to the caller).
+storage::Invitation incoming_invitation(Transaction& tx, storage::InvitationId id, storage::UserId me) {
+  auto invitation = tx.invitation_by_id(id);
+  if (!invitation || invitation->to_user_id != me) throw ApiError(ErrorCode::kNotFound, "no such invitation");
+  return *invitation;
+}
+
+class ContactRoutes {
+ public:
+  explicit ContactRoutes(api::Services& services) : s_(services), logger_(log::get("contacts")) {}
+
+  awaitable<Response> invite(Request& request) {
+    auto me = s_.authenticator.authenticate(request.authorization);
+    JsonBody body(request);
+    std::string username = body.required_string("username");
+    body.reject_unknown_fields();
+
+    auto result = s_.store.write([&](Transaction& tx) {
+      User target = user_named(tx, username);
+      if (target.id == me.user_id) throw ApiError(ErrorCode::kValidationFailed, "username: cannot invite yourself");
+      if (tx.has_blocked(target.id, me.user_id) || tx.has_blocked(me.user_id, target.id)) {
+        throw ApiError(ErrorCode::kBlocked, "a block between you and this user forbids invitations");
+      }
+      if (tx.are_contacts(me.user_id, target.id)) throw ApiError(ErrorCode::kAlreadyContacts, "already contacts");
+      if (tx.invitation_between(me.user_id, target.id)) {
+        throw ApiError(ErrorCode::kInvitationExists, "invitation already sent");
+      }
+      UnixMillis now = now_millis();
+      if (auto reverse = tx.invitation_between(target.id, me.user_id)) {
+        // They invited us first: the new invitation is an acceptance.
+        tx.delete_invitation(reverse->id);
+        tx.insert_contact_pair(me.user_id, target.id, now);
+        return Response::json(object{{"state", "accepted"}, {"contact", contact_view(target, now)}}, 200);
+      }
+      auto invitation = tx.insert_invitation(me.user_id, target.id, now);
+      return Response::json(object{{"state", "pending"}, {"invitation", invitation_view(tx, invitation, me.user_id)}},
+                            201);
+    });
+    co_return result;
+  }
+
+  awaitable<Response> list_invitations(Request& request) {
+    auto me = s_.authenticator.authenticate(request.authorization);
+    auto view = s_.store.read([&](Transaction& tx) {
+      array incoming;
+      for (const auto& invitation : tx.invitations_to(me.user_id)) {
+        incoming.push_back(invitation_view(tx, invitation, me.user_id));
+      }
+      array outgoing;
+      for (const auto& invitation : tx.invitations_from(me.user_id)) {
+        outgoing.push_back(invitation_view(tx, invitation, me.user_id));
+      }
+      return object{{"incoming", std::move(incoming)}, {"outgoing", std::move(outgoing)}};
+    });
+    co_return Response::json(view);
+  }
+
+  awaitable<Response> accept(Request& request) {
+    auto me = s_.authenticator.authenticate(request.authorization);
+    auto id = http::id_param(request, "invitation_id");
+    auto view = s_.store.write([&](Transaction& tx) {
+      auto invitation = incoming_invitation(tx, id, me.user_id);
+      UnixMillis now = now_millis();
+      tx.delete_invitation(invitation.id);
+      tx.insert_contact_pair(invitation.from_user_id, me.user_id, now);
+      return contact_view(*tx.user_by_id(invitation.from_user_id), now);
+    });
+    co_return Response::json(object{{"contact", std::move(view)}});
+  }
+
+  awaitable<Response> decline(Request& request) {
+    auto me = s_.authenticator.authenticate(request.authorization);
+    auto id = http::id_param(request, "invitation_id");
+    s_.store.write([&](Transaction& tx) { tx.delete_invitation(incoming_invitation(tx, id, me.user_id).id); });
+    co_return Response::no_content();
+  }
+
+  awaitable<Response> cancel(Request& request) {
+    auto me = s_.authenticator.authenticate(request.authorization);
+    auto id = http::id_param(request, "invitation_id");
+    s_.store.write([&](Transaction& tx) {
+      auto invitation = tx.invitation_by_id(id);
+      if (!invitation || invitation->from_user_id != me.user_id) {
+        throw ApiError(ErrorCode::kNotFound, "no such invitation");
+      }
+      tx.delete_invitation(invitation->id);
+    });
+    co_return Response::no_content();
+  }
+
+  awaitable<Response> list_contacts(Request& request) {
+    auto me = s_.authenticator.authenticate(request.authorization);
+    auto contacts = s_.store.read([&](Transaction& tx) { return tx.contacts(me.user_id); });
+    array list;
+    for (const auto& contact : contacts) list.push_back(contact_view(contact.user, contact.since));
+    co_return Response::json(object{{"contacts", std::move(list)}});
+  }
+
+  awaitable<Response> remove_contact(Request& request) {
+    auto me = s_.authenticator.authenticate(request.authorization);
+    s_.store.write([&](Transaction& tx) {
+      User other = user_named(tx, request.param("username"));
+      if (!tx.delete_contact_pair(me.user_id, other.id)) throw ApiError(ErrorCode::kNotFound, "not a contact");
+    });
+    co_return Response::no_content();
+  }
+
+  awaitable<Response> list_blocks(Request& request) {
+    auto me = s_.authenticator.authenticate(request.authorization);
+    auto blocks = s_.store.read([&](Transaction& tx) { return tx.blocks(me.user_id); });
+    array list;
+    for (const auto& block : blocks) {
+      list.push_back(object{{"user", api::public_user_view(block.user)}, {"since", block.since}});
+    }
+    co_return Response::json(object{{"blocked", std::move(list)}});
+  }
+
+  awaitable<Response> block(Request& request) {
+    auto me = s_.authenticator.authenticate(request.authorization);
+    s_.store.write([&](Transaction& tx) {
+      User other = user_named(tx, request.param("username"));
+      if (other.id == me.user_id) throw ApiError(ErrorCode::kValidationFailed, "username: cannot block yourself");
+      tx.insert_block(me.user_id, other.id, now_millis());
+      tx.delete_contact_pair(me.user_id, other.id);
+      if (auto sent = tx.invitation_between(me.user_id, other.id)) tx.delete_invitation(sent->id);
+      if (auto received = tx.invitation_between(other.id, me.user_id)) tx.delete_invitation(received->id);
+    });
+    co_return Response::no_content();
+  }
+
+  awaitable<Response> unblock(Request& request) {
+    auto me = s_.authenticator.authenticate(request.authorization);
+    s_.store.write([&](Transaction& tx) {
+      User other = user_named(tx, request.param("username"));
+      if (!tx.delete_block(me.user_id, other.id)) throw ApiError(ErrorCode::kNotFound, "user is not blocked");
+    });
+    co_return Response::no_content();
+  }
+
+ private:
+  api::Services& s_;
+  std::shared_ptr<spdlog::logger> logger_;
+};
+
+}  // namespace
+
+void register_contact_routes(http::Router& router, api::Services& services) {
+  auto routes = std::make_shared<ContactRoutes>(services);
+  auto bind = [&](auto method) { return http::member_handler(routes, method); };
+  router.add("POST", "/api/v1/contacts/invitations", bind(&ContactRoutes::invite));
+  router.add("GET", "/api/v1/contacts/invitations", bind(&ContactRoutes::list_invitations));
+  router.add("POST", "/api/v1/contacts/invitations/{invitation_id}/accept", bind(&ContactRoutes::accept));
+  router.add("POST", "/api/v1/contacts/invitations/{invitation_id}/decline", bind(&ContactRoutes::decline));
+  router.add("DELETE", "/api/v1/contacts/invitations/{invitation_id}", bind(&ContactRoutes::cancel));
+  router.add("GET", "/api/v1/contacts", bind(&ContactRoutes::list_contacts));
+  router.add("DELETE", "/api/v1/contacts/{username}", bind(&ContactRoutes::remove_contact));
+  router.add("GET", "/api/v1/blocks", bind(&ContactRoutes::list_blocks));
+  router.add("PUT", "/api/v1/blocks/{username}", bind(&ContactRoutes::block));
+  router.add("DELETE", "/api/v1/blocks/{username}", bind(&ContactRoutes::unblock));
+}
+
+}  // namespace parley::contacts

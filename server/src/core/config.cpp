@@ -1,0 +1,208 @@
+#include "core/config.hpp"
+
+#include <charconv>
+#include <set>
+#include <cstdlib>
+#include <toml++/toml.h>
+
+#include <fmt/format.h>
+
+namespace parley {
+namespace {
+
+constexpr std::size_t kMinPasswordMemory = 19ULL * 1024 * 1024;  // OWASP
+constexpr unsigned kMinPasswordPasses = 2;                        // OWASP
+
+std::int64_t parse_integer(std::string_view text, std::string_view what) {
+  std::int64_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc{} || end != text.data() + text.size()) {
+    throw ConfigError(fmt::format("{}: '{}' is not an integer", what, text));
+  }
+  return value;
+}
+
+// Reads typed values out of one TOML table and rejects keys nobody asked for.
+class TableReader {
+ public:
+  TableReader(const toml::table& table, std::string prefix)
+      : table_(table), prefix_(std::move(prefix)) {}
+
+  template <typename T>
+  void integer(std::string_view key, T& out, std::int64_t min, std::int64_t max) {
+    if (const toml::node* node = take(key)) {
+      auto value = node->value<std::int64_t>();
+      if (!node->is_integer() || !value) throw type_error(key, "an integer");
+      if (*value < min || *value > max) {
+        throw ConfigError(fmt::format("{}: {} is outside [{}, {}]", name(key), *value, min, max));
+      }
+      out = static_cast<T>(*value);
+    }
+  }
+
+  void seconds(std::string_view key, std::chrono::seconds& out, std::int64_t min, std::int64_t max) {
+    std::int64_t value = out.count();
+    integer(key, value, min, max);
+    out = std::chrono::seconds(value);
+  }
+
+  void string(std::string_view key, std::string& out) {
+    if (const toml::node* node = take(key)) {
+      if (!node->is_string()) throw type_error(key, "a string");
+      out = *node->value<std::string>();
+    }
+  }
+
+  const toml::table* table(std::string_view key) {
+    const toml::node* node = take(key);
+    if (node == nullptr) return nullptr;
+    if (!node->is_table()) throw type_error(key, "a table");
+    return node->as_table();
+  }
+
+  std::string name(std::string_view key) const { return prefix_ + std::string(key); }
+
+  // Every key must have been read by now.
+  void finish() const {
+    for (const auto& [key, node] : table_) {
+      if (!seen_.contains(std::string(key.str()))) {
+        throw ConfigError(fmt::format("unknown configuration key '{}'", name(key.str())));
+      }
+    }
+  }
+
+ private:
+  const toml::node* take(std::string_view key) {
+    seen_.insert(std::string(key));
+    return table_.get(key);
+  }
+  ConfigError type_error(std::string_view key, std::string_view expected) const {
+    return ConfigError(fmt::format("{}: expected {}", name(key), expected));
+  }
+
+  const toml::table& table_;
+  std::string prefix_;
+  std::set<std::string> seen_;
+};
+
+}  // namespace
+
+void apply_log_level(Config& config, std::string_view level) {
+  static constexpr std::string_view kLevels[] = {"trace", "debug", "info", "warn", "error", "critical", "off"};
+  for (auto known : kLevels) {
+    if (level == known) {
+      config.log_level = std::string(level);
+      return;
+    }
+  }
+  throw ConfigError(fmt::format("log_level: unknown level '{}'", level));
+}
+
+void apply_listen(Config& config, std::string_view host_port) {
+  auto colon = host_port.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) {
+    throw ConfigError(fmt::format("listen: '{}' is not HOST:PORT", host_port));
+  }
+  std::string_view host = host_port.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  auto port = parse_integer(host_port.substr(colon + 1), "listen port");
+  if (port < 0 || port > 65535) throw ConfigError(fmt::format("listen: port {} out of range", port));
+  config.listen_host = std::string(host);
+  config.listen_port = static_cast<std::uint16_t>(port);
+}
+
+void apply_toml(Config& config, std::string_view text, std::string_view source_name) {
+  toml::table root;
+  try {
+    root = toml::parse(text, source_name);
+  } catch (const toml::parse_error& e) {
+    throw ConfigError(fmt::format("{}:{}:{}: {}", source_name, e.source().begin.line,
+                                  e.source().begin.column, e.description()));
+  }
+
+  TableReader top(root, "");
+  std::string listen;
+  top.string("listen", listen);
+  if (!listen.empty()) apply_listen(config, listen);
+  std::string data_dir;
+  top.string("data_dir", data_dir);
+  if (!data_dir.empty()) config.data_dir = data_dir;
+  top.integer("threads", config.threads, 0, 1024);
+  std::string level;
+  top.string("log_level", level);
+  if (!level.empty()) apply_log_level(config, level);
+
+  if (const toml::table* http = top.table("http")) {
+    TableReader r(*http, "http.");
+    r.integer("max_body_bytes", config.http.max_body_bytes, 1024, 64LL << 20);
+    r.integer("max_header_bytes", config.http.max_header_bytes, 1024, 1 << 20);
+    r.seconds("read_timeout_seconds", config.http.read_timeout, 1, 3600);
+    r.seconds("idle_timeout_seconds", config.http.idle_timeout, 1, 3600);
+    r.integer("max_connections", config.http.max_connections, 1, 10'000'000);
+    r.finish();
+  }
+  if (const toml::table* auth = top.table("auth")) {
+    TableReader r(*auth, "auth.");
+    r.seconds("session_idle_timeout_seconds", config.auth.session_idle_timeout, 1, 10LL * 365 * 24 * 3600);
+    std::size_t memory_kib = config.auth.password_memory_bytes / 1024;
+    r.integer("password_memory_kib", memory_kib, 1, 4LL << 20);
+    config.auth.password_memory_bytes = memory_kib * 1024;
+    r.integer("password_passes", config.auth.password_passes, 1, 64);
+    r.integer("hash_workers", config.auth.hash_workers, 0, 256);
+    r.integer("hash_queue_limit", config.auth.hash_queue_limit, 0, 100'000);
+    r.integer("login_failures_per_user", config.auth.login_failures_per_user, 1, 1'000'000);
+    r.integer("login_failures_per_address", config.auth.login_failures_per_address, 1, 1'000'000);
+    r.seconds("login_failure_window_seconds", config.auth.login_failure_window, 1, 7LL * 24 * 3600);
+    r.finish();
+  }
+  if (const toml::table* storage = top.table("storage")) {
+    TableReader r(*storage, "storage.");
+    std::string sync;
+    r.string("sqlite_synchronous", sync);
+    if (sync == "full") {
+      config.storage.sqlite_synchronous = SqliteSynchronous::kFull;
+    } else if (sync == "normal") {
+      config.storage.sqlite_synchronous = SqliteSynchronous::kNormal;
+    } else if (!sync.empty()) {
+      throw ConfigError(fmt::format("storage.sqlite_synchronous: '{}' is not 'full' or 'normal'", sync));
+    }
+    r.finish();
+  }
+  top.finish();
+}
+
+void apply_environment(Config& config, const EnvLookup& env) {
+  if (auto v = env("PARLEY_LISTEN")) apply_listen(config, *v);
+  if (auto v = env("PARLEY_DATA_DIR")) {
+    if (v->empty()) throw ConfigError("PARLEY_DATA_DIR is empty");
+    config.data_dir = *v;
+  }
+  if (auto v = env("PARLEY_THREADS")) {
+    auto threads = parse_integer(*v, "PARLEY_THREADS");
+    if (threads < 0 || threads > 1024) throw ConfigError("PARLEY_THREADS: out of range [0, 1024]");
+    config.threads = static_cast<unsigned>(threads);
+  }
+  if (auto v = env("PARLEY_LOG_LEVEL")) apply_log_level(config, *v);
+}
+
+void validate(const Config& config) {
+  if (config.auth.password_memory_bytes < kMinPasswordMemory) {
+    throw ConfigError(fmt::format("auth.password_memory_kib: {} is below the minimum of {} KiB",
+                                  config.auth.password_memory_bytes / 1024, kMinPasswordMemory / 1024));
+  }
+  if (config.auth.password_passes < kMinPasswordPasses) {
+    throw ConfigError(fmt::format("auth.password_passes: {} is below the minimum of {}",
+                                  config.auth.password_passes, kMinPasswordPasses));
+  }
+  if (config.data_dir.empty()) throw ConfigError("data_dir is empty");
+}
+
+EnvLookup process_environment() {
+  return [](std::string_view name) -> std::optional<std::string> {
+    const char* value = std::getenv(std::string(name).c_str());
+    if (value == nullptr) return std::nullopt;
+    return std::string(value);
+  };
+}
+
+}  // namespace parley

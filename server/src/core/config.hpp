@@ -1,0 +1,116 @@
+// parleyd's configuration: what it is, where it comes from, and its defaults.
+//
+// Sources, later ones overriding earlier ones:
+//   1. built-in defaults (below, each justified),
+//   2. the TOML file named by --config or PARLEY_CONFIG,
+//   3. environment variables PARLEY_LISTEN, PARLEY_DATA_DIR, PARLEY_THREADS,
+//      PARLEY_LOG_LEVEL,
+//   4. command-line flags (--listen, --data-dir, --threads, --log-level).
+// An unknown key in the file, a value of the wrong type or out of range is an
+// error (ConfigError) and parleyd refuses to start: a typo must never silently
+// fall back to a default.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace parley {
+
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct HttpOptions {
+  // JSON bodies of this API are small (a profile, a password); 64 KiB leaves
+  // room for long status texts while capping memory per request.
+  std::size_t max_body_bytes = 64 * 1024;
+  // Browsers send 1-4 KiB of headers; 16 KiB fits large cookies and tokens.
+  std::size_t max_header_bytes = 16 * 1024;
+  // A client has this long to send a whole request once it started one; slow
+  // senders (slowloris) are cut off.
+  std::chrono::seconds read_timeout{15};
+  // An idle keep-alive connection is closed after this long; browsers reuse
+  // connections within a few seconds, so 60 s keeps reuse without hoarding.
+  std::chrono::seconds idle_timeout{60};
+  // Beyond this many open connections new ones are closed at once, so a flood
+  // runs into a limit rather than into the process's file descriptor limit.
+  std::size_t max_connections = 10000;
+};
+
+struct AuthOptions {
+  // A session unused for this long expires: a month covers a device that is
+  // used now and then without keeping lost devices logged in forever.
+  std::chrono::seconds session_idle_timeout{30LL * 24 * 3600};
+  // argon2id cost. The OWASP minimum (19 MiB, 2 passes) is the floor; the
+  // default is libsodium's "interactive" memory cost, ~50 ms on one core.
+  std::size_t password_memory_bytes = 64ULL * 1024 * 1024;
+  unsigned password_passes = 2;
+  // Threads that hash passwords. 0 = one per core. Each holds
+  // password_memory_bytes while hashing, so this also caps hashing memory.
+  unsigned hash_workers = 0;
+  // Hash requests allowed to wait for a worker; more are refused with 503 so a
+  // login flood queues a bounded amount of work.
+  std::size_t hash_queue_limit = 64;
+  // Failed logins tolerated per username and per client address within the
+  // window before 429. Five lets a person mistype; twenty per address lets a
+  // shared NAT work while stopping guessing.
+  unsigned login_failures_per_user = 5;
+  unsigned login_failures_per_address = 20;
+  std::chrono::seconds login_failure_window{15 * 60};
+};
+
+enum class SqliteSynchronous { kFull, kNormal };
+
+struct StorageOptions {
+  // FULL makes every commit durable against power loss, not only against a
+  // crash of the process; NORMAL in WAL mode may lose the last commits on
+  // power loss. Acknowledged data must survive, hence FULL.
+  SqliteSynchronous sqlite_synchronous = SqliteSynchronous::kFull;
+};
+
+struct Config {
+  // Loopback by default: a fresh install is not reachable from the network
+  // until the operator says so.
+  std::string listen_host = "127.0.0.1";
+  std::uint16_t listen_port = 8080;
+  // Relative to the working directory: `./data` beside where it was started.
+  std::filesystem::path data_dir = "data";
+  // I/O threads. 0 = one per core.
+  unsigned threads = 0;
+  std::string log_level = "info";
+  HttpOptions http;
+  AuthOptions auth;
+  StorageOptions storage;
+};
+
+// Reads an environment variable; returns nullopt when unset.
+using EnvLookup = std::function<std::optional<std::string>(std::string_view)>;
+
+// Applies the TOML document `text` on top of `config`. Throws ConfigError.
+void apply_toml(Config& config, std::string_view text, std::string_view source_name);
+
+// Applies PARLEY_* environment variables. Throws ConfigError.
+void apply_environment(Config& config, const EnvLookup& env);
+
+// Sets the log level; throws ConfigError for a name spdlog does not know.
+void apply_log_level(Config& config, std::string_view level);
+
+// Parses "host:port" (IPv6 as "[::1]:8080") into config. Throws ConfigError.
+void apply_listen(Config& config, std::string_view host_port);
+
+// Checks cross-field rules and floors (e.g. the argon2 minimums). Throws
+// ConfigError.
+void validate(const Config& config);
+
+// The process environment, for apply_environment.
+[[nodiscard]] EnvLookup process_environment();
+
+}  // namespace parley

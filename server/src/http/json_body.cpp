@@ -1,0 +1,124 @@
+#include "http/json_body.hpp"
+
+#include <charconv>
+
+#include <boost/json/parse.hpp>
+#include <fmt/format.h>
+
+#include "core/error.hpp"
+#include "core/validation.hpp"
+
+namespace parley::http {
+namespace {
+
+[[noreturn]] void invalid(std::string_view field, std::string_view why) {
+  throw ApiError(ErrorCode::kValidationFailed, fmt::format("{}: {}", field, why));
+}
+
+bool is_json_content_type(std::string_view content_type) {
+  auto semicolon = content_type.find(';');
+  std::string_view media = content_type.substr(0, semicolon);
+  while (!media.empty() && media.back() == ' ') media.remove_suffix(1);
+  if (media.size() != 16) return false;
+  for (std::size_t i = 0; i < media.size(); ++i) {
+    char c = media[i];
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    if (c != "application/json"[i]) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+JsonBody::JsonBody(const Request& request) {
+  if (!is_json_content_type(request.content_type)) {
+    throw ApiError(ErrorCode::kUnsupportedMediaType, "Content-Type must be application/json");
+  }
+  boost::json::parse_options options;
+  // Invalid UTF-8 is parsed here and rejected per field with 422, so that the
+  // client learns which field is wrong.
+  options.allow_invalid_utf8 = true;
+  options.max_depth = 16;
+  boost::system::error_code ec;
+  boost::json::value value = boost::json::parse(request.body, ec, {}, options);
+  if (ec) throw ApiError(ErrorCode::kMalformedRequest, fmt::format("body is not valid JSON: {}", ec.message()));
+  if (!value.is_object()) throw ApiError(ErrorCode::kValidationFailed, "body must be a JSON object");
+  object_ = std::move(value.as_object());
+}
+
+const boost::json::value* JsonBody::take(std::string_view field) {
+  seen_.emplace(field);
+  return object_.if_contains(field);
+}
+
+std::optional<std::string> JsonBody::optional_string(std::string_view field) {
+  const auto* value = take(field);
+  if (value == nullptr) return std::nullopt;
+  if (!value->is_string()) invalid(field, "must be a string");
+  std::string text(value->as_string());
+  if (!validation::is_valid_utf8(text)) invalid(field, "is not valid UTF-8");
+  return text;
+}
+
+std::string JsonBody::required_string(std::string_view field) {
+  auto text = optional_string(field);
+  if (!text) invalid(field, "is required");
+  return *text;
+}
+
+std::optional<std::optional<std::string>> JsonBody::nullable_string(std::string_view field) {
+  const auto* value = object_.if_contains(field);
+  if (value != nullptr && value->is_null()) {
+    seen_.emplace(field);
+    return std::optional<std::string>{};
+  }
+  auto text = optional_string(field);
+  if (!text) return std::nullopt;
+  return std::optional<std::string>(std::move(*text));
+}
+
+std::optional<bool> JsonBody::optional_bool(std::string_view field) {
+  const auto* value = take(field);
+  if (value == nullptr) return std::nullopt;
+  if (!value->is_bool()) invalid(field, "must be true or false");
+  return value->as_bool();
+}
+
+std::optional<std::int64_t> JsonBody::optional_int(std::string_view field) {
+  const auto* value = take(field);
+  if (value == nullptr) return std::nullopt;
+  if (value->is_int64()) return value->as_int64();
+  if (value->is_uint64() && value->as_uint64() <= static_cast<std::uint64_t>(INT64_MAX)) {
+    return static_cast<std::int64_t>(value->as_uint64());
+  }
+  invalid(field, "must be an integer");
+}
+
+std::optional<std::optional<std::int64_t>> JsonBody::nullable_int(std::string_view field) {
+  const auto* value = object_.if_contains(field);
+  if (value != nullptr && value->is_null()) {
+    seen_.emplace(field);
+    return std::optional<std::int64_t>{};
+  }
+  auto number = optional_int(field);
+  if (!number) return std::nullopt;
+  return std::optional<std::int64_t>(*number);
+}
+
+void JsonBody::reject_unknown_fields() const {
+  for (const auto& entry : object_) {
+    if (!seen_.contains(entry.key())) invalid(entry.key(), "is not a known field");
+  }
+}
+
+std::int64_t id_param(const Request& request, std::string_view name) {
+  const std::string& text = request.param(name);
+  std::int64_t id = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
+  if (ec != std::errc{} || end != text.data() + text.size() || id <= 0) {
+    throw ApiError(ErrorCode::kNotFound, fmt::format("no such {}", name));
+  }
+  return id;
+}
+
+}  // namespace parley::http

@@ -1,0 +1,52 @@
+// Maps (method, path) to a handler. Patterns are literal segments and
+// `{name}` parameters, e.g. "/api/v1/sessions/{id}".
+//
+// Routes are registered at start-up, before the server runs; afterwards the
+// router is read-only and may be used from any thread.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "http/message.hpp"
+
+namespace parley::http {
+
+using Handler = std::function<boost::asio::awaitable<Response>(Request&)>;
+
+struct Route {
+  std::string method;
+  std::string pattern;
+  Handler handler;
+  std::vector<std::string> segments;  // pattern split at '/'
+};
+
+// A handler that calls `method` on a shared object of route handlers; the
+// object lives as long as the router holds the handler.
+template <typename Routes>
+Handler member_handler(std::shared_ptr<Routes> routes, boost::asio::awaitable<Response> (Routes::*method)(Request&)) {
+  return [routes = std::move(routes), method](Request& request) { return ((*routes).*method)(request); };
+}
+
+class Router {
+ public:
+  // Registers a route. Throws std::logic_error for a duplicate.
+  void add(std::string_view method, std::string_view pattern, Handler handler);
+
+  // The route for a request, filling request.params. Throws ApiError
+  // kNotFound when no pattern matches the path, kMethodNotAllowed when one
+  // does but not for this method.
+  [[nodiscard]] const Route& match(Request& request) const;
+
+  [[nodiscard]] const std::vector<Route>& routes() const { return routes_; }
+
+ private:
+  std::vector<Route> routes_;
+};
+
+}  // namespace parley::http

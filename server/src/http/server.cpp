@@ -1,0 +1,299 @@
+#include "http/server.hpp"
+
+#include <atomic>
+#include <mutex>
+#include <set>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/url/parse.hpp>
+#include <fmt/format.h>
+
+#include "core/error.hpp"
+#include "core/log.hpp"
+#include "http/router.hpp"
+#include "metrics/metrics.hpp"
+
+namespace parley::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+using asio::awaitable;
+using asio::use_awaitable;
+constexpr auto kTuple = asio::as_tuple(use_awaitable);
+
+namespace {
+
+// After an error response to a request whose body was not read, the rest of
+// the body is read and dropped for a moment before closing: closing a socket
+// with unread input makes the kernel send a reset, which can destroy the
+// response before the client reads it.
+constexpr std::size_t kMaxDrainBytes = 1 << 20;
+constexpr auto kDrainTime = std::chrono::seconds(2);
+
+// A connection as seen by shutdown. Its fields are touched only on the
+// connection's strand.
+struct Connection {
+  asio::any_io_executor strand;
+  beast::tcp_stream* stream = nullptr;
+  bool busy = false;    // a request is being read, handled or answered
+  bool closed = false;  // the stream is gone
+};
+
+}  // namespace
+
+struct Server::Impl : std::enable_shared_from_this<Impl> {
+  Impl(asio::io_context& io_context, const HttpOptions& http_options, const Router& http_router,
+       metrics::Metrics& server_metrics)
+      : io(io_context),
+        options(http_options),
+        router(http_router),
+        metrics(server_metrics),
+        acceptor(io_context),
+        grace_timer(io_context),
+        logger(log::get("http")) {}
+
+  awaitable<void> accept_loop();
+  awaitable<void> serve(tcp::socket socket);
+  awaitable<Response> handle(const bhttp::request<bhttp::string_body>& message, std::string remote,
+                             std::string& route_name);
+  bool register_connection(const std::shared_ptr<Connection>& connection);
+  void unregister_connection(const std::shared_ptr<Connection>& connection);
+
+  asio::io_context& io;
+  HttpOptions options;
+  const Router& router;
+  metrics::Metrics& metrics;
+  tcp::acceptor acceptor;
+  asio::steady_timer grace_timer;
+  std::shared_ptr<spdlog::logger> logger;
+
+  std::atomic<bool> stopping{false};
+  std::mutex mutex;
+  std::set<std::shared_ptr<Connection>> connections;  // guarded by mutex
+  std::function<void()> on_drained;                   // guarded by mutex
+};
+
+Server::Server(asio::io_context& io, const HttpOptions& options, const Router& router, metrics::Metrics& metrics)
+    : impl_(std::make_shared<Impl>(io, options, router, metrics)) {}
+
+Server::~Server() = default;
+
+std::string Server::listen(const std::string& host, std::uint16_t port) {
+  tcp::endpoint endpoint(asio::ip::make_address(host), port);
+  impl_->acceptor.open(endpoint.protocol());
+  impl_->acceptor.set_option(asio::socket_base::reuse_address(true));
+  impl_->acceptor.bind(endpoint);
+  impl_->acceptor.listen(asio::socket_base::max_listen_connections);
+  asio::co_spawn(impl_->io, impl_->accept_loop(), asio::detached);
+  auto bound = impl_->acceptor.local_endpoint();
+  if (bound.address().is_v6()) return fmt::format("[{}]:{}", bound.address().to_string(), bound.port());
+  return fmt::format("{}:{}", bound.address().to_string(), bound.port());
+}
+
+void Server::shutdown(std::chrono::seconds grace, std::function<void()> on_drained) {
+  asio::post(impl_->io, [impl = impl_, grace, on_drained = std::move(on_drained)]() mutable {
+    impl->stopping = true;
+    boost::system::error_code ignored;
+    impl->acceptor.close(ignored);
+    std::vector<std::shared_ptr<Connection>> open;
+    {
+      std::lock_guard lock(impl->mutex);
+      open.assign(impl->connections.begin(), impl->connections.end());
+      if (open.empty()) {
+        on_drained();
+        return;
+      }
+      impl->on_drained = std::move(on_drained);
+    }
+    impl->logger->info("draining connections count={}", open.size());
+    for (auto& connection : open) {
+      asio::post(connection->strand, [connection] {
+        if (!connection->closed && !connection->busy) connection->stream->cancel();
+      });
+    }
+    impl->grace_timer.expires_after(grace);
+    impl->grace_timer.async_wait([impl](boost::system::error_code ec) {
+      if (ec) return;
+      std::lock_guard lock(impl->mutex);
+      impl->logger->warn("closing connections still busy after grace period count={}", impl->connections.size());
+      for (const auto& connection : impl->connections) {
+        asio::post(connection->strand, [connection] {
+          if (!connection->closed) connection->stream->socket().close();
+        });
+      }
+    });
+  });
+}
+
+bool Server::Impl::register_connection(const std::shared_ptr<Connection>& connection) {
+  std::lock_guard lock(mutex);
+  if (stopping || connections.size() >= options.max_connections) return false;
+  connections.insert(connection);
+  return true;
+}
+
+void Server::Impl::unregister_connection(const std::shared_ptr<Connection>& connection) {
+  std::function<void()> drained;
+  {
+    std::lock_guard lock(mutex);
+    connections.erase(connection);
+    if (stopping && connections.empty() && on_drained) {
+      drained = std::move(on_drained);
+      on_drained = nullptr;
+      grace_timer.cancel();
+    }
+  }
+  if (drained) drained();
+}
+
+awaitable<void> Server::Impl::accept_loop() {
+  auto self = shared_from_this();
+  for (;;) {
+    auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(io), kTuple);
+    if (ec) {
+      if (!acceptor.is_open()) co_return;
+      // Out of file descriptors and similar: back off rather than spin.
+      logger->warn("accept failed error=\"{}\"", ec.message());
+      asio::steady_timer pause(io, std::chrono::milliseconds(100));
+      co_await pause.async_wait(kTuple);
+      continue;
+    }
+    auto executor = socket.get_executor();
+    asio::co_spawn(executor, serve(std::move(socket)), asio::detached);
+  }
+}
+
+awaitable<void> Server::Impl::serve(tcp::socket socket) {
+  auto self = shared_from_this();
+  boost::system::error_code ec;
+  auto peer = socket.remote_endpoint(ec);
+  std::string remote = ec ? std::string("unknown") : peer.address().to_string();
+  beast::tcp_stream stream(std::move(socket));
+
+  auto connection = std::make_shared<Connection>();
+  connection->strand = stream.get_executor();
+  connection->stream = &stream;
+  if (!register_connection(connection)) {
+    logger->warn("connection refused reason=limit_or_shutdown remote={}", remote);
+    co_return;
+  }
+  metrics.connection_opened();
+
+  beast::flat_buffer buffer;
+  bool unread_input = false;  // a request body was refused without reading it
+  for (;;) {
+    connection->busy = false;
+    if (stopping) break;
+    if (buffer.size() == 0) {
+      // Between requests the idle timeout applies; once a request has begun,
+      // the (shorter) read timeout does.
+      stream.expires_after(options.idle_timeout);
+      auto [read_ec, n] = co_await stream.async_read_some(buffer.prepare(4096), kTuple);
+      if (read_ec) break;  // peer closed, idle timeout, or shutdown
+      buffer.commit(n);
+    }
+    connection->busy = true;
+
+    bhttp::request_parser<bhttp::string_body> parser;
+    parser.header_limit(static_cast<std::uint32_t>(options.max_header_bytes));
+    parser.body_limit(options.max_body_bytes);
+    stream.expires_after(options.read_timeout);
+    auto [read_ec, n] = co_await bhttp::async_read(stream, buffer, parser, kTuple);
+
+    auto started = std::chrono::steady_clock::now();
+    std::string route_name = "unmatched";
+    Response response;
+    bool keep_alive = false;
+    if (!read_ec) {
+      response = co_await handle(parser.get(), remote, route_name);
+      keep_alive = parser.get().keep_alive();
+    } else if (read_ec == bhttp::error::header_limit) {
+      response = Response::error(ApiError(ErrorCode::kHeaderTooLarge,
+                                          fmt::format("headers exceed {} bytes", options.max_header_bytes)));
+    } else if (read_ec == bhttp::error::body_limit) {
+      response = Response::error(ApiError(ErrorCode::kPayloadTooLarge,
+                                          fmt::format("body exceeds {} bytes", options.max_body_bytes)));
+      unread_input = true;
+    } else if (read_ec == bhttp::error::end_of_stream || read_ec == beast::error::timeout ||
+               read_ec == asio::error::eof || read_ec == asio::error::connection_reset ||
+               read_ec == asio::error::operation_aborted || read_ec == bhttp::error::partial_message) {
+      logger->debug("connection closed while reading remote={} reason=\"{}\"", remote, read_ec.message());
+      break;
+    } else {
+      response = Response::error(ApiError(ErrorCode::kMalformedRequest, "malformed HTTP request"));
+    }
+
+    bhttp::response<bhttp::string_body> reply;
+    reply.version(11);
+    reply.result(static_cast<unsigned>(response.status));
+    if (!response.content_type.empty()) reply.set(bhttp::field::content_type, response.content_type);
+    for (auto& [name, value] : response.headers) reply.set(name, value);
+    reply.body() = std::move(response.body);
+    reply.keep_alive(keep_alive && !stopping);
+    reply.prepare_payload();
+
+    stream.expires_after(options.read_timeout);
+    auto [write_ec, written] = co_await bhttp::async_write(stream, reply, kTuple);
+    metrics.observe_request(read_ec ? std::string_view("-") : std::string_view(parser.get().method_string()),
+                            route_name, response.status, std::chrono::steady_clock::now() - started);
+    if (write_ec || !reply.keep_alive()) break;
+  }
+
+  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  if (unread_input && !stopping) {
+    // Read and drop what the client is still sending (see kDrainTime).
+    stream.expires_after(kDrainTime);
+    std::size_t drained = 0;
+    while (drained < kMaxDrainBytes) {
+      buffer.clear();
+      auto [drain_ec, n] = co_await stream.async_read_some(buffer.prepare(16384), kTuple);
+      if (drain_ec) break;
+      drained += n;
+    }
+  }
+  connection->closed = true;
+  metrics.connection_closed();
+  unregister_connection(connection);
+}
+
+awaitable<Response> Server::Impl::handle(const bhttp::request<bhttp::string_body>& message, std::string remote,
+                                         std::string& route_name) {
+  Request request;
+  request.method = message.method_string();
+  request.body = message.body();
+  request.content_type = message[bhttp::field::content_type];
+  request.authorization = message[bhttp::field::authorization];
+  request.user_agent = message[bhttp::field::user_agent];
+  request.remote_address = std::move(remote);
+  std::string decoded_path;
+  try {
+    auto target = boost::urls::parse_origin_form(message.target());
+    if (!target) throw ApiError(ErrorCode::kMalformedRequest, "malformed request target");
+    decoded_path = target->path();
+    request.path = decoded_path;
+    request.query = target->encoded_query();
+    const Route& route = router.match(request);
+    route_name = route.pattern;
+    co_return co_await route.handler(request);
+  } catch (const ApiError& error) {
+    co_return Response::error(error);
+  } catch (const std::exception& error) {
+    logger->error("request failed method={} path={} error=\"{}\"", request.method, request.path, error.what());
+    co_return Response::error(ApiError(ErrorCode::kInternal, "internal error"));
+  }
+}
+
+}  // namespace parley::http

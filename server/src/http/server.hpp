@@ -1,0 +1,54 @@
+// The HTTP/1.1 server: accepts connections and runs one coroutine per
+// connection, reading requests under size and time limits and dispatching
+// them through the Router.
+//
+// Limits (HttpOptions): header size (431), body size (413), the time to send
+// a whole request, the idle time between keep-alive requests, and the number
+// of open connections. A connection that breaks a limit is answered (where a
+// response still makes sense) and closed.
+//
+// Threading: construct and call listen() before running the io_context on
+// several threads; shutdown() may be called from any thread.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <boost/asio/io_context.hpp>
+
+#include "core/config.hpp"
+
+namespace parley::metrics {
+class Metrics;
+}
+
+namespace parley::http {
+
+class Router;
+
+class Server {
+ public:
+  Server(boost::asio::io_context& io, const HttpOptions& options, const Router& router,
+         metrics::Metrics& metrics);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds host:port and starts accepting. Port 0 picks a free port. Returns
+  // the bound "host:port". Throws boost::system::system_error.
+  std::string listen(const std::string& host, std::uint16_t port);
+
+  // Graceful shutdown: stop accepting, close idle connections, let requests in
+  // flight finish (their responses say Connection: close), then call
+  // `on_drained` once the last connection is gone. Connections still busy
+  // after `grace` are closed.
+  void shutdown(std::chrono::seconds grace, std::function<void()> on_drained);
+
+ private:
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace parley::http
