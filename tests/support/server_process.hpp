@@ -1,0 +1,52 @@
+// Starts the real parleyd binary as a child process for black-box tests: on a
+// free loopback port, with a fresh temporary data folder, and a config file
+// tuned for tests (the minimum allowed password cost, so tests run fast).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <sys/types.h>
+
+namespace parley::test {
+
+struct ServerOptions {
+  // Extra TOML appended to the test config (e.g. "[auth]\n..."). Sections
+  // given here replace the defaults' sections of the same name.
+  std::string extra_config;
+  // Reuse this data folder instead of a new one (for restart tests).
+  std::filesystem::path data_dir;
+};
+
+class ServerProcess {
+ public:
+  explicit ServerProcess(ServerOptions options = {});
+  ~ServerProcess();  // SIGKILLs a server still running, removes its folder
+  ServerProcess(const ServerProcess&) = delete;
+  ServerProcess& operator=(const ServerProcess&) = delete;
+
+  [[nodiscard]] std::uint16_t port() const { return port_; }
+  [[nodiscard]] const std::filesystem::path& data_dir() const { return data_dir_; }
+  [[nodiscard]] bool running() const { return pid_ > 0; }
+
+  // Sends SIGTERM and waits (up to 15 s) for exit; returns the exit status
+  // as from waitpid, or -1 if it had to be killed.
+  int terminate();
+  // SIGKILL, as a crash would.
+  void kill9();
+  // Starts the binary again on the same data folder (and a new port).
+  void start();
+
+  // Everything parleyd wrote to stderr so far.
+  [[nodiscard]] std::string log() const;
+
+ private:
+  ServerOptions options_;
+  std::filesystem::path data_dir_;
+  bool owns_data_dir_ = false;
+  pid_t pid_ = -1;
+  std::uint16_t port_ = 0;
+  int starts_ = 0;
+};
+
+}  // namespace parley::test
