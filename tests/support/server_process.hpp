@@ -37,6 +37,9 @@ class ServerProcess {
   // Starts the binary again on the same data folder (and a new port).
   void start();
 
+  // The running server's process id, for tests that signal it directly.
+  [[nodiscard]] pid_t pid_for_tests() const { return pid_; }
+
   // Everything parleyd wrote to stderr so far.
   [[nodiscard]] std::string log() const;
 

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Runs every test: installs what is missing, builds the debug preset and runs
+# the whole suite (unit, black-box integration, API spec), then builds the
+# asan preset (AddressSanitizer + UndefinedBehaviorSanitizer) and runs the
+# C++ suites again under it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+
+jobs=$(nproc)
+export CTEST_PARALLEL_LEVEL=$jobs
+
+echo "== debug build"
+cmake --preset debug >/dev/null
+cmake --build --preset debug
+echo "== debug tests"
+ctest --preset debug -j "$jobs"
+
+echo "== asan+ubsan build"
+cmake --preset asan >/dev/null
+cmake --build --preset asan
+echo "== asan+ubsan tests"
+ctest --preset asan -j "$jobs" -E '^openapi\.'
