@@ -92,6 +92,11 @@ void ServerProcess::start() {
 int ServerProcess::terminate() {
   if (pid_ <= 0) return -1;
   ::kill(pid_, SIGTERM);
+  return wait_exit();
+}
+
+int ServerProcess::wait_exit() {
+  if (pid_ <= 0) return -1;
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
   while (std::chrono::steady_clock::now() < deadline) {
     int status = 0;

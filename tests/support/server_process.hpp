@@ -32,6 +32,9 @@ class ServerProcess {
   // Sends SIGTERM and waits (up to 15 s) for exit; returns the exit status
   // as from waitpid, or -1 if it had to be killed.
   int terminate();
+  // Waits (up to 15 s) for the process to exit by itself; returns the status
+  // as from waitpid, or -1 if it had to be killed.
+  int wait_exit();
   // SIGKILL, as a crash would.
   void kill9();
   // Starts the binary again on the same data folder (and a new port).

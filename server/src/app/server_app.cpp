@@ -34,7 +34,8 @@ constexpr std::chrono::minutes kSessionSweepInterval{10};
 
 struct ServerApp::Impl {
   explicit Impl(Config c)
-      : config(std::move(c)),
+      : signals(io_for_signals, SIGINT, SIGTERM),
+        config(std::move(c)),
         store(prepare_data_dir(config) / "parley.db", config.storage,
               [this](bool write, std::chrono::duration<double> elapsed) {
                 metrics.observe_transaction(write ? "write" : "read", elapsed);
@@ -72,6 +73,10 @@ struct ServerApp::Impl {
     });
   }
 
+  // Declared first so they are destroyed last: until the database is closed,
+  // SIGINT and SIGTERM stay caught and cannot cut the shutdown short.
+  boost::asio::io_context io_for_signals;
+  boost::asio::signal_set signals;
   Config config;
   metrics::Metrics metrics;  // before store: the store's observer uses it
   storage::sqlite::SqliteStore store;
@@ -102,20 +107,31 @@ int ServerApp::run() {
   unsigned threads = app.config.threads != 0 ? app.config.threads : std::max(1U, std::thread::hardware_concurrency());
   logger->info("listening address={} threads={} data_dir={}", address, threads, app.config.data_dir.string());
 
-  boost::asio::signal_set signals(app.io, SIGINT, SIGTERM);
-  signals.async_wait([&](boost::system::error_code ec, int signal) {
+  // The signal set lives on its own io_context, polled by a thread of its
+  // own, so that a signal during shutdown is still caught (and ignored).
+  std::function<void(boost::system::error_code, int)> on_signal = [&](boost::system::error_code ec, int signal) {
     if (ec) return;
-    logger->info("shutting down signal={}", signal);
-    app.stopping = true;
-    app.sweep_timer.cancel();
-    app.server.shutdown(kShutdownGrace, [&app] { app.io.stop(); });
-  });
+    if (!app.stopping.exchange(true)) {
+      logger->info("shutting down signal={}", signal);
+      boost::asio::post(app.io, [&app] {
+        app.sweep_timer.cancel();
+        app.server.shutdown(kShutdownGrace, [&app] { app.io.stop(); });
+      });
+    } else {
+      logger->info("already shutting down signal={}", signal);
+    }
+    app.signals.async_wait(on_signal);
+  };
+  app.signals.async_wait(on_signal);
+  std::thread signal_thread([&app] { app.io_for_signals.run(); });
   app.schedule_session_sweep();
 
   std::vector<std::thread> pool;
   for (unsigned i = 1; i < threads; ++i) pool.emplace_back([&app] { app.io.run(); });
   app.io.run();
   for (auto& thread : pool) thread.join();
+  app.io_for_signals.stop();
+  signal_thread.join();
   logger->info("stopped");
   return 0;
 }

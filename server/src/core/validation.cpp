@@ -94,13 +94,20 @@ void password(std::string_view field, std::string_view value) {
 
 void text(std::string_view field, std::string_view value, std::size_t min_chars, std::size_t max_chars) {
   if (!is_valid_utf8(value)) fail(field, "is not valid UTF-8");
-  for (unsigned char c : value) {
-    if (c < 0x20 || c == 0x7F) fail(field, "must not contain control characters");
+  bool only_spaces = true;
+  for (std::size_t i = 0; i < value.size(); ++i) {
+    auto c = static_cast<unsigned char>(value[i]);
+    // C0 controls, DEL, and C1 controls (U+0080..U+009F, encoded C2 80..C2 9F:
+    // U+009B starts terminal escape sequences, U+0085 breaks lines).
+    bool c1 = c == 0xC2 && i + 1 < value.size() && static_cast<unsigned char>(value[i + 1]) <= 0x9F;
+    if (c < 0x20 || c == 0x7F || c1) fail(field, "must not contain control characters");
+    if (c != ' ') only_spaces = false;
   }
   std::size_t n = code_points(value);
   if (n < min_chars || n > max_chars) {
     fail(field, fmt::format("must be {} to {} characters", min_chars, max_chars));
   }
+  if (min_chars > 0 && only_spaces) fail(field, "must not be blank");
 }
 
 }  // namespace parley::validation

@@ -24,9 +24,9 @@ inline constexpr std::size_t kMinPasswordChars = 8;
 inline constexpr std::size_t kMaxPasswordBytes = 1024;
 void password(std::string_view field, std::string_view value);
 
-// Free text (display names, status texts, device names): valid UTF-8 with no
-// control characters other than (when allowed) newlines, and between
-// min_chars and max_chars Unicode code points after trimming nothing.
+// Free text on one line (display names, status texts, device names): valid
+// UTF-8 without control characters (C0, DEL or C1), between min_chars and
+// max_chars Unicode code points, and not only spaces when min_chars > 0.
 void text(std::string_view field, std::string_view value, std::size_t min_chars, std::size_t max_chars);
 
 // True when `value` is well-formed UTF-8 (no overlongs, no surrogates).

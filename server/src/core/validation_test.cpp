@@ -53,6 +53,10 @@ TEST(ValidationTest, TextLimitsAreInCodePointsAndRejectControls) {
   EXPECT_EQ(code_of([] { text("f", "abc", 1, 2); }), ErrorCode::kValidationFailed);
   EXPECT_EQ(code_of([] { text("f", "", 1, 2); }), ErrorCode::kValidationFailed);
   EXPECT_EQ(code_of([] { text("f", "a\nb", 0, 10); }), ErrorCode::kValidationFailed);
+  EXPECT_EQ(code_of([] { text("f", "csi\xc2\x9b" "31m", 0, 10); }), ErrorCode::kValidationFailed);  // U+009B
+  EXPECT_EQ(code_of([] { text("f", "   ", 1, 10); }), ErrorCode::kValidationFailed);
+  EXPECT_NO_THROW(text("f", "\xc2\xa0ok", 1, 10));  // U+00A0 is no control
+  EXPECT_NO_THROW(text("f", "", 0, 10));
 }
 
 }  // namespace

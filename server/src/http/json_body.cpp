@@ -107,7 +107,11 @@ std::optional<std::optional<std::int64_t>> JsonBody::nullable_int(std::string_vi
 
 void JsonBody::reject_unknown_fields() const {
   for (const auto& entry : object_) {
-    if (!seen_.contains(entry.key())) invalid(entry.key(), "is not a known field");
+    if (seen_.contains(entry.key())) continue;
+    std::string_view key = entry.key();
+    // The name is echoed only when it is safe to: valid UTF-8 and short.
+    if (key.size() <= 64 && validation::is_valid_utf8(key)) invalid(key, "is not a known field");
+    throw ApiError(ErrorCode::kValidationFailed, "body has an unknown field");
   }
 }
 
