@@ -36,11 +36,14 @@ std::string device_name(std::optional<std::string> given, std::string_view user_
     validation::text("device_name", *given, 1, kMaxDeviceName);
     return *given;
   }
-  std::string derived(user_agent.substr(0, kMaxDeviceName));
-  if (derived.empty() || !validation::is_valid_utf8(derived)) return "unknown device";
-  for (char& c : derived) {
-    if (static_cast<unsigned char>(c) < 0x20) c = ' ';
+  // User-Agent is a free-form header: keep its printable ASCII only, so the
+  // name obeys the same rules as one the client gives.
+  std::string derived;
+  for (char c : user_agent) {
+    if (derived.size() == kMaxDeviceName) break;
+    if (c >= 0x20 && c < 0x7F) derived.push_back(c);
   }
+  if (derived.find_first_not_of(' ') == std::string::npos) return "unknown device";
   return derived;
 }
 
@@ -156,6 +159,7 @@ class AccountRoutes {
       s_.throttle.record_failure(user->username, request.remote_address);
       throw ApiError(ErrorCode::kForbidden, "current_password is wrong");
     }
+    s_.throttle.record_success(user->username);
     std::string new_hash = co_await s_.hasher.hash(std::move(replacement));
     auto revoked = s_.store.write([&](Transaction& tx) {
       tx.set_password_hash(me.user_id, new_hash);

@@ -25,12 +25,13 @@ std::string hash_token(std::string_view token) {
 }
 
 std::string_view bearer_token(std::string_view authorization) {
-  constexpr std::string_view kScheme = "Bearer ";
+  constexpr std::string_view kScheme = "bearer ";
   if (authorization.size() <= kScheme.size()) return {};
+  // The scheme name is case-insensitive (RFC 9110, section 11.1).
   for (std::size_t i = 0; i < kScheme.size(); ++i) {
     char c = authorization[i];
-    char want = kScheme[i];
-    if (c != want && !(c >= 'a' && c <= 'z' && c - 'a' + 'A' == want)) return {};
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    if (c != kScheme[i]) return {};
   }
   return authorization.substr(kScheme.size());
 }

@@ -32,6 +32,7 @@ TEST(TokenTest, HashIsSha256AndDeterministic) {
 TEST(TokenTest, BearerHeaderParsing) {
   EXPECT_EQ(bearer_token("Bearer abc"), "abc");
   EXPECT_EQ(bearer_token("bearer abc"), "abc");
+  EXPECT_EQ(bearer_token("BEARER abc"), "abc");
   EXPECT_EQ(bearer_token("Basic abc"), "");
   EXPECT_EQ(bearer_token("Bearer "), "");
   EXPECT_EQ(bearer_token(""), "");

@@ -27,6 +27,7 @@ Response Response::error(const ApiError& error) {
   detail["code"] = error_name(error.code());
   detail["message"] = error.what();
   Response response = json(boost::json::object{{"error", std::move(detail)}}, http_status(error.code()));
+  if (response.status == 401) response.headers.emplace_back("WWW-Authenticate", "Bearer");
   if (auto retry = error.retry_after()) {
     response.headers.emplace_back("Retry-After", std::to_string(retry->count()));
   }
