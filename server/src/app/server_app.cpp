@@ -37,8 +37,8 @@ struct ServerApp::Impl {
       : signals(io_for_signals, SIGINT, SIGTERM),
         config(std::move(c)),
         store(prepare_data_dir(config) / "parley.db", config.storage,
-              [this](bool write, std::chrono::duration<double> elapsed) {
-                metrics.observe_transaction(write ? "write" : "read", elapsed);
+              [this](bool write, std::size_t writes, std::chrono::duration<double> elapsed) {
+                metrics.observe_transaction(write ? "write" : "read", writes, elapsed);
               }),
         hasher(config.auth),
         throttle(config.auth),
@@ -62,13 +62,20 @@ struct ServerApp::Impl {
     sweep_timer.async_wait([this](boost::system::error_code ec) {
       if (ec) return;
       auto idle_ms = std::chrono::duration_cast<std::chrono::milliseconds>(config.auth.session_idle_timeout).count();
-      try {
-        auto removed = store.write(
-            [&](storage::Transaction& tx) { return tx.delete_sessions_idle_since(now_millis() - idle_ms); });
-        if (removed > 0) log::get("auth")->info("expired sessions removed count={}", removed);
-      } catch (const std::exception& e) {
-        log::get("auth")->error("session sweep failed error=\"{}\"", e.what());
-      }
+      auto removed = std::make_shared<std::size_t>(0);
+      store.submit_write(
+          [removed, idle_ms](storage::Transaction& tx) {
+            *removed = tx.delete_sessions_idle_since(now_millis() - idle_ms);
+          },
+          [removed](std::exception_ptr error) {
+            auto logger = log::get("auth");
+            try {
+              if (error) std::rethrow_exception(error);
+              if (*removed > 0) logger->info("expired sessions removed count={}", *removed);
+            } catch (const std::exception& e) {
+              logger->error("session sweep failed error=\"{}\"", e.what());
+            }
+          });
       schedule_session_sweep();
     });
   }

@@ -65,7 +65,7 @@ class AccountRoutes {
       throw ApiError(ErrorCode::kUsernameTaken, "username is taken");
     }
     std::string hash = co_await s_.hasher.hash(std::move(password));
-    auto user = s_.store.write([&](Transaction& tx) {
+    auto user = co_await s_.store.write([&](Transaction& tx) {
       return tx.insert_user(storage::NewUser{username, hash, display_name, now_millis()});
     });
     if (!user) throw ApiError(ErrorCode::kUsernameTaken, "username is taken");
@@ -102,7 +102,7 @@ class AccountRoutes {
 
     std::string token = generate_token();
     std::string token_hash = hash_token(token);
-    auto session = s_.store.write(
+    auto session = co_await s_.store.write(
         [&](Transaction& tx) { return tx.insert_session(user->id, token_hash, name, now_millis()); });
     logger_->info("login user_id={} session_id={}", user->id, session.id);
     co_return Response::json(
@@ -111,7 +111,7 @@ class AccountRoutes {
   }
 
   awaitable<Response> list_sessions(Request& request) {
-    Principal me = s_.authenticator.authenticate(request.authorization);
+    Principal me = co_await s_.authenticator.authenticate(request.authorization);
     auto sessions = s_.store.read([&](Transaction& tx) { return tx.sessions(me.user_id); });
     boost::json::array list;
     for (const auto& session : sessions) list.push_back(api::session_view(session, session.id == me.session_id));
@@ -119,28 +119,28 @@ class AccountRoutes {
   }
 
   awaitable<Response> logout(Request& request) {
-    Principal me = s_.authenticator.authenticate(request.authorization);
-    s_.store.write([&](Transaction& tx) { tx.delete_session(me.user_id, me.session_id); });
+    Principal me = co_await s_.authenticator.authenticate(request.authorization);
+    co_await s_.store.write([&](Transaction& tx) { tx.delete_session(me.user_id, me.session_id); });
     co_return Response::no_content();
   }
 
   awaitable<Response> revoke_session(Request& request) {
-    Principal me = s_.authenticator.authenticate(request.authorization);
+    Principal me = co_await s_.authenticator.authenticate(request.authorization);
     auto id = http::id_param(request, "session_id");
-    bool deleted = s_.store.write([&](Transaction& tx) { return tx.delete_session(me.user_id, id); });
+    bool deleted = co_await s_.store.write([&](Transaction& tx) { return tx.delete_session(me.user_id, id); });
     // Another user's session id gets the same answer as one that never existed.
     if (!deleted) throw ApiError(ErrorCode::kNotFound, "no such session");
     co_return Response::no_content();
   }
 
   awaitable<Response> revoke_other_sessions(Request& request) {
-    Principal me = s_.authenticator.authenticate(request.authorization);
-    auto revoked = s_.store.write([&](Transaction& tx) { return tx.delete_other_sessions(me.user_id, me.session_id); });
+    Principal me = co_await s_.authenticator.authenticate(request.authorization);
+    auto revoked = co_await s_.store.write([&](Transaction& tx) { return tx.delete_other_sessions(me.user_id, me.session_id); });
     co_return Response::json(object{{"revoked", revoked.size()}});
   }
 
   awaitable<Response> change_password(Request& request) {
-    Principal me = s_.authenticator.authenticate(request.authorization);
+    Principal me = co_await s_.authenticator.authenticate(request.authorization);
     JsonBody body(request);
     std::string current = body.required_string("current_password");
     std::string replacement = body.required_string("new_password");
@@ -161,7 +161,7 @@ class AccountRoutes {
     }
     s_.throttle.record_success(user->username);
     std::string new_hash = co_await s_.hasher.hash(std::move(replacement));
-    auto revoked = s_.store.write([&](Transaction& tx) {
+    auto revoked = co_await s_.store.write([&](Transaction& tx) {
       tx.set_password_hash(me.user_id, new_hash);
       return tx.delete_other_sessions(me.user_id, me.session_id);
     });

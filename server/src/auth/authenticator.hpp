@@ -3,6 +3,8 @@
 
 #include <string_view>
 
+#include <boost/asio/awaitable.hpp>
+
 #include "core/config.hpp"
 #include "storage/records.hpp"
 
@@ -26,7 +28,10 @@ class Authenticator {
   // unknown, revoked or idle for longer than the session idle timeout (an
   // expired session is deleted). Refreshes the session's last-seen time,
   // at most once a minute to spare the database a write per request.
-  [[nodiscard]] Principal authenticate(std::string_view authorization);
+  [[nodiscard]] boost::asio::awaitable<Principal> authenticate(std::string_view authorization);
+
+  // The same for a bare token (WebSocket hello frames).
+  [[nodiscard]] boost::asio::awaitable<Principal> authenticate_token(std::string_view token);
 
  private:
   storage::Store& store_;

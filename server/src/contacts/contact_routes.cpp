@@ -59,12 +59,12 @@ class ContactRoutes {
   explicit ContactRoutes(api::Services& services) : s_(services), logger_(log::get("contacts")) {}
 
   awaitable<Response> invite(Request& request) {
-    auto me = s_.authenticator.authenticate(request.authorization);
+    auto me = co_await s_.authenticator.authenticate(request.authorization);
     JsonBody body(request);
     std::string username = body.required_string("username");
     body.reject_unknown_fields();
 
-    auto result = s_.store.write([&](Transaction& tx) {
+    auto result = co_await s_.store.write([&](Transaction& tx) {
       User target = user_named(tx, username);
       if (target.id == me.user_id) throw ApiError(ErrorCode::kValidationFailed, "username: cannot invite yourself");
       if (tx.has_blocked(target.id, me.user_id) || tx.has_blocked(me.user_id, target.id)) {
@@ -89,7 +89,7 @@ class ContactRoutes {
   }
 
   awaitable<Response> list_invitations(Request& request) {
-    auto me = s_.authenticator.authenticate(request.authorization);
+    auto me = co_await s_.authenticator.authenticate(request.authorization);
     auto view = s_.store.read([&](Transaction& tx) {
       array incoming;
       for (const auto& invitation : tx.invitations_to(me.user_id)) {
@@ -105,9 +105,9 @@ class ContactRoutes {
   }
 
   awaitable<Response> accept(Request& request) {
-    auto me = s_.authenticator.authenticate(request.authorization);
+    auto me = co_await s_.authenticator.authenticate(request.authorization);
     auto id = http::id_param(request, "invitation_id");
-    auto view = s_.store.write([&](Transaction& tx) {
+    auto view = co_await s_.store.write([&](Transaction& tx) {
       auto invitation = incoming_invitation(tx, id, me.user_id);
       UnixMillis now = now_millis();
       tx.delete_invitation(invitation.id);
@@ -118,16 +118,16 @@ class ContactRoutes {
   }
 
   awaitable<Response> decline(Request& request) {
-    auto me = s_.authenticator.authenticate(request.authorization);
+    auto me = co_await s_.authenticator.authenticate(request.authorization);
     auto id = http::id_param(request, "invitation_id");
-    s_.store.write([&](Transaction& tx) { tx.delete_invitation(incoming_invitation(tx, id, me.user_id).id); });
+    co_await s_.store.write([&](Transaction& tx) { tx.delete_invitation(incoming_invitation(tx, id, me.user_id).id); });
     co_return Response::no_content();
   }
 
   awaitable<Response> cancel(Request& request) {
-    auto me = s_.authenticator.authenticate(request.authorization);
+    auto me = co_await s_.authenticator.authenticate(request.authorization);
     auto id = http::id_param(request, "invitation_id");
-    s_.store.write([&](Transaction& tx) {
+    co_await s_.store.write([&](Transaction& tx) {
       auto invitation = tx.invitation_by_id(id);
       if (!invitation || invitation->from_user_id != me.user_id) {
         throw ApiError(ErrorCode::kNotFound, "no such invitation");
@@ -138,7 +138,7 @@ class ContactRoutes {
   }
 
   awaitable<Response> list_contacts(Request& request) {
-    auto me = s_.authenticator.authenticate(request.authorization);
+    auto me = co_await s_.authenticator.authenticate(request.authorization);
     auto contacts = s_.store.read([&](Transaction& tx) { return tx.contacts(me.user_id); });
     array list;
     for (const auto& contact : contacts) list.push_back(contact_view(contact.user, contact.since));
@@ -146,8 +146,8 @@ class ContactRoutes {
   }
 
   awaitable<Response> remove_contact(Request& request) {
-    auto me = s_.authenticator.authenticate(request.authorization);
-    s_.store.write([&](Transaction& tx) {
+    auto me = co_await s_.authenticator.authenticate(request.authorization);
+    co_await s_.store.write([&](Transaction& tx) {
       User other = user_named(tx, request.param("username"));
       if (!tx.delete_contact_pair(me.user_id, other.id)) throw ApiError(ErrorCode::kNotFound, "not a contact");
     });
@@ -155,7 +155,7 @@ class ContactRoutes {
   }
 
   awaitable<Response> list_blocks(Request& request) {
-    auto me = s_.authenticator.authenticate(request.authorization);
+    auto me = co_await s_.authenticator.authenticate(request.authorization);
     auto blocks = s_.store.read([&](Transaction& tx) { return tx.blocks(me.user_id); });
     array list;
     for (const auto& block : blocks) {
@@ -165,8 +165,8 @@ class ContactRoutes {
   }
 
   awaitable<Response> block(Request& request) {
-    auto me = s_.authenticator.authenticate(request.authorization);
-    s_.store.write([&](Transaction& tx) {
+    auto me = co_await s_.authenticator.authenticate(request.authorization);
+    co_await s_.store.write([&](Transaction& tx) {
       User other = user_named(tx, request.param("username"));
       if (other.id == me.user_id) throw ApiError(ErrorCode::kValidationFailed, "username: cannot block yourself");
       tx.insert_block(me.user_id, other.id, now_millis());
@@ -178,8 +178,8 @@ class ContactRoutes {
   }
 
   awaitable<Response> unblock(Request& request) {
-    auto me = s_.authenticator.authenticate(request.authorization);
-    s_.store.write([&](Transaction& tx) {
+    auto me = co_await s_.authenticator.authenticate(request.authorization);
+    co_await s_.store.write([&](Transaction& tx) {
       User other = user_named(tx, request.param("username"));
       if (!tx.delete_block(me.user_id, other.id)) throw ApiError(ErrorCode::kNotFound, "user is not blocked");
     });

@@ -31,6 +31,13 @@ struct Metrics::Impl {
           .Help("Storage transaction time including the wait for a connection, by kind")
           .Register(registry);
 
+  prometheus::Histogram& writes_per_commit =
+      prometheus::BuildHistogram()
+          .Name("parley_db_writes_per_commit")
+          .Help("Writes carried by one commit (group commit batch size)")
+          .Register(registry)
+          .Add({}, prometheus::Histogram::BucketBoundaries{1, 2, 4, 8, 16, 32, 64, 128, 256, 512});
+
   // From 0.1 ms to 10 s: requests that hash passwords take ~50 ms, most take
   // well under a millisecond.
   static prometheus::Histogram::BucketBoundaries buckets() {
@@ -52,8 +59,9 @@ void Metrics::observe_request(std::string_view method, std::string_view route, i
 void Metrics::connection_opened() { impl_->open_connections.Increment(); }
 void Metrics::connection_closed() { impl_->open_connections.Decrement(); }
 
-void Metrics::observe_transaction(std::string_view kind, std::chrono::duration<double> elapsed) {
+void Metrics::observe_transaction(std::string_view kind, std::size_t writes, std::chrono::duration<double> elapsed) {
   impl_->transaction_seconds.Add({{"kind", std::string(kind)}}, Impl::buckets()).Observe(elapsed.count());
+  if (kind == "write") impl_->writes_per_commit.Observe(static_cast<double>(writes));
 }
 
 std::string Metrics::serialize() const {

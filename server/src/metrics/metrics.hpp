@@ -25,8 +25,9 @@ class Metrics {
   void connection_opened();
   void connection_closed();
 
-  // One storage transaction; `kind` is "read" or "write".
-  void observe_transaction(std::string_view kind, std::chrono::duration<double> elapsed);
+  // One storage transaction; `kind` is "read" or "write"; `writes` is how
+  // many queued writes one commit held (group commit).
+  void observe_transaction(std::string_view kind, std::size_t writes, std::chrono::duration<double> elapsed);
 
   // Everything in the Prometheus text exposition format.
   [[nodiscard]] std::string serialize() const;

@@ -28,12 +28,12 @@ class ProfileRoutes {
   explicit ProfileRoutes(api::Services& services) : s_(services) {}
 
   awaitable<Response> get_me(Request& request) {
-    auto me = s_.authenticator.authenticate(request.authorization);
+    auto me = co_await s_.authenticator.authenticate(request.authorization);
     co_return Response::json(object{{"user", api::me_view(load_user(me.user_id))}});
   }
 
   awaitable<Response> patch_me(Request& request) {
-    auto me = s_.authenticator.authenticate(request.authorization);
+    auto me = co_await s_.authenticator.authenticate(request.authorization);
     JsonBody body(request);
     storage::ProfilePatch patch;
     patch.display_name = body.optional_string("display_name");
@@ -46,7 +46,7 @@ class ProfileRoutes {
       // Avatars refer to uploaded media; until an upload exists, no id can.
       throw ApiError(ErrorCode::kValidationFailed, "avatar_media_id: no such media");
     }
-    auto user = s_.store.write([&](Transaction& tx) {
+    auto user = co_await s_.store.write([&](Transaction& tx) {
       tx.update_user(me.user_id, patch);
       return tx.user_by_id(me.user_id);
     });
@@ -55,12 +55,12 @@ class ProfileRoutes {
   }
 
   awaitable<Response> get_settings(Request& request) {
-    auto me = s_.authenticator.authenticate(request.authorization);
+    auto me = co_await s_.authenticator.authenticate(request.authorization);
     co_return Response::json(object{{"settings", settings(me.user_id)}});
   }
 
   awaitable<Response> patch_settings(Request& request) {
-    auto me = s_.authenticator.authenticate(request.authorization);
+    auto me = co_await s_.authenticator.authenticate(request.authorization);
     JsonBody body(request);
     storage::ProfilePatch patch;
     if (auto visibility = body.optional_string("last_seen_visibility")) {
@@ -68,33 +68,33 @@ class ProfileRoutes {
     }
     patch.notifications_enabled = body.optional_bool("notifications_enabled");
     body.reject_unknown_fields();
-    s_.store.write([&](Transaction& tx) { tx.update_user(me.user_id, patch); });
+    co_await s_.store.write([&](Transaction& tx) { tx.update_user(me.user_id, patch); });
     co_return Response::json(object{{"settings", settings(me.user_id)}});
   }
 
   awaitable<Response> put_mute(Request& request) {
-    auto me = s_.authenticator.authenticate(request.authorization);
+    auto me = co_await s_.authenticator.authenticate(request.authorization);
     auto conversation = http::id_param(request, "conversation_id");
     JsonBody body(request);
     auto until = body.optional_int("muted_until");
     body.reject_unknown_fields();
     if (!until) throw ApiError(ErrorCode::kValidationFailed, "muted_until: is required");
     if (*until <= now_millis()) throw ApiError(ErrorCode::kValidationFailed, "muted_until: must be in the future");
-    s_.store.write([&](Transaction& tx) { tx.set_mute(me.user_id, conversation, *until); });
+    co_await s_.store.write([&](Transaction& tx) { tx.set_mute(me.user_id, conversation, *until); });
     co_return Response::json(object{{"conversation_id", conversation}, {"muted_until", *until}});
   }
 
   awaitable<Response> delete_mute(Request& request) {
-    auto me = s_.authenticator.authenticate(request.authorization);
+    auto me = co_await s_.authenticator.authenticate(request.authorization);
     auto conversation = http::id_param(request, "conversation_id");
-    if (!s_.store.write([&](Transaction& tx) { return tx.delete_mute(me.user_id, conversation); })) {
+    if (!co_await s_.store.write([&](Transaction& tx) { return tx.delete_mute(me.user_id, conversation); })) {
       throw ApiError(ErrorCode::kNotFound, "conversation is not muted");
     }
     co_return Response::no_content();
   }
 
   awaitable<Response> get_user(Request& request) {
-    [[maybe_unused]] auto viewer = s_.authenticator.authenticate(request.authorization);
+    [[maybe_unused]] auto viewer = co_await s_.authenticator.authenticate(request.authorization);
     auto username = validation::normalized_username(request.param("username"));
     auto user = username ? s_.store.read([&](Transaction& tx) { return tx.user_by_username(*username); })
                          : std::nullopt;

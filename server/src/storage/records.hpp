@@ -3,6 +3,8 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <utility>
 #include <optional>
 #include <string>
 #include <vector>
@@ -28,6 +30,7 @@ struct User {
   LastSeenVisibility last_seen_visibility = LastSeenVisibility::kContacts;
   bool notifications_enabled = true;
   UnixMillis created_at = 0;
+  std::optional<UnixMillis> last_online_at;  // when last connected, if ever
 };
 
 struct NewUser {
@@ -75,6 +78,86 @@ struct Contact {
 struct Block {
   User user;
   UnixMillis since = 0;
+};
+
+// --- Conversations and messages -------------------------------------------
+
+using MessageId = std::int64_t;
+// A position in the server-wide event stream (see docs/protocol.md).
+using Position = std::int64_t;
+// A message's number within its conversation: 1, 2, 3, ... without gaps.
+using Seq = std::int64_t;
+
+enum class ConversationKind { kDirect = 0, kGroup = 1 };
+// Ordered: a higher role can do everything a lower one can.
+enum class Role { kMember = 0, kAdmin = 1, kOwner = 2 };
+
+struct Conversation {
+  ConversationId id = 0;
+  ConversationKind kind = ConversationKind::kGroup;
+  std::string name;
+  std::string topic;
+  UserId created_by = 0;
+  UnixMillis created_at = 0;
+  Seq last_seq = 0;
+  Position last_pos = 0;
+};
+
+struct Member {
+  ConversationId conversation_id = 0;
+  UserId user_id = 0;
+  Role role = Role::kMember;
+  UnixMillis joined_at = 0;
+  Position joined_pos = 0;
+  Seq read_seq = 0;
+  Seq delivered_seq = 0;
+};
+
+struct Message {
+  MessageId id = 0;
+  ConversationId conversation_id = 0;
+  Seq seq = 0;
+  Position pos = 0;
+  UserId sender_id = 0;
+  std::string client_id;
+  std::string body;  // empty once deleted
+  std::optional<MessageId> reply_to_id;
+  UnixMillis created_at = 0;
+  std::optional<UnixMillis> edited_at;
+  std::optional<UnixMillis> deleted_at;
+  std::vector<UserId> mentions;
+  // (emoji, user) pairs, ordered by emoji then time.
+  std::vector<std::pair<std::string, UserId>> reactions;
+};
+
+struct NewMessage {
+  ConversationId conversation_id = 0;
+  UserId sender_id = 0;
+  std::string client_id;
+  std::string body;
+  std::optional<MessageId> reply_to_id;
+  std::vector<UserId> mentions;
+  UnixMillis created_at = 0;
+};
+
+// One of the caller's conversations with what a conversation list shows.
+struct ConversationSummary {
+  Conversation conversation;
+  Member membership;
+  std::size_t member_count = 0;
+  std::size_t unread_count = 0;
+  std::optional<Message> last_message;
+};
+
+// An event as it is stored and delivered. `payload` is the JSON object the
+// clients receive (docs/protocol.md); `recipients` are the users whose
+// devices get it live.
+struct Event {
+  Position pos = 0;
+  std::optional<ConversationId> conversation_id;
+  std::optional<UserId> user_id;  // addressed to this user (also)
+  std::shared_ptr<const std::string> payload;
+  std::vector<UserId> recipients;
 };
 
 }  // namespace parley::storage

@@ -3,17 +3,28 @@
 // implements the same interface for clustered deployments.
 //
 // Work happens in transactions. Store::read runs a function against a
-// consistent snapshot; Store::write runs it atomically: either everything it
-// did is committed (durably, per the backend's durability setting) when write
-// returns, or, if the function throws, nothing is. Functions passed in must
-// not block on anything but the transaction itself, and must not start
+// consistent snapshot on the calling thread. Writes are queued to the
+// backend's writer, which runs many of them in one transaction and one
+// commit (group commit): each write's function runs atomically (if it throws,
+// nothing it did is kept and the exception reaches its caller), and no write
+// completes before the commit that holds it is durable. Functions passed in
+// must not block on anything but the transaction itself, and must not start
 // another transaction.
+//
+// Events emitted in a write (Transaction::emit) are handed to the EventSink
+// after their commit, in position order, after that batch's writes have
+// completed.
 //
 // Thread safety: Store is safe to use from any thread. A Transaction belongs
 // to the thread that runs the function and must not escape it.
 #pragma once
 
+#include <exception>
 #include <functional>
+#include <future>
+#include <memory>
+
+#include <boost/asio/awaitable.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -79,6 +90,79 @@ class Transaction {
   virtual void insert_block(UserId user, UserId blocked, UnixMillis now) = 0;
   virtual bool delete_block(UserId user, UserId blocked) = 0;
   virtual std::vector<Block> blocks(UserId user) = 0;
+
+  // Presence: when the user was last connected.
+  virtual void set_last_online(UserId user, UnixMillis when) = 0;
+
+  // Conversations. A direct conversation has a `direct_key` naming its two
+  // users ("low:high"), which makes it unique per pair.
+  virtual Conversation insert_conversation(ConversationKind kind, std::string_view name, std::string_view topic,
+                                           const std::optional<std::string>& direct_key, UserId creator,
+                                           UnixMillis now) = 0;
+  virtual std::optional<Conversation> conversation_by_id(ConversationId id) = 0;
+  virtual std::optional<Conversation> conversation_by_direct_key(std::string_view direct_key) = 0;
+  virtual void update_conversation(ConversationId id, const std::optional<std::string>& name,
+                                   const std::optional<std::string>& topic) = 0;
+  // The user's conversations, most recently active first.
+  virtual std::vector<ConversationSummary> conversations_of(UserId user) = 0;
+
+  // Members.
+  virtual std::optional<Member> member(ConversationId conversation, UserId user) = 0;
+  // Ordered by join time.
+  virtual std::vector<Member> members(ConversationId conversation) = 0;
+  virtual std::vector<UserId> member_ids(ConversationId conversation) = 0;
+  virtual void insert_member(const Member& member) = 0;
+  virtual bool delete_member(ConversationId conversation, UserId user) = 0;
+  virtual void set_role(ConversationId conversation, UserId user, Role role) = 0;
+  // Raise the member's read or delivered mark to `seq`; false when it was
+  // already there or beyond (marks never move back).
+  virtual bool advance_read(ConversationId conversation, UserId user, Seq seq) = 0;
+  virtual bool advance_delivered(ConversationId conversation, UserId user, Seq seq) = 0;
+
+  // Messages.
+  // Stores a message under the conversation's next seq, at position `pos`.
+  virtual Message insert_message(const NewMessage& message, Position pos) = 0;
+  virtual std::optional<Message> message_by_id(MessageId id) = 0;
+  virtual std::optional<Message> message_by_client_id(UserId sender, std::string_view client_id) = 0;
+  virtual void edit_message(MessageId id, std::string_view body, const std::vector<UserId>& mentions,
+                            UnixMillis now) = 0;
+  // Replaces the message with a tombstone: body, mentions and reactions go.
+  virtual void delete_message(MessageId id, UnixMillis now) = 0;
+  virtual bool add_reaction(MessageId id, UserId user, std::string_view emoji, UnixMillis now) = 0;
+  virtual bool remove_reaction(MessageId id, UserId user, std::string_view emoji) = 0;
+  // Up to `limit` messages with seq < before (the newest of them), or with
+  // seq > after (the oldest of them); both in ascending seq order.
+  virtual std::vector<Message> messages_before(ConversationId conversation, Seq before, std::size_t limit) = 0;
+  virtual std::vector<Message> messages_after(ConversationId conversation, Seq after, std::size_t limit) = 0;
+
+  // The event stream (docs/protocol.md, "Positions").
+  // Takes the next position. Positions grow in commit order; a write that
+  // fails leaves a gap, which is harmless (only seqs are gapless).
+  virtual Position next_position() = 0;
+  // The newest position assigned by a committed write.
+  virtual Position current_position() = 0;
+  // Queues `event` for live delivery after commit and, when `store` is
+  // kStore, keeps it for devices that resume later. Message events are not
+  // stored here: the messages table holds them.
+  enum class Keep { kStore, kMessagesTable };
+  virtual void emit(Event event, Keep keep) = 0;
+  // What `user` is entitled to see after position `after`, in position
+  // order, at most `limit` items: their own events, events of their
+  // conversations after they joined, and those conversations' messages.
+  struct StreamItem {
+    Position pos = 0;
+    std::shared_ptr<const std::string> payload;  // set for stored events
+    std::optional<Message> message;              // set for messages
+  };
+  virtual std::vector<StreamItem> stream_since(UserId user, Position after, std::size_t limit) = 0;
+};
+
+// Receives committed events, on the writer's thread, in position order. It
+// must not block; it hands the events on.
+class EventSink {
+ public:
+  virtual ~EventSink() = default;
+  virtual void publish(const std::vector<Event>& events) = 0;
 };
 
 class Store {
@@ -88,32 +172,76 @@ class Store {
   // Runs `fn` on a read-only snapshot and returns its result.
   template <typename Fn>
   auto read(Fn&& fn) -> std::invoke_result_t<Fn, Transaction&> {
-    return run<Fn>(std::forward<Fn>(fn), Mode::kRead);
+    return run<Fn>(std::forward<Fn>(fn));
   }
 
-  // Runs `fn` in a write transaction, commits, and returns its result. If `fn`
-  // throws, the transaction is rolled back and the exception propagates.
+  // Runs `fn` in the writer's next transaction and resumes the caller, on
+  // its own executor, once that transaction is committed. Returns fn's
+  // result, or rethrows what fn threw (then nothing fn did is kept).
   template <typename Fn>
-  auto write(Fn&& fn) -> std::invoke_result_t<Fn, Transaction&> {
-    return run<Fn>(std::forward<Fn>(fn), Mode::kWrite);
+  auto write(Fn fn) -> boost::asio::awaitable<std::invoke_result_t<Fn, Transaction&>> {
+    using Result = std::invoke_result_t<Fn, Transaction&>;
+    if constexpr (std::is_void_v<Result>) {
+      co_await await_write([&](Transaction& tx) { fn(tx); });
+    } else {
+      std::optional<Result> result;
+      co_await await_write([&](Transaction& tx) { result.emplace(fn(tx)); });
+      co_return std::move(*result);
+    }
   }
+
+  // The same, blocking the calling thread until the commit. Never call it on
+  // an I/O thread; for start-up, maintenance threads and tests.
+  template <typename Fn>
+  auto write_blocking(Fn fn) -> std::invoke_result_t<Fn, Transaction&> {
+    using Result = std::invoke_result_t<Fn, Transaction&>;
+    std::promise<void> committed;
+    std::conditional_t<std::is_void_v<Result>, int, std::optional<Result>> result;
+    submit_write(
+        [&](Transaction& tx) {
+          if constexpr (std::is_void_v<Result>) {
+            fn(tx);
+          } else {
+            result.emplace(fn(tx));
+          }
+        },
+        [&](std::exception_ptr error) {
+          if (error) {
+            committed.set_exception(error);
+          } else {
+            committed.set_value();
+          }
+        });
+    committed.get_future().get();
+    if constexpr (!std::is_void_v<Result>) return std::move(*result);
+  }
+
+  // Queues `body` for the writer; `done` runs on the writer's thread after
+  // the commit (with nullptr) or after a failure (with the exception). `done`
+  // must not block. For callers that pipeline writes without waiting.
+  virtual void submit_write(std::function<void(Transaction&)> body,
+                            std::function<void(std::exception_ptr)> done) = 0;
+
+  // Where committed events go. Set once at start-up, before any write.
+  virtual void set_event_sink(EventSink* sink) = 0;
 
   // True when the database answers a trivial query (for /readyz).
   [[nodiscard]] virtual bool ping() = 0;
 
  protected:
-  enum class Mode { kRead, kWrite };
-  virtual void run_transaction(Mode mode, const std::function<void(Transaction&)>& body) = 0;
+  virtual void run_read(const std::function<void(Transaction&)>& body) = 0;
 
  private:
+  boost::asio::awaitable<void> await_write(std::function<void(Transaction&)> body);
+
   template <typename Fn>
-  auto run(Fn&& fn, Mode mode) -> std::invoke_result_t<Fn, Transaction&> {
+  auto run(Fn&& fn) -> std::invoke_result_t<Fn, Transaction&> {
     using Result = std::invoke_result_t<Fn, Transaction&>;
     if constexpr (std::is_void_v<Result>) {
-      run_transaction(mode, [&](Transaction& tx) { fn(tx); });
+      run_read([&](Transaction& tx) { fn(tx); });
     } else {
       std::optional<Result> result;
-      run_transaction(mode, [&](Transaction& tx) { result.emplace(fn(tx)); });
+      run_read([&](Transaction& tx) { result.emplace(fn(tx)); });
       return std::move(*result);
     }
   }

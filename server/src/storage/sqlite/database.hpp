@@ -42,6 +42,7 @@ class Statement {
   Statement& bind_blob(int index, std::string_view bytes);
   Statement& bind_null(int index);
   Statement& bind_optional(int index, const std::optional<std::string>& value);
+  Statement& bind_optional_int(int index, const std::optional<std::int64_t>& value);
 
   // Advances to the next row; false when there are no more.
   bool step();

@@ -84,15 +84,15 @@ TEST_F(MigrateTest, ShippedMigrationsApplyToAFreshDatabase) {
 
 TEST_F(MigrateTest, StoreRollsBackWhenTheTransactionBodyThrows) {
   SqliteStore store(path_, StorageOptions{});
-  EXPECT_THROW(store.write([](Transaction& tx) {
+  EXPECT_THROW(store.write_blocking([](Transaction& tx) {
     tx.insert_user(NewUser{"zed", "hash", "Zed", 1});
     throw std::runtime_error("abort");
   }),
                std::runtime_error);
   EXPECT_FALSE(store.read([](Transaction& tx) { return tx.user_by_username("zed"); }).has_value());
-  auto user = store.write([](Transaction& tx) { return tx.insert_user(NewUser{"zed", "hash", "Zed", 1}); });
+  auto user = store.write_blocking([](Transaction& tx) { return tx.insert_user(NewUser{"zed", "hash", "Zed", 1}); });
   ASSERT_TRUE(user.has_value());
-  auto duplicate = store.write([](Transaction& tx) { return tx.insert_user(NewUser{"zed", "h2", "Z", 2}); });
+  auto duplicate = store.write_blocking([](Transaction& tx) { return tx.insert_user(NewUser{"zed", "h2", "Z", 2}); });
   EXPECT_FALSE(duplicate.has_value());
 }
 

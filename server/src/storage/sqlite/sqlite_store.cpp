@@ -12,6 +12,15 @@ namespace {
 // Reader connections kept open; more are opened under load and closed after.
 constexpr std::size_t kMaxIdleReaders = 8;
 
+Position max_position(Connection& db) {
+  Statement& query = db.prepare(
+      "SELECT MAX(COALESCE((SELECT MAX(pos) FROM events), 0), COALESCE((SELECT MAX(pos) FROM messages), 0))");
+  query.step();
+  Position pos = query.int64(0);
+  db.release_statements();
+  return pos;
+}
+
 }  // namespace
 
 SqliteStore::SqliteStore(const std::filesystem::path& path, const StorageOptions& options,
@@ -22,11 +31,20 @@ SqliteStore::SqliteStore(const std::filesystem::path& path, const StorageOptions
   // the file, so it only needs setting once, but setting it again is free.
   writer_->exec("PRAGMA journal_mode = WAL");
   int version = migrate(*writer_, sqlite_migrations());
-  log::get("storage")->info("sqlite database ready path={} schema_version={}", path_.string(), version);
+  last_position_ = max_position(*writer_);
+  committed_position_ = last_position_;
+  log::get("storage")->info("sqlite database ready path={} schema_version={} position={}", path_.string(), version,
+                            last_position_);
+  writer_thread_ = std::thread([this] { writer_loop(); });
 }
 
 SqliteStore::~SqliteStore() {
-  std::lock_guard lock(writer_mutex_);
+  {
+    std::lock_guard lock(queue_mutex_);
+    stopping_ = true;
+  }
+  queue_ready_.notify_one();
+  writer_thread_.join();
   // A clean close checkpoints the WAL into the main file, so a stopped server
   // leaves one self-contained database file behind.
   writer_.reset();
@@ -59,30 +77,94 @@ void SqliteStore::release_reader(std::unique_ptr<Connection> connection) {
   if (idle_readers_.size() < kMaxIdleReaders) idle_readers_.push_back(std::move(connection));
 }
 
-void SqliteStore::run_transaction(Mode mode, const std::function<void(Transaction&)>& body) {
-  auto started = std::chrono::steady_clock::now();
-  auto run = [&](Connection& connection, std::string_view begin) {
-    connection.exec(begin);
-    try {
-      SqliteTransaction tx(connection);
-      body(tx);
-      connection.release_statements();
-      connection.exec("COMMIT");
-    } catch (...) {
-      connection.release_statements();
-      connection.rollback_quietly();
-      throw;
+void SqliteStore::submit_write(std::function<void(Transaction&)> body, std::function<void(std::exception_ptr)> done) {
+  {
+    std::lock_guard lock(queue_mutex_);
+    if (stopping_) {
+      done(std::make_exception_ptr(StorageError("the database is closing")));
+      return;
     }
-  };
-  if (mode == Mode::kWrite) {
-    std::lock_guard lock(writer_mutex_);
-    run(*writer_, "BEGIN IMMEDIATE");
-  } else {
-    auto reader = acquire_reader();
-    run(*reader, "BEGIN");
-    release_reader(std::move(reader));
+    queue_.push_back(Job{std::move(body), std::move(done)});
   }
-  if (observer_) observer_(mode == Mode::kWrite, std::chrono::steady_clock::now() - started);
+  queue_ready_.notify_one();
+}
+
+void SqliteStore::writer_loop() {
+  std::vector<Job> batch;
+  for (;;) {
+    {
+      std::unique_lock lock(queue_mutex_);
+      queue_ready_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping, and everything queued is done
+      while (!queue_.empty() && batch.size() < kMaxBatch) {
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    run_batch(batch);
+    batch.clear();
+  }
+}
+
+void SqliteStore::run_batch(std::vector<Job>& batch) {
+  auto started = std::chrono::steady_clock::now();
+  std::vector<std::exception_ptr> errors(batch.size());
+  std::vector<Event> events;
+  Position position_before = last_position_;
+  try {
+    writer_->exec("BEGIN IMMEDIATE");
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      // A savepoint per write: one that throws is undone alone, the others
+      // in the batch still commit.
+      writer_->exec("SAVEPOINT job");
+      std::size_t events_before = events.size();
+      try {
+        SqliteTransaction tx(*writer_, SqliteTransaction::Writer{&last_position_, &events});
+        batch[i].body(tx);
+        writer_->release_statements();
+        writer_->exec("RELEASE job");
+      } catch (...) {
+        errors[i] = std::current_exception();
+        writer_->release_statements();
+        writer_->exec("ROLLBACK TO job");
+        writer_->exec("RELEASE job");
+        events.resize(events_before);
+      }
+    }
+    writer_->exec("COMMIT");
+  } catch (const std::exception& e) {
+    // The commit itself failed (disk full, I/O error): nothing of the batch
+    // is stored, so every write in it fails.
+    log::get("storage")->error("write batch failed writes={} error=\"{}\"", batch.size(), e.what());
+    writer_->release_statements();
+    writer_->rollback_quietly();
+    last_position_ = position_before;
+    auto failure = std::current_exception();
+    for (auto& job : batch) job.done(failure);
+    return;
+  }
+  committed_position_ = last_position_;
+  if (observer_) observer_(true, batch.size(), std::chrono::steady_clock::now() - started);
+  for (std::size_t i = 0; i < batch.size(); ++i) batch[i].done(errors[i]);
+  if (sink_ != nullptr && !events.empty()) sink_->publish(events);
+}
+
+void SqliteStore::run_read(const std::function<void(Transaction&)>& body) {
+  auto started = std::chrono::steady_clock::now();
+  auto reader = acquire_reader();
+  reader->exec("BEGIN");
+  try {
+    SqliteTransaction tx(*reader, committed_position_.load());
+    body(tx);
+    reader->release_statements();
+    reader->exec("COMMIT");
+  } catch (...) {
+    reader->release_statements();
+    reader->rollback_quietly();
+    throw;
+  }
+  release_reader(std::move(reader));
+  if (observer_) observer_(false, 1, std::chrono::steady_clock::now() - started);
 }
 
 bool SqliteStore::ping() {
@@ -98,11 +180,12 @@ bool SqliteStore::ping() {
 }
 
 int SqliteStore::schema_version() {
-  std::lock_guard lock(writer_mutex_);
-  Statement& query = writer_->prepare("PRAGMA user_version");
+  auto reader = acquire_reader();
+  Statement& query = reader->prepare("PRAGMA user_version");
   query.step();
   int version = static_cast<int>(query.int64(0));
-  writer_->release_statements();
+  reader->release_statements();
+  release_reader(std::move(reader));
   return version;
 }
 

@@ -1,5 +1,11 @@
 #include "storage/sqlite/sqlite_transaction.hpp"
 
+#include <algorithm>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+#include "core/clock.hpp"
 #include "storage/sqlite/database.hpp"
 
 namespace parley::storage::sqlite {
@@ -7,7 +13,8 @@ namespace {
 
 constexpr std::string_view kUserColumns =
     "u.id, u.username, u.display_name, u.status_text, u.avatar_media_id, u.last_seen_visibility, "
-    "u.notifications_enabled, u.created_at";
+    "u.notifications_enabled, u.created_at, u.last_online_at";
+constexpr int kUserColumnCount = 9;
 
 // Reads the kUserColumns starting at `first`.
 User read_user(const Statement& row, int first = 0) {
@@ -20,6 +27,7 @@ User read_user(const Statement& row, int first = 0) {
   user.last_seen_visibility = static_cast<LastSeenVisibility>(row.int64(first + 5));
   user.notifications_enabled = row.int64(first + 6) != 0;
   user.created_at = row.int64(first + 7);
+  if (!row.is_null(first + 8)) user.last_online_at = row.int64(first + 8);
   return user;
 }
 
@@ -253,7 +261,7 @@ std::vector<Contact> SqliteTransaction::contacts(UserId user) {
                                      "WHERE c.user_id = ?1 ORDER BY u.username"));
   query.bind(1, user);
   std::vector<Contact> result;
-  while (query.step()) result.push_back({read_user(query), query.int64(8)});
+  while (query.step()) result.push_back({read_user(query), query.int64(kUserColumnCount)});
   return result;
 }
 
@@ -282,8 +290,403 @@ std::vector<Block> SqliteTransaction::blocks(UserId user) {
                                      "WHERE b.user_id = ?1 ORDER BY u.username"));
   query.bind(1, user);
   std::vector<Block> result;
-  while (query.step()) result.push_back({read_user(query), query.int64(8)});
+  while (query.step()) result.push_back({read_user(query), query.int64(kUserColumnCount)});
   return result;
+}
+
+void SqliteTransaction::set_last_online(UserId user, UnixMillis when) {
+  db_.prepare("UPDATE users SET last_online_at = ?2 WHERE id = ?1").bind(1, user).bind(2, when).run();
+}
+
+// --- Conversations --------------------------------------------------------
+
+namespace {
+
+constexpr std::string_view kConversationColumns =
+    "c.id, c.kind, c.name, c.topic, c.created_by, c.created_at, c.last_seq, c.last_pos";
+constexpr int kConversationColumnCount = 8;
+
+Conversation read_conversation(const Statement& row, int first = 0) {
+  Conversation c;
+  c.id = row.int64(first);
+  c.kind = static_cast<ConversationKind>(row.int64(first + 1));
+  c.name = row.text(first + 2);
+  c.topic = row.text(first + 3);
+  c.created_by = row.int64(first + 4);
+  c.created_at = row.int64(first + 5);
+  c.last_seq = row.int64(first + 6);
+  c.last_pos = row.int64(first + 7);
+  return c;
+}
+
+constexpr std::string_view kMemberColumns =
+    "m.conversation_id, m.user_id, m.role, m.joined_at, m.joined_pos, m.read_seq, m.delivered_seq";
+constexpr int kMemberColumnCount = 7;
+
+Member read_member(const Statement& row, int first = 0) {
+  Member m;
+  m.conversation_id = row.int64(first);
+  m.user_id = row.int64(first + 1);
+  m.role = static_cast<Role>(row.int64(first + 2));
+  m.joined_at = row.int64(first + 3);
+  m.joined_pos = row.int64(first + 4);
+  m.read_seq = row.int64(first + 5);
+  m.delivered_seq = row.int64(first + 6);
+  return m;
+}
+
+constexpr std::string_view kMessageColumns =
+    "g.id, g.conversation_id, g.seq, g.pos, g.sender_id, g.client_id, g.body, g.reply_to_id, g.created_at, "
+    "g.edited_at, g.deleted_at";
+
+Message read_message(const Statement& row, int first = 0) {
+  Message m;
+  m.id = row.int64(first);
+  m.conversation_id = row.int64(first + 1);
+  m.seq = row.int64(first + 2);
+  m.pos = row.int64(first + 3);
+  m.sender_id = row.int64(first + 4);
+  m.client_id = row.text(first + 5);
+  m.body = row.text(first + 6);
+  if (!row.is_null(first + 7)) m.reply_to_id = row.int64(first + 7);
+  m.created_at = row.int64(first + 8);
+  if (!row.is_null(first + 9)) m.edited_at = row.int64(first + 9);
+  if (!row.is_null(first + 10)) m.deleted_at = row.int64(first + 10);
+  return m;
+}
+
+}  // namespace
+
+Conversation SqliteTransaction::insert_conversation(ConversationKind kind, std::string_view name,
+                                                    std::string_view topic,
+                                                    const std::optional<std::string>& direct_key, UserId creator,
+                                                    UnixMillis now) {
+  db_.prepare(
+         "INSERT INTO conversations (kind, name, topic, direct_key, created_by, created_at) "
+         "VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+      .bind(1, static_cast<std::int64_t>(kind))
+      .bind(2, name)
+      .bind(3, topic)
+      .bind_optional(4, direct_key)
+      .bind(5, creator)
+      .bind(6, now)
+      .run();
+  return *conversation_by_id(db_.last_insert_rowid());
+}
+
+std::optional<Conversation> SqliteTransaction::conversation_by_id(ConversationId id) {
+  Statement& query = db_.prepare(sql(sql("SELECT ", kConversationColumns), " FROM conversations c WHERE c.id = ?1"));
+  query.bind(1, id);
+  if (!query.step()) return std::nullopt;
+  return read_conversation(query);
+}
+
+std::optional<Conversation> SqliteTransaction::conversation_by_direct_key(std::string_view direct_key) {
+  Statement& query =
+      db_.prepare(sql(sql("SELECT ", kConversationColumns), " FROM conversations c WHERE c.direct_key = ?1"));
+  query.bind(1, direct_key);
+  if (!query.step()) return std::nullopt;
+  return read_conversation(query);
+}
+
+void SqliteTransaction::update_conversation(ConversationId id, const std::optional<std::string>& name,
+                                            const std::optional<std::string>& topic) {
+  db_.prepare("UPDATE conversations SET name = COALESCE(?2, name), topic = COALESCE(?3, topic) WHERE id = ?1")
+      .bind(1, id)
+      .bind_optional(2, name)
+      .bind_optional(3, topic)
+      .run();
+}
+
+std::vector<ConversationSummary> SqliteTransaction::conversations_of(UserId user) {
+  Statement& query = db_.prepare(sql(
+      sql(sql(sql("SELECT ", kConversationColumns), ", "), kMemberColumns),
+      ", (SELECT COUNT(*) FROM members x WHERE x.conversation_id = c.id), "
+      "(SELECT COUNT(*) FROM messages u WHERE u.conversation_id = c.id AND u.seq > m.read_seq "
+      "AND u.sender_id != m.user_id AND u.deleted_at IS NULL) "
+      "FROM members m JOIN conversations c ON c.id = m.conversation_id WHERE m.user_id = ?1 "
+      "ORDER BY c.last_pos DESC, c.id DESC"));
+  query.bind(1, user);
+  std::vector<ConversationSummary> result;
+  while (query.step()) {
+    ConversationSummary summary;
+    summary.conversation = read_conversation(query);
+    summary.membership = read_member(query, kConversationColumnCount);
+    summary.member_count = static_cast<std::size_t>(query.int64(kConversationColumnCount + kMemberColumnCount));
+    summary.unread_count = static_cast<std::size_t>(query.int64(kConversationColumnCount + kMemberColumnCount + 1));
+    result.push_back(std::move(summary));
+  }
+  for (auto& summary : result) {
+    if (summary.conversation.last_seq == 0) continue;
+    auto last = messages_before(summary.conversation.id, summary.conversation.last_seq + 1, 1);
+    if (!last.empty()) summary.last_message = std::move(last.front());
+  }
+  return result;
+}
+
+std::optional<Member> SqliteTransaction::member(ConversationId conversation, UserId user) {
+  Statement& query = db_.prepare(
+      sql(sql("SELECT ", kMemberColumns), " FROM members m WHERE m.conversation_id = ?1 AND m.user_id = ?2"));
+  query.bind(1, conversation).bind(2, user);
+  if (!query.step()) return std::nullopt;
+  return read_member(query);
+}
+
+std::vector<Member> SqliteTransaction::members(ConversationId conversation) {
+  Statement& query = db_.prepare(sql(sql("SELECT ", kMemberColumns),
+                                     " FROM members m WHERE m.conversation_id = ?1 ORDER BY m.joined_pos, m.user_id"));
+  query.bind(1, conversation);
+  std::vector<Member> result;
+  while (query.step()) result.push_back(read_member(query));
+  return result;
+}
+
+std::vector<UserId> SqliteTransaction::member_ids(ConversationId conversation) {
+  Statement& query = db_.prepare("SELECT user_id FROM members WHERE conversation_id = ?1");
+  query.bind(1, conversation);
+  std::vector<UserId> result;
+  while (query.step()) result.push_back(query.int64(0));
+  return result;
+}
+
+void SqliteTransaction::insert_member(const Member& m) {
+  db_.prepare(
+         "INSERT INTO members (conversation_id, user_id, role, joined_at, joined_pos, read_seq, delivered_seq) "
+         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")
+      .bind(1, m.conversation_id)
+      .bind(2, m.user_id)
+      .bind(3, static_cast<std::int64_t>(m.role))
+      .bind(4, m.joined_at)
+      .bind(5, m.joined_pos)
+      .bind(6, m.read_seq)
+      .bind(7, m.delivered_seq)
+      .run();
+}
+
+bool SqliteTransaction::delete_member(ConversationId conversation, UserId user) {
+  db_.prepare("DELETE FROM members WHERE conversation_id = ?1 AND user_id = ?2").bind(1, conversation).bind(2, user).run();
+  return db_.changes() > 0;
+}
+
+void SqliteTransaction::set_role(ConversationId conversation, UserId user, Role role) {
+  db_.prepare("UPDATE members SET role = ?3 WHERE conversation_id = ?1 AND user_id = ?2")
+      .bind(1, conversation)
+      .bind(2, user)
+      .bind(3, static_cast<std::int64_t>(role))
+      .run();
+}
+
+bool SqliteTransaction::advance_read(ConversationId conversation, UserId user, Seq seq) {
+  db_.prepare("UPDATE members SET read_seq = ?3 WHERE conversation_id = ?1 AND user_id = ?2 AND read_seq < ?3")
+      .bind(1, conversation)
+      .bind(2, user)
+      .bind(3, seq)
+      .run();
+  return db_.changes() > 0;
+}
+
+bool SqliteTransaction::advance_delivered(ConversationId conversation, UserId user, Seq seq) {
+  db_.prepare(
+         "UPDATE members SET delivered_seq = ?3 WHERE conversation_id = ?1 AND user_id = ?2 AND delivered_seq < ?3")
+      .bind(1, conversation)
+      .bind(2, user)
+      .bind(3, seq)
+      .run();
+  return db_.changes() > 0;
+}
+
+// --- Messages -------------------------------------------------------------
+
+Message SqliteTransaction::insert_message(const NewMessage& message, Position pos) {
+  // The conversation row is the seq counter: incrementing it inside the write
+  // transaction makes seqs gapless and in commit order.
+  Statement& next = db_.prepare(
+      "UPDATE conversations SET last_seq = last_seq + 1, last_pos = ?2 WHERE id = ?1 RETURNING last_seq");
+  next.bind(1, message.conversation_id).bind(2, pos);
+  if (!next.step()) throw StorageError("insert_message: no such conversation");
+  Seq seq = next.int64(0);
+  db_.prepare(
+         "INSERT INTO messages (conversation_id, seq, pos, sender_id, client_id, body, reply_to_id, created_at) "
+         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")
+      .bind(1, message.conversation_id)
+      .bind(2, seq)
+      .bind(3, pos)
+      .bind(4, message.sender_id)
+      .bind(5, message.client_id)
+      .bind(6, message.body)
+      .bind_optional_int(7, message.reply_to_id)
+      .bind(8, message.created_at)
+      .run();
+  MessageId id = db_.last_insert_rowid();
+  for (UserId user : message.mentions) {
+    db_.prepare("INSERT OR IGNORE INTO mentions (message_id, user_id) VALUES (?1, ?2)").bind(1, id).bind(2, user).run();
+  }
+  Message stored;
+  stored.id = id;
+  stored.conversation_id = message.conversation_id;
+  stored.seq = seq;
+  stored.pos = pos;
+  stored.sender_id = message.sender_id;
+  stored.client_id = message.client_id;
+  stored.body = message.body;
+  stored.reply_to_id = message.reply_to_id;
+  stored.created_at = message.created_at;
+  stored.mentions = message.mentions;
+  std::sort(stored.mentions.begin(), stored.mentions.end());
+  stored.mentions.erase(std::unique(stored.mentions.begin(), stored.mentions.end()), stored.mentions.end());
+  return stored;
+}
+
+std::vector<Message> SqliteTransaction::query_messages(std::string_view where,
+                                                       const std::function<void(Statement&)>& bind) {
+  Statement& query = db_.prepare(sql(sql(sql("SELECT ", kMessageColumns), " FROM messages g WHERE "), where));
+  bind(query);
+  std::vector<Message> result;
+  while (query.step()) result.push_back(read_message(query));
+  load_details(result);
+  return result;
+}
+
+void SqliteTransaction::load_details(std::vector<Message>& messages) {
+  for (auto& message : messages) {
+    message.mentions.clear();
+    message.reactions.clear();
+    if (message.deleted_at) continue;
+    Statement& mentions = db_.prepare("SELECT user_id FROM mentions WHERE message_id = ?1 ORDER BY user_id");
+    mentions.bind(1, message.id);
+    while (mentions.step()) message.mentions.push_back(mentions.int64(0));
+    Statement& reactions =
+        db_.prepare("SELECT emoji, user_id FROM reactions WHERE message_id = ?1 ORDER BY emoji, created_at, user_id");
+    reactions.bind(1, message.id);
+    while (reactions.step()) message.reactions.emplace_back(reactions.text(0), reactions.int64(1));
+  }
+}
+
+std::optional<Message> SqliteTransaction::message_by_id(MessageId id) {
+  auto found = query_messages("g.id = ?1", [&](Statement& q) { q.bind(1, id); });
+  if (found.empty()) return std::nullopt;
+  return std::move(found.front());
+}
+
+std::optional<Message> SqliteTransaction::message_by_client_id(UserId sender, std::string_view client_id) {
+  auto found = query_messages("g.sender_id = ?1 AND g.client_id = ?2", [&](Statement& q) {
+    q.bind(1, sender).bind(2, client_id);
+  });
+  if (found.empty()) return std::nullopt;
+  return std::move(found.front());
+}
+
+void SqliteTransaction::edit_message(MessageId id, std::string_view body, const std::vector<UserId>& mentions,
+                                     UnixMillis now) {
+  db_.prepare("UPDATE messages SET body = ?2, edited_at = ?3 WHERE id = ?1").bind(1, id).bind(2, body).bind(3, now).run();
+  db_.prepare("DELETE FROM mentions WHERE message_id = ?1").bind(1, id).run();
+  for (UserId user : mentions) {
+    db_.prepare("INSERT OR IGNORE INTO mentions (message_id, user_id) VALUES (?1, ?2)").bind(1, id).bind(2, user).run();
+  }
+}
+
+void SqliteTransaction::delete_message(MessageId id, UnixMillis now) {
+  db_.prepare("UPDATE messages SET body = '', deleted_at = ?2 WHERE id = ?1").bind(1, id).bind(2, now).run();
+  db_.prepare("DELETE FROM mentions WHERE message_id = ?1").bind(1, id).run();
+  db_.prepare("DELETE FROM reactions WHERE message_id = ?1").bind(1, id).run();
+}
+
+bool SqliteTransaction::add_reaction(MessageId id, UserId user, std::string_view emoji, UnixMillis now) {
+  db_.prepare("INSERT OR IGNORE INTO reactions (message_id, user_id, emoji, created_at) VALUES (?1, ?2, ?3, ?4)")
+      .bind(1, id)
+      .bind(2, user)
+      .bind(3, emoji)
+      .bind(4, now)
+      .run();
+  return db_.changes() > 0;
+}
+
+bool SqliteTransaction::remove_reaction(MessageId id, UserId user, std::string_view emoji) {
+  db_.prepare("DELETE FROM reactions WHERE message_id = ?1 AND user_id = ?2 AND emoji = ?3")
+      .bind(1, id)
+      .bind(2, user)
+      .bind(3, emoji)
+      .run();
+  return db_.changes() > 0;
+}
+
+std::vector<Message> SqliteTransaction::messages_before(ConversationId conversation, Seq before, std::size_t limit) {
+  auto page = query_messages("g.conversation_id = ?1 AND g.seq < ?2 ORDER BY g.seq DESC LIMIT ?3", [&](Statement& q) {
+    q.bind(1, conversation).bind(2, before).bind(3, static_cast<std::int64_t>(limit));
+  });
+  std::reverse(page.begin(), page.end());
+  return page;
+}
+
+std::vector<Message> SqliteTransaction::messages_after(ConversationId conversation, Seq after, std::size_t limit) {
+  return query_messages("g.conversation_id = ?1 AND g.seq > ?2 ORDER BY g.seq LIMIT ?3", [&](Statement& q) {
+    q.bind(1, conversation).bind(2, after).bind(3, static_cast<std::int64_t>(limit));
+  });
+}
+
+// --- The event stream -----------------------------------------------------
+
+SqliteTransaction::Writer& SqliteTransaction::writer() {
+  if (!writer_) throw std::logic_error("event stream writes need a write transaction");
+  return *writer_;
+}
+
+Position SqliteTransaction::next_position() { return ++*writer().last_position; }
+
+Position SqliteTransaction::current_position() { return writer_ ? *writer_->last_position : committed_; }
+
+void SqliteTransaction::emit(Event event, Keep keep) {
+  if (keep == Keep::kStore) {
+    db_.prepare("INSERT INTO events (pos, conversation_id, user_id, payload, created_at) VALUES (?1, ?2, ?3, ?4, ?5)")
+        .bind(1, event.pos)
+        .bind_optional_int(2, event.conversation_id)
+        .bind_optional_int(3, event.user_id)
+        .bind(4, std::string_view(*event.payload))
+        .bind(5, now_millis())
+        .run();
+    if (event.conversation_id) {
+      db_.prepare("UPDATE conversations SET last_pos = ?2 WHERE id = ?1 AND last_pos < ?2")
+          .bind(1, *event.conversation_id)
+          .bind(2, event.pos)
+          .run();
+    }
+  }
+  writer().events->push_back(std::move(event));
+}
+
+std::vector<Transaction::StreamItem> SqliteTransaction::stream_since(UserId user, Position after, std::size_t limit) {
+  // Three ordered sources, each read through an index, merged by position:
+  // events addressed to the user, their conversations' events after they
+  // joined, and those conversations' messages after they joined.
+  std::vector<StreamItem> items;
+  auto lim = static_cast<std::int64_t>(limit);
+  Statement& own = db_.prepare("SELECT pos, payload FROM events WHERE user_id = ?1 AND pos > ?2 ORDER BY pos LIMIT ?3");
+  own.bind(1, user).bind(2, after).bind(3, lim);
+  while (own.step()) items.push_back({own.int64(0), std::make_shared<const std::string>(own.text(1)), std::nullopt});
+
+  Statement& shared = db_.prepare(
+      "SELECT e.pos, e.payload FROM members m JOIN events e ON e.conversation_id = m.conversation_id "
+      "AND e.pos > MAX(?2, m.joined_pos) WHERE m.user_id = ?1 ORDER BY e.pos LIMIT ?3");
+  shared.bind(1, user).bind(2, after).bind(3, lim);
+  while (shared.step()) {
+    items.push_back({shared.int64(0), std::make_shared<const std::string>(shared.text(1)), std::nullopt});
+  }
+
+  std::vector<Message> messages = query_messages(
+      "g.pos > ?2 AND g.conversation_id IN (SELECT conversation_id FROM members WHERE user_id = ?1) "
+      "AND g.pos > (SELECT joined_pos FROM members WHERE user_id = ?1 AND conversation_id = g.conversation_id) "
+      "ORDER BY g.pos LIMIT ?3",
+      [&](Statement& q) { q.bind(1, user).bind(2, after).bind(3, lim); });
+  for (auto& message : messages) items.push_back({message.pos, nullptr, std::move(message)});
+
+  std::sort(items.begin(), items.end(), [](const StreamItem& a, const StreamItem& b) { return a.pos < b.pos; });
+  // An event both addressed to the user and shared in their conversation
+  // appears twice; keep it once.
+  items.erase(std::unique(items.begin(), items.end(),
+                          [](const StreamItem& a, const StreamItem& b) { return a.pos == b.pos; }),
+              items.end());
+  if (items.size() > limit) items.resize(limit);
+  return items;
 }
 
 }  // namespace parley::storage::sqlite

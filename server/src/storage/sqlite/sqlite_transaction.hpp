@@ -1,15 +1,28 @@
 // storage::Transaction on one SQLite connection. Internal to the backend.
 #pragma once
 
+#include <functional>
+
 #include "storage/store.hpp"
 
 namespace parley::storage::sqlite {
 
 class Connection;
+class Statement;
 
 class SqliteTransaction final : public Transaction {
  public:
-  explicit SqliteTransaction(Connection& db) : db_(db) {}
+  // What only the writer's transactions have: the position counter and the
+  // list of events to publish after commit.
+  struct Writer {
+    Position* last_position;
+    std::vector<Event>* events;
+  };
+
+  // A write transaction.
+  SqliteTransaction(Connection& db, Writer writer) : db_(db), writer_(writer) {}
+  // A read transaction; `committed` is the newest committed position.
+  SqliteTransaction(Connection& db, Position committed) : db_(db), committed_(committed) {}
 
   std::optional<User> insert_user(const NewUser& user) override;
   std::optional<User> user_by_id(UserId id) override;
@@ -48,8 +61,51 @@ class SqliteTransaction final : public Transaction {
   bool delete_block(UserId user, UserId blocked) override;
   std::vector<Block> blocks(UserId user) override;
 
+  void set_last_online(UserId user, UnixMillis when) override;
+
+  Conversation insert_conversation(ConversationKind kind, std::string_view name, std::string_view topic,
+                                   const std::optional<std::string>& direct_key, UserId creator,
+                                   UnixMillis now) override;
+  std::optional<Conversation> conversation_by_id(ConversationId id) override;
+  std::optional<Conversation> conversation_by_direct_key(std::string_view direct_key) override;
+  void update_conversation(ConversationId id, const std::optional<std::string>& name,
+                           const std::optional<std::string>& topic) override;
+  std::vector<ConversationSummary> conversations_of(UserId user) override;
+
+  std::optional<Member> member(ConversationId conversation, UserId user) override;
+  std::vector<Member> members(ConversationId conversation) override;
+  std::vector<UserId> member_ids(ConversationId conversation) override;
+  void insert_member(const Member& member) override;
+  bool delete_member(ConversationId conversation, UserId user) override;
+  void set_role(ConversationId conversation, UserId user, Role role) override;
+  bool advance_read(ConversationId conversation, UserId user, Seq seq) override;
+  bool advance_delivered(ConversationId conversation, UserId user, Seq seq) override;
+
+  Message insert_message(const NewMessage& message, Position pos) override;
+  std::optional<Message> message_by_id(MessageId id) override;
+  std::optional<Message> message_by_client_id(UserId sender, std::string_view client_id) override;
+  void edit_message(MessageId id, std::string_view body, const std::vector<UserId>& mentions,
+                    UnixMillis now) override;
+  void delete_message(MessageId id, UnixMillis now) override;
+  bool add_reaction(MessageId id, UserId user, std::string_view emoji, UnixMillis now) override;
+  bool remove_reaction(MessageId id, UserId user, std::string_view emoji) override;
+  std::vector<Message> messages_before(ConversationId conversation, Seq before, std::size_t limit) override;
+  std::vector<Message> messages_after(ConversationId conversation, Seq after, std::size_t limit) override;
+
+  Position next_position() override;
+  Position current_position() override;
+  void emit(Event event, Keep keep) override;
+  std::vector<StreamItem> stream_since(UserId user, Position after, std::size_t limit) override;
+
  private:
+  Writer& writer();
+  // Fills mentions and reactions of messages read from the messages table.
+  void load_details(std::vector<Message>& messages);
+  std::vector<Message> query_messages(std::string_view where, const std::function<void(Statement&)>& bind);
+
   Connection& db_;
+  std::optional<Writer> writer_;
+  Position committed_ = 0;
 };
 
 }  // namespace parley::storage::sqlite
