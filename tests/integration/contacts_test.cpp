@@ -460,6 +460,7 @@ struct GraphFixture {
   TestUser alice, bob, carol, dave;
   std::int64_t pending_id = 0;
   std::int64_t mute_until = 0;
+  std::int64_t muted_conversation = 0;
 };
 
 // alice+bob are contacts, carol invited alice, alice blocked dave, and alice
@@ -490,7 +491,11 @@ GraphFixture build_graph(const HttpClient& client) {
                 .status,
             200);
   g.mute_until = now_ms() + 86'400'000;
-  EXPECT_EQ(client.put("/api/v1/me/settings/mutes/7", object{{"muted_until", g.mute_until}}, g.alice.token).status, 200);
+  g.muted_conversation = create_group(client, g.alice, "muted", {});
+  EXPECT_EQ(client.put("/api/v1/me/settings/mutes/" + std::to_string(g.muted_conversation),
+                       object{{"muted_until", g.mute_until}}, g.alice.token)
+                .status,
+            200);
   return g;
 }
 
@@ -509,7 +514,7 @@ void expect_graph(const HttpClient& client, const GraphFixture& g) {
   EXPECT_EQ(settings.at("notifications_enabled"), false);
   auto mutes = settings.at("conversation_mutes").as_array();
   ASSERT_EQ(mutes.size(), 1U);
-  EXPECT_EQ(mutes[0].at("conversation_id").as_int64(), 7);
+  EXPECT_EQ(mutes[0].at("conversation_id").as_int64(), g.muted_conversation);
   EXPECT_EQ(mutes[0].at("muted_until").as_int64(), g.mute_until);
 
   EXPECT_EQ(usernames(contacts_of(client, g.alice)), Names{"bob"});

@@ -348,47 +348,64 @@ TEST_F(ProfileTest, InvalidSettingsAreRejectedAndChangeNothing) {
 // --- Conversation mutes -------------------------------------------------------
 
 TEST_F(ProfileTest, MuteAppearsInSettingsUntilDeleted) {
+  // Two groups of alice's own; mutes are listed by conversation id.
+  std::int64_t small = create_group(client, alice, "first", {});
+  std::int64_t big = create_group(client, alice, "second", {});
+  std::string big_path = "/api/v1/me/settings/mutes/" + std::to_string(big);
   std::int64_t until = now_ms() + 3'600'000;
-  auto reply = client.put("/api/v1/me/settings/mutes/42", object{{"muted_until", until}}, alice.token);
+  auto reply = client.put(big_path, object{{"muted_until", until}}, alice.token);
   ASSERT_EQ(reply.status, 200) << reply.body;
-  EXPECT_EQ(reply.json().at("conversation_id").as_int64(), 42);
+  EXPECT_EQ(reply.json().at("conversation_id").as_int64(), big);
   EXPECT_EQ(reply.json().at("muted_until").as_int64(), until);
 
   auto mutes = settings().at("conversation_mutes").as_array();
   ASSERT_EQ(mutes.size(), 1U);
-  EXPECT_EQ(mutes[0].at("conversation_id").as_int64(), 42);
+  EXPECT_EQ(mutes[0].at("conversation_id").as_int64(), big);
   EXPECT_EQ(mutes[0].at("muted_until").as_int64(), until);
 
   // PUT again replaces the time; it does not add a second mute.
   std::int64_t later = until + 86'400'000;
-  ASSERT_EQ(client.put("/api/v1/me/settings/mutes/42", object{{"muted_until", later}}, alice.token).status, 200);
-  ASSERT_EQ(client.put("/api/v1/me/settings/mutes/7", object{{"muted_until", until}}, alice.token).status, 200);
+  ASSERT_EQ(client.put(big_path, object{{"muted_until", later}}, alice.token).status, 200);
+  ASSERT_EQ(client.put("/api/v1/me/settings/mutes/" + std::to_string(small), object{{"muted_until", until}}, alice.token).status, 200);
   mutes = settings().at("conversation_mutes").as_array();
   ASSERT_EQ(mutes.size(), 2U);
-  EXPECT_EQ(mutes[0].at("conversation_id").as_int64(), 7);
-  EXPECT_EQ(mutes[1].at("conversation_id").as_int64(), 42);
+  EXPECT_EQ(mutes[0].at("conversation_id").as_int64(), small);
+  EXPECT_EQ(mutes[1].at("conversation_id").as_int64(), big);
   EXPECT_EQ(mutes[1].at("muted_until").as_int64(), later);
 
-  auto del = client.del("/api/v1/me/settings/mutes/42", alice.token);
+  auto del = client.del(big_path, alice.token);
   EXPECT_EQ(del.status, 204) << del.body;
   EXPECT_TRUE(del.body.empty());
-  auto again = client.del("/api/v1/me/settings/mutes/42", alice.token);
+  auto again = client.del(big_path, alice.token);
   EXPECT_EQ(again.status, 404) << again.body;
   EXPECT_EQ(again.error_code(), "not_found");
   mutes = settings().at("conversation_mutes").as_array();
   ASSERT_EQ(mutes.size(), 1U);
-  EXPECT_EQ(mutes[0].at("conversation_id").as_int64(), 7);
+  EXPECT_EQ(mutes[0].at("conversation_id").as_int64(), small);
 }
 
 TEST_F(ProfileTest, MutesArePerUser) {
   auto bob = register_and_login(client, "bob");
-  ASSERT_EQ(client.put("/api/v1/me/settings/mutes/9", object{{"muted_until", now_ms() + 60'000}}, alice.token).status,
+  std::string path = "/api/v1/me/settings/mutes/" + std::to_string(create_group(client, alice, "mine", {}));
+  ASSERT_EQ(client.put(path, object{{"muted_until", now_ms() + 60'000}}, alice.token).status,
             200);
   auto bob_settings = client.get("/api/v1/me/settings", bob.token);
   ASSERT_EQ(bob_settings.status, 200);
   EXPECT_TRUE(bob_settings.json().at("settings").at("conversation_mutes").as_array().empty());
-  EXPECT_EQ(client.del("/api/v1/me/settings/mutes/9", bob.token).status, 404);
+  EXPECT_EQ(client.del(path, bob.token).status, 404);
   EXPECT_EQ(settings().at("conversation_mutes").as_array().size(), 1U);  // bob did not delete alice's
+}
+
+TEST_F(ProfileTest, MutingAConversationYouAreNotInIsNotFound) {
+  auto bob = register_and_login(client, "bob");
+  auto group = create_group(client, bob, "bobs", {});
+  auto reply = client.put("/api/v1/me/settings/mutes/" + std::to_string(group),
+                          object{{"muted_until", now_ms() + 60'000}}, alice.token);
+  EXPECT_EQ(reply.status, 404);
+  EXPECT_EQ(reply.error_code(), "not_found");
+  EXPECT_EQ(client.put("/api/v1/me/settings/mutes/999999", object{{"muted_until", now_ms() + 60'000}}, alice.token).status,
+            404);
+  EXPECT_TRUE(settings().at("conversation_mutes").as_array().empty());
 }
 
 TEST_F(ProfileTest, InvalidMutesAreRejected) {

@@ -123,4 +123,41 @@ TestUser register_and_login(const HttpClient& client, const std::string& usernam
   return login(client, username, password);
 }
 
+namespace {
+
+boost::json::value expect_json(const Reply& reply, int status, const char* what) {
+  if (reply.status != status) {
+    throw std::runtime_error(std::string(what) + ": " + std::to_string(reply.status) + " " + reply.body);
+  }
+  return reply.body.empty() ? boost::json::value() : reply.json();
+}
+
+}  // namespace
+
+void make_contacts(const HttpClient& client, const TestUser& a, const TestUser& b) {
+  auto invitation = expect_json(client.post("/api/v1/contacts/invitations", boost::json::object{{"username", b.username}}, a.token),
+                                201, "invite");
+  auto id = invitation.at("invitation").at("id").as_int64();
+  expect_json(client.post("/api/v1/contacts/invitations/" + std::to_string(id) + "/accept", boost::json::object{}, b.token),
+              200, "accept");
+}
+
+std::int64_t direct_conversation(const HttpClient& client, const TestUser& a, const TestUser& b) {
+  auto reply = client.post("/api/v1/conversations/direct", boost::json::object{{"username", b.username}}, a.token);
+  if (reply.status != 200 && reply.status != 201) {
+    throw std::runtime_error("direct conversation: " + std::to_string(reply.status) + " " + reply.body);
+  }
+  return reply.json().at("conversation").at("id").as_int64();
+}
+
+std::int64_t create_group(const HttpClient& client, const TestUser& owner, const std::string& name,
+                          const std::vector<TestUser>& members) {
+  boost::json::array usernames;
+  for (const auto& member : members) usernames.push_back(boost::json::value(member.username));
+  auto created = expect_json(
+      client.post("/api/v1/conversations/groups", boost::json::object{{"name", name}, {"members", usernames}}, owner.token),
+      201, "create group");
+  return created.at("conversation").at("id").as_int64();
+}
+
 }  // namespace parley::test

@@ -5,6 +5,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <boost/json/value.hpp>
 
@@ -61,5 +62,13 @@ TestUser register_and_login(const HttpClient& client, const std::string& usernam
 // Logs in again as an existing user (a new device session).
 TestUser login(const HttpClient& client, const std::string& username, const std::string& password,
                const std::string& device = "test device");
+
+// Makes `a` and `b` contacts (a invites, b accepts).
+void make_contacts(const HttpClient& client, const TestUser& a, const TestUser& b);
+// The direct conversation of two contacts; returns its id.
+std::int64_t direct_conversation(const HttpClient& client, const TestUser& a, const TestUser& b);
+// A group owned by `owner` with `members` (who must be owner's contacts).
+std::int64_t create_group(const HttpClient& client, const TestUser& owner, const std::string& name,
+                          const std::vector<TestUser>& members);
 
 }  // namespace parley::test

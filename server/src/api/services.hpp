@@ -17,6 +17,10 @@ class LoginThrottle;
 class Authenticator;
 }  // namespace parley::auth
 
+namespace parley::realtime {
+class Hub;
+}
+
 namespace parley::api {
 
 struct Services {
@@ -26,6 +30,7 @@ struct Services {
   auth::LoginThrottle& throttle;
   auth::Authenticator& authenticator;
   metrics::Metrics& metrics;
+  realtime::Hub& hub;
 };
 
 }  // namespace parley::api

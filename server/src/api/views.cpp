@@ -64,4 +64,72 @@ object session_view(const storage::Session& session, bool current) {
                 {"current", current}};
 }
 
+namespace {
+
+boost::json::value optional_int(const std::optional<std::int64_t>& value) {
+  return value ? boost::json::value(*value) : boost::json::value(nullptr);
+}
+
+}  // namespace
+
+object message_view(const storage::Message& message) {
+  boost::json::array mentions;
+  for (auto user : message.mentions) mentions.push_back(user);
+  // Reactions grouped by emoji: [{"emoji": "👍", "user_ids": [..]}].
+  boost::json::array reactions;
+  for (const auto& [emoji, user] : message.reactions) {
+    if (reactions.empty() || reactions.back().at("emoji").as_string() != emoji) {
+      reactions.push_back(object{{"emoji", emoji}, {"user_ids", boost::json::array{}}});
+    }
+    reactions.back().as_object()["user_ids"].as_array().push_back(user);
+  }
+  return object{{"id", message.id},
+                {"conversation_id", message.conversation_id},
+                {"seq", message.seq},
+                {"position", message.pos},
+                {"sender_id", message.sender_id},
+                {"client_id", message.client_id},
+                {"text", message.body},
+                {"reply_to", optional_int(message.reply_to_id)},
+                {"mentions", std::move(mentions)},
+                {"reactions", std::move(reactions)},
+                {"created_at", message.created_at},
+                {"edited_at", optional_int(message.edited_at)},
+                {"deleted", message.deleted_at.has_value()}};
+}
+
+std::string_view role_name(storage::Role role) {
+  switch (role) {
+    case storage::Role::kMember: return "member";
+    case storage::Role::kAdmin: return "admin";
+    case storage::Role::kOwner: return "owner";
+  }
+  return "member";
+}
+
+storage::Role parse_role(std::string_view name) {
+  if (name == "member") return storage::Role::kMember;
+  if (name == "admin") return storage::Role::kAdmin;
+  if (name == "owner") return storage::Role::kOwner;
+  throw ApiError(ErrorCode::kValidationFailed, "role: must be member, admin or owner");
+}
+
+object member_view(const storage::Member& member, const storage::User& user) {
+  return object{{"user", public_user_view(user)},
+                {"role", role_name(member.role)},
+                {"joined_at", member.joined_at},
+                {"read_seq", member.read_seq},
+                {"delivered_seq", member.delivered_seq}};
+}
+
+object conversation_view(const storage::Conversation& conversation) {
+  return object{{"id", conversation.id},
+                {"kind", conversation.kind == storage::ConversationKind::kDirect ? "direct" : "group"},
+                {"name", conversation.name},
+                {"topic", conversation.topic},
+                {"created_by", conversation.created_by},
+                {"created_at", conversation.created_at},
+                {"last_seq", conversation.last_seq}};
+}
+
 }  // namespace parley::api

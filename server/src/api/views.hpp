@@ -20,6 +20,18 @@ namespace parley::api {
                                                 const std::vector<storage::ConversationMute>& mutes);
 [[nodiscard]] boost::json::object session_view(const storage::Session& session, bool current);
 
+// A message as clients see it (schema Message); a deleted one is a
+// tombstone with empty text.
+[[nodiscard]] boost::json::object message_view(const storage::Message& message);
+// A membership (schema Member): the user, role, join time and receipts.
+[[nodiscard]] boost::json::object member_view(const storage::Member& member, const storage::User& user);
+// A conversation's own fields (schema Conversation, without members).
+[[nodiscard]] boost::json::object conversation_view(const storage::Conversation& conversation);
+
+[[nodiscard]] std::string_view role_name(storage::Role role);
+// Throws ApiError kValidationFailed for an unknown name.
+[[nodiscard]] storage::Role parse_role(std::string_view name);
+
 [[nodiscard]] std::string_view visibility_name(storage::LastSeenVisibility visibility);
 // Throws ApiError kValidationFailed for an unknown name.
 [[nodiscard]] storage::LastSeenVisibility parse_visibility(std::string_view name);

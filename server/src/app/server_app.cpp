@@ -18,7 +18,12 @@
 #include "core/log.hpp"
 #include "http/router.hpp"
 #include "http/server.hpp"
+#include "messaging/conversation_routes.hpp"
 #include "metrics/metrics.hpp"
+#include "realtime/hub.hpp"
+#include "realtime/presence.hpp"
+#include "ws/websocket_server.hpp"
+#include "http/upgrade.hpp"
 #include "profile/profile_routes.hpp"
 #include "storage/sqlite/sqlite_store.hpp"
 
@@ -43,13 +48,19 @@ struct ServerApp::Impl {
         hasher(config.auth),
         throttle(config.auth),
         authenticator(store, config.auth),
-        services{config, store, hasher, throttle, authenticator, metrics},
+        presence(store, hub),
+        services{config, store, hasher, throttle, authenticator, metrics, hub},
+        ws_context{services, hub, presence, config.websocket},
         server(io, config.http, router, metrics),
         sweep_timer(io) {
+    store.set_event_sink(&hub);
+    hub.set_presence_observer([this](storage::UserId user, bool online) { presence.changed(user, online); });
     auth::register_account_routes(router, services);
     profile::register_profile_routes(router, services);
     contacts::register_contact_routes(router, services);
+    messaging::register_conversation_routes(router, services);
     register_ops_routes(router, services, stopping);
+    server.set_upgrade_handler("/ws", [this](http::Upgrade& upgrade) { return ws::serve(upgrade, ws_context); });
   }
 
   static std::filesystem::path prepare_data_dir(const Config& config) {
@@ -90,7 +101,10 @@ struct ServerApp::Impl {
   auth::PasswordHasher hasher;
   auth::LoginThrottle throttle;
   auth::Authenticator authenticator;
+  realtime::Hub hub;
+  realtime::Presence presence;
   api::Services services;
+  ws::Context ws_context;
   http::Router router;
   std::atomic<bool> stopping{false};
   boost::asio::io_context io;
@@ -122,6 +136,7 @@ int ServerApp::run() {
       logger->info("shutting down signal={}", signal);
       boost::asio::post(app.io, [&app] {
         app.sweep_timer.cancel();
+        app.hub.close_all(realtime::close_code::kGoingAway, "server shutting down");
         app.server.shutdown(kShutdownGrace, [&app] { app.io.stop(); });
       });
     } else {

@@ -10,6 +10,7 @@
 #include "auth/password_hasher.hpp"
 #include "auth/token.hpp"
 #include "core/clock.hpp"
+#include "realtime/hub.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "core/validation.hpp"
@@ -121,6 +122,7 @@ class AccountRoutes {
   awaitable<Response> logout(Request& request) {
     Principal me = co_await s_.authenticator.authenticate(request.authorization);
     co_await s_.store.write([&](Transaction& tx) { tx.delete_session(me.user_id, me.session_id); });
+    close_sockets({me.session_id});
     co_return Response::no_content();
   }
 
@@ -130,12 +132,15 @@ class AccountRoutes {
     bool deleted = co_await s_.store.write([&](Transaction& tx) { return tx.delete_session(me.user_id, id); });
     // Another user's session id gets the same answer as one that never existed.
     if (!deleted) throw ApiError(ErrorCode::kNotFound, "no such session");
+    close_sockets({id});
     co_return Response::no_content();
   }
 
   awaitable<Response> revoke_other_sessions(Request& request) {
     Principal me = co_await s_.authenticator.authenticate(request.authorization);
-    auto revoked = co_await s_.store.write([&](Transaction& tx) { return tx.delete_other_sessions(me.user_id, me.session_id); });
+    auto revoked =
+        co_await s_.store.write([&](Transaction& tx) { return tx.delete_other_sessions(me.user_id, me.session_id); });
+    close_sockets(revoked);
     co_return Response::json(object{{"revoked", revoked.size()}});
   }
 
@@ -165,11 +170,18 @@ class AccountRoutes {
       tx.set_password_hash(me.user_id, new_hash);
       return tx.delete_other_sessions(me.user_id, me.session_id);
     });
+    close_sockets(revoked);
     logger_->info("password changed user_id={} sessions_revoked={}", me.user_id, revoked.size());
     co_return Response::no_content();
   }
 
  private:
+  // A revoked session's open WebSocket connections end now, not at their
+  // next request.
+  void close_sockets(const std::vector<storage::SessionId>& sessions) {
+    if (!sessions.empty()) s_.hub.close_sessions(sessions, realtime::close_code::kSessionRevoked, "session revoked");
+  }
+
   api::Services& s_;
   std::shared_ptr<spdlog::logger> logger_;
 };

@@ -9,6 +9,7 @@
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "core/validation.hpp"
+#include "events/emit.hpp"
 #include "http/json_body.hpp"
 #include "http/router.hpp"
 #include "storage/store.hpp"
@@ -54,6 +55,24 @@ storage::Invitation incoming_invitation(Transaction& tx, storage::InvitationId i
   return *invitation;
 }
 
+// contact.added to both new contacts, each told of the other.
+void announce_contact(Transaction& tx, storage::UserId a, storage::UserId b, UnixMillis since) {
+  events::to_user(tx, a, object{{"type", "contact.added"}, {"contact", contact_view(*tx.user_by_id(b), since)}});
+  events::to_user(tx, b, object{{"type", "contact.added"}, {"contact", contact_view(*tx.user_by_id(a), since)}});
+}
+
+void announce_contact_removed(Transaction& tx, storage::UserId a, storage::UserId b) {
+  events::to_user(tx, a, object{{"type", "contact.removed"}, {"user_id", b}});
+  events::to_user(tx, b, object{{"type", "contact.removed"}, {"user_id", a}});
+}
+
+// An invitation that ended without a contact: both sides' devices drop it.
+void announce_invitation_gone(Transaction& tx, const storage::Invitation& invitation, std::string_view why) {
+  object payload{{"type", "contact.invitation_removed"}, {"invitation_id", invitation.id}, {"reason", why}};
+  events::to_user(tx, invitation.from_user_id, payload);
+  events::to_user(tx, invitation.to_user_id, payload);
+}
+
 class ContactRoutes {
  public:
   explicit ContactRoutes(api::Services& services) : s_(services), logger_(log::get("contacts")) {}
@@ -79,9 +98,18 @@ class ContactRoutes {
         // They invited us first: the new invitation is an acceptance.
         tx.delete_invitation(reverse->id);
         tx.insert_contact_pair(me.user_id, target.id, now);
+        announce_contact(tx, me.user_id, target.id, now);
         return Response::json(object{{"state", "accepted"}, {"contact", contact_view(target, now)}}, 200);
       }
       auto invitation = tx.insert_invitation(me.user_id, target.id, now);
+      // Both sides' devices learn of it: the recipient's to answer, the
+      // sender's other devices to show it as pending.
+      events::to_user(tx, target.id,
+                      object{{"type", "contact.invitation_received"},
+                             {"invitation", invitation_view(tx, invitation, target.id)}});
+      events::to_user(tx, me.user_id,
+                      object{{"type", "contact.invitation_sent"},
+                             {"invitation", invitation_view(tx, invitation, me.user_id)}});
       return Response::json(object{{"state", "pending"}, {"invitation", invitation_view(tx, invitation, me.user_id)}},
                             201);
     });
@@ -112,6 +140,7 @@ class ContactRoutes {
       UnixMillis now = now_millis();
       tx.delete_invitation(invitation.id);
       tx.insert_contact_pair(invitation.from_user_id, me.user_id, now);
+      announce_contact(tx, me.user_id, invitation.from_user_id, now);
       return contact_view(*tx.user_by_id(invitation.from_user_id), now);
     });
     co_return Response::json(object{{"contact", std::move(view)}});
@@ -120,7 +149,11 @@ class ContactRoutes {
   awaitable<Response> decline(Request& request) {
     auto me = co_await s_.authenticator.authenticate(request.authorization);
     auto id = http::id_param(request, "invitation_id");
-    co_await s_.store.write([&](Transaction& tx) { tx.delete_invitation(incoming_invitation(tx, id, me.user_id).id); });
+    co_await s_.store.write([&](Transaction& tx) {
+      auto invitation = incoming_invitation(tx, id, me.user_id);
+      tx.delete_invitation(invitation.id);
+      announce_invitation_gone(tx, invitation, "declined");
+    });
     co_return Response::no_content();
   }
 
@@ -133,6 +166,7 @@ class ContactRoutes {
         throw ApiError(ErrorCode::kNotFound, "no such invitation");
       }
       tx.delete_invitation(invitation->id);
+      announce_invitation_gone(tx, *invitation, "cancelled");
     });
     co_return Response::no_content();
   }
@@ -150,6 +184,7 @@ class ContactRoutes {
     co_await s_.store.write([&](Transaction& tx) {
       User other = user_named(tx, request.param("username"));
       if (!tx.delete_contact_pair(me.user_id, other.id)) throw ApiError(ErrorCode::kNotFound, "not a contact");
+      announce_contact_removed(tx, me.user_id, other.id);
     });
     co_return Response::no_content();
   }
@@ -170,9 +205,14 @@ class ContactRoutes {
       User other = user_named(tx, request.param("username"));
       if (other.id == me.user_id) throw ApiError(ErrorCode::kValidationFailed, "username: cannot block yourself");
       tx.insert_block(me.user_id, other.id, now_millis());
-      tx.delete_contact_pair(me.user_id, other.id);
-      if (auto sent = tx.invitation_between(me.user_id, other.id)) tx.delete_invitation(sent->id);
-      if (auto received = tx.invitation_between(other.id, me.user_id)) tx.delete_invitation(received->id);
+      if (tx.delete_contact_pair(me.user_id, other.id)) announce_contact_removed(tx, me.user_id, other.id);
+      for (auto invitation : {tx.invitation_between(me.user_id, other.id), tx.invitation_between(other.id, me.user_id)}) {
+        if (!invitation) continue;
+        tx.delete_invitation(invitation->id);
+        announce_invitation_gone(tx, *invitation, "cancelled");
+      }
+      // Only the blocker's devices hear of the block itself.
+      events::to_user(tx, me.user_id, object{{"type", "block.added"}, {"user", api::public_user_view(other)}});
     });
     co_return Response::no_content();
   }
@@ -182,6 +222,7 @@ class ContactRoutes {
     co_await s_.store.write([&](Transaction& tx) {
       User other = user_named(tx, request.param("username"));
       if (!tx.delete_block(me.user_id, other.id)) throw ApiError(ErrorCode::kNotFound, "user is not blocked");
+      events::to_user(tx, me.user_id, object{{"type", "block.removed"}, {"user_id", other.id}});
     });
     co_return Response::no_content();
   }

@@ -53,6 +53,18 @@ class TableReader {
     }
   }
 
+  void strings(std::string_view key, std::vector<std::string>& out) {
+    if (const toml::node* node = take(key)) {
+      const toml::array* array = node->as_array();
+      if (array == nullptr) throw type_error(key, "an array of strings");
+      out.clear();
+      for (const auto& item : *array) {
+        if (!item.is_string()) throw type_error(key, "an array of strings");
+        out.push_back(*item.value<std::string>());
+      }
+    }
+  }
+
   const toml::table* table(std::string_view key) {
     const toml::node* node = take(key);
     if (node == nullptr) return nullptr;
@@ -153,6 +165,19 @@ void apply_toml(Config& config, std::string_view text, std::string_view source_n
     r.integer("login_failures_per_user", config.auth.login_failures_per_user, 1, 1'000'000);
     r.integer("login_failures_per_address", config.auth.login_failures_per_address, 1, 1'000'000);
     r.seconds("login_failure_window_seconds", config.auth.login_failure_window, 1, 7LL * 24 * 3600);
+    r.finish();
+  }
+  if (const toml::table* ws = top.table("websocket")) {
+    TableReader r(*ws, "websocket.");
+    r.integer("max_frame_bytes", config.websocket.max_frame_bytes, 1024, 16LL << 20);
+    r.seconds("handshake_timeout_seconds", config.websocket.handshake_timeout, 1, 300);
+    r.seconds("idle_timeout_seconds", config.websocket.idle_timeout, 2, 3600);
+    r.integer("frames_per_second", config.websocket.frames_per_second, 1, 100'000);
+    r.integer("frame_burst", config.websocket.frame_burst, 1, 1'000'000);
+    r.integer("max_outbound_bytes", config.websocket.max_outbound_bytes, 4096, 1LL << 30);
+    r.integer("max_inflight_writes", config.websocket.max_inflight_writes, 1, 100'000);
+    r.integer("max_resume_events", config.websocket.max_resume_events, 1, 10'000'000);
+    r.strings("allowed_origins", config.websocket.allowed_origins);
     r.finish();
   }
   if (const toml::table* storage = top.table("storage")) {

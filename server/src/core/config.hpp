@@ -20,6 +20,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace parley {
 
@@ -67,6 +68,33 @@ struct AuthOptions {
   std::chrono::seconds login_failure_window{15 * 60};
 };
 
+struct WebSocketOptions {
+  // Chat frames are small; 64 KiB holds a 4000-character message many times
+  // over. Applies after permessage-deflate decompression too.
+  std::size_t max_frame_bytes = 64 * 1024;
+  // Time to complete the upgrade and send the hello frame.
+  std::chrono::seconds handshake_timeout{10};
+  // A peer silent this long is dead; a ping is sent at half of it, so a live
+  // but idle client is never dropped. 30 s suits mobile NAT timeouts.
+  std::chrono::seconds idle_timeout{30};
+  // Frames a client may send per second on average, and in one burst. A
+  // person types far slower; a client syncing receipts sends bursts.
+  unsigned frames_per_second = 50;
+  unsigned frame_burst = 200;
+  // Bytes of frames queued for a client that does not read. Past this the
+  // client is too slow: it is disconnected and resumes later, so the server's
+  // memory never grows with a stuck peer. 1 MiB is seconds of busy traffic.
+  std::size_t max_outbound_bytes = 1024 * 1024;
+  // Sends a client may have waiting for their commit; more pause its reads.
+  unsigned max_inflight_writes = 64;
+  // A device that missed more events than this is told to page history
+  // instead of receiving them one by one.
+  std::size_t max_resume_events = 10000;
+  // Origins (scheme://host[:port]) allowed besides the server's own. Browsers
+  // send Origin; native clients do not and are not checked.
+  std::vector<std::string> allowed_origins;
+};
+
 enum class SqliteSynchronous { kFull, kNormal };
 
 struct StorageOptions {
@@ -88,6 +116,7 @@ struct Config {
   std::string log_level = "info";
   HttpOptions http;
   AuthOptions auth;
+  WebSocketOptions websocket;
   StorageOptions storage;
 };
 

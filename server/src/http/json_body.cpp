@@ -105,6 +105,23 @@ std::optional<std::optional<std::int64_t>> JsonBody::nullable_int(std::string_vi
   return std::optional<std::int64_t>(*number);
 }
 
+std::optional<std::vector<std::string>> JsonBody::optional_string_array(std::string_view field,
+                                                                      std::size_t max_items) {
+  const auto* value = take(field);
+  if (value == nullptr) return std::nullopt;
+  if (!value->is_array()) invalid(field, "must be an array of strings");
+  const auto& items = value->as_array();
+  if (items.size() > max_items) invalid(field, fmt::format("must have at most {} items", max_items));
+  std::vector<std::string> result;
+  for (const auto& item : items) {
+    if (!item.is_string()) invalid(field, "must be an array of strings");
+    std::string text(item.as_string());
+    if (!validation::is_valid_utf8(text)) invalid(field, "is not valid UTF-8");
+    result.push_back(std::move(text));
+  }
+  return result;
+}
+
 void JsonBody::reject_unknown_fields() const {
   for (const auto& entry : object_) {
     if (seen_.contains(entry.key())) continue;

@@ -10,6 +10,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <boost/json/object.hpp>
 
@@ -21,6 +22,8 @@ class JsonBody {
  public:
   // Parses the request's body. Throws ApiError as described above.
   explicit JsonBody(const Request& request);
+  // Reads fields of an object already parsed (e.g. a WebSocket frame).
+  explicit JsonBody(boost::json::object object) : object_(std::move(object)) {}
 
   [[nodiscard]] std::string required_string(std::string_view field);
   [[nodiscard]] std::optional<std::string> optional_string(std::string_view field);
@@ -30,6 +33,9 @@ class JsonBody {
   [[nodiscard]] std::optional<bool> optional_bool(std::string_view field);
   [[nodiscard]] std::optional<std::int64_t> optional_int(std::string_view field);
   [[nodiscard]] std::optional<std::optional<std::int64_t>> nullable_int(std::string_view field);
+  // An array of strings, each valid UTF-8; at most `max_items` items.
+  [[nodiscard]] std::optional<std::vector<std::string>> optional_string_array(std::string_view field,
+                                                                            std::size_t max_items = 1000);
 
   // Throws 422 naming the first field that no accessor asked for.
   void reject_unknown_fields() const;

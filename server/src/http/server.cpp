@@ -16,12 +16,14 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
 #include <boost/url/parse.hpp>
 #include <fmt/format.h>
 
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "http/router.hpp"
+#include "http/upgrade.hpp"
 #include "metrics/metrics.hpp"
 
 namespace parley::http {
@@ -80,6 +82,9 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
   asio::steady_timer grace_timer;
   std::shared_ptr<spdlog::logger> logger;
 
+  std::string upgrade_path;
+  UpgradeHandler upgrade_handler;
+
   std::atomic<bool> stopping{false};
   std::mutex mutex;
   std::set<std::shared_ptr<Connection>> connections;  // guarded by mutex
@@ -90,6 +95,32 @@ Server::Server(asio::io_context& io, const HttpOptions& options, const Router& r
     : impl_(std::make_shared<Impl>(io, options, router, metrics)) {}
 
 Server::~Server() = default;
+
+void Server::set_upgrade_handler(std::string path, UpgradeHandler handler) {
+  impl_->upgrade_path = std::move(path);
+  impl_->upgrade_handler = std::move(handler);
+}
+
+namespace {
+
+bhttp::response<bhttp::string_body> to_beast(Response response, bool keep_alive) {
+  bhttp::response<bhttp::string_body> reply;
+  reply.version(11);
+  reply.result(static_cast<unsigned>(response.status));
+  if (!response.content_type.empty()) reply.set(bhttp::field::content_type, response.content_type);
+  for (auto& [name, value] : response.headers) reply.set(name, value);
+  reply.body() = std::move(response.body);
+  reply.keep_alive(keep_alive);
+  reply.prepare_payload();
+  return reply;
+}
+
+}  // namespace
+
+awaitable<void> write_response(beast::tcp_stream& stream, Response response, bool keep_alive) {
+  auto reply = to_beast(std::move(response), keep_alive);
+  co_await bhttp::async_write(stream, reply, kTuple);
+}
 
 std::string Server::listen(const std::string& host, std::uint16_t port) {
   tcp::endpoint endpoint(asio::ip::make_address(host), port);
@@ -217,6 +248,14 @@ awaitable<void> Server::Impl::serve(tcp::socket socket) {
     std::string route_name = "unmatched";
     Response response;
     bool keep_alive = false;
+    if (!read_ec && upgrade_handler && beast::websocket::is_upgrade(parser.get()) &&
+        parser.get().target() == upgrade_path) {
+      metrics.observe_request("GET", upgrade_path, 101, std::chrono::steady_clock::now() - started);
+      stream.expires_never();  // the protocol taking over keeps its own timeouts
+      Upgrade upgrade{stream, parser.release(), remote};
+      co_await upgrade_handler(upgrade);
+      break;
+    }
     if (!read_ec) {
       response = co_await handle(parser.get(), remote, route_name);
       keep_alive = parser.get().keep_alive();
@@ -236,19 +275,13 @@ awaitable<void> Server::Impl::serve(tcp::socket socket) {
       response = Response::error(ApiError(ErrorCode::kMalformedRequest, "malformed HTTP request"));
     }
 
-    bhttp::response<bhttp::string_body> reply;
-    reply.version(11);
-    reply.result(static_cast<unsigned>(response.status));
-    if (!response.content_type.empty()) reply.set(bhttp::field::content_type, response.content_type);
-    for (auto& [name, value] : response.headers) reply.set(name, value);
-    reply.body() = std::move(response.body);
-    reply.keep_alive(keep_alive && !stopping);
-    reply.prepare_payload();
+    auto status = response.status;
+    auto reply = to_beast(std::move(response), keep_alive && !stopping);
 
     stream.expires_after(options.read_timeout);
     auto [write_ec, written] = co_await bhttp::async_write(stream, reply, kTuple);
     metrics.observe_request(read_ec ? std::string_view("-") : std::string_view(parser.get().method_string()),
-                            route_name, response.status, std::chrono::steady_clock::now() - started);
+                            route_name, status, std::chrono::steady_clock::now() - started);
     if (write_ec || !reply.keep_alive()) break;
   }
 

@@ -16,6 +16,7 @@
 #include <memory>
 #include <string>
 
+#include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 
 #include "core/config.hpp"
@@ -27,6 +28,10 @@ class Metrics;
 namespace parley::http {
 
 class Router;
+struct Upgrade;
+
+// Serves a connection that asked to switch protocols; returns when done.
+using UpgradeHandler = std::function<boost::asio::awaitable<void>(Upgrade&)>;
 
 class Server {
  public:
@@ -35,6 +40,10 @@ class Server {
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
+
+  // Requests for `path` that ask for a WebSocket upgrade go to `handler`.
+  // Call before listen().
+  void set_upgrade_handler(std::string path, UpgradeHandler handler);
 
   // Binds host:port and starts accepting. Port 0 picks a free port. Returns
   // the bound "host:port". Throws boost::system::system_error.

@@ -8,6 +8,7 @@
 #include "core/validation.hpp"
 #include "http/json_body.hpp"
 #include "http/router.hpp"
+#include "messaging/messages.hpp"
 #include "storage/store.hpp"
 
 namespace parley::profile {
@@ -80,7 +81,10 @@ class ProfileRoutes {
     body.reject_unknown_fields();
     if (!until) throw ApiError(ErrorCode::kValidationFailed, "muted_until: is required");
     if (*until <= now_millis()) throw ApiError(ErrorCode::kValidationFailed, "muted_until: must be in the future");
-    co_await s_.store.write([&](Transaction& tx) { tx.set_mute(me.user_id, conversation, *until); });
+    co_await s_.store.write([&](Transaction& tx) {
+      messaging::require_member(tx, conversation, me.user_id);
+      tx.set_mute(me.user_id, conversation, *until);
+    });
     co_return Response::json(object{{"conversation_id", conversation}, {"muted_until", *until}});
   }
 

@@ -1,0 +1,63 @@
+#include "events/emit.hpp"
+
+#include <algorithm>
+
+#include <boost/json/serialize.hpp>
+
+#include "api/views.hpp"
+
+namespace parley::events {
+
+using storage::Event;
+using storage::Transaction;
+
+namespace {
+
+std::shared_ptr<const std::string> to_shared_json(const boost::json::object& payload) {
+  return std::make_shared<const std::string>(boost::json::serialize(payload));
+}
+
+}  // namespace
+
+storage::Position to_user(Transaction& tx, storage::UserId user, const boost::json::object& payload) {
+  Event event;
+  event.pos = tx.next_position();
+  event.user_id = user;
+  event.payload = to_shared_json(payload);
+  event.recipients = {user};
+  storage::Position pos = event.pos;
+  tx.emit(std::move(event), Transaction::Keep::kStore);
+  return pos;
+}
+
+storage::Position to_conversation(Transaction& tx, storage::ConversationId conversation,
+                                  const boost::json::object& payload, std::optional<storage::UserId> also) {
+  Event event;
+  event.pos = tx.next_position();
+  event.conversation_id = conversation;
+  event.user_id = also;
+  event.payload = to_shared_json(payload);
+  event.recipients = tx.member_ids(conversation);
+  if (also && std::find(event.recipients.begin(), event.recipients.end(), *also) == event.recipients.end()) {
+    event.recipients.push_back(*also);
+  }
+  storage::Position pos = event.pos;
+  tx.emit(std::move(event), Transaction::Keep::kStore);
+  return pos;
+}
+
+std::shared_ptr<const std::string> message_payload(const storage::Message& message) {
+  return to_shared_json(boost::json::object{
+      {"type", "message.new"}, {"conversation_id", message.conversation_id}, {"message", api::message_view(message)}});
+}
+
+void new_message(Transaction& tx, const storage::Message& message) {
+  Event event;
+  event.pos = message.pos;
+  event.conversation_id = message.conversation_id;
+  event.payload = message_payload(message);
+  event.recipients = tx.member_ids(message.conversation_id);
+  tx.emit(std::move(event), Transaction::Keep::kMessagesTable);
+}
+
+}  // namespace parley::events

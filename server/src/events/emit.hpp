@@ -1,0 +1,32 @@
+// Emitting events into the stream from inside a write transaction. The event
+// is stored (for devices that resume later) and delivered live to its
+// recipients' devices once the transaction commits.
+#pragma once
+
+#include <optional>
+#include <vector>
+
+#include <boost/json/object.hpp>
+
+#include "storage/store.hpp"
+
+namespace parley::events {
+
+// An event for one user only (contact events, for example). Returns its
+// position.
+storage::Position to_user(storage::Transaction& tx, storage::UserId user, const boost::json::object& payload);
+
+// An event of a conversation, for its current members, and also addressed to
+// `also` (e.g. a member who was just removed, so that their devices learn it
+// though they are no longer a member). Returns its position.
+storage::Position to_conversation(storage::Transaction& tx, storage::ConversationId conversation,
+                                  const boost::json::object& payload, std::optional<storage::UserId> also = {});
+
+// The payload of a "message.new" event, for live delivery and for resume.
+[[nodiscard]] std::shared_ptr<const std::string> message_payload(const storage::Message& message);
+
+// A new message: the messages table keeps it, so only live delivery is
+// queued. `message.pos` must come from tx.next_position().
+void new_message(storage::Transaction& tx, const storage::Message& message);
+
+}  // namespace parley::events

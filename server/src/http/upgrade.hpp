@@ -1,0 +1,28 @@
+// Handing a connection over from HTTP to another protocol (WebSocket).
+// Included only by the HTTP server and the protocol that takes over, so that
+// Beast's HTTP types stay out of everything else.
+#pragma once
+
+#include <string>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+#include "http/message.hpp"
+
+namespace parley::http {
+
+struct Upgrade {
+  // The connection; it stays owned by the HTTP server, which closes it when
+  // the handler returns.
+  boost::beast::tcp_stream& stream;
+  boost::beast::http::request<boost::beast::http::string_body> request;
+  std::string remote_address;
+};
+
+// Writes `response` on the stream (to refuse an upgrade with a JSON error).
+boost::asio::awaitable<void> write_response(boost::beast::tcp_stream& stream, Response response, bool keep_alive);
+
+}  // namespace parley::http

@@ -1,0 +1,63 @@
+// Message operations: the rules of sending, editing, deleting, reacting and
+// receipts. Each runs inside a write transaction and emits its events there,
+// so that a change and its event commit together or not at all.
+//
+// Failures throw ApiError. Whoever is not a member of a conversation gets
+// kNotFound, the same answer as for a conversation that does not exist.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "storage/store.hpp"
+
+namespace parley::messaging {
+
+// Limits, documented in docs/protocol.md.
+inline constexpr std::size_t kMaxTextChars = 4000;
+inline constexpr std::size_t kMaxClientIdBytes = 64;
+
+struct SendRequest {
+  storage::ConversationId conversation_id = 0;
+  std::string client_id;  // the sender's idempotency key
+  std::string text;
+  std::optional<storage::MessageId> reply_to;
+};
+
+struct SendResult {
+  storage::Message message;
+  bool duplicate = false;  // an earlier send with this client_id already stored it
+};
+
+// Checks what can be checked without the database; throws kValidationFailed.
+void validate_send(const SendRequest& request);
+void validate_text(std::string_view text);
+void validate_emoji(std::string_view emoji);
+
+// The caller's membership, or kNotFound.
+storage::Member require_member(storage::Transaction& tx, storage::ConversationId conversation, storage::UserId user);
+
+// Stores the message with the next seq and emits message.new, or, if the
+// sender already sent this client_id, returns that message and changes
+// nothing. In a direct conversation a block in either direction forbids it.
+SendResult send(storage::Transaction& tx, storage::UserId sender, const SendRequest& request);
+
+// The sender may edit; message.edited.
+void edit(storage::Transaction& tx, storage::UserId actor, storage::MessageId id, const std::string& text);
+
+// The sender may delete, and in a group an admin or owner; message.deleted.
+void remove(storage::Transaction& tx, storage::UserId actor, storage::MessageId id);
+
+// reaction.added / reaction.removed; adding twice or removing what is not
+// there changes nothing and emits nothing.
+void react(storage::Transaction& tx, storage::UserId actor, storage::MessageId id, const std::string& emoji,
+           bool add);
+
+// Raise the caller's read (or delivered) mark up to `seq` (at most the last
+// message); receipt.read / receipt.delivered when it moved.
+void mark_read(storage::Transaction& tx, storage::UserId user, storage::ConversationId conversation, storage::Seq seq);
+void mark_delivered(storage::Transaction& tx, storage::UserId user, storage::ConversationId conversation,
+                    storage::Seq seq);
+
+}  // namespace parley::messaging

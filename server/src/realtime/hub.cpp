@@ -1,0 +1,116 @@
+#include "realtime/hub.hpp"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+namespace parley::realtime {
+
+std::shared_ptr<const std::string> Hub::event_frame(storage::Position pos, const std::string& payload) {
+  return std::make_shared<const std::string>(fmt::format(R"({{"type":"event","position":{},"event":{}}})", pos, payload));
+}
+
+void Hub::attach(const std::shared_ptr<Device>& device) {
+  bool first = false;
+  {
+    std::lock_guard lock(mutex_);
+    auto& list = by_user_[device->user_id()];
+    first = list.empty();
+    list.push_back(device);
+    ++count_;
+  }
+  if (first && presence_observer_) presence_observer_(device->user_id(), true);
+}
+
+void Hub::detach(const Device& device) {
+  bool last = false;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = by_user_.find(device.user_id());
+    if (it == by_user_.end()) return;
+    auto& list = it->second;
+    auto before = list.size();
+    std::erase_if(list, [&](const std::weak_ptr<Device>& entry) {
+      auto locked = entry.lock();
+      return !locked || locked.get() == &device;
+    });
+    count_ -= std::min(count_, before - list.size());
+    if (list.empty()) {
+      by_user_.erase(it);
+      last = true;
+    }
+  }
+  if (last && presence_observer_) presence_observer_(device.user_id(), false);
+}
+
+std::vector<std::shared_ptr<Device>> Hub::devices_of(const std::vector<storage::UserId>& users) const {
+  std::vector<std::shared_ptr<Device>> devices;
+  std::lock_guard lock(mutex_);
+  for (auto user : users) {
+    auto it = by_user_.find(user);
+    if (it == by_user_.end()) continue;
+    for (const auto& entry : it->second) {
+      if (auto device = entry.lock()) devices.push_back(std::move(device));
+    }
+  }
+  return devices;
+}
+
+void Hub::publish(const std::vector<storage::Event>& events) {
+  for (const auto& event : events) {
+    auto devices = devices_of(event.recipients);
+    if (devices.empty()) continue;
+    auto frame = event_frame(event.pos, *event.payload);
+    for (const auto& device : devices) device->deliver_event(event.pos, frame);
+  }
+}
+
+void Hub::send_to_users(const std::vector<storage::UserId>& users, const std::shared_ptr<const std::string>& frame,
+                        std::optional<storage::UserId> except) {
+  for (const auto& device : devices_of(users)) {
+    if (except && device->user_id() == *except) continue;
+    device->deliver_ephemeral(frame);
+  }
+}
+
+void Hub::close_sessions(const std::vector<storage::SessionId>& sessions, std::uint16_t code,
+                         const std::string& reason) {
+  std::vector<std::shared_ptr<Device>> matching;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [user, list] : by_user_) {
+      for (const auto& entry : list) {
+        auto device = entry.lock();
+        if (device && std::find(sessions.begin(), sessions.end(), device->session_id()) != sessions.end()) {
+          matching.push_back(std::move(device));
+        }
+      }
+    }
+  }
+  for (const auto& device : matching) device->close(code, reason);
+}
+
+void Hub::close_all(std::uint16_t code, const std::string& reason) {
+  std::vector<std::shared_ptr<Device>> all;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [user, list] : by_user_) {
+      for (const auto& entry : list) {
+        if (auto device = entry.lock()) all.push_back(std::move(device));
+      }
+    }
+  }
+  for (const auto& device : all) device->close(code, reason);
+}
+
+bool Hub::online(storage::UserId user) const {
+  std::lock_guard lock(mutex_);
+  return by_user_.contains(user);
+}
+
+std::size_t Hub::device_count() const {
+  std::lock_guard lock(mutex_);
+  return count_;
+}
+
+}  // namespace parley::realtime

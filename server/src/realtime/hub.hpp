@@ -1,0 +1,89 @@
+// The hub: which devices are connected, and fan-out of events to them.
+//
+// The store hands every committed event to the hub (EventSink::publish, on
+// the writer's thread, in position order). The hub builds the event's frame
+// once and gives the same immutable buffer to every recipient's devices; each
+// device queues it on its own strand. The device list is copied under the
+// lock and the frames are handed out after it is released.
+//
+// Thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "storage/store.hpp"
+
+namespace parley::realtime {
+
+// A connected device, as the hub sees it. Implemented by the WebSocket
+// session. Every method is thread-safe and returns without blocking.
+class Device {
+ public:
+  virtual ~Device() = default;
+  [[nodiscard]] virtual storage::UserId user_id() const = 0;
+  [[nodiscard]] virtual storage::SessionId session_id() const = 0;
+  // A committed event's frame; `pos` is its position.
+  virtual void deliver_event(storage::Position pos, std::shared_ptr<const std::string> frame) = 0;
+  // A frame that is not part of the stream (typing, presence).
+  virtual void deliver_ephemeral(std::shared_ptr<const std::string> frame) = 0;
+  // Closes the connection with a WebSocket close code and reason.
+  virtual void close(std::uint16_t code, std::string reason) = 0;
+};
+
+// WebSocket close codes of the protocol (docs/protocol.md).
+namespace close_code {
+inline constexpr std::uint16_t kGoingAway = 1001;
+inline constexpr std::uint16_t kUnsupportedData = 1003;
+inline constexpr std::uint16_t kTooSlow = 4001;
+inline constexpr std::uint16_t kUnauthorized = 4401;
+inline constexpr std::uint16_t kSessionRevoked = 4403;
+inline constexpr std::uint16_t kHelloTimeout = 4408;
+inline constexpr std::uint16_t kRateLimited = 4429;
+}  // namespace close_code
+
+class Hub final : public storage::EventSink {
+ public:
+  // Called when a user goes from no connected device to one (true), or from
+  // one to none (false); on the thread that attached or detached.
+  using PresenceObserver = std::function<void(storage::UserId user, bool online)>;
+
+  void set_presence_observer(PresenceObserver observer) { presence_observer_ = std::move(observer); }
+
+  void attach(const std::shared_ptr<Device>& device);
+  void detach(const Device& device);
+
+  void publish(const std::vector<storage::Event>& events) override;
+
+  // An ephemeral frame to every device of `users`, except those of `except`.
+  void send_to_users(const std::vector<storage::UserId>& users, const std::shared_ptr<const std::string>& frame,
+                     std::optional<storage::UserId> except = std::nullopt);
+
+  // Closes every device of these sessions (revoked sessions).
+  void close_sessions(const std::vector<storage::SessionId>& sessions, std::uint16_t code, const std::string& reason);
+  // Closes every device (shutdown).
+  void close_all(std::uint16_t code, const std::string& reason);
+
+  [[nodiscard]] bool online(storage::UserId user) const;
+  [[nodiscard]] std::size_t device_count() const;
+
+  // The frame of a stream event: {"type":"event","position":N,"event":...}.
+  [[nodiscard]] static std::shared_ptr<const std::string> event_frame(storage::Position pos,
+                                                                      const std::string& payload);
+
+ private:
+  std::vector<std::shared_ptr<Device>> devices_of(const std::vector<storage::UserId>& users) const;
+
+  PresenceObserver presence_observer_;
+  mutable std::mutex mutex_;
+  std::unordered_map<storage::UserId, std::vector<std::weak_ptr<Device>>> by_user_;  // guarded by mutex_
+  std::size_t count_ = 0;                                                             // guarded by mutex_
+};
+
+}  // namespace parley::realtime

@@ -1,0 +1,36 @@
+// Presence: who is online, and when someone was last seen, shown only to
+// those the user's privacy setting allows:
+//   everyone  contacts and members of shared conversations,
+//   contacts  contacts only,
+//   nobody    no one (neither online state nor last seen).
+// Presence is ephemeral: it is not part of the event stream.
+#pragma once
+
+#include <boost/json/array.hpp>
+
+#include "realtime/hub.hpp"
+#include "storage/store.hpp"
+
+namespace parley::realtime {
+
+class Presence {
+ public:
+  Presence(storage::Store& store, Hub& hub) : store_(store), hub_(hub) {}
+
+  // A user's first device connected (online) or last one left (offline):
+  // records the time and tells those allowed to know.
+  void changed(storage::UserId user, bool online);
+
+  // The presence of everyone `viewer` may see, for the welcome frame:
+  // [{"user_id", "online", "last_seen_at"}].
+  [[nodiscard]] boost::json::array visible_to(storage::UserId viewer);
+
+  // Whether `viewer` may see `subject`'s presence.
+  [[nodiscard]] static bool may_see(storage::Transaction& tx, const storage::User& subject, storage::UserId viewer);
+
+ private:
+  storage::Store& store_;
+  Hub& hub_;
+};
+
+}  // namespace parley::realtime

@@ -1,0 +1,600 @@
+#include "ws/websocket_server.hpp"
+
+#include <deque>
+#include <unordered_map>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/buffers_to_string.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/websocket/stream.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <fmt/format.h>
+
+#include "api/services.hpp"
+#include "auth/authenticator.hpp"
+#include "auth/token.hpp"
+#include "core/error.hpp"
+#include "core/log.hpp"
+#include "events/emit.hpp"
+#include "http/json_body.hpp"
+#include "http/upgrade.hpp"
+#include "messaging/messages.hpp"
+#include "realtime/hub.hpp"
+#include "realtime/presence.hpp"
+#include "storage/store.hpp"
+#include "ws/rate_limiter.hpp"
+
+namespace parley::ws {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace websocket = boost::beast::websocket;
+using asio::awaitable;
+using boost::json::object;
+using storage::Position;
+using storage::Transaction;
+using Frame = std::shared_ptr<const std::string>;
+constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+
+namespace {
+
+// Typing indicators: one per conversation per user every 2 s at most, shown
+// by clients for 6 s unless renewed.
+constexpr auto kTypingInterval = std::chrono::seconds(2);
+constexpr int kTypingExpiresMs = 6000;
+// A client that keeps sending past the rate limit after this many refusals
+// in a row is disconnected.
+constexpr int kMaxRefusals = 20;
+constexpr std::size_t kMaxRefBytes = 64;
+
+Frame make_frame(const object& value) { return std::make_shared<const std::string>(boost::json::serialize(value)); }
+
+void add_ref(object& frame, const std::optional<std::string>& ref) {
+  if (ref) frame["ref"] = *ref;
+}
+
+Frame error_frame(const std::optional<std::string>& ref, ErrorCode code, std::string_view message) {
+  object frame{{"type", "error"}, {"code", error_name(code)}, {"message", message}};
+  add_ref(frame, ref);
+  return make_frame(frame);
+}
+
+Frame error_frame(const std::optional<std::string>& ref, std::exception_ptr error) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const ApiError& e) {
+    return error_frame(ref, e.code(), e.what());
+  } catch (const std::exception& e) {
+    log::get("ws")->error("request failed error=\"{}\"", e.what());
+    return error_frame(ref, ErrorCode::kInternal, "internal error");
+  }
+}
+
+// True when a browser's Origin is the server itself or explicitly allowed.
+bool origin_allowed(std::string_view origin, std::string_view host, const std::vector<std::string>& allowed) {
+  if (origin.empty()) return true;  // not a browser
+  for (const auto& entry : allowed) {
+    if (entry == origin) return true;
+  }
+  auto scheme_end = origin.find("://");
+  if (scheme_end == std::string_view::npos) return false;
+  std::string_view origin_host = origin.substr(scheme_end + 3);
+  if (origin_host.size() != host.size()) return false;
+  for (std::size_t i = 0; i < host.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(origin_host[i])) != std::tolower(static_cast<unsigned char>(host[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+using Stream = websocket::stream<beast::tcp_stream&>;
+
+// One connected device. Everything runs on the connection's strand; the
+// Device methods post onto it.
+class Session final : public realtime::Device, public std::enable_shared_from_this<Session> {
+ public:
+  Session(Stream& ws, Context& context, auth::Principal principal)
+      : ws_(ws),
+        context_(context),
+        options_(context.options),
+        principal_(principal),
+        strand_(ws.get_executor()),
+        wake_writer_(strand_),
+        wake_reader_(strand_),
+        writer_done_(strand_),
+        limiter_(options_.frames_per_second, options_.frame_burst),
+        logger_(log::get("ws")) {
+    wake_writer_.expires_at(asio::steady_timer::time_point::max());
+    wake_reader_.expires_at(asio::steady_timer::time_point::max());
+    writer_done_.expires_at(asio::steady_timer::time_point::max());
+  }
+
+  storage::UserId user_id() const override { return principal_.user_id; }
+  storage::SessionId session_id() const override { return principal_.session_id; }
+
+  void deliver_event(Position pos, Frame frame) override {
+    asio::post(strand_, [self = shared_from_this(), pos, frame = std::move(frame)]() mutable {
+      if (!self->synced_) {
+        self->pending_bytes_ += frame->size();
+        self->pending_.emplace_back(pos, std::move(frame));
+        if (self->pending_bytes_ > self->options_.max_outbound_bytes) self->drop_too_slow();
+        return;
+      }
+      if (pos <= self->last_pos_) return;  // already sent while catching up
+      self->last_pos_ = pos;
+      self->enqueue(std::move(frame));
+    });
+  }
+
+  void deliver_ephemeral(Frame frame) override {
+    asio::post(strand_, [self = shared_from_this(), frame = std::move(frame)]() mutable {
+      if (self->synced_) self->enqueue(std::move(frame));
+    });
+  }
+
+  void close(std::uint16_t code, std::string reason) override {
+    asio::post(strand_, [self = shared_from_this(), code, reason = std::move(reason)]() mutable {
+      self->begin_close(code, std::move(reason));
+    });
+  }
+
+  // Catches up from `resume_from` (if given), then serves until the
+  // connection ends.
+  awaitable<void> run(std::optional<Position> resume_from) {
+    auto self = shared_from_this();
+    context_.hub.attach(self);
+    try {
+      co_await catch_up(resume_from);
+    } catch (const std::exception& e) {
+      logger_->error("catch-up failed user_id={} error=\"{}\"", user_id(), e.what());
+      begin_close(websocket::close_code::internal_error, "internal error");
+    }
+    writing_ = true;  // before the spawn: run() must not return while the writer may still start
+    asio::co_spawn(strand_, write_loop(), asio::detached);
+    co_await read_loop();
+    // The connection is over: nothing more can be written.
+    dead_ = true;
+    wake_writer_.cancel();
+    while (writing_) co_await wait(writer_done_);
+    context_.hub.detach(*this);
+    // Handlers still queued for this session find it dead and touch nothing
+    // (the stream goes away when run() returns).
+  }
+
+ private:
+  static awaitable<void> wait(asio::steady_timer& signal) {
+    signal.expires_at(asio::steady_timer::time_point::max());
+    co_await signal.async_wait(kTuple);
+  }
+
+  awaitable<void> send_now(const Frame& frame) {
+    auto [ec, n] = co_await ws_.async_write(asio::buffer(*frame), kTuple);
+    if (ec) throw boost::system::system_error(ec);
+  }
+
+  // Built outside the coroutine: GCC 12 miscompiles some braced
+  // initialisations inside coroutines.
+  Frame welcome_frame() {
+    object welcome{{"type", "welcome"},
+                   {"user_id", user_id()},
+                   {"session_id", session_id()},
+                   {"presence", context_.presence.visible_to(user_id())},
+                   {"limits",
+                    object{{"max_frame_bytes", options_.max_frame_bytes},
+                           {"frames_per_second", options_.frames_per_second},
+                           {"frame_burst", options_.frame_burst},
+                           {"idle_timeout_ms", options_.idle_timeout.count() * 1000}}}};
+    return make_frame(welcome);
+  }
+
+  static Frame position_frame(std::string_view type, Position pos) {
+    return make_frame(object{{"type", type}, {"position", pos}});
+  }
+
+  awaitable<void> catch_up(std::optional<Position> from) {
+    auto& store = context_.services.store;
+    co_await send_now(welcome_frame());
+
+    std::vector<Transaction::StreamItem> items;
+    Position current = 0;
+    if (from) {
+      items = store.read([&](Transaction& tx) {
+        auto found = tx.stream_since(user_id(), *from, options_.max_resume_events + 1);
+        current = tx.current_position();
+        return found;
+      });
+    } else {
+      current = store.read([](Transaction& tx) { return tx.current_position(); });
+    }
+    if (!items.empty()) current = std::max(current, items.back().pos);
+
+    if (from && (*from > current || items.size() > options_.max_resume_events)) {
+      // Too far behind (or ahead of this server): page history instead.
+      last_pos_ = current;
+      co_await send_now(position_frame("resync_required", current));
+    } else {
+      last_pos_ = from.value_or(current);
+      for (const auto& item : items) {
+        auto payload = item.payload ? item.payload : events::message_payload(*item.message);
+        co_await send_now(realtime::Hub::event_frame(item.pos, *payload));
+        last_pos_ = item.pos;
+      }
+      co_await send_now(position_frame("synced", last_pos_));
+    }
+    synced_ = true;
+    // What arrived live while catching up, minus what the catch-up covered.
+    for (auto& [pos, frame] : pending_) {
+      if (pos <= last_pos_) continue;
+      last_pos_ = pos;
+      enqueue(std::move(frame));
+    }
+    pending_.clear();
+    pending_bytes_ = 0;
+  }
+
+  void enqueue(Frame frame) {
+    if (dead_ || closing_) return;
+    outbox_bytes_ += frame->size();
+    outbox_.push_back(std::move(frame));
+    if (outbox_bytes_ > options_.max_outbound_bytes) {
+      drop_too_slow();
+      return;
+    }
+    wake_writer_.cancel();
+  }
+
+  // The peer does not read fast enough: cut the connection (no close frame
+  // can get through a full socket). The device resumes when it reconnects.
+  void drop_too_slow() {
+    if (dead_) return;
+    dead_ = true;
+    logger_->info("disconnecting slow consumer user_id={} session_id={} queued_bytes={}", user_id(), session_id(),
+                  outbox_bytes_ + pending_bytes_);
+    outbox_.clear();
+    pending_.clear();
+    beast::error_code ignored;
+    ws_.next_layer().socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+    ws_.next_layer().socket().close(ignored);
+    wake_writer_.cancel();
+  }
+
+  void begin_close(std::uint16_t code, std::string reason) {
+    if (closing_ || dead_) return;
+    closing_ = true;
+    close_reason_ = websocket::close_reason(static_cast<websocket::close_code>(code), reason);
+    outbox_.clear();
+    wake_writer_.cancel();
+  }
+
+  awaitable<void> write_loop() {
+    auto self = shared_from_this();
+    while (!dead_) {
+      if (outbox_.empty()) {
+        if (closing_) break;
+        co_await wait(wake_writer_);
+        continue;
+      }
+      Frame frame = std::move(outbox_.front());
+      outbox_.pop_front();
+      outbox_bytes_ -= frame->size();
+      auto [ec, n] = co_await ws_.async_write(asio::buffer(*frame), kTuple);
+      if (ec) {
+        dead_ = true;
+        break;
+      }
+    }
+    if (closing_ && !dead_ && ws_.is_open()) {
+      co_await ws_.async_close(close_reason_, kTuple);
+    }
+    writing_ = false;
+    writer_done_.cancel();
+  }
+
+  awaitable<void> read_loop() {
+    beast::flat_buffer buffer;
+    for (;;) {
+      while (inflight_ >= options_.max_inflight_writes && !dead_) co_await wait(wake_reader_);
+      buffer.clear();
+      auto [ec, n] = co_await ws_.async_read(buffer, kTuple);
+      if (ec) {
+        if (ec != websocket::error::closed && ec != asio::error::operation_aborted && ec != asio::error::eof) {
+          logger_->debug("connection ended user_id={} reason=\"{}\"", user_id(), ec.message());
+        }
+        co_return;
+      }
+      if (closing_ || dead_) continue;  // draining until the close handshake ends
+      if (!ws_.got_text()) {
+        begin_close(realtime::close_code::kUnsupportedData, "binary frames are not supported");
+        continue;
+      }
+      if (!limiter_.allow()) {
+        if (++refusals_ > kMaxRefusals) {
+          begin_close(realtime::close_code::kRateLimited, "rate limit exceeded");
+        } else {
+          enqueue(error_frame(std::nullopt, ErrorCode::kTooManyRequests, "frame rate limit exceeded; frame dropped"));
+        }
+        continue;
+      }
+      refusals_ = 0;
+      handle(beast::buffers_to_string(buffer.data()));
+    }
+  }
+
+  void handle(const std::string& text) {
+    std::optional<std::string> ref;
+    try {
+      boost::system::error_code ec;
+      auto value = boost::json::parse(text, ec);
+      if (ec) throw ApiError(ErrorCode::kMalformedRequest, fmt::format("frame is not valid JSON: {}", ec.message()));
+      if (!value.is_object()) throw ApiError(ErrorCode::kValidationFailed, "frame must be a JSON object");
+      http::JsonBody frame(std::move(value.as_object()));
+      ref = frame.optional_string("ref");
+      if (ref && ref->size() > kMaxRefBytes) {
+        ref.reset();
+        throw ApiError(ErrorCode::kValidationFailed, "ref: must be at most 64 bytes");
+      }
+      std::string type = frame.required_string("type");
+      dispatch(type, frame, ref);
+    } catch (const ApiError& e) {
+      enqueue(error_frame(ref, e.code(), e.what()));
+    }
+  }
+
+  void dispatch(const std::string& type, http::JsonBody& frame, const std::optional<std::string>& ref) {
+    auto required_id = [&](std::string_view field) {
+      auto id = frame.optional_int(field);
+      if (!id) throw ApiError(ErrorCode::kValidationFailed, fmt::format("{}: is required", field));
+      if (*id <= 0) throw ApiError(ErrorCode::kValidationFailed, fmt::format("{}: must be positive", field));
+      return *id;
+    };
+    auto user = user_id();
+    if (type == "send") {
+      messaging::SendRequest request;
+      request.conversation_id = required_id("conversation_id");
+      request.client_id = frame.required_string("client_id");
+      request.text = frame.required_string("text");
+      if (auto reply = frame.optional_int("reply_to")) request.reply_to = *reply;
+      frame.reject_unknown_fields();
+      messaging::validate_send(request);
+      auto result = std::make_shared<messaging::SendResult>();
+      submit(
+          ref, [user, request, result](Transaction& tx) { *result = messaging::send(tx, user, request); },
+          [result, ref] {
+            const auto& m = result->message;
+            object ack{{"type", "ack"},           {"client_id", m.client_id}, {"conversation_id", m.conversation_id},
+                       {"message_id", m.id},      {"seq", m.seq},             {"position", m.pos},
+                       {"created_at", m.created_at}, {"duplicate", result->duplicate}};
+            add_ref(ack, ref);
+            return make_frame(ack);
+          });
+    } else if (type == "edit") {
+      auto id = required_id("message_id");
+      auto text = frame.required_string("text");
+      frame.reject_unknown_fields();
+      messaging::validate_text(text);
+      submit_ok(ref, [user, id, text](Transaction& tx) { messaging::edit(tx, user, id, text); });
+    } else if (type == "delete") {
+      auto id = required_id("message_id");
+      frame.reject_unknown_fields();
+      submit_ok(ref, [user, id](Transaction& tx) { messaging::remove(tx, user, id); });
+    } else if (type == "react") {
+      auto id = required_id("message_id");
+      auto emoji = frame.required_string("emoji");
+      bool remove = frame.optional_bool("remove").value_or(false);
+      frame.reject_unknown_fields();
+      messaging::validate_emoji(emoji);
+      submit_ok(ref, [user, id, emoji, remove](Transaction& tx) { messaging::react(tx, user, id, emoji, !remove); });
+    } else if (type == "read" || type == "delivered") {
+      auto conversation = required_id("conversation_id");
+      auto seq = required_id("seq");
+      frame.reject_unknown_fields();
+      bool read = type == "read";
+      submit_ok(ref, [user, conversation, seq, read](Transaction& tx) {
+        if (read) {
+          messaging::mark_read(tx, user, conversation, seq);
+        } else {
+          messaging::mark_delivered(tx, user, conversation, seq);
+        }
+      });
+    } else if (type == "typing") {
+      auto conversation = required_id("conversation_id");
+      frame.reject_unknown_fields();
+      typing(conversation);
+    } else if (type == "ping") {
+      frame.reject_unknown_fields();
+      object pong{{"type", "pong"}};
+      add_ref(pong, ref);
+      enqueue(make_frame(pong));
+    } else if (type == "hello") {
+      throw ApiError(ErrorCode::kConflict, "already said hello");
+    } else {
+      throw ApiError(ErrorCode::kValidationFailed, fmt::format("type: unknown frame type '{}'", type));
+    }
+  }
+
+  // Queues a write; `reply` builds the answer after its commit.
+  template <typename Body, typename Reply>
+  void submit(const std::optional<std::string>& ref, Body body, Reply reply) {
+    ++inflight_;
+    auto self = shared_from_this();
+    context_.services.store.submit_write(std::move(body), [self, ref, reply](std::exception_ptr error) {
+      // On the writer's thread: build the frame here, queue it on the strand.
+      Frame frame = error ? error_frame(ref, error) : reply();
+      asio::post(self->strand_, [self, frame = std::move(frame)]() mutable {
+        --self->inflight_;
+        self->wake_reader_.cancel();
+        self->enqueue(std::move(frame));
+      });
+    });
+  }
+
+  template <typename Body>
+  void submit_ok(const std::optional<std::string>& ref, Body body) {
+    submit(ref, std::move(body), [ref] {
+      object ok{{"type", "ok"}};
+      add_ref(ok, ref);
+      return make_frame(ok);
+    });
+  }
+
+  void typing(storage::ConversationId conversation) {
+    auto now = std::chrono::steady_clock::now();
+    auto& last = last_typing_[conversation];
+    if (now - last < kTypingInterval) return;  // throttled: silently dropped
+    last = now;
+    if (last_typing_.size() > 256) last_typing_.clear();  // bounded; only throttling state is lost
+    auto members = context_.services.store.read([&](Transaction& tx) {
+      messaging::require_member(tx, conversation, user_id());
+      return tx.member_ids(conversation);
+    });
+    context_.hub.send_to_users(members,
+                               make_frame(object{{"type", "typing"},
+                                                 {"conversation_id", conversation},
+                                                 {"user_id", user_id()},
+                                                 {"expires_in_ms", kTypingExpiresMs}}),
+                               user_id());
+  }
+
+  Stream& ws_;
+  Context& context_;
+  const WebSocketOptions& options_;
+  auth::Principal principal_;
+  asio::any_io_executor strand_;
+  asio::steady_timer wake_writer_;
+  asio::steady_timer wake_reader_;
+  asio::steady_timer writer_done_;
+  RateLimiter limiter_;
+  std::shared_ptr<spdlog::logger> logger_;
+
+  bool synced_ = false;
+  Position last_pos_ = 0;  // the newest position queued for the device
+  std::vector<std::pair<Position, Frame>> pending_;  // live events held while catching up
+  std::size_t pending_bytes_ = 0;
+  std::deque<Frame> outbox_;
+  std::size_t outbox_bytes_ = 0;
+  bool writing_ = false;
+  bool closing_ = false;
+  bool dead_ = false;
+  websocket::close_reason close_reason_;
+  unsigned inflight_ = 0;
+  int refusals_ = 0;
+  std::unordered_map<storage::ConversationId, std::chrono::steady_clock::time_point> last_typing_;
+};
+
+// Reads the hello frame: {"type":"hello","token"?,"position"?}.
+struct Hello {
+  std::optional<std::string> token;
+  std::optional<Position> position;
+};
+
+Hello parse_hello(const std::string& text) {
+  boost::system::error_code ec;
+  auto value = boost::json::parse(text, ec);
+  if (ec || !value.is_object()) throw ApiError(ErrorCode::kMalformedRequest, "hello: not a JSON object");
+  http::JsonBody frame(std::move(value.as_object()));
+  if (frame.required_string("type") != "hello") {
+    throw ApiError(ErrorCode::kValidationFailed, "the first frame must be hello");
+  }
+  Hello hello;
+  hello.token = frame.optional_string("token");
+  hello.position = frame.optional_int("position");
+  frame.reject_unknown_fields();
+  if (hello.position && *hello.position < 0) throw ApiError(ErrorCode::kValidationFailed, "position: must be >= 0");
+  return hello;
+}
+
+}  // namespace
+
+awaitable<void> serve(http::Upgrade& upgrade, Context& context) {
+  auto logger = log::get("ws");
+  const auto& options = context.options;
+  auto& request = upgrade.request;
+
+  if (!origin_allowed(request[beast::http::field::origin], request[beast::http::field::host],
+                      options.allowed_origins)) {
+    co_await http::write_response(
+        upgrade.stream, http::Response::error(ApiError(ErrorCode::kForbidden, "origin not allowed")), false);
+    co_return;
+  }
+  // Native clients may authenticate in the upgrade request; browsers, which
+  // cannot set headers there, in the hello frame.
+  std::optional<auth::Principal> principal;
+  if (auto header = request[beast::http::field::authorization]; !header.empty()) {
+    std::optional<http::Response> refused;
+    try {
+      principal = co_await context.services.authenticator.authenticate(header);
+    } catch (const ApiError& e) {
+      refused = http::Response::error(e);
+    }
+    if (refused) {
+      co_await http::write_response(upgrade.stream, std::move(*refused), false);
+      co_return;
+    }
+  }
+
+  Stream ws(upgrade.stream);
+  websocket::stream_base::timeout timeouts;
+  timeouts.handshake_timeout = options.handshake_timeout;
+  timeouts.idle_timeout = options.idle_timeout;
+  timeouts.keep_alive_pings = true;
+  ws.set_option(timeouts);
+  websocket::permessage_deflate deflate;
+  deflate.server_enable = true;
+  ws.set_option(deflate);
+  // Applies to the inflated size too, so a compressed bomb is refused.
+  ws.read_message_max(options.max_frame_bytes);
+  auto [accept_ec] = co_await ws.async_accept(request, kTuple);
+  if (accept_ec) co_return;
+
+  // The hello frame, within the handshake timeout.
+  asio::steady_timer hello_deadline(ws.get_executor(), options.handshake_timeout);
+  bool hello_received = false;
+  hello_deadline.async_wait([&](boost::system::error_code ec) {
+    // A close may be started while a read is pending; the read then ends.
+    if (!ec && !hello_received) {
+      ws.async_close(websocket::close_reason(static_cast<websocket::close_code>(realtime::close_code::kHelloTimeout),
+                                            "no hello in time"),
+                     [](boost::system::error_code) {});
+    }
+  });
+  beast::flat_buffer buffer;
+  auto [read_ec, n] = co_await ws.async_read(buffer, kTuple);
+  hello_received = true;
+  hello_deadline.cancel();
+  if (read_ec) {
+    logger->debug("no hello remote={} reason=\"{}\"", upgrade.remote_address, read_ec.message());
+    co_return;
+  }
+
+  Hello hello;
+  std::optional<websocket::close_reason> refusal;
+  try {
+    hello = parse_hello(beast::buffers_to_string(buffer.data()));
+    if (!principal) {
+      if (!hello.token) throw ApiError(ErrorCode::kUnauthorized, "hello: token is required");
+      principal = co_await context.services.authenticator.authenticate_token(*hello.token);
+    }
+  } catch (const ApiError& e) {
+    auto code = e.code() == ErrorCode::kUnauthorized ? realtime::close_code::kUnauthorized
+                                                       : static_cast<std::uint16_t>(websocket::close_code::policy_error);
+    refusal = websocket::close_reason(static_cast<websocket::close_code>(code), e.what());
+  }
+  if (refusal) {
+    co_await ws.async_close(*refusal, kTuple);
+    co_return;
+  }
+
+  auto session = std::make_shared<Session>(ws, context, *principal);
+  logger->debug("connected user_id={} session_id={}", principal->user_id, principal->session_id);
+  co_await session->run(hello.position);
+}
+
+}  // namespace parley::ws

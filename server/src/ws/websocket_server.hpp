@@ -1,0 +1,33 @@
+// The WebSocket endpoint (/ws): authenticates a device, brings it up to date
+// from its last position, then carries messages and events both ways. The
+// protocol is written down in docs/protocol.md.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+
+#include "core/config.hpp"
+
+namespace parley::api {
+struct Services;
+}
+namespace parley::http {
+struct Upgrade;
+}
+namespace parley::realtime {
+class Hub;
+class Presence;
+}  // namespace parley::realtime
+
+namespace parley::ws {
+
+struct Context {
+  api::Services& services;
+  realtime::Hub& hub;
+  realtime::Presence& presence;
+  const WebSocketOptions& options;
+};
+
+// Serves one upgraded connection until it closes.
+boost::asio::awaitable<void> serve(http::Upgrade& upgrade, Context& context);
+
+}  // namespace parley::ws

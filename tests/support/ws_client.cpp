@@ -1,0 +1,191 @@
+#include "support/ws_client.hpp"
+
+#include <stdexcept>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/buffers_to_string.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/websocket/stream.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+namespace parley::test {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace websocket = boost::beast::websocket;
+using tcp = asio::ip::tcp;
+
+struct WsClient::Impl {
+  asio::io_context io;
+  websocket::stream<beast::tcp_stream> ws{io};
+  beast::flat_buffer buffer;
+
+  // Runs the io_context until `done` or the timeout; on timeout cancels and
+  // throws.
+  void run_until(bool& done, std::chrono::milliseconds timeout, const char* what) {
+    io.restart();
+    io.run_for(timeout);
+    if (!done) {
+      beast::get_lowest_layer(ws).cancel();
+      io.restart();
+      io.run();
+      if (!done) throw std::runtime_error(std::string("timeout: ") + what);
+    }
+  }
+};
+
+namespace {
+
+void decorate(websocket::stream<beast::tcp_stream>& ws, const WsOptions& options) {
+  ws.set_option(websocket::stream_base::decorator([options](websocket::request_type& req) {
+    if (!options.authorization.empty()) req.set(beast::http::field::authorization, options.authorization);
+    if (!options.origin.empty()) req.set(beast::http::field::origin, options.origin);
+  }));
+  if (options.deflate) {
+    websocket::permessage_deflate deflate;
+    deflate.client_enable = true;
+    ws.set_option(deflate);
+  }
+  ws.read_message_max(64 << 20);
+}
+
+}  // namespace
+
+WsClient::WsClient(std::uint16_t port, WsOptions options) : impl_(std::make_unique<Impl>()) {
+  beast::get_lowest_layer(impl_->ws).connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+  decorate(impl_->ws, options);
+  impl_->ws.handshake("127.0.0.1:" + std::to_string(port), "/ws");
+}
+
+WsClient::~WsClient() {
+  beast::error_code ignored;
+  beast::get_lowest_layer(impl_->ws).socket().close(ignored);
+}
+
+void WsClient::send(const boost::json::object& frame) { send_text(boost::json::serialize(frame)); }
+
+void WsClient::send_text(const std::string& text) {
+  impl_->ws.text(true);
+  impl_->ws.write(asio::buffer(text));
+}
+
+void WsClient::send_binary(const std::string& bytes) {
+  impl_->ws.binary(true);
+  impl_->ws.write(asio::buffer(bytes));
+  impl_->ws.text(true);
+}
+
+boost::json::object WsClient::next(std::chrono::milliseconds timeout) {
+  if (closed_) throw std::runtime_error("connection closed");
+  impl_->buffer.clear();
+  bool done = false;
+  beast::error_code result;
+  impl_->ws.async_read(impl_->buffer, [&](beast::error_code ec, std::size_t) {
+    result = ec;
+    done = true;
+  });
+  impl_->run_until(done, timeout, "waiting for a frame");
+  if (result) {
+    closed_ = true;
+    close_code_ = result == websocket::error::closed ? impl_->ws.reason().code : 1006;
+    throw std::runtime_error("connection closed: " + result.message() + " code " + std::to_string(close_code_));
+  }
+  return boost::json::parse(beast::buffers_to_string(impl_->buffer.data())).as_object();
+}
+
+boost::json::object WsClient::next_of_type(const std::string& type, std::chrono::milliseconds timeout,
+                                           std::vector<boost::json::object>* skipped) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) throw std::runtime_error("timeout waiting for " + type);
+    auto frame = next(left);
+    if (frame.at("type").as_string() == type) return frame;
+    if (skipped != nullptr) skipped->push_back(std::move(frame));
+  }
+}
+
+bool WsClient::quiet_for(std::chrono::milliseconds wait) {
+  try {
+    next(wait);
+    return false;
+  } catch (const std::runtime_error&) {
+    return !closed_;
+  }
+}
+
+Caught WsClient::hello(const std::string& token, std::optional<std::int64_t> position) {
+  boost::json::object hello{{"type", "hello"}, {"token", token}};
+  if (position) hello["position"] = *position;
+  send(hello);
+  Caught caught;
+  caught.welcome = next_of_type("welcome");
+  for (;;) {
+    auto frame = next(10s);
+    auto type = frame.at("type").as_string();
+    if (type == "event") {
+      caught.events.push_back(std::move(frame));
+    } else if (type == "synced" || type == "resync_required") {
+      caught.position = frame.at("position").as_int64();
+      caught.marker = std::move(frame);
+      return caught;
+    }
+  }
+}
+
+boost::json::object WsClient::send_message(std::int64_t conversation_id, const std::string& client_id,
+                                           const std::string& text, std::chrono::milliseconds timeout) {
+  send({{"type", "send"}, {"conversation_id", conversation_id}, {"client_id", client_id}, {"text", text},
+        {"ref", client_id}});
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    auto frame = next(std::max(left, std::chrono::milliseconds(1)));
+    auto type = frame.at("type").as_string();
+    if ((type == "ack" || type == "error") && frame.contains("ref") && frame.at("ref").as_string() == client_id) {
+      return frame;
+    }
+  }
+}
+
+int WsClient::wait_closed(std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!closed_) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) throw std::runtime_error("the server did not close the connection");
+    try {
+      next(left);
+    } catch (const std::runtime_error&) {
+      if (!closed_) throw;
+    }
+  }
+  return close_code_;
+}
+
+void WsClient::drop() {
+  beast::error_code ignored;
+  beast::get_lowest_layer(impl_->ws).socket().shutdown(tcp::socket::shutdown_both, ignored);
+  beast::get_lowest_layer(impl_->ws).socket().close(ignored);
+  closed_ = true;
+  close_code_ = 1006;
+}
+
+int refused_upgrade_status(std::uint16_t port, WsOptions options) {
+  asio::io_context io;
+  websocket::stream<beast::tcp_stream> ws(io);
+  beast::get_lowest_layer(ws).connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+  decorate(ws, options);
+  websocket::response_type response;
+  beast::error_code ec;
+  ws.handshake(response, "127.0.0.1:" + std::to_string(port), "/ws", ec);
+  if (!ec) throw std::runtime_error("the upgrade was accepted");
+  return static_cast<int>(response.result_int());
+}
+
+}  // namespace parley::test
