@@ -152,6 +152,9 @@ int ServerApp::run() {
   for (unsigned i = 1; i < threads; ++i) pool.emplace_back([&app] { app.io.run(); });
   app.io.run();
   for (auto& thread : pool) thread.join();
+  // Writes still queued complete now, while the I/O objects their
+  // completions post to and the hub that gets their events still exist.
+  app.store.stop();
   app.io_for_signals.stop();
   signal_thread.join();
   logger->info("stopped");

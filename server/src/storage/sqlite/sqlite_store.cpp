@@ -39,15 +39,19 @@ SqliteStore::SqliteStore(const std::filesystem::path& path, const StorageOptions
 }
 
 SqliteStore::~SqliteStore() {
+  stop();
+  // A clean close checkpoints the WAL into the main file, so a stopped server
+  // leaves one self-contained database file behind.
+  writer_.reset();
+}
+
+void SqliteStore::stop() {
   {
     std::lock_guard lock(queue_mutex_);
     stopping_ = true;
   }
   queue_ready_.notify_one();
-  writer_thread_.join();
-  // A clean close checkpoints the WAL into the main file, so a stopped server
-  // leaves one self-contained database file behind.
-  writer_.reset();
+  if (writer_thread_.joinable()) writer_thread_.join();
 }
 
 std::unique_ptr<Connection> SqliteStore::open_connection() {

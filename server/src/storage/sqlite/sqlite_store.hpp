@@ -47,6 +47,11 @@ class SqliteStore final : public Store {
   // Finishes the queued writes, then closes the database.
   ~SqliteStore() override;
 
+  // Finishes the queued writes and stops the writer; later writes fail at
+  // once. Call it while everything the writes' completions and the event
+  // sink refer to still exists. Idempotent.
+  void stop();
+
   void submit_write(std::function<void(Transaction&)> body, std::function<void(std::exception_ptr)> done) override;
   void set_event_sink(EventSink* sink) override { sink_ = sink; }
   bool ping() override;
