@@ -312,12 +312,16 @@ awaitable<Response> Server::Impl::handle(const bhttp::request<bhttp::string_body
   request.user_agent = message[bhttp::field::user_agent];
   request.remote_address = std::move(remote);
   std::string decoded_path;
+  std::string query;
   try {
     auto target = boost::urls::parse_origin_form(message.target());
     if (!target) throw ApiError(ErrorCode::kMalformedRequest, "malformed request target");
     decoded_path = target->path();
     request.path = decoded_path;
-    request.query = target->encoded_query();
+    // A copy that ends in NUL: Boost.URL 1.81's query parser reads a view
+    // up to a terminator, not up to its size.
+    query = target->encoded_query();
+    request.query = query;
     const Route& route = router.match(request);
     route_name = route.pattern;
     co_return co_await route.handler(request);

@@ -151,7 +151,6 @@ void edit(Transaction& tx, storage::UserId actor, storage::MessageId id, const s
 
 void remove(Transaction& tx, storage::UserId actor, storage::MessageId id) {
   auto message = require_message(tx, id, actor);
-  if (message.deleted_at) return;  // already a tombstone: deleting again is a no-op
   if (message.sender_id != actor) {
     auto conversation = *tx.conversation_by_id(message.conversation_id);
     auto member = require_member(tx, message.conversation_id, actor);
@@ -159,6 +158,7 @@ void remove(Transaction& tx, storage::UserId actor, storage::MessageId id) {
       throw ApiError(ErrorCode::kForbidden, "only the sender or a group admin may delete a message");
     }
   }
+  if (message.deleted_at) return;  // already a tombstone: deleting again is a no-op
   tx.delete_message(id, now_millis());
   events::to_conversation(tx, message.conversation_id,
                           object{{"type", "message.deleted"},

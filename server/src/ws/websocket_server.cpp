@@ -446,15 +446,16 @@ class Session final : public realtime::Device, public std::enable_shared_from_th
   }
 
   void typing(storage::ConversationId conversation) {
-    auto now = std::chrono::steady_clock::now();
-    auto& last = last_typing_[conversation];
-    if (now - last < kTypingInterval) return;  // throttled: silently dropped
-    last = now;
-    if (last_typing_.size() > 256) last_typing_.clear();  // bounded; only throttling state is lost
+    // Membership first, so that a non-member is told not_found every time.
     auto members = context_.services.store.read([&](Transaction& tx) {
       messaging::require_member(tx, conversation, user_id());
       return tx.member_ids(conversation);
     });
+    auto now = std::chrono::steady_clock::now();
+    if (last_typing_.size() > 256) last_typing_.clear();  // bounded; only throttling state is lost
+    auto& last = last_typing_[conversation];
+    if (now - last < kTypingInterval) return;  // throttled: silently dropped
+    last = now;
     context_.hub.send_to_users(members,
                                make_frame(object{{"type", "typing"},
                                                  {"conversation_id", conversation},

@@ -644,8 +644,10 @@ void SqliteTransaction::emit(Event event, Keep keep) {
         .bind(4, std::string_view(*event.payload))
         .bind(5, now_millis())
         .run();
+    // Lists order conversations by their last message; until there is one,
+    // by their first event (the creation).
     if (event.conversation_id) {
-      db_.prepare("UPDATE conversations SET last_pos = ?2 WHERE id = ?1 AND last_pos < ?2")
+      db_.prepare("UPDATE conversations SET last_pos = ?2 WHERE id = ?1 AND last_pos = 0")
           .bind(1, *event.conversation_id)
           .bind(2, event.pos)
           .run();
