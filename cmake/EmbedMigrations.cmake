@@ -4,6 +4,8 @@
 function(parley_embed_migrations target backend dir)
   file(GLOB files CONFIGURE_DEPENDS "${dir}/*.sql")
   list(SORT files)
+  # Editing a migration re-runs the embedding.
+  set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${files})
   set(entries "")
   set(expected 1)
   foreach(f IN LISTS files)

@@ -31,6 +31,16 @@ CREATE TABLE members (
 ) WITHOUT ROWID;
 CREATE INDEX members_by_user ON members(user_id);
 
+-- Memberships that ended (removed or left): their devices still resume
+-- through the events up to the end, and nothing after.
+CREATE TABLE past_memberships (
+  conversation_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+  user_id         INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  joined_pos      INTEGER NOT NULL,
+  left_pos        INTEGER NOT NULL,
+  PRIMARY KEY (user_id, conversation_id, joined_pos)
+) WITHOUT ROWID;
+
 CREATE TABLE messages (
   id              INTEGER PRIMARY KEY,
   conversation_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
@@ -71,6 +81,14 @@ CREATE TABLE events (
 );
 CREATE INDEX events_by_conversation ON events(conversation_id, pos) WHERE conversation_id IS NOT NULL;
 CREATE INDEX events_by_user ON events(user_id, pos) WHERE user_id IS NOT NULL;
+
+-- The newest position handed out. Kept so that a position a failed write
+-- took (a gap) is never handed out again after a restart.
+CREATE TABLE stream_state (
+  id       INTEGER PRIMARY KEY CHECK (id = 1),
+  last_pos INTEGER NOT NULL
+);
+INSERT INTO stream_state (id, last_pos) VALUES (1, 0);
 
 -- When a user was last connected, for presence.
 ALTER TABLE users ADD COLUMN last_online_at INTEGER;

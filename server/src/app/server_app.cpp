@@ -73,16 +73,18 @@ struct ServerApp::Impl {
     sweep_timer.async_wait([this](boost::system::error_code ec) {
       if (ec) return;
       auto idle_ms = std::chrono::duration_cast<std::chrono::milliseconds>(config.auth.session_idle_timeout).count();
-      auto removed = std::make_shared<std::size_t>(0);
+      auto removed = std::make_shared<std::vector<storage::SessionId>>();
       store.submit_write(
           [removed, idle_ms](storage::Transaction& tx) {
             *removed = tx.delete_sessions_idle_since(now_millis() - idle_ms);
           },
-          [removed](std::exception_ptr error) {
+          [this, removed](std::exception_ptr error) {
             auto logger = log::get("auth");
             try {
               if (error) std::rethrow_exception(error);
-              if (*removed > 0) logger->info("expired sessions removed count={}", *removed);
+              if (removed->empty()) return;
+              logger->info("expired sessions removed count={}", removed->size());
+              hub.close_sessions(*removed, realtime::close_code::kSessionRevoked, "session expired");
             } catch (const std::exception& e) {
               logger->error("session sweep failed error=\"{}\"", e.what());
             }

@@ -66,7 +66,8 @@ void announce_contact_removed(Transaction& tx, storage::UserId a, storage::UserI
   events::to_user(tx, b, object{{"type", "contact.removed"}, {"user_id", a}});
 }
 
-// An invitation that ended without a contact: both sides' devices drop it.
+// An invitation that ended (accepted, declined or cancelled): both sides'
+// devices drop it.
 void announce_invitation_gone(Transaction& tx, const storage::Invitation& invitation, std::string_view why) {
   object payload{{"type", "contact.invitation_removed"}, {"invitation_id", invitation.id}, {"reason", why}};
   events::to_user(tx, invitation.from_user_id, payload);
@@ -98,6 +99,7 @@ class ContactRoutes {
         // They invited us first: the new invitation is an acceptance.
         tx.delete_invitation(reverse->id);
         tx.insert_contact_pair(me.user_id, target.id, now);
+        announce_invitation_gone(tx, *reverse, "accepted");
         announce_contact(tx, me.user_id, target.id, now);
         return Response::json(object{{"state", "accepted"}, {"contact", contact_view(target, now)}}, 200);
       }
@@ -140,6 +142,7 @@ class ContactRoutes {
       UnixMillis now = now_millis();
       tx.delete_invitation(invitation.id);
       tx.insert_contact_pair(invitation.from_user_id, me.user_id, now);
+      announce_invitation_gone(tx, invitation, "accepted");
       announce_contact(tx, me.user_id, invitation.from_user_id, now);
       return contact_view(*tx.user_by_id(invitation.from_user_id), now);
     });
@@ -204,7 +207,7 @@ class ContactRoutes {
     co_await s_.store.write([&](Transaction& tx) {
       User other = user_named(tx, request.param("username"));
       if (other.id == me.user_id) throw ApiError(ErrorCode::kValidationFailed, "username: cannot block yourself");
-      tx.insert_block(me.user_id, other.id, now_millis());
+      if (!tx.insert_block(me.user_id, other.id, now_millis())) return;  // already blocked: nothing changes
       if (tx.delete_contact_pair(me.user_id, other.id)) announce_contact_removed(tx, me.user_id, other.id);
       for (auto invitation : {tx.invitation_between(me.user_id, other.id), tx.invitation_between(other.id, me.user_id)}) {
         if (!invitation) continue;

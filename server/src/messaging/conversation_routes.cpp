@@ -200,8 +200,12 @@ class ConversationRoutes {
       auto member = require_member(tx, id, me.user_id);
       require_group(tx, id);
       require_role(member, Role::kAdmin, "rename a group or change its topic");
+      auto before = *tx.conversation_by_id(id);
       tx.update_conversation(id, name, topic);
       auto conversation = *tx.conversation_by_id(id);
+      if (conversation.name == before.name && conversation.topic == before.topic) {
+        return full_view(tx, conversation, me.user_id);  // nothing changed: no event
+      }
       events::to_conversation(tx, id,
                               object{{"type", "conversation.updated"},
                                      {"conversation_id", id},
@@ -349,7 +353,9 @@ class ConversationRoutes {
     tx.insert_member({conversation.id, creator, creator_role, now, joined, 0, 0});
     for (UserId other : others) tx.insert_member({conversation.id, other, Role::kMember, now, joined, 0, 0});
     events::to_conversation(tx, conversation.id,
-                            object{{"type", "conversation.created"}, {"conversation", full_view(tx, conversation, 0)}});
+                            object{{"type", "conversation.created"},
+                                   {"conversation_id", conversation.id},
+                                   {"conversation", full_view(tx, conversation, 0)}});
   }
 
   static void add_member_with_event(Transaction& tx, const Conversation& conversation, const User& user, Role role,

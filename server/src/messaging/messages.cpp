@@ -63,8 +63,13 @@ std::vector<storage::UserId> mentions_for(Transaction& tx, const storage::Conver
 
 void validate_text(std::string_view text) {
   if (!validation::is_valid_utf8(text)) invalid("text: is not valid UTF-8");
-  for (unsigned char c : text) {
-    if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7F) invalid("text: must not contain control characters");
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    auto c = static_cast<unsigned char>(text[i]);
+    // C0 controls but newline and tab, DEL, and C1 controls (C2 80..C2 9F).
+    bool c1 = c == 0xC2 && i + 1 < text.size() && static_cast<unsigned char>(text[i + 1]) <= 0x9F;
+    if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7F || c1) {
+      invalid("text: must not contain control characters");
+    }
   }
   std::size_t chars = validation::code_points(text);
   if (chars == 0 || chars > kMaxTextChars) invalid("text: must be 1 to 4000 characters");
@@ -103,7 +108,14 @@ storage::Member require_member(Transaction& tx, storage::ConversationId conversa
 SendResult send(Transaction& tx, storage::UserId sender, const SendRequest& request) {
   // Idempotency first: a retry of a stored message gets the same answer even
   // if the sender has since left or been blocked.
-  if (auto existing = tx.message_by_client_id(sender, request.client_id)) return {*existing, true};
+  if (auto existing = tx.message_by_client_id(sender, request.client_id)) {
+    // A retry carries the same message; the same id on another message is a
+    // client bug that must not silently lose that message.
+    bool same = existing->conversation_id == request.conversation_id &&
+                (existing->body == request.text || existing->edited_at || existing->deleted_at);
+    if (!same) throw ApiError(ErrorCode::kConflict, "client_id: already used for a different message");
+    return {*existing, true};
+  }
 
   require_member(tx, request.conversation_id, sender);
   auto conversation = *tx.conversation_by_id(request.conversation_id);

@@ -3,7 +3,8 @@
 //   everyone  contacts and members of shared conversations,
 //   contacts  contacts only,
 //   nobody    no one (neither online state nor last seen).
-// Presence is ephemeral: it is not part of the event stream.
+// A block in either direction hides presence both ways. Presence is
+// ephemeral: it is not part of the event stream.
 #pragma once
 
 #include <boost/json/array.hpp>

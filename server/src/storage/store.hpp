@@ -67,8 +67,8 @@ class Transaction {
   virtual bool delete_session(UserId user, SessionId id) = 0;
   // Deletes the user's sessions other than `keep`; returns their ids.
   virtual std::vector<SessionId> delete_other_sessions(UserId user, SessionId keep) = 0;
-  // Deletes sessions last seen before `cutoff`; returns how many.
-  virtual std::size_t delete_sessions_idle_since(UnixMillis cutoff) = 0;
+  // Deletes sessions last seen before `cutoff`; returns their ids.
+  virtual std::vector<SessionId> delete_sessions_idle_since(UnixMillis cutoff) = 0;
 
   // Invitations.
   virtual Invitation insert_invitation(UserId from, UserId to, UnixMillis now) = 0;
@@ -87,7 +87,8 @@ class Transaction {
 
   // Blocks: directed, `user` blocks `blocked`.
   virtual bool has_blocked(UserId user, UserId blocked) = 0;
-  virtual void insert_block(UserId user, UserId blocked, UnixMillis now) = 0;
+  // Returns false when the block existed already.
+  virtual bool insert_block(UserId user, UserId blocked, UnixMillis now) = 0;
   virtual bool delete_block(UserId user, UserId blocked) = 0;
   virtual std::vector<Block> blocks(UserId user) = 0;
 

@@ -20,6 +20,7 @@
 #include "api/services.hpp"
 #include "auth/authenticator.hpp"
 #include "auth/token.hpp"
+#include "core/clock.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "events/emit.hpp"
@@ -45,7 +46,7 @@ constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 
 namespace {
 
-// Typing indicators: one per conversation per user every 2 s at most, shown
+// Typing indicators: one per conversation per connection every 2 s at most, shown
 // by clients for 6 s unless renewed.
 constexpr auto kTypingInterval = std::chrono::seconds(2);
 constexpr int kTypingExpiresMs = 6000;
@@ -96,6 +97,11 @@ bool origin_allowed(std::string_view origin, std::string_view host, const std::v
 }
 
 using Stream = websocket::stream<beast::tcp_stream&>;
+
+// A close frame's reason holds at most 123 bytes (RFC 6455, 5.5).
+websocket::close_reason close_reason(std::uint16_t code, std::string_view text) {
+  return websocket::close_reason(static_cast<websocket::close_code>(code), text.substr(0, 123));
+}
 
 // One connected device. Everything runs on the connection's strand; the
 // Device methods post onto it.
@@ -153,6 +159,10 @@ class Session final : public realtime::Device, public std::enable_shared_from_th
     context_.hub.attach(self);
     try {
       co_await catch_up(resume_from);
+    } catch (const boost::system::system_error& e) {
+      // The connection went away while catching up: it will resume later.
+      logger_->debug("connection ended during catch-up user_id={} reason=\"{}\"", user_id(), e.what());
+      dead_ = true;
     } catch (const std::exception& e) {
       logger_->error("catch-up failed user_id={} error=\"{}\"", user_id(), e.what());
       begin_close(websocket::close_code::internal_error, "internal error");
@@ -165,6 +175,11 @@ class Session final : public realtime::Device, public std::enable_shared_from_th
     wake_writer_.cancel();
     while (writing_) co_await wait(writer_done_);
     context_.hub.detach(*this);
+    // A device that only uses the WebSocket still counts as using its
+    // session: record when it was last connected.
+    auto session = session_id();
+    context_.services.store.submit_write(
+        [session](Transaction& tx) { tx.touch_session(session, now_millis()); }, [](std::exception_ptr) {});
     // Handlers still queued for this session find it dead and touch nothing
     // (the stream goes away when run() returns).
   }
@@ -269,7 +284,7 @@ class Session final : public realtime::Device, public std::enable_shared_from_th
   void begin_close(std::uint16_t code, std::string reason) {
     if (closing_ || dead_) return;
     closing_ = true;
-    close_reason_ = websocket::close_reason(static_cast<websocket::close_code>(code), reason);
+    close_reason_ = close_reason(code, reason);
     outbox_.clear();
     wake_writer_.cancel();
   }
@@ -343,8 +358,10 @@ class Session final : public realtime::Device, public std::enable_shared_from_th
       }
       std::string type = frame.required_string("type");
       dispatch(type, frame, ref);
-    } catch (const ApiError& e) {
-      enqueue(error_frame(ref, e.code(), e.what()));
+    } catch (...) {
+      // Whatever failed (a bad frame, or the database), the client gets an
+      // error frame and the connection carries on.
+      enqueue(error_frame(ref, std::current_exception()));
     }
   }
 
@@ -534,6 +551,9 @@ awaitable<void> serve(http::Upgrade& upgrade, Context& context) {
       principal = co_await context.services.authenticator.authenticate(header);
     } catch (const ApiError& e) {
       refused = http::Response::error(e);
+    } catch (const std::exception& e) {
+      logger->error("upgrade authentication failed error=\"{}\"", e.what());
+      refused = http::Response::error(ApiError(ErrorCode::kInternal, "internal error"));
     }
     if (refused) {
       co_await http::write_response(upgrade.stream, std::move(*refused), false);
@@ -552,6 +572,8 @@ awaitable<void> serve(http::Upgrade& upgrade, Context& context) {
   ws.set_option(deflate);
   // Applies to the inflated size too, so a compressed bomb is refused.
   ws.read_message_max(options.max_frame_bytes);
+  ws.set_option(websocket::stream_base::decorator(
+      [](websocket::response_type& response) { response.set(beast::http::field::server, "parleyd"); }));
   auto [accept_ec] = co_await ws.async_accept(request, kTuple);
   if (accept_ec) co_return;
 
@@ -561,8 +583,7 @@ awaitable<void> serve(http::Upgrade& upgrade, Context& context) {
   hello_deadline.async_wait([&](boost::system::error_code ec) {
     // A close may be started while a read is pending; the read then ends.
     if (!ec && !hello_received) {
-      ws.async_close(websocket::close_reason(static_cast<websocket::close_code>(realtime::close_code::kHelloTimeout),
-                                            "no hello in time"),
+      ws.async_close(close_reason(realtime::close_code::kHelloTimeout, "no hello in time"),
                      [](boost::system::error_code) {});
     }
   });
@@ -586,7 +607,10 @@ awaitable<void> serve(http::Upgrade& upgrade, Context& context) {
   } catch (const ApiError& e) {
     auto code = e.code() == ErrorCode::kUnauthorized ? realtime::close_code::kUnauthorized
                                                        : static_cast<std::uint16_t>(websocket::close_code::policy_error);
-    refusal = websocket::close_reason(static_cast<websocket::close_code>(code), e.what());
+    refusal = close_reason(code, e.what());
+  } catch (const std::exception& e) {
+    logger->error("hello failed error=\"{}\"", e.what());
+    refusal = close_reason(static_cast<std::uint16_t>(websocket::close_code::internal_error), "internal error");
   }
   if (refusal) {
     co_await ws.async_close(*refusal, kTuple);

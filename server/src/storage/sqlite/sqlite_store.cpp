@@ -14,7 +14,8 @@ constexpr std::size_t kMaxIdleReaders = 8;
 
 Position max_position(Connection& db) {
   Statement& query = db.prepare(
-      "SELECT MAX(COALESCE((SELECT MAX(pos) FROM events), 0), COALESCE((SELECT MAX(pos) FROM messages), 0))");
+      "SELECT MAX((SELECT last_pos FROM stream_state), COALESCE((SELECT MAX(pos) FROM events), 0), "
+      "COALESCE((SELECT MAX(pos) FROM messages), 0))");
   query.step();
   Position pos = query.int64(0);
   db.release_statements();
@@ -134,6 +135,10 @@ void SqliteStore::run_batch(std::vector<Job>& batch) {
         writer_->exec("RELEASE job");
         events.resize(events_before);
       }
+    }
+    if (last_position_ != position_before) {
+      writer_->prepare("UPDATE stream_state SET last_pos = ?1").bind(1, last_position_).run();
+      writer_->release_statements();
     }
     writer_->exec("COMMIT");
   } catch (const std::exception& e) {

@@ -182,9 +182,12 @@ std::vector<SessionId> SqliteTransaction::delete_other_sessions(UserId user, Ses
   return ids;
 }
 
-std::size_t SqliteTransaction::delete_sessions_idle_since(UnixMillis cutoff) {
-  db_.prepare("DELETE FROM sessions WHERE last_seen_at < ?1").bind(1, cutoff).run();
-  return static_cast<std::size_t>(db_.changes());
+std::vector<SessionId> SqliteTransaction::delete_sessions_idle_since(UnixMillis cutoff) {
+  Statement& query = db_.prepare("DELETE FROM sessions WHERE last_seen_at < ?1 RETURNING id");
+  query.bind(1, cutoff);
+  std::vector<SessionId> ids;
+  while (query.step()) ids.push_back(query.int64(0));
+  return ids;
 }
 
 Invitation SqliteTransaction::insert_invitation(UserId from, UserId to, UnixMillis now) {
@@ -271,12 +274,13 @@ bool SqliteTransaction::has_blocked(UserId user, UserId blocked) {
   return query.step();
 }
 
-void SqliteTransaction::insert_block(UserId user, UserId blocked, UnixMillis now) {
+bool SqliteTransaction::insert_block(UserId user, UserId blocked, UnixMillis now) {
   db_.prepare("INSERT INTO blocks (user_id, blocked_id, created_at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING")
       .bind(1, user)
       .bind(2, blocked)
       .bind(3, now)
       .run();
+  return db_.changes() > 0;
 }
 
 bool SqliteTransaction::delete_block(UserId user, UserId blocked) {
@@ -464,6 +468,12 @@ void SqliteTransaction::insert_member(const Member& m) {
 }
 
 bool SqliteTransaction::delete_member(ConversationId conversation, UserId user) {
+  // The membership ends at the newest position: its devices resume through
+  // everything up to here.
+  Statement& end = db_.prepare(
+      "INSERT INTO past_memberships (conversation_id, user_id, joined_pos, left_pos) "
+      "SELECT conversation_id, user_id, joined_pos, ?3 FROM members WHERE conversation_id = ?1 AND user_id = ?2");
+  end.bind(1, conversation).bind(2, user).bind(3, current_position()).run();
   db_.prepare("DELETE FROM members WHERE conversation_id = ?1 AND user_id = ?2").bind(1, conversation).bind(2, user).run();
   return db_.changes() > 0;
 }
@@ -537,9 +547,9 @@ Message SqliteTransaction::insert_message(const NewMessage& message, Position po
   return stored;
 }
 
-std::vector<Message> SqliteTransaction::query_messages(std::string_view where,
+std::vector<Message> SqliteTransaction::query_messages(std::string_view from_where,
                                                        const std::function<void(Statement&)>& bind) {
-  Statement& query = db_.prepare(sql(sql(sql("SELECT ", kMessageColumns), " FROM messages g WHERE "), where));
+  Statement& query = db_.prepare(sql(sql(sql("SELECT ", kMessageColumns), " "), from_where));
   bind(query);
   std::vector<Message> result;
   while (query.step()) result.push_back(read_message(query));
@@ -563,13 +573,13 @@ void SqliteTransaction::load_details(std::vector<Message>& messages) {
 }
 
 std::optional<Message> SqliteTransaction::message_by_id(MessageId id) {
-  auto found = query_messages("g.id = ?1", [&](Statement& q) { q.bind(1, id); });
+  auto found = query_messages("FROM messages g WHERE g.id = ?1", [&](Statement& q) { q.bind(1, id); });
   if (found.empty()) return std::nullopt;
   return std::move(found.front());
 }
 
 std::optional<Message> SqliteTransaction::message_by_client_id(UserId sender, std::string_view client_id) {
-  auto found = query_messages("g.sender_id = ?1 AND g.client_id = ?2", [&](Statement& q) {
+  auto found = query_messages("FROM messages g WHERE g.sender_id = ?1 AND g.client_id = ?2", [&](Statement& q) {
     q.bind(1, sender).bind(2, client_id);
   });
   if (found.empty()) return std::nullopt;
@@ -611,7 +621,7 @@ bool SqliteTransaction::remove_reaction(MessageId id, UserId user, std::string_v
 }
 
 std::vector<Message> SqliteTransaction::messages_before(ConversationId conversation, Seq before, std::size_t limit) {
-  auto page = query_messages("g.conversation_id = ?1 AND g.seq < ?2 ORDER BY g.seq DESC LIMIT ?3", [&](Statement& q) {
+  auto page = query_messages("FROM messages g WHERE g.conversation_id = ?1 AND g.seq < ?2 ORDER BY g.seq DESC LIMIT ?3", [&](Statement& q) {
     q.bind(1, conversation).bind(2, before).bind(3, static_cast<std::int64_t>(limit));
   });
   std::reverse(page.begin(), page.end());
@@ -619,7 +629,7 @@ std::vector<Message> SqliteTransaction::messages_before(ConversationId conversat
 }
 
 std::vector<Message> SqliteTransaction::messages_after(ConversationId conversation, Seq after, std::size_t limit) {
-  return query_messages("g.conversation_id = ?1 AND g.seq > ?2 ORDER BY g.seq LIMIT ?3", [&](Statement& q) {
+  return query_messages("FROM messages g WHERE g.conversation_id = ?1 AND g.seq > ?2 ORDER BY g.seq LIMIT ?3", [&](Statement& q) {
     q.bind(1, conversation).bind(2, after).bind(3, static_cast<std::int64_t>(limit));
   });
 }
@@ -666,18 +676,25 @@ std::vector<Transaction::StreamItem> SqliteTransaction::stream_since(UserId user
   own.bind(1, user).bind(2, after).bind(3, lim);
   while (own.step()) items.push_back({own.int64(0), std::make_shared<const std::string>(own.text(1)), std::nullopt});
 
+  // Memberships that may hold something after `after`: current ones, and
+  // ended ones that ended after it (up to their end).
+  constexpr std::string_view kMemberships =
+      "(SELECT conversation_id, joined_pos, NULL AS left_pos FROM members WHERE user_id = ?1 "
+      "UNION ALL SELECT conversation_id, joined_pos, left_pos FROM past_memberships "
+      "WHERE user_id = ?1 AND left_pos > ?2)";
   Statement& shared = db_.prepare(
-      "SELECT e.pos, e.payload FROM members m JOIN events e ON e.conversation_id = m.conversation_id "
-      "AND e.pos > MAX(?2, m.joined_pos) WHERE m.user_id = ?1 ORDER BY e.pos LIMIT ?3");
+      sql(sql("SELECT e.pos, e.payload FROM ", kMemberships),
+          " m JOIN events e ON e.conversation_id = m.conversation_id AND e.pos > MAX(?2, m.joined_pos) "
+          "AND (m.left_pos IS NULL OR e.pos <= m.left_pos) ORDER BY e.pos LIMIT ?3"));
   shared.bind(1, user).bind(2, after).bind(3, lim);
   while (shared.step()) {
     items.push_back({shared.int64(0), std::make_shared<const std::string>(shared.text(1)), std::nullopt});
   }
 
   std::vector<Message> messages = query_messages(
-      "g.pos > ?2 AND g.conversation_id IN (SELECT conversation_id FROM members WHERE user_id = ?1) "
-      "AND g.pos > (SELECT joined_pos FROM members WHERE user_id = ?1 AND conversation_id = g.conversation_id) "
-      "ORDER BY g.pos LIMIT ?3",
+      sql(sql("FROM ", kMemberships),
+          " m JOIN messages g ON g.conversation_id = m.conversation_id AND g.pos > MAX(?2, m.joined_pos) "
+          "AND (m.left_pos IS NULL OR g.pos <= m.left_pos) ORDER BY g.pos LIMIT ?3"),
       [&](Statement& q) { q.bind(1, user).bind(2, after).bind(3, lim); });
   for (auto& message : messages) items.push_back({message.pos, nullptr, std::move(message)});
 

@@ -42,7 +42,7 @@ class SqliteTransaction final : public Transaction {
   void touch_session(SessionId id, UnixMillis now) override;
   bool delete_session(UserId user, SessionId id) override;
   std::vector<SessionId> delete_other_sessions(UserId user, SessionId keep) override;
-  std::size_t delete_sessions_idle_since(UnixMillis cutoff) override;
+  std::vector<SessionId> delete_sessions_idle_since(UnixMillis cutoff) override;
 
   Invitation insert_invitation(UserId from, UserId to, UnixMillis now) override;
   std::optional<Invitation> invitation_by_id(InvitationId id) override;
@@ -57,7 +57,7 @@ class SqliteTransaction final : public Transaction {
   std::vector<Contact> contacts(UserId user) override;
 
   bool has_blocked(UserId user, UserId blocked) override;
-  void insert_block(UserId user, UserId blocked, UnixMillis now) override;
+  bool insert_block(UserId user, UserId blocked, UnixMillis now) override;
   bool delete_block(UserId user, UserId blocked) override;
   std::vector<Block> blocks(UserId user) override;
 
@@ -101,7 +101,8 @@ class SqliteTransaction final : public Transaction {
   Writer& writer();
   // Fills mentions and reactions of messages read from the messages table.
   void load_details(std::vector<Message>& messages);
-  std::vector<Message> query_messages(std::string_view where, const std::function<void(Statement&)>& bind);
+  // `from_where`: the query after its column list ("FROM messages g ...").
+  std::vector<Message> query_messages(std::string_view from_where, const std::function<void(Statement&)>& bind);
 
   Connection& db_;
   std::optional<Writer> writer_;
