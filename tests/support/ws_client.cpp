@@ -25,6 +25,12 @@ struct WsClient::Impl {
   asio::io_context io;
   websocket::stream<beast::tcp_stream> ws{io};
   beast::flat_buffer buffer;
+  websocket::response_type upgrade_response;
+  // try_next(): a read that outlived its timeout stays pending (cancelling a
+  // read fails a Beast websocket stream) and the next call resumes it.
+  bool read_pending = false;
+  bool read_done = false;
+  beast::error_code read_result;
 
   // Runs the io_context until `done` or the timeout; on timeout cancels and
   // throws.
@@ -60,7 +66,7 @@ void decorate(websocket::stream<beast::tcp_stream>& ws, const WsOptions& options
 WsClient::WsClient(std::uint16_t port, WsOptions options) : impl_(std::make_unique<Impl>()) {
   beast::get_lowest_layer(impl_->ws).connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
   decorate(impl_->ws, options);
-  impl_->ws.handshake("127.0.0.1:" + std::to_string(port), "/ws");
+  impl_->ws.handshake(impl_->upgrade_response, "127.0.0.1:" + std::to_string(port), "/ws");
 }
 
 WsClient::~WsClient() {
@@ -83,6 +89,16 @@ void WsClient::send_binary(const std::string& bytes) {
 
 boost::json::object WsClient::next(std::chrono::milliseconds timeout) {
   if (closed_) throw std::runtime_error("connection closed");
+  if (impl_->read_pending) {  // a read started by try_next(): finish that one
+    if (auto frame = try_next(timeout)) return std::move(*frame);
+    beast::get_lowest_layer(impl_->ws).cancel();
+    impl_->io.restart();
+    impl_->io.run();
+    impl_->read_pending = false;
+    closed_ = true;
+    close_code_ = 1006;
+    throw std::runtime_error("connection closed: timeout waiting for a frame");
+  }
   impl_->buffer.clear();
   bool done = false;
   beast::error_code result;
@@ -175,6 +191,36 @@ void WsClient::drop() {
   closed_ = true;
   close_code_ = 1006;
 }
+
+std::optional<boost::json::object> WsClient::try_next(std::chrono::milliseconds timeout) {
+  if (closed_) throw std::runtime_error("connection closed");
+  if (!impl_->read_pending) {
+    impl_->buffer.clear();
+    impl_->read_pending = true;
+    impl_->read_done = false;
+    impl_->ws.async_read(impl_->buffer, [impl = impl_.get()](beast::error_code ec, std::size_t) {
+      impl->read_result = ec;
+      impl->read_done = true;
+    });
+  }
+  impl_->io.restart();
+  impl_->io.run_for(timeout);
+  if (!impl_->read_done) return std::nullopt;  // still pending: resumed by the next call
+  impl_->read_pending = false;
+  if (impl_->read_result) {
+    closed_ = true;
+    close_code_ = impl_->read_result == websocket::error::closed ? impl_->ws.reason().code : 1006;
+    throw std::runtime_error("connection closed: " + impl_->read_result.message() + " code " +
+                             std::to_string(close_code_));
+  }
+  return boost::json::parse(beast::buffers_to_string(impl_->buffer.data())).as_object();
+}
+
+std::string WsClient::negotiated_extensions() const {
+  return std::string(impl_->upgrade_response[beast::http::field::sec_websocket_extensions]);
+}
+
+int WsClient::peer_close_code() const { return impl_->ws.reason().code; }
 
 int refused_upgrade_status(std::uint16_t port, WsOptions options) {
   asio::io_context io;

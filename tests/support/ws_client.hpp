@@ -68,6 +68,20 @@ class WsClient {
 
   // Closes the TCP connection abruptly (no close frame).
   void drop();
+
+  // The next frame, or nullopt if none arrives within `timeout`; unlike
+  // next() (and quiet_for()), a timeout leaves the connection usable: the
+  // read stays pending and the next try_next() or next() completes it.
+  // Throws std::runtime_error if the connection closed (closed() then says
+  // so).
+  std::optional<boost::json::object> try_next(std::chrono::milliseconds timeout);
+  // The Sec-WebSocket-Extensions header of the server's upgrade response
+  // ("" if none): says whether permessage-deflate was negotiated.
+  [[nodiscard]] std::string negotiated_extensions() const;
+  // The code of the close frame the server sent, 0 if none arrived. Unlike
+  // close_code(), it is known even when the close handshake then failed
+  // (e.g. the server reset the connection before the client's reply).
+  [[nodiscard]] int peer_close_code() const;
   // Stops reading: frames pile up in the kernel buffers, then on the server.
   // (Nothing to call: just don't call next().)
 

@@ -81,9 +81,11 @@ struct WebSocketOptions {
   // person types far slower; a client syncing receipts sends bursts.
   unsigned frames_per_second = 50;
   unsigned frame_burst = 200;
-  // Bytes of frames queued for a client that does not read. Past this the
-  // client is too slow: it is disconnected and resumes later, so the server's
-  // memory never grows with a stuck peer. 1 MiB is seconds of busy traffic.
+  // Bytes of frames queued for a client that does not read. Past this, a
+  // client whose socket has taken nothing for a second is too slow: it is
+  // disconnected and resumes later, so a stuck peer never holds memory. A
+  // burst from one commit may queue up to 8 times this for a moment. 1 MiB
+  // is seconds of busy traffic.
   std::size_t max_outbound_bytes = 1024 * 1024;
   // Sends a client may have waiting for their commit; more pause its reads.
   unsigned max_inflight_writes = 64;

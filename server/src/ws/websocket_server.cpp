@@ -54,6 +54,14 @@ constexpr int kTypingExpiresMs = 6000;
 // in a row is disconnected.
 constexpr int kMaxRefusals = 20;
 constexpr std::size_t kMaxRefBytes = 64;
+// Slow consumers. One commit can hand a connection hundreds of frames at
+// once, so the queue's size alone does not tell a slow reader from a burst:
+// past max_outbound_bytes a client is too slow only once its socket has
+// taken nothing for kStallTime; past kBurstFactor times the limit it is too
+// slow at once. The frames are shared by all recipients, so a burst costs
+// little memory per connection; a stuck reader must not keep them forever.
+constexpr auto kStallTime = std::chrono::seconds(1);
+constexpr std::size_t kBurstFactor = 8;
 
 Frame make_frame(const object& value) { return std::make_shared<const std::string>(boost::json::serialize(value)); }
 
@@ -131,7 +139,7 @@ class Session final : public realtime::Device, public std::enable_shared_from_th
       if (!self->synced_) {
         self->pending_bytes_ += frame->size();
         self->pending_.emplace_back(pos, std::move(frame));
-        if (self->pending_bytes_ > self->options_.max_outbound_bytes) self->drop_too_slow();
+        if (self->pending_bytes_ > self->options_.max_outbound_bytes * kBurstFactor) self->drop_too_slow();
         return;
       }
       if (pos <= self->last_pos_) return;  // already sent while catching up
@@ -260,8 +268,11 @@ class Session final : public realtime::Device, public std::enable_shared_from_th
     outbox_bytes_ += frame->size();
     outbox_.push_back(std::move(frame));
     if (outbox_bytes_ > options_.max_outbound_bytes) {
-      drop_too_slow();
-      return;
+      bool stalled = write_pending_ && std::chrono::steady_clock::now() - write_started_ > kStallTime;
+      if (stalled || outbox_bytes_ > options_.max_outbound_bytes * kBurstFactor) {
+        drop_too_slow();
+        return;
+      }
     }
     wake_writer_.cancel();
   }
@@ -300,7 +311,10 @@ class Session final : public realtime::Device, public std::enable_shared_from_th
       Frame frame = std::move(outbox_.front());
       outbox_.pop_front();
       outbox_bytes_ -= frame->size();
+      write_pending_ = true;
+      write_started_ = std::chrono::steady_clock::now();
       auto [ec, n] = co_await ws_.async_write(asio::buffer(*frame), kTuple);
+      write_pending_ = false;
       if (ec) {
         dead_ = true;
         break;
@@ -499,6 +513,8 @@ class Session final : public realtime::Device, public std::enable_shared_from_th
   std::deque<Frame> outbox_;
   std::size_t outbox_bytes_ = 0;
   bool writing_ = false;
+  bool write_pending_ = false;  // a frame is being handed to the socket
+  std::chrono::steady_clock::time_point write_started_;
   bool closing_ = false;
   bool dead_ = false;
   websocket::close_reason close_reason_;
