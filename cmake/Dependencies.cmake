@@ -20,6 +20,5 @@ add_library(parley_asio STATIC ${PROJECT_SOURCE_DIR}/server/src/net/asio_impl.cp
 target_compile_definitions(parley_asio PUBLIC
   BOOST_ASIO_SEPARATE_COMPILATION
   BOOST_BEAST_SEPARATE_COMPILATION
-  BOOST_ASIO_NO_DEPRECATED
-  BOOST_BEAST_USE_STD_STRING_VIEW)
+  BOOST_ASIO_NO_DEPRECATED)
 target_link_libraries(parley_asio PUBLIC Boost::headers Threads::Threads OpenSSL::SSL OpenSSL::Crypto)

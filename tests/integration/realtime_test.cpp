@@ -457,6 +457,8 @@ TEST(RealtimeTest, RepeatedDropsAndResumesUnderTrafficLoseAndDuplicateNothing) {
       a.hello(w.alice.token);
       for (int i = 0; i < kMessages; ++i) {
         acks.push_back(send_ok(a, w.group, "stream-" + std::to_string(i), "message " + std::to_string(i)));
+        // Paced, so that the traffic spans many of the reader's connections.
+        std::this_thread::sleep_for(3ms);
       }
     } catch (const std::exception& e) {
       failure = e.what();

@@ -212,6 +212,10 @@ awaitable<void> Server::Impl::serve(tcp::socket socket) {
   boost::system::error_code ec;
   auto peer = socket.remote_endpoint(ec);
   std::string remote = ec ? std::string("unknown") : peer.address().to_string();
+  // Replies and events are small and latency matters more than packet count:
+  // without this, Nagle's algorithm holds a second small frame until the
+  // peer's delayed ACK (up to 40 ms).
+  socket.set_option(tcp::no_delay(true), ec);
   beast::tcp_stream stream(std::move(socket));
 
   auto connection = std::make_shared<Connection>();
