@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# Runs one parley-bench scenario against parleyd and against the Node.js `ws`
+# baseline, one after the other on the same machine, and prints both results
+# side by side with ratios (> 1: parleyd did better).
+#
+# usage: bench/run-comparison.sh SCENARIO [parley-bench options...]
+#   e.g. bench/run-comparison.sh pairs --connections 200 --rate 2000 --duration 10
+#        bench/run-comparison.sh idle --connections 2000 --duration 10
+#
+# Environment:
+#   BENCH_REPEAT=N     run each server N times, alternating; medians are compared (default 1)
+#   BENCH_OUT=DIR      where reports and logs go (default build/bench-results/TIME-SCENARIO)
+#   BENCH_ONLY=parleyd|node   run one server only
+#   SKIP_BUILD=1       use the binaries in build/release as they are
+#   PARLEYD_CONFIG=F   parleyd's config (default bench/parleyd-bench.toml)
+#   PARLEYD_THREADS=N  parleyd's I/O threads (default: its config's, one per core)
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+if [[ $# -lt 1 ]]; then
+  sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'
+  exit 2
+fi
+scenario=$1
+shift
+repeat=${BENCH_REPEAT:-1}
+only=${BENCH_ONLY:-}
+out=${BENCH_OUT:-$root/build/bench-results/$(date +%Y%m%d-%H%M%S)-$scenario}
+config=${PARLEYD_CONFIG:-$root/bench/parleyd-bench.toml}
+node_dir=$root/bench/baselines/node-ws
+mkdir -p "$out"
+
+if [[ -z ${SKIP_BUILD:-} ]]; then
+  # GCC 12 at -O2 reports a null dereference inside Asio's inlined executor
+  # comparison that cannot happen; -Werror would stop the release build on it.
+  cmake --preset release >/dev/null
+  cmake --build --preset release --target parleyd parley-bench
+fi
+parleyd=$root/build/release/server/parleyd
+bench=$root/build/release/bench/parley-bench
+if [[ $only != parleyd && ! -d $node_dir/node_modules/ws ]]; then
+  (cd "$node_dir" && npm ci --no-audit --no-fund)
+fi
+# The tool and the servers need a descriptor per connection.
+ulimit -n "$(ulimit -Hn)"
+
+server_pid=
+stop_server() {
+  if [[ -n $server_pid ]]; then
+    kill -TERM "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+    server_pid=
+  fi
+}
+trap stop_server EXIT
+
+# Waits for the "listening address=HOST:PORT" line both servers print.
+wait_listening() {
+  local log=$1
+  for _ in $(seq 400); do
+    port=$(sed -n 's/.*listening address=127\.0\.0\.1:\([0-9]*\).*/\1/p' "$log" | head -n1)
+    [[ -n $port ]] && return 0
+    kill -0 "$server_pid" 2>/dev/null || break
+    sleep 0.05
+  done
+  echo "the server did not start; its log:" >&2
+  cat "$log" >&2
+  exit 1
+}
+
+run_one() {
+  local label=$1 i=$2
+  shift 2
+  local log=$out/$label-$i.log
+  if [[ $label == parleyd ]]; then
+    local args=(--config "$config" --listen 127.0.0.1:0 --data-dir "$out/parleyd-data-$i")
+    [[ -n ${PARLEYD_THREADS:-} ]] && args+=(--threads "$PARLEYD_THREADS")
+    "$parleyd" "${args[@]}" 2>"$log" &
+  else
+    node "$node_dir/server.js" --listen 127.0.0.1:0 2>"$log" &
+  fi
+  server_pid=$!
+  wait_listening "$log"
+  echo "== $label run $i (pid $server_pid, port $port)" >&2
+  local status=0
+  "$bench" --server "http://127.0.0.1:$port" --server-pid "$server_pid" --label "$label" \
+    --scenario "$scenario" "$@" --json "$out/$label-$i.json" | tee "$out/$label-$i.txt" || status=$?
+  stop_server
+  rm -rf "$out/parleyd-data-$i"
+  if [[ $status -ne 0 ]]; then
+    echo "parley-bench failed against $label (exit $status)" >&2
+    exit "$status"
+  fi
+}
+
+for i in $(seq "$repeat"); do
+  [[ $only == node ]] || run_one parleyd "$i" "$@"
+  [[ $only == parleyd ]] || run_one node-ws "$i" "$@"
+done
+
+if [[ -z $only ]]; then
+  echo
+  "$bench" compare --a "$out"/parleyd-*.json --b "$out"/node-ws-*.json --json "$out/comparison.json" |
+    tee "$out/comparison.txt"
+fi
+echo "reports and logs: $out"
