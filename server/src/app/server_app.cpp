@@ -1,6 +1,7 @@
 #include "app/server_app.hpp"
 
 #include <csignal>
+#include <pthread.h>
 #include <thread>
 
 #include <boost/asio/io_context.hpp>
@@ -60,12 +61,25 @@ struct ServerApp::Impl {
     contacts::register_contact_routes(router, services);
     messaging::register_conversation_routes(router, services);
     register_ops_routes(router, services, stopping);
-    server.set_upgrade_handler("/ws", [this](http::Upgrade& upgrade) { return ws::serve(upgrade, ws_context); });
+    server.set_upgrade_handler("/ws",
+                               [this](http::Upgrade upgrade) { return ws::serve(std::move(upgrade), ws_context); });
   }
 
   static std::filesystem::path prepare_data_dir(const Config& config) {
     std::filesystem::create_directories(config.data_dir);
     return config.data_dir;
+  }
+
+  // WebSocket connections are not the HTTP server's to drain: wait for the
+  // hub's devices to finish their close handshakes (or the deadline), then
+  // stop the I/O threads.
+  void stop_when_devices_gone(std::chrono::steady_clock::time_point deadline) {
+    if (hub.device_count() == 0 || std::chrono::steady_clock::now() >= deadline) {
+      io.stop();
+      return;
+    }
+    sweep_timer.expires_after(std::chrono::milliseconds(20));
+    sweep_timer.async_wait([this, deadline](boost::system::error_code) { stop_when_devices_gone(deadline); });
   }
 
   void schedule_session_sweep() {
@@ -127,7 +141,10 @@ int ServerApp::run() {
   auto logger = log::get("server");
   Impl& app = *impl_;
   std::string address = app.server.listen(app.config.listen_host, app.config.listen_port);
-  unsigned threads = app.config.threads != 0 ? app.config.threads : std::max(1U, std::thread::hardware_concurrency());
+  // By default one I/O thread per core but the one the database writer keeps
+  // busy under load.
+  unsigned cores = std::max(1U, std::thread::hardware_concurrency());
+  unsigned threads = app.config.threads != 0 ? app.config.threads : std::max(1U, cores - 1);
   logger->info("listening address={} threads={} data_dir={}", address, threads, app.config.data_dir.string());
 
   // The signal set lives on its own io_context, polled by a thread of its
@@ -139,7 +156,8 @@ int ServerApp::run() {
       boost::asio::post(app.io, [&app] {
         app.sweep_timer.cancel();
         app.hub.close_all(realtime::close_code::kGoingAway, "server shutting down");
-        app.server.shutdown(kShutdownGrace, [&app] { app.io.stop(); });
+        auto deadline = std::chrono::steady_clock::now() + kShutdownGrace;
+        app.server.shutdown(kShutdownGrace, [&app, deadline] { app.stop_when_devices_gone(deadline); });
       });
     } else {
       logger->info("already shutting down signal={}", signal);
@@ -151,7 +169,12 @@ int ServerApp::run() {
   app.schedule_session_sweep();
 
   std::vector<std::thread> pool;
-  for (unsigned i = 1; i < threads; ++i) pool.emplace_back([&app] { app.io.run(); });
+  for (unsigned i = 1; i < threads; ++i) {
+    pool.emplace_back([&app] {
+      pthread_setname_np(pthread_self(), "parley-io");
+      app.io.run();
+    });
+  }
   app.io.run();
   for (auto& thread : pool) thread.join();
   // Writes still queued complete now, while the I/O objects their

@@ -113,7 +113,9 @@ struct Config {
   std::uint16_t listen_port = 8080;
   // Relative to the working directory: `./data` beside where it was started.
   std::filesystem::path data_dir = "data";
-  // I/O threads. 0 = one per core.
+  // I/O threads. 0 = one per core less one (at least one): the database
+  // writer thread keeps a core busy under load, and more runnable threads
+  // than cores only add context switches.
   unsigned threads = 0;
   std::string log_level = "info";
   HttpOptions http;

@@ -256,9 +256,16 @@ awaitable<void> Server::Impl::serve(tcp::socket socket) {
         parser.get().target() == upgrade_path) {
       metrics.observe_request("GET", upgrade_path, 101, std::chrono::steady_clock::now() - started);
       stream.expires_never();  // the protocol taking over keeps its own timeouts
-      Upgrade upgrade{stream, parser.release(), remote};
-      co_await upgrade_handler(upgrade);
-      break;
+      // Hand the connection over and end this coroutine, so that nothing of
+      // the HTTP session (its frame, its buffer) stays with a connection
+      // that may live for days.
+      connection->closed = true;
+      metrics.connection_closed();
+      unregister_connection(connection);
+      asio::co_spawn(stream.get_executor(),
+                     upgrade_handler(Upgrade{std::move(stream), parser.release(), std::move(remote)}),
+                     asio::detached);
+      co_return;
     }
     if (!read_ec) {
       response = co_await handle(parser.get(), remote, route_name);

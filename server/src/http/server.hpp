@@ -30,8 +30,9 @@ namespace parley::http {
 class Router;
 struct Upgrade;
 
-// Serves a connection that asked to switch protocols; returns when done.
-using UpgradeHandler = std::function<boost::asio::awaitable<void>(Upgrade&)>;
+// Serves a connection that asked to switch protocols, until it ends. It runs
+// on the connection's strand and owns the connection.
+using UpgradeHandler = std::function<boost::asio::awaitable<void>(Upgrade)>;
 
 class Server {
  public:
@@ -42,7 +43,8 @@ class Server {
   Server& operator=(const Server&) = delete;
 
   // Requests for `path` that ask for a WebSocket upgrade go to `handler`.
-  // Call before listen().
+  // Such a connection leaves the HTTP server (and its shutdown drain); the
+  // handler's owner closes it at shutdown. Call before listen().
   void set_upgrade_handler(std::string path, UpgradeHandler handler);
 
   // Binds host:port and starts accepting. Port 0 picks a free port. Returns

@@ -15,9 +15,9 @@
 namespace parley::http {
 
 struct Upgrade {
-  // The connection; it stays owned by the HTTP server, which closes it when
-  // the handler returns.
-  boost::beast::tcp_stream& stream;
+  // The connection, now owned by the handler: the HTTP server has let go of
+  // it and of everything it held for it.
+  boost::beast::tcp_stream stream;
   boost::beast::http::request<boost::beast::http::string_body> request;
   std::string remote_address;
 };

@@ -1,6 +1,5 @@
 #include "ws/websocket_server.hpp"
 
-#include <deque>
 #include <unordered_map>
 
 #include <boost/asio/as_tuple.hpp>
@@ -104,7 +103,7 @@ bool origin_allowed(std::string_view origin, std::string_view host, const std::v
   return true;
 }
 
-using Stream = websocket::stream<beast::tcp_stream&>;
+using Stream = websocket::stream<beast::tcp_stream>;
 
 // A close frame's reason holds at most 123 bytes (RFC 6455, 5.5).
 websocket::close_reason close_reason(std::uint16_t code, std::string_view text) {
@@ -259,7 +258,7 @@ class Session final : public realtime::Device, public std::enable_shared_from_th
       last_pos_ = pos;
       enqueue(std::move(frame));
     }
-    pending_.clear();
+    pending_ = {};
     pending_bytes_ = 0;
   }
 
@@ -277,6 +276,17 @@ class Session final : public realtime::Device, public std::enable_shared_from_th
     wake_writer_.cancel();
   }
 
+  // Empties the queue, giving back the memory a burst made it take.
+  void clear_outbox() {
+    outbox_bytes_ = 0;
+    outbox_head_ = 0;
+    if (outbox_.capacity() > 64) {
+      outbox_ = {};
+    } else {
+      outbox_.clear();
+    }
+  }
+
   // The peer does not read fast enough: cut the connection (no close frame
   // can get through a full socket). The device resumes when it reconnects.
   void drop_too_slow() {
@@ -284,8 +294,8 @@ class Session final : public realtime::Device, public std::enable_shared_from_th
     dead_ = true;
     logger_->info("disconnecting slow consumer user_id={} session_id={} queued_bytes={}", user_id(), session_id(),
                   outbox_bytes_ + pending_bytes_);
-    outbox_.clear();
-    pending_.clear();
+    clear_outbox();
+    pending_ = {};
     beast::error_code ignored;
     ws_.next_layer().socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
     ws_.next_layer().socket().close(ignored);
@@ -296,20 +306,20 @@ class Session final : public realtime::Device, public std::enable_shared_from_th
     if (closing_ || dead_) return;
     closing_ = true;
     close_reason_ = close_reason(code, reason);
-    outbox_.clear();
+    clear_outbox();
     wake_writer_.cancel();
   }
 
   awaitable<void> write_loop() {
     auto self = shared_from_this();
     while (!dead_) {
-      if (outbox_.empty()) {
+      if (outbox_head_ == outbox_.size()) {
+        clear_outbox();
         if (closing_) break;
         co_await wait(wake_writer_);
         continue;
       }
-      Frame frame = std::move(outbox_.front());
-      outbox_.pop_front();
+      Frame frame = std::move(outbox_[outbox_head_++]);
       outbox_bytes_ -= frame->size();
       write_pending_ = true;
       write_started_ = std::chrono::steady_clock::now();
@@ -354,6 +364,7 @@ class Session final : public realtime::Device, public std::enable_shared_from_th
       }
       refusals_ = 0;
       handle(beast::buffers_to_string(buffer.data()));
+      if (buffer.capacity() > 8192) buffer = beast::flat_buffer();  // a big frame's memory goes back
     }
   }
 
@@ -510,7 +521,10 @@ class Session final : public realtime::Device, public std::enable_shared_from_th
   Position last_pos_ = 0;  // the newest position queued for the device
   std::vector<std::pair<Position, Frame>> pending_;  // live events held while catching up
   std::size_t pending_bytes_ = 0;
-  std::deque<Frame> outbox_;
+  // A vector used as a queue (head_ is the next to send): an empty
+  // std::deque would still hold a 512-byte block per idle connection.
+  std::vector<Frame> outbox_;
+  std::size_t outbox_head_ = 0;
   std::size_t outbox_bytes_ = 0;
   bool writing_ = false;
   bool write_pending_ = false;  // a frame is being handed to the socket
@@ -547,7 +561,7 @@ Hello parse_hello(const std::string& text) {
 
 }  // namespace
 
-awaitable<void> serve(http::Upgrade& upgrade, Context& context) {
+awaitable<void> serve(http::Upgrade upgrade, Context& context) {
   auto logger = log::get("ws");
   const auto& options = context.options;
   auto& request = upgrade.request;
@@ -577,7 +591,7 @@ awaitable<void> serve(http::Upgrade& upgrade, Context& context) {
     }
   }
 
-  Stream ws(upgrade.stream);
+  Stream ws(std::move(upgrade.stream));
   websocket::stream_base::timeout timeouts;
   timeouts.handshake_timeout = options.handshake_timeout;
   timeouts.idle_timeout = options.idle_timeout;
@@ -592,6 +606,7 @@ awaitable<void> serve(http::Upgrade& upgrade, Context& context) {
       [](websocket::response_type& response) { response.set(beast::http::field::server, "parleyd"); }));
   auto [accept_ec] = co_await ws.async_accept(request, kTuple);
   if (accept_ec) co_return;
+  request = {};  // the upgrade request is not needed any more
 
   // The hello frame, within the handshake timeout.
   asio::steady_timer hello_deadline(ws.get_executor(), options.handshake_timeout);
@@ -614,8 +629,10 @@ awaitable<void> serve(http::Upgrade& upgrade, Context& context) {
 
   Hello hello;
   std::optional<websocket::close_reason> refusal;
+  std::string hello_text = beast::buffers_to_string(buffer.data());
+  buffer = beast::flat_buffer();  // nor is its buffer, for the connection's life
   try {
-    hello = parse_hello(beast::buffers_to_string(buffer.data()));
+    hello = parse_hello(hello_text);
     if (!principal) {
       if (!hello.token) throw ApiError(ErrorCode::kUnauthorized, "hello: token is required");
       principal = co_await context.services.authenticator.authenticate_token(*hello.token);

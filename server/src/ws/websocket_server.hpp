@@ -28,6 +28,6 @@ struct Context {
 };
 
 // Serves one upgraded connection until it closes.
-boost::asio::awaitable<void> serve(http::Upgrade& upgrade, Context& context);
+boost::asio::awaitable<void> serve(http::Upgrade upgrade, Context& context);
 
 }  // namespace parley::ws
