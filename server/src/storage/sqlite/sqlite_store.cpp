@@ -33,14 +33,17 @@ SqliteStore::SqliteStore(const std::filesystem::path& path, const StorageOptions
   // WAL: readers never block the writer nor each other. The mode is stored in
   // the file, so it only needs setting once, but setting it again is free.
   writer_->exec("PRAGMA journal_mode = WAL");
-  // Checkpoint every ~40 MiB of WAL rather than every 4 MiB: a page written
-  // by many commits in between is copied into the database once.
-  writer_->exec("PRAGMA wal_autocheckpoint = 10000");
+  // The writer never checkpoints itself; checkpoint_loop() does.
+  writer_->exec("PRAGMA wal_autocheckpoint = 0");
   int version = migrate(*writer_, sqlite_migrations());
   last_position_ = max_position(*writer_);
   committed_position_ = last_position_;
   log::get("storage")->info("sqlite database ready path={} schema_version={} position={}", path_.string(), version,
                             last_position_);
+  checkpoint_thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "parley-ckpt");
+    checkpoint_loop();
+  });
   writer_thread_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "parley-writer");  // for top -H and perf
     writer_loop();
@@ -61,6 +64,36 @@ void SqliteStore::stop() {
   }
   queue_ready_.notify_one();
   if (writer_thread_.joinable()) writer_thread_.join();
+  {
+    std::lock_guard lock(checkpoint_mutex_);
+    checkpoint_stopping_ = true;
+  }
+  checkpoint_wake_.notify_one();
+  if (checkpoint_thread_.joinable()) checkpoint_thread_.join();
+}
+
+void SqliteStore::checkpoint_loop() {
+  // Every second with commits, or at once after many: a PASSIVE checkpoint
+  // copies what no reader still needs and never blocks the writer. The WAL
+  // then starts over from its beginning, so it stays a few MiB.
+  constexpr std::size_t kCommitsPerCheckpoint = 1000;
+  auto connection = open_connection();
+  for (;;) {
+    {
+      std::unique_lock lock(checkpoint_mutex_);
+      checkpoint_wake_.wait_for(lock, std::chrono::seconds(1), [this] {
+        return checkpoint_stopping_ || commits_since_checkpoint_ >= kCommitsPerCheckpoint;
+      });
+      if (checkpoint_stopping_) return;
+      if (commits_since_checkpoint_ == 0) continue;
+      commits_since_checkpoint_ = 0;
+    }
+    try {
+      connection->exec("PRAGMA wal_checkpoint(PASSIVE)");
+    } catch (const std::exception& e) {
+      log::get("storage")->warn("checkpoint failed error=\"{}\"", e.what());
+    }
+  }
 }
 
 std::unique_ptr<Connection> SqliteStore::open_connection() {
@@ -169,6 +202,10 @@ void SqliteStore::run_batch(std::vector<Job>& batch) {
     return;
   }
   committed_position_ = last_position_;
+  {
+    std::lock_guard lock(checkpoint_mutex_);
+    if (++commits_since_checkpoint_ == 1000) checkpoint_wake_.notify_one();
+  }
   if (observer_) observer_(true, batch.size(), std::chrono::steady_clock::now() - started);
   for (std::size_t i = 0; i < batch.size(); ++i) batch[i].done(errors[i]);
   if (sink_ != nullptr && !events.empty()) sink_->publish(events);

@@ -8,6 +8,10 @@
 //
 // Reads use a small pool of reader connections, which in WAL mode see a
 // consistent snapshot and never wait for the writer.
+//
+// Checkpoints (copying the write-ahead log back into the database file, with
+// its fsyncs) run on a thread of their own, so that they never hold up the
+// writer and the acks behind it.
 #pragma once
 
 #include <chrono>
@@ -73,6 +77,7 @@ class SqliteStore final : public Store {
   void release_reader(std::unique_ptr<Connection> connection);
   void writer_loop();
   void run_batch(std::vector<Job>& batch);
+  void checkpoint_loop();
 
   std::filesystem::path path_;
   StorageOptions options_;
@@ -88,6 +93,12 @@ class SqliteStore final : public Store {
   std::deque<Job> queue_;  // guarded by queue_mutex_
   bool stopping_ = false;  // guarded by queue_mutex_
   std::thread writer_thread_;
+
+  std::mutex checkpoint_mutex_;
+  std::condition_variable checkpoint_wake_;
+  std::size_t commits_since_checkpoint_ = 0;  // guarded by checkpoint_mutex_
+  bool checkpoint_stopping_ = false;          // guarded by checkpoint_mutex_
+  std::thread checkpoint_thread_;
 
   std::mutex readers_mutex_;
   std::vector<std::unique_ptr<Connection>> idle_readers_;  // guarded by readers_mutex_
