@@ -2,6 +2,7 @@
 
 #include <boost/json/array.hpp>
 
+#include "api/lookups.hpp"
 #include "api/services.hpp"
 #include "api/views.hpp"
 #include "auth/authenticator.hpp"
@@ -25,14 +26,6 @@ using http::Request;
 using http::Response;
 using storage::Transaction;
 using storage::User;
-
-// The user named `raw`, or 404.
-User user_named(Transaction& tx, std::string_view raw) {
-  auto username = validation::normalized_username(raw);
-  auto user = username ? tx.user_by_username(*username) : std::nullopt;
-  if (!user) throw ApiError(ErrorCode::kNotFound, "no such user");
-  return *user;
-}
 
 // The other user of an invitation, as seen from `viewer`.
 object invitation_view(Transaction& tx, const storage::Invitation& invitation, storage::UserId viewer) {
@@ -85,7 +78,7 @@ class ContactRoutes {
     body.reject_unknown_fields();
 
     auto result = co_await s_.store.write([&](Transaction& tx) {
-      User target = user_named(tx, username);
+      User target = api::user_named(tx, username);
       if (target.id == me.user_id) throw ApiError(ErrorCode::kValidationFailed, "username: cannot invite yourself");
       if (tx.has_blocked(target.id, me.user_id) || tx.has_blocked(me.user_id, target.id)) {
         throw ApiError(ErrorCode::kBlocked, "a block between you and this user forbids invitations");
@@ -185,7 +178,7 @@ class ContactRoutes {
   awaitable<Response> remove_contact(Request& request) {
     auto me = co_await s_.authenticator.authenticate(request.authorization);
     co_await s_.store.write([&](Transaction& tx) {
-      User other = user_named(tx, request.param("username"));
+      User other = api::user_named(tx, request.param("username"));
       if (!tx.delete_contact_pair(me.user_id, other.id)) throw ApiError(ErrorCode::kNotFound, "not a contact");
       announce_contact_removed(tx, me.user_id, other.id);
     });
@@ -205,7 +198,7 @@ class ContactRoutes {
   awaitable<Response> block(Request& request) {
     auto me = co_await s_.authenticator.authenticate(request.authorization);
     co_await s_.store.write([&](Transaction& tx) {
-      User other = user_named(tx, request.param("username"));
+      User other = api::user_named(tx, request.param("username"));
       if (other.id == me.user_id) throw ApiError(ErrorCode::kValidationFailed, "username: cannot block yourself");
       if (!tx.insert_block(me.user_id, other.id, now_millis())) return;  // already blocked: nothing changes
       if (tx.delete_contact_pair(me.user_id, other.id)) announce_contact_removed(tx, me.user_id, other.id);
@@ -223,7 +216,7 @@ class ContactRoutes {
   awaitable<Response> unblock(Request& request) {
     auto me = co_await s_.authenticator.authenticate(request.authorization);
     co_await s_.store.write([&](Transaction& tx) {
-      User other = user_named(tx, request.param("username"));
+      User other = api::user_named(tx, request.param("username"));
       if (!tx.delete_block(me.user_id, other.id)) throw ApiError(ErrorCode::kNotFound, "user is not blocked");
       events::to_user(tx, me.user_id, object{{"type", "block.removed"}, {"user_id", other.id}});
     });

@@ -6,6 +6,7 @@
 #include <boost/url/params_view.hpp>
 #include <fmt/format.h>
 
+#include "api/lookups.hpp"
 #include "api/services.hpp"
 #include "api/views.hpp"
 #include "auth/authenticator.hpp"
@@ -37,13 +38,6 @@ using storage::UserId;
 
 constexpr std::size_t kMaxGroupName = 64;
 constexpr std::size_t kMaxTopic = 256;
-
-User user_named(Transaction& tx, std::string_view raw) {
-  auto username = validation::normalized_username(raw);
-  auto user = username ? tx.user_by_username(*username) : std::nullopt;
-  if (!user) throw ApiError(ErrorCode::kNotFound, fmt::format("no such user: {}", username.value_or("?")));
-  return *user;
-}
 
 Conversation require_group(Transaction& tx, storage::ConversationId id) {
   auto conversation = *tx.conversation_by_id(id);
@@ -102,7 +96,7 @@ class ConversationRoutes {
     std::string username = body.required_string("username");
     body.reject_unknown_fields();
     auto [view, created] = co_await s_.store.write([&](Transaction& tx) {
-      User other = user_named(tx, username);
+      User other = api::user_named(tx, username);
       if (other.id == me.user_id) throw ApiError(ErrorCode::kValidationFailed, "username: cannot be yourself");
       if (tx.has_blocked(other.id, me.user_id) || tx.has_blocked(me.user_id, other.id)) {
         throw ApiError(ErrorCode::kBlocked, "a block between you and this user forbids a conversation");
@@ -137,7 +131,7 @@ class ConversationRoutes {
     auto view = co_await s_.store.write([&](Transaction& tx) {
       std::vector<UserId> ids;
       for (const auto& username : members) {
-        User user = user_named(tx, username);
+        User user = api::user_named(tx, username);
         if (user.id == me.user_id) continue;
         if (!tx.are_contacts(me.user_id, user.id)) {
           throw ApiError(ErrorCode::kValidationFailed,
@@ -227,7 +221,7 @@ class ConversationRoutes {
       auto actor = require_member(tx, id, me.user_id);
       auto conversation = require_group(tx, id);
       require_role(actor, Role::kAdmin, "add members");
-      User user = user_named(tx, username);
+      User user = api::user_named(tx, username);
       if (tx.member(id, user.id)) throw ApiError(ErrorCode::kConflict, "already a member");
       if (!tx.are_contacts(me.user_id, user.id)) {
         throw ApiError(ErrorCode::kForbidden, "you can add only your contacts");

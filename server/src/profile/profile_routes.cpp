@@ -1,5 +1,6 @@
 #include "profile/profile_routes.hpp"
 
+#include "api/lookups.hpp"
 #include "api/services.hpp"
 #include "api/views.hpp"
 #include "auth/authenticator.hpp"
@@ -99,11 +100,8 @@ class ProfileRoutes {
 
   awaitable<Response> get_user(Request& request) {
     [[maybe_unused]] auto viewer = co_await s_.authenticator.authenticate(request.authorization);
-    auto username = validation::normalized_username(request.param("username"));
-    auto user = username ? s_.store.read([&](Transaction& tx) { return tx.user_by_username(*username); })
-                         : std::nullopt;
-    if (!user) throw ApiError(ErrorCode::kNotFound, "no such user");
-    co_return Response::json(object{{"user", api::public_user_view(*user)}});
+    auto user = s_.store.read([&](Transaction& tx) { return api::user_named(tx, request.param("username")); });
+    co_return Response::json(object{{"user", api::public_user_view(user)}});
   }
 
  private:
