@@ -1,8 +1,9 @@
 #include "storage/sqlite/database.hpp"
 
+#include <fmt/format.h>
 #include <sqlite3.h>
 
-#include <fmt/format.h>
+#include <mutex>
 
 namespace parley::storage::sqlite {
 namespace {
@@ -11,6 +12,17 @@ namespace {
   std::string message = fmt::format("{}: {} ({})", what, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc), rc);
   if ((rc & 0xFF) == SQLITE_CONSTRAINT) throw ConstraintError(message);
   throw StorageError(message);
+}
+
+// Process-wide settings, before SQLite's first use. Memory statistics off:
+// with them on, every allocation SQLite makes takes one global mutex, shared
+// by the writer and every reader connection.
+void configure_sqlite_once() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    sqlite3_initialize();
+  });
 }
 
 }  // namespace
@@ -82,8 +94,9 @@ void Statement::reset() {
 }
 
 Connection::Connection(const std::filesystem::path& path) {
-  int rc = sqlite3_open_v2(path.c_str(), &db_,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  configure_sqlite_once();
+  int rc =
+      sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     std::string message = fmt::format("open {}: {}", path.string(), db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc));
     sqlite3_close(db_);
@@ -109,14 +122,13 @@ void Connection::exec(std::string_view sql) {
 }
 
 Statement& Connection::prepare(std::string_view sql) {
-  std::string key(sql);
-  auto it = statements_.find(key);
+  auto it = statements_.find(sql);
   if (it == statements_.end()) {
     sqlite3_stmt* stmt = nullptr;
-    int rc = sqlite3_prepare_v3(db_, key.c_str(), static_cast<int>(key.size()), SQLITE_PREPARE_PERSISTENT, &stmt,
-                                nullptr);
-    if (rc != SQLITE_OK) throw_error(db_, rc, fmt::format("prepare '{}'", key));
-    it = statements_.emplace(std::move(key), std::make_unique<Statement>(stmt)).first;
+    int rc =
+        sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
+    if (rc != SQLITE_OK) throw_error(db_, rc, fmt::format("prepare '{}'", sql));
+    it = statements_.emplace(std::string(sql), std::make_unique<Statement>(stmt)).first;
   }
   it->second->reset();
   in_use_.push_back(it->second.get());

@@ -90,8 +90,14 @@ class Connection {
   sqlite3* handle() { return db_; }
 
  private:
+  // Looked up by std::string_view without building a key string: prepare()
+  // runs several times per message on the writer's hot path.
+  struct SqlHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view sql) const noexcept { return std::hash<std::string_view>{}(sql); }
+  };
   sqlite3* db_ = nullptr;
-  std::unordered_map<std::string, std::unique_ptr<Statement>> statements_;
+  std::unordered_map<std::string, std::unique_ptr<Statement>, SqlHash, std::equal_to<>> statements_;
   std::vector<Statement*> in_use_;
 };
 

@@ -61,14 +61,16 @@ std::optional<User> SqliteTransaction::insert_user(const NewUser& user) {
 }
 
 std::optional<User> SqliteTransaction::user_by_id(UserId id) {
-  Statement& query = db_.prepare(sql(sql("SELECT ", kUserColumns), " FROM users u WHERE u.id = ?1"));
+  static const std::string kSql = sql(sql("SELECT ", kUserColumns), " FROM users u WHERE u.id = ?1");
+  Statement& query = db_.prepare(kSql);
   query.bind(1, id);
   if (!query.step()) return std::nullopt;
   return read_user(query);
 }
 
 std::optional<User> SqliteTransaction::user_by_username(std::string_view username) {
-  Statement& query = db_.prepare(sql(sql("SELECT ", kUserColumns), " FROM users u WHERE u.username = ?1"));
+  static const std::string kSql = sql(sql("SELECT ", kUserColumns), " FROM users u WHERE u.username = ?1");
+  Statement& query = db_.prepare(kSql);
   query.bind(1, username);
   if (!query.step()) return std::nullopt;
   return read_user(query);
@@ -150,15 +152,16 @@ Session SqliteTransaction::insert_session(UserId user, std::string_view token_ha
 }
 
 std::optional<Session> SqliteTransaction::session_by_token_hash(std::string_view token_hash) {
-  Statement& query = db_.prepare(sql(sql("SELECT ", kSessionColumns), " FROM sessions WHERE token_hash = ?1"));
+  static const std::string kSql = sql(sql("SELECT ", kSessionColumns), " FROM sessions WHERE token_hash = ?1");
+  Statement& query = db_.prepare(kSql);
   query.bind_blob(1, token_hash);
   if (!query.step()) return std::nullopt;
   return read_session(query);
 }
 
 std::vector<Session> SqliteTransaction::sessions(UserId user) {
-  Statement& query =
-      db_.prepare(sql(sql("SELECT ", kSessionColumns), " FROM sessions WHERE user_id = ?1 ORDER BY id"));
+  static const std::string kSql = sql(sql("SELECT ", kSessionColumns), " FROM sessions WHERE user_id = ?1 ORDER BY id");
+  Statement& query = db_.prepare(kSql);
   query.bind(1, user);
   std::vector<Session> result;
   while (query.step()) result.push_back(read_session(query));
@@ -200,23 +203,26 @@ Invitation SqliteTransaction::insert_invitation(UserId from, UserId to, UnixMill
 }
 
 std::optional<Invitation> SqliteTransaction::invitation_by_id(InvitationId id) {
-  Statement& query = db_.prepare(sql(sql("SELECT ", kInvitationColumns), " FROM invitations WHERE id = ?1"));
+  static const std::string kSql = sql(sql("SELECT ", kInvitationColumns), " FROM invitations WHERE id = ?1");
+  Statement& query = db_.prepare(kSql);
   query.bind(1, id);
   if (!query.step()) return std::nullopt;
   return read_invitation(query);
 }
 
 std::optional<Invitation> SqliteTransaction::invitation_between(UserId from, UserId to) {
-  Statement& query = db_.prepare(
-      sql(sql("SELECT ", kInvitationColumns), " FROM invitations WHERE from_user = ?1 AND to_user = ?2"));
+  static const std::string kSql =
+      sql(sql("SELECT ", kInvitationColumns), " FROM invitations WHERE from_user = ?1 AND to_user = ?2");
+  Statement& query = db_.prepare(kSql);
   query.bind(1, from).bind(2, to);
   if (!query.step()) return std::nullopt;
   return read_invitation(query);
 }
 
 std::vector<Invitation> SqliteTransaction::invitations_to(UserId user) {
-  Statement& query =
-      db_.prepare(sql(sql("SELECT ", kInvitationColumns), " FROM invitations WHERE to_user = ?1 ORDER BY id"));
+  static const std::string kSql =
+      sql(sql("SELECT ", kInvitationColumns), " FROM invitations WHERE to_user = ?1 ORDER BY id");
+  Statement& query = db_.prepare(kSql);
   query.bind(1, user);
   std::vector<Invitation> result;
   while (query.step()) result.push_back(read_invitation(query));
@@ -224,8 +230,9 @@ std::vector<Invitation> SqliteTransaction::invitations_to(UserId user) {
 }
 
 std::vector<Invitation> SqliteTransaction::invitations_from(UserId user) {
-  Statement& query =
-      db_.prepare(sql(sql("SELECT ", kInvitationColumns), " FROM invitations WHERE from_user = ?1 ORDER BY id"));
+  static const std::string kSql =
+      sql(sql("SELECT ", kInvitationColumns), " FROM invitations WHERE from_user = ?1 ORDER BY id");
+  Statement& query = db_.prepare(kSql);
   query.bind(1, user);
   std::vector<Invitation> result;
   while (query.step()) result.push_back(read_invitation(query));
@@ -259,9 +266,10 @@ bool SqliteTransaction::delete_contact_pair(UserId a, UserId b) {
 }
 
 std::vector<Contact> SqliteTransaction::contacts(UserId user) {
-  Statement& query = db_.prepare(sql(sql("SELECT ", kUserColumns),
-                                     ", c.created_at FROM contacts c JOIN users u ON u.id = c.contact_id "
-                                     "WHERE c.user_id = ?1 ORDER BY u.username"));
+  static const std::string kSql = sql(sql("SELECT ", kUserColumns),
+                                      ", c.created_at FROM contacts c JOIN users u ON u.id = c.contact_id "
+                                      "WHERE c.user_id = ?1 ORDER BY u.username");
+  Statement& query = db_.prepare(kSql);
   query.bind(1, user);
   std::vector<Contact> result;
   while (query.step()) result.push_back({read_user(query), query.int64(kUserColumnCount)});
@@ -289,9 +297,10 @@ bool SqliteTransaction::delete_block(UserId user, UserId blocked) {
 }
 
 std::vector<Block> SqliteTransaction::blocks(UserId user) {
-  Statement& query = db_.prepare(sql(sql("SELECT ", kUserColumns),
-                                     ", b.created_at FROM blocks b JOIN users u ON u.id = b.blocked_id "
-                                     "WHERE b.user_id = ?1 ORDER BY u.username"));
+  static const std::string kSql = sql(sql("SELECT ", kUserColumns),
+                                      ", b.created_at FROM blocks b JOIN users u ON u.id = b.blocked_id "
+                                      "WHERE b.user_id = ?1 ORDER BY u.username");
+  Statement& query = db_.prepare(kSql);
   query.bind(1, user);
   std::vector<Block> result;
   while (query.step()) result.push_back({read_user(query), query.int64(kUserColumnCount)});
@@ -379,15 +388,17 @@ Conversation SqliteTransaction::insert_conversation(ConversationKind kind, std::
 }
 
 std::optional<Conversation> SqliteTransaction::conversation_by_id(ConversationId id) {
-  Statement& query = db_.prepare(sql(sql("SELECT ", kConversationColumns), " FROM conversations c WHERE c.id = ?1"));
+  static const std::string kSql = sql(sql("SELECT ", kConversationColumns), " FROM conversations c WHERE c.id = ?1");
+  Statement& query = db_.prepare(kSql);
   query.bind(1, id);
   if (!query.step()) return std::nullopt;
   return read_conversation(query);
 }
 
 std::optional<Conversation> SqliteTransaction::conversation_by_direct_key(std::string_view direct_key) {
-  Statement& query =
-      db_.prepare(sql(sql("SELECT ", kConversationColumns), " FROM conversations c WHERE c.direct_key = ?1"));
+  static const std::string kSql =
+      sql(sql("SELECT ", kConversationColumns), " FROM conversations c WHERE c.direct_key = ?1");
+  Statement& query = db_.prepare(kSql);
   query.bind(1, direct_key);
   if (!query.step()) return std::nullopt;
   return read_conversation(query);
@@ -403,13 +414,14 @@ void SqliteTransaction::update_conversation(ConversationId id, const std::option
 }
 
 std::vector<ConversationSummary> SqliteTransaction::conversations_of(UserId user) {
-  Statement& query = db_.prepare(sql(
-      sql(sql(sql("SELECT ", kConversationColumns), ", "), kMemberColumns),
-      ", (SELECT COUNT(*) FROM members x WHERE x.conversation_id = c.id), "
-      "(SELECT COUNT(*) FROM messages u WHERE u.conversation_id = c.id AND u.seq > m.read_seq "
-      "AND u.sender_id != m.user_id AND u.deleted_at IS NULL) "
-      "FROM members m JOIN conversations c ON c.id = m.conversation_id WHERE m.user_id = ?1 "
-      "ORDER BY c.last_pos DESC, c.id DESC"));
+  static const std::string kSql =
+      sql(sql(sql(sql("SELECT ", kConversationColumns), ", "), kMemberColumns),
+          ", (SELECT COUNT(*) FROM members x WHERE x.conversation_id = c.id), "
+          "(SELECT COUNT(*) FROM messages u WHERE u.conversation_id = c.id AND u.seq > m.read_seq "
+          "AND u.sender_id != m.user_id AND u.deleted_at IS NULL) "
+          "FROM members m JOIN conversations c ON c.id = m.conversation_id WHERE m.user_id = ?1 "
+          "ORDER BY c.last_pos DESC, c.id DESC");
+  Statement& query = db_.prepare(kSql);
   query.bind(1, user);
   std::vector<ConversationSummary> result;
   while (query.step()) {
@@ -429,16 +441,18 @@ std::vector<ConversationSummary> SqliteTransaction::conversations_of(UserId user
 }
 
 std::optional<Member> SqliteTransaction::member(ConversationId conversation, UserId user) {
-  Statement& query = db_.prepare(
-      sql(sql("SELECT ", kMemberColumns), " FROM members m WHERE m.conversation_id = ?1 AND m.user_id = ?2"));
+  static const std::string kSql =
+      sql(sql("SELECT ", kMemberColumns), " FROM members m WHERE m.conversation_id = ?1 AND m.user_id = ?2");
+  Statement& query = db_.prepare(kSql);
   query.bind(1, conversation).bind(2, user);
   if (!query.step()) return std::nullopt;
   return read_member(query);
 }
 
 std::vector<Member> SqliteTransaction::members(ConversationId conversation) {
-  Statement& query = db_.prepare(sql(sql("SELECT ", kMemberColumns),
-                                     " FROM members m WHERE m.conversation_id = ?1 ORDER BY m.joined_pos, m.user_id"));
+  static const std::string kSql = sql(sql("SELECT ", kMemberColumns),
+                                      " FROM members m WHERE m.conversation_id = ?1 ORDER BY m.joined_pos, m.user_id");
+  Statement& query = db_.prepare(kSql);
   query.bind(1, conversation);
   std::vector<Member> result;
   while (query.step()) result.push_back(read_member(query));
@@ -547,9 +561,19 @@ Message SqliteTransaction::insert_message(const NewMessage& message, Position po
   return stored;
 }
 
-std::vector<Message> SqliteTransaction::query_messages(std::string_view from_where,
+namespace {
+
+// "SELECT <message columns> <from_where>", for query_messages(); callers keep
+// the result in a static so that it is built once.
+std::string select_messages(std::string_view from_where) {
+  return sql(sql(sql("SELECT ", kMessageColumns), " "), from_where);
+}
+
+}  // namespace
+
+std::vector<Message> SqliteTransaction::query_messages(std::string_view select,
                                                        const std::function<void(Statement&)>& bind) {
-  Statement& query = db_.prepare(sql(sql(sql("SELECT ", kMessageColumns), " "), from_where));
+  Statement& query = db_.prepare(select);
   bind(query);
   std::vector<Message> result;
   while (query.step()) result.push_back(read_message(query));
@@ -573,15 +597,15 @@ void SqliteTransaction::load_details(std::vector<Message>& messages) {
 }
 
 std::optional<Message> SqliteTransaction::message_by_id(MessageId id) {
-  auto found = query_messages("FROM messages g WHERE g.id = ?1", [&](Statement& q) { q.bind(1, id); });
+  static const std::string kSql = select_messages("FROM messages g WHERE g.id = ?1");
+  auto found = query_messages(kSql, [&](Statement& q) { q.bind(1, id); });
   if (found.empty()) return std::nullopt;
   return std::move(found.front());
 }
 
 std::optional<Message> SqliteTransaction::message_by_client_id(UserId sender, std::string_view client_id) {
-  auto found = query_messages("FROM messages g WHERE g.sender_id = ?1 AND g.client_id = ?2", [&](Statement& q) {
-    q.bind(1, sender).bind(2, client_id);
-  });
+  static const std::string kSql = select_messages("FROM messages g WHERE g.sender_id = ?1 AND g.client_id = ?2");
+  auto found = query_messages(kSql, [&](Statement& q) { q.bind(1, sender).bind(2, client_id); });
   if (found.empty()) return std::nullopt;
   return std::move(found.front());
 }
@@ -621,17 +645,19 @@ bool SqliteTransaction::remove_reaction(MessageId id, UserId user, std::string_v
 }
 
 std::vector<Message> SqliteTransaction::messages_before(ConversationId conversation, Seq before, std::size_t limit) {
-  auto page = query_messages("FROM messages g WHERE g.conversation_id = ?1 AND g.seq < ?2 ORDER BY g.seq DESC LIMIT ?3", [&](Statement& q) {
-    q.bind(1, conversation).bind(2, before).bind(3, static_cast<std::int64_t>(limit));
-  });
+  static const std::string kSql =
+      select_messages("FROM messages g WHERE g.conversation_id = ?1 AND g.seq < ?2 ORDER BY g.seq DESC LIMIT ?3");
+  auto page = query_messages(
+      kSql, [&](Statement& q) { q.bind(1, conversation).bind(2, before).bind(3, static_cast<std::int64_t>(limit)); });
   std::reverse(page.begin(), page.end());
   return page;
 }
 
 std::vector<Message> SqliteTransaction::messages_after(ConversationId conversation, Seq after, std::size_t limit) {
-  return query_messages("FROM messages g WHERE g.conversation_id = ?1 AND g.seq > ?2 ORDER BY g.seq LIMIT ?3", [&](Statement& q) {
-    q.bind(1, conversation).bind(2, after).bind(3, static_cast<std::int64_t>(limit));
-  });
+  static const std::string kSql =
+      select_messages("FROM messages g WHERE g.conversation_id = ?1 AND g.seq > ?2 ORDER BY g.seq LIMIT ?3");
+  return query_messages(
+      kSql, [&](Statement& q) { q.bind(1, conversation).bind(2, after).bind(3, static_cast<std::int64_t>(limit)); });
 }
 
 // --- The event stream -----------------------------------------------------
@@ -682,20 +708,22 @@ std::vector<Transaction::StreamItem> SqliteTransaction::stream_since(UserId user
       "(SELECT conversation_id, joined_pos, NULL AS left_pos FROM members WHERE user_id = ?1 "
       "UNION ALL SELECT conversation_id, joined_pos, left_pos FROM past_memberships "
       "WHERE user_id = ?1 AND left_pos > ?2)";
-  Statement& shared = db_.prepare(
+  static const std::string kEventsSql =
       sql(sql("SELECT e.pos, e.payload FROM ", kMemberships),
           " m JOIN events e ON e.conversation_id = m.conversation_id AND e.pos > MAX(?2, m.joined_pos) "
-          "AND (m.left_pos IS NULL OR e.pos <= m.left_pos) ORDER BY e.pos LIMIT ?3"));
+          "AND (m.left_pos IS NULL OR e.pos <= m.left_pos) ORDER BY e.pos LIMIT ?3");
+  Statement& shared = db_.prepare(kEventsSql);
   shared.bind(1, user).bind(2, after).bind(3, lim);
   while (shared.step()) {
     items.push_back({shared.int64(0), std::make_shared<const std::string>(shared.text(1)), std::nullopt});
   }
 
-  std::vector<Message> messages = query_messages(
+  static const std::string kMessagesSql = select_messages(
       sql(sql("FROM ", kMemberships),
           " m JOIN messages g ON g.conversation_id = m.conversation_id AND g.pos > MAX(?2, m.joined_pos) "
-          "AND (m.left_pos IS NULL OR g.pos <= m.left_pos) ORDER BY g.pos LIMIT ?3"),
-      [&](Statement& q) { q.bind(1, user).bind(2, after).bind(3, lim); });
+          "AND (m.left_pos IS NULL OR g.pos <= m.left_pos) ORDER BY g.pos LIMIT ?3"));
+  std::vector<Message> messages =
+      query_messages(kMessagesSql, [&](Statement& q) { q.bind(1, user).bind(2, after).bind(3, lim); });
   for (auto& message : messages) items.push_back({message.pos, nullptr, std::move(message)});
 
   std::sort(items.begin(), items.end(), [](const StreamItem& a, const StreamItem& b) { return a.pos < b.pos; });

@@ -101,8 +101,8 @@ class SqliteTransaction final : public Transaction {
   Writer& writer();
   // Fills mentions and reactions of messages read from the messages table.
   void load_details(std::vector<Message>& messages);
-  // `from_where`: the query after its column list ("FROM messages g ...").
-  std::vector<Message> query_messages(std::string_view from_where, const std::function<void(Statement&)>& bind);
+  // Runs `select` (built by select_messages()) and loads each message's details.
+  std::vector<Message> query_messages(std::string_view select, const std::function<void(Statement&)>& bind);
 
   Connection& db_;
   std::optional<Writer> writer_;
