@@ -5,8 +5,10 @@
 #include <thread>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 
 #include "api/services.hpp"
 #include "app/ops_routes.hpp"
@@ -36,6 +38,24 @@ constexpr std::chrono::seconds kShutdownGrace{10};
 // How often expired sessions are swept from the database.
 constexpr std::chrono::minutes kSessionSweepInterval{10};
 
+// Hands each committed batch of events to the hub on one strand of the I/O
+// threads. The database writer goes back to committing at once instead of
+// building frames and waking devices, and the batches still reach the hub
+// one at a time and in position order: a strand runs its handlers in the
+// order they were posted.
+class StrandEventSink final : public storage::EventSink {
+ public:
+  StrandEventSink(boost::asio::io_context& io, realtime::Hub& hub) : strand_(boost::asio::make_strand(io)), hub_(hub) {}
+
+  void publish(std::vector<storage::Event> events) override {
+    boost::asio::post(strand_, [this, events = std::move(events)] { hub_.publish(events); });
+  }
+
+ private:
+  boost::asio::strand<boost::asio::io_context::executor_type> strand_;
+  realtime::Hub& hub_;
+};
+
 }  // namespace
 
 struct ServerApp::Impl {
@@ -53,8 +73,9 @@ struct ServerApp::Impl {
         services{config, store, hasher, throttle, authenticator, metrics, hub},
         ws_context{services, hub, presence, config.websocket},
         server(io, config.http, router, metrics),
-        sweep_timer(io) {
-    store.set_event_sink(&hub);
+        sweep_timer(io),
+        event_sink(io, hub) {
+    store.set_event_sink(&event_sink);
     hub.set_presence_observer([this](storage::UserId user, bool online) { presence.changed(user, online); });
     auth::register_account_routes(router, services);
     profile::register_profile_routes(router, services);
@@ -126,6 +147,7 @@ struct ServerApp::Impl {
   boost::asio::io_context io;
   http::Server server;
   boost::asio::steady_timer sweep_timer;
+  StrandEventSink event_sink;
 };
 
 ServerApp::ServerApp(Config config) : impl_(std::make_unique<Impl>(std::move(config))) {}

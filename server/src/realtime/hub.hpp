@@ -1,7 +1,8 @@
 // The hub: which devices are connected, and fan-out of events to them.
 //
-// The store hands every committed event to the hub (EventSink::publish, on
-// the writer's thread, in position order). The hub builds the event's frame
+// Every committed event reaches the hub's publish(), batch after batch in
+// position order (from the store's EventSink, on one strand of the I/O
+// threads: see app/server_app.cpp). The hub builds the event's frame
 // once and gives the same immutable buffer to every recipient's devices; each
 // device queues it on its own strand. The device list is copied under the
 // lock and the frames are handed out after it is released.
@@ -48,7 +49,7 @@ inline constexpr std::uint16_t kHelloTimeout = 4408;
 inline constexpr std::uint16_t kRateLimited = 4429;
 }  // namespace close_code
 
-class Hub final : public storage::EventSink {
+class Hub {
  public:
   // Called when a user goes from no connected device to one (true), or from
   // one to none (false); on the thread that attached or detached.
@@ -59,7 +60,8 @@ class Hub final : public storage::EventSink {
   void attach(const std::shared_ptr<Device>& device);
   void detach(const Device& device);
 
-  void publish(const std::vector<storage::Event>& events) override;
+  // Committed events, in position order; calls must not overlap.
+  void publish(const std::vector<storage::Event>& events);
 
   // An ephemeral frame to every device of `users`, except those of `except`.
   void send_to_users(const std::vector<storage::UserId>& users, const std::shared_ptr<const std::string>& frame,

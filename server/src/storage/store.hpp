@@ -158,12 +158,13 @@ class Transaction {
   virtual std::vector<StreamItem> stream_since(UserId user, Position after, std::size_t limit) = 0;
 };
 
-// Receives committed events, on the writer's thread, in position order. It
-// must not block; it hands the events on.
+// Receives each committed batch's events, on the writer's thread, in
+// position order. It must not block: it hands the events on (the writer
+// commits nothing else meanwhile).
 class EventSink {
  public:
   virtual ~EventSink() = default;
-  virtual void publish(const std::vector<Event>& events) = 0;
+  virtual void publish(std::vector<Event> events) = 0;
 };
 
 class Store {

@@ -468,12 +468,12 @@ class Session final : public realtime::Device, public std::enable_shared_from_th
     ++inflight_;
     auto self = shared_from_this();
     context_.services.store.submit_write(std::move(body), [self, ref, reply](std::exception_ptr error) {
-      // On the writer's thread: build the frame here, queue it on the strand.
-      Frame frame = error ? error_frame(ref, error) : reply();
-      asio::post(self->strand_, [self, frame = std::move(frame)]() mutable {
+      // On the writer's thread, which commits nothing else meanwhile: the
+      // answer is built on the connection's strand.
+      asio::post(self->strand_, [self, ref, reply, error] {
         --self->inflight_;
         self->wake_reader_.cancel();
-        self->enqueue(std::move(frame));
+        self->enqueue(error ? error_frame(ref, error) : reply());
       });
     });
   }

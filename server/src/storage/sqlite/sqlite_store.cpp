@@ -208,7 +208,7 @@ void SqliteStore::run_batch(std::vector<Job>& batch) {
   }
   if (observer_) observer_(true, batch.size(), std::chrono::steady_clock::now() - started);
   for (std::size_t i = 0; i < batch.size(); ++i) batch[i].done(errors[i]);
-  if (sink_ != nullptr && !events.empty()) sink_->publish(events);
+  if (sink_ != nullptr && !events.empty()) sink_->publish(std::move(events));
 }
 
 void SqliteStore::run_read(const std::function<void(Transaction&)>& body) {
