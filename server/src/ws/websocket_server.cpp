@@ -103,7 +103,10 @@ bool origin_allowed(std::string_view origin, std::string_view host, const std::v
   return true;
 }
 
-using Stream = websocket::stream<beast::tcp_stream>;
+// Over the bare socket, not Beast's tcp_stream: the WebSocket keeps its own
+// timeouts (handshake, idle pings), so the tcp_stream's timers and its extra
+// layer of composed operations on every frame would be spent for nothing.
+using Stream = websocket::stream<asio::ip::tcp::socket>;
 
 // A close frame's reason holds at most 123 bytes (RFC 6455, 5.5).
 websocket::close_reason close_reason(std::uint16_t code, std::string_view text) {
@@ -112,23 +115,22 @@ websocket::close_reason close_reason(std::uint16_t code, std::string_view text) 
 
 // One connected device. Everything runs on the connection's strand; the
 // Device methods post onto it.
+//
+// The catch-up is a coroutine; once it is done, the connection runs on
+// completion handlers (one read and at most one write pending, each holding
+// the session), so that an idle connection holds no coroutine frame and no
+// timer of its own: with tens of thousands of connections, those would be
+// most of the server's memory.
 class Session final : public realtime::Device, public std::enable_shared_from_this<Session> {
  public:
-  Session(Stream& ws, Context& context, auth::Principal principal)
-      : ws_(ws),
+  Session(Stream ws, Context& context, auth::Principal principal)
+      : ws_(std::move(ws)),
         context_(context),
         options_(context.options),
         principal_(principal),
-        strand_(ws.get_executor()),
-        wake_writer_(strand_),
-        wake_reader_(strand_),
-        writer_done_(strand_),
+        strand_(ws_.get_executor()),
         limiter_(options_.frames_per_second, options_.frame_burst),
-        logger_(log::get("ws")) {
-    wake_writer_.expires_at(asio::steady_timer::time_point::max());
-    wake_reader_.expires_at(asio::steady_timer::time_point::max());
-    writer_done_.expires_at(asio::steady_timer::time_point::max());
-  }
+        logger_(log::get("ws")) {}
 
   storage::UserId user_id() const override { return principal_.user_id; }
   storage::SessionId session_id() const override { return principal_.session_id; }
@@ -161,7 +163,12 @@ class Session final : public realtime::Device, public std::enable_shared_from_th
 
   // Catches up from `resume_from` (if given), then serves until the
   // connection ends.
-  awaitable<void> run(std::optional<Position> resume_from) {
+  void start(std::optional<Position> resume_from) {
+    asio::co_spawn(strand_, catch_up_then_serve(resume_from), asio::detached);
+  }
+
+ private:
+  awaitable<void> catch_up_then_serve(std::optional<Position> resume_from) {
     auto self = shared_from_this();
     context_.hub.attach(self);
     try {
@@ -174,27 +181,22 @@ class Session final : public realtime::Device, public std::enable_shared_from_th
       logger_->error("catch-up failed user_id={} error=\"{}\"", user_id(), e.what());
       begin_close(websocket::close_code::internal_error, "internal error");
     }
-    writing_ = true;  // before the spawn: run() must not return while the writer may still start
-    asio::co_spawn(strand_, write_loop(), asio::detached);
-    co_await read_loop();
-    // The connection is over: nothing more can be written.
+    serving_ = true;
+    write_next();
+    read_next();
+  }
+
+  // The read side ended (closed, failed, timed out or cut): the connection
+  // is over. Runs once; pending handlers then find the session dead.
+  void connection_over() {
     dead_ = true;
-    wake_writer_.cancel();
-    while (writing_) co_await wait(writer_done_);
+    clear_outbox();
     context_.hub.detach(*this);
     // A device that only uses the WebSocket still counts as using its
     // session: record when it was last connected.
     auto session = session_id();
     context_.services.store.submit_write(
         [session](Transaction& tx) { tx.touch_session(session, now_millis()); }, [](std::exception_ptr) {});
-    // Handlers still queued for this session find it dead and touch nothing
-    // (the stream goes away when run() returns).
-  }
-
- private:
-  static awaitable<void> wait(asio::steady_timer& signal) {
-    signal.expires_at(asio::steady_timer::time_point::max());
-    co_await signal.async_wait(kTuple);
   }
 
   awaitable<void> send_now(const Frame& frame) {
@@ -273,7 +275,7 @@ class Session final : public realtime::Device, public std::enable_shared_from_th
         return;
       }
     }
-    wake_writer_.cancel();
+    write_next();
   }
 
   // Empties the queue, giving back the memory a burst made it take.
@@ -297,9 +299,9 @@ class Session final : public realtime::Device, public std::enable_shared_from_th
     clear_outbox();
     pending_ = {};
     beast::error_code ignored;
-    ws_.next_layer().socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
-    ws_.next_layer().socket().close(ignored);
-    wake_writer_.cancel();
+    ws_.next_layer().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+    ws_.next_layer().close(ignored);
+    resume_reading();  // a paused reader must see the end too
   }
 
   void begin_close(std::uint16_t code, std::string reason) {
@@ -307,65 +309,89 @@ class Session final : public realtime::Device, public std::enable_shared_from_th
     closing_ = true;
     close_reason_ = close_reason(code, reason);
     clear_outbox();
-    wake_writer_.cancel();
+    write_next();
   }
 
-  awaitable<void> write_loop() {
-    auto self = shared_from_this();
-    while (!dead_) {
-      if (outbox_head_ == outbox_.size()) {
-        clear_outbox();
-        if (closing_) break;
-        co_await wait(wake_writer_);
-        continue;
+  // Starts writing the next queued frame, unless a write is under way; with
+  // the queue empty after a close began, sends the close frame.
+  void write_next() {
+    if (!serving_ || write_pending_ || dead_) return;
+    if (outbox_head_ == outbox_.size()) {
+      clear_outbox();
+      if (closing_ && !close_sent_ && ws_.is_open()) {
+        close_sent_ = true;
+        ws_.async_close(close_reason_, [self = shared_from_this()](beast::error_code) {});
       }
-      Frame frame = std::move(outbox_[outbox_head_++]);
-      outbox_bytes_ -= frame->size();
-      write_pending_ = true;
-      write_started_ = std::chrono::steady_clock::now();
-      auto [ec, n] = co_await ws_.async_write(asio::buffer(*frame), kTuple);
-      write_pending_ = false;
+      return;
+    }
+    Frame frame = std::move(outbox_[outbox_head_++]);
+    outbox_bytes_ -= frame->size();
+    write_pending_ = true;
+    write_started_ = std::chrono::steady_clock::now();
+    auto buffer = asio::buffer(*frame);
+    ws_.async_write(buffer, [self = shared_from_this(), frame = std::move(frame)](beast::error_code ec, std::size_t) {
+      self->write_pending_ = false;
       if (ec) {
-        dead_ = true;
-        break;
+        self->dead_ = true;  // the read side ends too, and ends the connection
+        self->clear_outbox();
+        self->resume_reading();
+        return;
       }
-    }
-    if (closing_ && !dead_ && ws_.is_open()) {
-      co_await ws_.async_close(close_reason_, kTuple);
-    }
-    writing_ = false;
-    writer_done_.cancel();
+      self->write_next();
+    });
   }
 
-  awaitable<void> read_loop() {
-    beast::flat_buffer buffer;
-    for (;;) {
-      while (inflight_ >= options_.max_inflight_writes && !dead_) co_await wait(wake_reader_);
-      buffer.clear();
-      auto [ec, n] = co_await ws_.async_read(buffer, kTuple);
-      if (ec) {
-        if (ec != websocket::error::closed && ec != asio::error::operation_aborted && ec != asio::error::eof) {
-          logger_->debug("connection ended user_id={} reason=\"{}\"", user_id(), ec.message());
-        }
-        co_return;
-      }
-      if (closing_ || dead_) continue;  // draining until the close handshake ends
-      if (!ws_.got_text()) {
-        begin_close(realtime::close_code::kUnsupportedData, "binary frames are not supported");
-        continue;
-      }
-      if (!limiter_.allow()) {
-        if (++refusals_ > kMaxRefusals) {
-          begin_close(realtime::close_code::kRateLimited, "rate limit exceeded");
-        } else {
-          enqueue(error_frame(std::nullopt, ErrorCode::kTooManyRequests, "frame rate limit exceeded; frame dropped"));
-        }
-        continue;
-      }
-      refusals_ = 0;
-      handle(beast::buffers_to_string(buffer.data()));
-      if (buffer.capacity() > 8192) buffer = beast::flat_buffer();  // a big frame's memory goes back
+  // Reads the next frame, unless too many of this connection's writes are
+  // waiting for the database (backpressure: the client's frames then wait
+  // in the socket).
+  void read_next() {
+    if (inflight_ >= options_.max_inflight_writes && !dead_) {
+      read_paused_ = true;
+      return;
     }
+    ws_.async_read(read_buffer_,
+                   [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
+  }
+
+  void resume_reading() {
+    if (!read_paused_) return;
+    read_paused_ = false;
+    read_next();
+  }
+
+  void on_read(beast::error_code ec) {
+    if (ec) {
+      if (ec != websocket::error::closed && ec != asio::error::operation_aborted && ec != asio::error::eof) {
+        logger_->debug("connection ended user_id={} reason=\"{}\"", user_id(), ec.message());
+      }
+      connection_over();
+      return;
+    }
+    if (!closing_ && !dead_) receive();  // else draining until the close handshake ends
+    if (read_buffer_.capacity() > 8192) {
+      read_buffer_ = beast::flat_buffer();  // a big frame's memory goes back
+    } else {
+      read_buffer_.clear();
+    }
+    read_next();
+  }
+
+  // One frame read from the client.
+  void receive() {
+    if (!ws_.got_text()) {
+      begin_close(realtime::close_code::kUnsupportedData, "binary frames are not supported");
+      return;
+    }
+    if (!limiter_.allow()) {
+      if (++refusals_ > kMaxRefusals) {
+        begin_close(realtime::close_code::kRateLimited, "rate limit exceeded");
+      } else {
+        enqueue(error_frame(std::nullopt, ErrorCode::kTooManyRequests, "frame rate limit exceeded; frame dropped"));
+      }
+      return;
+    }
+    refusals_ = 0;
+    handle(beast::buffers_to_string(read_buffer_.data()));
   }
 
   void handle(const std::string& text) {
@@ -472,8 +498,8 @@ class Session final : public realtime::Device, public std::enable_shared_from_th
       // answer is built on the connection's strand.
       asio::post(self->strand_, [self, ref, reply, error] {
         --self->inflight_;
-        self->wake_reader_.cancel();
         self->enqueue(error ? error_frame(ref, error) : reply());
+        self->resume_reading();
       });
     });
   }
@@ -506,14 +532,11 @@ class Session final : public realtime::Device, public std::enable_shared_from_th
                                user_id());
   }
 
-  Stream& ws_;
+  Stream ws_;
   Context& context_;
   const WebSocketOptions& options_;
   auth::Principal principal_;
   asio::any_io_executor strand_;
-  asio::steady_timer wake_writer_;
-  asio::steady_timer wake_reader_;
-  asio::steady_timer writer_done_;
   RateLimiter limiter_;
   std::shared_ptr<spdlog::logger> logger_;
 
@@ -526,10 +549,13 @@ class Session final : public realtime::Device, public std::enable_shared_from_th
   std::vector<Frame> outbox_;
   std::size_t outbox_head_ = 0;
   std::size_t outbox_bytes_ = 0;
-  bool writing_ = false;
+  beast::flat_buffer read_buffer_;
+  bool serving_ = false;        // caught up: frames are written from the outbox
+  bool read_paused_ = false;    // by backpressure, until a write completes
   bool write_pending_ = false;  // a frame is being handed to the socket
   std::chrono::steady_clock::time_point write_started_;
   bool closing_ = false;
+  bool close_sent_ = false;
   bool dead_ = false;
   websocket::close_reason close_reason_;
   unsigned inflight_ = 0;
@@ -561,6 +587,11 @@ Hello parse_hello(const std::string& text) {
 
 }  // namespace
 
+// At -O2 GCC 12 pairs the coroutine frame's delete with the wrong new
+// (Asio's awaitable frames have their own operator new and delete) and
+// reports a mismatch that is not there.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 awaitable<void> serve(http::Upgrade upgrade, Context& context) {
   auto logger = log::get("ws");
   const auto& options = context.options;
@@ -591,7 +622,7 @@ awaitable<void> serve(http::Upgrade upgrade, Context& context) {
     }
   }
 
-  Stream ws(std::move(upgrade.stream));
+  Stream ws(upgrade.stream.release_socket());
   websocket::stream_base::timeout timeouts;
   timeouts.handshake_timeout = options.handshake_timeout;
   timeouts.idle_timeout = options.idle_timeout;
@@ -650,9 +681,13 @@ awaitable<void> serve(http::Upgrade upgrade, Context& context) {
     co_return;
   }
 
-  auto session = std::make_shared<Session>(ws, context, *principal);
+  auto session = std::make_shared<Session>(std::move(ws), context, *principal);
   logger->debug("connected user_id={} session_id={}", principal->user_id, principal->session_id);
-  co_await session->run(hello.position);
+  // The session keeps itself alive through its pending operations; this
+  // coroutine (and everything it held for the handshake) ends here.
+  session->start(hello.position);
 }
+
+#pragma GCC diagnostic pop
 
 }  // namespace parley::ws

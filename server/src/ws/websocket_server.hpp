@@ -27,7 +27,8 @@ struct Context {
   const WebSocketOptions& options;
 };
 
-// Serves one upgraded connection until it closes.
+// Takes one upgraded connection through the WebSocket handshake and the
+// hello, then leaves it to a session that lives as long as the connection.
 boost::asio::awaitable<void> serve(http::Upgrade upgrade, Context& context);
 
 }  // namespace parley::ws
