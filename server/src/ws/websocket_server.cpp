@@ -61,6 +61,10 @@ constexpr std::size_t kMaxRefBytes = 64;
 // little memory per connection; a stuck reader must not keep them forever.
 constexpr auto kStallTime = std::chrono::seconds(1);
 constexpr std::size_t kBurstFactor = 8;
+// The first read of each frame asks for at most this much: enough for a
+// typical chat frame in one read, and what an idle connection's pending read
+// holds (Beast would otherwise prepare 1,536 bytes).
+constexpr std::size_t kIdleReadBytes = 512;
 
 Frame make_frame(const object& value) { return std::make_shared<const std::string>(boost::json::serialize(value)); }
 
@@ -349,8 +353,15 @@ class Session final : public realtime::Device, public std::enable_shared_from_th
       read_paused_ = true;
       return;
     }
-    ws_.async_read(read_buffer_,
-                   [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
+    read_more(kIdleReadBytes);
+  }
+
+  // Reads into read_buffer_, at most `limit` bytes (0: as much as Beast
+  // thinks fit). The first read of a message is small: its buffer is
+  // allocated while the read waits, which for an idle connection is always.
+  void read_more(std::size_t limit) {
+    ws_.async_read_some(read_buffer_, limit,
+                        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
   }
 
   void resume_reading() {
@@ -367,8 +378,12 @@ class Session final : public realtime::Device, public std::enable_shared_from_th
       connection_over();
       return;
     }
+    if (!ws_.is_message_done()) {
+      read_more(0);  // the rest of a message larger than the first read
+      return;
+    }
     if (!closing_ && !dead_) receive();  // else draining until the close handshake ends
-    if (read_buffer_.capacity() > 8192) {
+    if (read_buffer_.capacity() > kIdleReadBytes) {
       read_buffer_ = beast::flat_buffer();  // a big frame's memory goes back
     } else {
       read_buffer_.clear();
