@@ -80,7 +80,7 @@ class ContactRoutes {
     auto result = co_await s_.store.write([&](Transaction& tx) {
       User target = api::user_named(tx, username);
       if (target.id == me.user_id) throw ApiError(ErrorCode::kValidationFailed, "username: cannot invite yourself");
-      if (tx.has_blocked(target.id, me.user_id) || tx.has_blocked(me.user_id, target.id)) {
+      if (tx.block_between(target.id, me.user_id)) {
         throw ApiError(ErrorCode::kBlocked, "a block between you and this user forbids invitations");
       }
       if (tx.are_contacts(me.user_id, target.id)) throw ApiError(ErrorCode::kAlreadyContacts, "already contacts");

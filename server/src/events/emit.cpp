@@ -51,12 +51,12 @@ std::shared_ptr<const std::string> message_payload(const storage::Message& messa
       {"type", "message.new"}, {"conversation_id", message.conversation_id}, {"message", api::message_view(message)}});
 }
 
-void new_message(Transaction& tx, const storage::Message& message) {
+void new_message(Transaction& tx, const storage::Message& message, std::vector<storage::UserId> members) {
   Event event;
   event.pos = message.pos;
   event.conversation_id = message.conversation_id;
   event.payload = message_payload(message);
-  event.recipients = tx.member_ids(message.conversation_id);
+  event.recipients = std::move(members);
   tx.emit(std::move(event), Transaction::Keep::kMessagesTable);
 }
 

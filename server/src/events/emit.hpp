@@ -26,7 +26,8 @@ storage::Position to_conversation(storage::Transaction& tx, storage::Conversatio
 [[nodiscard]] std::shared_ptr<const std::string> message_payload(const storage::Message& message);
 
 // A new message: the messages table keeps it, so only live delivery is
-// queued. `message.pos` must come from tx.next_position().
-void new_message(storage::Transaction& tx, const storage::Message& message);
+// queued. `message.pos` must come from tx.next_position(); `members` are the
+// conversation's members (its recipients).
+void new_message(storage::Transaction& tx, const storage::Message& message, std::vector<storage::UserId> members);
 
 }  // namespace parley::events

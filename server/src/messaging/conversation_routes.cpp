@@ -98,7 +98,7 @@ class ConversationRoutes {
     auto [view, created] = co_await s_.store.write([&](Transaction& tx) {
       User other = api::user_named(tx, username);
       if (other.id == me.user_id) throw ApiError(ErrorCode::kValidationFailed, "username: cannot be yourself");
-      if (tx.has_blocked(other.id, me.user_id) || tx.has_blocked(me.user_id, other.id)) {
+      if (tx.block_between(other.id, me.user_id)) {
         throw ApiError(ErrorCode::kBlocked, "a block between you and this user forbids a conversation");
       }
       if (!tx.are_contacts(me.user_id, other.id)) {

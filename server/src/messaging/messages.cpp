@@ -119,9 +119,10 @@ SendResult send(Transaction& tx, storage::UserId sender, const SendRequest& requ
 
   require_member(tx, request.conversation_id, sender);
   auto conversation = *tx.conversation_by_id(request.conversation_id);
+  auto members = tx.member_ids(conversation.id);
   if (conversation.kind == ConversationKind::kDirect) {
-    for (auto other : tx.member_ids(conversation.id)) {
-      if (other != sender && (tx.has_blocked(other, sender) || tx.has_blocked(sender, other))) {
+    for (auto other : members) {
+      if (other != sender && tx.block_between(other, sender)) {
         throw ApiError(ErrorCode::kBlocked, "a block between you and this user forbids messages");
       }
     }
@@ -143,7 +144,7 @@ SendResult send(Transaction& tx, storage::UserId sender, const SendRequest& requ
   auto stored = tx.insert_message(message, tx.next_position());
   // Writing in a conversation implies having read it up to there.
   tx.advance_read(stored.conversation_id, sender, stored.seq);
-  events::new_message(tx, stored);
+  events::new_message(tx, stored, std::move(members));
   return {stored, false};
 }
 

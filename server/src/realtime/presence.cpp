@@ -36,7 +36,7 @@ boost::json::value last_seen(const storage::User& user, bool online, UnixMillis 
 }  // namespace
 
 bool Presence::may_see(Transaction& tx, const storage::User& subject, UserId viewer) {
-  if (tx.has_blocked(subject.id, viewer) || tx.has_blocked(viewer, subject.id)) return false;
+  if (tx.block_between(subject.id, viewer)) return false;
   switch (subject.last_seen_visibility) {
     case LastSeenVisibility::kEveryone: return true;
     case LastSeenVisibility::kContacts: return tx.are_contacts(subject.id, viewer);

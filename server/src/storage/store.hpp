@@ -85,8 +85,10 @@ class Transaction {
   virtual bool delete_contact_pair(UserId a, UserId b) = 0;
   virtual std::vector<Contact> contacts(UserId user) = 0;
 
-  // Blocks: directed, `user` blocks `blocked`.
-  virtual bool has_blocked(UserId user, UserId blocked) = 0;
+  // Blocks: directed, `user` blocks `blocked`. Every rule about blocks
+  // (messages, invitations, direct conversations, presence) applies to a
+  // block in either direction: this asks whether there is one.
+  virtual bool block_between(UserId a, UserId b) = 0;
   // Returns false when the block existed already.
   virtual bool insert_block(UserId user, UserId blocked, UnixMillis now) = 0;
   virtual bool delete_block(UserId user, UserId blocked) = 0;

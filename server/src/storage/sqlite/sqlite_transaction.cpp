@@ -276,9 +276,10 @@ std::vector<Contact> SqliteTransaction::contacts(UserId user) {
   return result;
 }
 
-bool SqliteTransaction::has_blocked(UserId user, UserId blocked) {
-  Statement& query = db_.prepare("SELECT 1 FROM blocks WHERE user_id = ?1 AND blocked_id = ?2");
-  query.bind(1, user).bind(2, blocked);
+bool SqliteTransaction::block_between(UserId a, UserId b) {
+  Statement& query = db_.prepare(
+      "SELECT 1 FROM blocks WHERE (user_id = ?1 AND blocked_id = ?2) OR (user_id = ?2 AND blocked_id = ?1)");
+  query.bind(1, a).bind(2, b);
   return query.step();
 }
 

@@ -56,7 +56,7 @@ class SqliteTransaction final : public Transaction {
   bool delete_contact_pair(UserId a, UserId b) override;
   std::vector<Contact> contacts(UserId user) override;
 
-  bool has_blocked(UserId user, UserId blocked) override;
+  bool block_between(UserId a, UserId b) override;
   bool insert_block(UserId user, UserId blocked, UnixMillis now) override;
   bool delete_block(UserId user, UserId blocked) override;
   std::vector<Block> blocks(UserId user) override;
