@@ -566,7 +566,7 @@ class Session final : public realtime::Device, public std::enable_shared_from_th
   std::size_t outbox_bytes_ = 0;
   beast::flat_buffer read_buffer_;
   bool serving_ = false;        // caught up: frames are written from the outbox
-  bool read_paused_ = false;    // by backpressure, until a write completes
+  bool read_paused_ = false;    // by backpressure, until a database write completes
   bool write_pending_ = false;  // a frame is being handed to the socket
   std::chrono::steady_clock::time_point write_started_;
   bool closing_ = false;
