@@ -64,5 +64,34 @@ TEST_F(MessagingTest, RetryWithTheSameClientIdCreatesOneMessage) {
   EXPECT_EQ(history.json().at("messages").as_array().size(), 1U);
 }
 
+// The server reads the start of each frame with a small buffer (what an idle
+// connection holds) and the rest as it comes: frames of every size, sent
+// back to back, are each read whole and answered in order.
+TEST_F(MessagingTest, FramesLargerThanTheFirstReadArriveWholeAndInOrder) {
+  WsClient a(server.port()), b(server.port());
+  a.hello(alice.token, 0);
+  b.hello(bob.token, 0);
+  // 4,000 characters of three bytes each: 12,000 bytes of text.
+  std::string large;
+  for (int i = 0; i < 4000; ++i) large += "\xE2\x82\xAC";  // U+20AC
+  const std::vector<std::string> texts = {"small", large, std::string(511, 'b'), std::string(513, 'c'), "end"};
+  for (std::size_t i = 0; i < texts.size(); ++i) {
+    a.send(object{{"type", "send"},
+                  {"conversation_id", direct},
+                  {"client_id", "size-" + std::to_string(i)},
+                  {"text", texts[i]},
+                  {"ref", std::to_string(i)}});
+  }
+  for (std::size_t i = 0; i < texts.size(); ++i) {
+    auto ack = a.next_of_type("ack");
+    EXPECT_EQ(ack.at("ref").as_string(), std::to_string(i)) << boost::json::serialize(ack);
+    EXPECT_EQ(ack.at("seq").as_int64(), static_cast<std::int64_t>(i + 1));
+  }
+  for (std::size_t i = 0; i < texts.size(); ++i) {
+    auto event = b.next_of_type("event");
+    EXPECT_EQ(event.at("event").at("message").at("text").as_string(), texts[i]) << "message " << i;
+  }
+}
+
 }  // namespace
 }  // namespace parley::test
