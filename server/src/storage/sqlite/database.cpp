@@ -1,9 +1,10 @@
 #include "storage/sqlite/database.hpp"
 
-#include <fmt/format.h>
 #include <sqlite3.h>
 
 #include <mutex>
+
+#include <fmt/format.h>
 
 namespace parley::storage::sqlite {
 namespace {

@@ -39,6 +39,9 @@ Invitation read_invitation(const Statement& row) {
   return Invitation{row.int64(0), row.int64(1), row.int64(2), row.int64(3)};
 }
 
+// Statements composed from the column lists above. Each call site keeps its
+// statement in a function-local static, so that it is built once, not on
+// every call of a hot path.
 std::string sql(std::string_view head, std::string_view tail = "") {
   std::string s(head);
   s += tail;
