@@ -496,6 +496,32 @@ TEST(WebSocketLimitsTest, OriginIsChecked) {
   bench.expect_others_unaffected();
 }
 
+// The request metrics count each upgrade with the status it got: 101, or
+// the status it was refused with (not 101 for every attempt).
+TEST(WebSocketLimitsTest, UpgradesAreCountedInTheMetricsWithTheirOutcome) {
+  ServerProcess server;
+  HttpClient client(server.port());
+  auto dave = register_and_login(client, "dave");
+  WsOptions evil;
+  evil.origin = "http://evil.example";
+  EXPECT_EQ(refused_upgrade_status(server.port(), evil), 403);
+  WsOptions bad_token;
+  bad_token.authorization = "Bearer " + std::string(43, 'A');
+  EXPECT_EQ(refused_upgrade_status(server.port(), bad_token), 401);
+  EXPECT_EQ(refused_upgrade_status(server.port(), bad_token), 401);
+  {
+    WsClient ok(server.port());
+    EXPECT_EQ(type_of(ok.hello(dave.token).marker), "synced");
+  }
+  auto metrics = client.get("/metrics");
+  ASSERT_EQ(metrics.status, 200);
+  for (const auto& [status, count] : std::vector<std::pair<std::string, int>>{{"101", 1}, {"401", 2}, {"403", 1}}) {
+    auto line = R"(parley_http_requests_total{method="GET",route="/ws",status=")" + status + R"("} )" +
+                std::to_string(count) + "\n";
+    EXPECT_NE(metrics.body.find(line), std::string::npos) << line << metrics.body;
+  }
+}
+
 // ---- heartbeats -------------------------------------------------------------------
 
 TEST(WebSocketLimitsTest, DeadPeerIsDroppedWhileAnIdleReadingPeerStaysConnected) {

@@ -254,7 +254,6 @@ awaitable<void> Server::Impl::serve(tcp::socket socket) {
     bool keep_alive = false;
     if (!read_ec && upgrade_handler && beast::websocket::is_upgrade(parser.get()) &&
         parser.get().target() == upgrade_path) {
-      metrics.observe_request("GET", upgrade_path, 101, std::chrono::steady_clock::now() - started);
       stream.expires_never();  // the protocol taking over keeps its own timeouts
       // Hand the connection over and end this coroutine, so that nothing of
       // the HTTP session (its frame, its buffer) stays with a connection
@@ -262,9 +261,10 @@ awaitable<void> Server::Impl::serve(tcp::socket socket) {
       connection->closed = true;
       metrics.connection_closed();
       unregister_connection(connection);
-      asio::co_spawn(stream.get_executor(),
-                     upgrade_handler(Upgrade{std::move(stream), parser.release(), std::move(remote)}),
-                     asio::detached);
+      asio::co_spawn(
+          stream.get_executor(),
+          upgrade_handler(Upgrade{std::move(stream), parser.release(), std::move(remote), upgrade_path, started}),
+          asio::detached);
       co_return;
     }
     if (!read_ec) {

@@ -3,6 +3,7 @@
 // Beast's HTTP types stay out of everything else.
 #pragma once
 
+#include <chrono>
 #include <string>
 
 #include <boost/asio/awaitable.hpp>
@@ -20,6 +21,10 @@ struct Upgrade {
   boost::beast::tcp_stream stream;
   boost::beast::http::request<boost::beast::http::string_body> request;
   std::string remote_address;
+  // For the request metrics, which the handler records once it knows the
+  // outcome (101, or the status it refused the upgrade with).
+  std::string route;
+  std::chrono::steady_clock::time_point started;
 };
 
 // Writes `response` on the stream (to refuse an upgrade with a JSON error).

@@ -26,6 +26,7 @@
 #include "http/json_body.hpp"
 #include "http/upgrade.hpp"
 #include "messaging/messages.hpp"
+#include "metrics/metrics.hpp"
 #include "realtime/hub.hpp"
 #include "realtime/presence.hpp"
 #include "storage/store.hpp"
@@ -611,9 +612,14 @@ awaitable<void> serve(http::Upgrade upgrade, Context& context) {
   auto logger = log::get("ws");
   const auto& options = context.options;
   auto& request = upgrade.request;
+  auto observe = [&](int status) {
+    context.services.metrics.observe_request("GET", upgrade.route, status,
+                                             std::chrono::steady_clock::now() - upgrade.started);
+  };
 
   if (!origin_allowed(request[beast::http::field::origin], request[beast::http::field::host],
                       options.allowed_origins)) {
+    observe(http_status(ErrorCode::kForbidden));
     co_await http::write_response(
         upgrade.stream, http::Response::error(ApiError(ErrorCode::kForbidden, "origin not allowed")), false);
     co_return;
@@ -632,6 +638,7 @@ awaitable<void> serve(http::Upgrade upgrade, Context& context) {
       refused = http::Response::error(ApiError(ErrorCode::kInternal, "internal error"));
     }
     if (refused) {
+      observe(refused->status);
       co_await http::write_response(upgrade.stream, std::move(*refused), false);
       co_return;
     }
@@ -651,6 +658,8 @@ awaitable<void> serve(http::Upgrade upgrade, Context& context) {
   ws.set_option(websocket::stream_base::decorator(
       [](websocket::response_type& response) { response.set(beast::http::field::server, "parleyd"); }));
   auto [accept_ec] = co_await ws.async_accept(request, kTuple);
+  // Beast answers a malformed handshake with 400 itself.
+  observe(accept_ec ? 400 : 101);
   if (accept_ec) co_return;
   request = {};  // the upgrade request is not needed any more
 
