@@ -55,7 +55,7 @@ void new_message(Transaction& tx, const storage::Message& message, std::vector<s
   Event event;
   event.pos = message.pos;
   event.conversation_id = message.conversation_id;
-  event.payload = message_payload(message);
+  event.message = message;
   event.recipients = std::move(members);
   tx.emit(std::move(event), Transaction::Keep::kMessagesTable);
 }

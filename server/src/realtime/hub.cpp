@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "events/emit.hpp"
+
 namespace parley::realtime {
 
 std::shared_ptr<const std::string> Hub::event_frame(storage::Position pos, const std::string& payload) {
@@ -60,7 +62,8 @@ void Hub::publish(const std::vector<storage::Event>& events) {
   for (const auto& event : events) {
     auto devices = devices_of(event.recipients);
     if (devices.empty()) continue;
-    auto frame = event_frame(event.pos, *event.payload);
+    auto payload = event.payload ? event.payload : events::message_payload(*event.message);
+    auto frame = event_frame(event.pos, *payload);
     for (const auto& device : devices) device->deliver_event(event.pos, frame);
   }
 }

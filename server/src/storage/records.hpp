@@ -150,13 +150,16 @@ struct ConversationSummary {
 };
 
 // An event as it is stored and delivered. `payload` is the JSON object the
-// clients receive (docs/protocol.md); `recipients` are the users whose
-// devices get it live.
+// clients receive (docs/protocol.md); a new message's event carries the
+// message instead (the messages table is its stored copy), and its payload
+// is built when it is published, off the database writer's thread.
+// `recipients` are the users whose devices get it live.
 struct Event {
   Position pos = 0;
   std::optional<ConversationId> conversation_id;
   std::optional<UserId> user_id;  // addressed to this user (also)
   std::shared_ptr<const std::string> payload;
+  std::optional<Message> message;
   std::vector<UserId> recipients;
 };
 
