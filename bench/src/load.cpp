@@ -767,6 +767,7 @@ WindowSample sample_window(const Schedule& schedule, int server_pid) {
     if (auto sample = sample_process(server_pid)) {
       result.server_seen = true;
       result.server_cpu_start = sample->cpu_seconds;
+      result.server_thread_cpu_start = sample->thread_cpu_seconds;
       result.server_rss_start_kib = sample->rss_kib;
       result.server_rss_max_kib = sample->rss_kib;
     }
@@ -777,6 +778,7 @@ WindowSample sample_window(const Schedule& schedule, int server_pid) {
     if (auto sample = sample_process(server_pid)) {
       result.server_rss_max_kib = std::max(result.server_rss_max_kib, sample->rss_kib);
       result.server_cpu_end = sample->cpu_seconds;
+      result.server_thread_cpu_end = sample->thread_cpu_seconds;
       result.server_rss_end_kib = sample->rss_kib;
     } else {
       result.server_seen = false;  // it went away during the window

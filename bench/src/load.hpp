@@ -13,7 +13,9 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "options.hpp"
@@ -83,6 +85,8 @@ struct WindowSample {
   long server_rss_end_kib = 0;
   long server_rss_max_kib = 0;
   bool server_seen = false;
+  std::map<std::string, double> server_thread_cpu_start;  // by thread name
+  std::map<std::string, double> server_thread_cpu_end;
 };
 [[nodiscard]] WindowSample sample_window(const Schedule& schedule, int server_pid);
 

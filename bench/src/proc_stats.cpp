@@ -1,5 +1,6 @@
 #include "proc_stats.hpp"
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -7,16 +8,24 @@
 #include <unistd.h>
 
 namespace parley::bench {
+namespace {
 
-std::optional<ProcSample> sample_process(pid_t pid) {
-  std::string base = "/proc/" + std::to_string(pid);
-  std::ifstream stat_file(base + "/stat");
+struct StatLine {
+  std::string name;
+  double cpu_seconds = 0;
+};
+
+// One /proc/.../stat file: the command (or thread) name and user + system
+// CPU time.
+std::optional<StatLine> read_stat(const std::filesystem::path& path) {
+  std::ifstream file(path);
   std::string stat;
-  if (!stat_file || !std::getline(stat_file, stat)) return std::nullopt;
-  // The command name (field 2) may hold spaces and parentheses: the fields
-  // after it start past the last ')'.
+  if (!file || !std::getline(file, stat)) return std::nullopt;
+  // The name (field 2) may hold spaces and parentheses: the fields after it
+  // start past the last ')'.
+  auto open = stat.find('(');
   auto close = stat.rfind(')');
-  if (close == std::string::npos) return std::nullopt;
+  if (open == std::string::npos || close == std::string::npos || close < open) return std::nullopt;
   std::istringstream fields(stat.substr(close + 2));
   // Field 3 is the state; utime and stime are fields 14 and 15.
   std::string field;
@@ -26,10 +35,25 @@ std::optional<ProcSample> sample_process(pid_t pid) {
     if (i == 15) stime = std::stoull(field);
   }
   if (!fields) return std::nullopt;
-  ProcSample sample;
-  sample.cpu_seconds = static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+  return StatLine{stat.substr(open + 1, close - open - 1),
+                  static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK))};
+}
 
-  std::ifstream status(base + "/status");
+}  // namespace
+
+std::optional<ProcSample> sample_process(pid_t pid) {
+  std::filesystem::path base = "/proc/" + std::to_string(pid);
+  auto process = read_stat(base / "stat");
+  if (!process) return std::nullopt;
+  ProcSample sample;
+  sample.cpu_seconds = process->cpu_seconds;
+  std::error_code ec;
+  for (const auto& task : std::filesystem::directory_iterator(base / "task", ec)) {
+    // A thread that ends between the listing and the read is skipped.
+    if (auto thread = read_stat(task.path() / "stat")) sample.thread_cpu_seconds[thread->name] += thread->cpu_seconds;
+  }
+
+  std::ifstream status(base / "status");
   std::string line;
   while (std::getline(status, line)) {
     auto value = [&] { return std::stol(line.substr(line.find(':') + 1)); };

@@ -1,7 +1,9 @@
 // What /proc tells about a process: CPU time and resident memory.
 #pragma once
 
+#include <map>
 #include <optional>
+#include <string>
 #include <sys/types.h>
 
 namespace parley::bench {
@@ -11,10 +13,13 @@ struct ProcSample {
   long rss_kib = 0;           // VmRSS: resident now
   long peak_rss_kib = 0;      // VmHWM: the most it was ever resident
   int threads = 0;
+  // CPU seconds by thread name (threads of one name summed: parleyd names
+  // its threads parley-io, parley-writer, ...), to tell which one saturates.
+  std::map<std::string, double> thread_cpu_seconds;
 };
 
-// Reads /proc/PID/stat and /proc/PID/status. nullopt when the process does
-// not exist (any more) or the files cannot be parsed.
+// Reads /proc/PID/stat, /proc/PID/status and /proc/PID/task/*/stat. nullopt
+// when the process does not exist (any more) or the files cannot be parsed.
 [[nodiscard]] std::optional<ProcSample> sample_process(pid_t pid);
 
 // CPU seconds (user + system) this process has used, all threads.

@@ -128,6 +128,17 @@ object build_report(const Options& options, const Topology& topology, const RunR
     server["delivered_per_cpu_s"] = std::round(ratio(static_cast<double>(s.delivered_in_window), cpu));
     server["cpu_us_per_acked"] = round3(ratio(cpu * 1e6, static_cast<double>(s.acked_in_window)));
     server["cpu_us_per_delivered"] = round3(ratio(cpu * 1e6, static_cast<double>(s.delivered_in_window)));
+    // By thread name: a single thread near one core is the bottleneck,
+    // whatever the process's total.
+    object threads;
+    for (const auto& [name, end] : w.server_thread_cpu_end) {
+      auto start = w.server_thread_cpu_start.find(name);
+      double thread_cpu = end - (start == w.server_thread_cpu_start.end() ? 0 : start->second);
+      threads[name] = object{{"cpu_seconds", round3(thread_cpu)},
+                             {"cpu_cores", round3(thread_cpu / window)},
+                             {"cpu_us_per_acked", round3(ratio(thread_cpu * 1e6, static_cast<double>(s.acked_in_window)))}};
+    }
+    server["threads"] = std::move(threads);
   }
   if (result.server_before) server["rss_before_kib"] = result.server_before->rss_kib;
   if (result.server_connected) server["rss_connected_kib"] = result.server_connected->rss_kib;
@@ -262,6 +273,19 @@ std::string human_summary(const object& report) {
                          "({:.1f} µs per acked, {:.1f} µs per delivered)\n",
                          num("server_process.acked_per_cpu_s"), num("server_process.delivered_per_cpu_s"),
                          num("server_process.cpu_us_per_acked"), num("server_process.cpu_us_per_delivered"));
+    }
+    const auto& server = report.at("server_process").as_object();
+    if (const auto* threads = server.if_contains("threads"); threads && !threads->as_object().empty()) {
+      out += "             threads:";
+      for (const auto& [name, thread] : threads->as_object()) {
+        const auto& t = thread.as_object();
+        out += fmt::format(" {} {:.0f}% of a core", std::string_view(name), 100 * t.at("cpu_cores").to_number<double>());
+        if (num("config.rate") > 0) {
+          out += fmt::format(" ({:.1f} µs per acked)", t.at("cpu_us_per_acked").to_number<double>());
+        }
+        out += ";";
+      }
+      out += "\n";
     }
   }
   out += fmt::format("  tool       {:.2f} CPU-s in the window ({:.0f}% of a core), {:.0f} process(es)\n",
