@@ -134,9 +134,10 @@ object build_report(const Options& options, const Topology& topology, const RunR
     for (const auto& [name, end] : w.server_thread_cpu_end) {
       auto start = w.server_thread_cpu_start.find(name);
       double thread_cpu = end - (start == w.server_thread_cpu_start.end() ? 0 : start->second);
-      threads[name] = object{{"cpu_seconds", round3(thread_cpu)},
-                             {"cpu_cores", round3(thread_cpu / window)},
-                             {"cpu_us_per_acked", round3(ratio(thread_cpu * 1e6, static_cast<double>(s.acked_in_window)))}};
+      threads[name] =
+          object{{"cpu_seconds", round3(thread_cpu)},
+                 {"cpu_cores", round3(thread_cpu / window)},
+                 {"cpu_us_per_acked", round3(ratio(thread_cpu * 1e6, static_cast<double>(s.acked_in_window)))}};
     }
     server["threads"] = std::move(threads);
   }
@@ -279,7 +280,8 @@ std::string human_summary(const object& report) {
       out += "             threads:";
       for (const auto& [name, thread] : threads->as_object()) {
         const auto& t = thread.as_object();
-        out += fmt::format(" {} {:.0f}% of a core", std::string_view(name), 100 * t.at("cpu_cores").to_number<double>());
+        out +=
+            fmt::format(" {} {:.0f}% of a core", std::string_view(name), 100 * t.at("cpu_cores").to_number<double>());
         if (num("config.rate") > 0) {
           out += fmt::format(" ({:.1f} µs per acked)", t.at("cpu_us_per_acked").to_number<double>());
         }
