@@ -64,6 +64,34 @@ TEST_F(MessagingTest, RetryWithTheSameClientIdCreatesOneMessage) {
   EXPECT_EQ(history.json().at("messages").as_array().size(), 1U);
 }
 
+// A client_id names one message: reusing it for another text or another
+// conversation is a client bug, answered conflict, and nothing is stored
+// (docs/protocol.md, Idempotent sends).
+TEST_F(MessagingTest, AUsedClientIdForAnotherTextOrConversationIsAConflict) {
+  auto group = create_group(client, alice, "pair", {bob});
+  WsClient a(server.port());
+  a.hello(alice.token, 0);
+  auto first = a.send_message(direct, "used-1", "the original");
+  ASSERT_EQ(first.at("type"), "ack") << boost::json::serialize(first);
+
+  auto other_text = a.send_message(direct, "used-1", "another text");
+  EXPECT_EQ(other_text.at("type"), "error") << boost::json::serialize(other_text);
+  EXPECT_EQ(other_text.at("code"), "conflict") << boost::json::serialize(other_text);
+  auto other_conversation = a.send_message(group, "used-1", "the original");
+  EXPECT_EQ(other_conversation.at("type"), "error") << boost::json::serialize(other_conversation);
+  EXPECT_EQ(other_conversation.at("code"), "conflict") << boost::json::serialize(other_conversation);
+
+  // The same message again is still a duplicate, and only one was stored.
+  auto again = a.send_message(direct, "used-1", "the original");
+  EXPECT_EQ(again.at("type"), "ack") << boost::json::serialize(again);
+  EXPECT_EQ(again.at("duplicate").as_bool(), true);
+  EXPECT_EQ(again.at("message_id"), first.at("message_id"));
+  auto direct_history = client.get("/api/v1/conversations/" + std::to_string(direct) + "/messages", alice.token);
+  EXPECT_EQ(direct_history.json().at("messages").as_array().size(), 1U);
+  auto group_history = client.get("/api/v1/conversations/" + std::to_string(group) + "/messages", alice.token);
+  EXPECT_EQ(group_history.json().at("messages").as_array().size(), 0U);
+}
+
 // The server reads the start of each frame with a small buffer (what an idle
 // connection holds) and the rest as it comes: frames of every size, sent
 // back to back, are each read whole and answered in order.
