@@ -30,9 +30,13 @@ storage::Position to_user(Transaction& tx, storage::UserId user, const boost::js
   return pos;
 }
 
-storage::Position to_conversation(Transaction& tx, storage::ConversationId conversation,
-                                  const boost::json::object& payload, std::optional<storage::UserId> also) {
+namespace {
+
+storage::Position conversation_event(Transaction& tx, storage::ConversationId conversation,
+                                     const boost::json::object& payload, std::optional<storage::UserId> also,
+                                     std::optional<storage::MessageId> content_of) {
   Event event;
+  event.content_of = content_of;
   event.pos = tx.next_position();
   event.conversation_id = conversation;
   event.user_id = also;
@@ -44,6 +48,18 @@ storage::Position to_conversation(Transaction& tx, storage::ConversationId conve
   storage::Position pos = event.pos;
   tx.emit(std::move(event), Transaction::Keep::kStore);
   return pos;
+}
+
+}  // namespace
+
+storage::Position to_conversation(Transaction& tx, storage::ConversationId conversation,
+                                  const boost::json::object& payload, std::optional<storage::UserId> also) {
+  return conversation_event(tx, conversation, payload, also, std::nullopt);
+}
+
+storage::Position about_message(Transaction& tx, const storage::Message& message,
+                                const boost::json::object& payload) {
+  return conversation_event(tx, message.conversation_id, payload, std::nullopt, message.id);
 }
 
 std::shared_ptr<const std::string> message_payload(const storage::Message& message) {

@@ -22,6 +22,13 @@ storage::Position to_user(storage::Transaction& tx, storage::UserId user, const 
 storage::Position to_conversation(storage::Transaction& tx, storage::ConversationId conversation,
                                   const boost::json::object& payload, std::optional<storage::UserId> also = {});
 
+// An event of a message's conversation that carries some of the message's
+// content (message.edited, reaction.*): as to_conversation, and deleting the
+// message deletes the stored event too (docs/security.md). Returns its
+// position.
+storage::Position about_message(storage::Transaction& tx, const storage::Message& message,
+                                const boost::json::object& payload);
+
 // The payload of a "message.new" event, for live delivery and for resume.
 [[nodiscard]] std::shared_ptr<const std::string> message_payload(const storage::Message& message);
 

@@ -156,10 +156,10 @@ void edit(Transaction& tx, storage::UserId actor, storage::MessageId id, const s
   auto conversation = *tx.conversation_by_id(message.conversation_id);
   tx.edit_message(id, text, mentions_for(tx, conversation, text), now_millis());
   auto edited = *tx.message_by_id(id);
-  events::to_conversation(tx, edited.conversation_id,
-                          object{{"type", "message.edited"},
-                                 {"conversation_id", edited.conversation_id},
-                                 {"message", api::message_view(edited)}});
+  events::about_message(tx, edited,
+                        object{{"type", "message.edited"},
+                               {"conversation_id", edited.conversation_id},
+                               {"message", api::message_view(edited)}});
 }
 
 void remove(Transaction& tx, storage::UserId actor, storage::MessageId id) {
@@ -187,12 +187,12 @@ void react(Transaction& tx, storage::UserId actor, storage::MessageId id, const 
   if (message.deleted_at) throw ApiError(ErrorCode::kConflict, "the message was deleted");
   bool changed = add ? tx.add_reaction(id, actor, emoji, now_millis()) : tx.remove_reaction(id, actor, emoji);
   if (!changed) return;
-  events::to_conversation(tx, message.conversation_id,
-                          object{{"type", add ? "reaction.added" : "reaction.removed"},
-                                 {"conversation_id", message.conversation_id},
-                                 {"message_id", id},
-                                 {"user_id", actor},
-                                 {"emoji", emoji}});
+  events::about_message(tx, message,
+                        object{{"type", add ? "reaction.added" : "reaction.removed"},
+                               {"conversation_id", message.conversation_id},
+                               {"message_id", id},
+                               {"user_id", actor},
+                               {"emoji", emoji}});
 }
 
 namespace {

@@ -160,6 +160,9 @@ struct Event {
   std::optional<UserId> user_id;  // addressed to this user (also)
   std::shared_ptr<const std::string> payload;
   std::optional<Message> message;
+  // The message whose content the payload carries (message.edited,
+  // reaction.*): the stored event is deleted with that message.
+  std::optional<MessageId> content_of;
   std::vector<UserId> recipients;
 };
 

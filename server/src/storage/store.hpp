@@ -129,7 +129,11 @@ class Transaction {
   virtual std::optional<Message> message_by_client_id(UserId sender, std::string_view client_id) = 0;
   virtual void edit_message(MessageId id, std::string_view body, const std::vector<UserId>& mentions,
                             UnixMillis now) = 0;
-  // Replaces the message with a tombstone: body, mentions and reactions go.
+  // Edits keep what the message was before only where a member whose
+  // membership ended still needs it (stream_since).
+  // Replaces the message with a tombstone and deletes every stored copy of
+  // its content: body, edit time, mentions, reactions, earlier versions and
+  // the stored events that carry any of them (Event::content_of).
   virtual void delete_message(MessageId id, UnixMillis now) = 0;
   virtual bool add_reaction(MessageId id, UserId user, std::string_view emoji, UnixMillis now) = 0;
   virtual bool remove_reaction(MessageId id, UserId user, std::string_view emoji) = 0;
@@ -152,6 +156,8 @@ class Transaction {
   // What `user` is entitled to see after position `after`, in position
   // order, at most `limit` items: their own events, events of their
   // conversations after they joined, and those conversations' messages.
+  // Through a membership that ended, only what came before its end, and
+  // each message as it was at that end (a deleted one as its tombstone).
   struct StreamItem {
     Position pos = 0;
     std::shared_ptr<const std::string> payload;  // set for stored events

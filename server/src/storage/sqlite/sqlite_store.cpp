@@ -109,6 +109,12 @@ std::unique_ptr<Connection> SqliteStore::open_connection() {
   connection->exec("PRAGMA mmap_size = 1073741824");
   connection->exec("PRAGMA cache_size = -16384");
   connection->exec("PRAGMA temp_store = MEMORY");
+  // What is deleted or overwritten is zeroed in the file, not left in free
+  // space: a deleted message's text must not be readable from a copy of the
+  // database (docs/security.md). Debian builds SQLite with this on by
+  // default; other builds do not. It costs no I/O on the send path, which
+  // only adds rows; freed pages are written once more, zeroed.
+  connection->exec("PRAGMA secure_delete = ON");
   return connection;
 }
 

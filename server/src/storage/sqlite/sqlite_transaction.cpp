@@ -586,18 +586,54 @@ std::vector<Message> SqliteTransaction::query_messages(std::string_view select,
 }
 
 void SqliteTransaction::load_details(std::vector<Message>& messages) {
-  for (auto& message : messages) {
-    message.mentions.clear();
-    message.reactions.clear();
-    if (message.deleted_at) continue;
+  for (auto& message : messages) load_details(message);
+}
+
+void SqliteTransaction::load_details(Message& message) {
+  message.mentions.clear();
+  message.reactions.clear();
+  if (message.deleted_at) return;
+  Statement& mentions = db_.prepare("SELECT user_id FROM mentions WHERE message_id = ?1 ORDER BY user_id");
+  mentions.bind(1, message.id);
+  while (mentions.step()) message.mentions.push_back(mentions.int64(0));
+  Statement& reactions =
+      db_.prepare("SELECT emoji, user_id FROM reactions WHERE message_id = ?1 ORDER BY emoji, created_at, user_id");
+  reactions.bind(1, message.id);
+  while (reactions.step()) message.reactions.emplace_back(reactions.text(0), reactions.int64(1));
+}
+
+bool SqliteTransaction::load_details_as_of(Message& message, Position end) {
+  message.mentions.clear();
+  message.reactions.clear();
+  // A deleted message's content is gone from every table: the tombstone is
+  // all anyone gets, whenever they left.
+  if (message.deleted_at) return true;
+  // The oldest version that lasted through `end`, if an edit came after it;
+  // else the row is as it was at `end`.
+  Statement& version = db_.prepare(
+      "SELECT body, mentions, edited_at FROM message_versions WHERE message_id = ?1 AND through_pos >= ?2 "
+      "ORDER BY through_pos LIMIT 1");
+  version.bind(1, message.id).bind(2, end);
+  if (version.step()) {
+    if (version.is_null(0)) return false;  // overwritten before versions were kept: unknown
+    message.body = version.text(0);
+    message.edited_at = version.is_null(2) ? std::nullopt : std::optional<UnixMillis>(version.int64(2));
+    Statement& mentions = db_.prepare("SELECT value FROM json_each(?1) ORDER BY value");
+    mentions.bind(1, version.text(1));
+    while (mentions.step()) message.mentions.push_back(mentions.int64(0));
+  } else {
     Statement& mentions = db_.prepare("SELECT user_id FROM mentions WHERE message_id = ?1 ORDER BY user_id");
     mentions.bind(1, message.id);
     while (mentions.step()) message.mentions.push_back(mentions.int64(0));
-    Statement& reactions =
-        db_.prepare("SELECT emoji, user_id FROM reactions WHERE message_id = ?1 ORDER BY emoji, created_at, user_id");
-    reactions.bind(1, message.id);
-    while (reactions.step()) message.reactions.emplace_back(reactions.text(0), reactions.int64(1));
   }
+  // Reactions added by then, current or since taken back.
+  Statement& reactions = db_.prepare(
+      "SELECT emoji, user_id, created_at FROM reactions WHERE message_id = ?1 AND added_after < ?2 "
+      "UNION ALL SELECT emoji, user_id, created_at FROM past_reactions "
+      "WHERE message_id = ?1 AND added_after < ?2 AND removed_after >= ?2 ORDER BY 1, 3, 2");
+  reactions.bind(1, message.id).bind(2, end);
+  while (reactions.step()) message.reactions.emplace_back(reactions.text(0), reactions.int64(1));
+  return true;
 }
 
 std::optional<Message> SqliteTransaction::message_by_id(MessageId id) {
@@ -616,6 +652,21 @@ std::optional<Message> SqliteTransaction::message_by_client_id(UserId sender, st
 
 void SqliteTransaction::edit_message(MessageId id, std::string_view body, const std::vector<UserId>& mentions,
                                      UnixMillis now) {
+  // The content being replaced lasted through the newest position. Kept
+  // only if an ex-member saw the message (a membership that ended after it
+  // was sent, and began before): their devices must still see it as it was.
+  // Memberships that end later end after this edit and need only the new
+  // content.
+  db_.prepare(
+         "INSERT INTO message_versions (message_id, through_pos, body, mentions, edited_at) "
+         "SELECT g.id, ?2, g.body, "
+         "(SELECT json_group_array(user_id) FROM (SELECT user_id FROM mentions WHERE message_id = g.id "
+         "ORDER BY user_id)), g.edited_at FROM messages g WHERE g.id = ?1 AND EXISTS (SELECT 1 FROM "
+         "past_memberships p WHERE p.conversation_id = g.conversation_id AND p.left_pos >= g.pos "
+         "AND p.joined_pos < g.pos) ON CONFLICT DO NOTHING")
+      .bind(1, id)
+      .bind(2, current_position())
+      .run();
   db_.prepare("UPDATE messages SET body = ?2, edited_at = ?3 WHERE id = ?1").bind(1, id).bind(2, body).bind(3, now).run();
   db_.prepare("DELETE FROM mentions WHERE message_id = ?1").bind(1, id).run();
   for (UserId user : mentions) {
@@ -624,22 +675,48 @@ void SqliteTransaction::edit_message(MessageId id, std::string_view body, const 
 }
 
 void SqliteTransaction::delete_message(MessageId id, UnixMillis now) {
-  db_.prepare("UPDATE messages SET body = '', deleted_at = ?2 WHERE id = ?1").bind(1, id).bind(2, now).run();
+  // Every stored copy of the content: the row (and when it was last edited),
+  // mentions, reactions, the versions and reactions kept for ex-members, and
+  // the stored events that carry any of it. The database overwrites what is
+  // deleted (PRAGMA secure_delete), so the text does not linger in free
+  // space either.
+  db_.prepare("UPDATE messages SET body = '', edited_at = NULL, deleted_at = ?2 WHERE id = ?1")
+      .bind(1, id)
+      .bind(2, now)
+      .run();
   db_.prepare("DELETE FROM mentions WHERE message_id = ?1").bind(1, id).run();
   db_.prepare("DELETE FROM reactions WHERE message_id = ?1").bind(1, id).run();
+  db_.prepare("DELETE FROM message_versions WHERE message_id = ?1").bind(1, id).run();
+  db_.prepare("DELETE FROM past_reactions WHERE message_id = ?1").bind(1, id).run();
+  db_.prepare("DELETE FROM events WHERE message_id = ?1").bind(1, id).run();
 }
 
 bool SqliteTransaction::add_reaction(MessageId id, UserId user, std::string_view emoji, UnixMillis now) {
-  db_.prepare("INSERT OR IGNORE INTO reactions (message_id, user_id, emoji, created_at) VALUES (?1, ?2, ?3, ?4)")
+  db_.prepare(
+         "INSERT OR IGNORE INTO reactions (message_id, user_id, emoji, created_at, added_after) "
+         "VALUES (?1, ?2, ?3, ?4, ?5)")
       .bind(1, id)
       .bind(2, user)
       .bind(3, emoji)
       .bind(4, now)
+      .bind(5, current_position())
       .run();
   return db_.changes() > 0;
 }
 
 bool SqliteTransaction::remove_reaction(MessageId id, UserId user, std::string_view emoji) {
+  // Kept while an ex-member who saw it needs it (see edit_message).
+  db_.prepare(
+         "INSERT INTO past_reactions (message_id, user_id, emoji, created_at, added_after, removed_after) "
+         "SELECT r.message_id, r.user_id, r.emoji, r.created_at, r.added_after, ?4 FROM reactions r "
+         "JOIN messages g ON g.id = r.message_id WHERE r.message_id = ?1 AND r.user_id = ?2 AND r.emoji = ?3 "
+         "AND EXISTS (SELECT 1 FROM past_memberships p WHERE p.conversation_id = g.conversation_id "
+         "AND p.left_pos > r.added_after AND p.left_pos >= g.pos AND p.joined_pos < g.pos) ON CONFLICT DO NOTHING")
+      .bind(1, id)
+      .bind(2, user)
+      .bind(3, emoji)
+      .bind(4, current_position())
+      .run();
   db_.prepare("DELETE FROM reactions WHERE message_id = ?1 AND user_id = ?2 AND emoji = ?3")
       .bind(1, id)
       .bind(2, user)
@@ -677,12 +754,15 @@ Position SqliteTransaction::current_position() { return writer_ ? *writer_->last
 
 void SqliteTransaction::emit(Event event, Keep keep) {
   if (keep == Keep::kStore) {
-    db_.prepare("INSERT INTO events (pos, conversation_id, user_id, payload, created_at) VALUES (?1, ?2, ?3, ?4, ?5)")
+    db_.prepare(
+           "INSERT INTO events (pos, conversation_id, user_id, payload, created_at, message_id) "
+           "VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
         .bind(1, event.pos)
         .bind_optional_int(2, event.conversation_id)
         .bind_optional_int(3, event.user_id)
         .bind(4, std::string_view(*event.payload))
         .bind(5, now_millis())
+        .bind_optional_int(6, event.content_of)
         .run();
     // Lists order conversations by their last message; until there is one,
     // by their first event (the creation).
@@ -722,13 +802,30 @@ std::vector<Transaction::StreamItem> SqliteTransaction::stream_since(UserId user
     items.push_back({shared.int64(0), std::make_shared<const std::string>(shared.text(1)), std::nullopt});
   }
 
+  // Each message with the end of the membership it is seen through, if it
+  // ended: an ex-member sees the message as it was then, never later state
+  // (docs/protocol.md, Visibility). Memberships of one user in one
+  // conversation never overlap, so each message comes once.
   static const std::string kMessagesSql = select_messages(
-      sql(sql("FROM ", kMemberships),
+      sql(sql(", m.left_pos FROM ", kMemberships),
           " m JOIN messages g ON g.conversation_id = m.conversation_id AND g.pos > MAX(?2, m.joined_pos) "
           "AND (m.left_pos IS NULL OR g.pos <= m.left_pos) ORDER BY g.pos LIMIT ?3"));
-  std::vector<Message> messages =
-      query_messages(kMessagesSql, [&](Statement& q) { q.bind(1, user).bind(2, after).bind(3, lim); });
-  for (auto& message : messages) items.push_back({message.pos, nullptr, std::move(message)});
+  std::vector<std::pair<Message, std::optional<Position>>> messages;
+  Statement& query = db_.prepare(kMessagesSql);
+  query.bind(1, user).bind(2, after).bind(3, lim);
+  while (query.step()) {
+    constexpr int kLeftPos = 11;  // after the message columns
+    messages.emplace_back(read_message(query),
+                          query.is_null(kLeftPos) ? std::nullopt : std::optional<Position>(query.int64(kLeftPos)));
+  }
+  for (auto& [message, end] : messages) {
+    if (end) {
+      if (!load_details_as_of(message, *end)) continue;
+    } else {
+      load_details(message);
+    }
+    items.push_back({message.pos, nullptr, std::move(message)});
+  }
 
   std::sort(items.begin(), items.end(), [](const StreamItem& a, const StreamItem& b) { return a.pos < b.pos; });
   // An event both addressed to the user and shared in their conversation

@@ -101,6 +101,11 @@ class SqliteTransaction final : public Transaction {
   Writer& writer();
   // Fills mentions and reactions of messages read from the messages table.
   void load_details(std::vector<Message>& messages);
+  void load_details(Message& message);
+  // Makes `message` (read from the messages table) what it was at position
+  // `end`: content, mentions, edit time and reactions then. False when that
+  // content is not known (overwritten before versions were kept).
+  bool load_details_as_of(Message& message, Position end);
   // Runs `select` (built by select_messages()) and loads each message's details.
   std::vector<Message> query_messages(std::string_view select, const std::function<void(Statement&)>& bind);
 
