@@ -1,6 +1,7 @@
 #include "storage/sqlite/migrate.hpp"
 
 #include <filesystem>
+#include <map>
 
 #include <gtest/gtest.h>
 
@@ -80,6 +81,82 @@ TEST_F(MigrateTest, ShippedMigrationsApplyToAFreshDatabase) {
   for (auto table : {"users", "sessions", "invitations", "contacts", "blocks", "conversation_mutes"}) {
     EXPECT_TRUE(table_exists(db, table)) << table;
   }
+}
+
+// A database of schema 2 (before message versions were kept) upgrades to the
+// shipped schema: events name their messages, a message deleted before the
+// upgrade loses the content its stored events still held, reactions learn
+// when they were added, and the versions the stored edits show are kept, so
+// that an ex-member sees messages as they were when the membership ended
+// (or not at all, where that content was lost before the upgrade).
+TEST_F(MigrateTest, AVersion2DatabaseUpgradesWithItsHistoryForExMembersAndDeletionsPurged) {
+  {
+    Connection db(path_);
+    db.exec("PRAGMA foreign_keys = ON");
+    const auto& shipped = sqlite_migrations();
+    ASSERT_EQ(migrate(db, {shipped[0], shipped[1]}), 2);
+    // alice (1) owns group 1 with carol (3); bob (2) was in it until 6.
+    db.exec(R"sql(
+      INSERT INTO users (id, username, password_hash, display_name, created_at)
+        VALUES (1, 'alice', 'x', 'Alice', 0), (2, 'bob', 'x', 'Bob', 0), (3, 'carol', 'x', 'Carol', 0);
+      INSERT INTO conversations (id, kind, name, created_by, created_at, last_seq, last_pos)
+        VALUES (1, 1, 'team', 1, 0, 3, 6);
+      INSERT INTO members VALUES (1, 1, 2, 0, 0, 0, 0), (1, 3, 0, 0, 0, 0, 0);
+      INSERT INTO past_memberships VALUES (1, 2, 0, 6);
+      INSERT INTO messages (id, conversation_id, seq, pos, sender_id, client_id, body, created_at, edited_at, deleted_at)
+        VALUES (10, 1, 1, 2, 1, 'c10', 'v3-10', 0, 90, NULL),
+               (13, 1, 2, 3, 1, 'c13', 'v3-13 SECRET', 0, 100, NULL),
+               (11, 1, 3, 6, 1, 'c11', '', 0, 120, 130);
+      INSERT INTO reactions VALUES (13, 3, 'A', 5), (13, 1, 'B', 11);
+      INSERT INTO events (pos, conversation_id, user_id, payload, created_at) VALUES
+        (1, 1, NULL, '{"type":"conversation.created","conversation":{"id":1}}', 0),
+        (4, 1, NULL, '{"type":"message.edited","conversation_id":1,"message":{"id":13,"text":"v2-13","mentions":[3],"edited_at":40,"reactions":[]}}', 0),
+        (5, 1, NULL, '{"type":"reaction.added","conversation_id":1,"message_id":13,"user_id":3,"emoji":"A"}', 0),
+        (7, 1, 2, '{"type":"member.removed","conversation_id":1,"user_id":2,"by":1}', 0),
+        (8, 1, NULL, '{"type":"message.edited","conversation_id":1,"message":{"id":10,"text":"v2-10","mentions":[],"edited_at":80,"reactions":[]}}', 0),
+        (9, 1, NULL, '{"type":"message.edited","conversation_id":1,"message":{"id":10,"text":"v3-10","mentions":[],"edited_at":90,"reactions":[]}}', 0),
+        (10, 1, NULL, '{"type":"message.edited","conversation_id":1,"message":{"id":13,"text":"v3-13 SECRET","mentions":[],"edited_at":100,"reactions":[]}}', 0),
+        (11, 1, NULL, '{"type":"reaction.added","conversation_id":1,"message_id":13,"user_id":1,"emoji":"B"}', 0),
+        (12, 1, NULL, '{"type":"message.edited","conversation_id":1,"message":{"id":11,"text":"SECRET deleted","mentions":[],"edited_at":120,"reactions":[]}}', 0),
+        (13, 1, NULL, '{"type":"message.deleted","conversation_id":1,"message_id":11,"seq":3,"by":1}', 0);
+      UPDATE stream_state SET last_pos = 13;
+    )sql");
+  }
+
+  SqliteStore store(path_, StorageOptions{});
+  EXPECT_EQ(store.schema_version(), sqlite_migrations().back().version);
+  auto bob = store.read([](Transaction& tx) { return tx.stream_since(2, 0, 100); });
+  std::vector<Position> positions;
+  for (const auto& item : bob) {
+    positions.push_back(item.pos);
+    std::string text = item.message ? item.message->body : *item.payload;
+    EXPECT_EQ(text.find("SECRET"), std::string::npos) << text;
+  }
+  // Message 10 (2) is left out: its content at 6 was overwritten before the
+  // upgrade. The deleted message's stored edit (12) is gone.
+  EXPECT_EQ(positions, (std::vector<Position>{1, 3, 4, 5, 6, 7}));
+  ASSERT_EQ(bob.size(), 6U);
+  ASSERT_TRUE(bob[1].message.has_value());
+  const Message& m13 = *bob[1].message;
+  EXPECT_EQ(m13.body, "v2-13");
+  EXPECT_EQ(m13.edited_at, std::optional<UnixMillis>(40));
+  EXPECT_EQ(m13.mentions, (std::vector<UserId>{3}));
+  ASSERT_EQ(m13.reactions.size(), 1U);  // B came after the removal
+  EXPECT_EQ(m13.reactions[0], (std::pair<std::string, UserId>{"A", 3}));
+  ASSERT_TRUE(bob[4].message.has_value());
+  EXPECT_TRUE(bob[4].message->deleted_at.has_value());
+  EXPECT_EQ(bob[4].message->body, "");
+  EXPECT_FALSE(bob[4].message->edited_at.has_value());
+
+  // A member sees the messages as they are now; the deleted one's stored
+  // edit is gone for everyone, its deletion stays.
+  auto carol = store.read([](Transaction& tx) { return tx.stream_since(3, 0, 100); });
+  std::map<Position, std::string> current;
+  for (const auto& item : carol) current[item.pos] = item.message ? item.message->body : *item.payload;
+  EXPECT_EQ(current.count(12), 0U);
+  EXPECT_EQ(current.count(13), 1U);
+  EXPECT_EQ(current[2], "v3-10");
+  EXPECT_EQ(current[3], "v3-13 SECRET");
 }
 
 TEST_F(MigrateTest, StoreRollsBackWhenTheTransactionBodyThrows) {
