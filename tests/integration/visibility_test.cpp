@@ -55,8 +55,8 @@ object request(WsClient& ws, object frame) {
 }
 
 std::int64_t send_ok(WsClient& ws, std::int64_t conversation, const std::string& client_id, const std::string& text) {
-  auto ack = request(ws, object{{"type", "send"}, {"conversation_id", conversation}, {"client_id", client_id},
-                                {"text", text}});
+  auto ack = request(
+      ws, object{{"type", "send"}, {"conversation_id", conversation}, {"client_id", client_id}, {"text", text}});
   if (type_of(ack) != "ack") throw std::runtime_error("send refused: " + dump(ack));
   return ack.at("message_id").as_int64();
 }
@@ -314,7 +314,8 @@ std::vector<std::string> find_in_database(const std::filesystem::path& data_dir,
   EXPECT_FALSE(tables.empty());
   for (const auto& table : tables) {
     std::vector<std::string> columns;
-    rows("SELECT name FROM pragma_table_info('" + table + "')", [&](sqlite3_stmt* s) { columns.push_back(text(s, 0)); });
+    rows("SELECT name FROM pragma_table_info('" + table + "')",
+         [&](sqlite3_stmt* s) { columns.push_back(text(s, 0)); });
     for (const auto& column : columns) {
       rows("SELECT COUNT(*) FROM \"" + table + "\" WHERE instr(CAST(\"" + column + "\" AS TEXT), '" + needle + "') > 0",
            [&](sqlite3_stmt* s) {

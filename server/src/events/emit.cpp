@@ -57,8 +57,7 @@ storage::Position to_conversation(Transaction& tx, storage::ConversationId conve
   return conversation_event(tx, conversation, payload, also, std::nullopt);
 }
 
-storage::Position about_message(Transaction& tx, const storage::Message& message,
-                                const boost::json::object& payload) {
+storage::Position about_message(Transaction& tx, const storage::Message& message, const boost::json::object& payload) {
   return conversation_event(tx, message.conversation_id, payload, std::nullopt, message.id);
 }
 
