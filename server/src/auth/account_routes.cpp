@@ -6,6 +6,7 @@
 #include "api/services.hpp"
 #include "api/views.hpp"
 #include "auth/authenticator.hpp"
+#include "auth/device_token.hpp"
 #include "auth/login_throttle.hpp"
 #include "auth/password_hasher.hpp"
 #include "auth/token.hpp"
@@ -50,7 +51,10 @@ std::string device_name(std::optional<std::string> given, std::string_view user_
 
 class AccountRoutes {
  public:
-  explicit AccountRoutes(api::Services& services) : s_(services), logger_(log::get("auth")) {}
+  explicit AccountRoutes(api::Services& services)
+      : s_(services),
+        devices_(DeviceTokens::load_or_create(services.config.data_dir / "device-token.key")),
+        logger_(log::get("auth")) {}
 
   awaitable<Response> register_account(Request& request) {
     JsonBody body(request);
@@ -79,36 +83,38 @@ class AccountRoutes {
     std::string username = validation::username(body.required_string("username"));
     std::string password = body.required_string("password");
     auto device = body.optional_string("device_name");
+    auto device_token = body.optional_string("device_token");
     body.reject_unknown_fields();
     if (password.size() > validation::kMaxPasswordBytes) {
       validation::password("password", password);  // throws the size error
     }
     std::string name = device_name(std::move(device), request.user_agent);
 
-    if (auto wait = s_.throttle.retry_after(username, request.remote_address)) {
+    auto user = s_.store.read([&](Transaction& tx) { return tx.user_by_username(username); });
+    // A device that logged in to this account before is throttled on its
+    // own, so that failures from elsewhere never lock it out. A token that
+    // does not verify is ignored: the attempt counts as an unknown device.
+    std::optional<std::string> known_device;
+    if (user && device_token) known_device = devices_.verify(*device_token, user->id);
+    LoginAttempt attempt{username, request.remote_address, known_device ? *known_device : std::string_view()};
+    if (auto wait = s_.throttle.retry_after(attempt)) {
       throw ApiError(ErrorCode::kTooManyRequests, "too many failed logins, try again later", *wait);
     }
-    auto user = s_.store.read([&](Transaction& tx) { return tx.user_by_username(username); });
     std::optional<std::string> hash;
     if (user) hash = s_.store.read([&](Transaction& tx) { return tx.password_hash(user->id); });
     // An unknown user costs a full verification too, so that timing does not
     // tell which usernames exist.
     bool ok = hash ? co_await s_.hasher.verify(*hash, password) : co_await s_.hasher.verify_dummy(password);
     if (!ok) {
-      s_.throttle.record_failure(username, request.remote_address);
-      logger_->info("login failed remote={}", request.remote_address);
+      s_.throttle.record_failure(attempt);
+      logger_->info("login failed remote={} known_device={}", request.remote_address, known_device.has_value());
       throw ApiError(ErrorCode::kInvalidCredentials, "wrong username or password");
     }
-    s_.throttle.record_success(username);
-
-    std::string token = generate_token();
-    std::string token_hash = hash_token(token);
-    auto session = co_await s_.store.write(
-        [&](Transaction& tx) { return tx.insert_session(user->id, token_hash, name, now_millis()); });
-    logger_->info("login user_id={} session_id={}", user->id, session.id);
-    co_return Response::json(
-        object{{"token", token}, {"session", api::session_view(session, true)}, {"user", api::me_view(*user)}},
-        201);
+    s_.throttle.record_success(attempt);
+    // Named, not a temporary in the co_await expression: GCC 12 mishandles
+    // conditional-operator temporaries there.
+    std::string kept_token = known_device ? *device_token : std::string();
+    co_return co_await open_session(*user, std::move(name), std::move(kept_token));
   }
 
   awaitable<Response> list_sessions(Request& request) {
@@ -156,15 +162,19 @@ class AccountRoutes {
     if (!user) throw ApiError(ErrorCode::kUnauthorized, "account no longer exists");
     // The throttle guards this too: a stolen token must not become an oracle
     // for guessing the password.
-    if (auto wait = s_.throttle.retry_after(user->username, request.remote_address)) {
+    // The session is a known device: its failures count under its own key,
+    // and guessing elsewhere does not block it.
+    std::string session_device = fmt::format("session:{}", me.session_id);
+    LoginAttempt attempt{user->username, request.remote_address, session_device};
+    if (auto wait = s_.throttle.retry_after(attempt)) {
       throw ApiError(ErrorCode::kTooManyRequests, "too many failed attempts, try again later", *wait);
     }
     auto hash = s_.store.read([&](Transaction& tx) { return tx.password_hash(me.user_id); });
     if (!hash || !co_await s_.hasher.verify(*hash, current)) {
-      s_.throttle.record_failure(user->username, request.remote_address);
+      s_.throttle.record_failure(attempt);
       throw ApiError(ErrorCode::kForbidden, "current_password is wrong");
     }
-    s_.throttle.record_success(user->username);
+    s_.throttle.record_success(attempt);
     std::string new_hash = co_await s_.hasher.hash(std::move(replacement));
     auto revoked = co_await s_.store.write([&](Transaction& tx) {
       tx.set_password_hash(me.user_id, new_hash);
@@ -176,6 +186,25 @@ class AccountRoutes {
   }
 
  private:
+  // Creates the session of a completed login. `device_token` is the valid
+  // token the device sent (it keeps it, and so its throttling key), or empty
+  // for a device that gets its first.
+  // (Parameters by value: a coroutine must not hold references to its
+  // caller's temporaries.)
+  awaitable<Response> open_session(storage::User user, std::string name, std::string device_token) {
+    std::string token = generate_token();
+    std::string token_hash = hash_token(token);
+    auto session = co_await s_.store.write(
+        [&](Transaction& tx) { return tx.insert_session(user.id, token_hash, name, now_millis()); });
+    logger_->info("login user_id={} session_id={}", user.id, session.id);
+    std::string device_proof = device_token.empty() ? devices_.issue(user.id) : device_token;
+    co_return Response::json(object{{"token", token},
+                                    {"device_token", device_proof},
+                                    {"session", api::session_view(session, true)},
+                                    {"user", api::me_view(user)}},
+                             201);
+  }
+
   // A revoked session's open WebSocket connections end now, not at their
   // next request.
   void close_sockets(const std::vector<storage::SessionId>& sessions) {
@@ -183,6 +212,7 @@ class AccountRoutes {
   }
 
   api::Services& s_;
+  DeviceTokens devices_;
   std::shared_ptr<spdlog::logger> logger_;
 };
 
