@@ -10,6 +10,7 @@
 #include "auth/login_throttle.hpp"
 #include "auth/password_hasher.hpp"
 #include "auth/token.hpp"
+#include "auth/two_factor.hpp"
 #include "core/clock.hpp"
 #include "realtime/hub.hpp"
 #include "core/error.hpp"
@@ -110,11 +111,54 @@ class AccountRoutes {
       logger_->info("login failed remote={} known_device={}", request.remote_address, known_device.has_value());
       throw ApiError(ErrorCode::kInvalidCredentials, "wrong username or password");
     }
+    auto factor = s_.store.read([&](Transaction& tx) { return tx.two_factor(user->id); });
+    if (factor && factor->enabled) {
+      // The password was right; the session waits for the second factor.
+      // The throttle's counts stay until then, so that knowing the password
+      // buys no fresh budget for guessing codes.
+      std::string challenge = challenges_.create(PendingLogin{user->id, user->username, std::move(name),
+                                                              known_device.value_or(std::string()),
+                                                              known_device ? *device_token : std::string()});
+      logger_->info("login awaits second factor user_id={}", user->id);
+      co_return Response::json(object{{"two_factor_required", true},
+                                      {"challenge", challenge},
+                                      {"expires_in", challenges_.lifetime().count()}});
+    }
     s_.throttle.record_success(attempt);
     // Named, not a temporary in the co_await expression: GCC 12 mishandles
     // conditional-operator temporaries there.
     std::string kept_token = known_device ? *device_token : std::string();
     co_return co_await open_session(*user, std::move(name), std::move(kept_token));
+  }
+
+  // The second step of a login with two-factor login enabled.
+  awaitable<Response> login_second_factor(Request& request) {
+    JsonBody body(request);
+    std::string challenge = body.required_string("challenge");
+    std::string code = body.required_string("code");
+    body.reject_unknown_fields();
+
+    auto pending = challenges_.find(challenge);
+    if (!pending) throw ApiError(ErrorCode::kInvalidChallenge, "challenge is unknown or expired, log in again");
+    // Throttled under the same keys as the password, so codes are guessed no
+    // faster than passwords; the challenge also ends after a few wrong codes.
+    LoginAttempt attempt{pending->username, request.remote_address, pending->known_device};
+    if (auto wait = s_.throttle.retry_after(attempt)) {
+      throw ApiError(ErrorCode::kTooManyRequests, "too many failed logins, try again later", *wait);
+    }
+    if (!co_await spend_second_factor(s_.store, pending->user_id, code)) {
+      s_.throttle.record_failure(attempt);
+      challenges_.fail(challenge);
+      logger_->info("second factor failed user_id={} remote={}", pending->user_id, request.remote_address);
+      throw ApiError(ErrorCode::kInvalidTwoFactorCode, "wrong, expired or already used code");
+    }
+    if (!challenges_.finish(challenge)) {
+      throw ApiError(ErrorCode::kInvalidChallenge, "challenge is unknown or expired, log in again");
+    }
+    s_.throttle.record_success(attempt);
+    auto user = s_.store.read([&](Transaction& tx) { return tx.user_by_id(pending->user_id); });
+    if (!user) throw ApiError(ErrorCode::kInvalidChallenge, "account no longer exists");
+    co_return co_await open_session(*user, pending->device_name, pending->device_token);
   }
 
   awaitable<Response> list_sessions(Request& request) {
@@ -213,6 +257,7 @@ class AccountRoutes {
 
   api::Services& s_;
   DeviceTokens devices_;
+  LoginChallenges challenges_;
   std::shared_ptr<spdlog::logger> logger_;
 };
 
@@ -223,6 +268,7 @@ void register_account_routes(http::Router& router, api::Services& services) {
   auto bind = [&](auto method) { return http::member_handler(routes, method); };
   router.add("POST", "/api/v1/accounts", bind(&AccountRoutes::register_account));
   router.add("POST", "/api/v1/sessions", bind(&AccountRoutes::login));
+  router.add("POST", "/api/v1/sessions/two-factor", bind(&AccountRoutes::login_second_factor));
   router.add("GET", "/api/v1/sessions", bind(&AccountRoutes::list_sessions));
   router.add("DELETE", "/api/v1/sessions/current", bind(&AccountRoutes::logout));
   router.add("DELETE", "/api/v1/sessions/{session_id}", bind(&AccountRoutes::revoke_session));
