@@ -22,7 +22,8 @@ ServerOptions with_config(std::string extra) {
   return options;
 }
 
-// A login sent through a proxy that says the client is `client_address`.
+// A login sent through a proxy (the test client itself, when trusted) that
+// says the client is `forwarded_for`.
 Reply login_via(const HttpClient& client, const std::string& forwarded_for, object body,
                 const std::string& header = "X-Forwarded-For") {
   std::map<std::string, std::string> headers;
@@ -48,7 +49,8 @@ TEST(LoginThrottleBlackBoxTest, GuessingFromOneAddressDoesNotLockOutTheRealUserE
   EXPECT_GT(refused, 0);  // the guesser is slowed down...
   auto real = login_via(client, "203.0.113.5", credentials("amy", amy.password));
   EXPECT_EQ(real.status, 201) << real.body;  // ...the real user elsewhere is not
-  // Nor is the real user's own device at the guesser's address.
+  // At the guesser's address, without a device token, even the right
+  // password waits (KnownDevice* below show the way out).
   auto at_attacker = login_via(client, "198.51.100.66", credentials("amy", amy.password));
   EXPECT_EQ(at_attacker.status, 429);
 }

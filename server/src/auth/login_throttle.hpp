@@ -3,11 +3,11 @@
 // lockout, device cookies).
 //
 // Failures are counted under several keys, and each key is handled with
-// exponential backoff: the first `free` failures cost nothing (people
-// mistype); each one after that blocks the key for twice as long as the last
-// (base, 2 base, 4 base, ... capped at max_delay). A key's count is
-// forgotten once it has seen no failure for `forget_after`, so delays decay
-// when the guessing stops.
+// exponential backoff: up to `free` - 1 failures cost nothing (people
+// mistype); the free-th blocks the key for login_delay_base, and each further
+// one for twice as long as the last (base, 2 base, 4 base, ... capped at
+// login_delay_max). A key's count is forgotten once it has seen no failure
+// for login_failure_window, so delays decay when the guessing stops.
 //
 //   (account, address)  login_failures_per_pair: one client guessing one
 //                       account.

@@ -74,6 +74,7 @@ struct AuthOptions {
   // per address lets a shared NAT work; fifty per account from anywhere
   // stops a botnet guessing one account, and only delays unknown devices:
   // a device that logged in to the account before is never delayed by it.
+  // The per-pair limit also applies per (account, known device).
   unsigned login_failures_per_pair = 5;
   unsigned login_failures_per_address = 20;
   unsigned login_failures_per_account = 50;
