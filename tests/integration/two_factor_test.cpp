@@ -180,6 +180,20 @@ TEST_F(TwoFactorTest, DisablingNeedsPasswordAndCode) {
   EXPECT_EQ(second_step(challenge(), recovery[2]).error_code(), "invalid_two_factor_code");
 }
 
+TEST_F(TwoFactorTest, AKnownDeviceKeepsItsTokenThroughTheSecondStep) {
+  auto before = client.post("/api/v1/sessions", object{{"username", "amy"}, {"password", amy.password}});
+  ASSERT_EQ(before.status, 201) << before.body;
+  auto device_token = before.json().at("device_token");
+  std::int64_t t0 = unix_now();
+  std::string secret = enable(t0);
+  auto first = client.post("/api/v1/sessions",
+                           object{{"username", "amy"}, {"password", amy.password}, {"device_token", device_token}});
+  ASSERT_EQ(first.status, 200) << first.body;
+  auto done = second_step(std::string(first.json().at("challenge").as_string()), oathtool(secret, t0 + 30));
+  ASSERT_EQ(done.status, 201) << done.body;
+  EXPECT_EQ(done.json().at("device_token"), device_token);
+}
+
 class TwoFactorThrottleTest : public TwoFactorTest {
  protected:
   static ServerOptions options() {
