@@ -144,8 +144,8 @@ TEST_F(HttpLimitsTest, IdleKeepAliveConnectionIsClosed) {
 
 TEST(LoginThrottleIntegrationTest, RepeatedFailuresPerUsernameGet429WithRetryAfter) {
   ServerProcess server(with_config(
-      "[auth]\npassword_memory_kib = 19456\npassword_passes = 2\nlogin_failures_per_user = 3\n"
-      "login_failures_per_address = 100\n"));
+      "[auth]\npassword_memory_kib = 19456\npassword_passes = 2\nlogin_failures_per_pair = 3\n"
+      "login_failures_per_address = 100\nlogin_delay_base_seconds = 60\n"));
   HttpClient client(server.port());
   auto lee = register_and_login(client, "lee");
   for (int i = 0; i < 3; ++i) {
@@ -165,8 +165,8 @@ TEST(LoginThrottleIntegrationTest, RepeatedFailuresPerUsernameGet429WithRetryAft
 
 TEST(LoginThrottleIntegrationTest, RepeatedFailuresPerAddressGet429) {
   ServerProcess server(with_config(
-      "[auth]\npassword_memory_kib = 19456\npassword_passes = 2\nlogin_failures_per_user = 100\n"
-      "login_failures_per_address = 4\n"));
+      "[auth]\npassword_memory_kib = 19456\npassword_passes = 2\nlogin_failures_per_pair = 100\n"
+      "login_failures_per_address = 4\nlogin_delay_base_seconds = 60\n"));
   HttpClient client(server.port());
   for (int i = 0; i < 4; ++i) {
     auto reply = client.post("/api/v1/sessions", object{{"username", "user" + std::to_string(i)}, {"password", "password guess"}});
@@ -180,7 +180,7 @@ TEST(LoginThrottleIntegrationTest, RepeatedFailuresPerAddressGet429) {
 TEST(HashPoolIntegrationTest, FloodBeyondTheQueueGets503NotUnboundedWork) {
   ServerProcess server(with_config(
       "[auth]\npassword_memory_kib = 19456\npassword_passes = 2\nhash_workers = 1\nhash_queue_limit = 0\n"
-      "login_failures_per_user = 1000\nlogin_failures_per_address = 1000\n"));
+      "login_failures_per_pair = 1000\nlogin_failures_per_address = 1000\nlogin_failures_per_account = 1000\n"));
   HttpClient client(server.port());
   register_and_login(client, "nia");
   std::atomic<int> ok{0}, busy{0}, other{0};

@@ -15,6 +15,7 @@
 #include "auth/account_routes.hpp"
 #include "auth/authenticator.hpp"
 #include "auth/login_throttle.hpp"
+#include "auth/two_factor_routes.hpp"
 #include "auth/password_hasher.hpp"
 #include "contacts/contact_routes.hpp"
 #include "core/clock.hpp"
@@ -78,6 +79,7 @@ struct ServerApp::Impl {
     store.set_event_sink(&event_sink);
     hub.set_presence_observer([this](storage::UserId user, bool online) { presence.changed(user, online); });
     auth::register_account_routes(router, services);
+    auth::register_two_factor_routes(router, services);
     profile::register_profile_routes(router, services);
     contacts::register_contact_routes(router, services);
     messaging::register_conversation_routes(router, services);

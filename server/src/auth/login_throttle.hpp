@@ -1,15 +1,47 @@
-// Counts failed logins per username and per client address in fixed windows,
-// and says when a login attempt must be refused (429) before any password is
-// checked.
+// Slows down password (and second-factor) guessing without letting a guesser
+// lock the real user out, after OWASP's Authentication Cheat Sheet (account
+// lockout, device cookies).
 //
-// Memory is bounded: each table keeps at most kMaxTracked keys. When a table
-// is full, expired windows are dropped first; if it is still full, the whole
-// table is reset (and a warning logged) rather than grow.
+// Failures are counted under several keys, and each key is handled with
+// exponential backoff: up to `free` - 1 failures cost nothing (people
+// mistype); the free-th blocks the key for login_delay_base, and each further
+// one for twice as long as the last (base, 2 base, 4 base, ... capped at
+// login_delay_max). A key's count is forgotten once it has seen no failure
+// for login_failure_window, so delays decay when the guessing stops.
 //
+//   (account, address)  login_failures_per_pair: one client guessing one
+//                       account.
+//   address             login_failures_per_address: one client spraying many
+//                       accounts (IPv6 addresses count by their /64, which
+//                       one client commonly owns whole).
+//   account             login_failures_per_account: many addresses guessing
+//                       one account (a botnet). This key blocks only
+//                       attempts from unknown devices.
+//   (account, device)   login_failures_per_pair: a known device, one that
+//                       proved itself with a device token from an earlier
+//                       successful login of this account (or a session of
+//                       it). Such an attempt is checked and counted only
+//                       under this key, so no failure from elsewhere, however
+//                       many, ever delays it: the real user keeps logging in
+//                       from their own devices while the account is under
+//                       attack.
+//
+// A successful login clears the (account, address) and (account, device)
+// keys, never the address or account keys: one right guess must not refill a
+// guesser's budget.
+//
+// Memory is bounded: at most max_entries keys are kept, and when full the
+// least recently touched key is evicted. A key under attack is touched by
+// every attempt, so guessing cannot push its own counters out; what falls out
+// are keys nobody has used for the longest time.
+//
+// Time is passed in by the caller (steady clock), so tests control it.
 // Thread-safe.
 #pragma once
 
 #include <chrono>
+#include <cstddef>
+#include <list>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -20,41 +52,51 @@
 
 namespace parley::auth {
 
+// Who is trying to log in, as far as the server can tell before the password
+// is checked.
+struct LoginAttempt {
+  std::string_view account;       // the username given
+  std::string_view address;       // the client address (http/client_address)
+  std::string_view known_device;  // a verified device id of this account, or empty
+};
+
 class LoginThrottle {
  public:
   using Clock = std::chrono::steady_clock;
-  static constexpr std::size_t kMaxTracked = 100'000;
 
   explicit LoginThrottle(const AuthOptions& options);
 
-  // How long the caller must wait, or nullopt if the attempt may proceed.
-  [[nodiscard]] std::optional<std::chrono::seconds> retry_after(std::string_view username,
-                                                                std::string_view address,
+  // How long the caller must wait before this attempt may be checked, or
+  // nullopt if it may proceed now. Checking does not count as a failure.
+  [[nodiscard]] std::optional<std::chrono::seconds> retry_after(const LoginAttempt& attempt,
                                                                 Clock::time_point now = Clock::now());
 
-  void record_failure(std::string_view username, std::string_view address, Clock::time_point now = Clock::now());
+  // Counts a failed attempt under its keys.
+  void record_failure(const LoginAttempt& attempt, Clock::time_point now = Clock::now());
 
-  // A successful login clears the username's failures (not the address's:
-  // one correct guess must not reset an attacker's budget for other names).
-  void record_success(std::string_view username);
+  // Clears the attempt's (account, address) and (account, device) keys.
+  void record_success(const LoginAttempt& attempt);
+
+  // Keys held now (for tests and metrics).
+  [[nodiscard]] std::size_t size() const;
 
  private:
-  struct Window {
-    Clock::time_point started;
+  struct Entry {
+    std::string key;
     unsigned failures = 0;
+    Clock::time_point last_failure;
+    Clock::time_point blocked_until;
   };
-  using Table = std::unordered_map<std::string, Window>;
+  using Lru = std::list<Entry>;  // most recently touched first
 
-  std::optional<std::chrono::seconds> check(Table& table, std::string_view key, unsigned limit,
-                                            Clock::time_point now);
-  void count(Table& table, std::string_view key, Clock::time_point now);
+  std::optional<std::chrono::seconds> check(const std::string& key, Clock::time_point now);
+  void count(std::string key, unsigned free, Clock::time_point now);
+  void erase(const std::string& key);
 
-  std::chrono::seconds window_;
-  unsigned per_user_;
-  unsigned per_address_;
-  std::mutex mutex_;
-  Table by_user_;     // guarded by mutex_
-  Table by_address_;  // guarded by mutex_
+  AuthOptions options_;
+  mutable std::mutex mutex_;
+  Lru lru_;                                                 // guarded by mutex_
+  std::unordered_map<std::string_view, Lru::iterator> index_;  // guarded by mutex_; keys view into lru_
 };
 
 }  // namespace parley::auth

@@ -7,6 +7,8 @@
 
 #include <fmt/format.h>
 
+#include "http/client_address.hpp"
+
 namespace parley {
 namespace {
 
@@ -151,6 +153,8 @@ void apply_toml(Config& config, std::string_view text, std::string_view source_n
     r.seconds("read_timeout_seconds", config.http.read_timeout, 1, 3600);
     r.seconds("idle_timeout_seconds", config.http.idle_timeout, 1, 3600);
     r.integer("max_connections", config.http.max_connections, 1, 10'000'000);
+    r.strings("trusted_proxies", config.http.trusted_proxies);
+    r.string("forwarded_header", config.http.forwarded_header);
     r.finish();
   }
   if (const toml::table* auth = top.table("auth")) {
@@ -162,9 +166,18 @@ void apply_toml(Config& config, std::string_view text, std::string_view source_n
     r.integer("password_passes", config.auth.password_passes, 1, 64);
     r.integer("hash_workers", config.auth.hash_workers, 0, 256);
     r.integer("hash_queue_limit", config.auth.hash_queue_limit, 0, 100'000);
-    r.integer("login_failures_per_user", config.auth.login_failures_per_user, 1, 1'000'000);
+    if (auth->contains("login_failures_per_user")) {
+      throw ConfigError(
+          "auth.login_failures_per_user: replaced by login_failures_per_pair (one address guessing one account) and "
+          "login_failures_per_account (guessing from anywhere, which no longer delays known devices)");
+    }
+    r.integer("login_failures_per_pair", config.auth.login_failures_per_pair, 1, 1'000'000);
     r.integer("login_failures_per_address", config.auth.login_failures_per_address, 1, 1'000'000);
+    r.integer("login_failures_per_account", config.auth.login_failures_per_account, 1, 1'000'000);
+    r.seconds("login_delay_base_seconds", config.auth.login_delay_base, 1, 3600);
+    r.seconds("login_delay_max_seconds", config.auth.login_delay_max, 1, 7LL * 24 * 3600);
     r.seconds("login_failure_window_seconds", config.auth.login_failure_window, 1, 7LL * 24 * 3600);
+    r.integer("login_throttle_max_entries", config.auth.login_throttle_max_entries, 16, 100'000'000);
     r.finish();
   }
   if (const toml::table* ws = top.table("websocket")) {
@@ -219,6 +232,11 @@ void validate(const Config& config) {
     throw ConfigError(fmt::format("auth.password_passes: {} is below the minimum of {}",
                                   config.auth.password_passes, kMinPasswordPasses));
   }
+  if (config.auth.login_delay_max < config.auth.login_delay_base) {
+    throw ConfigError("auth.login_delay_max_seconds: must be at least login_delay_base_seconds");
+  }
+  (void)http::TrustedProxies::parse(config.http.trusted_proxies);  // throws on a bad entry
+  (void)http::parse_forwarded_header(config.http.forwarded_header);
   if (config.data_dir.empty()) throw ConfigError("data_dir is empty");
 }
 

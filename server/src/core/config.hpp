@@ -44,6 +44,15 @@ struct HttpOptions {
   // Beyond this many open connections new ones are closed at once, so a flood
   // runs into a limit rather than into the process's file descriptor limit.
   std::size_t max_connections = 10000;
+  // Reverse proxies whose client-address header is believed (addresses or
+  // CIDR blocks, see http/client_address.hpp). Empty: the TCP peer is the
+  // client, and X-Forwarded-For or Forwarded from anyone is ignored, since
+  // a client can write whatever it likes there.
+  std::vector<std::string> trusted_proxies;
+  // The header those proxies write the client chain into:
+  // "X-Forwarded-For" (most proxies) or "Forwarded" (RFC 7239). Only one is
+  // read, so a client cannot smuggle an address in the other.
+  std::string forwarded_header = "X-Forwarded-For";
 };
 
 struct AuthOptions {
@@ -60,12 +69,26 @@ struct AuthOptions {
   // Hash requests allowed to wait for a worker; more are refused with 503 so a
   // login flood queues a bounded amount of work.
   std::size_t hash_queue_limit = 64;
-  // Failed logins tolerated per username and per client address within the
-  // window before 429. Five lets a person mistype; twenty per address lets a
-  // shared NAT work while stopping guessing.
-  unsigned login_failures_per_user = 5;
+  // Login throttling (auth/login_throttle.hpp): failures tolerated before
+  // delays start, per key. Five lets a person mistype from one place; twenty
+  // per address lets a shared NAT work; fifty per account from anywhere
+  // stops a botnet guessing one account, and only delays unknown devices:
+  // a device that logged in to the account before is never delayed by it.
+  // The per-pair limit also applies per (account, known device).
+  unsigned login_failures_per_pair = 5;
   unsigned login_failures_per_address = 20;
+  unsigned login_failures_per_account = 50;
+  // The first delay, doubled at each further failure up to the cap. A
+  // second is nothing to a person; twelve failures later an attacker waits
+  // 15 minutes per guess.
+  std::chrono::seconds login_delay_base{1};
+  std::chrono::seconds login_delay_max{15 * 60};
+  // A key's failures are forgotten after this long without a new one, so
+  // delays decay once the guessing stops.
   std::chrono::seconds login_failure_window{15 * 60};
+  // Keys the throttle keeps (about 200 bytes each); the least recently
+  // touched is evicted beyond it, never the whole table.
+  std::size_t login_throttle_max_entries = 100'000;
 };
 
 struct WebSocketOptions {

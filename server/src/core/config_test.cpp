@@ -31,9 +31,15 @@ TEST(ConfigTest, TomlSetsEveryKnownSection) {
     [http]
     max_body_bytes = 2048
     read_timeout_seconds = 5
+    trusted_proxies = ["10.0.0.0/8", "::1"]
+    forwarded_header = "Forwarded"
     [auth]
     password_memory_kib = 32768
-    login_failures_per_user = 3
+    login_failures_per_pair = 3
+    login_failures_per_account = 40
+    login_delay_base_seconds = 2
+    login_delay_max_seconds = 60
+    login_throttle_max_entries = 1000
     [storage]
     sqlite_synchronous = "normal"
   )", "test.toml");
@@ -45,7 +51,14 @@ TEST(ConfigTest, TomlSetsEveryKnownSection) {
   EXPECT_EQ(config.http.max_body_bytes, 2048U);
   EXPECT_EQ(config.http.read_timeout, std::chrono::seconds(5));
   EXPECT_EQ(config.auth.password_memory_bytes, 32768U * 1024);
-  EXPECT_EQ(config.auth.login_failures_per_user, 3U);
+  EXPECT_EQ(config.http.trusted_proxies, (std::vector<std::string>{"10.0.0.0/8", "::1"}));
+  EXPECT_EQ(config.http.forwarded_header, "Forwarded");
+  EXPECT_EQ(config.auth.login_failures_per_pair, 3U);
+  EXPECT_EQ(config.auth.login_failures_per_account, 40U);
+  EXPECT_EQ(config.auth.login_delay_base, std::chrono::seconds(2));
+  EXPECT_EQ(config.auth.login_delay_max, std::chrono::seconds(60));
+  EXPECT_EQ(config.auth.login_throttle_max_entries, 1000U);
+  EXPECT_NO_THROW(validate(config));
   EXPECT_EQ(config.storage.sqlite_synchronous, SqliteSynchronous::kNormal);
 }
 
@@ -64,6 +77,23 @@ TEST(ConfigTest, WrongTypesAndRangesAreErrors) {
   EXPECT_THROW(apply_toml(config, "log_level = \"loud\"", "t"), ConfigError);
   EXPECT_THROW(apply_toml(config, "[storage]\nsqlite_synchronous = \"off\"", "t"), ConfigError);
   EXPECT_THROW(apply_toml(config, "this is not toml", "t"), ConfigError);
+}
+
+TEST(ConfigTest, TrustedProxiesAndThrottleKeysAreValidated) {
+  Config config;
+  config.http.trusted_proxies = {"10.0.0.0/8", "not-an-address"};
+  EXPECT_THROW(validate(config), ConfigError);
+  config.http.trusted_proxies = {"10.0.0.1/8"};  // host bits: a typo must not widen trust
+  EXPECT_THROW(validate(config), ConfigError);
+  config.http.trusted_proxies = {};
+  config.http.forwarded_header = "X-Real-IP";
+  EXPECT_THROW(validate(config), ConfigError);
+  config.http.forwarded_header = "x-forwarded-for";
+  config.auth.login_delay_max = std::chrono::seconds(1);
+  config.auth.login_delay_base = std::chrono::seconds(2);
+  EXPECT_THROW(validate(config), ConfigError);
+  // The old key's meaning changed; it is refused with a pointer to its successors.
+  EXPECT_THROW(apply_toml(config, "[auth]\nlogin_failures_per_user = 5", "t"), ConfigError);
 }
 
 TEST(ConfigTest, PasswordCostBelowOwaspMinimumIsRejected) {

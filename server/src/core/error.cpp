@@ -13,6 +13,8 @@ constexpr ErrorInfo info(ErrorCode code) {
     case ErrorCode::kMalformedRequest: return {400, "malformed_request"};
     case ErrorCode::kUnauthorized: return {401, "unauthorized"};
     case ErrorCode::kInvalidCredentials: return {401, "invalid_credentials"};
+    case ErrorCode::kInvalidTwoFactorCode: return {401, "invalid_two_factor_code"};
+    case ErrorCode::kInvalidChallenge: return {401, "invalid_challenge"};
     case ErrorCode::kForbidden: return {403, "forbidden"};
     case ErrorCode::kBlocked: return {403, "blocked"};
     case ErrorCode::kNotFound: return {404, "not_found"};

@@ -21,6 +21,8 @@ enum class ErrorCode {
   kMalformedRequest,      // 400: unparsable JSON, bad query string
   kUnauthorized,          // 401: missing, unknown, revoked or expired token
   kInvalidCredentials,    // 401: wrong username or password (indistinguishable)
+  kInvalidTwoFactorCode,  // 401: wrong, expired or already used TOTP or recovery code
+  kInvalidChallenge,      // 401: unknown, expired or used-up two-factor login challenge
   kForbidden,             // 403: authenticated but not allowed
   kBlocked,               // 403: a block between the two users forbids this
   kNotFound,              // 404: unknown route or resource, or not the caller's

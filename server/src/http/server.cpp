@@ -22,6 +22,7 @@
 
 #include "core/error.hpp"
 #include "core/log.hpp"
+#include "http/client_address.hpp"
 #include "http/router.hpp"
 #include "http/upgrade.hpp"
 #include "metrics/metrics.hpp"
@@ -65,7 +66,9 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
         metrics(server_metrics),
         acceptor(io_context),
         grace_timer(io_context),
-        logger(log::get("http")) {}
+        logger(log::get("http")),
+        trusted_proxies(TrustedProxies::parse(http_options.trusted_proxies)),
+        forwarded_header(parse_forwarded_header(http_options.forwarded_header)) {}
 
   awaitable<void> accept_loop();
   awaitable<void> serve(tcp::socket socket);
@@ -81,6 +84,9 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
   tcp::acceptor acceptor;
   asio::steady_timer grace_timer;
   std::shared_ptr<spdlog::logger> logger;
+  // Whose X-Forwarded-For / Forwarded is believed (http/client_address.hpp).
+  TrustedProxies trusted_proxies;
+  ForwardedHeader forwarded_header;
 
   std::string upgrade_path;
   UpgradeHandler upgrade_handler;
@@ -261,9 +267,10 @@ awaitable<void> Server::Impl::serve(tcp::socket socket) {
       connection->closed = true;
       metrics.connection_closed();
       unregister_connection(connection);
+      std::string client = request_client_address(remote, parser.get(), forwarded_header, trusted_proxies);
       asio::co_spawn(
           stream.get_executor(),
-          upgrade_handler(Upgrade{std::move(stream), parser.release(), std::move(remote), upgrade_path, started}),
+          upgrade_handler(Upgrade{std::move(stream), parser.release(), std::move(client), upgrade_path, started}),
           asio::detached);
       co_return;
     }
@@ -321,7 +328,7 @@ awaitable<Response> Server::Impl::handle(const bhttp::request<bhttp::string_body
   request.content_type = message[bhttp::field::content_type];
   request.authorization = message[bhttp::field::authorization];
   request.user_agent = message[bhttp::field::user_agent];
-  request.remote_address = std::move(remote);
+  request.remote_address = request_client_address(remote, message, forwarded_header, trusted_proxies);
   std::string decoded_path;
   std::string query;
   try {

@@ -58,6 +58,15 @@ struct Session {
   UnixMillis last_seen_at = 0;
 };
 
+// An account's authenticator (two-factor login). Pending until enabled.
+struct TwoFactor {
+  UserId user_id = 0;
+  std::string secret;  // raw bytes
+  bool enabled = false;
+  std::int64_t last_used_step = -1;  // the last TOTP step accepted; -1 for none
+  UnixMillis created_at = 0;
+};
+
 struct ConversationMute {
   ConversationId conversation_id = 0;
   UnixMillis muted_until = 0;

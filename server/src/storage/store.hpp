@@ -51,6 +51,26 @@ class Transaction {
   virtual void set_password_hash(UserId id, std::string_view hash) = 0;
   virtual void update_user(UserId id, const ProfilePatch& patch) = 0;
 
+  // Two-factor login. An account has at most one authenticator.
+  virtual std::optional<TwoFactor> two_factor(UserId user) = 0;
+  // Replaces any pending enrolment with a new one holding `secret`. Must not
+  // be called while two-factor login is enabled.
+  virtual void begin_two_factor(UserId user, std::string_view secret, UnixMillis now) = 0;
+  // Enables the pending enrolment, marks `step` used and replaces the
+  // recovery codes with `recovery_code_hashes`. Returns false (changing
+  // nothing) if no enrolment is pending.
+  virtual bool enable_two_factor(UserId user, std::int64_t step, const std::vector<std::string>& recovery_code_hashes,
+                                 UnixMillis now) = 0;
+  // Marks `step` used if it is later than the last used step; returns false
+  // (a replay) otherwise.
+  virtual bool use_two_factor_step(UserId user, std::int64_t step) = 0;
+  // Spends an unused recovery code; returns false if there is none with this
+  // hash.
+  virtual bool use_recovery_code(UserId user, std::string_view code_hash, UnixMillis now) = 0;
+  virtual int unused_recovery_codes(UserId user) = 0;
+  // Removes the authenticator and the recovery codes.
+  virtual void delete_two_factor(UserId user) = 0;
+
   // Per-conversation notification mutes.
   virtual std::vector<ConversationMute> mutes(UserId user) = 0;
   virtual void set_mute(UserId user, ConversationId conversation, UnixMillis until) = 0;

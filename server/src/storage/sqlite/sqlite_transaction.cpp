@@ -90,6 +90,70 @@ void SqliteTransaction::set_password_hash(UserId id, std::string_view hash) {
   db_.prepare("UPDATE users SET password_hash = ?2 WHERE id = ?1").bind(1, id).bind(2, hash).run();
 }
 
+std::optional<TwoFactor> SqliteTransaction::two_factor(UserId user) {
+  Statement& query =
+      db_.prepare("SELECT secret, enabled, last_used_step, created_at FROM two_factor WHERE user_id = ?1");
+  query.bind(1, user);
+  if (!query.step()) return std::nullopt;
+  return TwoFactor{user, query.text(0), query.int64(1) != 0, query.int64(2), query.int64(3)};
+}
+
+void SqliteTransaction::begin_two_factor(UserId user, std::string_view secret, UnixMillis now) {
+  db_.prepare(
+         "INSERT INTO two_factor (user_id, secret, enabled, last_used_step, created_at) VALUES (?1, ?2, 0, -1, ?3) "
+         "ON CONFLICT (user_id) DO UPDATE SET secret = excluded.secret, last_used_step = -1, "
+         "created_at = excluded.created_at WHERE enabled = 0")
+      .bind(1, user)
+      .bind_blob(2, secret)
+      .bind(3, now)
+      .run();
+}
+
+bool SqliteTransaction::enable_two_factor(UserId user, std::int64_t step,
+                                          const std::vector<std::string>& recovery_code_hashes, UnixMillis now) {
+  db_.prepare(
+         "UPDATE two_factor SET enabled = 1, last_used_step = ?2, enabled_at = ?3 WHERE user_id = ?1 AND enabled = 0")
+      .bind(1, user)
+      .bind(2, step)
+      .bind(3, now)
+      .run();
+  if (db_.changes() == 0) return false;
+  db_.prepare("DELETE FROM recovery_codes WHERE user_id = ?1").bind(1, user).run();
+  for (const auto& hash : recovery_code_hashes) {
+    db_.prepare("INSERT INTO recovery_codes (user_id, code_hash) VALUES (?1, ?2)").bind(1, user).bind_blob(2, hash).run();
+  }
+  return true;
+}
+
+bool SqliteTransaction::use_two_factor_step(UserId user, std::int64_t step) {
+  db_.prepare("UPDATE two_factor SET last_used_step = ?2 WHERE user_id = ?1 AND enabled = 1 AND last_used_step < ?2")
+      .bind(1, user)
+      .bind(2, step)
+      .run();
+  return db_.changes() > 0;
+}
+
+bool SqliteTransaction::use_recovery_code(UserId user, std::string_view code_hash, UnixMillis now) {
+  db_.prepare("UPDATE recovery_codes SET used_at = ?3 WHERE user_id = ?1 AND code_hash = ?2 AND used_at IS NULL")
+      .bind(1, user)
+      .bind_blob(2, code_hash)
+      .bind(3, now)
+      .run();
+  return db_.changes() > 0;
+}
+
+int SqliteTransaction::unused_recovery_codes(UserId user) {
+  Statement& query = db_.prepare("SELECT count(*) FROM recovery_codes WHERE user_id = ?1 AND used_at IS NULL");
+  query.bind(1, user);
+  query.step();
+  return static_cast<int>(query.int64(0));
+}
+
+void SqliteTransaction::delete_two_factor(UserId user) {
+  db_.prepare("DELETE FROM recovery_codes WHERE user_id = ?1").bind(1, user).run();
+  db_.prepare("DELETE FROM two_factor WHERE user_id = ?1").bind(1, user).run();
+}
+
 void SqliteTransaction::update_user(UserId id, const ProfilePatch& patch) {
   // COALESCE keeps a column when its parameter is NULL; the avatar needs a
   // separate flag because NULL is also a value it can be set to.

@@ -29,6 +29,14 @@ class SqliteTransaction final : public Transaction {
   std::optional<User> user_by_username(std::string_view username) override;
   std::optional<std::string> password_hash(UserId id) override;
   void set_password_hash(UserId id, std::string_view hash) override;
+  std::optional<TwoFactor> two_factor(UserId user) override;
+  void begin_two_factor(UserId user, std::string_view secret, UnixMillis now) override;
+  bool enable_two_factor(UserId user, std::int64_t step, const std::vector<std::string>& recovery_code_hashes,
+                         UnixMillis now) override;
+  bool use_two_factor_step(UserId user, std::int64_t step) override;
+  bool use_recovery_code(UserId user, std::string_view code_hash, UnixMillis now) override;
+  int unused_recovery_codes(UserId user) override;
+  void delete_two_factor(UserId user) override;
   void update_user(UserId id, const ProfilePatch& patch) override;
 
   std::vector<ConversationMute> mutes(UserId user) override;
