@@ -1,7 +1,5 @@
 #include "core/ijson.hpp"
 
-#include <vector>
-
 #include <boost/json/basic_parser_impl.hpp>
 #include <boost/json/value_stack.hpp>
 
@@ -80,24 +78,19 @@ struct Handler {
   bool on_comment(json::string_view, json::error_code&) { return true; }
 };
 
-// The members of every object in `value`, however deep. Iterative: the
-// depth is bounded by parse_options::max_depth, but a recursion here would
-// be one more thing to keep in step with it.
-std::size_t members_kept(const json::value& root) {
+// The members of every object in `value`, however deep. Recursive, without
+// allocating (this runs for every WebSocket frame): the depth is that of a
+// document the parser accepted, so at most parse_options::max_depth.
+std::size_t members_kept(const json::value& value) {
   std::size_t total = 0;
-  std::vector<const json::value*> todo{&root};
-  while (!todo.empty()) {
-    const json::value* v = todo.back();
-    todo.pop_back();
-    if (const auto* object = v->if_object()) {
-      total += object->size();
-      for (const auto& member : *object) {
-        if (member.value().is_structured()) todo.push_back(&member.value());
-      }
-    } else if (const auto* array = v->if_array()) {
-      for (const auto& item : *array) {
-        if (item.is_structured()) todo.push_back(&item);
-      }
+  if (const auto* object = value.if_object()) {
+    total += object->size();
+    for (const auto& member : *object) {
+      if (member.value().is_structured()) total += members_kept(member.value());
+    }
+  } else if (const auto* array = value.if_array()) {
+    for (const auto& item : *array) {
+      if (item.is_structured()) total += members_kept(item);
     }
   }
   return total;

@@ -27,7 +27,8 @@ struct Parsed {
 
 // Parses `text` into a value, as boost::json::parse(text, ec, {}, options)
 // does, and in the same single pass tells apart a document with a duplicate
-// member name. Never throws for bad input (only std::bad_alloc).
+// member name. Never throws for bad input (only std::bad_alloc). The check
+// recurses as deep as the document, at most options.max_depth levels.
 // Thread-safe; allocates only what the value needs.
 [[nodiscard]] Parsed parse(std::string_view text, const boost::json::parse_options& options = {});
 

@@ -114,7 +114,7 @@ std::size_t utf8_sequence(std::string_view text, std::size_t i) {
 
 }  // namespace
 
-ClientFrame parse_client_frame(std::string_view text, std::optional<std::string>& ref) {
+Request parse_client_frame(std::string_view text, std::optional<std::string>& ref) {
   // Default options, as before the table existed: Beast has checked the
   // frame is UTF-8, and the default depth (32) is far beyond any frame's.
   JsonBody frame(http::parse_object(text, "frame"));
@@ -125,7 +125,7 @@ ClientFrame parse_client_frame(std::string_view text, std::optional<std::string>
   }
   std::string type = frame.required_string("type");
   for (const auto& handler : kHandlers) {
-    if (handler.type == type) return ClientFrame{ref, handler.parse(frame)};
+    if (handler.type == type) return handler.parse(frame);
   }
   throw ApiError(ErrorCode::kValidationFailed, fmt::format("type: unknown frame type '{}'", quote_for_error(type)));
 }

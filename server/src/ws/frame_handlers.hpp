@@ -53,12 +53,7 @@ struct PingRequest {};  // "ping"
 using Request =
     std::variant<SendRequest, EditRequest, DeleteRequest, ReactRequest, ReceiptRequest, TypingRequest, PingRequest>;
 
-// A client's frame, parsed and validated.
-struct ClientFrame {
-  std::optional<std::string> ref;  // echoed in the answer; at most kMaxRefBytes
-  Request request;
-};
-
+// A frame's "ref" (echoed in the answer) has at most this many bytes.
 inline constexpr std::size_t kMaxRefBytes = 64;
 // How much of a client's unknown frame type an error message repeats.
 inline constexpr std::size_t kMaxEchoBytes = 32;
@@ -68,9 +63,10 @@ inline constexpr std::size_t kMaxEchoBytes = 32;
 // database, such as membership). Throws ApiError with the code the client is
 // to get: kMalformedRequest (not JSON, or a duplicate member name),
 // kValidationFailed (not an object; no, unknown or wrong fields; an unknown
-// type), kConflict (a second hello). `ref` is set as soon as the frame's ref
-// is read and valid, so that an error about the rest can name the frame.
-[[nodiscard]] ClientFrame parse_client_frame(std::string_view text, std::optional<std::string>& ref);
+// type), kConflict (a second hello). `ref` receives the frame's ref as soon
+// as it is read and valid, so that the answer (an error about the rest of the
+// frame, or the request's reply) can name the frame.
+[[nodiscard]] Request parse_client_frame(std::string_view text, std::optional<std::string>& ref);
 
 // The first frame: {"type":"hello","token"?,"position"?}.
 struct Hello {

@@ -26,33 +26,35 @@ Refusal refusal(std::string_view text) {
   return {ErrorCode::kInternal, "", ref};
 }
 
-ClientFrame parsed(std::string_view text) {
+Request parsed(std::string_view text) {
   std::optional<std::string> ref;
   return parse_client_frame(text, ref);
 }
 
 TEST(FrameHandlersTest, EachTypeParsesIntoItsRequest) {
-  auto send = parsed(R"({"type":"send","ref":"r1","conversation_id":3,"client_id":"c","text":"hi","reply_to":9})");
-  EXPECT_EQ(send.ref, "r1");
-  const auto& s = std::get<SendRequest>(send.request).message;
+  std::optional<std::string> ref;
+  auto send = parse_client_frame(
+      R"({"type":"send","ref":"r1","conversation_id":3,"client_id":"c","text":"hi","reply_to":9})", ref);
+  EXPECT_EQ(ref, "r1");
+  const auto& s = std::get<SendRequest>(send).message;
   EXPECT_EQ(s.conversation_id, 3);
   EXPECT_EQ(s.client_id, "c");
   EXPECT_EQ(s.text, "hi");
   EXPECT_EQ(s.reply_to, 9);
 
-  auto edit = std::get<EditRequest>(parsed(R"({"type":"edit","message_id":4,"text":"x"})").request);
+  auto edit = std::get<EditRequest>(parsed(R"({"type":"edit","message_id":4,"text":"x"})"));
   EXPECT_EQ(edit.message_id, 4);
   EXPECT_EQ(edit.text, "x");
-  EXPECT_EQ(std::get<DeleteRequest>(parsed(R"({"type":"delete","message_id":5})").request).message_id, 5);
-  auto react = std::get<ReactRequest>(parsed(R"({"type":"react","message_id":6,"emoji":"👍","remove":true})").request);
+  EXPECT_EQ(std::get<DeleteRequest>(parsed(R"({"type":"delete","message_id":5})")).message_id, 5);
+  auto react = std::get<ReactRequest>(parsed(R"({"type":"react","message_id":6,"emoji":"👍","remove":true})"));
   EXPECT_EQ(react.emoji, "👍");
   EXPECT_TRUE(react.remove);
-  auto read = std::get<ReceiptRequest>(parsed(R"({"type":"read","conversation_id":1,"seq":2})").request);
+  auto read = std::get<ReceiptRequest>(parsed(R"({"type":"read","conversation_id":1,"seq":2})"));
   EXPECT_TRUE(read.read);
   EXPECT_EQ(read.seq, 2);
-  EXPECT_FALSE(std::get<ReceiptRequest>(parsed(R"({"type":"delivered","conversation_id":1,"seq":2})").request).read);
-  EXPECT_EQ(std::get<TypingRequest>(parsed(R"({"type":"typing","conversation_id":8})").request).conversation_id, 8);
-  EXPECT_TRUE(std::holds_alternative<PingRequest>(parsed(R"({"type":"ping"})").request));
+  EXPECT_FALSE(std::get<ReceiptRequest>(parsed(R"({"type":"delivered","conversation_id":1,"seq":2})")).read);
+  EXPECT_EQ(std::get<TypingRequest>(parsed(R"({"type":"typing","conversation_id":8})")).conversation_id, 8);
+  EXPECT_TRUE(std::holds_alternative<PingRequest>(parsed(R"({"type":"ping"})")));
   EXPECT_EQ(frame_types().size(), 9U);
 }
 

@@ -461,8 +461,8 @@ class Session final : public realtime::Device, public std::enable_shared_from_th
   void handle(std::string_view text) {
     std::optional<std::string> ref;
     try {
-      auto frame = parse_client_frame(text, ref);
-      std::visit([&](auto& request) { execute(frame.ref, request); }, frame.request);
+      auto request = parse_client_frame(text, ref);
+      std::visit([&](auto& r) { execute(ref, r); }, request);
     } catch (...) {
       // Whatever failed (a bad frame, or the database), the client gets an
       // error frame and the connection carries on.
