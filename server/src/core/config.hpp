@@ -93,9 +93,9 @@ struct WebSocketOptions {
   // multiply its allowances. Over the cap the upgrade is refused with 429,
   // or (authenticated by the hello frame) the connection is closed with 4429.
   unsigned max_connections_per_user = 20;
-  // Open connections per client address, before authentication: 256 lets an
-  // office or a carrier NAT share an address while one host cannot take all
-  // of http.max_connections. 0 = no cap (e.g. behind a reverse proxy whose
+  // Open connections per client address (IPv6: per /64, which one host can
+  // fill), before authentication: 256 lets an office or a carrier NAT share
+  // an address while one host cannot take all of http.max_connections. 0 = no cap (e.g. behind a reverse proxy whose
   // address every client shares). Over the cap the upgrade is refused with 429.
   unsigned max_connections_per_address = 256;
   // Bytes of frames queued for a client that does not read. Past this, a

@@ -1,7 +1,10 @@
 #include "ws/connection_limits.hpp"
 
+#include <algorithm>
 #include <mutex>
 #include <unordered_map>
+
+#include <boost/asio/ip/address.hpp>
 
 #include "ws/rate_limiter.hpp"
 
@@ -15,6 +18,24 @@ struct ConnectionLimits::Entry {
   RateLimiter limiter;          // guarded by mutex
   std::size_t connections = 0;  // guarded by State::mutex
 };
+
+namespace {
+
+// What one client address is. An IPv6 host is usually given a whole /64 and
+// can pick any address in it, so IPv6 addresses count per /64; an IPv4 one
+// (also written as ::ffff:a.b.c.d) counts as itself.
+std::string address_key(std::string_view address) {
+  boost::system::error_code ec;
+  auto parsed = boost::asio::ip::make_address(address, ec);
+  if (ec || !parsed.is_v6()) return std::string(address);
+  auto v6 = parsed.to_v6();
+  if (v6.is_v4_mapped()) return boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, v6).to_string();
+  auto bytes = v6.to_bytes();
+  std::fill(bytes.begin() + 8, bytes.end(), 0);
+  return boost::asio::ip::address_v6(bytes).to_string() + "/64";
+}
+
+}  // namespace
 
 struct ConnectionLimits::State {
   explicit State(const WebSocketOptions& o) : options(o) {}
@@ -31,7 +52,7 @@ ConnectionLimits::~ConnectionLimits() = default;
 std::optional<ConnectionLimits::AddressTicket> ConnectionLimits::admit_address(std::string_view address) {
   std::lock_guard lock(state_->mutex);
   std::size_t cap = state_->options.max_connections_per_address;
-  auto [it, inserted] = state_->by_address.try_emplace(std::string(address), 0);
+  auto [it, inserted] = state_->by_address.try_emplace(address_key(address), 0);
   if (cap != 0 && it->second >= cap) return std::nullopt;
   ++it->second;
   AddressTicket ticket;

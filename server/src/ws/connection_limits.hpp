@@ -74,8 +74,10 @@ class ConnectionLimits {
     std::shared_ptr<Entry> session_entry_;
   };
 
-  // A place for one more connection from `address`; nullopt when the
-  // address holds max_connections_per_address already (0: no cap).
+  // A place for one more connection from `address` (as the peer's IP
+  // address is written; IPv6 addresses count per /64, the block one host
+  // usually holds); nullopt when the address holds
+  // max_connections_per_address already (0: no cap).
   [[nodiscard]] std::optional<AddressTicket> admit_address(std::string_view address);
 
   // A place for one more connection of `user` (through `session`); nullopt

@@ -30,6 +30,20 @@ TEST(ConnectionLimitsTest, CapsConnectionsPerAddressUntilOneCloses) {
   EXPECT_TRUE(limits.admit_address("10.0.0.1"));
 }
 
+TEST(ConnectionLimitsTest, IPv6AddressesCountPerSlash64) {
+  ConnectionLimits limits(small_limits());
+  auto a = limits.admit_address("2001:db8:1:2::1");
+  auto b = limits.admit_address("2001:db8:1:2:ffff::9");
+  ASSERT_TRUE(a && b);
+  EXPECT_FALSE(limits.admit_address("2001:db8:1:2:abcd:1:2:3")) << "the same /64";
+  EXPECT_TRUE(limits.admit_address("2001:db8:1:3::1")) << "another /64";
+  auto c = limits.admit_address("::ffff:192.0.2.1");
+  auto d = limits.admit_address("192.0.2.1");
+  ASSERT_TRUE(c && d);
+  EXPECT_FALSE(limits.admit_address("192.0.2.1")) << "IPv4 written as IPv4-mapped IPv6 is the same address";
+  EXPECT_TRUE(limits.admit_address("192.0.2.2"));
+}
+
 TEST(ConnectionLimitsTest, NoAddressCapWhenZero) {
   auto options = small_limits();
   options.max_connections_per_address = 0;

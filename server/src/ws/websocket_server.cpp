@@ -1,5 +1,6 @@
 #include "ws/websocket_server.hpp"
 
+#include <algorithm>
 #include <unordered_map>
 #include <variant>
 
