@@ -160,7 +160,10 @@ TEST(WebSocketCapsTest, AUsersConnectionsTogetherCannotExceedTheUsersRate) {
   HttpClient client(server.port());
   auto laptop = register_and_login(client, "carol");
   auto phone = login(client, "carol", laptop.password, "phone");
-  auto a = connected(server.port(), laptop);
+  auto a = std::make_unique<WsClient>(server.port());
+  auto limits = a->hello(laptop.token).welcome.at("limits").as_object();
+  EXPECT_EQ(limits.at("frame_burst").as_int64(), 10) << "per session";
+  EXPECT_EQ(limits.at("user_frame_burst").as_int64(), 14) << "per user";
   auto b = connected(server.port(), phone);
   // 9 frames on each of two sessions: each within its own burst of 10, 18 in
   // all against the user's 14.

@@ -265,6 +265,9 @@ class Session final : public realtime::Device, public std::enable_shared_from_th
                     object{{"max_frame_bytes", options_.max_frame_bytes},
                            {"frames_per_second", options_.frames_per_second},
                            {"frame_burst", options_.frame_burst},
+                           {"user_frames_per_second", options_.user_frames_per_second},
+                           {"user_frame_burst", options_.user_frame_burst},
+                           {"max_connections_per_user", options_.max_connections_per_user},
                            {"idle_timeout_ms", options_.idle_timeout.count() * 1000}}}};
     return make_frame(welcome);
   }
