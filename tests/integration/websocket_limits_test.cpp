@@ -275,7 +275,9 @@ TEST(WebSocketLimitsTest, SlowReaderIsDisconnectedAndResumesWithEveryMessageOnce
       "[websocket]\n"
       "max_outbound_bytes = 131072\n"
       "frames_per_second = 100000\n"
-      "frame_burst = 100000\n");
+      "frame_burst = 100000\n"
+      "user_frames_per_second = 100000\n"
+      "user_frame_burst = 100000\n");
   auto dave = register_and_login(bench.client, "dave");
   make_contacts(bench.client, bench.carol, dave);
   auto conversation = direct_conversation(bench.client, bench.carol, dave);
@@ -359,7 +361,9 @@ TEST(WebSocketLimitsTest, AReaderThatKeepsUpIsNotDisconnectedByABurst) {
       "[websocket]\n"
       "max_outbound_bytes = 32768\n"
       "frames_per_second = 100000\n"
-      "frame_burst = 100000\n");
+      "frame_burst = 100000\n"
+      "user_frames_per_second = 100000\n"
+      "user_frame_burst = 100000\n");
   constexpr int kBurst = 60;  // below max_inflight_writes: a few commit batches
   auto dave = register_and_login(bench.client, "dave");
   make_contacts(bench.client, bench.carol, dave);

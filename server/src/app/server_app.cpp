@@ -26,6 +26,7 @@
 #include "metrics/metrics.hpp"
 #include "realtime/hub.hpp"
 #include "realtime/presence.hpp"
+#include "ws/connection_limits.hpp"
 #include "ws/websocket_server.hpp"
 #include "http/upgrade.hpp"
 #include "profile/profile_routes.hpp"
@@ -72,7 +73,8 @@ struct ServerApp::Impl {
         authenticator(store, config.auth),
         presence(store, hub),
         services{config, store, hasher, throttle, authenticator, metrics, hub},
-        ws_context{services, hub, presence, config.websocket},
+        ws_limits(config.websocket),
+        ws_context{services, hub, presence, config.websocket, ws_limits},
         server(io, config.http, router, metrics),
         sweep_timer(io),
         event_sink(io, hub) {
@@ -143,6 +145,7 @@ struct ServerApp::Impl {
   realtime::Hub hub;
   realtime::Presence presence;
   api::Services services;
+  ws::ConnectionLimits ws_limits;
   ws::Context ws_context;
   http::Router router;
   std::atomic<bool> stopping{false};

@@ -187,6 +187,10 @@ void apply_toml(Config& config, std::string_view text, std::string_view source_n
     r.seconds("idle_timeout_seconds", config.websocket.idle_timeout, 2, 3600);
     r.integer("frames_per_second", config.websocket.frames_per_second, 1, 100'000);
     r.integer("frame_burst", config.websocket.frame_burst, 1, 1'000'000);
+    r.integer("user_frames_per_second", config.websocket.user_frames_per_second, 1, 100'000);
+    r.integer("user_frame_burst", config.websocket.user_frame_burst, 1, 1'000'000);
+    r.integer("max_connections_per_user", config.websocket.max_connections_per_user, 1, 1'000'000);
+    r.integer("max_connections_per_address", config.websocket.max_connections_per_address, 0, 10'000'000);
     r.integer("max_outbound_bytes", config.websocket.max_outbound_bytes, 4096, 1LL << 30);
     r.integer("max_inflight_writes", config.websocket.max_inflight_writes, 1, 100'000);
     r.integer("max_resume_events", config.websocket.max_resume_events, 1, 10'000'000);
@@ -238,6 +242,15 @@ void validate(const Config& config) {
   (void)http::TrustedProxies::parse(config.http.trusted_proxies);  // throws on a bad entry
   (void)http::parse_forwarded_header(config.http.forwarded_header);
   if (config.data_dir.empty()) throw ConfigError("data_dir is empty");
+  // A user's budget covers all of its sessions: one smaller than a single
+  // session's would make the session's setting meaningless.
+  const auto& ws = config.websocket;
+  if (ws.user_frames_per_second < ws.frames_per_second || ws.user_frame_burst < ws.frame_burst) {
+    throw ConfigError(fmt::format(
+        "websocket.user_frames_per_second ({}) and user_frame_burst ({}) must be at least frames_per_second ({}) "
+        "and frame_burst ({})",
+        ws.user_frames_per_second, ws.user_frame_burst, ws.frames_per_second, ws.frame_burst));
+  }
 }
 
 EnvLookup process_environment() {

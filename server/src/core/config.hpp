@@ -100,10 +100,28 @@ struct WebSocketOptions {
   // A peer silent this long is dead; a ping is sent at half of it, so a live
   // but idle client is never dropped. 30 s suits mobile NAT timeouts.
   std::chrono::seconds idle_timeout{30};
-  // Frames a client may send per second on average, and in one burst. A
-  // person types far slower; a client syncing receipts sends bursts.
+  // Frames a device session may send per second on average, and in one
+  // burst, shared by all of the session's connections (a second socket of
+  // the same login adds no allowance). A person types far slower; a client
+  // syncing receipts sends bursts.
   unsigned frames_per_second = 50;
   unsigned frame_burst = 200;
+  // The same for a user, across all of the user's sessions and connections:
+  // two devices syncing at full speed at once, while 20 sockets of one user
+  // still get no more than that together.
+  unsigned user_frames_per_second = 100;
+  unsigned user_frame_burst = 400;
+  // Open connections per user: a phone, a tablet, a desktop app and a dozen
+  // browser tabs fit in 20; more is a runaway client or an attempt to
+  // multiply its allowances. Over the cap the upgrade is refused with 429,
+  // or (authenticated by the hello frame) the connection is closed with 4429.
+  unsigned max_connections_per_user = 20;
+  // Open connections per client address (IPv6: per /64, which one host can
+  // fill), before authentication: 256 lets an office or a carrier NAT share
+  // an address while one host cannot take all of http.max_connections. The
+  // address is the client's as http.trusted_proxies resolves it. 0 = no cap.
+  // Over the cap the upgrade is refused with 429.
+  unsigned max_connections_per_address = 256;
   // Bytes of frames queued for a client that does not read. Past this, a
   // client whose socket has taken nothing for a second is too slow: it is
   // disconnected and resumes later, so a stuck peer never holds memory. A

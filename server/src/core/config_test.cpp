@@ -107,6 +107,21 @@ TEST(ConfigTest, PasswordCostBelowOwaspMinimumIsRejected) {
   EXPECT_NO_THROW(validate(config));
 }
 
+TEST(ConfigTest, WebSocketCapsAndTheUserBudgetNotBelowTheSessions) {
+  Config config;
+  apply_toml(config,
+             "[websocket]\nmax_connections_per_user = 5\nmax_connections_per_address = 0\n"
+             "user_frames_per_second = 60\nuser_frame_burst = 300\n",
+             "t");
+  EXPECT_EQ(config.websocket.max_connections_per_user, 5U);
+  EXPECT_EQ(config.websocket.max_connections_per_address, 0U) << "0 = no cap";
+  EXPECT_EQ(config.websocket.user_frames_per_second, 60U);
+  EXPECT_NO_THROW(validate(config));
+  EXPECT_THROW(apply_toml(config, "[websocket]\nmax_connections_per_user = 0\n", "t"), ConfigError);
+  config.websocket.user_frame_burst = config.websocket.frame_burst - 1;
+  EXPECT_THROW(validate(config), ConfigError) << "a user's budget below one session's";
+}
+
 TEST(ConfigTest, EnvironmentOverridesFileAndParsesListen) {
   Config config;
   apply_toml(config, "listen = \"127.0.0.1:1111\"\ndata_dir = \"from-file\"", "t");

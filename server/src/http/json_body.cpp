@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "core/error.hpp"
+#include "core/ijson.hpp"
 #include "core/validation.hpp"
 
 namespace parley::http {
@@ -39,16 +40,47 @@ JsonBody::JsonBody(const Request& request) {
   // client learns which field is wrong.
   options.allow_invalid_utf8 = true;
   options.max_depth = 16;
-  boost::system::error_code ec;
-  boost::json::value value = boost::json::parse(request.body, ec, {}, options);
-  if (ec) throw ApiError(ErrorCode::kMalformedRequest, fmt::format("body is not valid JSON: {}", ec.message()));
-  if (!value.is_object()) throw ApiError(ErrorCode::kValidationFailed, "body must be a JSON object");
-  object_ = std::move(value.as_object());
+  object_ = parse_object(request.body, "body", options);
+}
+
+boost::json::object parse_object(std::string_view text, std::string_view what,
+                                 const boost::json::parse_options& options) {
+  auto parsed = ijson::parse(text, options);
+  switch (parsed.failure) {
+    case ijson::Failure::kNone:
+      break;
+    case ijson::Failure::kSyntax:
+      throw ApiError(ErrorCode::kMalformedRequest,
+                     fmt::format("{} is not valid JSON: {}", what, parsed.error.message()));
+    case ijson::Failure::kDuplicateKey:
+      // Which value would count is ambiguous (parsers differ), so the whole
+      // document is refused like one that does not parse.
+      throw ApiError(
+          ErrorCode::kMalformedRequest,
+          fmt::format("{} names the same object member twice (duplicate keys are not allowed, RFC 7493)", what));
+  }
+  if (!parsed.value.is_object()) {
+    throw ApiError(ErrorCode::kValidationFailed, fmt::format("{} must be a JSON object", what));
+  }
+  return std::move(parsed.value.as_object());
 }
 
 const boost::json::value* JsonBody::take(std::string_view field) {
-  seen_.emplace(field);
-  return object_.if_contains(field);
+  auto it = object_.find(field);
+  if (it == object_.end()) return nullptr;
+  auto index = static_cast<std::size_t>(it - object_.begin());
+  if (index < 64) {
+    seen_mask_ |= std::uint64_t{1} << index;
+  } else {
+    if (seen_more_.size() <= index - 64) seen_more_.resize(object_.size() - 64);
+    seen_more_[index - 64] = true;
+  }
+  return &it->value();
+}
+
+bool JsonBody::was_seen(std::size_t index) const {
+  if (index < 64) return ((seen_mask_ >> index) & 1U) != 0;
+  return index - 64 < seen_more_.size() && seen_more_[index - 64];
 }
 
 std::optional<std::string> JsonBody::optional_string(std::string_view field) {
@@ -69,7 +101,7 @@ std::string JsonBody::required_string(std::string_view field) {
 std::optional<std::optional<std::string>> JsonBody::nullable_string(std::string_view field) {
   const auto* value = object_.if_contains(field);
   if (value != nullptr && value->is_null()) {
-    seen_.emplace(field);
+    (void)take(field);
     return std::optional<std::string>{};
   }
   auto text = optional_string(field);
@@ -97,7 +129,7 @@ std::optional<std::int64_t> JsonBody::optional_int(std::string_view field) {
 std::optional<std::optional<std::int64_t>> JsonBody::nullable_int(std::string_view field) {
   const auto* value = object_.if_contains(field);
   if (value != nullptr && value->is_null()) {
-    seen_.emplace(field);
+    (void)take(field);
     return std::optional<std::int64_t>{};
   }
   auto number = optional_int(field);
@@ -123,9 +155,9 @@ std::optional<std::vector<std::string>> JsonBody::optional_string_array(std::str
 }
 
 void JsonBody::reject_unknown_fields() const {
-  for (const auto& entry : object_) {
-    if (seen_.contains(entry.key())) continue;
-    std::string_view key = entry.key();
+  for (std::size_t i = 0; i < object_.size(); ++i) {
+    if (was_seen(i)) continue;
+    std::string_view key = object_.begin()[i].key();
     // The name is echoed only when it is safe to: valid UTF-8 and short.
     if (key.size() <= 64 && validation::is_valid_utf8(key)) invalid(key, "is not a known field");
     throw ApiError(ErrorCode::kValidationFailed, "body has an unknown field");

@@ -94,6 +94,7 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
   std::atomic<bool> stopping{false};
   std::mutex mutex;
   std::set<std::shared_ptr<Connection>> connections;  // guarded by mutex
+  std::size_t upgraded = 0;  // connections handed to the upgrade handler and still open; guarded by mutex
   std::function<void()> on_drained;                   // guarded by mutex
 };
 
@@ -177,7 +178,7 @@ void Server::shutdown(std::chrono::seconds grace, std::function<void()> on_drain
 
 bool Server::Impl::register_connection(const std::shared_ptr<Connection>& connection) {
   std::lock_guard lock(mutex);
-  if (stopping || connections.size() >= options.max_connections) return false;
+  if (stopping || connections.size() + upgraded >= options.max_connections) return false;
   connections.insert(connection);
   return true;
 }
@@ -266,12 +267,20 @@ awaitable<void> Server::Impl::serve(tcp::socket socket) {
       // that may live for days.
       connection->closed = true;
       metrics.connection_closed();
+      {
+        std::lock_guard lock(mutex);
+        ++upgraded;  // before the unregister below, so the count never dips
+      }
+      std::shared_ptr<void> slot(nullptr, [self](void*) {
+        std::lock_guard lock(self->mutex);
+        --self->upgraded;
+      });
       unregister_connection(connection);
       std::string client = request_client_address(remote, parser.get(), forwarded_header, trusted_proxies);
-      asio::co_spawn(
-          stream.get_executor(),
-          upgrade_handler(Upgrade{std::move(stream), parser.release(), std::move(client), upgrade_path, started}),
-          asio::detached);
+      asio::co_spawn(stream.get_executor(),
+                     upgrade_handler(Upgrade{std::move(stream), parser.release(), std::move(client), upgrade_path,
+                                             started, std::move(slot)}),
+                     asio::detached);
       co_return;
     }
     if (!read_ec) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <memory>
 #include <string>
 
 #include <boost/asio/awaitable.hpp>
@@ -25,6 +26,9 @@ struct Upgrade {
   // outcome (101, or the status it refused the upgrade with).
   std::string route;
   std::chrono::steady_clock::time_point started;
+  // The connection's place in http.max_connections: the handler keeps it as
+  // long as the connection lives, so that upgraded connections count too.
+  std::shared_ptr<void> slot;
 };
 
 // Writes `response` on the stream (to refuse an upgrade with a JSON error).

@@ -24,6 +24,19 @@ void Hub::attach(const std::shared_ptr<Device>& device) {
   if (first && presence_observer_) presence_observer_(device->user_id(), true);
 }
 
+bool Hub::attach_checked(const std::shared_ptr<Device>& device, const std::function<bool()>& still_valid) {
+  attach(device);
+  bool valid = false;
+  try {
+    valid = still_valid();
+  } catch (...) {
+    detach(*device);
+    throw;
+  }
+  if (!valid) detach(*device);
+  return valid;
+}
+
 void Hub::detach(const Device& device) {
   bool last = false;
   {

@@ -60,6 +60,15 @@ class Hub {
   void attach(const std::shared_ptr<Device>& device);
   void detach(const Device& device);
 
+  // Attaches `device`, then asks `still_valid` (e.g. whether its session
+  // still exists); when it says no, detaches the device again and returns
+  // false. In this order a revocation cannot slip between a session check
+  // and the attach: one that commits before the check is seen by it, one
+  // that commits after is followed by close_sessions(), which finds the
+  // device attached. (Revokers commit first, then call close_sessions().)
+  // Exceptions from `still_valid` propagate, with the device detached.
+  [[nodiscard]] bool attach_checked(const std::shared_ptr<Device>& device, const std::function<bool()>& still_valid);
+
   // Committed events, in position order; calls must not overlap.
   void publish(const std::vector<storage::Event>& events);
 

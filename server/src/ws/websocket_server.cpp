@@ -1,6 +1,8 @@
 #include "ws/websocket_server.hpp"
 
+#include <algorithm>
 #include <unordered_map>
+#include <variant>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -12,7 +14,6 @@
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/websocket/stream.hpp>
-#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <fmt/format.h>
 
@@ -23,14 +24,14 @@
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "events/emit.hpp"
-#include "http/json_body.hpp"
 #include "http/upgrade.hpp"
 #include "messaging/messages.hpp"
 #include "metrics/metrics.hpp"
 #include "realtime/hub.hpp"
 #include "realtime/presence.hpp"
 #include "storage/store.hpp"
-#include "ws/rate_limiter.hpp"
+#include "ws/connection_limits.hpp"
+#include "ws/frame_handlers.hpp"
 
 namespace parley::ws {
 
@@ -53,7 +54,6 @@ constexpr int kTypingExpiresMs = 6000;
 // A client that keeps sending past the rate limit after this many refusals
 // in a row is disconnected.
 constexpr int kMaxRefusals = 20;
-constexpr std::size_t kMaxRefBytes = 64;
 // Slow consumers. One commit can hand a connection hundreds of frames at
 // once, so the queue's size alone does not tell a slow reader from a burst:
 // past max_outbound_bytes a client is too slow only once its socket has
@@ -66,6 +66,9 @@ constexpr std::size_t kBurstFactor = 8;
 // typical chat frame in one read, and what an idle connection's pending read
 // holds (Beast would otherwise prepare 1,536 bytes).
 constexpr std::size_t kIdleReadBytes = 512;
+// What a refusal over a connection cap tells the client to wait: a place
+// frees up only when another connection closes, which a client cannot know.
+constexpr std::chrono::seconds kCapRetryAfter{30};
 
 Frame make_frame(const object& value) { return std::make_shared<const std::string>(boost::json::serialize(value)); }
 
@@ -113,6 +116,18 @@ bool origin_allowed(std::string_view origin, std::string_view host, const std::v
 // layer of composed operations on every frame would be spent for nothing.
 using Stream = websocket::stream<asio::ip::tcp::socket>;
 
+// The close code for a hello refused with `code` (docs/protocol.md).
+std::uint16_t hello_close_code(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::kUnauthorized:
+      return realtime::close_code::kUnauthorized;
+    case ErrorCode::kTooManyRequests:  // over the user's connection cap
+      return realtime::close_code::kRateLimited;
+    default:
+      return static_cast<std::uint16_t>(websocket::close_code::policy_error);
+  }
+}
+
 // A close frame's reason holds at most 123 bytes (RFC 6455, 5.5).
 websocket::close_reason close_reason(std::uint16_t code, std::string_view text) {
   return websocket::close_reason(static_cast<websocket::close_code>(code), text.substr(0, 123));
@@ -128,13 +143,18 @@ websocket::close_reason close_reason(std::uint16_t code, std::string_view text) 
 // most of the server's memory.
 class Session final : public realtime::Device, public std::enable_shared_from_this<Session> {
  public:
-  Session(Stream ws, Context& context, auth::Principal principal)
+  // The tickets and the slot hold the connection's places in the caps for
+  // as long as the session lives.
+  Session(Stream ws, Context& context, auth::Principal principal, ConnectionLimits::UserTicket user_ticket,
+          ConnectionLimits::AddressTicket address_ticket, std::shared_ptr<void> connection_slot)
       : ws_(std::move(ws)),
         context_(context),
         options_(context.options),
         principal_(principal),
         strand_(ws_.get_executor()),
-        limiter_(options_.frames_per_second, options_.frame_burst),
+        user_ticket_(std::move(user_ticket)),
+        address_ticket_(std::move(address_ticket)),
+        connection_slot_(std::move(connection_slot)),
         logger_(log::get("ws")) {}
 
   storage::UserId user_id() const override { return principal_.user_id; }
@@ -175,7 +195,23 @@ class Session final : public realtime::Device, public std::enable_shared_from_th
  private:
   awaitable<void> catch_up_then_serve(std::optional<Position> resume_from) {
     auto self = shared_from_this();
-    context_.hub.attach(self);
+    bool valid = false;
+    try {
+      // The session was checked at hello; a revocation committed since then
+      // found no device to close. Checked again once the hub knows the
+      // device, a revocation cannot slip between the two.
+      valid = context_.hub.attach_checked(self, [this] { return session_still_exists(); });
+    } catch (const std::exception& e) {
+      logger_->error("session check failed user_id={} error=\"{}\"", user_id(), e.what());
+      begin_close(websocket::close_code::internal_error, "internal error");
+    }
+    if (!valid) {
+      begin_close(realtime::close_code::kSessionRevoked, "session revoked");
+      serving_ = true;
+      write_next();
+      read_next();
+      co_return;
+    }
     try {
       co_await catch_up(resume_from);
     } catch (const boost::system::system_error& e) {
@@ -189,6 +225,15 @@ class Session final : public realtime::Device, public std::enable_shared_from_th
     serving_ = true;
     write_next();
     read_next();
+  }
+
+  bool session_still_exists() {
+    auto user = user_id();
+    auto session = session_id();
+    return context_.services.store.read([&](Transaction& tx) {
+      auto sessions = tx.sessions(user);
+      return std::any_of(sessions.begin(), sessions.end(), [&](const auto& s) { return s.id == session; });
+    });
   }
 
   // The read side ended (closed, failed, timed out or cut): the connection
@@ -220,6 +265,9 @@ class Session final : public realtime::Device, public std::enable_shared_from_th
                     object{{"max_frame_bytes", options_.max_frame_bytes},
                            {"frames_per_second", options_.frames_per_second},
                            {"frame_burst", options_.frame_burst},
+                           {"user_frames_per_second", options_.user_frames_per_second},
+                           {"user_frame_burst", options_.user_frame_burst},
+                           {"max_connections_per_user", options_.max_connections_per_user},
                            {"idle_timeout_ms", options_.idle_timeout.count() * 1000}}}};
     return make_frame(welcome);
   }
@@ -398,7 +446,9 @@ class Session final : public realtime::Device, public std::enable_shared_from_th
       begin_close(realtime::close_code::kUnsupportedData, "binary frames are not supported");
       return;
     }
-    if (!limiter_.allow()) {
+    // Budgets shared with the user's and the session's other connections:
+    // more sockets bring no more frames.
+    if (!user_ticket_.allow_frame()) {
       if (++refusals_ > kMaxRefusals) {
         begin_close(realtime::close_code::kRateLimited, "rate limit exceeded");
       } else {
@@ -407,24 +457,16 @@ class Session final : public realtime::Device, public std::enable_shared_from_th
       return;
     }
     refusals_ = 0;
-    handle(beast::buffers_to_string(read_buffer_.data()));
+    // The whole message is in the buffer, contiguous: read in place.
+    auto data = read_buffer_.data();
+    handle(std::string_view(static_cast<const char*>(data.data()), data.size()));
   }
 
-  void handle(const std::string& text) {
+  void handle(std::string_view text) {
     std::optional<std::string> ref;
     try {
-      boost::system::error_code ec;
-      auto value = boost::json::parse(text, ec);
-      if (ec) throw ApiError(ErrorCode::kMalformedRequest, fmt::format("frame is not valid JSON: {}", ec.message()));
-      if (!value.is_object()) throw ApiError(ErrorCode::kValidationFailed, "frame must be a JSON object");
-      http::JsonBody frame(std::move(value.as_object()));
-      ref = frame.optional_string("ref");
-      if (ref && ref->size() > kMaxRefBytes) {
-        ref.reset();
-        throw ApiError(ErrorCode::kValidationFailed, "ref: must be at most 64 bytes");
-      }
-      std::string type = frame.required_string("type");
-      dispatch(type, frame, ref);
+      auto request = parse_client_frame(text, ref);
+      std::visit([&](auto& r) { execute(ref, r); }, request);
     } catch (...) {
       // Whatever failed (a bad frame, or the database), the client gets an
       // error frame and the connection carries on.
@@ -432,76 +474,64 @@ class Session final : public realtime::Device, public std::enable_shared_from_th
     }
   }
 
-  void dispatch(const std::string& type, http::JsonBody& frame, const std::optional<std::string>& ref) {
-    auto required_id = [&](std::string_view field) {
-      auto id = frame.optional_int(field);
-      if (!id) throw ApiError(ErrorCode::kValidationFailed, fmt::format("{}: is required", field));
-      if (*id <= 0) throw ApiError(ErrorCode::kValidationFailed, fmt::format("{}: must be positive", field));
-      return *id;
-    };
+  // ---- what each request does (validated by ws/frame_handlers.cpp) ----------
+
+  void execute(const std::optional<std::string>& ref, SendRequest& send) {
     auto user = user_id();
-    if (type == "send") {
-      messaging::SendRequest request;
-      request.conversation_id = required_id("conversation_id");
-      request.client_id = frame.required_string("client_id");
-      request.text = frame.required_string("text");
-      if (auto reply = frame.optional_int("reply_to")) request.reply_to = *reply;
-      frame.reject_unknown_fields();
-      messaging::validate_send(request);
-      auto result = std::make_shared<messaging::SendResult>();
-      submit(
-          ref, [user, request, result](Transaction& tx) { *result = messaging::send(tx, user, request); },
-          [result, ref] {
-            const auto& m = result->message;
-            object ack{{"type", "ack"},           {"client_id", m.client_id}, {"conversation_id", m.conversation_id},
-                       {"message_id", m.id},      {"seq", m.seq},             {"position", m.pos},
-                       {"created_at", m.created_at}, {"duplicate", result->duplicate}};
-            add_ref(ack, ref);
-            return make_frame(ack);
-          });
-    } else if (type == "edit") {
-      auto id = required_id("message_id");
-      auto text = frame.required_string("text");
-      frame.reject_unknown_fields();
-      messaging::validate_text(text);
-      submit_ok(ref, [user, id, text](Transaction& tx) { messaging::edit(tx, user, id, text); });
-    } else if (type == "delete") {
-      auto id = required_id("message_id");
-      frame.reject_unknown_fields();
-      submit_ok(ref, [user, id](Transaction& tx) { messaging::remove(tx, user, id); });
-    } else if (type == "react") {
-      auto id = required_id("message_id");
-      auto emoji = frame.required_string("emoji");
-      bool remove = frame.optional_bool("remove").value_or(false);
-      frame.reject_unknown_fields();
-      messaging::validate_emoji(emoji);
-      submit_ok(ref, [user, id, emoji, remove](Transaction& tx) { messaging::react(tx, user, id, emoji, !remove); });
-    } else if (type == "read" || type == "delivered") {
-      auto conversation = required_id("conversation_id");
-      auto seq = required_id("seq");
-      frame.reject_unknown_fields();
-      bool read = type == "read";
-      submit_ok(ref, [user, conversation, seq, read](Transaction& tx) {
-        if (read) {
-          messaging::mark_read(tx, user, conversation, seq);
-        } else {
-          messaging::mark_delivered(tx, user, conversation, seq);
-        }
-      });
-    } else if (type == "typing") {
-      auto conversation = required_id("conversation_id");
-      frame.reject_unknown_fields();
-      typing(conversation);
-    } else if (type == "ping") {
-      frame.reject_unknown_fields();
-      object pong{{"type", "pong"}};
-      add_ref(pong, ref);
-      enqueue(make_frame(pong));
-    } else if (type == "hello") {
-      throw ApiError(ErrorCode::kConflict, "already said hello");
-    } else {
-      throw ApiError(ErrorCode::kValidationFailed, fmt::format("type: unknown frame type '{}'", type));
-    }
+    auto result = std::make_shared<messaging::SendResult>();
+    submit(
+        ref,
+        [user, request = std::move(send.message), result](Transaction& tx) {
+          *result = messaging::send(tx, user, request);
+        },
+        [result, ref] {
+          const auto& m = result->message;
+          object ack{{"type", "ack"},
+                     {"client_id", m.client_id},
+                     {"conversation_id", m.conversation_id},
+                     {"message_id", m.id},
+                     {"seq", m.seq},
+                     {"position", m.pos},
+                     {"created_at", m.created_at},
+                     {"duplicate", result->duplicate}};
+          add_ref(ack, ref);
+          return make_frame(ack);
+        });
+  }
+
+  void execute(const std::optional<std::string>& ref, EditRequest& edit) {
+    submit_ok(ref, [user = user_id(), id = edit.message_id, text = std::move(edit.text)](Transaction& tx) {
+      messaging::edit(tx, user, id, text);
+    });
+  }
+
+  void execute(const std::optional<std::string>& ref, DeleteRequest& remove) {
+    submit_ok(ref, [user = user_id(), id = remove.message_id](Transaction& tx) { messaging::remove(tx, user, id); });
+  }
+
+  void execute(const std::optional<std::string>& ref, ReactRequest& react) {
+    submit_ok(ref, [user = user_id(), id = react.message_id, emoji = std::move(react.emoji),
+                    add = !react.remove](Transaction& tx) { messaging::react(tx, user, id, emoji, add); });
+  }
+
+  void execute(const std::optional<std::string>& ref, ReceiptRequest& receipt) {
+    submit_ok(ref, [user = user_id(), receipt](Transaction& tx) {
+      if (receipt.read) {
+        messaging::mark_read(tx, user, receipt.conversation_id, receipt.seq);
+      } else {
+        messaging::mark_delivered(tx, user, receipt.conversation_id, receipt.seq);
+      }
+    });
+  }
+
+  void execute(const std::optional<std::string>&, TypingRequest& typing_request) {
+    typing(typing_request.conversation_id);
+  }
+
+  void execute(const std::optional<std::string>& ref, PingRequest&) {
+    object pong{{"type", "pong"}};
+    add_ref(pong, ref);
+    enqueue(make_frame(pong));
   }
 
   // Queues a write; `reply` builds the answer after its commit.
@@ -553,7 +583,9 @@ class Session final : public realtime::Device, public std::enable_shared_from_th
   const WebSocketOptions& options_;
   auth::Principal principal_;
   asio::any_io_executor strand_;
-  RateLimiter limiter_;
+  ConnectionLimits::UserTicket user_ticket_;
+  ConnectionLimits::AddressTicket address_ticket_;
+  std::shared_ptr<void> connection_slot_;  // the place in http.max_connections
   std::shared_ptr<spdlog::logger> logger_;
 
   bool synced_ = false;
@@ -579,28 +611,6 @@ class Session final : public realtime::Device, public std::enable_shared_from_th
   std::unordered_map<storage::ConversationId, std::chrono::steady_clock::time_point> last_typing_;
 };
 
-// Reads the hello frame: {"type":"hello","token"?,"position"?}.
-struct Hello {
-  std::optional<std::string> token;
-  std::optional<Position> position;
-};
-
-Hello parse_hello(const std::string& text) {
-  boost::system::error_code ec;
-  auto value = boost::json::parse(text, ec);
-  if (ec || !value.is_object()) throw ApiError(ErrorCode::kMalformedRequest, "hello: not a JSON object");
-  http::JsonBody frame(std::move(value.as_object()));
-  if (frame.required_string("type") != "hello") {
-    throw ApiError(ErrorCode::kValidationFailed, "the first frame must be hello");
-  }
-  Hello hello;
-  hello.token = frame.optional_string("token");
-  hello.position = frame.optional_int("position");
-  frame.reject_unknown_fields();
-  if (hello.position && *hello.position < 0) throw ApiError(ErrorCode::kValidationFailed, "position: must be >= 0");
-  return hello;
-}
-
 }  // namespace
 
 // At -O2 GCC 12 pairs the coroutine frame's delete with the wrong new
@@ -624,6 +634,13 @@ awaitable<void> serve(http::Upgrade upgrade, Context& context) {
         upgrade.stream, http::Response::error(ApiError(ErrorCode::kForbidden, "origin not allowed")), false);
     co_return;
   }
+  auto address_ticket = context.limits.admit_address(upgrade.remote_address);
+  if (!address_ticket) {
+    ApiError error(ErrorCode::kTooManyRequests, "too many WebSocket connections from this address", kCapRetryAfter);
+    observe(http_status(error.code()));
+    co_await http::write_response(upgrade.stream, http::Response::error(error), false);
+    co_return;
+  }
   // Native clients may authenticate in the upgrade request; browsers, which
   // cannot set headers there, in the hello frame.
   std::optional<auth::Principal> principal;
@@ -640,6 +657,17 @@ awaitable<void> serve(http::Upgrade upgrade, Context& context) {
     if (refused) {
       observe(refused->status);
       co_await http::write_response(upgrade.stream, std::move(*refused), false);
+      co_return;
+    }
+  }
+  // Authenticated already: over the user's cap, refuse the upgrade itself.
+  std::optional<ConnectionLimits::UserTicket> user_ticket;
+  if (principal) {
+    user_ticket = context.limits.admit_user(principal->user_id, principal->session_id);
+    if (!user_ticket) {
+      ApiError error(ErrorCode::kTooManyRequests, "too many WebSocket connections for this user", kCapRetryAfter);
+      observe(http_status(error.code()));
+      co_await http::write_response(upgrade.stream, http::Response::error(error), false);
       co_return;
     }
   }
@@ -692,10 +720,12 @@ awaitable<void> serve(http::Upgrade upgrade, Context& context) {
       if (!hello.token) throw ApiError(ErrorCode::kUnauthorized, "hello: token is required");
       principal = co_await context.services.authenticator.authenticate_token(*hello.token);
     }
+    if (!user_ticket) {
+      user_ticket = context.limits.admit_user(principal->user_id, principal->session_id);
+      if (!user_ticket) throw ApiError(ErrorCode::kTooManyRequests, "too many connections for this user");
+    }
   } catch (const ApiError& e) {
-    auto code = e.code() == ErrorCode::kUnauthorized ? realtime::close_code::kUnauthorized
-                                                       : static_cast<std::uint16_t>(websocket::close_code::policy_error);
-    refusal = close_reason(code, e.what());
+    refusal = close_reason(hello_close_code(e.code()), e.what());
   } catch (const std::exception& e) {
     logger->error("hello failed error=\"{}\"", e.what());
     refusal = close_reason(static_cast<std::uint16_t>(websocket::close_code::internal_error), "internal error");
@@ -705,7 +735,8 @@ awaitable<void> serve(http::Upgrade upgrade, Context& context) {
     co_return;
   }
 
-  auto session = std::make_shared<Session>(std::move(ws), context, *principal);
+  auto session = std::make_shared<Session>(std::move(ws), context, *principal, std::move(*user_ticket),
+                                           std::move(*address_ticket), std::move(upgrade.slot));
   logger->debug("connected user_id={} session_id={}", principal->user_id, principal->session_id);
   // The session keeps itself alive through its pending operations; this
   // coroutine (and everything it held for the handshake) ends here.
