@@ -1,5 +1,6 @@
 #include "ws/websocket_server.hpp"
 
+#include <type_traits>
 #include <unordered_map>
 
 #include <boost/asio/as_tuple.hpp>
@@ -12,6 +13,7 @@
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/websocket/stream.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <fmt/format.h>
@@ -24,6 +26,7 @@
 #include "core/log.hpp"
 #include "events/emit.hpp"
 #include "http/json_body.hpp"
+#include "http/tls_upgrade.hpp"
 #include "http/upgrade.hpp"
 #include "messaging/messages.hpp"
 #include "metrics/metrics.hpp"
@@ -111,7 +114,14 @@ bool origin_allowed(std::string_view origin, std::string_view host, const std::v
 // Over the bare socket, not Beast's tcp_stream: the WebSocket keeps its own
 // timeouts (handshake, idle pings), so the tcp_stream's timers and its extra
 // layer of composed operations on every frame would be spent for nothing.
-using Stream = websocket::stream<asio::ip::tcp::socket>;
+// Over TLS, the SSL stream that carried the HTTP request carries on (its
+// state cannot move to another stream); its tcp_stream's timer stays unset.
+using PlainStream = websocket::stream<asio::ip::tcp::socket>;
+using TlsWsStream = websocket::stream<net::TlsStream>;
+
+// The TCP socket under a WebSocket, to cut it without a close handshake.
+asio::ip::tcp::socket& tcp_socket(PlainStream& ws) { return ws.next_layer(); }
+asio::ip::tcp::socket& tcp_socket(TlsWsStream& ws) { return beast::get_lowest_layer(ws).socket(); }
 
 // A close frame's reason holds at most 123 bytes (RFC 6455, 5.5).
 websocket::close_reason close_reason(std::uint16_t code, std::string_view text) {
@@ -126,8 +136,11 @@ websocket::close_reason close_reason(std::uint16_t code, std::string_view text) 
 // the session), so that an idle connection holds no coroutine frame and no
 // timer of its own: with tens of thousands of connections, those would be
 // most of the server's memory.
-class Session final : public realtime::Device, public std::enable_shared_from_this<Session> {
+template <class Stream>
+class Session final : public realtime::Device, public std::enable_shared_from_this<Session<Stream>> {
  public:
+  using std::enable_shared_from_this<Session<Stream>>::shared_from_this;
+
   Session(Stream ws, Context& context, auth::Principal principal)
       : ws_(std::move(ws)),
         context_(context),
@@ -304,8 +317,8 @@ class Session final : public realtime::Device, public std::enable_shared_from_th
     clear_outbox();
     pending_ = {};
     beast::error_code ignored;
-    ws_.next_layer().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
-    ws_.next_layer().close(ignored);
+    tcp_socket(ws_).shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+    tcp_socket(ws_).close(ignored);
     resume_reading();  // a paused reader must see the end too
   }
 
@@ -608,7 +621,8 @@ Hello parse_hello(const std::string& text) {
 // reports a mismatch that is not there.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-awaitable<void> serve(http::Upgrade upgrade, Context& context) {
+template <class Stream, class Upgrade>
+awaitable<void> serve_upgrade(Upgrade upgrade, Context& context) {
   auto logger = log::get("ws");
   const auto& options = context.options;
   auto& request = upgrade.request;
@@ -644,7 +658,13 @@ awaitable<void> serve(http::Upgrade upgrade, Context& context) {
     }
   }
 
-  Stream ws(upgrade.stream.release_socket());
+  Stream ws = [&] {
+    if constexpr (std::is_same_v<Stream, TlsWsStream>) {
+      return Stream(std::move(upgrade.stream));
+    } else {
+      return Stream(upgrade.stream.release_socket());
+    }
+  }();
   websocket::stream_base::timeout timeouts;
   timeouts.handshake_timeout = options.handshake_timeout;
   timeouts.idle_timeout = options.idle_timeout;
@@ -705,7 +725,7 @@ awaitable<void> serve(http::Upgrade upgrade, Context& context) {
     co_return;
   }
 
-  auto session = std::make_shared<Session>(std::move(ws), context, *principal);
+  auto session = std::make_shared<Session<Stream>>(std::move(ws), context, *principal);
   logger->debug("connected user_id={} session_id={}", principal->user_id, principal->session_id);
   // The session keeps itself alive through its pending operations; this
   // coroutine (and everything it held for the handshake) ends here.
@@ -713,5 +733,17 @@ awaitable<void> serve(http::Upgrade upgrade, Context& context) {
 }
 
 #pragma GCC diagnostic pop
+
+awaitable<void> serve(http::Upgrade upgrade, Context& context) {
+  return serve_upgrade<PlainStream>(std::move(upgrade), context);
+}
+
+awaitable<void> serve(http::TlsUpgrade upgrade, Context& context) {
+  return serve_upgrade<TlsWsStream>(std::move(upgrade), context);
+}
+
+std::function<awaitable<void>(http::TlsUpgrade)> tls_upgrade_handler(Context& context) {
+  return [&context](http::TlsUpgrade upgrade) { return serve(std::move(upgrade), context); };
+}
 
 }  // namespace parley::ws

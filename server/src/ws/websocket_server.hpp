@@ -3,6 +3,8 @@
 // protocol is written down in docs/protocol.md.
 #pragma once
 
+#include <functional>
+
 #include <boost/asio/awaitable.hpp>
 
 #include "core/config.hpp"
@@ -12,6 +14,7 @@ struct Services;
 }
 namespace parley::http {
 struct Upgrade;
+struct TlsUpgrade;
 }
 namespace parley::realtime {
 class Hub;
@@ -29,6 +32,13 @@ struct Context {
 
 // Takes one upgraded connection through the WebSocket handshake and the
 // hello, then leaves it to a session that lives as long as the connection.
+// One function per transport (plain TCP, TLS), so that each connection's
+// session holds only what its transport needs.
 boost::asio::awaitable<void> serve(http::Upgrade upgrade, Context& context);
+boost::asio::awaitable<void> serve(http::TlsUpgrade upgrade, Context& context);
+
+// serve() for TLS connections as an HTTP server's upgrade handler, built
+// here where the TLS types are complete. `context` must outlive it.
+std::function<boost::asio::awaitable<void>(http::TlsUpgrade)> tls_upgrade_handler(Context& context);
 
 }  // namespace parley::ws
