@@ -189,14 +189,17 @@ def http_request(sock, method, path, body=None, token=None):
     return status, headers, content
 
 
-def ws_upgrade(sock):
+def ws_upgrade(sock, extensions=None):
+    """Upgrades to a WebSocket; returns (status, accept key right, response headers)."""
     key = base64.b64encode(os.urandom(16)).decode()
     request = ("GET /ws HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-               "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n" % key)
-    sock.sendall(request.encode())
+               "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n" % key)
+    if extensions:
+        request += "Sec-WebSocket-Extensions: %s\r\n" % extensions
+    sock.sendall((request + "\r\n").encode())
     status, headers = read_head(sock)
     accept = base64.b64encode(hashlib.sha1((key + WS_GUID).encode()).digest()).decode()
-    return status, headers.get("sec-websocket-accept") == accept
+    return status, headers.get("sec-websocket-accept") == accept, headers
 
 
 def ws_send(sock, text, opcode=1):

@@ -42,7 +42,7 @@ def register_and_login(sock, username):
 def ws_hello(port, context, token):
     """A WebSocket over TLS that has said hello and been welcomed and synced."""
     sock = tls_connect(port, context)
-    status, accepted = ws_upgrade(sock)
+    status, accepted, _ = ws_upgrade(sock)
     assert status == 101 and accepted, status
     ws_send(sock, json.dumps({"type": "hello", "token": token}))
     frames = []
@@ -127,6 +127,16 @@ class TlsTest(unittest.TestCase):
             self.assertEqual(opcode, 1)
             self.assertEqual(frame, {"type": "pong", "ref": "p1"})
 
+    def test_websocket_over_tls_compresses_each_frame_on_its_own(self):
+        # A compression window shared across frames would be an oracle on
+        # earlier frames' text through the encrypted sizes (CRIME).
+        with tls_connect(self.server.port, self.verified) as sock:
+            status, accepted, headers = ws_upgrade(sock, "permessage-deflate; client_max_window_bits")
+            self.assertEqual((status, accepted), (101, True))
+            extensions = headers.get("sec-websocket-extensions", "")
+            self.assertIn("permessage-deflate", extensions)
+            self.assertIn("server_no_context_takeover", extensions)
+
     def test_handshake_not_finished_in_time_is_cut(self):
         # Nothing at all, and a handshake begun and left hanging (slowloris).
         for first_bytes in (b"", b"\x16\x03\x01\x02\x00"):
@@ -186,6 +196,16 @@ class TlsReloadTest(unittest.TestCase):
             self.assertEqual(http_request(before, "GET", "/healthz")[0], 200)
             self.assertEqual(peer_fingerprint(before), old_fingerprint)
             self.assertEqual(ws_ping(ws_before, "after-reload"), (1, {"type": "pong", "ref": "after-reload"}))
+
+            # A key that does not match the certificate: refused, the current pair stays.
+            other_cert, other_key = make_cert(server.make_cert_script, os.path.join(server.dir, "other"))
+            with open(other_key, "rb") as src, open(server.key, "wb") as dst:
+                dst.write(src.read())
+            start = server.reload()
+            server.wait_for(r"tls reload failed, keeping the current certificate.*does not match|"
+                            r"tls reload failed, keeping the current certificate.*mismatch", start=start)
+            with tls_connect(server.port, client_context(cafile=server.cert)) as sock:
+                self.assertEqual(peer_fingerprint(sock), new_fingerprint)
 
             # A broken certificate file: logged, and the current one stays.
             with open(server.cert, "w") as f:

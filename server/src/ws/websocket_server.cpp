@@ -672,6 +672,13 @@ awaitable<void> serve_upgrade(Upgrade upgrade, Context& context) {
   ws.set_option(timeouts);
   websocket::permessage_deflate deflate;
   deflate.server_enable = true;
+  if constexpr (std::is_same_v<Stream, TlsWsStream>) {
+    // Each frame compressed on its own: with a shared window, text a peer
+    // gets into this connection's frames (a message it sends) could be
+    // compared with earlier frames' text through the encrypted sizes (a
+    // CRIME-style oracle). Plain connections have no encryption to break.
+    deflate.server_no_context_takeover = true;
+  }
   ws.set_option(deflate);
   // Applies to the inflated size too, so a compressed bomb is refused.
   ws.read_message_max(options.max_frame_bytes);
