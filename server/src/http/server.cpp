@@ -315,7 +315,8 @@ awaitable<void> Server::Impl::serve(tcp::socket socket) {
     std::string route_name = "unmatched";
     Response response;
     bool keep_alive = false;
-    if (!read_ec && upgrade_handler && beast::websocket::is_upgrade(parser.get()) &&
+    bool can_upgrade = kIsTls<Stream> ? static_cast<bool>(tls_upgrade_handler) : static_cast<bool>(upgrade_handler);
+    if (!read_ec && can_upgrade && beast::websocket::is_upgrade(parser.get()) &&
         parser.get().target() == upgrade_path) {
       transport.expires_never();  // the protocol taking over keeps its own timeouts
       // Hand the connection over and end this coroutine, so that nothing of
@@ -406,7 +407,8 @@ awaitable<bool> Server::Impl::tls_handshake(net::TlsStream& stream, const std::s
   }
   if (first[0] != kTlsHandshakeRecord) {
     logger->debug("plain HTTP on the TLS port remote={}", remote);
-    auto reply = to_beast(Response::error(ApiError(ErrorCode::kMalformedRequest, "this port speaks HTTPS only")), false);
+    auto refusal = Response::error(ApiError(ErrorCode::kMalformedRequest, "this port speaks HTTPS only"));
+    auto reply = to_beast(std::move(refusal), false);
     co_await bhttp::async_write(transport, reply, kTuple);
     boost::system::error_code ignored;
     transport.socket().shutdown(tcp::socket::shutdown_send, ignored);

@@ -1,11 +1,12 @@
 #include "net/tls_context.hpp"
 
-#include <boost/asio/ssl/context.hpp>
 #include <fmt/format.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+
+#include <boost/asio/ssl/context.hpp>
 
 #include "core/log.hpp"
 
@@ -60,8 +61,8 @@ std::shared_ptr<ssl::context> make_server_context(const TlsOptions& options) {
   // key for the whole life of the process, so a key stolen later would
   // decrypt every resumed session; the session cache has no such key.
   // TLS 1.3 then issues stateful tickets, looked up in the same cache.
-  SSL_CTX_set_options(handle, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
-                                  SSL_OP_NO_TICKET);
+  SSL_CTX_set_options(
+      handle, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_TICKET);
   SSL_CTX_set_session_cache_mode(handle, SSL_SESS_CACHE_SERVER);
   SSL_CTX_sess_set_cache_size(handle, kSessionCacheSize);
   SSL_CTX_set_timeout(handle, kSessionTimeoutSeconds);

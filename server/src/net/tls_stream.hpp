@@ -4,14 +4,13 @@
 // pulls in Asio's and OpenSSL's SSL headers.
 #pragma once
 
-#include <memory>
-#include <utility>
-
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/beast/websocket/teardown.hpp>
+#include <memory>
+#include <utility>
 
 namespace parley::net {
 
@@ -28,8 +27,7 @@ class TlsStream : private detail::ContextHolder, public boost::beast::ssl_stream
   // Wraps an accepted socket; `context` must not be null. The stream keeps
   // the context alive for as long as it exists, whatever a reload does.
   TlsStream(boost::asio::ip::tcp::socket socket, std::shared_ptr<boost::asio::ssl::context> context)
-      : ContextHolder{std::move(context)},
-        ssl_stream(boost::beast::tcp_stream(std::move(socket)), *held_context) {}
+      : ContextHolder{std::move(context)}, ssl_stream(boost::beast::tcp_stream(std::move(socket)), *held_context) {}
 
   TlsStream(TlsStream&&) = default;
   TlsStream& operator=(TlsStream&&) = delete;

@@ -15,7 +15,7 @@ struct Services;
 namespace parley::http {
 struct Upgrade;
 struct TlsUpgrade;
-}
+}  // namespace parley::http
 namespace parley::realtime {
 class Hub;
 class Presence;
