@@ -142,10 +142,6 @@ bhttp::response<bhttp::string_body> to_beast(Response response, bool keep_alive)
   return reply;
 }
 
-}  // namespace
-
-namespace {
-
 template <class Stream>
 awaitable<void> write_any(Stream& stream, Response response, bool keep_alive) {
   auto reply = to_beast(std::move(response), keep_alive);
