@@ -12,7 +12,11 @@ find_package(spdlog REQUIRED)
 find_package(CLI11 REQUIRED)
 find_package(tomlplusplus REQUIRED)
 find_package(prometheus-cpp REQUIRED COMPONENTS core)
-find_package(OpenSSL REQUIRED)
+find_package(OpenSSL 3.0 REQUIRED)
+# The TLS tests: Python's ssl module as an independent client, and
+# testssl.sh (Debian's testssl.sh package installs it as `testssl`).
+find_package(Python3 REQUIRED COMPONENTS Interpreter)
+find_program(TESTSSL_EXECUTABLE NAMES testssl testssl.sh REQUIRED)
 
 # Asio and Beast are header-only by default, which makes every file that
 # includes them slow to compile. With separate compilation their

@@ -10,7 +10,7 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libsodium-dev libsqlite3-dev libspdlog-dev libfmt-dev libcli11-dev
   libtomlplusplus-dev prometheus-cpp-dev libssl-dev libgtest-dev
-  libqrencode-dev oathtool
+  libqrencode-dev oathtool openssl python3 testssl.sh
   nodejs npm curl
 )
 

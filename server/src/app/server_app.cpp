@@ -24,6 +24,7 @@
 #include "http/server.hpp"
 #include "messaging/conversation_routes.hpp"
 #include "metrics/metrics.hpp"
+#include "net/tls_context.hpp"
 #include "realtime/hub.hpp"
 #include "realtime/presence.hpp"
 #include "ws/connection_limits.hpp"
@@ -62,7 +63,7 @@ class StrandEventSink final : public storage::EventSink {
 
 struct ServerApp::Impl {
   explicit Impl(Config c)
-      : signals(io_for_signals, SIGINT, SIGTERM),
+      : signals(io_for_signals, SIGINT, SIGTERM, SIGHUP),
         config(std::move(c)),
         store(prepare_data_dir(config) / "parley.db", config.storage,
               [this](bool write, std::size_t writes, std::chrono::duration<double> elapsed) {
@@ -88,6 +89,13 @@ struct ServerApp::Impl {
     register_ops_routes(router, services, stopping);
     server.set_upgrade_handler("/ws",
                                [this](http::Upgrade upgrade) { return ws::serve(std::move(upgrade), ws_context); });
+    if (config.tls.enabled()) {
+      // Throws ConfigError for a certificate or key it cannot use: better
+      // not to start than to serve without the TLS the operator asked for.
+      tls = std::make_shared<net::TlsContexts>(config.tls);
+      server.enable_tls(tls, config.tls);
+      server.set_tls_upgrade_handler(ws::tls_upgrade_handler(ws_context));
+    }
   }
 
   static std::filesystem::path prepare_data_dir(const Config& config) {
@@ -151,6 +159,7 @@ struct ServerApp::Impl {
   std::atomic<bool> stopping{false};
   boost::asio::io_context io;
   http::Server server;
+  std::shared_ptr<net::TlsContexts> tls;  // null when TLS is off
   boost::asio::steady_timer sweep_timer;
   StrandEventSink event_sink;
 };
@@ -178,7 +187,15 @@ int ServerApp::run() {
   // own, so that a signal during shutdown is still caught (and ignored).
   std::function<void(boost::system::error_code, int)> on_signal = [&](boost::system::error_code ec, int signal) {
     if (ec) return;
-    if (!app.stopping.exchange(true)) {
+    if (signal == SIGHUP) {
+      // Certificate renewal: new connections get the new certificate, open
+      // ones keep theirs. Runs on the signal thread, off the I/O threads.
+      if (app.tls) {
+        app.tls->reload();
+      } else {
+        logger->info("SIGHUP ignored: TLS is off, nothing to reload");
+      }
+    } else if (!app.stopping.exchange(true)) {
       logger->info("shutting down signal={}", signal);
       boost::asio::post(app.io, [&app] {
         app.sweep_timer.cancel();

@@ -18,8 +18,8 @@ class ServerApp {
   ~ServerApp();
 
   // Listens and serves until SIGINT or SIGTERM, then shuts down gracefully:
-  // stop accepting, finish requests in flight, close the database. Returns
-  // the process exit code.
+  // stop accepting, finish requests in flight, close the database. SIGHUP
+  // reloads the TLS certificate and key. Returns the process exit code.
   int run();
 
   // "METHOD /pattern" of every registered route, for --print-routes.

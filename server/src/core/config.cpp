@@ -210,6 +210,27 @@ void apply_toml(Config& config, std::string_view text, std::string_view source_n
     }
     r.finish();
   }
+  if (const toml::table* tls = top.table("tls")) {
+    TableReader r(*tls, "tls.");
+    std::string cert_file;
+    std::string key_file;
+    r.string("cert_file", cert_file);
+    r.string("key_file", key_file);
+    if (!cert_file.empty()) config.tls.cert_file = cert_file;
+    if (!key_file.empty()) config.tls.key_file = key_file;
+    std::string min_version;
+    r.string("min_version", min_version);
+    if (min_version == "1.2") {
+      config.tls.min_version = TlsVersion::kTls12;
+    } else if (min_version == "1.3") {
+      config.tls.min_version = TlsVersion::kTls13;
+    } else if (!min_version.empty()) {
+      throw ConfigError(fmt::format("tls.min_version: '{}' is not '1.2' or '1.3'", min_version));
+    }
+    r.seconds("handshake_timeout_seconds", config.tls.handshake_timeout, 1, 300);
+    r.seconds("hsts_max_age_seconds", config.tls.hsts_max_age, 0, 2LL * 365 * 24 * 3600);
+    r.finish();
+  }
   top.finish();
 }
 
@@ -250,6 +271,9 @@ void validate(const Config& config) {
         "websocket.user_frames_per_second ({}) and user_frame_burst ({}) must be at least frames_per_second ({}) "
         "and frame_burst ({})",
         ws.user_frames_per_second, ws.user_frame_burst, ws.frames_per_second, ws.frame_burst));
+  }
+  if (config.tls.cert_file.empty() != config.tls.key_file.empty()) {
+    throw ConfigError("tls.cert_file and tls.key_file must be set together");
   }
 }
 

@@ -138,6 +138,29 @@ struct WebSocketOptions {
   std::vector<std::string> allowed_origins;
 };
 
+enum class TlsVersion { kTls12, kTls13 };
+
+// TLS on the listening port: on when cert_file and key_file are both set,
+// and then every connection is TLS (HTTPS and WSS). See docs/security.md.
+struct TlsOptions {
+  // PEM files: the certificate chain (leaf first) and its private key. Read
+  // at start and again on SIGHUP (a certificate renewal needs no restart).
+  std::filesystem::path cert_file;
+  std::filesystem::path key_file;
+  // TLS 1.2 is the floor (1.0 and 1.1 are never offered); 1.3 only shuts
+  // out old clients for no gain in security against today's attacks.
+  TlsVersion min_version = TlsVersion::kTls12;
+  // Time from the TCP accept to a finished TLS handshake. A handshake takes
+  // two round trips; 10 s is generous for a slow mobile link while a peer
+  // that opens connections and never finishes them holds each one briefly.
+  std::chrono::seconds handshake_timeout{10};
+  // Strict-Transport-Security max-age sent with every response: one year,
+  // the value browsers' preload lists ask for. 0 sends no header.
+  std::chrono::seconds hsts_max_age{365LL * 24 * 3600};
+
+  [[nodiscard]] bool enabled() const { return !cert_file.empty() || !key_file.empty(); }
+};
+
 enum class SqliteSynchronous { kFull, kNormal };
 
 struct StorageOptions {
@@ -163,6 +186,7 @@ struct Config {
   AuthOptions auth;
   WebSocketOptions websocket;
   StorageOptions storage;
+  TlsOptions tls;
 };
 
 // Reads an environment variable; returns nullopt when unset.

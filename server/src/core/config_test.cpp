@@ -136,5 +136,33 @@ TEST(ConfigTest, EnvironmentOverridesFileAndParsesListen) {
   EXPECT_THROW(apply_listen(config, "host:70000"), ConfigError);
 }
 
+TEST(ConfigTest, TlsSectionIsReadAndValidated) {
+  Config config;
+  EXPECT_FALSE(config.tls.enabled());
+  apply_toml(config, R"(
+    [tls]
+    cert_file = "/etc/parley/cert.pem"
+    key_file = "/etc/parley/key.pem"
+    min_version = "1.3"
+    handshake_timeout_seconds = 5
+    hsts_max_age_seconds = 0
+  )", "t");
+  EXPECT_TRUE(config.tls.enabled());
+  EXPECT_EQ(config.tls.cert_file, "/etc/parley/cert.pem");
+  EXPECT_EQ(config.tls.key_file, "/etc/parley/key.pem");
+  EXPECT_EQ(config.tls.min_version, TlsVersion::kTls13);
+  EXPECT_EQ(config.tls.handshake_timeout, std::chrono::seconds(5));
+  EXPECT_EQ(config.tls.hsts_max_age, std::chrono::seconds(0));
+  EXPECT_NO_THROW(validate(config));
+
+  EXPECT_THROW(apply_toml(config, "[tls]\nmin_version = \"1.1\"", "t"), ConfigError);
+  EXPECT_THROW(apply_toml(config, "[tls]\nhandshake_timeout_seconds = 0", "t"), ConfigError);
+  EXPECT_THROW(apply_toml(config, "[tls]\ncert = \"x\"", "t"), ConfigError);
+
+  Config half;
+  apply_toml(half, "[tls]\ncert_file = \"/etc/parley/cert.pem\"", "t");
+  EXPECT_THROW(validate(half), ConfigError);  // a key without a certificate, or the reverse
+}
+
 }  // namespace
 }  // namespace parley

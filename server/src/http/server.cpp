@@ -1,8 +1,10 @@
 #include "http/server.hpp"
 
+#include <array>
 #include <atomic>
 #include <mutex>
 #include <set>
+#include <type_traits>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -24,8 +26,10 @@
 #include "core/log.hpp"
 #include "http/client_address.hpp"
 #include "http/router.hpp"
+#include "http/tls_upgrade.hpp"
 #include "http/upgrade.hpp"
 #include "metrics/metrics.hpp"
+#include "net/tls_context.hpp"
 
 namespace parley::http {
 
@@ -45,6 +49,14 @@ namespace {
 // response before the client reads it.
 constexpr std::size_t kMaxDrainBytes = 1 << 20;
 constexpr auto kDrainTime = std::chrono::seconds(2);
+// How long a TLS connection waits for the peer's close_notify after sending
+// its own, before the socket is closed anyway.
+constexpr auto kTlsCloseTime = std::chrono::seconds(1);
+// A TLS connection begins with a handshake record (content type 22).
+constexpr unsigned char kTlsHandshakeRecord = 0x16;
+
+template <class Stream>
+constexpr bool kIsTls = std::is_same_v<Stream, net::TlsStream>;
 
 // A connection as seen by shutdown. Its fields are touched only on the
 // connection's strand.
@@ -71,7 +83,9 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
         forwarded_header(parse_forwarded_header(http_options.forwarded_header)) {}
 
   awaitable<void> accept_loop();
+  template <class Stream>
   awaitable<void> serve(tcp::socket socket);
+  awaitable<bool> tls_handshake(net::TlsStream& stream, const std::string& remote);
   awaitable<Response> handle(const bhttp::request<bhttp::string_body>& message, std::string remote,
                              std::string& route_name);
   bool register_connection(const std::shared_ptr<Connection>& connection);
@@ -90,6 +104,11 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
 
   std::string upgrade_path;
   UpgradeHandler upgrade_handler;
+  TlsUpgradeHandler tls_upgrade_handler;
+
+  std::shared_ptr<net::TlsContexts> tls;  // null: plain TCP
+  TlsOptions tls_options;
+  std::string hsts;  // Strict-Transport-Security value; empty: not sent
 
   std::atomic<bool> stopping{false};
   std::mutex mutex;
@@ -108,6 +127,14 @@ void Server::set_upgrade_handler(std::string path, UpgradeHandler handler) {
   impl_->upgrade_handler = std::move(handler);
 }
 
+void Server::set_tls_upgrade_handler(TlsUpgradeHandler handler) { impl_->tls_upgrade_handler = std::move(handler); }
+
+void Server::enable_tls(std::shared_ptr<net::TlsContexts> contexts, const TlsOptions& options) {
+  impl_->tls = std::move(contexts);
+  impl_->tls_options = options;
+  if (options.hsts_max_age.count() > 0) impl_->hsts = fmt::format("max-age={}", options.hsts_max_age.count());
+}
+
 namespace {
 
 bhttp::response<bhttp::string_body> to_beast(Response response, bool keep_alive) {
@@ -122,11 +149,20 @@ bhttp::response<bhttp::string_body> to_beast(Response response, bool keep_alive)
   return reply;
 }
 
+template <class Stream>
+awaitable<void> write_any(Stream& stream, Response response, bool keep_alive) {
+  auto reply = to_beast(std::move(response), keep_alive);
+  co_await bhttp::async_write(stream, reply, kTuple);
+}
+
 }  // namespace
 
 awaitable<void> write_response(beast::tcp_stream& stream, Response response, bool keep_alive) {
-  auto reply = to_beast(std::move(response), keep_alive);
-  co_await bhttp::async_write(stream, reply, kTuple);
+  return write_any(stream, std::move(response), keep_alive);
+}
+
+awaitable<void> write_response(net::TlsStream& stream, Response response, bool keep_alive) {
+  return write_any(stream, std::move(response), keep_alive);
 }
 
 std::string Server::listen(const std::string& host, std::uint16_t port) {
@@ -210,10 +246,17 @@ awaitable<void> Server::Impl::accept_loop() {
       continue;
     }
     auto executor = socket.get_executor();
-    asio::co_spawn(executor, serve(std::move(socket)), asio::detached);
+    if (tls) {
+      asio::co_spawn(executor, serve<net::TlsStream>(std::move(socket)), asio::detached);
+    } else {
+      asio::co_spawn(executor, serve<beast::tcp_stream>(std::move(socket)), asio::detached);
+    }
   }
 }
 
+// Stream is beast::tcp_stream or net::TlsStream; `transport` below is the TCP
+// layer under it, which holds the timeouts.
+template <class Stream>
 awaitable<void> Server::Impl::serve(tcp::socket socket) {
   auto self = shared_from_this();
   boost::system::error_code ec;
@@ -223,16 +266,32 @@ awaitable<void> Server::Impl::serve(tcp::socket socket) {
   // without this, Nagle's algorithm holds a second small frame until the
   // peer's delayed ACK (up to 40 ms).
   socket.set_option(tcp::no_delay(true), ec);
-  beast::tcp_stream stream(std::move(socket));
+  Stream stream = [&] {
+    if constexpr (kIsTls<Stream>) {
+      return Stream(std::move(socket), tls->current());
+    } else {
+      return Stream(std::move(socket));
+    }
+  }();
+  beast::tcp_stream& transport = beast::get_lowest_layer(stream);
 
   auto connection = std::make_shared<Connection>();
   connection->strand = stream.get_executor();
-  connection->stream = &stream;
+  connection->stream = &transport;
   if (!register_connection(connection)) {
     logger->warn("connection refused reason=limit_or_shutdown remote={}", remote);
     co_return;
   }
   metrics.connection_opened();
+  if constexpr (kIsTls<Stream>) {
+    // Within the limits above: a handshake in progress holds a connection.
+    if (!co_await tls_handshake(stream, remote)) {
+      connection->closed = true;
+      metrics.connection_closed();
+      unregister_connection(connection);
+      co_return;
+    }
+  }
 
   beast::flat_buffer buffer;
   bool unread_input = false;  // a request body was refused without reading it
@@ -242,7 +301,7 @@ awaitable<void> Server::Impl::serve(tcp::socket socket) {
     if (buffer.size() == 0) {
       // Between requests the idle timeout applies; once a request has begun,
       // the (shorter) read timeout does.
-      stream.expires_after(options.idle_timeout);
+      transport.expires_after(options.idle_timeout);
       auto [read_ec, n] = co_await stream.async_read_some(buffer.prepare(4096), kTuple);
       if (read_ec) break;  // peer closed, idle timeout, or shutdown
       buffer.commit(n);
@@ -252,16 +311,17 @@ awaitable<void> Server::Impl::serve(tcp::socket socket) {
     bhttp::request_parser<bhttp::string_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(options.max_header_bytes));
     parser.body_limit(options.max_body_bytes);
-    stream.expires_after(options.read_timeout);
+    transport.expires_after(options.read_timeout);
     auto [read_ec, n] = co_await bhttp::async_read(stream, buffer, parser, kTuple);
 
     auto started = std::chrono::steady_clock::now();
     std::string route_name = "unmatched";
     Response response;
     bool keep_alive = false;
-    if (!read_ec && upgrade_handler && beast::websocket::is_upgrade(parser.get()) &&
+    bool can_upgrade = kIsTls<Stream> ? static_cast<bool>(tls_upgrade_handler) : static_cast<bool>(upgrade_handler);
+    if (!read_ec && can_upgrade && beast::websocket::is_upgrade(parser.get()) &&
         parser.get().target() == upgrade_path) {
-      stream.expires_never();  // the protocol taking over keeps its own timeouts
+      transport.expires_never();  // the protocol taking over keeps its own timeouts
       // Hand the connection over and end this coroutine, so that nothing of
       // the HTTP session (its frame, its buffer) stays with a connection
       // that may live for days.
@@ -277,10 +337,18 @@ awaitable<void> Server::Impl::serve(tcp::socket socket) {
       });
       unregister_connection(connection);
       std::string client = request_client_address(remote, parser.get(), forwarded_header, trusted_proxies);
-      asio::co_spawn(stream.get_executor(),
-                     upgrade_handler(Upgrade{std::move(stream), parser.release(), std::move(client), upgrade_path,
-                                             started, std::move(slot)}),
-                     asio::detached);
+      auto executor = stream.get_executor();
+      if constexpr (kIsTls<Stream>) {
+        asio::co_spawn(executor,
+                       tls_upgrade_handler(TlsUpgrade{{std::move(stream), parser.release(), std::move(client),
+                                                       upgrade_path, started, std::move(slot)}}),
+                       asio::detached);
+      } else {
+        asio::co_spawn(executor,
+                       upgrade_handler(Upgrade{{std::move(stream), parser.release(), std::move(client), upgrade_path,
+                                                started, std::move(slot)}}),
+                       asio::detached);
+      }
       co_return;
     }
     if (!read_ec) {
@@ -304,18 +372,21 @@ awaitable<void> Server::Impl::serve(tcp::socket socket) {
 
     auto status = response.status;
     auto reply = to_beast(std::move(response), keep_alive && !stopping);
+    if constexpr (kIsTls<Stream>) {
+      if (!hsts.empty()) reply.set(bhttp::field::strict_transport_security, hsts);
+    }
 
-    stream.expires_after(options.read_timeout);
+    transport.expires_after(options.read_timeout);
     auto [write_ec, written] = co_await bhttp::async_write(stream, reply, kTuple);
     metrics.observe_request(read_ec ? std::string_view("-") : std::string_view(parser.get().method_string()),
                             route_name, status, std::chrono::steady_clock::now() - started);
     if (write_ec || !reply.keep_alive()) break;
   }
 
-  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  if constexpr (!kIsTls<Stream>) transport.socket().shutdown(tcp::socket::shutdown_send, ec);
   if (unread_input && !stopping) {
     // Read and drop what the client is still sending (see kDrainTime).
-    stream.expires_after(kDrainTime);
+    transport.expires_after(kDrainTime);
     std::size_t drained = 0;
     while (drained < kMaxDrainBytes) {
       buffer.clear();
@@ -324,9 +395,46 @@ awaitable<void> Server::Impl::serve(tcp::socket socket) {
       drained += n;
     }
   }
+  if constexpr (kIsTls<Stream>) {
+    // close_notify, so that the peer can tell the end from a truncation.
+    transport.expires_after(kTlsCloseTime);
+    co_await stream.async_shutdown(kTuple);
+  }
   connection->closed = true;
   metrics.connection_closed();
   unregister_connection(connection);
+}
+
+// Reads the first bytes itself: a plain HTTP request sent to the TLS port
+// gets a readable answer instead of a handshake failure. What was read is
+// then handed to the handshake. Returns false when the connection is over.
+awaitable<bool> Server::Impl::tls_handshake(net::TlsStream& stream, const std::string& remote) {
+  beast::tcp_stream& transport = beast::get_lowest_layer(stream);
+  transport.expires_after(tls_options.handshake_timeout);
+  std::array<unsigned char, 512> first;
+  auto [read_ec, n] = co_await transport.async_read_some(asio::buffer(first), kTuple);
+  if (read_ec) {
+    logger->debug("connection closed before the TLS handshake remote={} reason=\"{}\"", remote, read_ec.message());
+    co_return false;
+  }
+  if (first[0] != kTlsHandshakeRecord) {
+    logger->debug("plain HTTP on the TLS port remote={}", remote);
+    auto refusal = Response::error(ApiError(ErrorCode::kMalformedRequest, "this port speaks HTTPS only"));
+    auto reply = to_beast(std::move(refusal), false);
+    co_await bhttp::async_write(transport, reply, kTuple);
+    boost::system::error_code ignored;
+    transport.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    co_return false;
+  }
+  auto [handshake_ec, used] =
+      co_await stream.async_handshake(asio::ssl::stream_base::server, asio::buffer(first.data(), n), kTuple);
+  if (handshake_ec) {
+    // Scanners and clients with nothing in common with this configuration:
+    // expected, not an error of the server.
+    logger->debug("TLS handshake failed remote={} reason=\"{}\"", remote, handshake_ec.message());
+    co_return false;
+  }
+  co_return true;
 }
 
 awaitable<Response> Server::Impl::handle(const bhttp::request<bhttp::string_body>& message, std::string remote,

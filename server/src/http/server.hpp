@@ -7,6 +7,11 @@
 // of open connections. A connection that breaks a limit is answered (where a
 // response still makes sense) and closed.
 //
+// With TLS enabled (enable_tls), every connection is TLS: the handshake
+// must finish within its own timeout, counts toward max_connections, and a
+// plain HTTP request on the port is answered 400 and closed. Responses
+// then carry Strict-Transport-Security.
+//
 // Threading: construct and call listen() before running the io_context on
 // several threads; shutdown() may be called from any thread.
 #pragma once
@@ -25,14 +30,22 @@ namespace parley::metrics {
 class Metrics;
 }
 
+namespace parley::net {
+class TlsContexts;
+}
+
 namespace parley::http {
 
 class Router;
 struct Upgrade;
+struct TlsUpgrade;
 
 // Serves a connection that asked to switch protocols, until it ends. It runs
 // on the connection's strand and owns the connection.
 using UpgradeHandler = std::function<boost::asio::awaitable<void>(Upgrade)>;
+// A TlsUpgrade is a complete type only where the SSL headers are included
+// (http/tls_upgrade.hpp): such a handler is built there.
+using TlsUpgradeHandler = std::function<boost::asio::awaitable<void>(TlsUpgrade)>;
 
 class Server {
  public:
@@ -46,6 +59,12 @@ class Server {
   // Such a connection leaves the HTTP server (and its shutdown drain); the
   // handler's owner closes it at shutdown. Call before listen().
   void set_upgrade_handler(std::string path, UpgradeHandler handler);
+  // The same, for connections over TLS (the path is set_upgrade_handler's).
+  void set_tls_upgrade_handler(TlsUpgradeHandler handler);
+
+  // Serves every connection over TLS, each with the context `contexts` holds
+  // when it is accepted. Call before listen().
+  void enable_tls(std::shared_ptr<net::TlsContexts> contexts, const TlsOptions& options);
 
   // Binds host:port and starts accepting. Port 0 picks a free port. Returns
   // the bound "host:port". Throws boost::system::system_error.

@@ -1,6 +1,10 @@
 // Handing a connection over from HTTP to another protocol (WebSocket).
 // Included only by the HTTP server and the protocol that takes over, so that
 // Beast's HTTP types stay out of everything else.
+//
+// A connection is plain TCP (beast::tcp_stream) or TLS (net::TlsStream, see
+// net/tls_stream.hpp); each has its own Upgrade type and handler, so that
+// the plain path carries nothing of TLS.
 #pragma once
 
 #include <chrono>
@@ -14,12 +18,17 @@
 
 #include "http/message.hpp"
 
+namespace parley::net {
+class TlsStream;
+}
+
 namespace parley::http {
 
-struct Upgrade {
+template <class Stream>
+struct BasicUpgrade {
   // The connection, now owned by the handler: the HTTP server has let go of
   // it and of everything it held for it.
-  boost::beast::tcp_stream stream;
+  Stream stream;
   boost::beast::http::request<boost::beast::http::string_body> request;
   std::string remote_address;
   // For the request metrics, which the handler records once it knows the
@@ -31,7 +40,14 @@ struct Upgrade {
   std::shared_ptr<void> slot;
 };
 
+// Classes rather than aliases, so that other headers can declare them.
+// TlsUpgrade is defined in http/tls_upgrade.hpp, away from the files that
+// do not need the SSL headers.
+struct Upgrade : BasicUpgrade<boost::beast::tcp_stream> {};
+struct TlsUpgrade;
+
 // Writes `response` on the stream (to refuse an upgrade with a JSON error).
 boost::asio::awaitable<void> write_response(boost::beast::tcp_stream& stream, Response response, bool keep_alive);
+boost::asio::awaitable<void> write_response(net::TlsStream& stream, Response response, bool keep_alive);
 
 }  // namespace parley::http

@@ -1,6 +1,7 @@
 #include "ws/websocket_server.hpp"
 
 #include <algorithm>
+#include <type_traits>
 #include <unordered_map>
 #include <variant>
 
@@ -14,6 +15,7 @@
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/websocket/stream.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 #include <boost/json/serialize.hpp>
 #include <fmt/format.h>
 
@@ -24,6 +26,7 @@
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "events/emit.hpp"
+#include "http/tls_upgrade.hpp"
 #include "http/upgrade.hpp"
 #include "messaging/messages.hpp"
 #include "metrics/metrics.hpp"
@@ -114,7 +117,14 @@ bool origin_allowed(std::string_view origin, std::string_view host, const std::v
 // Over the bare socket, not Beast's tcp_stream: the WebSocket keeps its own
 // timeouts (handshake, idle pings), so the tcp_stream's timers and its extra
 // layer of composed operations on every frame would be spent for nothing.
-using Stream = websocket::stream<asio::ip::tcp::socket>;
+// Over TLS, the SSL stream that carried the HTTP request carries on (its
+// state cannot move to another stream); its tcp_stream's timer stays unset.
+using PlainStream = websocket::stream<asio::ip::tcp::socket>;
+using TlsWsStream = websocket::stream<net::TlsStream>;
+
+// The TCP socket under a WebSocket, to cut it without a close handshake.
+asio::ip::tcp::socket& tcp_socket(PlainStream& ws) { return ws.next_layer(); }
+asio::ip::tcp::socket& tcp_socket(TlsWsStream& ws) { return beast::get_lowest_layer(ws).socket(); }
 
 // The close code for a hello refused with `code` (docs/protocol.md).
 std::uint16_t hello_close_code(ErrorCode code) {
@@ -141,8 +151,11 @@ websocket::close_reason close_reason(std::uint16_t code, std::string_view text) 
 // the session), so that an idle connection holds no coroutine frame and no
 // timer of its own: with tens of thousands of connections, those would be
 // most of the server's memory.
-class Session final : public realtime::Device, public std::enable_shared_from_this<Session> {
+template <class Stream>
+class Session final : public realtime::Device, public std::enable_shared_from_this<Session<Stream>> {
  public:
+  using std::enable_shared_from_this<Session<Stream>>::shared_from_this;
+
   // The tickets and the slot hold the connection's places in the caps for
   // as long as the session lives.
   Session(Stream ws, Context& context, auth::Principal principal, ConnectionLimits::UserTicket user_ticket,
@@ -352,8 +365,8 @@ class Session final : public realtime::Device, public std::enable_shared_from_th
     clear_outbox();
     pending_ = {};
     beast::error_code ignored;
-    ws_.next_layer().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
-    ws_.next_layer().close(ignored);
+    tcp_socket(ws_).shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+    tcp_socket(ws_).close(ignored);
     resume_reading();  // a paused reader must see the end too
   }
 
@@ -618,7 +631,8 @@ class Session final : public realtime::Device, public std::enable_shared_from_th
 // reports a mismatch that is not there.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-awaitable<void> serve(http::Upgrade upgrade, Context& context) {
+template <class Stream, class Upgrade>
+awaitable<void> serve_upgrade(Upgrade upgrade, Context& context) {
   auto logger = log::get("ws");
   const auto& options = context.options;
   auto& request = upgrade.request;
@@ -672,7 +686,13 @@ awaitable<void> serve(http::Upgrade upgrade, Context& context) {
     }
   }
 
-  Stream ws(upgrade.stream.release_socket());
+  Stream ws = [&] {
+    if constexpr (std::is_same_v<Stream, TlsWsStream>) {
+      return Stream(std::move(upgrade.stream));
+    } else {
+      return Stream(upgrade.stream.release_socket());
+    }
+  }();
   websocket::stream_base::timeout timeouts;
   timeouts.handshake_timeout = options.handshake_timeout;
   timeouts.idle_timeout = options.idle_timeout;
@@ -680,6 +700,13 @@ awaitable<void> serve(http::Upgrade upgrade, Context& context) {
   ws.set_option(timeouts);
   websocket::permessage_deflate deflate;
   deflate.server_enable = true;
+  if constexpr (std::is_same_v<Stream, TlsWsStream>) {
+    // Each frame compressed on its own: with a shared window, text a peer
+    // gets into this connection's frames (a message it sends) could be
+    // compared with earlier frames' text through the encrypted sizes (a
+    // CRIME-style oracle). Plain connections have no encryption to break.
+    deflate.server_no_context_takeover = true;
+  }
   ws.set_option(deflate);
   // Applies to the inflated size too, so a compressed bomb is refused.
   ws.read_message_max(options.max_frame_bytes);
@@ -735,8 +762,8 @@ awaitable<void> serve(http::Upgrade upgrade, Context& context) {
     co_return;
   }
 
-  auto session = std::make_shared<Session>(std::move(ws), context, *principal, std::move(*user_ticket),
-                                           std::move(*address_ticket), std::move(upgrade.slot));
+  auto session = std::make_shared<Session<Stream>>(std::move(ws), context, *principal, std::move(*user_ticket),
+                                                   std::move(*address_ticket), std::move(upgrade.slot));
   logger->debug("connected user_id={} session_id={}", principal->user_id, principal->session_id);
   // The session keeps itself alive through its pending operations; this
   // coroutine (and everything it held for the handshake) ends here.
@@ -744,5 +771,17 @@ awaitable<void> serve(http::Upgrade upgrade, Context& context) {
 }
 
 #pragma GCC diagnostic pop
+
+awaitable<void> serve(http::Upgrade upgrade, Context& context) {
+  return serve_upgrade<PlainStream>(std::move(upgrade), context);
+}
+
+awaitable<void> serve(http::TlsUpgrade upgrade, Context& context) {
+  return serve_upgrade<TlsWsStream>(std::move(upgrade), context);
+}
+
+std::function<awaitable<void>(http::TlsUpgrade)> tls_upgrade_handler(Context& context) {
+  return [&context](http::TlsUpgrade upgrade) { return serve(std::move(upgrade), context); };
+}
 
 }  // namespace parley::ws

@@ -3,6 +3,8 @@
 // protocol is written down in docs/protocol.md.
 #pragma once
 
+#include <functional>
+
 #include <boost/asio/awaitable.hpp>
 
 #include "core/config.hpp"
@@ -12,7 +14,8 @@ struct Services;
 }
 namespace parley::http {
 struct Upgrade;
-}
+struct TlsUpgrade;
+}  // namespace parley::http
 namespace parley::realtime {
 class Hub;
 class Presence;
@@ -36,6 +39,13 @@ struct Context {
 // or the user authenticated by the upgrade request holds its cap of
 // connections already; closes with 4429 when the user authenticated by the
 // hello frame does.
+// One function per transport (plain TCP, TLS), so that each connection's
+// session holds only what its transport needs.
 boost::asio::awaitable<void> serve(http::Upgrade upgrade, Context& context);
+boost::asio::awaitable<void> serve(http::TlsUpgrade upgrade, Context& context);
+
+// serve() for TLS connections as an HTTP server's upgrade handler, built
+// here where the TLS types are complete. `context` must outlive it.
+std::function<boost::asio::awaitable<void>(http::TlsUpgrade)> tls_upgrade_handler(Context& context);
 
 }  // namespace parley::ws
