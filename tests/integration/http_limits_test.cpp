@@ -206,6 +206,44 @@ TEST(HashPoolIntegrationTest, FloodBeyondTheQueueGets503NotUnboundedWork) {
   EXPECT_EQ(client.get("/healthz").status, 200);
 }
 
+// Each distinct label set is a time series kept for the life of the process:
+// a label taken from the request would let anyone grow the server's memory.
+TEST(OpsEndpointsTest, MetricsLabelsStayBoundedWhateverTheMethod) {
+  ServerProcess server;
+  HttpClient client(server.port());
+  auto before = client.get("/metrics");
+  ASSERT_EQ(before.status, 200);
+
+  // 2,000 distinct 2 KB methods, pipelined 100 to a connection, on a known
+  // path (405) and on an unknown one (404).
+  constexpr int kConnections = 20;
+  constexpr int kPerConnection = 100;
+  for (int c = 0; c < kConnections; ++c) {
+    std::string batch;
+    for (int i = 0; i < kPerConnection; ++i) {
+      int n = c * kPerConnection + i;
+      std::string method = "M";
+      for (int k = n; k > 0; k /= 26) method += static_cast<char>('A' + k % 26);
+      method += std::string(2048, 'X');
+      const char* path = n % 2 == 0 ? "/healthz" : "/no/such/path";
+      batch += method + " " + path + " HTTP/1.1\r\nHost: x\r\n" + (i + 1 == kPerConnection ? "Connection: close\r\n" : "") +
+               "\r\n";
+    }
+    std::string responses = client.raw(batch, std::chrono::seconds(30));
+    ASSERT_EQ(responses.rfind("HTTP/1.1 4", 0), 0U) << responses.substr(0, 200);
+  }
+
+  auto after = client.get("/metrics");
+  ASSERT_EQ(after.status, 200);
+  EXPECT_NE(after.body.find(R"(method="other",route="other",status="405")"), std::string::npos) << after.body;
+  EXPECT_NE(after.body.find(R"(method="other",route="other",status="404")"), std::string::npos) << after.body;
+  EXPECT_EQ(after.body.find("XXXXXXXX"), std::string::npos);
+  EXPECT_EQ(after.body.find("/no/such/path"), std::string::npos);
+  // A few new series (one per status and route), not 2,000 of 2 KB each.
+  EXPECT_LT(after.body.size(), before.body.size() + 16 * 1024)
+      << "before " << before.body.size() << " after " << after.body.size();
+}
+
 TEST(OpsEndpointsTest, HealthReadinessAndMetrics) {
   ServerProcess server;
   HttpClient client(server.port());

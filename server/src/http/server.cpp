@@ -249,7 +249,7 @@ awaitable<void> Server::Impl::serve(tcp::socket socket) {
     auto [read_ec, n] = co_await bhttp::async_read(stream, buffer, parser, kTuple);
 
     auto started = std::chrono::steady_clock::now();
-    std::string route_name = "unmatched";
+    std::string route_name = "other";  // no route matched: one label for every such path
     Response response;
     bool keep_alive = false;
     if (!read_ec && upgrade_handler && beast::websocket::is_upgrade(parser.get()) &&
