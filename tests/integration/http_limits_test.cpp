@@ -1,6 +1,7 @@
 // Bad and abusive input at the HTTP level: every case gets its documented
 // error, changes nothing, and leaves the server serving everyone else.
 #include <atomic>
+#include <sstream>
 #include <sys/wait.h>
 #include <thread>
 
@@ -140,6 +141,60 @@ TEST_F(HttpLimitsTest, IdleKeepAliveConnectionIsClosed) {
   EXPECT_EQ(response.rfind("HTTP/1.1 200", 0), 0U) << response;
   EXPECT_GE(elapsed, std::chrono::milliseconds(1900));  // kept alive for reuse...
   EXPECT_LT(elapsed, std::chrono::seconds(6));          // ...but not forever
+}
+
+// Request smuggling: a request whose body length the server and a proxy in
+// front could read differently. Each case carries, after its header, a
+// complete second request that would register an account; the server must
+// answer 400 to the first, close the connection and never run the second.
+TEST(RequestSmugglingTest, AmbiguousFramingIs400AndTheRestIsNeverRun) {
+  // A connection left open would be closed by the idle timeout after 5 s.
+  ServerProcess server(with_config("[http]\nidle_timeout_seconds = 5\n"));
+  HttpClient client(server.port());
+  struct Case {
+    const char* name;
+    std::string header;  // the first request's header, up to its blank line
+    std::string body;    // what its framing says is its body, if any
+  };
+  const std::vector<Case> cases = {
+      {"te_gzip", "POST /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n", ""},
+      {"te_chunked_then_gzip", "POST /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, gzip\r\n", ""},
+      {"te_gzip_and_cl", "POST /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\nContent-Length: 0\r\n", ""},
+      {"te_chunked_and_cl", "POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n",
+       "0\r\n\r\n"},
+      {"te_in_two_fields", "POST /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n",
+       "0\r\n\r\n"},
+      {"te_in_http10",
+       "POST /healthz HTTP/1.0\r\nHost: x\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n", "0\r\n\r\n"},
+      {"cl_twice", "POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nContent-Length: 0\r\n", ""},
+      {"cl_list", "POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 0, 0\r\n", ""},
+      {"cl_conflicting", "POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nContent-Length: 7\r\n", ""},
+  };
+  for (const Case& c : cases) {
+    std::string username = std::string("smug_") + c.name;
+    std::string account = R"({"username": ")" + username + R"(", "password": "long enough", "display_name": "S"})";
+    std::string smuggled = "POST /api/v1/accounts HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                           "Content-Length: " + std::to_string(account.size()) + "\r\n\r\n" + account;
+    auto started = Clock::now();
+    std::string response = client.raw(c.header + "\r\n" + c.body + smuggled, std::chrono::seconds(20));
+    auto elapsed = Clock::now() - started;
+
+    EXPECT_EQ(response.rfind("HTTP/1.1 400", 0), 0U) << c.name << ": " << response;
+    EXPECT_NE(response.find("malformed_request"), std::string::npos) << c.name << ": " << response;
+    EXPECT_EQ(response.find("HTTP/1.1", 1), std::string::npos) << c.name << ": a second response\n" << response;
+    // Closed by the server at once, not by the idle timeout.
+    EXPECT_LT(elapsed, std::chrono::seconds(4)) << c.name;
+    auto login = client.post("/api/v1/sessions", object{{"username", username}, {"password", "long enough"}});
+    EXPECT_EQ(login.status, 401) << c.name << ": the smuggled registration ran";
+  }
+  // A plain chunked request is still fine.
+  std::string account = R"({"username": "plain_chunked", "password": "long enough", "display_name": "S"})";
+  std::ostringstream chunked;
+  chunked << "POST /api/v1/accounts HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+          << "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+          << std::hex << account.size() << "\r\n" << account << "\r\n0\r\n\r\n";
+  std::string response = client.raw(chunked.str());
+  EXPECT_EQ(response.rfind("HTTP/1.1 201", 0), 0U) << response;
 }
 
 TEST(LoginThrottleIntegrationTest, RepeatedFailuresPerUsernameGet429WithRetryAfter) {

@@ -2,7 +2,9 @@
 
 #include <atomic>
 #include <mutex>
+#include <optional>
 #include <set>
+#include <tuple>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -17,11 +19,11 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
-#include <boost/url/parse.hpp>
 #include <fmt/format.h>
 
 #include "core/error.hpp"
 #include "core/log.hpp"
+#include "http/request_policy.hpp"
 #include "http/router.hpp"
 #include "http/upgrade.hpp"
 #include "metrics/metrics.hpp"
@@ -69,8 +71,6 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
 
   awaitable<void> accept_loop();
   awaitable<void> serve(tcp::socket socket);
-  awaitable<Response> handle(const bhttp::request<bhttp::string_body>& message, std::string remote,
-                             std::string& route_name);
   bool register_connection(const std::shared_ptr<Connection>& connection);
   void unregister_connection(const std::shared_ptr<Connection>& connection);
 
@@ -242,17 +242,22 @@ awaitable<void> Server::Impl::serve(tcp::socket socket) {
     }
     connection->busy = true;
 
-    bhttp::request_parser<bhttp::string_body> parser;
-    parser.header_limit(static_cast<std::uint32_t>(options.max_header_bytes));
-    parser.body_limit(options.max_body_bytes);
+    RequestParser parser;
+    apply_limits(parser, options);
     stream.expires_after(options.read_timeout);
-    auto [read_ec, n] = co_await bhttp::async_read(stream, buffer, parser, kTuple);
+    // The header first: how the body is framed is checked before any of it
+    // is read (check_framing).
+    boost::system::error_code read_ec;
+    std::tie(read_ec, std::ignore) = co_await bhttp::async_read_header(stream, buffer, parser, kTuple);
+    std::optional<ApiError> refusal;
+    if (!read_ec) refusal = check_framing(parser);
+    if (!read_ec && !refusal) std::tie(read_ec, std::ignore) = co_await bhttp::async_read(stream, buffer, parser, kTuple);
 
     auto started = std::chrono::steady_clock::now();
-    std::string route_name = "other";  // no route matched: one label for every such path
+    std::string route_name(kUnmatchedRoute);
     Response response;
     bool keep_alive = false;
-    if (!read_ec && upgrade_handler && beast::websocket::is_upgrade(parser.get()) &&
+    if (!read_ec && !refusal && upgrade_handler && beast::websocket::is_upgrade(parser.get()) &&
         parser.get().target() == upgrade_path) {
       stream.expires_never();  // the protocol taking over keeps its own timeouts
       // Hand the connection over and end this coroutine, so that nothing of
@@ -267,23 +272,23 @@ awaitable<void> Server::Impl::serve(tcp::socket socket) {
           asio::detached);
       co_return;
     }
-    if (!read_ec) {
-      response = co_await handle(parser.get(), remote, route_name);
-      keep_alive = parser.get().keep_alive();
-    } else if (read_ec == bhttp::error::header_limit) {
-      response = Response::error(ApiError(ErrorCode::kHeaderTooLarge,
-                                          fmt::format("headers exceed {} bytes", options.max_header_bytes)));
-    } else if (read_ec == bhttp::error::body_limit) {
-      response = Response::error(ApiError(ErrorCode::kPayloadTooLarge,
-                                          fmt::format("body exceeds {} bytes", options.max_body_bytes)));
+    if (refusal) {
+      // Whatever follows the header is neither this request's body nor a
+      // next request: it is never parsed, and the connection closes.
+      logger->info("request refused remote={} reason=\"{}\"", remote, refusal->what());
+      response = Response::error(*refusal);
       unread_input = true;
-    } else if (read_ec == bhttp::error::end_of_stream || read_ec == beast::error::timeout ||
-               read_ec == asio::error::eof || read_ec == asio::error::connection_reset ||
-               read_ec == asio::error::operation_aborted || read_ec == bhttp::error::partial_message) {
-      logger->debug("connection closed while reading remote={} reason=\"{}\"", remote, read_ec.message());
-      break;
+    } else if (!read_ec) {
+      response = co_await dispatch(router, parser.get(), remote, route_name);
+      keep_alive = parser.get().keep_alive();
     } else {
-      response = Response::error(ApiError(ErrorCode::kMalformedRequest, "malformed HTTP request"));
+      auto failure = classify_read_error(read_ec, options);
+      if (!failure.answer) {
+        logger->debug("connection closed while reading remote={} reason=\"{}\"", remote, read_ec.message());
+        break;
+      }
+      response = Response::error(*failure.answer);
+      unread_input = failure.body_unread;
     }
 
     auto status = response.status;
@@ -311,37 +316,6 @@ awaitable<void> Server::Impl::serve(tcp::socket socket) {
   connection->closed = true;
   metrics.connection_closed();
   unregister_connection(connection);
-}
-
-awaitable<Response> Server::Impl::handle(const bhttp::request<bhttp::string_body>& message, std::string remote,
-                                         std::string& route_name) {
-  Request request;
-  request.method = message.method_string();
-  request.body = message.body();
-  request.content_type = message[bhttp::field::content_type];
-  request.authorization = message[bhttp::field::authorization];
-  request.user_agent = message[bhttp::field::user_agent];
-  request.remote_address = std::move(remote);
-  std::string decoded_path;
-  std::string query;
-  try {
-    auto target = boost::urls::parse_origin_form(message.target());
-    if (!target) throw ApiError(ErrorCode::kMalformedRequest, "malformed request target");
-    decoded_path = target->path();
-    request.path = decoded_path;
-    // A copy that ends in NUL: Boost.URL 1.81's query parser reads a view
-    // up to a terminator, not up to its size.
-    query = target->encoded_query();
-    request.query = query;
-    const Route& route = router.match(request);
-    route_name = route.pattern;
-    co_return co_await route.handler(request);
-  } catch (const ApiError& error) {
-    co_return Response::error(error);
-  } catch (const std::exception& error) {
-    logger->error("request failed method={} path={} error=\"{}\"", request.method, request.path, error.what());
-    co_return Response::error(ApiError(ErrorCode::kInternal, "internal error"));
-  }
 }
 
 }  // namespace parley::http
