@@ -134,6 +134,26 @@ TEST_F(HttpLimitsTest, SlowSenderIsCutOffAfterReadTimeout) {
   EXPECT_EQ(client.get("/healthz").status, 200);
 }
 
+// A connection that never sends a byte gets the read timeout, not the (much
+// longer) idle timeout meant for keep-alive connections between requests.
+TEST(SilentConnectionTest, ClosedAfterTheReadTimeout) {
+  ServerProcess server(with_config("[http]\nread_timeout_seconds = 1\nidle_timeout_seconds = 30\n"));
+  HttpClient client(server.port());
+  auto started = Clock::now();
+  std::string response = client.raw("", std::chrono::seconds(40));  // returns when the server closes
+  auto elapsed = Clock::now() - started;
+  EXPECT_TRUE(response.empty()) << response;
+  EXPECT_GE(elapsed, std::chrono::milliseconds(900));
+  EXPECT_LT(elapsed, std::chrono::seconds(10));
+  // A first request that is begun but never finished is held no longer: the
+  // timeout counts from accept, not from the first byte.
+  started = Clock::now();
+  response = client.raw("GET /healthz HTTP/1.1\r\n", std::chrono::seconds(40));
+  elapsed = Clock::now() - started;
+  EXPECT_LT(elapsed, std::chrono::seconds(10));
+  EXPECT_EQ(client.get("/healthz").status, 200);
+}
+
 TEST_F(HttpLimitsTest, IdleKeepAliveConnectionIsClosed) {
   auto started = Clock::now();
   std::string response = client.raw("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", std::chrono::seconds(10));

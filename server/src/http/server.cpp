@@ -229,22 +229,27 @@ awaitable<void> Server::Impl::serve(tcp::socket socket) {
 
   beast::flat_buffer buffer;
   bool unread_input = false;  // a request body was refused without reading it
+  bool first_request = true;
   for (;;) {
     connection->busy = false;
     if (stopping) break;
     if (buffer.size() == 0) {
-      // Between requests the idle timeout applies; once a request has begun,
-      // the (shorter) read timeout does.
-      stream.expires_after(options.idle_timeout);
+      // A new connection has the read timeout, counted from accept, to send
+      // its whole first request: a peer that connects and stays silent holds
+      // a connection no longer than a slow sender. Between keep-alive
+      // requests the idle timeout applies until the next one begins, then the
+      // (shorter) read timeout.
+      stream.expires_after(first_request ? options.read_timeout : options.idle_timeout);
       auto [read_ec, n] = co_await stream.async_read_some(buffer.prepare(4096), kTuple);
-      if (read_ec) break;  // peer closed, idle timeout, or shutdown
+      if (read_ec) break;  // peer closed, timeout, or shutdown
       buffer.commit(n);
     }
     connection->busy = true;
 
     RequestParser parser;
     apply_limits(parser, options);
-    stream.expires_after(options.read_timeout);
+    if (!first_request) stream.expires_after(options.read_timeout);
+    first_request = false;
     // The header first: how the body is framed is checked before any of it
     // is read (check_framing).
     boost::system::error_code read_ec;
