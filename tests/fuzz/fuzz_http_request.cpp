@@ -110,8 +110,8 @@ std::vector<std::string> real_routes() {
 // and feeds `parser` until it has its header (or the whole message), as
 // Beast's read_header() and read() do on a socket. An input that ends early
 // is a peer that closed.
-boost::system::error_code read(parley::http::RequestParser& parser, beast::flat_buffer& buffer,
-                               std::string_view& input, std::size_t piece, bool header_only) {
+boost::system::error_code read(parley::http::RequestParser& parser, beast::flat_buffer& buffer, std::string_view& input,
+                               std::size_t piece, bool header_only) {
   parser.eager(!header_only);
   boost::system::error_code ec;
   for (;;) {

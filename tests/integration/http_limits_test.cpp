@@ -182,8 +182,8 @@ TEST(RequestSmugglingTest, AmbiguousFramingIs400AndTheRestIsNeverRun) {
       {"te_gzip_and_cl", "POST /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\nContent-Length: 0\r\n", ""},
       {"te_chunked_and_cl", "POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n",
        "0\r\n\r\n"},
-      {"te_in_two_fields", "POST /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n",
-       "0\r\n\r\n"},
+      {"te_in_two_fields",
+       "POST /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n", "0\r\n\r\n"},
       {"te_in_http10",
        "POST /healthz HTTP/1.0\r\nHost: x\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n", "0\r\n\r\n"},
       {"cl_twice", "POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nContent-Length: 0\r\n", ""},
@@ -301,8 +301,8 @@ TEST(OpsEndpointsTest, MetricsLabelsStayBoundedWhateverTheMethod) {
       for (int k = n; k > 0; k /= 26) method += static_cast<char>('A' + k % 26);
       method += std::string(2048, 'X');
       const char* path = n % 2 == 0 ? "/healthz" : "/no/such/path";
-      batch += method + " " + path + " HTTP/1.1\r\nHost: x\r\n" + (i + 1 == kPerConnection ? "Connection: close\r\n" : "") +
-               "\r\n";
+      batch += method + " " + path + " HTTP/1.1\r\nHost: x\r\n" +
+               (i + 1 == kPerConnection ? "Connection: close\r\n" : "") + "\r\n";
     }
     std::string responses = client.raw(batch, std::chrono::seconds(30));
     ASSERT_EQ(responses.rfind("HTTP/1.1 4", 0), 0U) << responses.substr(0, 200);

@@ -77,7 +77,8 @@ TEST(ConfigTest, FloatsWhereIntegersBelongAreTypeErrors) {
       apply_toml(config, text, "t");
       ADD_FAILURE() << text << " was accepted";
     } catch (const ConfigError& error) {
-      EXPECT_NE(std::string(error.what()).find("expected an integer"), std::string::npos) << text << ": " << error.what();
+      EXPECT_NE(std::string(error.what()).find("expected an integer"), std::string::npos)
+          << text << ": " << error.what();
     }
   }
 }

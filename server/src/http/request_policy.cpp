@@ -56,7 +56,8 @@ std::optional<ApiError> check_framing(const RequestParser& parser) {
   if (lengths > 1) return bad_framing("more than one Content-Length");
   if (lengths == 1) {
     auto value = trim(header[bhttp::field::content_length]);
-    bool digits = !value.empty() && std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; });
+    bool digits =
+        !value.empty() && std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; });
     if (!digits) return bad_framing("Content-Length is not a decimal number");
   }
   return std::nullopt;

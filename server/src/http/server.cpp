@@ -256,7 +256,9 @@ awaitable<void> Server::Impl::serve(tcp::socket socket) {
     std::tie(read_ec, std::ignore) = co_await bhttp::async_read_header(stream, buffer, parser, kTuple);
     std::optional<ApiError> refusal;
     if (!read_ec) refusal = check_framing(parser);
-    if (!read_ec && !refusal) std::tie(read_ec, std::ignore) = co_await bhttp::async_read(stream, buffer, parser, kTuple);
+    if (!read_ec && !refusal) {
+      std::tie(read_ec, std::ignore) = co_await bhttp::async_read(stream, buffer, parser, kTuple);
+    }
 
     auto started = std::chrono::steady_clock::now();
     std::string route_name(kUnmatchedRoute);
