@@ -2,7 +2,8 @@
 # Runs every test: installs what is missing, builds the debug preset and runs
 # the whole suite (unit, black-box integration, API spec), then builds the
 # asan preset (AddressSanitizer + UndefinedBehaviorSanitizer) and runs the
-# C++ suites again under it.
+# C++ suites again under it, and last runs every fuzz target for a bounded
+# time (scripts/fuzz.sh; FUZZ_SECONDS per target, 30 by default).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -21,3 +22,6 @@ cmake --preset asan >/dev/null
 cmake --build --preset asan
 echo "== asan+ubsan tests"
 ctest --preset asan -j "$jobs" -E '^openapi\.'
+
+echo "== fuzz (libFuzzer, ASan+UBSan)"
+scripts/fuzz.sh "${FUZZ_SECONDS:-30}"

@@ -1,6 +1,7 @@
 // Bad and abusive input at the HTTP level: every case gets its documented
 // error, changes nothing, and leaves the server serving everyone else.
 #include <atomic>
+#include <sstream>
 #include <sys/wait.h>
 #include <thread>
 
@@ -133,6 +134,26 @@ TEST_F(HttpLimitsTest, SlowSenderIsCutOffAfterReadTimeout) {
   EXPECT_EQ(client.get("/healthz").status, 200);
 }
 
+// A connection that never sends a byte gets the read timeout, not the (much
+// longer) idle timeout meant for keep-alive connections between requests.
+TEST(SilentConnectionTest, ClosedAfterTheReadTimeout) {
+  ServerProcess server(with_config("[http]\nread_timeout_seconds = 1\nidle_timeout_seconds = 30\n"));
+  HttpClient client(server.port());
+  auto started = Clock::now();
+  std::string response = client.raw("", std::chrono::seconds(40));  // returns when the server closes
+  auto elapsed = Clock::now() - started;
+  EXPECT_TRUE(response.empty()) << response;
+  EXPECT_GE(elapsed, std::chrono::milliseconds(900));
+  EXPECT_LT(elapsed, std::chrono::seconds(10));
+  // A first request that is begun but never finished is held no longer: the
+  // timeout counts from accept, not from the first byte.
+  started = Clock::now();
+  response = client.raw("GET /healthz HTTP/1.1\r\n", std::chrono::seconds(40));
+  elapsed = Clock::now() - started;
+  EXPECT_LT(elapsed, std::chrono::seconds(10));
+  EXPECT_EQ(client.get("/healthz").status, 200);
+}
+
 TEST_F(HttpLimitsTest, IdleKeepAliveConnectionIsClosed) {
   auto started = Clock::now();
   std::string response = client.raw("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", std::chrono::seconds(10));
@@ -140,6 +161,60 @@ TEST_F(HttpLimitsTest, IdleKeepAliveConnectionIsClosed) {
   EXPECT_EQ(response.rfind("HTTP/1.1 200", 0), 0U) << response;
   EXPECT_GE(elapsed, std::chrono::milliseconds(1900));  // kept alive for reuse...
   EXPECT_LT(elapsed, std::chrono::seconds(6));          // ...but not forever
+}
+
+// Request smuggling: a request whose body length the server and a proxy in
+// front could read differently. Each case carries, after its header, a
+// complete second request that would register an account; the server must
+// answer 400 to the first, close the connection and never run the second.
+TEST(RequestSmugglingTest, AmbiguousFramingIs400AndTheRestIsNeverRun) {
+  // A connection left open would be closed by the idle timeout after 5 s.
+  ServerProcess server(with_config("[http]\nidle_timeout_seconds = 5\n"));
+  HttpClient client(server.port());
+  struct Case {
+    const char* name;
+    std::string header;  // the first request's header, up to its blank line
+    std::string body;    // what its framing says is its body, if any
+  };
+  const std::vector<Case> cases = {
+      {"te_gzip", "POST /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n", ""},
+      {"te_chunked_then_gzip", "POST /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, gzip\r\n", ""},
+      {"te_gzip_and_cl", "POST /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\nContent-Length: 0\r\n", ""},
+      {"te_chunked_and_cl", "POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n",
+       "0\r\n\r\n"},
+      {"te_in_two_fields",
+       "POST /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n", "0\r\n\r\n"},
+      {"te_in_http10",
+       "POST /healthz HTTP/1.0\r\nHost: x\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n", "0\r\n\r\n"},
+      {"cl_twice", "POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nContent-Length: 0\r\n", ""},
+      {"cl_list", "POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 0, 0\r\n", ""},
+      {"cl_conflicting", "POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nContent-Length: 7\r\n", ""},
+  };
+  for (const Case& c : cases) {
+    std::string username = std::string("smug_") + c.name;
+    std::string account = R"({"username": ")" + username + R"(", "password": "long enough", "display_name": "S"})";
+    std::string smuggled = "POST /api/v1/accounts HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                           "Content-Length: " + std::to_string(account.size()) + "\r\n\r\n" + account;
+    auto started = Clock::now();
+    std::string response = client.raw(c.header + "\r\n" + c.body + smuggled, std::chrono::seconds(20));
+    auto elapsed = Clock::now() - started;
+
+    EXPECT_EQ(response.rfind("HTTP/1.1 400", 0), 0U) << c.name << ": " << response;
+    EXPECT_NE(response.find("malformed_request"), std::string::npos) << c.name << ": " << response;
+    EXPECT_EQ(response.find("HTTP/1.1", 1), std::string::npos) << c.name << ": a second response\n" << response;
+    // Closed by the server at once, not by the idle timeout.
+    EXPECT_LT(elapsed, std::chrono::seconds(4)) << c.name;
+    auto login = client.post("/api/v1/sessions", object{{"username", username}, {"password", "long enough"}});
+    EXPECT_EQ(login.status, 401) << c.name << ": the smuggled registration ran";
+  }
+  // A plain chunked request is still fine.
+  std::string account = R"({"username": "plain_chunked", "password": "long enough", "display_name": "S"})";
+  std::ostringstream chunked;
+  chunked << "POST /api/v1/accounts HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+          << "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+          << std::hex << account.size() << "\r\n" << account << "\r\n0\r\n\r\n";
+  std::string response = client.raw(chunked.str());
+  EXPECT_EQ(response.rfind("HTTP/1.1 201", 0), 0U) << response;
 }
 
 TEST(LoginThrottleIntegrationTest, RepeatedFailuresPerUsernameGet429WithRetryAfter) {
@@ -204,6 +279,44 @@ TEST(HashPoolIntegrationTest, FloodBeyondTheQueueGets503NotUnboundedWork) {
   EXPECT_GT(busy.load(), 0);
   EXPECT_EQ(other.load(), 0);
   EXPECT_EQ(client.get("/healthz").status, 200);
+}
+
+// Each distinct label set is a time series kept for the life of the process:
+// a label taken from the request would let anyone grow the server's memory.
+TEST(OpsEndpointsTest, MetricsLabelsStayBoundedWhateverTheMethod) {
+  ServerProcess server;
+  HttpClient client(server.port());
+  auto before = client.get("/metrics");
+  ASSERT_EQ(before.status, 200);
+
+  // 2,000 distinct 2 KB methods, pipelined 100 to a connection, on a known
+  // path (405) and on an unknown one (404).
+  constexpr int kConnections = 20;
+  constexpr int kPerConnection = 100;
+  for (int c = 0; c < kConnections; ++c) {
+    std::string batch;
+    for (int i = 0; i < kPerConnection; ++i) {
+      int n = c * kPerConnection + i;
+      std::string method = "M";
+      for (int k = n; k > 0; k /= 26) method += static_cast<char>('A' + k % 26);
+      method += std::string(2048, 'X');
+      const char* path = n % 2 == 0 ? "/healthz" : "/no/such/path";
+      batch += method + " " + path + " HTTP/1.1\r\nHost: x\r\n" +
+               (i + 1 == kPerConnection ? "Connection: close\r\n" : "") + "\r\n";
+    }
+    std::string responses = client.raw(batch, std::chrono::seconds(30));
+    ASSERT_EQ(responses.rfind("HTTP/1.1 4", 0), 0U) << responses.substr(0, 200);
+  }
+
+  auto after = client.get("/metrics");
+  ASSERT_EQ(after.status, 200);
+  EXPECT_NE(after.body.find(R"(method="other",route="other",status="405")"), std::string::npos) << after.body;
+  EXPECT_NE(after.body.find(R"(method="other",route="other",status="404")"), std::string::npos) << after.body;
+  EXPECT_EQ(after.body.find("XXXXXXXX"), std::string::npos);
+  EXPECT_EQ(after.body.find("/no/such/path"), std::string::npos);
+  // A few new series (one per status and route), not 2,000 of 2 KB each.
+  EXPECT_LT(after.body.size(), before.body.size() + 16 * 1024)
+      << "before " << before.body.size() << " after " << after.body.size();
 }
 
 TEST(OpsEndpointsTest, HealthReadinessAndMetrics) {

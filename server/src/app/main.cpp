@@ -46,7 +46,7 @@ int main(int argc, char** argv) {
   cli.add_option("-c,--config", config_file, "TOML configuration file (or PARLEY_CONFIG)");
   cli.add_option("-l,--listen", listen, "HOST:PORT to listen on (or PARLEY_LISTEN; default 127.0.0.1:8080)");
   cli.add_option("-d,--data-dir", data_dir, "folder for the database and media (or PARLEY_DATA_DIR; default ./data)");
-  cli.add_option("-t,--threads", threads, "I/O threads, 0 = one per core (or PARLEY_THREADS)");
+  cli.add_option("-t,--threads", threads, "I/O threads, 0 = one per core but one, left to the database writer (or PARLEY_THREADS)");
   cli.add_option("--log-level", log_level, "trace, debug, info, warn, error, critical or off (or PARLEY_LOG_LEVEL)");
   cli.add_flag("--print-routes", print_routes, "print every HTTP route and exit");
   CLI11_PARSE(cli, argc, argv);

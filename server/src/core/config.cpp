@@ -33,8 +33,11 @@ class TableReader {
   template <typename T>
   void integer(std::string_view key, T& out, std::int64_t min, std::int64_t max) {
     if (const toml::node* node = take(key)) {
+      // Only an integer node is read as one: toml++ 3.x converts a float node
+      // to int64 without a range check (undefined behaviour for 1e99).
+      if (!node->is_integer()) throw type_error(key, "an integer");
       auto value = node->value<std::int64_t>();
-      if (!node->is_integer() || !value) throw type_error(key, "an integer");
+      if (!value) throw type_error(key, "an integer");
       if (*value < min || *value > max) {
         throw ConfigError(fmt::format("{}: {} is outside [{}, {}]", name(key), *value, min, max));
       }

@@ -35,8 +35,9 @@ struct HttpOptions {
   std::size_t max_body_bytes = 64 * 1024;
   // Browsers send 1-4 KiB of headers; 16 KiB fits large cookies and tokens.
   std::size_t max_header_bytes = 16 * 1024;
-  // A client has this long to send a whole request once it started one; slow
-  // senders (slowloris) are cut off.
+  // A client has this long to send a whole request once it started one, and
+  // a new connection this long from accept to send its first request; slow
+  // senders (slowloris) and silent connections are cut off.
   std::chrono::seconds read_timeout{15};
   // An idle keep-alive connection is closed after this long; browsers reuse
   // connections within a few seconds, so 60 s keeps reuse without hoarding.

@@ -96,6 +96,23 @@ TEST(ConfigTest, TrustedProxiesAndThrottleKeysAreValidated) {
   EXPECT_THROW(apply_toml(config, "[auth]\nlogin_failures_per_user = 5", "t"), ConfigError);
 }
 
+// Found by fuzz_config: reading a float as an integer overflowed inside
+// toml++ (undefined behaviour, reported by clang's UBSan in the fuzz build;
+// tests/fuzz/corpus/fuzz_config/float_for_integer replays it there).
+TEST(ConfigTest, FloatsWhereIntegersBelongAreTypeErrors) {
+  for (const char* text : {"threads = 99999999E99", "threads = 2.0", "threads = inf", "threads = nan",
+                           "[http]\nmax_body_bytes = -1e300"}) {
+    Config config;
+    try {
+      apply_toml(config, text, "t");
+      ADD_FAILURE() << text << " was accepted";
+    } catch (const ConfigError& error) {
+      EXPECT_NE(std::string(error.what()).find("expected an integer"), std::string::npos)
+          << text << ": " << error.what();
+    }
+  }
+}
+
 TEST(ConfigTest, PasswordCostBelowOwaspMinimumIsRejected) {
   Config config;
   config.auth.password_memory_bytes = 18 * 1024 * 1024;

@@ -3,7 +3,9 @@
 #include <array>
 #include <atomic>
 #include <mutex>
+#include <optional>
 #include <set>
+#include <tuple>
 #include <type_traits>
 
 #include <boost/asio/as_tuple.hpp>
@@ -19,12 +21,12 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
-#include <boost/url/parse.hpp>
 #include <fmt/format.h>
 
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "http/client_address.hpp"
+#include "http/request_policy.hpp"
 #include "http/router.hpp"
 #include "http/tls_upgrade.hpp"
 #include "http/upgrade.hpp"
@@ -86,8 +88,6 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
   template <class Stream>
   awaitable<void> serve(tcp::socket socket);
   awaitable<bool> tls_handshake(net::TlsStream& stream, const std::string& remote);
-  awaitable<Response> handle(const bhttp::request<bhttp::string_body>& message, std::string remote,
-                             std::string& route_name);
   bool register_connection(const std::shared_ptr<Connection>& connection);
   void unregister_connection(const std::shared_ptr<Connection>& connection);
 
@@ -295,31 +295,43 @@ awaitable<void> Server::Impl::serve(tcp::socket socket) {
 
   beast::flat_buffer buffer;
   bool unread_input = false;  // a request body was refused without reading it
+  bool first_request = true;
   for (;;) {
     connection->busy = false;
     if (stopping) break;
     if (buffer.size() == 0) {
-      // Between requests the idle timeout applies; once a request has begun,
-      // the (shorter) read timeout does.
-      transport.expires_after(options.idle_timeout);
+      // A new connection has the read timeout, counted from accept, to send
+      // its whole first request: a peer that connects and stays silent holds
+      // a connection no longer than a slow sender. Between keep-alive
+      // requests the idle timeout applies until the next one begins, then the
+      // (shorter) read timeout.
+      transport.expires_after(first_request ? options.read_timeout : options.idle_timeout);
       auto [read_ec, n] = co_await stream.async_read_some(buffer.prepare(4096), kTuple);
-      if (read_ec) break;  // peer closed, idle timeout, or shutdown
+      if (read_ec) break;  // peer closed, timeout, or shutdown
       buffer.commit(n);
     }
     connection->busy = true;
 
-    bhttp::request_parser<bhttp::string_body> parser;
-    parser.header_limit(static_cast<std::uint32_t>(options.max_header_bytes));
-    parser.body_limit(options.max_body_bytes);
-    transport.expires_after(options.read_timeout);
-    auto [read_ec, n] = co_await bhttp::async_read(stream, buffer, parser, kTuple);
+    RequestParser parser;
+    apply_limits(parser, options);
+    if (!first_request) transport.expires_after(options.read_timeout);
+    first_request = false;
+    // The header first: how the body is framed is checked before any of it
+    // is read (check_framing).
+    boost::system::error_code read_ec;
+    std::tie(read_ec, std::ignore) = co_await bhttp::async_read_header(stream, buffer, parser, kTuple);
+    std::optional<ApiError> refusal;
+    if (!read_ec) refusal = check_framing(parser);
+    if (!read_ec && !refusal) {
+      std::tie(read_ec, std::ignore) = co_await bhttp::async_read(stream, buffer, parser, kTuple);
+    }
 
     auto started = std::chrono::steady_clock::now();
-    std::string route_name = "unmatched";
+    std::string route_name(kUnmatchedRoute);
     Response response;
     bool keep_alive = false;
     bool can_upgrade = kIsTls<Stream> ? static_cast<bool>(tls_upgrade_handler) : static_cast<bool>(upgrade_handler);
-    if (!read_ec && can_upgrade && beast::websocket::is_upgrade(parser.get()) &&
+    if (!read_ec && !refusal && can_upgrade && beast::websocket::is_upgrade(parser.get()) &&
         parser.get().target() == upgrade_path) {
       transport.expires_never();  // the protocol taking over keeps its own timeouts
       // Hand the connection over and end this coroutine, so that nothing of
@@ -351,23 +363,25 @@ awaitable<void> Server::Impl::serve(tcp::socket socket) {
       }
       co_return;
     }
-    if (!read_ec) {
-      response = co_await handle(parser.get(), remote, route_name);
-      keep_alive = parser.get().keep_alive();
-    } else if (read_ec == bhttp::error::header_limit) {
-      response = Response::error(ApiError(ErrorCode::kHeaderTooLarge,
-                                          fmt::format("headers exceed {} bytes", options.max_header_bytes)));
-    } else if (read_ec == bhttp::error::body_limit) {
-      response = Response::error(ApiError(ErrorCode::kPayloadTooLarge,
-                                          fmt::format("body exceeds {} bytes", options.max_body_bytes)));
+    if (refusal) {
+      // Whatever follows the header is neither this request's body nor a
+      // next request: it is never parsed, and the connection closes.
+      logger->info("request refused remote={} reason=\"{}\"", remote, refusal->what());
+      response = Response::error(*refusal);
       unread_input = true;
-    } else if (read_ec == bhttp::error::end_of_stream || read_ec == beast::error::timeout ||
-               read_ec == asio::error::eof || read_ec == asio::error::connection_reset ||
-               read_ec == asio::error::operation_aborted || read_ec == bhttp::error::partial_message) {
-      logger->debug("connection closed while reading remote={} reason=\"{}\"", remote, read_ec.message());
-      break;
+    } else if (!read_ec) {
+      response = co_await dispatch(router, parser.get(),
+                                  request_client_address(remote, parser.get(), forwarded_header, trusted_proxies),
+                                  route_name);
+      keep_alive = parser.get().keep_alive();
     } else {
-      response = Response::error(ApiError(ErrorCode::kMalformedRequest, "malformed HTTP request"));
+      auto failure = classify_read_error(read_ec, options);
+      if (!failure.answer) {
+        logger->debug("connection closed while reading remote={} reason=\"{}\"", remote, read_ec.message());
+        break;
+      }
+      response = Response::error(*failure.answer);
+      unread_input = failure.body_unread;
     }
 
     auto status = response.status;
@@ -435,37 +449,6 @@ awaitable<bool> Server::Impl::tls_handshake(net::TlsStream& stream, const std::s
     co_return false;
   }
   co_return true;
-}
-
-awaitable<Response> Server::Impl::handle(const bhttp::request<bhttp::string_body>& message, std::string remote,
-                                         std::string& route_name) {
-  Request request;
-  request.method = message.method_string();
-  request.body = message.body();
-  request.content_type = message[bhttp::field::content_type];
-  request.authorization = message[bhttp::field::authorization];
-  request.user_agent = message[bhttp::field::user_agent];
-  request.remote_address = request_client_address(remote, message, forwarded_header, trusted_proxies);
-  std::string decoded_path;
-  std::string query;
-  try {
-    auto target = boost::urls::parse_origin_form(message.target());
-    if (!target) throw ApiError(ErrorCode::kMalformedRequest, "malformed request target");
-    decoded_path = target->path();
-    request.path = decoded_path;
-    // A copy that ends in NUL: Boost.URL 1.81's query parser reads a view
-    // up to a terminator, not up to its size.
-    query = target->encoded_query();
-    request.query = query;
-    const Route& route = router.match(request);
-    route_name = route.pattern;
-    co_return co_await route.handler(request);
-  } catch (const ApiError& error) {
-    co_return Response::error(error);
-  } catch (const std::exception& error) {
-    logger->error("request failed method={} path={} error=\"{}\"", request.method, request.path, error.what());
-    co_return Response::error(ApiError(ErrorCode::kInternal, "internal error"));
-  }
 }
 
 }  // namespace parley::http

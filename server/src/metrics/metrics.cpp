@@ -6,6 +6,8 @@
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 
+#include <array>
+
 namespace parley::metrics {
 
 struct Metrics::Impl {
@@ -48,10 +50,20 @@ struct Metrics::Impl {
 Metrics::Metrics() : impl_(std::make_unique<Impl>()) {}
 Metrics::~Metrics() = default;
 
+std::string_view Metrics::method_label(std::string_view method) {
+  static constexpr std::array<std::string_view, 7> kKnown{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"};
+  for (std::string_view known : kKnown) {
+    if (method == known) return known;
+  }
+  return "other";
+}
+
 void Metrics::observe_request(std::string_view method, std::string_view route, int status,
                               std::chrono::duration<double> elapsed) {
   impl_->requests
-      .Add({{"route", std::string(route)}, {"method", std::string(method)}, {"status", std::to_string(status)}})
+      .Add({{"route", std::string(route)},
+            {"method", std::string(method_label(method))},
+            {"status", std::to_string(status)}})
       .Increment();
   impl_->request_seconds.Add({{"route", std::string(route)}}, Impl::buckets()).Observe(elapsed.count());
 }

@@ -18,9 +18,18 @@ class Metrics {
   Metrics& operator=(const Metrics&) = delete;
 
   // One finished HTTP request. `route` is the matched pattern (not the raw
-  // path, which would make unbounded label values), or "unmatched".
+  // path), or "other" for a request that matched no route. Every label comes
+  // from a bounded set, because each distinct label set is a time series
+  // held for the life of the process: `method` is passed through
+  // method_label(), so whatever a client sends as its method, at most eight
+  // method values exist.
   void observe_request(std::string_view method, std::string_view route, int status,
                        std::chrono::duration<double> elapsed);
+
+  // The metrics label for an HTTP method: the method itself for GET, HEAD,
+  // POST, PUT, PATCH, DELETE and OPTIONS (case-sensitive, as methods are),
+  // "other" for anything else, including the empty string.
+  [[nodiscard]] static std::string_view method_label(std::string_view method);
 
   void connection_opened();
   void connection_closed();
