@@ -32,6 +32,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/unique_fd.hpp"
@@ -44,12 +45,11 @@ class StagedFile {
  public:
   StagedFile() = default;
   StagedFile(UniqueFd fd, std::filesystem::path path) : fd_(std::move(fd)), path_(std::move(path)) {}
-  StagedFile(StagedFile&&) noexcept = default;
+  StagedFile(StagedFile&& other) noexcept : fd_(std::move(other.fd_)), path_(std::exchange(other.path_, {})) {}
   StagedFile& operator=(StagedFile&& other) noexcept {
     discard();
     fd_ = std::move(other.fd_);
-    path_ = std::move(other.path_);
-    other.path_.clear();
+    path_ = std::exchange(other.path_, {});
     return *this;
   }
   ~StagedFile() { discard(); }
@@ -90,6 +90,10 @@ class BlobStore {
   // The blob, or nullopt when there is none with this digest.
   virtual std::optional<OpenBlob> open(std::string_view sha256) = 0;
   [[nodiscard]] virtual bool exists(std::string_view sha256) = 0;
+  // A local file path holding the blob, for libraries that read files by
+  // name (libvips). A remote store returns a cached local copy. nullopt when
+  // there is no such blob.
+  virtual std::optional<std::filesystem::path> local_path(std::string_view sha256) = 0;
   // Deletes the blob; false when there was none. Only for blobs that the
   // database says are unreferenced.
   virtual bool remove(std::string_view sha256) = 0;
@@ -103,9 +107,14 @@ class BlobStore {
   virtual bool commit_upload(std::string_view id, std::string_view sha256) = 0;
   // Deletes the upload's file; false when there was none.
   virtual bool remove_upload(std::string_view id) = 0;
+  // The upload file's path, for hashing and sniffing it when it is finished.
+  [[nodiscard]] virtual std::filesystem::path upload_path(std::string_view id) const = 0;
   // The ids of every upload file (for removing those without a row).
   virtual std::vector<std::string> upload_ids() = 0;
 
+  // The staging folder: where the thumbnailer may write its output (it
+  // renames within that folder) before it is committed.
+  [[nodiscard]] virtual std::filesystem::path staging_dir() const = 0;
   // Removes every staged file. Call at start-up, before any stage(): they
   // are left-overs of a crash. Returns how many were removed.
   virtual std::size_t clean_staging() = 0;
