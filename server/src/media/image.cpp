@@ -54,7 +54,8 @@ ImageInfo probe_image(const std::filesystem::path& path, const ImageLimits& limi
     }
   }
 
-  // Which loader would take the file: blocked loaders are never chosen.
+  // Which loader would take the file. libvips 8.14 still names a blocked
+  // loader here (running it fails), so the allow-list below decides too.
   const char* loader = vips_foreign_find_load(path.c_str());
   if (loader == nullptr) {
     vips_error_clear();

@@ -51,6 +51,21 @@ TEST(ProbeImage, ReadsFormatAndSize) {
   EXPECT_EQ(info.display_height, 22u);
 }
 
+TEST(ProbeImage, ReadsHeicAndAvif) {
+  // Debian's libvips decodes both through libheif (and encodes them, which
+  // the test uses to make its input).
+  TempDir dir;
+  for (const char* name : {"a.heic", "a.avif"}) {
+    testing::save(testing::make_image(64, 48), dir / name);
+    std::error_code error;
+    const ImageInfo info = probe(dir / name, error);
+    ASSERT_FALSE(error) << name << ": " << error.message();
+    EXPECT_EQ(info.format, ImageFormat::kHeif) << name;
+    EXPECT_EQ(info.width, 64u) << name;
+    EXPECT_EQ(info.height, 48u) << name;
+  }
+}
+
 TEST(ProbeImage, ExifOrientationSwapsDisplayedSize) {
   TempDir dir;
   testing::Image image = testing::make_image(40, 10);
@@ -133,6 +148,25 @@ TEST(ProbeImage, UntrustedLoadersAreBlocked) {
   std::error_code error;
   probe(dir / "a.svg", error);
   EXPECT_EQ(error, MediaErrc::kUnsupportedImage) << error.message();
+}
+
+TEST(ProbeImage, LibvipsLoadsOnlyTheAllowedFormats) {
+  // image.cpp maps loaders to formats and refuses any other, but the loaders
+  // themselves must be blocked inside libvips too: whatever else opens a file
+  // with libvips (vips_thumbnail) meets the same blocks.
+  ASSERT_TRUE(detail::ensure_vips());
+  TempDir dir;
+  testing::save(testing::make_image(8, 8), dir / "a.tif");
+  testing::save(testing::make_image(8, 8), dir / "a.png");
+  testing::write_bytes(dir / "a.svg", "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"4\" height=\"4\"/>");
+  // vips_foreign_find_load still names blocked loaders (8.14); running one fails.
+  for (const char* name : {"a.tif", "a.svg"}) {
+    testing::Image refused(vips_image_new_from_file((dir / name).c_str(), nullptr));
+    EXPECT_EQ(refused.get(), nullptr) << name;
+    vips_error_clear();
+  }
+  testing::Image png(vips_image_new_from_file((dir / "a.png").c_str(), nullptr));
+  EXPECT_NE(png.get(), nullptr);
 }
 
 TEST(MediaError, MapsToTheApiVocabulary) {
