@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <magic.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -75,8 +76,15 @@ std::string normalize_content_type(std::string_view mime) {
 std::string sniff_content_type(std::span<const std::byte> data) { return thread_handle().sniff(data); }
 
 std::string sniff_content_type(const std::filesystem::path& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  // O_NONBLOCK: a FIFO or device in place of a file must not hang the caller;
+  // only regular files are sniffed.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
   if (fd < 0) return std::string(kUnknown);
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return std::string(kUnknown);
+  }
   std::vector<std::byte> buffer(kSniffBytes);
   std::size_t filled = 0;
   while (filled < buffer.size()) {

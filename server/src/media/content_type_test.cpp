@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+
 #include <thread>
 
 #include "media/test_images.hpp"
@@ -62,6 +64,10 @@ TEST(ContentType, PolyglotGifWithHtmlIsAGif) {
 TEST(ContentType, UnknownAndUnreadable) {
   TempDir dir;
   EXPECT_EQ(sniff_content_type(dir / "missing"), "application/octet-stream");
+  // A FIFO in place of a file: answered at once, not waited on.
+  ASSERT_EQ(::mkfifo((dir / "fifo").c_str(), 0600), 0);
+  EXPECT_EQ(sniff_content_type(dir / "fifo"), "application/octet-stream");
+  EXPECT_EQ(sniff_content_type(dir.path()), "application/octet-stream");
   EXPECT_EQ(sniff_text(std::string("\x00\x01\x02\x03\xfe\xff\x10\x80", 8)), "application/octet-stream");
   EXPECT_EQ(sniff_text(""), "application/x-empty");
 }

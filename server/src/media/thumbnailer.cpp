@@ -50,10 +50,14 @@ std::error_code write_atomically(const std::filesystem::path& destination, const
     ::unlink(temp.c_str());
     return MediaErrc::kIoError;
   }
-  if (const int dir = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dir >= 0) {
-    const bool synced = ::fsync(dir) == 0;
-    ::close(dir);
-    if (!synced) return MediaErrc::kIoError;
+  // Without the folder's fsync the rename may not survive a crash; report
+  // the failure and take the file back so the caller's view stays "none".
+  const int dir = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  const bool synced = dir >= 0 && ::fsync(dir) == 0;
+  if (dir >= 0) ::close(dir);
+  if (!synced) {
+    ::unlink(destination.c_str());
+    return MediaErrc::kIoError;
   }
   return {};
 }
