@@ -82,7 +82,9 @@ class Thumbnailer {
   // the result, or with a media error (kBusy at once when the queue is full;
   // kNotAnImage, kUnsupportedImage, kTooManyPixels, kTooManyFrames,
   // kCorruptImage, kIoError from the worker). On failure nothing is left at
-  // `destination` or beside it.
+  // `destination` or beside it. Only a crash of the process between writing
+  // and renaming can leave a temporary `.thumb-*` file in the folder: whoever
+  // owns the folder removes those at start-up.
   void submit(std::filesystem::path source, ThumbnailSize size, std::filesystem::path destination,
               ThumbnailCallback done);
 
