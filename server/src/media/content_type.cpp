@@ -104,12 +104,24 @@ std::string sniff_content_type(const std::filesystem::path& path) {
 bool is_active_content(std::string_view mime) {
   const std::string type = normalize_content_type(mime);
   static constexpr std::array<std::string_view, 18> kActive = {
-      "text/html",         "application/xhtml+xml",   "image/svg+xml",
-      "text/xml",          "application/xml",         "text/xsl",
-      "application/xslt+xml", "text/javascript",      "application/javascript",
-      "application/x-javascript", "application/ecmascript", "text/ecmascript",
-      "text/css",          "application/pdf",         "message/rfc822",
-      "multipart/related", "application/x-shockwave-flash", "text/cache-manifest",
+      "text/html",
+      "application/xhtml+xml",
+      "image/svg+xml",
+      "text/xml",
+      "application/xml",
+      "text/xsl",
+      "application/xslt+xml",
+      "text/javascript",
+      "application/javascript",
+      "application/x-javascript",
+      "application/ecmascript",
+      "text/ecmascript",
+      "text/css",
+      "application/pdf",
+      "message/rfc822",
+      "multipart/related",
+      "application/x-shockwave-flash",
+      "text/cache-manifest",
   };
   if (std::find(kActive.begin(), kActive.end(), type) != kActive.end()) return true;
   // Any XML dialect (application/rss+xml, image/svg+xml, ...) and anything
@@ -121,10 +133,10 @@ bool is_active_content(std::string_view mime) {
 bool is_inline_safe(std::string_view mime) {
   const std::string type = normalize_content_type(mime);
   static constexpr std::array<std::string_view, 24> kInline = {
-      "image/jpeg", "image/png",  "image/gif",  "image/webp", "image/avif",  "image/heic",
-      "image/heif", "audio/mpeg", "audio/ogg",  "audio/opus", "audio/wav",   "audio/x-wav",
-      "audio/webm", "audio/mp4",  "audio/aac",  "audio/flac", "audio/x-flac", "video/mp4",
-      "video/webm", "video/ogg",  "video/quicktime", "text/plain", "audio/x-m4a", "video/x-m4v",
+      "image/jpeg", "image/png",  "image/gif",       "image/webp", "image/avif",   "image/heic",
+      "image/heif", "audio/mpeg", "audio/ogg",       "audio/opus", "audio/wav",    "audio/x-wav",
+      "audio/webm", "audio/mp4",  "audio/aac",       "audio/flac", "audio/x-flac", "video/mp4",
+      "video/webm", "video/ogg",  "video/quicktime", "text/plain", "audio/x-m4a",  "video/x-m4v",
   };
   return !is_active_content(type) && std::find(kInline.begin(), kInline.end(), type) != kInline.end();
 }

@@ -1,7 +1,6 @@
 #include "media/content_type.hpp"
 
 #include <gtest/gtest.h>
-
 #include <sys/stat.h>
 
 #include <thread>
@@ -23,8 +22,8 @@ std::string tiny_zip() {
   auto le16 = [](unsigned v) { return std::string{static_cast<char>(v & 0xFF), static_cast<char>(v >> 8)}; };
   auto le32 = [&](unsigned v) { return le16(v & 0xFFFF) + le16(v >> 16); };
   const unsigned crc = 0xD8932AAC;  // crc32("hi")
-  std::string local = "PK\x03\x04" + le16(10) + le16(0) + le16(0) + le16(0) + le16(0) + le32(crc) + le32(2) +
-                      le32(2) + le16(5) + le16(0) + "a.txt" + "hi";
+  std::string local = "PK\x03\x04" + le16(10) + le16(0) + le16(0) + le16(0) + le16(0) + le32(crc) + le32(2) + le32(2) +
+                      le16(5) + le16(0) + "a.txt" + "hi";
   std::string central = "PK\x01\x02" + le16(20) + le16(10) + le16(0) + le16(0) + le16(0) + le16(0) + le32(crc) +
                         le32(2) + le32(2) + le16(5) + le16(0) + le16(0) + le16(0) + le16(0) + le32(0) + le32(0) +
                         "a.txt";
@@ -86,23 +85,23 @@ TEST(ContentType, OneHandlePerThread) {
 }
 
 TEST(ContentType, ActiveContent) {
-  for (const char* type : {"text/html", "Text/HTML; charset=utf-8", "application/xhtml+xml", "image/svg+xml",
-                           "text/xml", "application/xml", "application/rss+xml", "text/javascript",
-                           "application/javascript", "application/x-javascript", "text/css", "application/pdf",
-                           "message/rfc822", "multipart/related", "text/xsl"}) {
+  for (const char* type :
+       {"text/html", "Text/HTML; charset=utf-8", "application/xhtml+xml", "image/svg+xml", "text/xml",
+        "application/xml", "application/rss+xml", "text/javascript", "application/javascript",
+        "application/x-javascript", "text/css", "application/pdf", "message/rfc822", "multipart/related", "text/xsl"}) {
     EXPECT_TRUE(is_active_content(type)) << type;
     EXPECT_FALSE(is_inline_safe(type)) << type;
   }
-  for (const char* type : {"image/png", "image/gif", "text/plain", "application/zip", "application/octet-stream",
-                           "video/mp4"}) {
+  for (const char* type :
+       {"image/png", "image/gif", "text/plain", "application/zip", "application/octet-stream", "video/mp4"}) {
     EXPECT_FALSE(is_active_content(type)) << type;
   }
 }
 
 TEST(ContentType, InlineAllowList) {
-  for (const char* type : {"image/jpeg", "image/png", "image/gif", "image/webp", "image/avif", "image/heic",
-                           "audio/mpeg", "audio/ogg", "video/mp4", "video/webm", "text/plain; charset=utf-8",
-                           " IMAGE/PNG "}) {
+  for (const char* type :
+       {"image/jpeg", "image/png", "image/gif", "image/webp", "image/avif", "image/heic", "audio/mpeg", "audio/ogg",
+        "video/mp4", "video/webm", "text/plain; charset=utf-8", " IMAGE/PNG "}) {
     EXPECT_TRUE(is_inline_safe(type)) << type;
   }
   for (const char* type : {"application/zip", "application/octet-stream", "image/bmp", "image/tiff",

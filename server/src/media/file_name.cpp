@@ -75,9 +75,16 @@ bool is_removed(char32_t cp) {
   if (cp >= 0x202A && cp <= 0x202E) return true;                           // bidi embeddings, overrides
   if (cp >= 0x2066 && cp <= 0x2069) return true;                           // bidi isolates
   switch (cp) {
-    case 0x200E: case 0x200F: case 0x061C:  // bidi marks
-    case 0x200B: case 0x200C: case 0x2060: case 0xFEFF: case 0x00AD:  // invisible
-    case 0x2028: case 0x2029:  // line and paragraph separators
+    case 0x200E:
+    case 0x200F:
+    case 0x061C:  // bidi marks
+    case 0x200B:
+    case 0x200C:
+    case 0x2060:
+    case 0xFEFF:
+    case 0x00AD:  // invisible
+    case 0x2028:
+    case 0x2029:  // line and paragraph separators
       return true;
     default:
       return false;
@@ -107,8 +114,8 @@ std::string sanitize_file_name(std::string_view client_name) {
   for (std::size_t i = start; i < cps.size(); ++i) {
     const char32_t cp = cps[i];
     if (cp == 0x200D) {
-      const bool joins_emoji = !kept.empty() && is_emoji_like(kept.back()) && i + 1 < cps.size() &&
-                               is_emoji_like(cps[i + 1]);
+      const bool joins_emoji =
+          !kept.empty() && is_emoji_like(kept.back()) && i + 1 < cps.size() && is_emoji_like(cps[i + 1]);
       if (joins_emoji) kept.push_back(cp);
       continue;
     }

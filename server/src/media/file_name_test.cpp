@@ -26,12 +26,17 @@ TEST(FileName, Sanitize) {
       {std::string("evil\0name.txt", 13), "evilname.txt"},
       {"line\r\nbreak.txt", "linebreak.txt"},
       {"tab\there\x7f.txt", "tabhere.txt"},
-      {"c1\xc2\x85\xc2\x9b.txt", "c1.txt"},                          // NEL and CSI (C1)
-      {"invoice\xe2\x80\xae" "fdp.exe", "invoicefdp.exe"},          // U+202E RIGHT-TO-LEFT OVERRIDE
-      {"a\xe2\x81\xa6" "b\xe2\x81\xa9" "c.txt", "abc.txt"},         // U+2066, U+2069 isolates
+      {"c1\xc2\x85\xc2\x9b.txt", "c1.txt"},  // NEL and CSI (C1)
+      {"invoice\xe2\x80\xae"
+       "fdp.exe",
+       "invoicefdp.exe"},  // U+202E RIGHT-TO-LEFT OVERRIDE
+      {"a\xe2\x81\xa6"
+       "b\xe2\x81\xa9"
+       "c.txt",
+       "abc.txt"},                                                 // U+2066, U+2069 isolates
       {"zero\xe2\x80\x8bwidth\xef\xbb\xbf.txt", "zerowidth.txt"},  // U+200B, U+FEFF
-      {"quote\"back\\slash.txt", "slash.txt"},                      // '\' is a separator
-      {"quote\"s.txt", "quote\"s.txt"},                             // kept for display, escaped in headers
+      {"quote\"back\\slash.txt", "slash.txt"},                     // '\' is a separator
+      {"quote\"s.txt", "quote\"s.txt"},                            // kept for display, escaped in headers
       {"bad\xff\xfeutf8.txt", "bad\xef\xbf\xbd\xef\xbf\xbdutf8.txt"},
       {"overlong\xc0\xaf.txt", "overlong\xef\xbf\xbd.txt"},
       {"surrogate\xed\xa0\x80.txt", "surrogate\xef\xbf\xbd.txt"},
@@ -39,7 +44,9 @@ TEST(FileName, Sanitize) {
       // A family emoji keeps its zero-width joiners; a lone one between letters goes.
       {"\xf0\x9f\x91\xa8\xe2\x80\x8d\xf0\x9f\x91\xa9\xe2\x80\x8d\xf0\x9f\x91\xa7.jpg",
        "\xf0\x9f\x91\xa8\xe2\x80\x8d\xf0\x9f\x91\xa9\xe2\x80\x8d\xf0\x9f\x91\xa7.jpg"},
-      {"a\xe2\x80\x8d" "b.txt", "ab.txt"},
+      {"a\xe2\x80\x8d"
+       "b.txt",
+       "ab.txt"},
       {"", "file"},
       {"\x01\x02\x03", "file"},
   };
@@ -84,8 +91,7 @@ TEST(FileName, ContentDisposition) {
       {"photo.jpg", Disposition::kInline, "inline; filename=\"photo.jpg\"; filename*=UTF-8''photo.jpg"},
       {"my report.pdf", Disposition::kAttachment,
        "attachment; filename=\"my report.pdf\"; filename*=UTF-8''my%20report.pdf"},
-      {"q\"uote.txt", Disposition::kAttachment,
-       "attachment; filename=\"q_uote.txt\"; filename*=UTF-8''q%22uote.txt"},
+      {"q\"uote.txt", Disposition::kAttachment, "attachment; filename=\"q_uote.txt\"; filename*=UTF-8''q%22uote.txt"},
       {"x\r\nSet-Cookie: a=b.txt", Disposition::kAttachment,
        "attachment; filename=\"xSet-Cookie: a=b.txt\"; filename*=UTF-8''xSet-Cookie%3A%20a%3Db.txt"},
       {"\xc3\xa9t\xc3\xa9 \xf0\x9f\x8e\x89.png", Disposition::kAttachment,

@@ -20,8 +20,8 @@ struct LoaderFormat {
 // The file loaders vips_runtime.cpp leaves enabled, by class name (what
 // vips_foreign_find_load returns).
 constexpr LoaderFormat kLoaders[] = {
-    {"VipsForeignLoadJpegFile", ImageFormat::kJpeg},  {"VipsForeignLoadPngFile", ImageFormat::kPng},
-    {"VipsForeignLoadWebpFile", ImageFormat::kWebp},  {"VipsForeignLoadNsgifFile", ImageFormat::kGif},
+    {"VipsForeignLoadJpegFile", ImageFormat::kJpeg}, {"VipsForeignLoadPngFile", ImageFormat::kPng},
+    {"VipsForeignLoadWebpFile", ImageFormat::kWebp}, {"VipsForeignLoadNsgifFile", ImageFormat::kGif},
     {"VipsForeignLoadHeifFile", ImageFormat::kHeif},
 };
 
@@ -29,11 +29,16 @@ constexpr LoaderFormat kLoaders[] = {
 
 const char* image_format_name(ImageFormat format) noexcept {
   switch (format) {
-    case ImageFormat::kJpeg: return "jpeg";
-    case ImageFormat::kPng: return "png";
-    case ImageFormat::kWebp: return "webp";
-    case ImageFormat::kGif: return "gif";
-    case ImageFormat::kHeif: return "heif";
+    case ImageFormat::kJpeg:
+      return "jpeg";
+    case ImageFormat::kPng:
+      return "png";
+    case ImageFormat::kWebp:
+      return "webp";
+    case ImageFormat::kGif:
+      return "gif";
+    case ImageFormat::kHeif:
+      return "heif";
   }
   return "unknown";
 }
@@ -76,8 +81,8 @@ ImageInfo probe_image(const std::filesystem::path& path, const ImageLimits& limi
   }
 
   // Opening reads the header only; pixels are decoded on demand, never here.
-  VipsImage* image = vips_image_new_from_file(path.c_str(), "access", VIPS_ACCESS_SEQUENTIAL, "fail_on",
-                                              VIPS_FAIL_ON_ERROR, nullptr);
+  VipsImage* image =
+      vips_image_new_from_file(path.c_str(), "access", VIPS_ACCESS_SEQUENTIAL, "fail_on", VIPS_FAIL_ON_ERROR, nullptr);
   if (image == nullptr) {
     vips_error_clear();
     error = MediaErrc::kCorruptImage;

@@ -109,8 +109,7 @@ TEST(ProbeImage, RefusesDecompressionBombsFromTheHeader) {
   EXPECT_EQ(info.width, 100000u);  // the header was read, nothing decoded
 
   testing::save(testing::make_image(16, 16), dir / "small.jpg");
-  testing::write_bytes(dir / "bomb.jpg",
-                       testing::jpeg_claiming(testing::read_bytes(dir / "small.jpg"), 60000, 60000));
+  testing::write_bytes(dir / "bomb.jpg", testing::jpeg_claiming(testing::read_bytes(dir / "small.jpg"), 60000, 60000));
   probe(dir / "bomb.jpg", error);
   EXPECT_EQ(error, MediaErrc::kTooManyPixels) << error.message();
 

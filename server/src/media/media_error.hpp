@@ -14,14 +14,14 @@
 namespace parley::media {
 
 enum class MediaErrc {
-  kNotAnImage = 1,     // no enabled image loader recognises the bytes
-  kUnsupportedImage,   // an image format we do not decode (blocked or unknown loader)
-  kTooManyPixels,      // width × height (per frame) above the limit: refused before decoding
-  kTooManyFrames,      // an animation with more frames, or more pixels in all, than allowed
-  kCorruptImage,       // truncated or damaged: the header or the pixels do not decode
-  kBusy,               // the thumbnail queue is full; try again later (never blocks)
-  kShuttingDown,       // the thumbnailer stopped before the job ran
-  kIoError,            // reading the source or writing the result failed (server side)
+  kNotAnImage = 1,    // no enabled image loader recognises the bytes
+  kUnsupportedImage,  // an image format we do not decode (blocked or unknown loader)
+  kTooManyPixels,     // width × height (per frame) above the limit: refused before decoding
+  kTooManyFrames,     // an animation with more frames, or more pixels in all, than allowed
+  kCorruptImage,      // truncated or damaged: the header or the pixels do not decode
+  kBusy,              // the thumbnail queue is full; try again later (never blocks)
+  kShuttingDown,      // the thumbnailer stopped before the job ran
+  kIoError,           // reading the source or writing the result failed (server side)
 };
 
 [[nodiscard]] const std::error_category& media_category() noexcept;

@@ -1,9 +1,9 @@
 #include "media/sticker_pack.hpp"
 
 #include <sys/stat.h>
+#include <toml++/toml.h>
 
 #include <set>
-#include <toml++/toml.h>
 
 #include "media/image.hpp"
 
@@ -18,8 +18,11 @@ long printable_utf8_chars(std::string_view s) {
   std::size_t i = 0;
   while (i < s.size()) {
     const auto b0 = static_cast<unsigned char>(s[i]);
-    std::size_t length = b0 < 0x80 ? 1 : (b0 >= 0xC2 && b0 <= 0xDF) ? 2 : (b0 >= 0xE0 && b0 <= 0xEF) ? 3
-                                     : (b0 >= 0xF0 && b0 <= 0xF4) ? 4 : 0;
+    std::size_t length = b0 < 0x80                    ? 1
+                         : (b0 >= 0xC2 && b0 <= 0xDF) ? 2
+                         : (b0 >= 0xE0 && b0 <= 0xEF) ? 3
+                         : (b0 >= 0xF0 && b0 <= 0xF4) ? 4
+                                                      : 0;
     if (length == 0 || i + length > s.size()) return -1;
     char32_t cp = length == 1 ? b0 : b0 & (0xFF >> (length + 1));
     for (std::size_t k = 1; k < length; ++k) {
@@ -53,8 +56,8 @@ bool valid_name(std::string_view name) {
 bool valid_file_name(std::string_view file) {
   if (file.empty() || file.size() > 100 || file.front() == '.' || file.front() == '-') return false;
   for (char c : file) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-                    c == '_' || c == '-';
+    const bool ok =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
     if (!ok) return false;
   }
   return file.ends_with(".png") || file.ends_with(".webp");
@@ -92,8 +95,7 @@ StickerPack load_sticker_pack(const std::filesystem::path& dir) {
   try {
     root = toml::parse_file(manifest.string());
   } catch (const toml::parse_error& e) {
-    fail(manifest.string() + ": " + std::string(e.description()) + " at line " +
-         std::to_string(e.source().begin.line));
+    fail(manifest.string() + ": " + std::string(e.description()) + " at line " + std::to_string(e.source().begin.line));
   }
 
   for (const auto& [key, value] : root) {

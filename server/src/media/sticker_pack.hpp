@@ -23,10 +23,10 @@
 namespace parley::media {
 
 // The limits a pack must respect.
-inline constexpr std::size_t kMaxStickers = 120;          // per pack
-inline constexpr std::size_t kMaxPackTitleChars = 64;     // code points
+inline constexpr std::size_t kMaxStickers = 120;       // per pack
+inline constexpr std::size_t kMaxPackTitleChars = 64;  // code points
 inline constexpr std::uintmax_t kMaxStickerBytes = 512 * 1024;
-inline constexpr std::uint32_t kMaxStickerSide = 1024;    // pixels, each side
+inline constexpr std::uint32_t kMaxStickerSide = 1024;  // pixels, each side
 inline constexpr std::uintmax_t kMaxManifestBytes = 64 * 1024;
 
 struct StickerItem {

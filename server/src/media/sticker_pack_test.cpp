@@ -71,7 +71,8 @@ TEST_F(StickerPackTest, RefusesHostileManifests) {
       {kHeader + "admin = true\n" + kA, "unknown key 'admin'"},
       {kHeader, "no [[sticker]]"},
       {kHeader + "sticker = [\"a.png\"]\n", "not a table"},
-      {kHeader + "[[sticker]]\nfile = \"a.png\"\nemoji = \"\xf0\x9f\x98\x80\"\npath = \"/etc\"\n", "unknown key 'path'"},
+      {kHeader + "[[sticker]]\nfile = \"a.png\"\nemoji = \"\xf0\x9f\x98\x80\"\npath = \"/etc\"\n",
+       "unknown key 'path'"},
       {kHeader + sticker("../a.png"), "plain file name"},
       {kHeader + sticker("/etc/passwd"), "plain file name"},
       {kHeader + sticker("sub/a.png"), "plain file name"},
@@ -84,8 +85,9 @@ TEST_F(StickerPackTest, RefusesHostileManifests) {
       {kHeader + sticker("a.png", ""), "'emoji'"},
       {kHeader + sticker("a.png", "smile"), "'emoji'"},
       {kHeader + sticker("a.png", "\xf0\x9f\x98\x80 "), "'emoji'"},
-      {kHeader + sticker("a.png", "\xf0\x9f\x98\x80\xf0\x9f\x98\x80\xf0\x9f\x98\x80\xf0\x9f\x98\x80\xf0\x9f\x98\x80"
-                                  "\xf0\x9f\x98\x80\xf0\x9f\x98\x80\xf0\x9f\x98\x80\xf0\x9f\x98\x80"),
+      {kHeader + sticker("a.png",
+                         "\xf0\x9f\x98\x80\xf0\x9f\x98\x80\xf0\x9f\x98\x80\xf0\x9f\x98\x80\xf0\x9f\x98\x80"
+                         "\xf0\x9f\x98\x80\xf0\x9f\x98\x80\xf0\x9f\x98\x80\xf0\x9f\x98\x80"),
        "'emoji'"},
   };
   for (const Case& c : cases) {

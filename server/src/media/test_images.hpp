@@ -107,8 +107,8 @@ inline std::string png_chunk(const std::string& type, const std::string& data) {
                        static_cast<char>(v)};
   };
   const std::string body = type + data;
-  const auto crc = static_cast<std::uint32_t>(
-      crc32(0, reinterpret_cast<const Bytef*>(body.data()), static_cast<uInt>(body.size())));
+  const auto crc =
+      static_cast<std::uint32_t>(crc32(0, reinterpret_cast<const Bytef*>(body.data()), static_cast<uInt>(body.size())));
   return be32(static_cast<std::uint32_t>(data.size())) + body + be32(crc);
 }
 
@@ -126,8 +126,7 @@ inline std::string png_claiming(std::uint32_t width, std::uint32_t height) {
   uLongf size = compressed.size();
   compress(compressed.data(), &size, reinterpret_cast<const Bytef*>(raw.data()), raw.size());
   return std::string("\x89PNG\r\n\x1a\n", 8) + png_chunk("IHDR", ihdr) +
-         png_chunk("IDAT", std::string(reinterpret_cast<const char*>(compressed.data()), size)) +
-         png_chunk("IEND", "");
+         png_chunk("IDAT", std::string(reinterpret_cast<const char*>(compressed.data()), size)) + png_chunk("IEND", "");
 }
 
 // Rewrites the frame size in a JPEG's SOF0/SOF2 marker.

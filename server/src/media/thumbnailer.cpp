@@ -66,9 +66,12 @@ std::error_code write_atomically(const std::filesystem::path& destination, const
 
 int thumbnail_box(ThumbnailSize size) noexcept {
   switch (size) {
-    case ThumbnailSize::kSmall: return 96;
-    case ThumbnailSize::kMedium: return 320;
-    case ThumbnailSize::kLarge: return 1280;
+    case ThumbnailSize::kSmall:
+      return 96;
+    case ThumbnailSize::kMedium:
+      return 320;
+    case ThumbnailSize::kLarge:
+      return 1280;
   }
   return 96;
 }
@@ -142,10 +145,10 @@ std::error_code Thumbnailer::make_thumbnail(const Job& job, ThumbnailResult& res
   // Shrink-on-load, auto-rotate (the default), first frame/page only (the
   // default), never upscaled; fail on the first decoding error instead of
   // rendering grey for a truncated file.
-  const int made = vips_thumbnail(job.source.c_str(), &thumbnail.image, box, "height", box, "size", VIPS_SIZE_DOWN,
-                                  "crop", job.size == ThumbnailSize::kSmall ? VIPS_INTERESTING_CENTRE
-                                                                            : VIPS_INTERESTING_NONE,
-                                  "fail_on", VIPS_FAIL_ON_ERROR, nullptr);
+  const int made =
+      vips_thumbnail(job.source.c_str(), &thumbnail.image, box, "height", box, "size", VIPS_SIZE_DOWN, "crop",
+                     job.size == ThumbnailSize::kSmall ? VIPS_INTERESTING_CENTRE : VIPS_INTERESTING_NONE, "fail_on",
+                     VIPS_FAIL_ON_ERROR, nullptr);
   if (made != 0) {
     vips_error_clear();
     return MediaErrc::kCorruptImage;
@@ -155,10 +158,10 @@ std::error_code Thumbnailer::make_thumbnail(const Job& job, ThumbnailResult& res
   GFree buffer;
   std::size_t length = 0;
   const bool alpha = vips_image_hasalpha(thumbnail.image) != FALSE;
-  const int saved = alpha ? vips_pngsave_buffer(thumbnail.image, &buffer.p, &length, "strip", TRUE, "compression",
-                                                6, nullptr)
-                          : vips_jpegsave_buffer(thumbnail.image, &buffer.p, &length, "Q", 82, "strip", TRUE,
-                                                 "optimize_coding", TRUE, nullptr);
+  const int saved =
+      alpha ? vips_pngsave_buffer(thumbnail.image, &buffer.p, &length, "strip", TRUE, "compression", 6, nullptr)
+            : vips_jpegsave_buffer(thumbnail.image, &buffer.p, &length, "Q", 82, "strip", TRUE, "optimize_coding", TRUE,
+                                   nullptr);
   if (saved != 0) {
     vips_error_clear();
     return MediaErrc::kCorruptImage;

@@ -156,8 +156,7 @@ TEST(Thumbnailer, RefusesBombsTruncatedAndNonImagesLeavingNothing) {
             MediaErrc::kTooManyPixels);
   EXPECT_EQ(run(thumbnailer, dir / "cut.jpg", ThumbnailSize::kSmall, dir / "out" / "b").error,
             MediaErrc::kCorruptImage);
-  EXPECT_EQ(run(thumbnailer, dir / "text.jpg", ThumbnailSize::kSmall, dir / "out" / "c").error,
-            MediaErrc::kNotAnImage);
+  EXPECT_EQ(run(thumbnailer, dir / "text.jpg", ThumbnailSize::kSmall, dir / "out" / "c").error, MediaErrc::kNotAnImage);
   EXPECT_TRUE(std::filesystem::is_empty(dir / "out"));
 }
 

@@ -26,8 +26,9 @@ bool ensure_vips() {
     // GLib warnings on stderr ("error in tile ..."), one per tile. A hostile
     // upload could flood the log with them, and the returned error already
     // says everything, so the warnings of the VIPS domain are dropped.
-    g_log_set_handler("VIPS", static_cast<GLogLevelFlags>(G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE),
-                      [](const gchar*, GLogLevelFlags, const gchar*, gpointer) {}, nullptr);
+    g_log_set_handler(
+        "VIPS", static_cast<GLogLevelFlags>(G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE),
+        [](const gchar*, GLogLevelFlags, const gchar*, gpointer) {}, nullptr);
     ok = true;
   });
   return ok;
