@@ -15,6 +15,7 @@
 // Thread safety: any thread (it probes images with libvips).
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <stdexcept>
 #include <string>
