@@ -292,7 +292,7 @@ TEST_F(MediaLimitsTest, OverTheQuotaIsRefusedAndKeepsNothing) {
   auto chunked = send_pattern(server_->port(), "POST", "/api/v1/media?name=c", kMiB, as_user(ann_.token, {}, true), 9);
   EXPECT_EQ(chunked.status, 413);
   EXPECT_EQ(chunked.error_code(), "quota_exceeded");
-  auto resumable = client_->post("/api/v1/media/uploads", json::object{{"size", kMiB}, {"name", "d"}}, ann_.token);
+  auto resumable = client_->post("/api/v1/uploads", json::object{{"size", kMiB}, {"name", "d"}}, ann_.token);
   EXPECT_EQ(resumable.status, 413);
   EXPECT_EQ(resumable.error_code(), "quota_exceeded");
   WaitForAnswer("/api/v1/media", 413);
