@@ -34,8 +34,7 @@ class MediaResumableTest : public ::testing::Test {
   std::filesystem::path MediaDir(const std::string& sub) const { return server_->data_dir() / "data" / "media" / sub; }
 
   std::string Create(std::uint64_t size) {
-    auto reply = client_->post("/api/v1/uploads", json::object{{"size", size}, {"name", "video.mp4"}},
-                               ann_.token);
+    auto reply = client_->post("/api/v1/uploads", json::object{{"size", size}, {"name", "video.mp4"}}, ann_.token);
     EXPECT_EQ(reply.status, 201) << reply.body;
     EXPECT_EQ(reply.json().at("upload").at("offset").as_int64(), 0);
     return std::string(reply.json().at("upload").at("id").as_string());
@@ -123,8 +122,7 @@ TEST_F(MediaResumableTest, KillDuringAPartResumesFromTheAcknowledgedOffset) {
   ASSERT_EQ(first.status, 200) << first.body;
 
   // The server dies half-way through the second part.
-  StreamOptions options =
-      as_user(ann_.token, {{"Content-Range", fmt::format("bytes {}-{}/{}", kMiB, size - 1, size)}});
+  StreamOptions options = as_user(ann_.token, {{"Content-Range", fmt::format("bytes {}-{}/{}", kMiB, size - 1, size)}});
   options.progress = [&](std::uint64_t sent) {
     if (sent >= kMiB / 2 && server_->running()) server_->kill9();
   };

@@ -56,13 +56,13 @@ struct FileBody {
 };
 
 struct Request {
-  std::string_view method;        // "GET", "POST", ...
-  std::string_view path;          // percent-decoded path without the query
-  std::string_view query;         // raw query string after '?', or empty
-  std::string_view body;           // empty for streaming routes: see body_stream
+  std::string_view method;            // "GET", "POST", ...
+  std::string_view path;              // percent-decoded path without the query
+  std::string_view query;             // raw query string after '?', or empty
+  std::string_view body;              // empty for streaming routes: see body_stream
   BodyReader* body_stream = nullptr;  // set for streaming routes only
-  std::string_view content_type;  // the Content-Type header, or empty
-  std::string_view authorization; // the Authorization header, or empty
+  std::string_view content_type;      // the Content-Type header, or empty
+  std::string_view authorization;     // the Authorization header, or empty
   std::string_view user_agent;
   // Looks up any header by name, ignoring case (set by the server).
   std::function<std::string_view(std::string_view)> header_lookup;

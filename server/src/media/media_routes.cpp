@@ -91,8 +91,8 @@ Response file_response(const Request& request, storage::OpenBlob blob, std::stri
   // If-Range: a range of another version would splice two files.
   if (auto if_range = request.header("If-Range"); !if_range.empty() && if_range != etag) range = {};
   if (range.kind == RangeDecision::kUnsatisfiable) {
-    response = Response::error(ApiError(ErrorCode::kRangeNotSatisfiable,
-                                        fmt::format("the file has {} bytes; the range is outside it", size)));
+    response = Response::error(
+        ApiError(ErrorCode::kRangeNotSatisfiable, fmt::format("the file has {} bytes; the range is outside it", size)));
     response.headers.emplace_back("Content-Range", fmt::format("bytes */{}", size));
     add_common_headers(response, etag);
     return response;
