@@ -234,6 +234,20 @@ void apply_toml(Config& config, std::string_view text, std::string_view source_n
     r.seconds("hsts_max_age_seconds", config.tls.hsts_max_age, 0, 2LL * 365 * 24 * 3600);
     r.finish();
   }
+  if (const toml::table* media = top.table("media")) {
+    TableReader r(*media, "media.");
+    auto& m = config.media;
+    r.integer("max_upload_bytes", m.max_upload_bytes, 1, 1LL << 40);
+    r.integer("quota_bytes", m.quota_bytes, 0, 1LL << 50);
+    r.integer("max_open_uploads", m.max_open_uploads, 1, 10'000);
+    r.seconds("upload_expiry_seconds", m.upload_expiry, 1, 365LL * 24 * 3600);
+    r.seconds("orphan_grace_seconds", m.orphan_grace, 1, 365LL * 24 * 3600);
+    r.seconds("sweep_interval_seconds", m.sweep_interval, 1, 24 * 3600);
+    r.integer("thumbnail_workers", m.thumbnail_workers, 1, 256);
+    r.integer("thumbnail_queue", m.thumbnail_queue, 1, 100'000);
+    r.integer("max_image_pixels", m.max_image_pixels, 1, 1LL << 40);
+    r.finish();
+  }
   top.finish();
 }
 
@@ -277,6 +291,11 @@ void validate(const Config& config) {
   }
   if (config.tls.cert_file.empty() != config.tls.key_file.empty()) {
     throw ConfigError("tls.cert_file and tls.key_file must be set together");
+  }
+  // A quota below one file's limit would refuse files that the limit allows.
+  if (config.media.quota_bytes != 0 && config.media.quota_bytes < config.media.max_upload_bytes) {
+    throw ConfigError(fmt::format("media.quota_bytes ({}) must be 0 or at least media.max_upload_bytes ({})",
+                                  config.media.quota_bytes, config.media.max_upload_bytes));
   }
 }
 

@@ -171,6 +171,42 @@ struct StorageOptions {
   SqliteSynchronous sqlite_synchronous = SqliteSynchronous::kFull;
 };
 
+// The media server (docs/architecture.md "Media"): uploads, quotas, the
+// sweepers and image processing.
+struct MediaOptions {
+  // One file's size. 100 MiB takes phone videos of a few minutes and
+  // documents; larger files belong in a file-sharing service, and every
+  // byte here is kept (with quota) until it is deleted.
+  std::uint64_t max_upload_bytes = 100ULL << 20;
+  // Bytes a user may hold: their media plus their uploads in progress (each
+  // reserves its announced size). 10 GiB is years of ordinary chat use and
+  // keeps one account from filling the disk. 0 = no quota.
+  std::uint64_t quota_bytes = 10ULL << 30;
+  // Resumable uploads in progress per user: each one is an open file on the
+  // disk, so they are capped apart from their bytes. 20 covers a gallery
+  // being shared from a phone.
+  unsigned max_open_uploads = 20;
+  // An upload with no part received for this long is abandoned: its row and
+  // file are deleted. A day lets a phone finish after a night offline.
+  std::chrono::seconds upload_expiry{24 * 3600};
+  // A file no message, avatar or sticker refers to is deleted this long after
+  // its upload: a client uploads before it sends, and a day covers sending
+  // from a device that went offline in between.
+  std::chrono::seconds orphan_grace{24 * 3600};
+  // How often the sweepers (expired uploads, orphans, unreferenced blobs)
+  // run. A minute keeps the disk close to what is referenced at the cost of
+  // a few cheap index queries.
+  std::chrono::seconds sweep_interval{60};
+  // Thumbnail worker threads and jobs waiting for them (media/thumbnailer.hpp).
+  // One worker: shrink-on-load makes a thumbnail tens of milliseconds, and
+  // the I/O threads need the other cores. A full queue answers 503.
+  unsigned thumbnail_workers = 1;
+  std::size_t thumbnail_queue = 64;
+  // Pixels in one image frame before it is refused as a decompression bomb
+  // (media/image.hpp): 50 MP is above every phone camera in use.
+  std::uint64_t max_image_pixels = 50'000'000;
+};
+
 struct Config {
   // Loopback by default: a fresh install is not reachable from the network
   // until the operator says so.
@@ -188,6 +224,7 @@ struct Config {
   WebSocketOptions websocket;
   StorageOptions storage;
   TlsOptions tls;
+  MediaOptions media;
 };
 
 // Reads an environment variable; returns nullopt when unset.

@@ -23,9 +23,13 @@ constexpr ErrorInfo info(ErrorCode code) {
     case ErrorCode::kUsernameTaken: return {409, "username_taken"};
     case ErrorCode::kAlreadyContacts: return {409, "already_contacts"};
     case ErrorCode::kInvitationExists: return {409, "invitation_exists"};
+    case ErrorCode::kOffsetMismatch: return {409, "offset_mismatch"};
     case ErrorCode::kPayloadTooLarge: return {413, "payload_too_large"};
+    case ErrorCode::kQuotaExceeded: return {413, "quota_exceeded"};
     case ErrorCode::kUnsupportedMediaType: return {415, "unsupported_media_type"};
+    case ErrorCode::kRangeNotSatisfiable: return {416, "range_not_satisfiable"};
     case ErrorCode::kValidationFailed: return {422, "validation_failed"};
+    case ErrorCode::kInvalidImage: return {422, "invalid_image"};
     case ErrorCode::kTooManyRequests: return {429, "too_many_requests"};
     case ErrorCode::kHeaderTooLarge: return {431, "header_too_large"};
     case ErrorCode::kInternal: return {500, "internal"};

@@ -31,9 +31,13 @@ enum class ErrorCode {
   kUsernameTaken,         // 409
   kAlreadyContacts,       // 409
   kInvitationExists,      // 409
+  kOffsetMismatch,        // 409: a resumable upload's part does not start at the server's offset
   kPayloadTooLarge,       // 413
+  kQuotaExceeded,         // 413: the user's stored bytes would pass media.quota_bytes
   kUnsupportedMediaType,  // 415
+  kRangeNotSatisfiable,   // 416: a Range outside the file
   kValidationFailed,      // 422: well-formed JSON with invalid content
+  kInvalidImage,          // 422: an image is required and this one is damaged or over the pixel limits
   kTooManyRequests,       // 429: throttled; carries Retry-After
   kHeaderTooLarge,        // 431
   kInternal,              // 500

@@ -63,6 +63,15 @@ std::optional<ApiError> check_framing(const RequestParser& parser) {
   return std::nullopt;
 }
 
+std::optional<ApiError> limit_body(RequestParser& parser, std::uint64_t limit) {
+  auto length = parser.content_length();
+  if (length && *length > limit) {
+    return ApiError(ErrorCode::kPayloadTooLarge, fmt::format("body exceeds {} bytes", limit));
+  }
+  parser.body_limit(limit);
+  return std::nullopt;
+}
+
 ReadFailure classify_read_error(boost::system::error_code error, const HttpOptions& options) {
   if (error == bhttp::error::header_limit) {
     return {ApiError(ErrorCode::kHeaderTooLarge, fmt::format("headers exceed {} bytes", options.max_header_bytes)),
@@ -79,19 +88,23 @@ ReadFailure classify_read_error(boost::system::error_code error, const HttpOptio
   return {ApiError(ErrorCode::kMalformedRequest, "malformed HTTP request"), false};
 }
 
-asio::awaitable<Response> dispatch(const Router& router, const RequestMessage& message, std::string remote,
-                                   std::string& route_label) {
+namespace {
+
+asio::awaitable<Response> run_route(const Router& router, const RequestHeader& header, std::string_view body,
+                                    BodyReader* stream, std::string remote, std::string& route_label) {
   Request request;
-  request.method = message.method_string();
-  request.body = message.body();
-  request.content_type = message[bhttp::field::content_type];
-  request.authorization = message[bhttp::field::authorization];
-  request.user_agent = message[bhttp::field::user_agent];
+  request.method = header.method_string();
+  request.body = body;
+  request.body_stream = stream;
+  request.content_type = header[bhttp::field::content_type];
+  request.authorization = header[bhttp::field::authorization];
+  request.user_agent = header[bhttp::field::user_agent];
+  request.header_lookup = [&header](std::string_view name) { return std::string_view(header[name]); };
   request.remote_address = std::move(remote);
   std::string decoded_path;
   std::string query;
   try {
-    auto target = boost::urls::parse_origin_form(message.target());
+    auto target = boost::urls::parse_origin_form(header.target());
     if (!target) throw ApiError(ErrorCode::kMalformedRequest, "malformed request target");
     decoded_path = target->path();
     request.path = decoded_path;
@@ -109,6 +122,26 @@ asio::awaitable<Response> dispatch(const Router& router, const RequestMessage& m
                             error.what());
     co_return Response::error(ApiError(ErrorCode::kInternal, "internal error"));
   }
+}
+
+}  // namespace
+
+asio::awaitable<Response> dispatch(const Router& router, const RequestMessage& message, std::string remote,
+                                   std::string& route_label) {
+  return run_route(router, message.base(), message.body(), nullptr, std::move(remote), route_label);
+}
+
+asio::awaitable<Response> dispatch_streaming(const Router& router, const RequestHeader& header, BodyReader& body,
+                                             std::string remote, std::string& route_label) {
+  return run_route(router, header, {}, &body, std::move(remote), route_label);
+}
+
+const Route* streaming_route(const Router& router, const RequestHeader& header) {
+  auto target = boost::urls::parse_origin_form(header.target());
+  if (!target) return nullptr;
+  std::string path = target->path();
+  const Route* route = router.find(header.method_string(), path);
+  return route && route->stream_limit ? route : nullptr;
 }
 
 }  // namespace parley::http

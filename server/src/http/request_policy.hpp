@@ -24,6 +24,7 @@
 namespace parley::http {
 
 class Router;
+struct Route;
 
 using RequestParser = boost::beast::http::request_parser<boost::beast::http::string_body>;
 using RequestMessage = boost::beast::http::request<boost::beast::http::string_body>;
@@ -53,6 +54,14 @@ void apply_limits(RequestParser& parser, const HttpOptions& options);
 // on which.
 [[nodiscard]] std::optional<ApiError> check_framing(const RequestParser& parser);
 
+// Once the header is read, before any of the body: refuses a Content-Length
+// over `limit` (413; the body is left unread and the connection closes) and
+// limits the rest of the body to `limit` bytes. The header is read under a
+// body limit large enough for every route (the route, and so its limit, is
+// known only once the header is), so this must be called before the body is
+// read.
+[[nodiscard]] std::optional<ApiError> limit_body(RequestParser& parser, std::uint64_t limit);
+
 // What to do after reading a request failed with `error`.
 struct ReadFailure {
   // The response to send before closing, or none: the peer went away or
@@ -72,5 +81,16 @@ struct ReadFailure {
 // returned awaitable.
 boost::asio::awaitable<Response> dispatch(const Router& router, const RequestMessage& message, std::string remote,
                                           std::string& route_label);
+
+// The same for a request whose handler reads the body itself from `body`
+// (a streaming route; see streaming_route). `header` and `body` must
+// outlive the returned awaitable.
+using RequestHeader = boost::beast::http::request_header<>;
+boost::asio::awaitable<Response> dispatch_streaming(const Router& router, const RequestHeader& header,
+                                                    BodyReader& body, std::string remote, std::string& route_label);
+
+// The streaming route that a request with this header goes to, or nullptr
+// when it goes to an ordinary route (or to none: dispatch answers it).
+[[nodiscard]] const Route* streaming_route(const Router& router, const RequestHeader& header);
 
 }  // namespace parley::http

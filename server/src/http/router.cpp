@@ -45,16 +45,35 @@ void Router::add(std::string_view method, std::string_view pattern, Handler hand
       throw std::logic_error(fmt::format("duplicate route {} {}", method, pattern));
     }
   }
-  routes_.push_back(Route{std::string(method), std::string(pattern), std::move(handler), split_path(pattern)});
+  routes_.push_back(
+      Route{std::string(method), std::string(pattern), std::move(handler), split_path(pattern), std::nullopt});
+}
+
+void Router::add_streaming(std::string_view method, std::string_view pattern, std::uint64_t max_body_bytes,
+                           Handler handler) {
+  add(method, pattern, std::move(handler));
+  routes_.back().stream_limit = max_body_bytes;
+}
+
+const Route* Router::find(std::string_view method, std::string_view path) const {
+  auto segments = split_path(path);
+  const Route* get = nullptr;
+  for (const Route& route : routes_) {
+    if (!matches(route, segments)) continue;
+    if (route.method == method) return &route;
+    if (method == "HEAD" && route.method == "GET" && !get) get = &route;
+  }
+  return get;
 }
 
 const Route& Router::match(Request& request) const {
   auto segments = split_path(request.path);
   bool path_known = false;
+  const Route* found = find(request.method, request.path);
   for (const Route& route : routes_) {
     if (!matches(route, segments)) continue;
     path_known = true;
-    if (route.method != request.method) continue;
+    if (&route != found) continue;
     for (std::size_t i = 0; i < segments.size(); ++i) {
       if (is_param(route.segments[i])) {
         request.params.emplace(route.segments[i].substr(1, route.segments[i].size() - 2), segments[i]);

@@ -5,7 +5,9 @@
 // router is read-only and may be used from any thread.
 #pragma once
 
+#include <cstdint>
 #include <functional>
+#include <optional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -24,6 +26,9 @@ struct Route {
   std::string pattern;
   Handler handler;
   std::vector<std::string> segments;  // pattern split at '/'
+  // Set for streaming routes: the body reaches the handler as
+  // Request::body_stream, and may be at most this many bytes.
+  std::optional<std::uint64_t> stream_limit;
 };
 
 // A handler that calls `method` on a shared object of route handlers; the
@@ -37,11 +42,21 @@ class Router {
  public:
   // Registers a route. Throws std::logic_error for a duplicate.
   void add(std::string_view method, std::string_view pattern, Handler handler);
+  // Registers a route whose body is streamed to the handler (uploads)
+  // rather than read whole under HttpOptions::max_body_bytes; the body may
+  // be up to `max_body_bytes`.
+  void add_streaming(std::string_view method, std::string_view pattern, std::uint64_t max_body_bytes,
+                     Handler handler);
 
-  // The route for a request, filling request.params. Throws ApiError
-  // kNotFound when no pattern matches the path, kMethodNotAllowed when one
-  // does but not for this method.
+  // The route for a request, filling request.params. A HEAD request
+  // without a HEAD route takes the GET route (the server then sends the
+  // response's header only). Throws ApiError kNotFound when no pattern
+  // matches the path, kMethodNotAllowed when one does but not for this
+  // method.
   [[nodiscard]] const Route& match(Request& request) const;
+
+  // The route match() would pick, or nullptr; never throws, fills nothing.
+  [[nodiscard]] const Route* find(std::string_view method, std::string_view path) const;
 
   [[nodiscard]] const std::vector<Route>& routes() const { return routes_; }
 

@@ -8,7 +8,17 @@
 #include <tuple>
 #include <type_traits>
 
+#include <sys/sendfile.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <span>
+#include <vector>
+
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -17,7 +27,9 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/read.hpp>
+#include <boost/beast/http/serializer.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
@@ -153,6 +165,189 @@ template <class Stream>
 awaitable<void> write_any(Stream& stream, Response response, bool keep_alive) {
   auto reply = to_beast(std::move(response), keep_alive);
   co_await bhttp::async_write(stream, reply, kTuple);
+}
+
+
+// How much one sendfile(2) call may send, and how much is sent between two
+// yields to the other connections of the thread: a fast reader on the same
+// host would otherwise keep the thread for the whole file.
+constexpr std::size_t kSendfileChunk = 1 << 20;
+constexpr std::uint64_t kYieldEvery = 8 << 20;
+// The buffer of a file response over TLS, and of nothing else: the only
+// per-connection memory a download costs, and only while it runs.
+constexpr std::size_t kFileBufferBytes = 64 * 1024;
+
+// The slowest a streamed body may arrive on average (see check_rate): a
+// phone on a poor 2G link still sends several times this.
+constexpr std::uint64_t kMinBodyBytesPerSecond = 1024;
+
+// A streaming route's body, read from the connection through a Beast parser
+// with a buffer_body: each read_some() parses straight into the handler's
+// buffer, so nothing of the body is held by the connection.
+template <class Stream>
+class StreamBodyReader final : public BodyReader {
+ public:
+  using Parser = bhttp::request_parser<bhttp::buffer_body>;
+
+  StreamBodyReader(Stream& stream, beast::flat_buffer& buffer, Parser& parser, std::chrono::seconds timeout,
+                   std::uint64_t limit)
+      : stream_(stream), buffer_(buffer), parser_(parser), timeout_(timeout), limit_(limit) {
+    expect_continue_ = beast::iequals(parser.get()[bhttp::field::expect], "100-continue");
+  }
+
+  awaitable<std::size_t> read_some(std::span<char> out) override {
+    if (parser_.is_done() || out.empty()) co_return 0;
+    auto& transport = beast::get_lowest_layer(stream_);
+    if (expect_continue_) {
+      // The client waits for this before sending a large body; sent only
+      // once the handler wants the body, so that a refusal (401, quota)
+      // comes before the client has sent anything.
+      expect_continue_ = false;
+      static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+      transport.expires_after(timeout_);
+      auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(kContinue), kTuple);
+      if (ec) throw ended_early();
+    }
+    for (;;) {
+      parser_.get().body().data = out.data();
+      parser_.get().body().size = out.size();
+      transport.expires_after(timeout_);
+      auto [ec, n] = co_await bhttp::async_read_some(stream_, buffer_, parser_, kTuple);
+      std::size_t got = out.size() - parser_.get().body().size;
+      if (ec == bhttp::error::need_buffer) ec = {};
+      if (ec == bhttp::error::body_limit) {
+        throw ApiError(ErrorCode::kPayloadTooLarge, fmt::format("body exceeds {} bytes", limit_));
+      }
+      if (ec) throw ended_early();
+      received_ += got;
+      check_rate();
+      if (got > 0 || parser_.is_done()) co_return got;
+    }
+  }
+
+  [[nodiscard]] std::optional<std::uint64_t> content_length() const override {
+    auto length = parser_.content_length();
+    if (!length) return std::nullopt;
+    return *length;
+  }
+  [[nodiscard]] bool done() const override { return parser_.is_done(); }
+
+ private:
+  // A body may take longer than the read timeout (a large upload), but not
+  // by trickling: after the first read timeout it must have averaged
+  // kMinBodyBytesPerSecond, so that a slow sender cannot hold a connection
+  // for hours with a byte every few seconds.
+  void check_rate() const {
+    auto elapsed = std::chrono::steady_clock::now() - started_;
+    if (elapsed < timeout_) return;
+    auto seconds = std::chrono::duration_cast<std::chrono::seconds>(elapsed).count();
+    if (received_ < static_cast<std::uint64_t>(seconds) * kMinBodyBytesPerSecond) {
+      throw ApiError(ErrorCode::kMalformedRequest, "the request body arrives too slowly");
+    }
+  }
+
+  static ApiError ended_early() {
+    return ApiError(ErrorCode::kMalformedRequest, "the request body ended before it was complete");
+  }
+
+  Stream& stream_;
+  beast::flat_buffer& buffer_;
+  Parser& parser_;
+  std::chrono::seconds timeout_;
+  std::uint64_t limit_;
+  bool expect_continue_ = false;
+  std::uint64_t received_ = 0;
+  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+};
+
+// Sends a file range with sendfile(2): zero copy from the page cache to the
+// socket. The socket is switched to non-blocking mode for the duration;
+// when its send buffer is full, the coroutine waits until it is writable
+// again, for at most `timeout`.
+awaitable<boost::system::error_code> send_file(beast::tcp_stream& stream, FileBody& file,
+                                                std::chrono::seconds timeout) {
+  using namespace asio::experimental::awaitable_operators;
+  auto& socket = stream.socket();
+  boost::system::error_code ec;
+  socket.native_non_blocking(true, ec);
+  if (ec) co_return ec;
+  auto offset = static_cast<off_t>(file.offset);
+  std::uint64_t remaining = file.length;
+  std::uint64_t since_yield = 0;
+  asio::steady_timer timer(stream.get_executor());
+  while (remaining > 0) {
+    ssize_t sent = ::sendfile(socket.native_handle(), file.fd.get(), &offset,
+                              static_cast<std::size_t>(std::min<std::uint64_t>(remaining, kSendfileChunk)));
+    if (sent > 0) {
+      remaining -= static_cast<std::uint64_t>(sent);
+      since_yield += static_cast<std::uint64_t>(sent);
+      if (since_yield >= kYieldEvery) {
+        since_yield = 0;
+        co_await asio::post(stream.get_executor(), use_awaitable);
+      }
+      continue;
+    }
+    if (sent == 0) {  // the file is shorter than promised: the response cannot be completed
+      ec = asio::error::eof;
+      break;
+    }
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) {
+      ec.assign(errno, boost::system::system_category());
+      break;
+    }
+    timer.expires_after(timeout);
+    auto result = co_await (socket.async_wait(tcp::socket::wait_write, kTuple) || timer.async_wait(kTuple));
+    if (result.index() == 1) {
+      ec = beast::error::timeout;
+      break;
+    }
+    if (auto [wait_ec] = std::get<0>(result); wait_ec) {
+      ec = wait_ec;
+      break;
+    }
+  }
+  boost::system::error_code ignored;
+  socket.native_non_blocking(false, ignored);
+  co_return ec;
+}
+
+// Over TLS the bytes must pass through the encryption: read and write
+// through one bounded buffer.
+awaitable<boost::system::error_code> send_file(net::TlsStream& stream, FileBody& file, std::chrono::seconds timeout) {
+  std::vector<char> chunk(static_cast<std::size_t>(std::min<std::uint64_t>(file.length, kFileBufferBytes)));
+  auto offset = static_cast<off_t>(file.offset);
+  std::uint64_t remaining = file.length;
+  while (remaining > 0) {
+    auto want = static_cast<std::size_t>(std::min<std::uint64_t>(remaining, chunk.size()));
+    ssize_t n = ::pread(file.fd.get(), chunk.data(), want, offset);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) co_return boost::system::error_code(errno, boost::system::system_category());
+    if (n == 0) co_return asio::error::eof;
+    beast::get_lowest_layer(stream).expires_after(timeout);
+    auto [ec, written] = co_await asio::async_write(stream, asio::buffer(chunk.data(), static_cast<std::size_t>(n)),
+                                                    kTuple);
+    if (ec) co_return ec;
+    offset += n;
+    remaining -= static_cast<std::uint64_t>(n);
+  }
+  co_return boost::system::error_code{};
+}
+
+// Writes `reply`: whole, or only its header for HEAD, and then the file
+// body if there is one. A file response's Content-Length is already set.
+template <class Stream>
+awaitable<boost::system::error_code> send_reply(Stream& stream, bhttp::response<bhttp::string_body>& reply,
+                                                 FileBody* file, bool header_only, std::chrono::seconds timeout) {
+  beast::get_lowest_layer(stream).expires_after(timeout);
+  if (!file && !header_only) {
+    auto [ec, n] = co_await bhttp::async_write(stream, reply, kTuple);
+    co_return ec;
+  }
+  bhttp::response_serializer<bhttp::string_body> serializer(reply);
+  auto [ec, n] = co_await bhttp::async_write_header(stream, serializer, kTuple);
+  if (ec || !file || header_only) co_return ec;
+  co_return co_await send_file(stream, *file, timeout);
 }
 
 }  // namespace
@@ -314,6 +509,10 @@ awaitable<void> Server::Impl::serve(tcp::socket socket) {
 
     RequestParser parser;
     apply_limits(parser, options);
+    // The route, and so the body's limit, is known once the header is:
+    // limit_body() then applies it (to Content-Length before any of the
+    // body is read). Until then Beast must not judge the length itself.
+    parser.body_limit(boost::none);
     if (!first_request) transport.expires_after(options.read_timeout);
     first_request = false;
     // The header first: how the body is framed is checked before any of it
@@ -322,11 +521,19 @@ awaitable<void> Server::Impl::serve(tcp::socket socket) {
     std::tie(read_ec, std::ignore) = co_await bhttp::async_read_header(stream, buffer, parser, kTuple);
     std::optional<ApiError> refusal;
     if (!read_ec) refusal = check_framing(parser);
+    const Route* streaming = nullptr;
     if (!read_ec && !refusal) {
+      streaming = streaming_route(router, parser.get());
+      refusal = limit_body(parser, streaming ? *streaming->stream_limit : options.max_body_bytes);
+    }
+    if (!read_ec && !refusal && !streaming) {
       std::tie(read_ec, std::ignore) = co_await bhttp::async_read(stream, buffer, parser, kTuple);
     }
 
     auto started = std::chrono::steady_clock::now();
+    // Kept apart from the parser, which a streaming route moves from.
+    std::string method = read_ec ? std::string("-") : std::string(parser.get().method_string());
+    bool head = !read_ec && parser.get().method() == bhttp::verb::head;
     std::string route_name(kUnmatchedRoute);
     Response response;
     bool keep_alive = false;
@@ -369,6 +576,17 @@ awaitable<void> Server::Impl::serve(tcp::socket socket) {
       logger->info("request refused remote={} reason=\"{}\"", remote, refusal->what());
       response = Response::error(*refusal);
       unread_input = true;
+    } else if (streaming) {
+      // The handler reads the body. Whatever it leaves unread (it refused
+      // the request first, or the body broke a limit) ends the connection.
+      bhttp::request_parser<bhttp::buffer_body> body_parser(std::move(parser));
+      body_parser.body_limit(*streaming->stream_limit);
+      StreamBodyReader<Stream> body(stream, buffer, body_parser, options.read_timeout, *streaming->stream_limit);
+      response = co_await dispatch_streaming(
+          router, body_parser.get().base(),
+          body, request_client_address(remote, body_parser.get(), forwarded_header, trusted_proxies), route_name);
+      keep_alive = body_parser.get().keep_alive() && body.done();
+      unread_input = !body.done();
     } else if (!read_ec) {
       response = co_await dispatch(router, parser.get(),
                                   request_client_address(remote, parser.get(), forwarded_header, trusted_proxies),
@@ -385,15 +603,16 @@ awaitable<void> Server::Impl::serve(tcp::socket socket) {
     }
 
     auto status = response.status;
+    auto file = std::move(response.file);
     auto reply = to_beast(std::move(response), keep_alive && !stopping);
+    if (file) reply.content_length(file->length);
     if constexpr (kIsTls<Stream>) {
       if (!hsts.empty()) reply.set(bhttp::field::strict_transport_security, hsts);
     }
 
-    transport.expires_after(options.read_timeout);
-    auto [write_ec, written] = co_await bhttp::async_write(stream, reply, kTuple);
-    metrics.observe_request(read_ec ? std::string_view("-") : std::string_view(parser.get().method_string()),
-                            route_name, status, std::chrono::steady_clock::now() - started);
+    auto write_ec = co_await send_reply(stream, reply, file.get(), head, options.read_timeout);
+    file.reset();  // closes the file now, not when the next request arrives
+    metrics.observe_request(method, route_name, status, std::chrono::steady_clock::now() - started);
     if (write_ec || !reply.keep_alive()) break;
   }
 

@@ -175,4 +175,49 @@ struct Event {
   std::vector<UserId> recipients;
 };
 
+
+// --- Media -----------------------------------------------------------------
+
+// Media and upload ids: 22 URL-safe base64 characters of 128 random bits.
+using MediaId = std::string;
+using UploadId = std::string;
+
+// An uploaded file. Its bytes are the blob named by `sha256` in the blob
+// store; several media rows may share one blob (identical content).
+struct Media {
+  MediaId id;
+  UserId owner_id = 0;
+  std::string sha256;        // 64 lower-case hex digits
+  std::int64_t size = 0;     // bytes
+  std::string content_type;  // sniffed from the content
+  std::string name;          // sanitised display name
+  std::optional<int> width;  // pixels, images only
+  std::optional<int> height;
+  UnixMillis created_at = 0;
+};
+
+// A thumbnail of an image, itself stored as a blob.
+struct MediaThumbnail {
+  MediaId media_id;
+  int size = 0;  // media::ThumbnailSize as an integer: 0 small, 1 medium, 2 large
+  std::string sha256;
+  std::int64_t bytes = 0;
+  std::string content_type;
+  int width = 0;
+  int height = 0;
+  UnixMillis created_at = 0;
+};
+
+// A resumable upload in progress. `received` bytes are durable; the next
+// part must start there.
+struct MediaUpload {
+  UploadId id;
+  UserId owner_id = 0;
+  std::string name;  // sanitised display name
+  std::int64_t total_size = 0;
+  std::int64_t received = 0;
+  UnixMillis created_at = 0;
+  UnixMillis expires_at = 0;
+};
+
 }  // namespace parley::storage

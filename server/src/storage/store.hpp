@@ -162,6 +162,55 @@ class Transaction {
   virtual std::vector<Message> messages_before(ConversationId conversation, Seq before, std::size_t limit) = 0;
   virtual std::vector<Message> messages_after(ConversationId conversation, Seq after, std::size_t limit) = 0;
 
+  // Media (docs/architecture.md "Media"). Blobs are counted, not owned:
+  // media_blobs.refcount follows the media and thumbnail rows that name a
+  // digest, and a blob whose count reached 0 is deleted by the blob sweeper.
+  virtual void insert_media(const Media& media) = 0;
+  virtual std::optional<Media> media_by_id(std::string_view id) = 0;
+  // Deletes the row (and its thumbnails); its blobs lose a reference. Returns
+  // false when there was no such row. Throws if a message still carries it.
+  virtual bool delete_media(std::string_view id) = 0;
+  // Bytes the user holds: the sizes of their media plus the announced sizes
+  // of their uploads in progress (an upload reserves its size when created).
+  virtual std::int64_t media_usage(UserId user) = 0;
+  // The number of messages that carry the media.
+  virtual std::int64_t media_references(std::string_view id) = 0;
+
+  virtual std::optional<MediaThumbnail> media_thumbnail(std::string_view media_id, int size) = 0;
+  // Returns false (changing nothing) when that thumbnail exists already.
+  virtual bool insert_media_thumbnail(const MediaThumbnail& thumbnail) = 0;
+
+  // Records a blob about to be stored (refcount 0) unless it is known. Done
+  // before its file is moved into the blob store: should the process die
+  // before a row refers to it, the blob sweeper finds it and deletes the
+  // file, so no blob file is ever left that the database does not know.
+  virtual void note_blob(std::string_view sha256, std::int64_t size, UnixMillis now) = 0;
+  // Blobs no row names any more, at most `limit`, for the blob sweeper.
+  virtual std::vector<std::string> unreferenced_blobs(std::size_t limit) = 0;
+  // Forgets an unreferenced blob; false (changing nothing) when it is
+  // referenced again or unknown.
+  virtual bool delete_unreferenced_blob(std::string_view sha256) = 0;
+  // Whether a row names the blob (refcount > 0).
+  virtual bool blob_referenced(std::string_view sha256) = 0;
+
+  // Resumable uploads.
+  virtual void insert_upload(const MediaUpload& upload) = 0;
+  virtual std::optional<MediaUpload> upload_by_id(std::string_view id) = 0;
+  // Records that `received` bytes are durable and pushes the expiry to
+  // `expires_at`. Returns false unless the stored offset was `from` (another
+  // request appended meanwhile, or the upload is gone).
+  virtual bool advance_upload(std::string_view id, std::int64_t from, std::int64_t received,
+                              UnixMillis expires_at) = 0;
+  // Returns false when there was no such upload.
+  virtual bool delete_upload(std::string_view id) = 0;
+  // The user's uploads in progress.
+  virtual std::int64_t open_uploads(UserId user) = 0;
+  // Uploads whose expiry is before `now`, at most `limit`.
+  virtual std::vector<MediaUpload> expired_uploads(UnixMillis now, std::size_t limit) = 0;
+  // Every upload id (at start-up: files in the upload folder without a row
+  // are left-overs of a crash).
+  virtual std::vector<UploadId> upload_ids() = 0;
+
   // The event stream (docs/protocol.md, "Positions").
   // Takes the next position. Positions grow in commit order; a write that
   // fails leaves a gap, which is harmless (only seqs are gapless).

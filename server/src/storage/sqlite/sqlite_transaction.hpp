@@ -100,6 +100,25 @@ class SqliteTransaction final : public Transaction {
   std::vector<Message> messages_before(ConversationId conversation, Seq before, std::size_t limit) override;
   std::vector<Message> messages_after(ConversationId conversation, Seq after, std::size_t limit) override;
 
+  void insert_media(const Media& media) override;
+  std::optional<Media> media_by_id(std::string_view id) override;
+  bool delete_media(std::string_view id) override;
+  std::int64_t media_usage(UserId user) override;
+  std::int64_t media_references(std::string_view id) override;
+  std::optional<MediaThumbnail> media_thumbnail(std::string_view media_id, int size) override;
+  bool insert_media_thumbnail(const MediaThumbnail& thumbnail) override;
+  void note_blob(std::string_view sha256, std::int64_t size, UnixMillis now) override;
+  std::vector<std::string> unreferenced_blobs(std::size_t limit) override;
+  bool delete_unreferenced_blob(std::string_view sha256) override;
+  bool blob_referenced(std::string_view sha256) override;
+  void insert_upload(const MediaUpload& upload) override;
+  std::optional<MediaUpload> upload_by_id(std::string_view id) override;
+  bool advance_upload(std::string_view id, std::int64_t from, std::int64_t received, UnixMillis expires_at) override;
+  bool delete_upload(std::string_view id) override;
+  std::int64_t open_uploads(UserId user) override;
+  std::vector<MediaUpload> expired_uploads(UnixMillis now, std::size_t limit) override;
+  std::vector<UploadId> upload_ids() override;
+
   Position next_position() override;
   Position current_position() override;
   void emit(Event event, Keep keep) override;
