@@ -548,8 +548,11 @@ asio::awaitable<storage::MediaThumbnail> MediaService::thumbnail(const storage::
                                       static_cast<int>(result.height),
                                       now_millis()};
     std::lock_guard lock(blob_mutex_);
-    store_.write_blocking([&](Transaction& tx) { tx.note_blob(sha256, bytes, thumbnail.created_at); });
-    blobs_->commit(std::move(staged), sha256);
+    // The record's fields, not the structured bindings above: a lambda may
+    // not capture those in clang 14 (the fuzz build).
+    store_.write_blocking(
+        [&](Transaction& tx) { tx.note_blob(thumbnail.sha256, thumbnail.bytes, thumbnail.created_at); });
+    blobs_->commit(std::move(staged), thumbnail.sha256);
     // Two requests may make the same thumbnail at once: the first row
     // stays, and the other's blob (the same bytes) is shared or swept.
     return store_.write_blocking([&](Transaction& tx) {
