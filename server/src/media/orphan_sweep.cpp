@@ -1,0 +1,24 @@
+#include "media/orphan_sweep.hpp"
+
+#include "core/clock.hpp"
+#include "core/log.hpp"
+#include "storage/store.hpp"
+
+namespace parley::media {
+
+std::size_t sweep_orphaned_media(storage::Store& store, std::chrono::milliseconds grace, std::size_t limit) {
+  UnixMillis before = now_millis() - grace.count();
+  auto candidates = store.read([&](storage::Transaction& tx) { return tx.orphaned_media(before, limit); });
+  std::size_t removed = 0;
+  for (const auto& id : candidates) {
+    // delete_orphaned_media checks again inside the write: a send may have
+    // attached the file since the list was read.
+    if (store.write_blocking([&](storage::Transaction& tx) { return tx.delete_orphaned_media(id, before); })) {
+      ++removed;
+    }
+  }
+  if (removed > 0) log::get("media")->info("orphaned media removed count={}", removed);
+  return removed;
+}
+
+}  // namespace parley::media
