@@ -83,3 +83,10 @@ WHEN OLD.avatar_media_id IS NOT NEW.avatar_media_id BEGIN
       AND NOT EXISTS (SELECT 1 FROM users WHERE avatar_media_id = OLD.avatar_media_id)
       AND NOT EXISTS (SELECT 1 FROM conversations WHERE avatar_media_id = OLD.avatar_media_id);
 END;
+
+-- A media row that goes (its owner deletes it) stops being a user's avatar,
+-- as the group avatar's foreign key does (ON DELETE SET NULL): no profile
+-- keeps naming a file that no longer exists.
+CREATE TRIGGER media_gone_from_user_avatars BEFORE DELETE ON media BEGIN
+  UPDATE users SET avatar_media_id = NULL WHERE avatar_media_id = OLD.id;
+END;

@@ -128,6 +128,15 @@ TEST_F(SqliteAttachmentsTest, AvatarsAreSharedWithWhoeverMaySeeTheProfileOrGroup
   EXPECT_TRUE(Shared("logo", bob_));   // a member of the group
   EXPECT_FALSE(Shared("logo", eve_));  // not a member
   EXPECT_EQ(store_->read([&](Transaction& tx) { return tx.conversation_by_id(group_)->avatar_media_id; }), "logo");
+  // A file its owner deletes stops being an avatar anywhere.
+  store_->write_blocking([&](Transaction& tx) {
+    EXPECT_TRUE(tx.delete_media("face"));
+    EXPECT_TRUE(tx.delete_media("logo"));
+  });
+  store_->read([&](Transaction& tx) {
+    EXPECT_FALSE(tx.user_by_id(ann_)->avatar_media_id);
+    EXPECT_FALSE(tx.conversation_by_id(group_)->avatar_media_id);
+  });
 }
 
 TEST_F(SqliteAttachmentsTest, TheTriggersKeepTheOrphanListAndTheSweepDeletesOnlyOrphans) {
