@@ -98,7 +98,7 @@ struct World {
   // Blob files in the media folder.
   std::size_t blob_files() const {
     std::size_t count = 0;
-    auto root = server.data_dir() / "media" / "blobs";
+    auto root = server.data_dir() / "data" / "media" / "blobs";
     if (!std::filesystem::exists(root)) return 0;
     for (const auto& entry : std::filesystem::recursive_directory_iterator(root)) count += entry.is_regular_file();
     return count;
@@ -162,7 +162,8 @@ std::vector<std::string> attachment_ids(const object& message) {
 object history_message(const World& w, const TestUser& user, std::int64_t id) {
   auto reply = w.client.get(w.group_path() + "/messages", user.token);
   if (reply.status != 200) throw std::runtime_error("history: " + reply.body);
-  for (const auto& message : reply.json().at("messages").as_array()) {
+  auto json = reply.json();
+  for (const auto& message : json.at("messages").as_array()) {
     if (message.at("id").as_int64() == id) return message.as_object();
   }
   throw std::runtime_error("no message " + std::to_string(id) + " in " + reply.body);
@@ -288,7 +289,7 @@ std::vector<std::string> find_in_data(const std::filesystem::path& data_dir, con
     if (bytes.find(needle) != std::string::npos) found.push_back("bytes of " + entry.path().string());
   }
   sqlite3* db = nullptr;
-  if (sqlite3_open_v2((data_dir / "parley.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+  if (sqlite3_open_v2((data_dir / "data" / "parley.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
     found.push_back("cannot open the database");
     sqlite3_close(db);
     return found;

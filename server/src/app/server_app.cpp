@@ -22,6 +22,8 @@
 #include "core/log.hpp"
 #include "http/router.hpp"
 #include "http/server.hpp"
+#include "media/media_routes.hpp"
+#include "media/media_service.hpp"
 #include "messaging/conversation_routes.hpp"
 #include "metrics/metrics.hpp"
 #include "net/tls_context.hpp"
@@ -73,10 +75,11 @@ struct ServerApp::Impl {
         throttle(config.auth),
         authenticator(store, config.auth),
         presence(store, hub),
-        services{config, store, hasher, throttle, authenticator, metrics, hub},
+        services{config, store, hasher, throttle, authenticator, metrics, hub, media},
         ws_limits(config.websocket),
         ws_context{services, hub, presence, config.websocket, ws_limits},
         server(io, config.http, router, metrics),
+        media(io, store, config.media, config.data_dir / "media"),
         sweep_timer(io),
         event_sink(io, hub) {
     store.set_event_sink(&event_sink);
@@ -86,6 +89,9 @@ struct ServerApp::Impl {
     profile::register_profile_routes(router, services);
     contacts::register_contact_routes(router, services);
     messaging::register_conversation_routes(router, services);
+    media::register_media_routes(router, services, media);
+    // Before serving: whatever a crash left half-written goes.
+    media.recover();
     register_ops_routes(router, services, stopping);
     server.set_upgrade_handler("/ws",
                                [this](http::Upgrade upgrade) { return ws::serve(std::move(upgrade), ws_context); });
@@ -159,6 +165,8 @@ struct ServerApp::Impl {
   std::atomic<bool> stopping{false};
   boost::asio::io_context io;
   http::Server server;
+  // After io (its sweep timer) and before anything that serves requests.
+  media::MediaService media;
   std::shared_ptr<net::TlsContexts> tls;  // null when TLS is off
   boost::asio::steady_timer sweep_timer;
   StrandEventSink event_sink;
@@ -199,6 +207,7 @@ int ServerApp::run() {
       logger->info("shutting down signal={}", signal);
       boost::asio::post(app.io, [&app] {
         app.sweep_timer.cancel();
+        app.media.stop();
         app.hub.close_all(realtime::close_code::kGoingAway, "server shutting down");
         auto deadline = std::chrono::steady_clock::now() + kShutdownGrace;
         app.server.shutdown(kShutdownGrace, [&app, deadline] { app.stop_when_devices_gone(deadline); });
@@ -211,6 +220,7 @@ int ServerApp::run() {
   app.signals.async_wait(on_signal);
   std::thread signal_thread([&app] { app.io_for_signals.run(); });
   app.schedule_session_sweep();
+  app.media.start();
 
   std::vector<std::thread> pool;
   for (unsigned i = 1; i < threads; ++i) {
