@@ -34,15 +34,14 @@ class MediaResumableTest : public ::testing::Test {
   std::filesystem::path MediaDir(const std::string& sub) const { return server_->data_dir() / "data" / "media" / sub; }
 
   std::string Create(std::uint64_t size) {
-    auto reply = client_->post("/api/v1/media/uploads", json::object{{"size", size}, {"name", "video.mp4"}},
-                               ann_.token);
+    auto reply = client_->post("/api/v1/uploads", json::object{{"size", size}, {"name", "video.mp4"}}, ann_.token);
     EXPECT_EQ(reply.status, 201) << reply.body;
     EXPECT_EQ(reply.json().at("upload").at("offset").as_int64(), 0);
     return std::string(reply.json().at("upload").at("id").as_string());
   }
 
   std::int64_t Offset(const std::string& id) {
-    auto reply = client_->get("/api/v1/media/uploads/" + id, ann_.token);
+    auto reply = client_->get("/api/v1/uploads/" + id, ann_.token);
     EXPECT_EQ(reply.status, 200) << reply.body;
     EXPECT_EQ(reply.headers["upload-offset"], std::to_string(reply.json().at("upload").at("offset").as_int64()));
     return reply.json().at("upload").at("offset").as_int64();
@@ -53,7 +52,7 @@ class MediaResumableTest : public ::testing::Test {
              std::optional<std::uint64_t> cut_after = std::nullopt) {
     StreamOptions options = as_user(ann_.token, {{"Content-Range", fmt::format("bytes {}-{}/{}", first, last, total)}});
     options.cut_after = cut_after;
-    return send_pattern(server_->port(), "PATCH", "/api/v1/media/uploads/" + id, last - first + 1, options, first);
+    return send_pattern(server_->port(), "PATCH", "/api/v1/uploads/" + id, last - first + 1, options, first);
   }
 
   // A part cut off by a dropped connection is kept up to what arrived; the
@@ -85,7 +84,7 @@ TEST_F(MediaResumableTest, InterruptedTwiceThenFinishedByteExact) {
   EXPECT_EQ(wrong.status, 409);
   EXPECT_EQ(wrong.error_code(), "offset_mismatch");
   EXPECT_EQ(wrong.headers["upload-offset"], std::to_string(1600 * kKiB));
-  auto early = client_->post("/api/v1/media/uploads/" + id + "/complete", json::object{}, ann_.token);
+  auto early = client_->post("/api/v1/uploads/" + id + "/complete", json::object{}, ann_.token);
   EXPECT_EQ(early.status, 409);
 
   // A client that restarted: a new connection asks the offset, sends the rest.
@@ -95,14 +94,14 @@ TEST_F(MediaResumableTest, InterruptedTwiceThenFinishedByteExact) {
   ASSERT_EQ(rest.status, 200) << rest.body;
   EXPECT_EQ(rest.json().at("upload").at("offset").as_int64(), static_cast<std::int64_t>(size));
 
-  auto done = client_->post("/api/v1/media/uploads/" + id + "/complete", json::object{}, ann_.token);
+  auto done = client_->post("/api/v1/uploads/" + id + "/complete", json::object{}, ann_.token);
   ASSERT_EQ(done.status, 201) << done.body;
   auto media = done.json().at("media");
   EXPECT_EQ(media.at("name").as_string(), "video.mp4");
   auto got = download(server_->port(), "/api/v1/media/" + std::string(media.at("id").as_string()), ann_.token);
   EXPECT_EQ(got.size, size);
   EXPECT_EQ(got.sha256, pattern_sha256(size));
-  EXPECT_EQ(client_->get("/api/v1/media/uploads/" + id, ann_.token).status, 404);
+  EXPECT_EQ(client_->get("/api/v1/uploads/" + id, ann_.token).status, 404);
   EXPECT_EQ(count_files(MediaDir("uploads")), 0U);
   EXPECT_EQ(count_files(MediaDir("staging")), 0U);
 }
@@ -110,10 +109,10 @@ TEST_F(MediaResumableTest, InterruptedTwiceThenFinishedByteExact) {
 TEST_F(MediaResumableTest, OthersCannotSeeOrTouchAnUpload) {
   std::string id = Create(1000);
   auto bob = register_and_login(*client_, "bob");
-  EXPECT_EQ(client_->get("/api/v1/media/uploads/" + id, bob.token).status, 404);
-  EXPECT_EQ(client_->del("/api/v1/media/uploads/" + id, bob.token).status, 404);
-  EXPECT_EQ(client_->del("/api/v1/media/uploads/" + id, ann_.token).status, 204);
-  EXPECT_EQ(client_->get("/api/v1/media/uploads/" + id, ann_.token).status, 404);
+  EXPECT_EQ(client_->get("/api/v1/uploads/" + id, bob.token).status, 404);
+  EXPECT_EQ(client_->del("/api/v1/uploads/" + id, bob.token).status, 404);
+  EXPECT_EQ(client_->del("/api/v1/uploads/" + id, ann_.token).status, 204);
+  EXPECT_EQ(client_->get("/api/v1/uploads/" + id, ann_.token).status, 404);
 }
 
 TEST_F(MediaResumableTest, KillDuringAPartResumesFromTheAcknowledgedOffset) {
@@ -123,12 +122,11 @@ TEST_F(MediaResumableTest, KillDuringAPartResumesFromTheAcknowledgedOffset) {
   ASSERT_EQ(first.status, 200) << first.body;
 
   // The server dies half-way through the second part.
-  StreamOptions options =
-      as_user(ann_.token, {{"Content-Range", fmt::format("bytes {}-{}/{}", kMiB, size - 1, size)}});
+  StreamOptions options = as_user(ann_.token, {{"Content-Range", fmt::format("bytes {}-{}/{}", kMiB, size - 1, size)}});
   options.progress = [&](std::uint64_t sent) {
     if (sent >= kMiB / 2 && server_->running()) server_->kill9();
   };
-  auto cut = send_pattern(server_->port(), "PATCH", "/api/v1/media/uploads/" + id, kMiB, options, kMiB);
+  auto cut = send_pattern(server_->port(), "PATCH", "/api/v1/uploads/" + id, kMiB, options, kMiB);
   EXPECT_EQ(cut.status, 0);
   EXPECT_EQ(count_files(MediaDir("blobs")), 0U);  // no partial blob, ever
 
@@ -138,7 +136,7 @@ TEST_F(MediaResumableTest, KillDuringAPartResumesFromTheAcknowledgedOffset) {
   EXPECT_EQ(count_files(MediaDir("staging")), 0U);
   auto rest = Part(id, kMiB, size - 1, size);
   ASSERT_EQ(rest.status, 200) << rest.body;
-  auto done = client_->post("/api/v1/media/uploads/" + id + "/complete", json::object{}, ann_.token);
+  auto done = client_->post("/api/v1/uploads/" + id + "/complete", json::object{}, ann_.token);
   ASSERT_EQ(done.status, 201) << done.body;
   auto got = download(server_->port(), "/api/v1/media/" + std::string(done.json().at("media").at("id").as_string()),
                       ann_.token);
@@ -159,7 +157,7 @@ TEST_F(MediaExpiryTest, AnAbandonedUploadIsDeletedWithItsParts) {
     std::this_thread::sleep_for(50ms);
   }
   EXPECT_EQ(count_files(MediaDir("uploads")), 0U);
-  EXPECT_EQ(client_->get("/api/v1/media/uploads/" + id, ann_.token).status, 404);
+  EXPECT_EQ(client_->get("/api/v1/uploads/" + id, ann_.token).status, 404);
 }
 
 }  // namespace

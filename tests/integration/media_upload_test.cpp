@@ -28,8 +28,8 @@ std::string png_chunk(const std::string& type, const std::string& data) {
                        static_cast<char>(v)};
   };
   const std::string body = type + data;
-  auto crc = static_cast<std::uint32_t>(
-      crc32(0, reinterpret_cast<const Bytef*>(body.data()), static_cast<uInt>(body.size())));
+  auto crc =
+      static_cast<std::uint32_t>(crc32(0, reinterpret_cast<const Bytef*>(body.data()), static_cast<uInt>(body.size())));
   return be32(static_cast<std::uint32_t>(data.size())) + body + be32(crc);
 }
 
@@ -50,14 +50,14 @@ std::string make_png(std::uint32_t width, std::uint32_t height, std::uint32_t ro
   uLongf size = compressed.size();
   compress(compressed.data(), &size, reinterpret_cast<const Bytef*>(raw.data()), raw.size());
   return std::string("\x89PNG\r\n\x1a\n", 8) + png_chunk("IHDR", ihdr) +
-         png_chunk("IDAT", std::string(reinterpret_cast<const char*>(compressed.data()), size)) +
-         png_chunk("IEND", "");
+         png_chunk("IDAT", std::string(reinterpret_cast<const char*>(compressed.data()), size)) + png_chunk("IEND", "");
 }
 
 class MediaUploadTest : public ::testing::Test {
  protected:
   void Start(const std::string& media_config = "") {
-    server_ = std::make_unique<ServerProcess>(ServerOptions{"[media]\nsweep_interval_seconds = 1\n" + media_config, {}});
+    server_ =
+        std::make_unique<ServerProcess>(ServerOptions{"[media]\nsweep_interval_seconds = 1\n" + media_config, {}});
     client_ = std::make_unique<HttpClient>(server_->port());
     ann_ = register_and_login(*client_, "ann");
   }
@@ -227,8 +227,9 @@ TEST_F(MediaUploadTest, FileNamesAreStoredSanitised) {
 TEST_F(MediaUploadTest, ActiveContentIsServedAsASandboxedAttachment) {
   for (const auto& [name, content] : std::vector<std::pair<std::string, std::string>>{
            {"page.html", "<!DOCTYPE html><html><body><script>alert(document.cookie)</script></body></html>\n"},
-           {"image.svg", "<?xml version=\"1.0\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\" onload=\"alert(1)\">"
-                         "<script>alert(2)</script></svg>\n"}}) {
+           {"image.svg",
+            "<?xml version=\"1.0\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\" onload=\"alert(1)\">"
+            "<script>alert(2)</script></svg>\n"}}) {
     std::string id = UploadId(content, name);
     auto got = download(server_->port(), "/api/v1/media/" + id, ann_.token);
     EXPECT_EQ(got.status, 200);
@@ -244,8 +245,8 @@ TEST_F(MediaUploadTest, StrangersAndGuessersGetTheSame404) {
   auto bob = register_and_login(*client_, "bob");
   auto unknown = client_->get("/api/v1/media/AAAAAAAAAAAAAAAAAAAAAA", bob.token);
   EXPECT_EQ(unknown.status, 404);
-  for (const std::string& path : {"/api/v1/media/" + id, "/api/v1/media/" + id + "/info",
-                                  "/api/v1/media/" + id + "/thumbnail?size=small"}) {
+  for (const std::string& path :
+       {"/api/v1/media/" + id, "/api/v1/media/" + id + "/info", "/api/v1/media/" + id + "/thumbnail?size=small"}) {
     auto reply = client_->get(path, bob.token);
     EXPECT_EQ(reply.status, 404) << path;
     EXPECT_EQ(reply.body, unknown.body) << path;
@@ -262,9 +263,8 @@ class MediaLimitsTest : public MediaUploadTest {
 
 TEST_F(MediaLimitsTest, OverTheLimitByContentLengthIs413BeforeTheBody) {
   // Only the header is sent: the answer must come without the body.
-  std::string request =
-      "POST /api/v1/media?name=big HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + ann_.token +
-      "\r\nExpect: 100-continue\r\nContent-Length: 2097152\r\n\r\n";
+  std::string request = "POST /api/v1/media?name=big HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + ann_.token +
+                        "\r\nExpect: 100-continue\r\nContent-Length: 2097152\r\n\r\n";
   std::string answer = client_->raw(request, 10s);
   EXPECT_EQ(answer.rfind("HTTP/1.1 413", 0), 0U) << answer;
   EXPECT_EQ(answer.find("100 Continue"), std::string::npos);
@@ -292,7 +292,7 @@ TEST_F(MediaLimitsTest, OverTheQuotaIsRefusedAndKeepsNothing) {
   auto chunked = send_pattern(server_->port(), "POST", "/api/v1/media?name=c", kMiB, as_user(ann_.token, {}, true), 9);
   EXPECT_EQ(chunked.status, 413);
   EXPECT_EQ(chunked.error_code(), "quota_exceeded");
-  auto resumable = client_->post("/api/v1/media/uploads", json::object{{"size", kMiB}, {"name", "d"}}, ann_.token);
+  auto resumable = client_->post("/api/v1/uploads", json::object{{"size", kMiB}, {"name", "d"}}, ann_.token);
   EXPECT_EQ(resumable.status, 413);
   EXPECT_EQ(resumable.error_code(), "quota_exceeded");
   WaitForAnswer("/api/v1/media", 413);

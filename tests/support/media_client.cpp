@@ -86,8 +86,8 @@ Reply send_pattern(std::uint16_t port, const std::string& method, const std::str
   beast::tcp_stream stream(io);
   stream.expires_after(std::chrono::minutes(5));
   stream.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
-  std::string head = fmt::format("{} {} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/octet-stream\r\n",
-                                 method, target);
+  std::string head =
+      fmt::format("{} {} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/octet-stream\r\n", method, target);
   if (!options.token.empty()) head += "Authorization: Bearer " + options.token + "\r\n";
   for (const auto& [name, value] : options.headers) head += name + ": " + value + "\r\n";
   if (options.chunked) {

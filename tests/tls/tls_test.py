@@ -18,7 +18,7 @@ import warnings
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from parleyd import (Parleyd, client_context, fingerprint_of_file, http_request, make_cert,  # noqa: E402
-                     peer_fingerprint, tls_connect, ws_recv, ws_send, ws_upgrade)
+                     peer_fingerprint, read_head, recv_exact, tls_connect, ws_recv, ws_send, ws_upgrade)
 
 ARGS = None
 HANDSHAKE_TIMEOUT = 2  # seconds, set in the servers' config below
@@ -109,6 +109,32 @@ class TlsTest(unittest.TestCase):
             status, headers, _ = http_request(sock, "GET", "/api/v1/nowhere")
             self.assertEqual(status, 404)
             self.assertIn("strict-transport-security", headers)
+
+    def test_media_upload_and_download_over_tls_byte_exact(self):
+        # A file response over TLS goes through a bounded buffer, not
+        # sendfile: the bytes, a range, and the next request on the same
+        # connection must all come back intact and in order.
+        content = os.urandom(3 * 1024 * 1024 + 17)
+        with tls_connect(self.server.port, self.verified) as sock:
+            token = register_and_login(sock, "media_tls")
+            head = ("POST /api/v1/media?name=blob.bin HTTP/1.1\r\nHost: localhost\r\n"
+                    "Authorization: Bearer %s\r\nContent-Length: %d\r\n\r\n" % (token, len(content)))
+            sock.sendall(head.encode() + content)
+            status, headers = read_head(sock)
+            body = recv_exact(sock, int(headers.get("content-length", "0")))
+            self.assertEqual(status, 201, body)
+            media_id = json.loads(body)["media"]["id"]
+            status, headers, body = http_request(sock, "GET", "/api/v1/media/" + media_id, token=token)
+            self.assertEqual(status, 200)
+            self.assertEqual(body, content)
+            self.assertIn("strict-transport-security", headers)
+            sock.sendall(("GET /api/v1/media/%s HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer %s\r\n"
+                          "Range: bytes=1000000-1999999\r\n\r\n" % (media_id, token)).encode())
+            status, headers = read_head(sock)
+            self.assertEqual(status, 206)
+            self.assertEqual(recv_exact(sock, int(headers["content-length"])), content[1000000:2000000])
+            status, _, _ = http_request(sock, "GET", "/healthz")
+            self.assertEqual(status, 200)
 
     def test_plain_http_on_the_tls_port_is_answered_400(self):
         with socket.create_connection(("127.0.0.1", self.server.port), timeout=10) as sock:

@@ -28,8 +28,9 @@ namespace parley::http {
 // Limits: the route's size limit was checked against Content-Length before
 // the handler ran (413 without reading); a chunked body is cut off with
 // kPayloadTooLarge as soon as it passes the limit. Each read must arrive
-// within the server's read timeout (an inactivity limit: a large upload may
-// take longer than one request normally may, as long as it keeps moving).
+// within the server's read timeout, and after that timeout the body must
+// have averaged at least 1 KiB/s: a large upload may take longer than one
+// request normally may, as long as it keeps moving.
 class BodyReader {
  public:
   virtual ~BodyReader() = default;
@@ -55,13 +56,13 @@ struct FileBody {
 };
 
 struct Request {
-  std::string_view method;        // "GET", "POST", ...
-  std::string_view path;          // percent-decoded path without the query
-  std::string_view query;         // raw query string after '?', or empty
-  std::string_view body;           // empty for streaming routes: see body_stream
+  std::string_view method;            // "GET", "POST", ...
+  std::string_view path;              // percent-decoded path without the query
+  std::string_view query;             // raw query string after '?', or empty
+  std::string_view body;              // empty for streaming routes: see body_stream
   BodyReader* body_stream = nullptr;  // set for streaming routes only
-  std::string_view content_type;  // the Content-Type header, or empty
-  std::string_view authorization; // the Authorization header, or empty
+  std::string_view content_type;      // the Content-Type header, or empty
+  std::string_view authorization;     // the Authorization header, or empty
   std::string_view user_agent;
   // Looks up any header by name, ignoring case (set by the server).
   std::function<std::string_view(std::string_view)> header_lookup;

@@ -45,7 +45,8 @@ void Router::add(std::string_view method, std::string_view pattern, Handler hand
       throw std::logic_error(fmt::format("duplicate route {} {}", method, pattern));
     }
   }
-  routes_.push_back(Route{std::string(method), std::string(pattern), std::move(handler), split_path(pattern), std::nullopt});
+  routes_.push_back(
+      Route{std::string(method), std::string(pattern), std::move(handler), split_path(pattern), std::nullopt});
 }
 
 void Router::add_streaming(std::string_view method, std::string_view pattern, std::uint64_t max_body_bytes,

@@ -91,8 +91,8 @@ Response file_response(const Request& request, storage::OpenBlob blob, std::stri
   // If-Range: a range of another version would splice two files.
   if (auto if_range = request.header("If-Range"); !if_range.empty() && if_range != etag) range = {};
   if (range.kind == RangeDecision::kUnsatisfiable) {
-    response = Response::error(ApiError(ErrorCode::kRangeNotSatisfiable,
-                                        fmt::format("the file has {} bytes; the range is outside it", size)));
+    response = Response::error(
+        ApiError(ErrorCode::kRangeNotSatisfiable, fmt::format("the file has {} bytes; the range is outside it", size)));
     response.headers.emplace_back("Content-Range", fmt::format("bytes */{}", size));
     add_common_headers(response, etag);
     return response;
@@ -260,11 +260,11 @@ void register_media_routes(http::Router& router, api::Services& services, MediaS
   auto bind = [&](auto method) { return http::member_handler(routes, method); };
   const auto limit = services.config.media.max_upload_bytes;
   router.add_streaming("POST", "/api/v1/media", limit, bind(&MediaRoutes::upload));
-  router.add("POST", "/api/v1/media/uploads", bind(&MediaRoutes::create_upload));
-  router.add("GET", "/api/v1/media/uploads/{upload_id}", bind(&MediaRoutes::get_upload));
-  router.add_streaming("PATCH", "/api/v1/media/uploads/{upload_id}", limit, bind(&MediaRoutes::append_upload));
-  router.add("POST", "/api/v1/media/uploads/{upload_id}/complete", bind(&MediaRoutes::complete_upload));
-  router.add("DELETE", "/api/v1/media/uploads/{upload_id}", bind(&MediaRoutes::cancel_upload));
+  router.add("POST", "/api/v1/uploads", bind(&MediaRoutes::create_upload));
+  router.add("GET", "/api/v1/uploads/{upload_id}", bind(&MediaRoutes::get_upload));
+  router.add_streaming("PATCH", "/api/v1/uploads/{upload_id}", limit, bind(&MediaRoutes::append_upload));
+  router.add("POST", "/api/v1/uploads/{upload_id}/complete", bind(&MediaRoutes::complete_upload));
+  router.add("DELETE", "/api/v1/uploads/{upload_id}", bind(&MediaRoutes::cancel_upload));
   router.add("GET", "/api/v1/media/{media_id}", bind(&MediaRoutes::download));
   router.add("GET", "/api/v1/media/{media_id}/info", bind(&MediaRoutes::info));
   router.add("GET", "/api/v1/media/{media_id}/thumbnail", bind(&MediaRoutes::thumbnail));

@@ -1,6 +1,7 @@
-// /api/v1/media: uploads (simple and resumable), downloads with ranges and
-// validators, thumbnails, metadata and deletion (docs/openapi.yaml, tag
-// "media"). The rules live in MediaService; this file is HTTP only.
+// /api/v1/media and /api/v1/uploads: uploads (simple and resumable),
+// downloads with ranges and validators, thumbnails, metadata and deletion
+// (docs/openapi.yaml, tag "Media"). The rules live in MediaService; this
+// file is HTTP only.
 #pragma once
 
 namespace parley::http {

@@ -138,8 +138,7 @@ ErrorCode thumbnail_error_code(std::error_code error) {
   if (error == MediaErrc::kNotAnImage || error == MediaErrc::kUnsupportedImage) {
     return ErrorCode::kUnsupportedMediaType;
   }
-  if (error == MediaErrc::kTooManyPixels || error == MediaErrc::kTooManyFrames ||
-      error == MediaErrc::kCorruptImage) {
+  if (error == MediaErrc::kTooManyPixels || error == MediaErrc::kTooManyFrames || error == MediaErrc::kCorruptImage) {
     return ErrorCode::kInvalidImage;
   }
   return media_api_error_code(error);
@@ -338,8 +337,8 @@ asio::awaitable<storage::MediaUpload> MediaService::create_upload(storage::UserI
                                                                   std::int64_t size) {
   if (size < 1) throw ApiError(ErrorCode::kValidationFailed, "size: must be at least 1 (send empty files whole)");
   if (static_cast<std::uint64_t>(size) > options_.max_upload_bytes) {
-    throw ApiError(ErrorCode::kPayloadTooLarge, fmt::format("a file may have at most {} bytes",
-                                                            options_.max_upload_bytes));
+    throw ApiError(ErrorCode::kPayloadTooLarge,
+                   fmt::format("a file may have at most {} bytes", options_.max_upload_bytes));
   }
   storage::MediaUpload upload;
   upload.id = random_id();
@@ -353,8 +352,7 @@ asio::awaitable<storage::MediaUpload> MediaService::create_upload(storage::UserI
       throw ApiError(ErrorCode::kConflict, fmt::format("you have {} uploads in progress already; finish or cancel one",
                                                        options_.max_open_uploads));
     }
-    if (options_.quota_bytes != 0 &&
-        static_cast<std::uint64_t>(tx.media_usage(owner) + size) > options_.quota_bytes) {
+    if (options_.quota_bytes != 0 && static_cast<std::uint64_t>(tx.media_usage(owner) + size) > options_.quota_bytes) {
       throw quota_exceeded(options_.quota_bytes);
     }
     tx.insert_upload(upload);
@@ -406,7 +404,8 @@ asio::awaitable<storage::MediaUpload> MediaService::append_upload(storage::UserI
       write_all(fd->get(), buffer.data(), n, static_cast<off_t>(upload.received + written));
       written += static_cast<std::int64_t>(n);
     }
-    if (written != expected) throw ApiError(ErrorCode::kMalformedRequest, "the body is shorter than Content-Range says");
+    if (written != expected)
+      throw ApiError(ErrorCode::kMalformedRequest, "the body is shorter than Content-Range says");
   } catch (...) {
     failure = std::current_exception();
   }
@@ -553,8 +552,13 @@ asio::awaitable<storage::MediaThumbnail> MediaService::thumbnail(const storage::
     if (!fd) throw std::system_error(errno, std::generic_category(), "open thumbnail");
     auto [sha256, bytes] = hash_file(fd.get());
     storage::StagedFile staged(std::move(fd), destination);
-    storage::MediaThumbnail thumbnail{media.id,     size_index, sha256, bytes, result.content_type,
-                                      static_cast<int>(result.width), static_cast<int>(result.height),
+    storage::MediaThumbnail thumbnail{media.id,
+                                      size_index,
+                                      sha256,
+                                      bytes,
+                                      result.content_type,
+                                      static_cast<int>(result.width),
+                                      static_cast<int>(result.height),
                                       now_millis()};
     std::lock_guard lock(blob_mutex_);
     store_.write_blocking([&](Transaction& tx) { tx.note_blob(sha256, bytes, thumbnail.created_at); });

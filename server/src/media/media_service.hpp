@@ -91,8 +91,8 @@ class MediaService {
   // A resumable upload of `size` bytes (1..max_upload_bytes). Reserves its
   // size against the quota. Throws kPayloadTooLarge, kQuotaExceeded,
   // kConflict (too many uploads in progress), kValidationFailed.
-  [[nodiscard]] boost::asio::awaitable<storage::MediaUpload> create_upload(storage::UserId owner,
-                                                                           std::string_view name, std::int64_t size);
+  [[nodiscard]] boost::asio::awaitable<storage::MediaUpload> create_upload(storage::UserId owner, std::string_view name,
+                                                                           std::int64_t size);
   // The upload, if `owner` has one with this id (else kNotFound).
   [[nodiscard]] storage::MediaUpload upload_status(storage::UserId owner, std::string_view id);
   // Appends a part that must start at the upload's offset (OffsetMismatch
@@ -102,8 +102,7 @@ class MediaService {
   // and the request fails: the client asks the offset and resumes.
   [[nodiscard]] boost::asio::awaitable<storage::MediaUpload> append_upload(storage::UserId owner, std::string_view id,
                                                                            std::int64_t first, std::int64_t last,
-                                                                           std::int64_t total,
-                                                                           http::BodyReader& body);
+                                                                           std::int64_t total, http::BodyReader& body);
   // Turns a complete upload into a media file (OffsetMismatch while bytes
   // are missing).
   [[nodiscard]] boost::asio::awaitable<storage::Media> complete_upload(storage::UserId owner, std::string_view id);

@@ -36,8 +36,7 @@ Media read_media(const Statement& row) {
 constexpr std::string_view kUploadColumns = "id, owner_id, name, total_size, received, created_at, expires_at";
 
 MediaUpload read_upload(const Statement& row) {
-  return MediaUpload{row.text(0),  row.int64(1), row.text(2),  row.int64(3),
-                     row.int64(4), row.int64(5), row.int64(6)};
+  return MediaUpload{row.text(0), row.int64(1), row.text(2), row.int64(3), row.int64(4), row.int64(5), row.int64(6)};
 }
 
 std::string with_columns(std::string_view head, std::string_view columns, std::string_view tail) {
@@ -50,8 +49,8 @@ std::string with_columns(std::string_view head, std::string_view columns, std::s
 }  // namespace
 
 void SqliteTransaction::insert_media(const Media& media) {
-  static const std::string kSql = with_columns("INSERT INTO media (", kMediaColumns,
-                                               ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+  static const std::string kSql =
+      with_columns("INSERT INTO media (", kMediaColumns, ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
   db_.prepare(kSql)
       .bind(1, media.id)
       .bind(2, media.owner_id)
@@ -201,8 +200,8 @@ std::int64_t SqliteTransaction::open_uploads(UserId user) {
 }
 
 std::vector<MediaUpload> SqliteTransaction::expired_uploads(UnixMillis now, std::size_t limit) {
-  static const std::string kSql = with_columns("SELECT ", kUploadColumns,
-                                               " FROM media_uploads WHERE expires_at < ?1 ORDER BY expires_at LIMIT ?2");
+  static const std::string kSql =
+      with_columns("SELECT ", kUploadColumns, " FROM media_uploads WHERE expires_at < ?1 ORDER BY expires_at LIMIT ?2");
   Statement& query = db_.prepare(kSql);
   query.bind(1, now).bind(2, static_cast<std::int64_t>(limit));
   std::vector<MediaUpload> result;
