@@ -465,7 +465,9 @@ TEST(MediaAttachmentsTest, HostileAttachmentListsAreRefusedAndStoreNothing) {
   EXPECT_EQ(w.status(w.bob, secret), 404);
 
   array eleven;
-  for (int i = 0; i < 11; ++i) eleven.push_back(boost::json::string(w.upload_id(w.mallory, "f.txt", std::to_string(i))));
+  for (int i = 0; i < 11; ++i) {
+    eleven.push_back(boost::json::string(w.upload_id(w.mallory, "f.txt", std::to_string(i))));
+  }
   EXPECT_EQ(error_code(request(m, send_frame(pair, "many", "x", eleven))), "validation_failed");
   EXPECT_EQ(error_code(request(m, send_frame(pair, "dup", "x", ids({own, own})))), "validation_failed");
   EXPECT_EQ(error_code(request(m, send_frame(pair, "type1", "x", array{1, 2}))), "validation_failed");
