@@ -2,6 +2,7 @@
 // shared with, message attachments, group avatars and orphaned media.
 #include <string>
 
+#include "storage/sqlite/attachment_queries.hpp"
 #include "storage/sqlite/database.hpp"
 #include "storage/sqlite/sqlite_transaction.hpp"
 
@@ -21,6 +22,25 @@ constexpr std::string_view kUnreferenced =
 
 }  // namespace
 
+// Each branch is a lookup by media id (users_by_avatar,
+// conversations_by_avatar, message_attachments_by_media) followed by
+// primary-key probes of the reader's membership: the work is bounded by the
+// number of messages carrying the file, never by the size of any table
+// (sqlite_attachments_test checks the plan). A current member sees the whole
+// history (and so every file in it); a former member what was posted while
+// they were a member: after the join, up to and including the end
+// (docs/security.md "Message visibility"). The unary + keeps SQLite from
+// probing past_memberships by (conversation, left_pos), which reads every
+// later membership of the conversation, rather than by its primary key.
+const std::string_view kMediaSharedWithSql =
+    "SELECT EXISTS (SELECT 1 FROM users u WHERE u.avatar_media_id = ?1) "
+    "OR EXISTS (SELECT 1 FROM conversations c JOIN members m ON m.conversation_id = c.id AND m.user_id = ?2 "
+    "WHERE c.avatar_media_id = ?1) "
+    "OR EXISTS (SELECT 1 FROM message_attachments a JOIN messages g ON g.id = a.message_id WHERE a.media_id = ?1 "
+    "AND (EXISTS (SELECT 1 FROM members m WHERE m.conversation_id = g.conversation_id AND m.user_id = ?2) "
+    "OR EXISTS (SELECT 1 FROM past_memberships p WHERE p.user_id = ?2 AND p.conversation_id = g.conversation_id "
+    "AND p.joined_pos < g.pos AND +p.left_pos >= g.pos)))";
+
 void SqliteTransaction::load_attachments(Message& message) {
   Statement& query = db_.prepare(
       "SELECT m.id, m.name, m.size, m.content_type, m.width, m.height FROM message_attachments a "
@@ -33,21 +53,7 @@ void SqliteTransaction::load_attachments(Message& message) {
 }
 
 bool SqliteTransaction::media_shared_with(std::string_view id, UserId user) {
-  // Each branch is a lookup by media id (users_by_avatar,
-  // conversations_by_avatar, message_attachments_by_media) followed by
-  // primary-key probes of the reader's membership: the work is bounded by the
-  // number of messages carrying the file, never by the size of any table.
-  // A current member sees the whole history (and so every file in it); a
-  // former member what was posted while they were a member: after the join,
-  // up to and including the end (docs/security.md "Message visibility").
-  Statement& query = db_.prepare(
-      "SELECT EXISTS (SELECT 1 FROM users u WHERE u.avatar_media_id = ?1) "
-      "OR EXISTS (SELECT 1 FROM conversations c JOIN members m ON m.conversation_id = c.id AND m.user_id = ?2 "
-      "WHERE c.avatar_media_id = ?1) "
-      "OR EXISTS (SELECT 1 FROM message_attachments a JOIN messages g ON g.id = a.message_id WHERE a.media_id = ?1 "
-      "AND (EXISTS (SELECT 1 FROM members m WHERE m.conversation_id = g.conversation_id AND m.user_id = ?2) "
-      "OR EXISTS (SELECT 1 FROM past_memberships p WHERE p.user_id = ?2 AND p.conversation_id = g.conversation_id "
-      "AND p.joined_pos < g.pos AND p.left_pos >= g.pos)))");
+  Statement& query = db_.prepare(kMediaSharedWithSql);
   query.bind(1, id).bind(2, user);
   return query.step() && query.int64(0) != 0;
 }

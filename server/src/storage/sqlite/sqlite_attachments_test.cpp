@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "core/clock.hpp"
+#include "storage/sqlite/attachment_queries.hpp"
 #include "storage/sqlite/database.hpp"
 #include "storage/sqlite/sqlite_store.hpp"
 
@@ -175,6 +176,31 @@ TEST_F(SqliteAttachmentsTest, TheTriggersKeepTheOrphanListAndTheSweepDeletesOnly
   std::sort(orphans.begin(), orphans.end());
   EXPECT_EQ(orphans, (std::vector<MediaId>{"face", "kept"}));
   store_->read([&](Transaction& tx) { EXPECT_TRUE(tx.orphaned_media(before - 1000, 100).empty()); });
+}
+
+// The access check must stay cheap however large the tables grow: every
+// table it reads is searched through an index, none scanned.
+TEST_F(SqliteAttachmentsTest, WhoMayReadIsOneStatementThatScansNoTable) {
+  Connection db(path_);
+  Statement& plan = db.prepare("EXPLAIN QUERY PLAN " + std::string(kMediaSharedWithSql));
+  plan.bind(1, std::string_view("m1")).bind(2, bob_);
+  std::vector<std::string> steps;
+  while (plan.step()) steps.push_back(plan.text(3));
+  ASSERT_FALSE(steps.empty());
+  for (const auto& step : steps) {
+    if (step.starts_with("SCAN")) {
+      EXPECT_EQ(step, "SCAN CONSTANT ROW") << "a table is scanned";
+    }
+  }
+  // Each source of access is searched by the media id or the reader.
+  auto searched = [&](std::string_view what) {
+    return std::any_of(steps.begin(), steps.end(),
+                       [&](const std::string& step) { return step.find(what) != std::string::npos; });
+  };
+  EXPECT_TRUE(searched("users_by_avatar"));
+  EXPECT_TRUE(searched("conversations_by_avatar"));
+  EXPECT_TRUE(searched("message_attachments_by_media"));
+  EXPECT_TRUE(searched("SEARCH p USING PRIMARY KEY (user_id=? AND conversation_id=?"));
 }
 
 }  // namespace
