@@ -182,12 +182,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (input.empty() && buffer.size() == 0) break;  // the client closed between requests
     parley::http::RequestParser parser;
     parley::http::apply_limits(parser, harness->options);
+    parser.body_limit(boost::none);  // as in the server: limit_body() sets it once the header is read
     auto ec = read(parser, buffer, input, piece, /*header_only=*/true);
     if (!ec) {
-      // As in the server: a refused framing closes the connection before
-      // anything after the header is read.
+      // As in the server: a refused framing, or a declared length over the
+      // limit, closes the connection before anything after the header is
+      // read. (The real route table has no streaming route here: its
+      // handlers never read a body.)
       if (parley::http::check_framing(parser)) {
         check_labels(parser.get().method_string(), parley::http::kUnmatchedRoute);
+        break;
+      }
+      if (auto refusal = parley::http::limit_body(parser, harness->options.max_body_bytes)) {
+        if (parley::http::Response::error(*refusal).status != 413) violated("a body over the limit not answered 413");
         break;
       }
       ec = read(parser, buffer, input, piece, /*header_only=*/false);

@@ -143,6 +143,23 @@ TEST_F(MediaResumableTest, KillDuringAPartResumesFromTheAcknowledgedOffset) {
   EXPECT_EQ(got.sha256, pattern_sha256(size));
 }
 
+TEST_F(MediaResumableTest, KillDuringASimpleUploadLeavesNoFileAfterRestart) {
+  // 20 MiB into a 50 MiB body: more than socket buffers hold, so the server
+  // is writing the body to its staging file when it dies.
+  StreamOptions options = as_user(ann_.token);
+  options.progress = [&](std::uint64_t sent) {
+    if (sent >= 20 * kMiB && server_->running()) server_->kill9();
+  };
+  auto cut = send_pattern(server_->port(), "POST", "/api/v1/media?name=big", 50 * kMiB, options);
+  EXPECT_EQ(cut.status, 0);
+  EXPECT_EQ(count_files(MediaDir("staging")), 1U);  // what the crash left
+  EXPECT_EQ(count_files(MediaDir("blobs")), 0U);
+
+  server_->start();
+  EXPECT_EQ(count_files(MediaDir("staging")), 0U);  // removed at start
+  EXPECT_EQ(count_files(MediaDir("blobs")), 0U);
+}
+
 class MediaExpiryTest : public MediaResumableTest {
  protected:
   void SetUp() override { Start("upload_expiry_seconds = 1\nsweep_interval_seconds = 1\n"); }

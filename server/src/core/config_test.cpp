@@ -183,3 +183,36 @@ TEST(ConfigTest, TlsSectionIsReadAndValidated) {
 
 }  // namespace
 }  // namespace parley
+
+namespace parley {
+namespace {
+
+TEST(ConfigTest, MediaSectionIsReadAndValidated) {
+  Config config;
+  apply_toml(config,
+             "[media]\nmax_upload_bytes = 1048576\nquota_bytes = 2097152\nmax_open_uploads = 3\n"
+             "upload_expiry_seconds = 60\norphan_grace_seconds = 120\nsweep_interval_seconds = 5\n"
+             "thumbnail_workers = 2\nthumbnail_queue = 8\nmax_image_pixels = 1000000\n",
+             "t");
+  EXPECT_EQ(config.media.max_upload_bytes, 1048576U);
+  EXPECT_EQ(config.media.quota_bytes, 2097152U);
+  EXPECT_EQ(config.media.max_open_uploads, 3U);
+  EXPECT_EQ(config.media.upload_expiry, std::chrono::seconds(60));
+  EXPECT_EQ(config.media.orphan_grace, std::chrono::seconds(120));
+  EXPECT_EQ(config.media.sweep_interval, std::chrono::seconds(5));
+  EXPECT_EQ(config.media.thumbnail_workers, 2U);
+  EXPECT_EQ(config.media.thumbnail_queue, 8U);
+  EXPECT_EQ(config.media.max_image_pixels, 1000000U);
+  EXPECT_NO_THROW(validate(config));
+  // A quota smaller than one file's limit would refuse files the limit allows.
+  config.media.quota_bytes = 1000;
+  EXPECT_THROW(validate(config), ConfigError);
+  config.media.quota_bytes = 0;  // no quota
+  EXPECT_NO_THROW(validate(config));
+  EXPECT_THROW(apply_toml(config, "[media]\nmax_upload_bytes = 0\n", "t"), ConfigError);
+  EXPECT_THROW(apply_toml(config, "[media]\nthumbnail_workers = 0\n", "t"), ConfigError);
+  EXPECT_THROW(apply_toml(config, "[media]\nquota = 5\n", "t"), ConfigError);
+}
+
+}  // namespace
+}  // namespace parley

@@ -169,9 +169,9 @@ TEST(ProbeImage, LibvipsLoadsOnlyTheAllowedFormats) {
 }
 
 TEST(MediaError, MapsToTheApiVocabulary) {
-  EXPECT_EQ(media_api_error_code(MediaErrc::kTooManyPixels), ErrorCode::kPayloadTooLarge);
+  EXPECT_EQ(media_api_error_code(MediaErrc::kTooManyPixels), ErrorCode::kInvalidImage);
   EXPECT_EQ(media_api_error_code(MediaErrc::kNotAnImage), ErrorCode::kUnsupportedMediaType);
-  EXPECT_EQ(media_api_error_code(MediaErrc::kCorruptImage), ErrorCode::kValidationFailed);
+  EXPECT_EQ(media_api_error_code(MediaErrc::kCorruptImage), ErrorCode::kInvalidImage);
   EXPECT_EQ(media_api_error_code(MediaErrc::kBusy), ErrorCode::kServiceBusy);
   EXPECT_EQ(media_api_error_code(std::make_error_code(std::errc::io_error)), ErrorCode::kInternal);
 }

@@ -46,9 +46,8 @@ ErrorCode media_api_error_code(std::error_code error) noexcept {
       return ErrorCode::kUnsupportedMediaType;
     case MediaErrc::kTooManyPixels:
     case MediaErrc::kTooManyFrames:
-      return ErrorCode::kPayloadTooLarge;
     case MediaErrc::kCorruptImage:
-      return ErrorCode::kValidationFailed;
+      return ErrorCode::kInvalidImage;
     case MediaErrc::kBusy:
       return ErrorCode::kServiceBusy;
     case MediaErrc::kShuttingDown:

@@ -31,10 +31,11 @@ enum class MediaErrc {
 }
 
 // The client-visible code for a media error: kNotAnImage and kUnsupportedImage
-// -> kUnsupportedMediaType (415), kTooManyPixels and kTooManyFrames ->
-// kPayloadTooLarge (413: a size limit, like the upload limit), kCorruptImage ->
-// kValidationFailed (422), kBusy -> kServiceBusy (503 with Retry-After),
-// everything else (including codes of other categories) -> kInternal.
+// -> kUnsupportedMediaType (415), kTooManyPixels, kTooManyFrames and
+// kCorruptImage -> kInvalidImage (422: an image was needed and this one cannot
+// be used; a decompression bomb is refused as an image, not as a size), kBusy
+// -> kServiceBusy (503 with Retry-After), everything else (including codes of
+// other categories) -> kInternal.
 [[nodiscard]] ErrorCode media_api_error_code(std::error_code error) noexcept;
 
 }  // namespace parley::media

@@ -134,16 +134,6 @@ ApiError quota_exceeded(std::uint64_t quota) {
   return ApiError(ErrorCode::kQuotaExceeded, fmt::format("this would pass your storage quota of {} bytes", quota));
 }
 
-ErrorCode thumbnail_error_code(std::error_code error) {
-  if (error == MediaErrc::kNotAnImage || error == MediaErrc::kUnsupportedImage) {
-    return ErrorCode::kUnsupportedMediaType;
-  }
-  if (error == MediaErrc::kTooManyPixels || error == MediaErrc::kTooManyFrames || error == MediaErrc::kCorruptImage) {
-    return ErrorCode::kInvalidImage;
-  }
-  return media_api_error_code(error);
-}
-
 }  // namespace
 
 OffsetMismatch::OffsetMismatch(std::int64_t current)
@@ -542,7 +532,7 @@ asio::awaitable<storage::MediaThumbnail> MediaService::thumbnail(const storage::
     });
     auto [error, result] = made.get_future().get();
     if (error) {
-      auto code = thumbnail_error_code(error);
+      auto code = media_api_error_code(error);
       if (code == ErrorCode::kServiceBusy) {
         throw ApiError(code, "thumbnails are busy; try again shortly", std::chrono::seconds(1));
       }

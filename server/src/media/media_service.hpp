@@ -22,6 +22,7 @@
 // Thread safety: every public method may be called from any thread.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -170,7 +171,7 @@ class MediaService {
   std::mutex blob_mutex_;
   std::mutex uploads_mutex_;
   std::set<std::string, std::less<>> busy_uploads_;  // guarded by uploads_mutex_
-  bool stopped_ = false;
+  std::atomic<bool> stopped_{false};  // set on the I/O thread, read by the workers
 };
 
 // The JSON shapes of media in responses (docs/openapi.yaml Media and
