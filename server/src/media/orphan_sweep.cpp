@@ -9,14 +9,15 @@ namespace parley::media {
 std::size_t sweep_orphaned_media(storage::Store& store, std::chrono::milliseconds grace, std::size_t limit) {
   UnixMillis before = now_millis() - grace.count();
   auto candidates = store.read([&](storage::Transaction& tx) { return tx.orphaned_media(before, limit); });
-  std::size_t removed = 0;
-  for (const auto& id : candidates) {
-    // delete_orphaned_media checks again inside the write: a send may have
-    // attached the file since the list was read.
-    if (store.write_blocking([&](storage::Transaction& tx) { return tx.delete_orphaned_media(id, before); })) {
-      ++removed;
-    }
-  }
+  if (candidates.empty()) return 0;
+  // One write for the batch (bounded by `limit`); delete_orphaned_media
+  // checks each again inside it: a send may have attached the file since
+  // the list was read.
+  std::size_t removed = store.write_blocking([&](storage::Transaction& tx) {
+    std::size_t n = 0;
+    for (const auto& id : candidates) n += tx.delete_orphaned_media(id, before) ? 1 : 0;
+    return n;
+  });
   if (removed > 0) log::get("media")->info("orphaned media removed count={}", removed);
   return removed;
 }

@@ -10,9 +10,9 @@
 // their blobs lose a reference (media_blobs.refcount), and the blob sweeper
 // then deletes the files that no row uses any more, through the blob store.
 //
-// Bounded work: at most `limit` rows per call, each deleted in its own short
-// write transaction, so that a large backlog never holds the writer long;
-// the next sweep continues.
+// Bounded work: at most `limit` rows per call, deleted in one write
+// transaction (one commit), so that a large backlog never holds the writer
+// long; the next sweep continues.
 //
 // Thread safety: blocks on the database; call from a worker thread.
 #pragma once
@@ -27,7 +27,8 @@ class Store;
 namespace parley::media {
 
 // Rows deleted per sweep: a minute's sweep interval then clears 30 000
-// orphans an hour, far above what uploads without sends produce.
+// orphans an hour, far above what uploads without sends produce, while one
+// write of 500 small deletes keeps the writer for milliseconds.
 inline constexpr std::size_t kOrphanSweepBatch = 500;
 
 // Deletes up to `limit` media rows unreferenced for longer than `grace`.
