@@ -6,6 +6,8 @@
 -- without attachments (nearly all of them) then costs no extra statement;
 -- only a count above 0 loads the list.
 ALTER TABLE messages ADD COLUMN attachment_count INTEGER NOT NULL DEFAULT 0;
+UPDATE messages SET attachment_count = (SELECT COUNT(*) FROM message_attachments a WHERE a.message_id = messages.id)
+  WHERE id IN (SELECT message_id FROM message_attachments);
 
 -- A group's avatar: a media id (an image), set by those who may change the
 -- group's name and topic.
