@@ -327,10 +327,11 @@ std::vector<std::string> find_in_database(const std::filesystem::path& data_dir,
   return found;
 }
 
-// A message edited twice, mentioned in, reacted to (one reaction taken back),
-// seen by a member who then left (so that its earlier versions were kept for
-// him), then deleted: a resume from 0 shows its tombstone and its deletion,
-// nothing else about it, and no stored copy of its text or reactions is left.
+// A message with a file attached, edited twice, mentioned in, reacted to (one
+// reaction taken back), seen by a member who then left (so that its earlier
+// versions were kept for him), then deleted (and its file by its uploader): a
+// resume from 0 shows its tombstone and its deletion, nothing else about it,
+// and no stored copy of its text, reactions or file name is left.
 TEST(VisibilityTest, DeletingAMessagePurgesEveryStoredCopyOfItsContent) {
   World w;
   auto a = std::make_unique<WsClient>(w.server.port());
@@ -338,7 +339,17 @@ TEST(VisibilityTest, DeletingAMessagePurgesEveryStoredCopyOfItsContent) {
   auto b = std::make_unique<WsClient>(w.server.port());
   b->hello(w.bob.token);
   auto before = send_ok(*a, w.group, "before", "an unrelated message stays");
-  auto doomed = send_ok(*a, w.group, "doomed", "PURGE-MARKER-1 for @bob");
+  auto upload = w.client.request("POST", "/api/v1/media?name=PURGE-MARKER-file.txt", "attached bytes",
+                                 w.alice.token, "application/octet-stream");
+  ASSERT_EQ(upload.status, 201) << upload.body;
+  std::string file = str(upload.json().at("media").at("id"));
+  auto sent = request(*a, object{{"type", "send"},
+                                 {"conversation_id", w.group},
+                                 {"client_id", "doomed"},
+                                 {"text", "PURGE-MARKER-1 for @bob"},
+                                 {"attachments", array{boost::json::string(file)}}});
+  ASSERT_EQ(type_of(sent), "ack") << dump(sent);
+  auto doomed = sent.at("message_id").as_int64();
   react(*b, doomed, "🦄");
   react(*b, doomed, "🐙");
   ASSERT_EQ(w.client.post(w.group_path() + "/leave", object{}, w.carol.token).status, 204);
@@ -352,6 +363,9 @@ TEST(VisibilityTest, DeletingAMessagePurgesEveryStoredCopyOfItsContent) {
     react(*b, before, "🙂", true);
   }
   expect_ok(*a, object{{"type", "delete"}, {"message_id", doomed}});
+  // No message carries the file any more: its uploader may delete it.
+  EXPECT_EQ(w.client.get("/api/v1/media/" + file, w.bob.token).status, 404);
+  ASSERT_EQ(w.client.del("/api/v1/media/" + file, w.alice.token).status, 204);
 
   for (const auto* user : {&w.bob, &w.carol, &w.alice}) {
     WsClient device(w.server.port());
@@ -373,6 +387,7 @@ TEST(VisibilityTest, DeletingAMessagePurgesEveryStoredCopyOfItsContent) {
         EXPECT_TRUE(message.at("deleted").as_bool()) << dump(message);
         EXPECT_TRUE(message.at("mentions").as_array().empty()) << dump(message);
         EXPECT_TRUE(message.at("reactions").as_array().empty()) << dump(message);
+        EXPECT_TRUE(message.at("attachments").as_array().empty()) << dump(message);
         EXPECT_TRUE(message.at("edited_at").is_null()) << dump(message);
       }
     }

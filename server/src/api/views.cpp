@@ -72,6 +72,18 @@ boost::json::value optional_int(const std::optional<std::int64_t>& value) {
 
 }  // namespace
 
+object attachment_view(const storage::Attachment& file) {
+  auto dimension = [](const std::optional<int>& value) {
+    return value ? boost::json::value(*value) : boost::json::value(nullptr);
+  };
+  return object{{"id", file.media_id},
+                {"name", file.name},
+                {"size", file.size},
+                {"content_type", file.content_type},
+                {"width", dimension(file.width)},
+                {"height", dimension(file.height)}};
+}
+
 object message_view(const storage::Message& message) {
   boost::json::array mentions;
   for (auto user : message.mentions) mentions.push_back(user);
@@ -83,6 +95,8 @@ object message_view(const storage::Message& message) {
     }
     reactions.back().as_object()["user_ids"].as_array().push_back(user);
   }
+  boost::json::array attachments;
+  for (const auto& file : message.attachments) attachments.push_back(attachment_view(file));
   return object{{"id", message.id},
                 {"conversation_id", message.conversation_id},
                 {"seq", message.seq},
@@ -93,6 +107,7 @@ object message_view(const storage::Message& message) {
                 {"reply_to", optional_int(message.reply_to_id)},
                 {"mentions", std::move(mentions)},
                 {"reactions", std::move(reactions)},
+                {"attachments", std::move(attachments)},
                 {"created_at", message.created_at},
                 {"edited_at", optional_int(message.edited_at)},
                 {"deleted", message.deleted_at.has_value()}};
@@ -129,7 +144,9 @@ object conversation_view(const storage::Conversation& conversation) {
                 {"topic", conversation.topic},
                 {"created_by", conversation.created_by},
                 {"created_at", conversation.created_at},
-                {"last_seq", conversation.last_seq}};
+                {"last_seq", conversation.last_seq},
+                {"avatar_media_id", conversation.avatar_media_id ? boost::json::value(*conversation.avatar_media_id)
+                                                                 : boost::json::value(nullptr)}};
 }
 
 }  // namespace parley::api

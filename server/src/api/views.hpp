@@ -20,8 +20,10 @@ namespace parley::api {
                                                 const std::vector<storage::ConversationMute>& mutes);
 [[nodiscard]] boost::json::object session_view(const storage::Session& session, bool current);
 
+// A file a message carries (schema Attachment).
+[[nodiscard]] boost::json::object attachment_view(const storage::Attachment& file);
 // A message as clients see it (schema Message); a deleted one is a
-// tombstone with empty text.
+// tombstone with empty text and no attachments.
 [[nodiscard]] boost::json::object message_view(const storage::Message& message);
 // A membership (schema Member): the user, role, join time and receipts.
 [[nodiscard]] boost::json::object member_view(const storage::Member& member, const storage::User& user);

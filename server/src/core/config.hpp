@@ -189,9 +189,10 @@ struct MediaOptions {
   // An upload with no part received for this long is abandoned: its row and
   // file are deleted. A day lets a phone finish after a night offline.
   std::chrono::seconds upload_expiry{24 * 3600};
-  // A file no message, avatar or sticker refers to is deleted this long after
-  // its upload: a client uploads before it sends, and a day covers sending
-  // from a device that went offline in between.
+  // A file no message or avatar refers to is deleted this long after its
+  // upload, or after its last reference went (media/orphan_sweep.hpp): a
+  // client uploads before it sends, and a day covers sending from a device
+  // that went offline in between.
   std::chrono::seconds orphan_grace{24 * 3600};
   // How often the sweepers (expired uploads, orphans, unreferenced blobs)
   // run. A minute keeps the disk close to what is referenced at the cost of

@@ -4,8 +4,8 @@
 
 namespace parley::media {
 
-bool MediaAccess::may_read(storage::Transaction& /*tx*/, storage::UserId user, const storage::Media& media) {
-  return media.owner_id == user;
+bool MediaAccess::may_read(storage::Transaction& tx, storage::UserId user, const storage::Media& media) {
+  return media.owner_id == user || tx.media_shared_with(media.id, user);
 }
 
 }  // namespace parley::media

@@ -27,6 +27,7 @@
 #include "media/image.hpp"
 #include "media/media_access.hpp"
 #include "media/media_error.hpp"
+#include "media/orphan_sweep.hpp"
 #include "media/thumbnailer.hpp"
 #include "storage/store.hpp"
 
@@ -241,6 +242,8 @@ void MediaService::schedule_sweep() {
     asio::post(workers_, [this] {
       try {
         sweep_expired_uploads();
+        // Orphans first: the blobs they leave unreferenced go in the same sweep.
+        sweep_orphaned_media(store_, options_.orphan_grace);
         sweep_unreferenced_blobs();
       } catch (const std::exception& e) {
         log::get("media")->error("media sweep failed error=\"{}\"", e.what());

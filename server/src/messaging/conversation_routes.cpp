@@ -16,6 +16,7 @@
 #include "events/emit.hpp"
 #include "http/json_body.hpp"
 #include "http/router.hpp"
+#include "media/avatar.hpp"
 #include "messaging/messages.hpp"
 #include "storage/store.hpp"
 
@@ -187,24 +188,34 @@ class ConversationRoutes {
     JsonBody body(request);
     auto name = body.optional_string("name");
     auto topic = body.optional_string("topic");
+    // null removes the avatar; a media id sets it (media/avatar.hpp).
+    auto avatar = body.nullable_string("avatar_media_id");
     body.reject_unknown_fields();
     if (name) validation::text("name", *name, 1, kMaxGroupName);
     if (topic) validation::text("topic", *topic, 0, kMaxTopic);
     auto view = co_await s_.store.write([&](Transaction& tx) {
       auto member = require_member(tx, id, me.user_id);
       require_group(tx, id);
-      require_role(member, Role::kAdmin, "rename a group or change its topic");
+      require_role(member, Role::kAdmin, "rename a group or change its topic or avatar");
       auto before = *tx.conversation_by_id(id);
+      if (avatar && *avatar) {
+        media::require_avatar_image(tx, me.user_id, "avatar_media_id", **avatar, s_.config.media.max_image_pixels);
+      }
       tx.update_conversation(id, name, topic);
+      if (avatar) tx.set_conversation_avatar(id, *avatar);
       auto conversation = *tx.conversation_by_id(id);
-      if (conversation.name == before.name && conversation.topic == before.topic) {
+      if (conversation.name == before.name && conversation.topic == before.topic &&
+          conversation.avatar_media_id == before.avatar_media_id) {
         return full_view(tx, conversation, me.user_id);  // nothing changed: no event
       }
+      auto avatar_id = conversation.avatar_media_id ? boost::json::value(*conversation.avatar_media_id)
+                                                    : boost::json::value(nullptr);
       events::to_conversation(tx, id,
                               object{{"type", "conversation.updated"},
                                      {"conversation_id", id},
                                      {"name", conversation.name},
                                      {"topic", conversation.topic},
+                                     {"avatar_media_id", std::move(avatar_id)},
                                      {"by", me.user_id}});
       return full_view(tx, conversation, me.user_id);
     });

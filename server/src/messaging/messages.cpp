@@ -3,12 +3,14 @@
 #include <algorithm>
 
 #include <boost/json/object.hpp>
+#include <fmt/format.h>
 
 #include "api/views.hpp"
 #include "core/clock.hpp"
 #include "core/error.hpp"
 #include "core/validation.hpp"
 #include "events/emit.hpp"
+#include "media/media_access.hpp"
 
 namespace parley::messaging {
 
@@ -96,6 +98,14 @@ void validate_send(const SendRequest& request) {
     bool ok = std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' || c == ':';
     if (!ok) invalid("client_id: may contain only letters, digits, '-', '_', '.' and ':'");
   }
+  if (request.attachments.size() > kMaxAttachments) invalid("attachments: at most 10 files");
+  for (std::size_t i = 0; i < request.attachments.size(); ++i) {
+    for (std::size_t j = 0; j < i; ++j) {
+      if (request.attachments[j] == request.attachments[i]) invalid("attachments: names the same file twice");
+    }
+  }
+  // A message is its text, its files or both, never neither.
+  if (!request.attachments.empty() && request.text.empty()) return;
   validate_text(request.text);
 }
 
@@ -111,8 +121,12 @@ SendResult send(Transaction& tx, storage::UserId sender, const SendRequest& requ
   if (auto existing = tx.message_by_client_id(sender, request.client_id)) {
     // A retry carries the same message; the same id on another message is a
     // client bug that must not silently lose that message.
+    bool same_files = existing->attachments.size() == request.attachments.size();
+    for (std::size_t i = 0; same_files && i < request.attachments.size(); ++i) {
+      same_files = existing->attachments[i].media_id == request.attachments[i];
+    }
     bool same = existing->conversation_id == request.conversation_id &&
-                (existing->body == request.text || existing->edited_at || existing->deleted_at);
+                ((existing->body == request.text && same_files) || existing->edited_at || existing->deleted_at);
     if (!same) throw ApiError(ErrorCode::kConflict, "client_id: already used for a different message");
     return {*existing, true};
   }
@@ -133,8 +147,17 @@ SendResult send(Transaction& tx, storage::UserId sender, const SendRequest& requ
       invalid("reply_to: no such message in this conversation");
     }
   }
+  // Only a message with files pays for checking them.
+  for (std::size_t i = 0; i < request.attachments.size(); ++i) {
+    const auto& id = request.attachments[i];
+    auto media = id.size() <= kMaxMediaIdBytes ? tx.media_by_id(id) : std::nullopt;
+    if (!media || !media::MediaAccess::may_read(tx, sender, *media)) {
+      throw ApiError(ErrorCode::kNotFound, fmt::format("attachments[{}]: no such media", i));
+    }
+  }
   storage::NewMessage message;
   message.conversation_id = request.conversation_id;
+  message.attachments = request.attachments;
   message.sender_id = sender;
   message.client_id = request.client_id;
   message.body = request.text;

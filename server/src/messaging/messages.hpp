@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "storage/store.hpp"
 
@@ -17,12 +18,21 @@ namespace parley::messaging {
 // Limits, documented in docs/protocol.md.
 inline constexpr std::size_t kMaxTextChars = 4000;
 inline constexpr std::size_t kMaxClientIdBytes = 64;
+// Files one message may carry: an album's worth, and a bound on the rows and
+// access checks a single frame can cause.
+inline constexpr std::size_t kMaxAttachments = 10;
+// Longer strings are no media id (ids are 22 characters): not looked up.
+inline constexpr std::size_t kMaxMediaIdBytes = 64;
 
 struct SendRequest {
   storage::ConversationId conversation_id = 0;
   std::string client_id;  // the sender's idempotency key
-  std::string text;
+  std::string text;  // may be empty when there are attachments
   std::optional<storage::MessageId> reply_to;
+  // Media ids, distinct, at most kMaxAttachments; each must be readable by
+  // the sender (media/media_access.hpp): their own uploads, or files they can
+  // already see, so that forwarding works.
+  std::vector<std::string> attachments;
 };
 
 struct SendResult {
@@ -40,7 +50,10 @@ storage::Member require_member(storage::Transaction& tx, storage::ConversationId
 
 // Stores the message with the next seq and emits message.new, or, if the
 // sender already sent this client_id, returns that message and changes
-// nothing. In a direct conversation a block in either direction forbids it.
+// nothing (the same conversation, text and attachments, else kConflict). In
+// a direct conversation a block in either direction forbids it. An
+// attachment the sender may not read is kNotFound naming it, as an unknown
+// id is, and nothing is stored.
 SendResult send(storage::Transaction& tx, storage::UserId sender, const SendRequest& request);
 
 // The sender may edit; message.edited.

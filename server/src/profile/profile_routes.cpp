@@ -9,6 +9,7 @@
 #include "core/validation.hpp"
 #include "http/json_body.hpp"
 #include "http/router.hpp"
+#include "media/avatar.hpp"
 #include "messaging/messages.hpp"
 #include "storage/store.hpp"
 
@@ -44,11 +45,13 @@ class ProfileRoutes {
     body.reject_unknown_fields();
     if (patch.display_name) validation::text("display_name", *patch.display_name, 1, kMaxDisplayName);
     if (patch.status_text) validation::text("status_text", *patch.status_text, 0, kMaxStatusText);
-    if (patch.avatar_media_id && *patch.avatar_media_id) {
-      // Avatars refer to uploaded media; until an upload exists, no id can.
-      throw ApiError(ErrorCode::kValidationFailed, "avatar_media_id: no such media");
-    }
     auto user = co_await s_.store.write([&](Transaction& tx) {
+      // An image the user may read (media/avatar.hpp); checked in the write
+      // so that it cannot change in between.
+      if (patch.avatar_media_id && *patch.avatar_media_id) {
+        media::require_avatar_image(tx, me.user_id, "avatar_media_id", **patch.avatar_media_id,
+                                    s_.config.media.max_image_pixels);
+      }
       tx.update_user(me.user_id, patch);
       return tx.user_by_id(me.user_id);
     });

@@ -110,6 +110,8 @@ struct Conversation {
   UnixMillis created_at = 0;
   Seq last_seq = 0;
   Position last_pos = 0;
+  // A group's avatar (a media id), if one was set.
+  std::optional<std::string> avatar_media_id;
 };
 
 struct Member {
@@ -120,6 +122,16 @@ struct Member {
   Position joined_pos = 0;
   Seq read_seq = 0;
   Seq delivered_seq = 0;
+};
+
+// A file a message carries, as the message shows it (from the media row).
+struct Attachment {
+  std::string media_id;
+  std::string name;
+  std::int64_t size = 0;
+  std::string content_type;
+  std::optional<int> width;
+  std::optional<int> height;
 };
 
 struct Message {
@@ -137,6 +149,11 @@ struct Message {
   std::vector<UserId> mentions;
   // (emoji, user) pairs, ordered by emoji then time.
   std::vector<std::pair<std::string, UserId>> reactions;
+  // In the order the sender gave; none once deleted. Attachments never
+  // change while the message exists (edits keep them).
+  std::vector<Attachment> attachments;
+  // Rows in message_attachments: loading the list is skipped when 0.
+  std::int64_t attachment_count = 0;
 };
 
 struct NewMessage {
@@ -146,6 +163,8 @@ struct NewMessage {
   std::string body;
   std::optional<MessageId> reply_to_id;
   std::vector<UserId> mentions;
+  // Media ids, distinct, in order; checked by the caller (messaging::send).
+  std::vector<std::string> attachments;
   UnixMillis created_at = 0;
 };
 

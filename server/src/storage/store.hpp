@@ -211,6 +211,23 @@ class Transaction {
   // are left-overs of a crash).
   virtual std::vector<UploadId> upload_ids() = 0;
 
+  // Using media (docs/security.md "Media"; migration 0006).
+  // Whether `user` may read the media `id` through something other than
+  // owning it: an attachment of a message in a conversation they are a
+  // member of, or were a member of when it was posted (past_memberships),
+  // a user's avatar (profiles are visible to signed-in users), or the avatar
+  // of a group they are in. One statement over indexes.
+  virtual bool media_shared_with(std::string_view id, UserId user) = 0;
+  // A group's avatar (nullopt clears it).
+  virtual void set_conversation_avatar(ConversationId id, const std::optional<std::string>& media_id) = 0;
+  // Media that nothing has referred to since before `before`, oldest first,
+  // at most `limit` (migration 0006, media_orphans).
+  virtual std::vector<MediaId> orphaned_media(UnixMillis before, std::size_t limit) = 0;
+  // Deletes the media row (its thumbnails, its orphan entry; its blob loses a
+  // reference) if it is still an orphan from before `before` and nothing
+  // refers to it; false, changing nothing, otherwise.
+  virtual bool delete_orphaned_media(std::string_view id, UnixMillis before) = 0;
+
   // The event stream (docs/protocol.md, "Positions").
   // Takes the next position. Positions grow in commit order; a write that
   // fails leaves a gap, which is harmless (only seqs are gapless).

@@ -27,8 +27,12 @@ Request parse_send(JsonBody& frame) {
   SendRequest r;
   r.message.conversation_id = required_id(frame, "conversation_id");
   r.message.client_id = frame.required_string("client_id");
-  r.message.text = frame.required_string("text");
+  // Optional when there are attachments (validate_send refuses neither).
+  r.message.text = frame.optional_string("text").value_or("");
   if (auto reply = frame.optional_int("reply_to")) r.message.reply_to = *reply;
+  if (auto files = frame.optional_string_array("attachments", messaging::kMaxAttachments)) {
+    r.message.attachments = std::move(*files);
+  }
   frame.reject_unknown_fields();
   messaging::validate_send(r.message);
   return r;

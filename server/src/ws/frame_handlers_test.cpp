@@ -119,5 +119,32 @@ TEST(FrameHandlersTest, Hello) {
   }
 }
 
+TEST(FrameHandlersTest, SendTakesAttachmentsAndThenMayHaveNoText) {
+  // A send frame with `fields` after its conversation and client id.
+  auto send = [](const std::string& fields) {
+    return R"({"type":"send","conversation_id":3,"client_id":"c")" + fields + "}";
+  };
+  auto files = std::get<SendRequest>(parsed(send(R"(,"attachments":["b","a"])")));
+  EXPECT_EQ(files.message.text, "");
+  EXPECT_EQ(files.message.attachments, (std::vector<std::string>{"b", "a"}));
+  auto both = std::get<SendRequest>(parsed(send(R"(,"text":"hi","attachments":[])")));
+  EXPECT_EQ(both.message.text, "hi");
+  EXPECT_TRUE(both.message.attachments.empty());
+
+  for (const char* fields : {
+           "",                                     // neither text nor files
+           R"(,"attachments":[])",                 // neither
+           R"(,"text":" ","attachments":["a"])",   // blank text
+           R"(,"attachments":["a","a"])",          // the same file twice
+           R"(,"attachments":"a")",                // not an array
+           R"(,"attachments":[1])",                // not strings
+           R"(,"attachments":[{"id":"a"}])",       // not strings
+           R"(,"attachments":null)",               // not an array
+           R"(,"attachments":["1","2","3","4","5","6","7","8","9","10","11"])",  // more than 10
+       }) {
+    EXPECT_EQ(refusal(send(fields)).code, ErrorCode::kValidationFailed) << fields;
+  }
+}
+
 }  // namespace
 }  // namespace parley::ws

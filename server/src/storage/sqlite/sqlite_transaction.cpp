@@ -384,8 +384,8 @@ void SqliteTransaction::set_last_online(UserId user, UnixMillis when) {
 namespace {
 
 constexpr std::string_view kConversationColumns =
-    "c.id, c.kind, c.name, c.topic, c.created_by, c.created_at, c.last_seq, c.last_pos";
-constexpr int kConversationColumnCount = 8;
+    "c.id, c.kind, c.name, c.topic, c.created_by, c.created_at, c.last_seq, c.last_pos, c.avatar_media_id";
+constexpr int kConversationColumnCount = 9;
 
 Conversation read_conversation(const Statement& row, int first = 0) {
   Conversation c;
@@ -397,6 +397,7 @@ Conversation read_conversation(const Statement& row, int first = 0) {
   c.created_at = row.int64(first + 5);
   c.last_seq = row.int64(first + 6);
   c.last_pos = row.int64(first + 7);
+  c.avatar_media_id = row.optional_text(first + 8);
   return c;
 }
 
@@ -418,7 +419,7 @@ Member read_member(const Statement& row, int first = 0) {
 
 constexpr std::string_view kMessageColumns =
     "g.id, g.conversation_id, g.seq, g.pos, g.sender_id, g.client_id, g.body, g.reply_to_id, g.created_at, "
-    "g.edited_at, g.deleted_at";
+    "g.edited_at, g.deleted_at, g.attachment_count";
 
 Message read_message(const Statement& row, int first = 0) {
   Message m;
@@ -433,6 +434,7 @@ Message read_message(const Statement& row, int first = 0) {
   m.created_at = row.int64(first + 8);
   if (!row.is_null(first + 9)) m.edited_at = row.int64(first + 9);
   if (!row.is_null(first + 10)) m.deleted_at = row.int64(first + 10);
+  m.attachment_count = row.int64(first + 11);
   return m;
 }
 
@@ -598,8 +600,8 @@ Message SqliteTransaction::insert_message(const NewMessage& message, Position po
   if (!next.step()) throw StorageError("insert_message: no such conversation");
   Seq seq = next.int64(0);
   db_.prepare(
-         "INSERT INTO messages (conversation_id, seq, pos, sender_id, client_id, body, reply_to_id, created_at) "
-         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")
+         "INSERT INTO messages (conversation_id, seq, pos, sender_id, client_id, body, reply_to_id, created_at, "
+         "attachment_count) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)")
       .bind(1, message.conversation_id)
       .bind(2, seq)
       .bind(3, pos)
@@ -608,8 +610,17 @@ Message SqliteTransaction::insert_message(const NewMessage& message, Position po
       .bind(6, message.body)
       .bind_optional_int(7, message.reply_to_id)
       .bind(8, message.created_at)
+      .bind(9, static_cast<std::int64_t>(message.attachments.size()))
       .run();
   MessageId id = db_.last_insert_rowid();
+  // Nothing more for a message without attachments (the common send).
+  for (std::size_t i = 0; i < message.attachments.size(); ++i) {
+    db_.prepare("INSERT INTO message_attachments (message_id, media_id, position) VALUES (?1, ?2, ?3)")
+        .bind(1, id)
+        .bind(2, message.attachments[i])
+        .bind(3, static_cast<std::int64_t>(i))
+        .run();
+  }
   for (UserId user : message.mentions) {
     db_.prepare("INSERT OR IGNORE INTO mentions (message_id, user_id) VALUES (?1, ?2)").bind(1, id).bind(2, user).run();
   }
@@ -623,6 +634,8 @@ Message SqliteTransaction::insert_message(const NewMessage& message, Position po
   stored.body = message.body;
   stored.reply_to_id = message.reply_to_id;
   stored.created_at = message.created_at;
+  stored.attachment_count = static_cast<std::int64_t>(message.attachments.size());
+  if (stored.attachment_count > 0) load_attachments(stored);
   stored.mentions = message.mentions;
   std::sort(stored.mentions.begin(), stored.mentions.end());
   stored.mentions.erase(std::unique(stored.mentions.begin(), stored.mentions.end()), stored.mentions.end());
@@ -656,7 +669,9 @@ void SqliteTransaction::load_details(std::vector<Message>& messages) {
 void SqliteTransaction::load_details(Message& message) {
   message.mentions.clear();
   message.reactions.clear();
+  message.attachments.clear();
   if (message.deleted_at) return;
+  if (message.attachment_count > 0) load_attachments(message);
   Statement& mentions = db_.prepare("SELECT user_id FROM mentions WHERE message_id = ?1 ORDER BY user_id");
   mentions.bind(1, message.id);
   while (mentions.step()) message.mentions.push_back(mentions.int64(0));
@@ -669,9 +684,13 @@ void SqliteTransaction::load_details(Message& message) {
 bool SqliteTransaction::load_details_as_of(Message& message, Position end) {
   message.mentions.clear();
   message.reactions.clear();
+  message.attachments.clear();
   // A deleted message's content is gone from every table: the tombstone is
   // all anyone gets, whenever they left.
   if (message.deleted_at) return true;
+  // Attachments never change while the message exists: as of any end they
+  // are what they are now.
+  if (message.attachment_count > 0) load_attachments(message);
   // The oldest version that lasted through `end`, if an edit came after it;
   // else the row is as it was at `end`.
   Statement& version = db_.prepare(
@@ -740,16 +759,19 @@ void SqliteTransaction::edit_message(MessageId id, std::string_view body, const 
 
 void SqliteTransaction::delete_message(MessageId id, UnixMillis now) {
   // Every stored copy of the content: the row (and when it was last edited),
-  // mentions, reactions, the versions and reactions kept for ex-members, and
+  // its attachments, mentions, reactions, the versions and reactions kept for ex-members, and
   // the stored events that carry any of it. The database overwrites what is
   // deleted (PRAGMA secure_delete), so the text does not linger in free
   // space either.
-  db_.prepare("UPDATE messages SET body = '', edited_at = NULL, deleted_at = ?2 WHERE id = ?1")
+  db_.prepare("UPDATE messages SET body = '', edited_at = NULL, deleted_at = ?2, attachment_count = 0 WHERE id = ?1")
       .bind(1, id)
       .bind(2, now)
       .run();
   db_.prepare("DELETE FROM mentions WHERE message_id = ?1").bind(1, id).run();
   db_.prepare("DELETE FROM reactions WHERE message_id = ?1").bind(1, id).run();
+  // Its files are no longer shared through it; one that nothing else
+  // refers to becomes an orphan (migration 0006) and is swept later.
+  db_.prepare("DELETE FROM message_attachments WHERE message_id = ?1").bind(1, id).run();
   db_.prepare("DELETE FROM message_versions WHERE message_id = ?1").bind(1, id).run();
   db_.prepare("DELETE FROM past_reactions WHERE message_id = ?1").bind(1, id).run();
   db_.prepare("DELETE FROM events WHERE message_id = ?1").bind(1, id).run();
@@ -878,7 +900,7 @@ std::vector<Transaction::StreamItem> SqliteTransaction::stream_since(UserId user
   Statement& query = db_.prepare(kMessagesSql);
   query.bind(1, user).bind(2, after).bind(3, lim);
   while (query.step()) {
-    constexpr int kLeftPos = 11;  // after the message columns
+    constexpr int kLeftPos = 12;  // after the message columns
     messages.emplace_back(read_message(query),
                           query.is_null(kLeftPos) ? std::nullopt : std::optional<Position>(query.int64(kLeftPos)));
   }

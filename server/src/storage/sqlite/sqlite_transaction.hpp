@@ -119,6 +119,11 @@ class SqliteTransaction final : public Transaction {
   std::vector<MediaUpload> expired_uploads(UnixMillis now, std::size_t limit) override;
   std::vector<UploadId> upload_ids() override;
 
+  bool media_shared_with(std::string_view id, UserId user) override;
+  void set_conversation_avatar(ConversationId id, const std::optional<std::string>& media_id) override;
+  std::vector<MediaId> orphaned_media(UnixMillis before, std::size_t limit) override;
+  bool delete_orphaned_media(std::string_view id, UnixMillis before) override;
+
   Position next_position() override;
   Position current_position() override;
   void emit(Event event, Keep keep) override;
@@ -129,6 +134,8 @@ class SqliteTransaction final : public Transaction {
   // Fills mentions and reactions of messages read from the messages table.
   void load_details(std::vector<Message>& messages);
   void load_details(Message& message);
+  // The attachments of a message whose attachment_count is above 0.
+  void load_attachments(Message& message);
   // Makes `message` (read from the messages table) what it was at position
   // `end`: content, mentions, edit time and reactions then. False when that
   // content is not known (overwritten before versions were kept).
