@@ -8,6 +8,17 @@ pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
 pkg_check_modules(SQLITE3 REQUIRED IMPORTED_TARGET sqlite3)
 # QR codes of two-factor enrolment URIs (SVG and terminal text).
 pkg_check_modules(QRENCODE REQUIRED IMPORTED_TARGET libqrencode)
+# Media processing (server/src/media): libvips for image probing and
+# thumbnails (its C API: the C++ wrapper adds nothing we need), libmagic for
+# content sniffing (Debian ships no .pc file for it), zlib only for the
+# tests' hand-made PNG chunks (crc32).
+pkg_check_modules(VIPS REQUIRED IMPORTED_TARGET vips>=8.14)
+find_path(MAGIC_INCLUDE_DIR magic.h REQUIRED)
+find_library(MAGIC_LIBRARY magic REQUIRED)
+add_library(parley_libmagic INTERFACE)
+target_include_directories(parley_libmagic INTERFACE ${MAGIC_INCLUDE_DIR})
+target_link_libraries(parley_libmagic INTERFACE ${MAGIC_LIBRARY})
+find_package(ZLIB REQUIRED)
 find_package(spdlog REQUIRED)
 find_package(CLI11 REQUIRED)
 find_package(tomlplusplus REQUIRED)
