@@ -83,6 +83,14 @@ object message_view(const storage::Message& message) {
     }
     reactions.back().as_object()["user_ids"].as_array().push_back(user);
   }
+  boost::json::value sticker = nullptr;
+  if (message.sticker) {
+    sticker = object{{"id", message.sticker->id},
+                     {"pack", message.sticker->pack},
+                     {"emoji", message.sticker->emoji},
+                     {"width", message.sticker->width},
+                     {"height", message.sticker->height}};
+  }
   return object{{"id", message.id},
                 {"conversation_id", message.conversation_id},
                 {"seq", message.seq},
@@ -95,7 +103,8 @@ object message_view(const storage::Message& message) {
                 {"reactions", std::move(reactions)},
                 {"created_at", message.created_at},
                 {"edited_at", optional_int(message.edited_at)},
-                {"deleted", message.deleted_at.has_value()}};
+                {"deleted", message.deleted_at.has_value()},
+                {"sticker", std::move(sticker)}};
 }
 
 std::string_view role_name(storage::Role role) {

@@ -31,6 +31,9 @@
 #include "ws/websocket_server.hpp"
 #include "http/upgrade.hpp"
 #include "profile/profile_routes.hpp"
+#include "stickers/sticker_import.hpp"
+#include "stickers/sticker_routes.hpp"
+#include "storage/blob_store.hpp"
 #include "storage/sqlite/sqlite_store.hpp"
 
 namespace parley::app {
@@ -72,6 +75,7 @@ struct ServerApp::Impl {
         hasher(config.auth),
         throttle(config.auth),
         authenticator(store, config.auth),
+        blobs(storage::make_local_blob_store(config.data_dir / "media")),
         presence(store, hub),
         services{config, store, hasher, throttle, authenticator, metrics, hub},
         ws_limits(config.websocket),
@@ -86,7 +90,12 @@ struct ServerApp::Impl {
     profile::register_profile_routes(router, services);
     contacts::register_contact_routes(router, services);
     messaging::register_conversation_routes(router, services);
+    stickers::register_sticker_routes(router, services, *blobs);
     register_ops_routes(router, services, stopping);
+    // Staged files are left-overs of a crash; then the default sticker pack,
+    // once in the life of the data folder (docs/architecture.md).
+    blobs->clean_staging();
+    stickers::install_default_pack(store, *blobs, config.data_dir / "tmp");
     server.set_upgrade_handler("/ws",
                                [this](http::Upgrade upgrade) { return ws::serve(std::move(upgrade), ws_context); });
     if (config.tls.enabled()) {
@@ -151,6 +160,7 @@ struct ServerApp::Impl {
   auth::LoginThrottle throttle;
   auth::Authenticator authenticator;
   realtime::Hub hub;
+  std::unique_ptr<storage::BlobStore> blobs;  // media and sticker images
   realtime::Presence presence;
   api::Services services;
   ws::ConnectionLimits ws_limits;

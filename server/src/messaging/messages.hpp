@@ -23,6 +23,9 @@ struct SendRequest {
   std::string client_id;  // the sender's idempotency key
   std::string text;
   std::optional<storage::MessageId> reply_to;
+  // A sticker message: text must be empty. The sticker must be available
+  // and its pack in the sender's set.
+  std::optional<storage::StickerId> sticker;
 };
 
 struct SendResult {
@@ -43,7 +46,8 @@ storage::Member require_member(storage::Transaction& tx, storage::ConversationId
 // nothing. In a direct conversation a block in either direction forbids it.
 SendResult send(storage::Transaction& tx, storage::UserId sender, const SendRequest& request);
 
-// The sender may edit; message.edited.
+// The sender may edit; message.edited. A sticker message cannot be edited
+// (kValidationFailed).
 void edit(storage::Transaction& tx, storage::UserId actor, storage::MessageId id, const std::string& text);
 
 // The sender may delete, and in a group an admin or owner; message.deleted.

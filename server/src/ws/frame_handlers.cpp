@@ -27,8 +27,11 @@ Request parse_send(JsonBody& frame) {
   SendRequest r;
   r.message.conversation_id = required_id(frame, "conversation_id");
   r.message.client_id = frame.required_string("client_id");
-  r.message.text = frame.required_string("text");
+  // A sticker message may leave out "text" (it must be empty anyway).
+  auto sticker = frame.optional_int("sticker");
+  r.message.text = sticker ? frame.optional_string("text").value_or("") : frame.required_string("text");
   if (auto reply = frame.optional_int("reply_to")) r.message.reply_to = *reply;
+  r.message.sticker = sticker;
   frame.reject_unknown_fields();
   messaging::validate_send(r.message);
   return r;

@@ -626,6 +626,13 @@ Message SqliteTransaction::insert_message(const NewMessage& message, Position po
   stored.mentions = message.mentions;
   std::sort(stored.mentions.begin(), stored.mentions.end());
   stored.mentions.erase(std::unique(stored.mentions.begin(), stored.mentions.end()), stored.mentions.end());
+  if (message.sticker_id) {
+    db_.prepare("INSERT INTO message_stickers (message_id, sticker_id) VALUES (?1, ?2)")
+        .bind(1, id)
+        .bind(2, *message.sticker_id)
+        .run();
+    load_sticker(stored);
+  }
   return stored;
 }
 
@@ -656,6 +663,7 @@ void SqliteTransaction::load_details(std::vector<Message>& messages) {
 void SqliteTransaction::load_details(Message& message) {
   message.mentions.clear();
   message.reactions.clear();
+  load_sticker(message);
   if (message.deleted_at) return;
   Statement& mentions = db_.prepare("SELECT user_id FROM mentions WHERE message_id = ?1 ORDER BY user_id");
   mentions.bind(1, message.id);
@@ -669,6 +677,8 @@ void SqliteTransaction::load_details(Message& message) {
 bool SqliteTransaction::load_details_as_of(Message& message, Position end) {
   message.mentions.clear();
   message.reactions.clear();
+  // A sticker never changes (edits of sticker messages are refused).
+  load_sticker(message);
   // A deleted message's content is gone from every table: the tombstone is
   // all anyone gets, whenever they left.
   if (message.deleted_at) return true;
@@ -750,6 +760,7 @@ void SqliteTransaction::delete_message(MessageId id, UnixMillis now) {
       .run();
   db_.prepare("DELETE FROM mentions WHERE message_id = ?1").bind(1, id).run();
   db_.prepare("DELETE FROM reactions WHERE message_id = ?1").bind(1, id).run();
+  db_.prepare("DELETE FROM message_stickers WHERE message_id = ?1").bind(1, id).run();
   db_.prepare("DELETE FROM message_versions WHERE message_id = ?1").bind(1, id).run();
   db_.prepare("DELETE FROM past_reactions WHERE message_id = ?1").bind(1, id).run();
   db_.prepare("DELETE FROM events WHERE message_id = ?1").bind(1, id).run();

@@ -117,6 +117,18 @@ class SqliteTransaction final : public Transaction {
   std::vector<MediaUpload> expired_uploads(UnixMillis now, std::size_t limit) override;
   std::vector<UploadId> upload_ids() override;
 
+  std::optional<StickerPackRow> sticker_pack_by_name(std::string_view name) override;
+  StickerPackRow install_sticker_pack(std::string_view name, std::string_view title,
+                                      const std::vector<NewSticker>& stickers, UnixMillis now) override;
+  bool remove_sticker_pack(std::string_view name, UnixMillis now) override;
+  std::vector<StickerPackSummary> sticker_packs() override;
+  std::vector<Sticker> stickers_of(StickerPackId pack) override;
+  std::optional<Sticker> sticker_by_id(StickerId id) override;
+  std::vector<StickerPackSummary> user_sticker_packs(UserId user) override;
+  bool add_user_sticker_pack(UserId user, StickerPackId pack, UnixMillis now) override;
+  bool remove_user_sticker_pack(UserId user, StickerPackId pack) override;
+  bool user_has_sticker_pack(UserId user, StickerPackId pack) override;
+
   Position next_position() override;
   Position current_position() override;
   void emit(Event event, Keep keep) override;
@@ -127,6 +139,8 @@ class SqliteTransaction final : public Transaction {
   // Fills mentions and reactions of messages read from the messages table.
   void load_details(std::vector<Message>& messages);
   void load_details(Message& message);
+  // Fills message.sticker from message_stickers (sqlite_stickers.cpp).
+  void load_sticker(Message& message);
   // Makes `message` (read from the messages table) what it was at position
   // `end`: content, mentions, edit time and reactions then. False when that
   // content is not known (overwritten before versions were kept).
