@@ -248,6 +248,33 @@ TEST_F(StickersTest, StickerMessagesCannotBeEditedAndDeletionPurgesTheSticker) {
   sqlite3_close(db);
 }
 
+// A member who left keeps seeing the stickers sent while they were a member
+// (the ex-member view of docs/protocol.md, Visibility).
+TEST_F(StickersTest, AnExMemberStillSeesTheStickerOfWhatTheySaw) {
+  std::int64_t sticker = stickers_of("parley-default")[2].at("id").as_int64();
+  ASSERT_EQ(client.put("/api/v1/me/sticker-packs/parley-default", object{}, alice.token).status, 200);
+  std::int64_t group = create_group(client, alice, "friends", {bob});
+  {
+    WsClient a(server.port());
+    a.hello(alice.token, 0);
+    ASSERT_EQ(send_sticker(a, group, "g-1", sticker).at("type"), "ack");
+  }
+  auto left = client.post("/api/v1/conversations/" + std::to_string(group) + "/leave", object{}, bob.token);
+  ASSERT_LT(left.status, 300) << left.body;
+  WsClient b(server.port());
+  auto caught = b.hello(bob.token, 0);
+  bool seen = false;
+  for (const auto& event : caught.events) {
+    if (event.at("event").at("type") != "message.new") continue;
+    const auto& message = event.at("event").at("message");
+    if (message.at("conversation_id").as_int64() != group) continue;
+    ASSERT_TRUE(message.at("sticker").is_object()) << boost::json::serialize(message);
+    EXPECT_EQ(message.at("sticker").at("id").as_int64(), sticker);
+    seen = true;
+  }
+  EXPECT_TRUE(seen);
+}
+
 TEST_F(StickersTest, ImportListAndRemoveFromTheCommandLineWhileTheServerRuns) {
   // A new pack made of two of the default images, imported into the running
   // server's data folder.
