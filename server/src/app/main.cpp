@@ -1,4 +1,5 @@
 // parleyd: the Parley chat server.
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -46,6 +47,7 @@ parley::Config load_config(const std::string& config_file, const std::string& li
 // the server reads packs from the database on every request, so it sees an
 // import or a removal at once.
 int run_stickers(const parley::Config& config, const std::string& action, const std::string& argument) {
+  std::filesystem::create_directories(config.data_dir);
   parley::storage::sqlite::SqliteStore store(config.data_dir / "parley.db", config.storage);
   if (action == "list") {
     auto packs = store.read([](parley::storage::Transaction& tx) { return tx.sticker_packs(); });

@@ -92,10 +92,6 @@ struct ServerApp::Impl {
     messaging::register_conversation_routes(router, services);
     stickers::register_sticker_routes(router, services, *blobs);
     register_ops_routes(router, services, stopping);
-    // Staged files are left-overs of a crash; then the default sticker pack,
-    // once in the life of the data folder (docs/architecture.md).
-    blobs->clean_staging();
-    stickers::install_default_pack(store, *blobs, config.data_dir / "tmp");
     server.set_upgrade_handler("/ws",
                                [this](http::Upgrade upgrade) { return ws::serve(std::move(upgrade), ws_context); });
     if (config.tls.enabled()) {
@@ -186,6 +182,11 @@ std::vector<std::string> ServerApp::route_list() const {
 int ServerApp::run() {
   auto logger = log::get("server");
   Impl& app = *impl_;
+  // Staged files are left-overs of a crash; then the default sticker pack,
+  // once in the life of the data folder (docs/architecture.md). Here rather
+  // than in the constructor, so that --print-routes changes nothing.
+  app.blobs->clean_staging();
+  stickers::install_default_pack(app.store, *app.blobs, app.config.data_dir / "tmp");
   std::string address = app.server.listen(app.config.listen_host, app.config.listen_port);
   // By default one I/O thread per core but the one the database writer keeps
   // busy under load.

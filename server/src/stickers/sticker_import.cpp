@@ -159,6 +159,10 @@ bool install_default_pack(storage::Store& store, storage::BlobStore& blobs, cons
     return false;
   }
   std::filesystem::create_directories(scratch);
+  // A scratch folder of an install that crashed midway.
+  for (const auto& entry : std::filesystem::directory_iterator(scratch)) {
+    if (entry.path().filename().string().starts_with("default-stickers-")) std::filesystem::remove_all(entry.path());
+  }
   std::string pattern = (scratch / "default-stickers-XXXXXX").string();
   if (::mkdtemp(pattern.data()) == nullptr) fail_errno("mkdtemp " + pattern);
   const std::filesystem::path dir = pattern;

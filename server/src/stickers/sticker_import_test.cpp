@@ -153,7 +153,11 @@ TEST_F(StickerImportTest, ReimportUpdatesInPlaceAndKeepsStickersThatMessagesCarr
 }
 
 TEST_F(StickerImportTest, TheDefaultPackIsInstalledOnceAndStaysRemoved) {
+  // What an install that crashed midway left behind goes too.
+  fs::create_directories(data_ / "tmp" / "default-stickers-abc123");
+  media::testing::write_bytes(data_ / "tmp" / "default-stickers-abc123" / "pack.toml", "x");
   EXPECT_TRUE(install_default_pack(*store_, *blobs_, data_ / "tmp"));
+  EXPECT_TRUE(fs::is_empty(data_ / "tmp"));
   auto packs = store_->read([](Transaction& tx) { return tx.sticker_packs(); });
   ASSERT_EQ(packs.size(), 1U);
   EXPECT_EQ(packs[0].pack.name, kDefaultPackName);
