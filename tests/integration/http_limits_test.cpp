@@ -7,6 +7,10 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/json.hpp>
 
 #include "support/http_client.hpp"
@@ -215,6 +219,32 @@ TEST(RequestSmugglingTest, AmbiguousFramingIs400AndTheRestIsNeverRun) {
           << std::hex << account.size() << "\r\n" << account << "\r\n0\r\n\r\n";
   std::string response = client.raw(chunked.str());
   EXPECT_EQ(response.rfind("HTTP/1.1 201", 0), 0U) << response;
+}
+
+// Found by fuzz_http_request: an empty chunked body whose last chunk
+// arrives in pieces ("0\r\n", then "\r", then "\n") tripped a wrong
+// assertion in Beast 1.81's parser and aborted the (debug) server. Each
+// piece is sent on its own after a pause, so that the server reads it alone.
+TEST(ChunkedBodyTest, AnEmptyBodysLastChunkSentInPiecesIsAnswered) {
+  ServerProcess server;
+  HttpClient client(server.port());
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::socket socket(io);
+  socket.connect({boost::asio::ip::make_address("127.0.0.1"), server.port()});
+  socket.set_option(boost::asio::ip::tcp::no_delay(true));
+  const std::string head =
+      "POST /api/v1/accounts HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+      "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
+  for (const std::string& piece : {head, std::string("0\r\n"), std::string("\r"), std::string("\n")}) {
+    boost::asio::write(socket, boost::asio::buffer(piece));
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  std::string response;
+  boost::system::error_code ec;
+  boost::asio::read(socket, boost::asio::dynamic_buffer(response), ec);  // until the server closes
+  // An empty body is not a valid account: 400, from a server still running.
+  EXPECT_EQ(response.rfind("HTTP/1.1 400", 0), 0U) << response;
+  EXPECT_EQ(client.get("/healthz").status, 200);
 }
 
 TEST(LoginThrottleIntegrationTest, RepeatedFailuresPerUsernameGet429WithRetryAfter) {

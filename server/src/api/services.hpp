@@ -20,6 +20,9 @@ class Authenticator;
 namespace parley::realtime {
 class Hub;
 }
+namespace parley::media {
+class MediaService;
+}
 
 namespace parley::api {
 
@@ -31,6 +34,7 @@ struct Services {
   auth::Authenticator& authenticator;
   metrics::Metrics& metrics;
   realtime::Hub& hub;
+  media::MediaService& media;
 };
 
 }  // namespace parley::api

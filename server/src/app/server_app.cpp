@@ -22,6 +22,8 @@
 #include "core/log.hpp"
 #include "http/router.hpp"
 #include "http/server.hpp"
+#include "media/media_routes.hpp"
+#include "media/media_service.hpp"
 #include "messaging/conversation_routes.hpp"
 #include "metrics/metrics.hpp"
 #include "net/tls_context.hpp"
@@ -75,12 +77,12 @@ struct ServerApp::Impl {
         hasher(config.auth),
         throttle(config.auth),
         authenticator(store, config.auth),
-        blobs(storage::make_local_blob_store(config.data_dir / "media")),
         presence(store, hub),
-        services{config, store, hasher, throttle, authenticator, metrics, hub},
+        services{config, store, hasher, throttle, authenticator, metrics, hub, media},
         ws_limits(config.websocket),
         ws_context{services, hub, presence, config.websocket, ws_limits},
         server(io, config.http, router, metrics),
+        media(io, store, config.media, config.data_dir / "media"),
         sweep_timer(io),
         event_sink(io, hub) {
     store.set_event_sink(&event_sink);
@@ -90,7 +92,10 @@ struct ServerApp::Impl {
     profile::register_profile_routes(router, services);
     contacts::register_contact_routes(router, services);
     messaging::register_conversation_routes(router, services);
-    stickers::register_sticker_routes(router, services, *blobs);
+    media::register_media_routes(router, services, media);
+    // Before serving: whatever a crash left half-written goes.
+    media.recover();
+    stickers::register_sticker_routes(router, services, media.blobs());
     register_ops_routes(router, services, stopping);
     server.set_upgrade_handler("/ws",
                                [this](http::Upgrade upgrade) { return ws::serve(std::move(upgrade), ws_context); });
@@ -156,7 +161,6 @@ struct ServerApp::Impl {
   auth::LoginThrottle throttle;
   auth::Authenticator authenticator;
   realtime::Hub hub;
-  std::unique_ptr<storage::BlobStore> blobs;  // media and sticker images
   realtime::Presence presence;
   api::Services services;
   ws::ConnectionLimits ws_limits;
@@ -165,6 +169,8 @@ struct ServerApp::Impl {
   std::atomic<bool> stopping{false};
   boost::asio::io_context io;
   http::Server server;
+  // After io (its sweep timer) and before anything that serves requests.
+  media::MediaService media;
   std::shared_ptr<net::TlsContexts> tls;  // null when TLS is off
   boost::asio::steady_timer sweep_timer;
   StrandEventSink event_sink;
@@ -182,11 +188,11 @@ std::vector<std::string> ServerApp::route_list() const {
 int ServerApp::run() {
   auto logger = log::get("server");
   Impl& app = *impl_;
-  // Staged files are left-overs of a crash; then the default sticker pack,
-  // once in the life of the data folder (docs/architecture.md). Here rather
-  // than in the constructor, so that --print-routes changes nothing.
-  app.blobs->clean_staging();
-  stickers::install_default_pack(app.store, *app.blobs, app.config.data_dir / "tmp");
+  // The default sticker pack, once in the life of the data folder
+  // (docs/architecture.md), after media.recover() cleaned the blob staging
+  // and before the blob sweeper starts. Here rather than in the
+  // constructor, so that --print-routes changes nothing.
+  stickers::install_default_pack(app.store, app.media.blobs(), app.config.data_dir / "tmp");
   std::string address = app.server.listen(app.config.listen_host, app.config.listen_port);
   // By default one I/O thread per core but the one the database writer keeps
   // busy under load.
@@ -210,6 +216,7 @@ int ServerApp::run() {
       logger->info("shutting down signal={}", signal);
       boost::asio::post(app.io, [&app] {
         app.sweep_timer.cancel();
+        app.media.stop();
         app.hub.close_all(realtime::close_code::kGoingAway, "server shutting down");
         auto deadline = std::chrono::steady_clock::now() + kShutdownGrace;
         app.server.shutdown(kShutdownGrace, [&app, deadline] { app.stop_when_devices_gone(deadline); });
@@ -222,6 +229,7 @@ int ServerApp::run() {
   app.signals.async_wait(on_signal);
   std::thread signal_thread([&app] { app.io_for_signals.run(); });
   app.schedule_session_sweep();
+  app.media.start();
 
   std::vector<std::thread> pool;
   for (unsigned i = 1; i < threads; ++i) {

@@ -1,6 +1,5 @@
 #include "http/router.hpp"
 
-#include <algorithm>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -53,12 +52,6 @@ void Router::add_streaming(std::string_view method, std::string_view pattern, st
                            Handler handler) {
   add(method, pattern, std::move(handler));
   routes_.back().stream_limit = max_body_bytes;
-}
-
-std::uint64_t Router::max_stream_limit() const {
-  std::uint64_t max = 0;
-  for (const Route& route : routes_) max = std::max(max, route.stream_limit.value_or(0));
-  return max;
 }
 
 const Route* Router::find(std::string_view method, std::string_view path) const {

@@ -59,8 +59,6 @@ class Router {
   [[nodiscard]] const Route* find(std::string_view method, std::string_view path) const;
 
   [[nodiscard]] const std::vector<Route>& routes() const { return routes_; }
-  // The largest stream_limit of any route (0 without streaming routes).
-  [[nodiscard]] std::uint64_t max_stream_limit() const;
 
  private:
   std::vector<Route> routes_;

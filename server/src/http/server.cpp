@@ -488,9 +488,10 @@ awaitable<void> Server::Impl::serve(tcp::socket socket) {
 
     RequestParser parser;
     apply_limits(parser, options);
-    // Until the route is known, the body may be as large as the largest
-    // streaming route allows; limit_body() then applies the route's limit.
-    parser.body_limit(std::max<std::uint64_t>(options.max_body_bytes, router.max_stream_limit()));
+    // The route, and so the body's limit, is known once the header is:
+    // limit_body() then applies it (to Content-Length before any of the
+    // body is read). Until then Beast must not judge the length itself.
+    parser.body_limit(boost::none);
     if (!first_request) transport.expires_after(options.read_timeout);
     first_request = false;
     // The header first: how the body is framed is checked before any of it

@@ -126,6 +126,13 @@ ImportResult import_sticker_pack(storage::Store& store, storage::BlobStore& blob
   std::vector<StagedImage> staged;
   staged.reserve(pack.items.size());
   for (const auto& item : pack.items) staged.push_back(stage_image(blobs, item));
+  // The database knows each blob before its file is stored: should the
+  // process die before the pack is recorded, the blob sweeper deletes the
+  // files (storage/store.hpp, note_blob).
+  const UnixMillis noted = now_millis();
+  store.write_blocking([&](storage::Transaction& tx) {
+    for (const auto& image : staged) tx.note_blob(image.sticker.sha256, image.sticker.bytes, noted);
+  });
   std::vector<storage::NewSticker> stickers;
   for (auto& image : staged) {
     blobs.commit(std::move(image.file), image.sticker.sha256);
@@ -139,8 +146,10 @@ ImportResult import_sticker_pack(storage::Store& store, storage::BlobStore& blob
     return tx.install_sticker_pack(pack.name, pack.title, stickers, now_millis());
   });
   // The rows now hold a reference to every image. A blob that was stored
-  // already (dedup) but unreferenced could have been deleted by the blob
-  // sweeper between commit() and that write: store such an image again.
+  // already (dedup) but unreferenced could have been deleted by a running
+  // server's blob sweeper between commit() and that write (the sweeper's
+  // lock is per process, and this may be `parleyd stickers import`): store
+  // such an image again.
   for (std::size_t i = 0; i < stickers.size(); ++i) {
     if (blobs.exists(stickers[i].sha256)) continue;
     auto again = stage_image(blobs, pack.items[i]);

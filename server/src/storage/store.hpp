@@ -180,6 +180,11 @@ class Transaction {
   // Returns false (changing nothing) when that thumbnail exists already.
   virtual bool insert_media_thumbnail(const MediaThumbnail& thumbnail) = 0;
 
+  // Records a blob about to be stored (refcount 0) unless it is known. Done
+  // before its file is moved into the blob store: should the process die
+  // before a row refers to it, the blob sweeper finds it and deletes the
+  // file, so no blob file is ever left that the database does not know.
+  virtual void note_blob(std::string_view sha256, std::int64_t size, UnixMillis now) = 0;
   // Blobs no row names any more, at most `limit`, for the blob sweeper.
   virtual std::vector<std::string> unreferenced_blobs(std::size_t limit) = 0;
   // Forgets an unreferenced blob; false (changing nothing) when it is
@@ -198,6 +203,8 @@ class Transaction {
                               UnixMillis expires_at) = 0;
   // Returns false when there was no such upload.
   virtual bool delete_upload(std::string_view id) = 0;
+  // The user's uploads in progress.
+  virtual std::int64_t open_uploads(UserId user) = 0;
   // Uploads whose expiry is before `now`, at most `limit`.
   virtual std::vector<MediaUpload> expired_uploads(UnixMillis now, std::size_t limit) = 0;
   // Every upload id (at start-up: files in the upload folder without a row

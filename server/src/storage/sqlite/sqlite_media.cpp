@@ -126,6 +126,16 @@ bool SqliteTransaction::insert_media_thumbnail(const MediaThumbnail& t) {
   return db_.changes() > 0;
 }
 
+void SqliteTransaction::note_blob(std::string_view sha256, std::int64_t size, UnixMillis now) {
+  db_.prepare(
+         "INSERT INTO media_blobs (sha256, size, refcount, created_at) VALUES (?1, ?2, 0, ?3) "
+         "ON CONFLICT (sha256) DO NOTHING")
+      .bind(1, sha256)
+      .bind(2, size)
+      .bind(3, now)
+      .run();
+}
+
 std::vector<std::string> SqliteTransaction::unreferenced_blobs(std::size_t limit) {
   Statement& query = db_.prepare("SELECT sha256 FROM media_blobs WHERE refcount = 0 ORDER BY sha256 LIMIT ?1");
   query.bind(1, static_cast<std::int64_t>(limit));
@@ -181,6 +191,13 @@ bool SqliteTransaction::advance_upload(std::string_view id, std::int64_t from, s
 bool SqliteTransaction::delete_upload(std::string_view id) {
   db_.prepare("DELETE FROM media_uploads WHERE id = ?1").bind(1, id).run();
   return db_.changes() > 0;
+}
+
+std::int64_t SqliteTransaction::open_uploads(UserId user) {
+  Statement& query = db_.prepare("SELECT count(*) FROM media_uploads WHERE owner_id = ?1");
+  query.bind(1, user);
+  query.step();
+  return query.int64(0);
 }
 
 std::vector<MediaUpload> SqliteTransaction::expired_uploads(UnixMillis now, std::size_t limit) {

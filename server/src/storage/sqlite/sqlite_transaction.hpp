@@ -107,6 +107,7 @@ class SqliteTransaction final : public Transaction {
   std::int64_t media_references(std::string_view id) override;
   std::optional<MediaThumbnail> media_thumbnail(std::string_view media_id, int size) override;
   bool insert_media_thumbnail(const MediaThumbnail& thumbnail) override;
+  void note_blob(std::string_view sha256, std::int64_t size, UnixMillis now) override;
   std::vector<std::string> unreferenced_blobs(std::size_t limit) override;
   bool delete_unreferenced_blob(std::string_view sha256) override;
   bool blob_referenced(std::string_view sha256) override;
@@ -114,6 +115,7 @@ class SqliteTransaction final : public Transaction {
   std::optional<MediaUpload> upload_by_id(std::string_view id) override;
   bool advance_upload(std::string_view id, std::int64_t from, std::int64_t received, UnixMillis expires_at) override;
   bool delete_upload(std::string_view id) override;
+  std::int64_t open_uploads(UserId user) override;
   std::vector<MediaUpload> expired_uploads(UnixMillis now, std::size_t limit) override;
   std::vector<UploadId> upload_ids() override;
 
