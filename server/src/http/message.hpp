@@ -28,8 +28,9 @@ namespace parley::http {
 // Limits: the route's size limit was checked against Content-Length before
 // the handler ran (413 without reading); a chunked body is cut off with
 // kPayloadTooLarge as soon as it passes the limit. Each read must arrive
-// within the server's read timeout (an inactivity limit: a large upload may
-// take longer than one request normally may, as long as it keeps moving).
+// within the server's read timeout, and after that timeout the body must
+// have averaged at least 1 KiB/s: a large upload may take longer than one
+// request normally may, as long as it keeps moving.
 class BodyReader {
  public:
   virtual ~BodyReader() = default;

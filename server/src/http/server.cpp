@@ -177,6 +177,10 @@ constexpr std::uint64_t kYieldEvery = 8 << 20;
 // per-connection memory a download costs, and only while it runs.
 constexpr std::size_t kFileBufferBytes = 64 * 1024;
 
+// The slowest a streamed body may arrive on average (see check_rate): a
+// phone on a poor 2G link still sends several times this.
+constexpr std::uint64_t kMinBodyBytesPerSecond = 1024;
+
 // A streaming route's body, read from the connection through a Beast parser
 // with a buffer_body: each read_some() parses straight into the handler's
 // buffer, so nothing of the body is held by the connection.
@@ -215,6 +219,8 @@ class StreamBodyReader final : public BodyReader {
         throw ApiError(ErrorCode::kPayloadTooLarge, fmt::format("body exceeds {} bytes", limit_));
       }
       if (ec) throw ended_early();
+      received_ += got;
+      check_rate();
       if (got > 0 || parser_.is_done()) co_return got;
     }
   }
@@ -227,6 +233,19 @@ class StreamBodyReader final : public BodyReader {
   [[nodiscard]] bool done() const override { return parser_.is_done(); }
 
  private:
+  // A body may take longer than the read timeout (a large upload), but not
+  // by trickling: after the first read timeout it must have averaged
+  // kMinBodyBytesPerSecond, so that a slow sender cannot hold a connection
+  // for hours with a byte every few seconds.
+  void check_rate() const {
+    auto elapsed = std::chrono::steady_clock::now() - started_;
+    if (elapsed < timeout_) return;
+    auto seconds = std::chrono::duration_cast<std::chrono::seconds>(elapsed).count();
+    if (received_ < static_cast<std::uint64_t>(seconds) * kMinBodyBytesPerSecond) {
+      throw ApiError(ErrorCode::kMalformedRequest, "the request body arrives too slowly");
+    }
+  }
+
   static ApiError ended_early() {
     return ApiError(ErrorCode::kMalformedRequest, "the request body ended before it was complete");
   }
@@ -237,6 +256,8 @@ class StreamBodyReader final : public BodyReader {
   std::chrono::seconds timeout_;
   std::uint64_t limit_;
   bool expect_continue_ = false;
+  std::uint64_t received_ = 0;
+  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 };
 
 // Sends a file range with sendfile(2): zero copy from the page cache to the
