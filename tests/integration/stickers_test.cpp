@@ -87,7 +87,9 @@ class StickersTest : public ::testing::Test {
         client_id);
   }
 
-  ServerProcess server;
+  // The default pack, as a server out of the box installs it (the test
+  // harness leaves it out unless asked).
+  ServerProcess server{ServerOptions{"[stickers]\ninstall_default_pack = true\n", {}}};
   HttpClient client{server.port()};
   TestUser alice, bob;
   std::int64_t direct = 0;
@@ -127,6 +129,15 @@ TEST_F(StickersTest, TheDefaultPackIsThereAtFirstStartWithItsImages) {
   EXPECT_EQ(client.get("/api/v1/stickers/999999/image", bob.token).status, 404);
   EXPECT_EQ(client.get("/api/v1/stickers/abc/image", bob.token).status, 404);
   EXPECT_EQ(client.get("/api/v1/sticker-packs/no-such-pack", bob.token).status, 404);
+}
+
+TEST(StickersConfigTest, NoDefaultPackWhenTheOperatorSaysSo) {
+  ServerProcess server{ServerOptions{"[stickers]\ninstall_default_pack = false\n", {}}};
+  HttpClient client{server.port()};
+  auto user = register_and_login(client, "carol");
+  auto reply = client.get("/api/v1/sticker-packs", user.token);
+  ASSERT_EQ(reply.status, 200);
+  EXPECT_TRUE(reply.json().at("packs").as_array().empty());
 }
 
 TEST_F(StickersTest, UsersAddAndRemovePacksFromTheirSet) {

@@ -192,7 +192,9 @@ int ServerApp::run() {
   // (docs/architecture.md), after media.recover() cleaned the blob staging
   // and before the blob sweeper starts. Here rather than in the
   // constructor, so that --print-routes changes nothing.
-  stickers::install_default_pack(app.store, app.media.blobs(), app.config.data_dir / "tmp");
+  if (app.config.stickers.install_default_pack) {
+    stickers::install_default_pack(app.store, app.media.blobs(), app.config.data_dir / "tmp");
+  }
   std::string address = app.server.listen(app.config.listen_host, app.config.listen_port);
   // By default one I/O thread per core but the one the database writer keeps
   // busy under load.
