@@ -1,6 +1,7 @@
 // Starts the real parleyd binary as a child process for black-box tests: on a
 // free loopback port, with a fresh temporary data folder, and a config file
-// tuned for tests (the minimum allowed password cost, so tests run fast).
+// tuned for tests (the minimum allowed password cost, so tests run fast; no
+// default sticker pack unless the extra config has a [stickers] section).
 #pragma once
 
 #include <cstdint>

@@ -97,6 +97,14 @@ object message_view(const storage::Message& message) {
   }
   boost::json::array attachments;
   for (const auto& file : message.attachments) attachments.push_back(attachment_view(file));
+  boost::json::value sticker = nullptr;
+  if (message.sticker) {
+    sticker = object{{"id", message.sticker->id},
+                     {"pack", message.sticker->pack},
+                     {"emoji", message.sticker->emoji},
+                     {"width", message.sticker->width},
+                     {"height", message.sticker->height}};
+  }
   return object{{"id", message.id},
                 {"conversation_id", message.conversation_id},
                 {"seq", message.seq},
@@ -110,7 +118,8 @@ object message_view(const storage::Message& message) {
                 {"attachments", std::move(attachments)},
                 {"created_at", message.created_at},
                 {"edited_at", optional_int(message.edited_at)},
-                {"deleted", message.deleted_at.has_value()}};
+                {"deleted", message.deleted_at.has_value()},
+                {"sticker", std::move(sticker)}};
 }
 
 std::string_view role_name(storage::Role role) {

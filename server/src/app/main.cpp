@@ -1,4 +1,5 @@
 // parleyd: the Parley chat server.
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -6,8 +7,13 @@
 #include <CLI/CLI.hpp>
 
 #include "app/server_app.hpp"
+#include "core/clock.hpp"
 #include "core/config.hpp"
 #include "core/log.hpp"
+#include "media/sticker_pack.hpp"
+#include "stickers/sticker_import.hpp"
+#include "storage/blob_store.hpp"
+#include "storage/sqlite/sqlite_store.hpp"
 
 namespace {
 
@@ -36,6 +42,45 @@ parley::Config load_config(const std::string& config_file, const std::string& li
   return config;
 }
 
+// `parleyd stickers ...`: manages the installed sticker packs in the data
+// folder. It may run while the server runs: SQLite serialises the writes, and
+// the server reads packs from the database on every request, so it sees an
+// import or a removal at once.
+int run_stickers(const parley::Config& config, const std::string& action, const std::string& argument) {
+  std::filesystem::create_directories(config.data_dir);
+  parley::storage::sqlite::SqliteStore store(config.data_dir / "parley.db", config.storage);
+  if (action == "list") {
+    auto packs = store.read([](parley::storage::Transaction& tx) { return tx.sticker_packs(); });
+    for (const auto& summary : packs) {
+      std::cout << summary.pack.name << '\t' << summary.count << " stickers\t" << summary.pack.title << '\n';
+    }
+    return 0;
+  }
+  if (action == "remove") {
+    bool removed = store.write_blocking([&](parley::storage::Transaction& tx) {
+      return tx.remove_sticker_pack(argument, parley::now_millis());
+    });
+    if (!removed) {
+      std::cerr << "parleyd: no installed sticker pack named '" << argument << "'\n";
+      return 1;
+    }
+    std::cout << "removed sticker pack " << argument << '\n';
+    return 0;
+  }
+  // The blob store's staging folder is not cleaned here: the running server
+  // may be writing there.
+  auto blobs = parley::storage::make_local_blob_store(config.data_dir / "media");
+  try {
+    auto result = parley::stickers::import_sticker_pack(store, *blobs, argument);
+    std::cout << (result.updated ? "updated" : "imported") << " sticker pack " << result.pack.name << " ("
+              << result.stickers << " stickers)\n";
+    return 0;
+  } catch (const parley::media::StickerPackError& e) {
+    std::cerr << "parleyd: invalid sticker pack: " << e.what() << '\n';
+    return 1;
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -49,10 +94,24 @@ int main(int argc, char** argv) {
   cli.add_option("-t,--threads", threads, "I/O threads, 0 = one per core but one, left to the database writer (or PARLEY_THREADS)");
   cli.add_option("--log-level", log_level, "trace, debug, info, warn, error, critical or off (or PARLEY_LOG_LEVEL)");
   cli.add_flag("--print-routes", print_routes, "print every HTTP route and exit");
+  // parleyd stickers import DIR | list | remove NAME
+  std::string sticker_argument;
+  auto* stickers = cli.add_subcommand("stickers", "manage the installed sticker packs (see server/stickers/README.md)");
+  stickers->require_subcommand(1);
+  auto* import = stickers->add_subcommand("import", "import (or update in place) the sticker pack in folder DIR");
+  import->add_option("DIR", sticker_argument, "a pack folder: pack.toml and its images")->required();
+  stickers->add_subcommand("list", "list the installed sticker packs");
+  auto* remove = stickers->add_subcommand("remove", "remove the installed sticker pack NAME");
+  remove->add_option("NAME", sticker_argument, "the pack's name")->required();
   CLI11_PARSE(cli, argc, argv);
 
   try {
     parley::Config config = load_config(config_file, listen, data_dir, threads, log_level);
+    if (stickers->parsed()) {
+      parley::log::init("warn");
+      std::string action = import->parsed() ? "import" : remove->parsed() ? "remove" : "list";
+      return run_stickers(config, action, sticker_argument);
+    }
     parley::log::init(print_routes ? "warn" : config.log_level);
     parley::app::ServerApp app(std::move(config));
     if (print_routes) {

@@ -33,6 +33,9 @@
 #include "ws/websocket_server.hpp"
 #include "http/upgrade.hpp"
 #include "profile/profile_routes.hpp"
+#include "stickers/sticker_import.hpp"
+#include "stickers/sticker_routes.hpp"
+#include "storage/blob_store.hpp"
 #include "storage/sqlite/sqlite_store.hpp"
 
 namespace parley::app {
@@ -92,6 +95,7 @@ struct ServerApp::Impl {
     media::register_media_routes(router, services, media);
     // Before serving: whatever a crash left half-written goes.
     media.recover();
+    stickers::register_sticker_routes(router, services, media.blobs());
     register_ops_routes(router, services, stopping);
     server.set_upgrade_handler("/ws",
                                [this](http::Upgrade upgrade) { return ws::serve(std::move(upgrade), ws_context); });
@@ -184,6 +188,13 @@ std::vector<std::string> ServerApp::route_list() const {
 int ServerApp::run() {
   auto logger = log::get("server");
   Impl& app = *impl_;
+  // The default sticker pack, once in the life of the data folder
+  // (docs/architecture.md), after media.recover() cleaned the blob staging
+  // and before the blob sweeper starts. Here rather than in the
+  // constructor, so that --print-routes changes nothing.
+  if (app.config.stickers.install_default_pack) {
+    stickers::install_default_pack(app.store, app.media.blobs(), app.config.data_dir / "tmp");
+  }
   std::string address = app.server.listen(app.config.listen_host, app.config.listen_port);
   // By default one I/O thread per core but the one the database writer keeps
   // busy under load.

@@ -58,6 +58,13 @@ class TableReader {
     }
   }
 
+  void boolean(std::string_view key, bool& out) {
+    if (const toml::node* node = take(key)) {
+      if (!node->is_boolean()) throw type_error(key, "a boolean");
+      out = *node->value<bool>();
+    }
+  }
+
   void strings(std::string_view key, std::vector<std::string>& out) {
     if (const toml::node* node = take(key)) {
       const toml::array* array = node->as_array();
@@ -246,6 +253,11 @@ void apply_toml(Config& config, std::string_view text, std::string_view source_n
     r.integer("thumbnail_workers", m.thumbnail_workers, 1, 256);
     r.integer("thumbnail_queue", m.thumbnail_queue, 1, 100'000);
     r.integer("max_image_pixels", m.max_image_pixels, 1, 1LL << 40);
+    r.finish();
+  }
+  if (const toml::table* stickers = top.table("stickers")) {
+    TableReader r(*stickers, "stickers.");
+    r.boolean("install_default_pack", config.stickers.install_default_pack);
     r.finish();
   }
   top.finish();

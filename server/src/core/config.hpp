@@ -208,6 +208,15 @@ struct MediaOptions {
   std::uint64_t max_image_pixels = 50'000'000;
 };
 
+// Sticker packs (docs/architecture.md "Sticker packs").
+struct StickerOptions {
+  // Install the project's default pack (parley-default) at first start, once
+  // in the life of the data folder. On: a new server has stickers to send
+  // out of the box. Off for a server that wants only its own packs; an
+  // installed default pack is removed with `parleyd stickers remove`.
+  bool install_default_pack = true;
+};
+
 struct Config {
   // Loopback by default: a fresh install is not reachable from the network
   // until the operator says so.
@@ -226,6 +235,7 @@ struct Config {
   StorageOptions storage;
   TlsOptions tls;
   MediaOptions media;
+  StickerOptions stickers;
 };
 
 // Reads an environment variable; returns nullopt when unset.

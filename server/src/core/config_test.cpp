@@ -181,6 +181,16 @@ TEST(ConfigTest, TlsSectionIsReadAndValidated) {
   EXPECT_THROW(validate(half), ConfigError);  // a key without a certificate, or the reverse
 }
 
+TEST(ConfigTest, StickersSectionSaysWhetherTheDefaultPackIsInstalled) {
+  Config config;
+  EXPECT_TRUE(config.stickers.install_default_pack);
+  apply_toml(config, "[stickers]\ninstall_default_pack = false", "t");
+  EXPECT_FALSE(config.stickers.install_default_pack);
+  EXPECT_THROW(apply_toml(config, "[stickers]\ninstall_default_pack = 1", "t"), ConfigError);
+  EXPECT_THROW(apply_toml(config, "[stickers]\ninstall_default_pack = \"yes\"", "t"), ConfigError);
+  EXPECT_THROW(apply_toml(config, "[stickers]\ndefault = true", "t"), ConfigError);
+}
+
 }  // namespace
 }  // namespace parley
 

@@ -55,6 +55,15 @@ std::vector<storage::UserId> find_mentions(Transaction& tx, storage::Conversatio
   return mentioned;
 }
 
+// A sticker may be sent from the packs in the sender's set: the set is what
+// a client offers to pick from, and the rule keeps sending tied to a choice
+// the user made (docs/protocol.md, "send").
+void check_sticker(Transaction& tx, storage::UserId sender, storage::StickerId id) {
+  auto sticker = tx.sticker_by_id(id);
+  if (!sticker || !sticker->available) invalid("sticker: no such sticker");
+  if (!tx.user_has_sticker_pack(sender, sticker->pack_id)) invalid("sticker: its pack is not in your set");
+}
+
 std::vector<storage::UserId> mentions_for(Transaction& tx, const storage::Conversation& conversation,
                                           std::string_view text) {
   if (conversation.kind != ConversationKind::kGroup) return {};
@@ -104,6 +113,12 @@ void validate_send(const SendRequest& request) {
       if (request.attachments[j] == request.attachments[i]) invalid("attachments: names the same file twice");
     }
   }
+  if (request.sticker) {
+    if (*request.sticker <= 0) invalid("sticker: must be a sticker id");
+    if (!request.text.empty()) invalid("text: must be empty in a sticker message");
+    if (!request.attachments.empty()) invalid("attachments: a sticker message carries no files");
+    return;
+  }
   // A message is its text, its files or both, never neither.
   if (!request.attachments.empty() && request.text.empty()) return;
   validate_text(request.text);
@@ -126,7 +141,9 @@ SendResult send(Transaction& tx, storage::UserId sender, const SendRequest& requ
       same_files = existing->attachments[i].media_id == request.attachments[i];
     }
     bool same = existing->conversation_id == request.conversation_id &&
-                ((existing->body == request.text && same_files) || existing->edited_at || existing->deleted_at);
+                ((existing->body == request.text && same_files) || existing->edited_at || existing->deleted_at) &&
+                (existing->deleted_at || (existing->sticker ? std::optional<storage::StickerId>(existing->sticker->id)
+                                                            : std::nullopt) == request.sticker);
     if (!same) throw ApiError(ErrorCode::kConflict, "client_id: already used for a different message");
     return {*existing, true};
   }
@@ -155,7 +172,9 @@ SendResult send(Transaction& tx, storage::UserId sender, const SendRequest& requ
       throw ApiError(ErrorCode::kNotFound, fmt::format("attachments[{}]: no such media", i));
     }
   }
+  if (request.sticker) check_sticker(tx, sender, *request.sticker);
   storage::NewMessage message;
+  message.sticker_id = request.sticker;
   message.conversation_id = request.conversation_id;
   message.attachments = request.attachments;
   message.sender_id = sender;
@@ -176,6 +195,7 @@ void edit(Transaction& tx, storage::UserId actor, storage::MessageId id, const s
   auto message = require_message(tx, id, actor);
   if (message.sender_id != actor) throw ApiError(ErrorCode::kForbidden, "only the sender may edit a message");
   if (message.deleted_at) throw ApiError(ErrorCode::kConflict, "the message was deleted");
+  if (message.sticker) invalid("a sticker message cannot be edited");
   auto conversation = *tx.conversation_by_id(message.conversation_id);
   tx.edit_message(id, text, mentions_for(tx, conversation, text), now_millis());
   auto edited = *tx.message_by_id(id);

@@ -33,6 +33,9 @@ struct SendRequest {
   // the sender (media/media_access.hpp): their own uploads, or files they can
   // already see, so that forwarding works.
   std::vector<std::string> attachments;
+  // A sticker message: text must be empty. The sticker must be available
+  // and its pack in the sender's set.
+  std::optional<storage::StickerId> sticker;
 };
 
 struct SendResult {
@@ -56,7 +59,8 @@ storage::Member require_member(storage::Transaction& tx, storage::ConversationId
 // id is, and nothing is stored.
 SendResult send(storage::Transaction& tx, storage::UserId sender, const SendRequest& request);
 
-// The sender may edit; message.edited.
+// The sender may edit; message.edited. A sticker message cannot be edited
+// (kValidationFailed).
 void edit(storage::Transaction& tx, storage::UserId actor, storage::MessageId id, const std::string& text);
 
 // The sender may delete, and in a group an admin or owner; message.deleted.

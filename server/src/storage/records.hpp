@@ -134,6 +134,15 @@ struct Attachment {
   std::optional<int> height;
 };
 
+// The sticker a message carries, as message views show it.
+struct MessageSticker {
+  std::int64_t id = 0;
+  std::string pack;  // the pack's name
+  std::string emoji;
+  int width = 0;
+  int height = 0;
+};
+
 struct Message {
   MessageId id = 0;
   ConversationId conversation_id = 0;
@@ -154,6 +163,7 @@ struct Message {
   std::vector<Attachment> attachments;
   // Rows in message_attachments: loading the list is skipped when 0.
   std::int64_t attachment_count = 0;
+  std::optional<MessageSticker> sticker;  // a sticker message (its body is empty)
 };
 
 struct NewMessage {
@@ -166,6 +176,7 @@ struct NewMessage {
   // Media ids, distinct, in order; checked by the caller (messaging::send).
   std::vector<std::string> attachments;
   UnixMillis created_at = 0;
+  std::optional<std::int64_t> sticker_id;  // a sticker message
 };
 
 // One of the caller's conversations with what a conversation list shows.
@@ -237,6 +248,55 @@ struct MediaUpload {
   std::int64_t received = 0;
   UnixMillis created_at = 0;
   UnixMillis expires_at = 0;
+};
+
+// --- Sticker packs ---------------------------------------------------------
+
+using StickerPackId = std::int64_t;
+using StickerId = std::int64_t;
+
+// A pack installed by the operator (or removed: removed_at set).
+struct StickerPackRow {
+  StickerPackId id = 0;
+  std::string name;  // unique
+  std::string title;
+  UnixMillis created_at = 0;
+  UnixMillis updated_at = 0;
+  std::optional<UnixMillis> removed_at;
+};
+
+// A sticker; its image is the blob `sha256`.
+struct Sticker {
+  StickerId id = 0;
+  StickerPackId pack_id = 0;
+  std::string pack_name;
+  int position = 0;
+  std::string emoji;
+  std::string sha256;
+  std::int64_t bytes = 0;
+  std::string content_type;
+  int width = 0;
+  int height = 0;
+  // False when a re-import replaced it or its pack was removed: still shown
+  // in the messages that carry it and served, but never listed or sent.
+  bool available = true;
+};
+
+// A sticker to store, its image already in the blob store.
+struct NewSticker {
+  std::string emoji;
+  std::string sha256;
+  std::int64_t bytes = 0;
+  std::string content_type;
+  int width = 0;
+  int height = 0;
+};
+
+// An installed pack with what a list of packs shows.
+struct StickerPackSummary {
+  StickerPackRow pack;
+  std::size_t count = 0;
+  std::optional<Sticker> cover;  // its first sticker
 };
 
 }  // namespace parley::storage

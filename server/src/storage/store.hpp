@@ -228,6 +228,34 @@ class Transaction {
   // refers to it; false, changing nothing, otherwise.
   virtual bool delete_orphaned_media(std::string_view id, UnixMillis before) = 0;
 
+  // Sticker packs (docs/architecture.md "Sticker packs"). A sticker's image
+  // is a blob counted in media_blobs like a media row's.
+  // The pack named `name`, installed or removed.
+  virtual std::optional<StickerPackRow> sticker_pack_by_name(std::string_view name) = 0;
+  // Installs the pack `name` with `stickers` (in order), whose blobs are
+  // stored already. An existing pack of that name (even a removed one) is
+  // updated in place: installed again, its title replaced, and its previous
+  // stickers replaced by these (those no message carries are deleted, the
+  // others become unavailable). Users' sets keep it.
+  virtual StickerPackRow install_sticker_pack(std::string_view name, std::string_view title,
+                                              const std::vector<NewSticker>& stickers, UnixMillis now) = 0;
+  // Marks the installed pack removed and takes it out of every user's set.
+  // Returns false when no installed pack has this name.
+  virtual bool remove_sticker_pack(std::string_view name, UnixMillis now) = 0;
+  // Installed packs, oldest first.
+  virtual std::vector<StickerPackSummary> sticker_packs() = 0;
+  // The available stickers of a pack, in order.
+  virtual std::vector<Sticker> stickers_of(StickerPackId pack) = 0;
+  // Any sticker ever stored (available or not), or nullopt.
+  virtual std::optional<Sticker> sticker_by_id(StickerId id) = 0;
+  // The installed packs in the user's set, in the order they were added.
+  virtual std::vector<StickerPackSummary> user_sticker_packs(UserId user) = 0;
+  // Adds the pack to the end of the user's set; false when it was there.
+  virtual bool add_user_sticker_pack(UserId user, StickerPackId pack, UnixMillis now) = 0;
+  // Returns false when the pack was not in the set.
+  virtual bool remove_user_sticker_pack(UserId user, StickerPackId pack) = 0;
+  virtual bool user_has_sticker_pack(UserId user, StickerPackId pack) = 0;
+
   // The event stream (docs/protocol.md, "Positions").
   // Takes the next position. Positions grow in commit order; a write that
   // fails leaves a gap, which is harmless (only seqs are gapless).

@@ -33,6 +33,7 @@ Request parse_send(JsonBody& frame) {
   if (auto files = frame.optional_string_array("attachments", messaging::kMaxAttachments)) {
     r.message.attachments = std::move(*files);
   }
+  r.message.sticker = frame.optional_int("sticker");
   frame.reject_unknown_fields();
   messaging::validate_send(r.message);
   return r;

@@ -148,3 +148,29 @@ TEST(FrameHandlersTest, SendTakesAttachmentsAndThenMayHaveNoText) {
 
 }  // namespace
 }  // namespace parley::ws
+
+namespace parley::ws {
+namespace {
+
+TEST(FrameHandlersTest, ASendMayCarryAStickerInsteadOfText) {
+  auto sticker = std::get<SendRequest>(parsed(R"({"type":"send","conversation_id":3,"client_id":"c","sticker":7})"));
+  EXPECT_EQ(sticker.message.sticker, 7);
+  EXPECT_EQ(sticker.message.text, "");
+  EXPECT_EQ(std::get<SendRequest>(parsed(R"({"type":"send","conversation_id":3,"client_id":"c","text":"",)"
+                                         R"("sticker":7})"))
+                .message.sticker,
+            7);
+  EXPECT_EQ(refusal(R"({"type":"send","conversation_id":3,"client_id":"c","text":"hi","sticker":7})").code,
+            ErrorCode::kValidationFailed);
+  EXPECT_EQ(refusal(R"({"type":"send","conversation_id":3,"client_id":"c","sticker":0})").code,
+            ErrorCode::kValidationFailed);
+  // Without a sticker, text stays required.
+  EXPECT_EQ(refusal(R"({"type":"send","conversation_id":3,"client_id":"c"})").code, ErrorCode::kValidationFailed);
+  // A sticker message carries no files either.
+  auto both = refusal(R"({"type":"send","conversation_id":3,"client_id":"c","sticker":7,"attachments":["a"]})");
+  EXPECT_EQ(both.code, ErrorCode::kValidationFailed);
+  EXPECT_NE(both.message.find("attachments"), std::string::npos) << both.message;
+}
+
+}  // namespace
+}  // namespace parley::ws

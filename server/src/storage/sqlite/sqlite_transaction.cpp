@@ -639,6 +639,13 @@ Message SqliteTransaction::insert_message(const NewMessage& message, Position po
   stored.mentions = message.mentions;
   std::sort(stored.mentions.begin(), stored.mentions.end());
   stored.mentions.erase(std::unique(stored.mentions.begin(), stored.mentions.end()), stored.mentions.end());
+  if (message.sticker_id) {
+    db_.prepare("INSERT INTO message_stickers (message_id, sticker_id) VALUES (?1, ?2)")
+        .bind(1, id)
+        .bind(2, *message.sticker_id)
+        .run();
+    load_sticker(stored);
+  }
   return stored;
 }
 
@@ -670,6 +677,7 @@ void SqliteTransaction::load_details(Message& message) {
   message.mentions.clear();
   message.reactions.clear();
   message.attachments.clear();
+  load_sticker(message);
   if (message.deleted_at) return;
   if (message.attachment_count > 0) load_attachments(message);
   Statement& mentions = db_.prepare("SELECT user_id FROM mentions WHERE message_id = ?1 ORDER BY user_id");
@@ -685,6 +693,8 @@ bool SqliteTransaction::load_details_as_of(Message& message, Position end) {
   message.mentions.clear();
   message.reactions.clear();
   message.attachments.clear();
+  // A sticker never changes (edits of sticker messages are refused).
+  load_sticker(message);
   // A deleted message's content is gone from every table: the tombstone is
   // all anyone gets, whenever they left.
   if (message.deleted_at) return true;
@@ -772,6 +782,7 @@ void SqliteTransaction::delete_message(MessageId id, UnixMillis now) {
   // Its files are no longer shared through it; one that nothing else
   // refers to becomes an orphan (migration 0006) and is swept later.
   db_.prepare("DELETE FROM message_attachments WHERE message_id = ?1").bind(1, id).run();
+  db_.prepare("DELETE FROM message_stickers WHERE message_id = ?1").bind(1, id).run();
   db_.prepare("DELETE FROM message_versions WHERE message_id = ?1").bind(1, id).run();
   db_.prepare("DELETE FROM past_reactions WHERE message_id = ?1").bind(1, id).run();
   db_.prepare("DELETE FROM events WHERE message_id = ?1").bind(1, id).run();

@@ -123,6 +123,17 @@ class SqliteTransaction final : public Transaction {
   void set_conversation_avatar(ConversationId id, const std::optional<std::string>& media_id) override;
   std::vector<MediaId> orphaned_media(UnixMillis before, std::size_t limit) override;
   bool delete_orphaned_media(std::string_view id, UnixMillis before) override;
+  std::optional<StickerPackRow> sticker_pack_by_name(std::string_view name) override;
+  StickerPackRow install_sticker_pack(std::string_view name, std::string_view title,
+                                      const std::vector<NewSticker>& stickers, UnixMillis now) override;
+  bool remove_sticker_pack(std::string_view name, UnixMillis now) override;
+  std::vector<StickerPackSummary> sticker_packs() override;
+  std::vector<Sticker> stickers_of(StickerPackId pack) override;
+  std::optional<Sticker> sticker_by_id(StickerId id) override;
+  std::vector<StickerPackSummary> user_sticker_packs(UserId user) override;
+  bool add_user_sticker_pack(UserId user, StickerPackId pack, UnixMillis now) override;
+  bool remove_user_sticker_pack(UserId user, StickerPackId pack) override;
+  bool user_has_sticker_pack(UserId user, StickerPackId pack) override;
 
   Position next_position() override;
   Position current_position() override;
@@ -136,6 +147,8 @@ class SqliteTransaction final : public Transaction {
   void load_details(Message& message);
   // The attachments of a message whose attachment_count is above 0.
   void load_attachments(Message& message);
+  // Fills message.sticker from message_stickers (sqlite_stickers.cpp).
+  void load_sticker(Message& message);
   // Makes `message` (read from the messages table) what it was at position
   // `end`: content, mentions, edit time and reactions then. False when that
   // content is not known (overwritten before versions were kept).
