@@ -6,11 +6,9 @@
 // user and group avatars and who sees them; hostile sends.
 #include <gtest/gtest.h>
 
-#include <sqlite3.h>
 
 #include <chrono>
 #include <filesystem>
-#include <fstream>
 #include <iterator>
 #include <string>
 #include <thread>
@@ -18,6 +16,7 @@
 
 #include <boost/json.hpp>
 
+#include "support/data_probe.hpp"
 #include "support/http_client.hpp"
 #include "support/server_process.hpp"
 #include "support/ws_client.hpp"
@@ -277,52 +276,6 @@ TEST(MediaAttachmentsTest, AFileSeenInOneConversationMayBeForwardedToAnother) {
 }
 
 // ---- deletion and the orphan sweeper -----------------------------------------------
-
-// Every text column of every table, and every byte of every file in the data
-// folder: where `needle` occurs (as VisibilityTest's deletion test does).
-std::vector<std::string> find_in_data(const std::filesystem::path& data_dir, const std::string& needle) {
-  std::vector<std::string> found;
-  for (const auto& entry : std::filesystem::recursive_directory_iterator(data_dir)) {
-    if (!entry.is_regular_file()) continue;
-    std::ifstream file(entry.path(), std::ios::binary);
-    std::string bytes((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
-    if (bytes.find(needle) != std::string::npos) found.push_back("bytes of " + entry.path().string());
-  }
-  sqlite3* db = nullptr;
-  if (sqlite3_open_v2((data_dir / "data" / "parley.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
-    found.push_back("cannot open the database");
-    sqlite3_close(db);
-    return found;
-  }
-  auto rows = [&](const std::string& sql, auto&& each) {
-    sqlite3_stmt* stmt = nullptr;
-    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) != SQLITE_OK) {
-      found.push_back("bad query " + sql);
-      return;
-    }
-    while (sqlite3_step(stmt) == SQLITE_ROW) each(stmt);
-    sqlite3_finalize(stmt);
-  };
-  auto text = [](sqlite3_stmt* stmt, int column) {
-    const auto* p = sqlite3_column_text(stmt, column);
-    return p ? std::string(reinterpret_cast<const char*>(p)) : std::string();
-  };
-  std::vector<std::string> tables;
-  rows("SELECT name FROM sqlite_master WHERE type = 'table'", [&](sqlite3_stmt* s) { tables.push_back(text(s, 0)); });
-  for (const auto& table : tables) {
-    std::vector<std::string> columns;
-    rows("SELECT name FROM pragma_table_info('" + table + "')",
-         [&](sqlite3_stmt* s) { columns.push_back(text(s, 0)); });
-    for (const auto& column : columns) {
-      rows("SELECT COUNT(*) FROM \"" + table + "\" WHERE instr(CAST(\"" + column + "\" AS TEXT), '" + needle + "') > 0",
-           [&](sqlite3_stmt* s) {
-             if (sqlite3_column_int64(s, 0) > 0) found.push_back(table + "." + column);
-           });
-    }
-  }
-  sqlite3_close(db);
-  return found;
-}
 
 TEST(MediaAttachmentsTest, DeletingAMessageRevokesItsFilesAndTheSweeperPurgesThemEverywhere) {
   World w(short_grace());

@@ -9,17 +9,16 @@
 //     after the server stopped, holds none of its text.
 #include <gtest/gtest.h>
 
-#include <sqlite3.h>
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 #include <iterator>
 #include <map>
 #include <set>
 
 #include <boost/json.hpp>
 
+#include "support/data_probe.hpp"
 #include "support/http_client.hpp"
 #include "support/server_process.hpp"
 #include "support/ws_client.hpp"
@@ -272,61 +271,6 @@ TEST(VisibilityTest, AMemberWhoLeftSeesTheMessageAsAtTheLeaveOrATombstoneIfDelet
 
 // ---- deletion -----------------------------------------------------------------
 
-// Every text column of every table, and every byte of every file in the data
-// folder: where `needle` occurs.
-std::vector<std::string> find_in_database(const std::filesystem::path& data_dir, const std::string& needle) {
-  std::vector<std::string> found;
-  for (const auto& entry : std::filesystem::recursive_directory_iterator(data_dir)) {
-    if (!entry.is_regular_file()) continue;
-    std::ifstream file(entry.path(), std::ios::binary);
-    std::string bytes((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
-    if (bytes.find(needle) != std::string::npos) found.push_back("bytes of " + entry.path().filename().string());
-  }
-  std::filesystem::path db_path;
-  for (const auto& entry : std::filesystem::recursive_directory_iterator(data_dir)) {
-    if (entry.path().filename() == "parley.db") db_path = entry.path();
-  }
-  if (db_path.empty()) {
-    found.push_back("no database file in " + data_dir.string());
-    return found;
-  }
-  sqlite3* db = nullptr;
-  if (sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
-    found.push_back(std::string("cannot open the database: ") + sqlite3_errmsg(db));
-    sqlite3_close(db);
-    return found;
-  }
-  auto rows = [&](const std::string& sql, auto&& each) {
-    sqlite3_stmt* stmt = nullptr;
-    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) != SQLITE_OK) {
-      found.push_back("bad query " + sql + ": " + sqlite3_errmsg(db));
-      return;
-    }
-    while (sqlite3_step(stmt) == SQLITE_ROW) each(stmt);
-    sqlite3_finalize(stmt);
-  };
-  auto text = [](sqlite3_stmt* stmt, int column) {
-    const auto* p = sqlite3_column_text(stmt, column);
-    return p ? std::string(reinterpret_cast<const char*>(p)) : std::string();
-  };
-  std::vector<std::string> tables;
-  rows("SELECT name FROM sqlite_master WHERE type = 'table'", [&](sqlite3_stmt* s) { tables.push_back(text(s, 0)); });
-  EXPECT_FALSE(tables.empty());
-  for (const auto& table : tables) {
-    std::vector<std::string> columns;
-    rows("SELECT name FROM pragma_table_info('" + table + "')",
-         [&](sqlite3_stmt* s) { columns.push_back(text(s, 0)); });
-    for (const auto& column : columns) {
-      rows("SELECT COUNT(*) FROM \"" + table + "\" WHERE instr(CAST(\"" + column + "\" AS TEXT), '" + needle + "') > 0",
-           [&](sqlite3_stmt* s) {
-             if (sqlite3_column_int64(s, 0) > 0) found.push_back(table + "." + column);
-           });
-    }
-  }
-  sqlite3_close(db);
-  return found;
-}
-
 // A message with a file attached, edited twice, mentioned in, reacted to (one
 // reaction taken back), seen by a member who then left (so that its earlier
 // versions were kept for him), then deleted (and its file by its uploader): a
@@ -404,11 +348,11 @@ TEST(VisibilityTest, DeletingAMessagePurgesEveryStoredCopyOfItsContent) {
   a.reset();
   b.reset();
   ASSERT_EQ(w.server.terminate(), 0);
-  EXPECT_EQ(find_in_database(w.server.data_dir(), "PURGE-MARKER"), std::vector<std::string>{});
-  EXPECT_EQ(find_in_database(w.server.data_dir(), "🦄"), std::vector<std::string>{});
-  EXPECT_EQ(find_in_database(w.server.data_dir(), "🐙"), std::vector<std::string>{});
+  EXPECT_EQ(find_in_data(w.server.data_dir(), "PURGE-MARKER"), std::vector<std::string>{});
+  EXPECT_EQ(find_in_data(w.server.data_dir(), "🦄"), std::vector<std::string>{});
+  EXPECT_EQ(find_in_data(w.server.data_dir(), "🐙"), std::vector<std::string>{});
   // The check can find text: the message that was not deleted is there.
-  EXPECT_FALSE(find_in_database(w.server.data_dir(), "an unrelated message stays").empty());
+  EXPECT_FALSE(find_in_data(w.server.data_dir(), "an unrelated message stays").empty());
 }
 
 }  // namespace
