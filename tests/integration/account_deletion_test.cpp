@@ -33,13 +33,14 @@ struct World {
     alice = register_and_login(client, "alice");
     bob = register_and_login(client, "bob");
     carol = register_and_login(client, "carol");
+    // Before the contacts and the group: their stored events carry it too.
+    auto patched = client.patch("/api/v1/me", object{{"display_name", kDisplayMarker}, {"status_text", kStatusMarker}},
+                                alice.token);
+    if (patched.status != 200) throw std::runtime_error("profile update refused: " + patched.body);
     make_contacts(client, alice, bob);
     make_contacts(client, alice, carol);
     direct = direct_conversation(client, alice, bob);
     group = create_group(client, alice, "team", {bob, carol});
-    auto patched = client.patch("/api/v1/me", object{{"display_name", kDisplayMarker}, {"status_text", kStatusMarker}},
-                                alice.token);
-    if (patched.status != 200) throw std::runtime_error("profile update refused: " + patched.body);
   }
   ServerProcess server;
   HttpClient client;
