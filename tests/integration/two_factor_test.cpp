@@ -243,5 +243,24 @@ TEST_F(TwoFactorChallengeTest, AChallengeEndsAfterFiveWrongCodes) {
   EXPECT_EQ(second_step(challenge(), oathtool(secret, t0 + 30)).status, 201);
 }
 
+// Deleting the account needs the second factor too: a stolen token and a
+// phished password are not enough (docs/security.md "Account deletion").
+TEST_F(TwoFactorTest, DeletingTheAccountNeedsTheSecondFactor) {
+  auto t0 = unix_now();
+  std::string secret = enable(t0);
+  auto del = [&](object body) {
+    return client.request("DELETE", "/api/v1/me", boost::json::serialize(body), amy.token);
+  };
+  auto without = del(object{{"password", amy.password}});
+  EXPECT_EQ(without.status, 422) << without.body;
+  auto wrong = del(object{{"password", amy.password}, {"two_factor_code", wrong_code(secret, t0)}});
+  EXPECT_EQ(wrong.status, 401) << wrong.body;
+  EXPECT_EQ(wrong.error_code(), "invalid_two_factor_code");
+  EXPECT_EQ(client.get("/api/v1/me", amy.token).status, 200);
+  auto right = del(object{{"password", amy.password}, {"two_factor_code", oathtool(secret, t0 + 30)}});
+  EXPECT_EQ(right.status, 204) << right.body;
+  EXPECT_EQ(client.get("/api/v1/me", amy.token).status, 401);
+}
+
 }  // namespace
 }  // namespace parley::test

@@ -35,6 +35,8 @@ object public_user_view(const storage::User& user) {
   } else {
     view["avatar_media_id"] = nullptr;
   }
+  // Clients show "Deleted user" for it (docs/security.md "Account deletion").
+  if (user.deleted) view["deleted"] = true;
   return view;
 }
 

@@ -10,6 +10,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 
+#include "account/deletion_routes.hpp"
 #include "api/services.hpp"
 #include "app/ops_routes.hpp"
 #include "auth/account_routes.hpp"
@@ -90,6 +91,7 @@ struct ServerApp::Impl {
     auth::register_account_routes(router, services);
     auth::register_two_factor_routes(router, services);
     profile::register_profile_routes(router, services);
+    account::register_deletion_routes(router, services);
     contacts::register_contact_routes(router, services);
     messaging::register_conversation_routes(router, services);
     media::register_media_routes(router, services, media);

@@ -71,7 +71,10 @@ class AccountRoutes {
       throw ApiError(ErrorCode::kUsernameTaken, "username is taken");
     }
     std::string hash = co_await s_.hasher.hash(std::move(password));
-    auto user = co_await s_.store.write([&](Transaction& tx) {
+    auto user = co_await s_.store.write([&](Transaction& tx) -> std::optional<storage::User> {
+      // A deleted account's name stays taken for a while (docs/security.md
+      // "Account deletion"): nobody may pass for them under it.
+      if (tx.username_reserved(hash_token(username), now_millis())) return std::nullopt;
       return tx.insert_user(storage::NewUser{username, hash, display_name, now_millis()});
     });
     if (!user) throw ApiError(ErrorCode::kUsernameTaken, "username is taken");

@@ -190,6 +190,12 @@ void apply_toml(Config& config, std::string_view text, std::string_view source_n
     r.integer("login_throttle_max_entries", config.auth.login_throttle_max_entries, 16, 100'000'000);
     r.finish();
   }
+  if (const toml::table* accounts = top.table("accounts")) {
+    TableReader r(*accounts, "accounts.");
+    r.seconds("deleted_username_reserve_seconds", config.accounts.deleted_username_reserve, 1,
+              10LL * 365 * 24 * 3600);
+    r.finish();
+  }
   if (const toml::table* ws = top.table("websocket")) {
     TableReader r(*ws, "websocket.");
     r.integer("max_frame_bytes", config.websocket.max_frame_bytes, 1024, 16LL << 20);

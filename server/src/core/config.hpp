@@ -92,6 +92,15 @@ struct AuthOptions {
   std::size_t login_throttle_max_entries = 100'000;
 };
 
+// Account deletion (docs/security.md "Account deletion").
+struct AccountOptions {
+  // How long a deleted account's username may not be registered again. A
+  // month outlasts the time others need to notice the account is gone, so
+  // nobody can take the name and pass for them meanwhile; after it the name
+  // is free again, so a popular name is not lost forever.
+  std::chrono::seconds deleted_username_reserve{30LL * 24 * 3600};
+};
+
 struct WebSocketOptions {
   // Chat frames are small; 64 KiB holds a 4000-character message many times
   // over. Applies after permessage-deflate decompression too.
@@ -231,6 +240,7 @@ struct Config {
   std::string log_level = "info";
   HttpOptions http;
   AuthOptions auth;
+  AccountOptions accounts;
   WebSocketOptions websocket;
   StorageOptions storage;
   TlsOptions tls;

@@ -62,6 +62,15 @@ TEST(ConfigTest, TomlSetsEveryKnownSection) {
   EXPECT_EQ(config.storage.sqlite_synchronous, SqliteSynchronous::kNormal);
 }
 
+TEST(ConfigTest, AccountsSection) {
+  Config config;
+  EXPECT_EQ(config.accounts.deleted_username_reserve, std::chrono::seconds(30LL * 24 * 3600));
+  apply_toml(config, "[accounts]\ndeleted_username_reserve_seconds = 60\n", "t");
+  EXPECT_EQ(config.accounts.deleted_username_reserve, std::chrono::seconds(60));
+  EXPECT_THROW(apply_toml(config, "[accounts]\ndeleted_username_reserve_seconds = 0\n", "t"), ConfigError);
+  EXPECT_THROW(apply_toml(config, "[accounts]\nreserve = 1\n", "t"), ConfigError);
+}
+
 TEST(ConfigTest, UnknownKeysAreErrorsAtEveryLevel) {
   Config config;
   EXPECT_THROW(apply_toml(config, "lissen = \"1.2.3.4:1\"", "t"), ConfigError);

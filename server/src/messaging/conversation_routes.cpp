@@ -297,20 +297,7 @@ class ConversationRoutes {
     co_await s_.store.write([&](Transaction& tx) {
       auto member = require_member(tx, id, me.user_id);
       require_group(tx, id);
-      tx.delete_member(id, me.user_id);
-      events::to_conversation(tx, id, member_event("member.left", id, me.user_id, me.user_id), me.user_id);
-      if (member.role != Role::kOwner) return;
-      auto rest = tx.members(id);
-      bool owner_left = std::any_of(rest.begin(), rest.end(), [](const Member& m) { return m.role == Role::kOwner; });
-      if (owner_left || rest.empty()) return;
-      // Hand the group over: the longest-standing admin, else member.
-      auto heir = std::max_element(rest.begin(), rest.end(), [](const Member& a, const Member& b) {
-        return a.role != b.role ? a.role < b.role : a.joined_pos > b.joined_pos;
-      });
-      tx.set_role(id, heir->user_id, Role::kOwner);
-      object event = member_event("member.role_changed", id, heir->user_id, me.user_id);
-      event["role"] = "owner";
-      events::to_conversation(tx, id, event);
+      leave_group(tx, id, member);
     });
     co_return Response::no_content();
   }

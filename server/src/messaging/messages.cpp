@@ -265,4 +265,28 @@ void mark_delivered(Transaction& tx, storage::UserId user, storage::Conversation
   mark(tx, user, conversation, seq, false);
 }
 
+void leave_group(Transaction& tx, storage::ConversationId conversation, const storage::Member& member) {
+  auto user = member.user_id;
+  tx.delete_member(conversation, user);
+  events::to_conversation(
+      tx, conversation, object{{"type", "member.left"}, {"conversation_id", conversation}, {"user_id", user}, {"by", user}},
+      user);
+  if (member.role != Role::kOwner) return;
+  auto rest = tx.members(conversation);
+  bool owner_left =
+      std::any_of(rest.begin(), rest.end(), [](const storage::Member& m) { return m.role == Role::kOwner; });
+  if (owner_left || rest.empty()) return;
+  // Hand the group over: the longest-standing admin, else member.
+  auto heir = std::max_element(rest.begin(), rest.end(), [](const storage::Member& a, const storage::Member& b) {
+    return a.role != b.role ? a.role < b.role : a.joined_pos > b.joined_pos;
+  });
+  tx.set_role(conversation, heir->user_id, Role::kOwner);
+  events::to_conversation(tx, conversation,
+                          object{{"type", "member.role_changed"},
+                                 {"conversation_id", conversation},
+                                 {"user_id", heir->user_id},
+                                 {"by", user},
+                                 {"role", "owner"}});
+}
+
 }  // namespace parley::messaging

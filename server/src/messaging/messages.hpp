@@ -77,4 +77,10 @@ void mark_read(storage::Transaction& tx, storage::UserId user, storage::Conversa
 void mark_delivered(storage::Transaction& tx, storage::UserId user, storage::ConversationId conversation,
                     storage::Seq seq);
 
+// `user` leaves the group `conversation`, of which `member` is their
+// membership: member.left to the members and to them; when the last owner
+// leaves, the longest-standing admin (else member) becomes owner
+// (member.role_changed). Used by the leave route and by account deletion.
+void leave_group(storage::Transaction& tx, storage::ConversationId conversation, const storage::Member& member);
+
 }  // namespace parley::messaging

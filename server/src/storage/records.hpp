@@ -31,6 +31,7 @@ struct User {
   bool notifications_enabled = true;
   UnixMillis created_at = 0;
   std::optional<UnixMillis> last_online_at;  // when last connected, if ever
+  bool deleted = false;                      // the account was deleted (migration 0009)
 };
 
 struct NewUser {

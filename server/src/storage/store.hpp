@@ -51,6 +51,22 @@ class Transaction {
   virtual void set_password_hash(UserId id, std::string_view hash) = 0;
   virtual void update_user(UserId id, const ProfilePatch& patch) = 0;
 
+  // Account deletion (docs/security.md "Account deletion"; migration 0009).
+  // Removes everything personal of `user` but the users row the messages
+  // they sent refer to: sessions, two-factor, mutes, contacts, invitations,
+  // blocks (both directions), sticker sets, and their media that no message
+  // carries and no group shows as its avatar (uploads in progress are left
+  // to the upload sweeper, which deletes row and file at their expiry). The row becomes `placeholder_username`,
+  // display name "Deleted user", status, avatar and password cleared,
+  // deleted_at = now. Memberships are not touched: the caller ends them
+  // first (as leaves, with their events). Returns the ended sessions.
+  virtual std::vector<SessionId> purge_account(UserId user, std::string_view placeholder_username,
+                                               UnixMillis now) = 0;
+  // Reserves a username (by its SHA-256, `username_hash`) until `until`.
+  virtual void reserve_username(std::string_view username_hash, UnixMillis until) = 0;
+  // Whether the name is reserved at `now` (expired reservations are ignored).
+  virtual bool username_reserved(std::string_view username_hash, UnixMillis now) = 0;
+
   // Two-factor login. An account has at most one authenticator.
   virtual std::optional<TwoFactor> two_factor(UserId user) = 0;
   // Replaces any pending enrolment with a new one holding `secret`. Must not

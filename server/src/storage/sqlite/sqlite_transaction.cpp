@@ -13,8 +13,8 @@ namespace {
 
 constexpr std::string_view kUserColumns =
     "u.id, u.username, u.display_name, u.status_text, u.avatar_media_id, u.last_seen_visibility, "
-    "u.notifications_enabled, u.created_at, u.last_online_at";
-constexpr int kUserColumnCount = 9;
+    "u.notifications_enabled, u.created_at, u.last_online_at, u.deleted_at IS NOT NULL";
+constexpr int kUserColumnCount = 10;
 
 // Reads the kUserColumns starting at `first`.
 User read_user(const Statement& row, int first = 0) {
@@ -28,6 +28,7 @@ User read_user(const Statement& row, int first = 0) {
   user.notifications_enabled = row.int64(first + 6) != 0;
   user.created_at = row.int64(first + 7);
   if (!row.is_null(first + 8)) user.last_online_at = row.int64(first + 8);
+  user.deleted = row.int64(first + 9) != 0;
   return user;
 }
 
@@ -88,6 +89,71 @@ std::optional<std::string> SqliteTransaction::password_hash(UserId id) {
 
 void SqliteTransaction::set_password_hash(UserId id, std::string_view hash) {
   db_.prepare("UPDATE users SET password_hash = ?2 WHERE id = ?1").bind(1, id).bind(2, hash).run();
+}
+
+std::vector<SessionId> SqliteTransaction::purge_account(UserId user, std::string_view placeholder_username,
+                                                       UnixMillis now) {
+  std::vector<SessionId> ended;
+  Statement& sessions = db_.prepare("SELECT id FROM sessions WHERE user_id = ?1");
+  sessions.bind(1, user);
+  while (sessions.step()) ended.push_back(sessions.int64(0));
+  sessions.reset();
+  db_.prepare("DELETE FROM sessions WHERE user_id = ?1").bind(1, user).run();
+  delete_two_factor(user);
+  db_.prepare("DELETE FROM conversation_mutes WHERE user_id = ?1").bind(1, user).run();
+  db_.prepare("DELETE FROM contacts WHERE user_id = ?1 OR contact_id = ?1").bind(1, user).run();
+  db_.prepare("DELETE FROM invitations WHERE from_user = ?1 OR to_user = ?1").bind(1, user).run();
+  db_.prepare("DELETE FROM blocks WHERE user_id = ?1 OR blocked_id = ?1").bind(1, user).run();
+  db_.prepare("DELETE FROM user_sticker_packs WHERE user_id = ?1").bind(1, user).run();
+  // Cleared first: the avatar is then a file nothing refers to.
+  db_.prepare(
+         "UPDATE users SET username = ?2, password_hash = '', display_name = 'Deleted user', status_text = '', "
+         "avatar_media_id = NULL, deleted_at = ?3 WHERE id = ?1")
+      .bind(1, user)
+      .bind(2, placeholder_username)
+      .bind(3, now)
+      .run();
+  // Stored events (for devices that resume) that show them: their own
+  // stream, and others' events carrying their profile (a user object under
+  // "user", "from", "to" or "peer": contact, invitation, block and member
+  // events). A resuming device then misses an event about someone who is
+  // gone anyway; gaps in positions are harmless (docs/protocol.md).
+  db_.prepare("DELETE FROM events WHERE user_id = ?1").bind(1, user).run();
+  db_.prepare(
+         "DELETE FROM events WHERE instr(payload, '\"id\":' || ?1) > 0 AND EXISTS ("
+         "SELECT 1 FROM json_tree(events.payload) t WHERE t.key = 'id' AND t.type = 'integer' AND t.atom = ?1 "
+         "AND (t.path LIKE '%.user' OR t.path LIKE '%.from' OR t.path LIKE '%.to' OR t.path LIKE '%.peer'))")
+      .bind(1, user)
+      .run();
+  // Files others received stay theirs; the rest goes now.
+  std::vector<std::string> unused;
+  Statement& media = db_.prepare(
+      "SELECT id FROM media m WHERE owner_id = ?1 "
+      "AND NOT EXISTS (SELECT 1 FROM message_attachments a WHERE a.media_id = m.id) "
+      "AND NOT EXISTS (SELECT 1 FROM conversations c WHERE c.avatar_media_id = m.id)");
+  media.bind(1, user);
+  while (media.step()) unused.push_back(media.text(0));
+  media.reset();
+  for (const auto& id : unused) delete_media(id);
+  return ended;
+}
+
+void SqliteTransaction::reserve_username(std::string_view username_hash, UnixMillis until) {
+  db_.prepare(
+         "INSERT INTO reserved_usernames (username_hash, reserved_until) VALUES (?1, ?2) "
+         "ON CONFLICT (username_hash) DO UPDATE SET reserved_until = MAX(reserved_until, excluded.reserved_until)")
+      .bind_blob(1, username_hash)
+      .bind(2, until)
+      .run();
+}
+
+bool SqliteTransaction::username_reserved(std::string_view username_hash, UnixMillis now) {
+  Statement& query =
+      db_.prepare("SELECT 1 FROM reserved_usernames WHERE username_hash = ?1 AND reserved_until > ?2");
+  query.bind_blob(1, username_hash).bind(2, now);
+  bool reserved = query.step();
+  query.reset();
+  return reserved;
 }
 
 std::optional<TwoFactor> SqliteTransaction::two_factor(UserId user) {

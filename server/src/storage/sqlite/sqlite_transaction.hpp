@@ -29,6 +29,9 @@ class SqliteTransaction final : public Transaction {
   std::optional<User> user_by_username(std::string_view username) override;
   std::optional<std::string> password_hash(UserId id) override;
   void set_password_hash(UserId id, std::string_view hash) override;
+  std::vector<SessionId> purge_account(UserId user, std::string_view placeholder_username, UnixMillis now) override;
+  void reserve_username(std::string_view username_hash, UnixMillis until) override;
+  bool username_reserved(std::string_view username_hash, UnixMillis now) override;
   std::optional<TwoFactor> two_factor(UserId user) override;
   void begin_two_factor(UserId user, std::string_view secret, UnixMillis now) override;
   bool enable_two_factor(UserId user, std::int64_t step, const std::vector<std::string>& recovery_code_hashes,
