@@ -626,11 +626,6 @@ class Session final : public realtime::Device, public std::enable_shared_from_th
 
 }  // namespace
 
-// At -O2 GCC 12 pairs the coroutine frame's delete with the wrong new
-// (Asio's awaitable frames have their own operator new and delete) and
-// reports a mismatch that is not there.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 template <class Stream, class Upgrade>
 awaitable<void> serve_upgrade(Upgrade upgrade, Context& context) {
   auto logger = log::get("ws");
@@ -770,7 +765,6 @@ awaitable<void> serve_upgrade(Upgrade upgrade, Context& context) {
   session->start(hello.position);
 }
 
-#pragma GCC diagnostic pop
 
 awaitable<void> serve(http::Upgrade upgrade, Context& context) {
   return serve_upgrade<PlainStream>(std::move(upgrade), context);
