@@ -18,7 +18,8 @@
 #   BENCH_RATE=R             messages/s offered by parley-bench (default 2000)
 #   BENCH_DURATION=S         seconds measured per run (default 20)
 #   BENCH_OUT=DIR            reports and logs (default build/bench-results/TIME-backup)
-#   SKIP_BUILD=1             use the binaries in build/release as they are
+#   SKIP_BUILD=1             use the binaries in build/$BENCH_BUILD as they are
+#   BENCH_BUILD=PRESET       which build's binaries (default release)
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -34,8 +35,9 @@ if [[ -z ${SKIP_BUILD:-} ]]; then
   cmake --preset release >/dev/null
   cmake --build --preset release --target parleyd parley-bench
 fi
-parleyd=$root/build/release/server/parleyd
-bench=$root/build/release/bench/parley-bench
+build=${BENCH_BUILD:-release}
+parleyd=$root/build/$build/server/parleyd
+bench=$root/build/$build/bench/parley-bench
 ulimit -n "$(ulimit -Hn)"
 
 server_pid=

@@ -439,6 +439,11 @@ RestoreSummary restore_data_dir(const fs::path& src, const fs::path& data_dir) {
   // Every checksum first: nothing is put in place unless all match.
   for (const auto& entry : entries) {
     if (!safe_path(entry.path)) throw BackupError(fmt::format("manifest names an unexpected file: {}", entry.path));
+    // A blob's name is its digest: one stored under another name would be
+    // served for the wrong file.
+    if (entry.path.starts_with("media/") && entry.path.substr(12, 2) + entry.path.substr(15) != entry.sha256) {
+      throw BackupError(fmt::format("manifest: blob {} has sha256 {}", entry.path, entry.sha256));
+    }
     if (!fs::is_regular_file(src / entry.path, ec)) {
       throw BackupError(fmt::format("backup file missing: {}", (src / entry.path).string()));
     }
