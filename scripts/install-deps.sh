@@ -12,6 +12,7 @@ packages=(
   libtomlplusplus-dev prometheus-cpp-dev libssl-dev libgtest-dev
   libqrencode-dev oathtool openssl python3 testssl.sh
   libvips-dev libmagic-dev zlib1g-dev
+  sqlite3
   nodejs npm curl
   clang libfuzzer-14-dev
 )

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include <CLI/CLI.hpp>
+#include <fmt/format.h>
 
 #include "app/server_app.hpp"
 #include "core/clock.hpp"
@@ -12,6 +13,7 @@
 #include "core/log.hpp"
 #include "media/sticker_pack.hpp"
 #include "stickers/sticker_import.hpp"
+#include "storage/backup.hpp"
 #include "storage/blob_store.hpp"
 #include "storage/sqlite/sqlite_store.hpp"
 
@@ -81,6 +83,31 @@ int run_stickers(const parley::Config& config, const std::string& action, const 
   }
 }
 
+// `parleyd backup DEST` and `parleyd restore SRC` (storage/backup.hpp).
+// Backup runs beside the serving server; restore wants an empty data folder.
+int run_backup(const parley::Config& config, bool restore, const std::string& folder) {
+  try {
+    if (restore) {
+      auto summary = parley::storage::restore_data_dir(folder, config.data_dir);
+      std::cout << "restored " << folder << " into " << config.data_dir.string() << ": database "
+                << summary.database_bytes << " bytes (schema " << summary.schema_version << "), " << summary.blob_count
+                << " blobs (" << summary.blob_bytes << " bytes), integrity_check ok\n";
+      return 0;
+    }
+    auto summary = parley::storage::backup_data_dir(config.data_dir, folder);
+    double mib = static_cast<double>(summary.database_bytes + summary.blob_bytes) / (1024.0 * 1024.0);
+    std::cout << fmt::format(
+        "backup complete in {}: database {} bytes (schema {}, snapshot {:.2f} s), {} blobs ({} bytes), "
+        "{:.1f} MiB in {:.2f} s ({:.1f} MiB/s)\n",
+        folder, summary.database_bytes, summary.schema_version, summary.snapshot_seconds, summary.blob_count,
+        summary.blob_bytes, mib, summary.total_seconds, summary.total_seconds > 0 ? mib / summary.total_seconds : 0.0);
+    return 0;
+  } catch (const parley::storage::BackupError& e) {
+    std::cerr << "parleyd: " << (restore ? "restore" : "backup") << " failed: " << e.what() << '\n';
+    return 1;
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -103,6 +130,12 @@ int main(int argc, char** argv) {
   stickers->add_subcommand("list", "list the installed sticker packs");
   auto* remove = stickers->add_subcommand("remove", "remove the installed sticker pack NAME");
   remove->add_option("NAME", sticker_argument, "the pack's name")->required();
+  // parleyd backup DEST | restore SRC
+  std::string backup_folder;
+  auto* backup = cli.add_subcommand("backup", "online backup of the database and media into DEST (server may run)");
+  backup->add_option("DEST", backup_folder, "a folder that does not exist or is empty")->required();
+  auto* restore = cli.add_subcommand("restore", "restore the backup in SRC into the empty --data-dir");
+  restore->add_option("SRC", backup_folder, "a folder written by parleyd backup")->required();
   CLI11_PARSE(cli, argc, argv);
 
   try {
@@ -111,6 +144,10 @@ int main(int argc, char** argv) {
       parley::log::init("warn");
       std::string action = import->parsed() ? "import" : remove->parsed() ? "remove" : "list";
       return run_stickers(config, action, sticker_argument);
+    }
+    if (backup->parsed() || restore->parsed()) {
+      parley::log::init("warn");
+      return run_backup(config, restore->parsed(), backup_folder);
     }
     parley::log::init(print_routes ? "warn" : config.log_level);
     parley::app::ServerApp app(std::move(config));

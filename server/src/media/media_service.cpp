@@ -29,6 +29,7 @@
 #include "media/media_error.hpp"
 #include "media/orphan_sweep.hpp"
 #include "media/thumbnailer.hpp"
+#include "storage/backup.hpp"
 #include "storage/store.hpp"
 
 namespace parley::media {
@@ -168,6 +169,7 @@ MediaService::MediaService(asio::io_context& io, storage::Store& store, const Me
     : io_(io),
       store_(store),
       options_(options),
+      root_(root),
       blobs_(storage::make_local_blob_store(root)),
       thumbnailer_(std::make_unique<Thumbnailer>(ThumbnailOptions{
           options.thumbnail_workers, options.thumbnail_queue, ImageLimits{.max_pixels = options.max_image_pixels}})),
@@ -610,6 +612,14 @@ std::size_t MediaService::sweep_expired_uploads() {
 }
 
 std::size_t MediaService::sweep_unreferenced_blobs() {
+  // A backup (parleyd backup) holds this lock shared while it copies the
+  // blobs its snapshot names, some of which may have lost their last
+  // reference since: no blob is deleted until it is done (storage/backup.hpp).
+  storage::SweepLock backup_lock(root_);
+  if (!backup_lock.acquired()) {
+    log::get("media")->info("blob sweep skipped: a backup is running");
+    return 0;
+  }
   auto candidates = store_.read([](Transaction& tx) { return tx.unreferenced_blobs(kSweepBatch); });
   std::size_t removed = 0;
   for (const auto& sha256 : candidates) {

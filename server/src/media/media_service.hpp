@@ -164,6 +164,7 @@ class MediaService {
   boost::asio::io_context& io_;
   storage::Store& store_;
   MediaOptions options_;
+  std::filesystem::path root_;  // the blob store's folder, for the backup lock
   std::unique_ptr<storage::BlobStore> blobs_;
   std::unique_ptr<Thumbnailer> thumbnailer_;
   boost::asio::thread_pool workers_;
