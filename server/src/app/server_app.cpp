@@ -35,6 +35,7 @@
 #include "http/upgrade.hpp"
 #include "profile/profile_routes.hpp"
 #include "stickers/sticker_import.hpp"
+#include "search/search_routes.hpp"
 #include "stickers/sticker_routes.hpp"
 #include "storage/blob_store.hpp"
 #include "storage/sqlite/sqlite_store.hpp"
@@ -98,6 +99,7 @@ struct ServerApp::Impl {
     // Before serving: whatever a crash left half-written goes.
     media.recover();
     stickers::register_sticker_routes(router, services, media.blobs());
+    search::register_search_routes(router, services);
     register_ops_routes(router, services, stopping);
     server.set_upgrade_handler("/ws",
                                [this](http::Upgrade upgrade) { return ws::serve(std::move(upgrade), ws_context); });

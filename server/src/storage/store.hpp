@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "storage/records.hpp"
+#include "storage/search.hpp"
 
 namespace parley::storage {
 
@@ -271,6 +272,11 @@ class Transaction {
   // Returns false when the pack was not in the set.
   virtual bool remove_user_sticker_pack(UserId user, StickerPackId pack) = 0;
   virtual bool user_has_sticker_pack(UserId user, StickerPackId pack) = 0;
+
+  // Full-text search (docs/architecture.md "Search"): the messages matching
+  // `query` that query.viewer may read, best first (relevance, then
+  // recency). A backend without search throws ApiError validation_failed.
+  virtual SearchPage search_messages(const SearchQuery& query) = 0;
 
   // The event stream (docs/protocol.md, "Positions").
   // Takes the next position. Positions grow in commit order; a write that

@@ -132,6 +132,7 @@ class SqliteTransaction final : public Transaction {
   bool remove_sticker_pack(std::string_view name, UnixMillis now) override;
   std::vector<StickerPackSummary> sticker_packs() override;
   std::vector<Sticker> stickers_of(StickerPackId pack) override;
+  SearchPage search_messages(const SearchQuery& query) override;  // sqlite_search.cpp
   std::optional<Sticker> sticker_by_id(StickerId id) override;
   std::vector<StickerPackSummary> user_sticker_packs(UserId user) override;
   bool add_user_sticker_pack(UserId user, StickerPackId pack, UnixMillis now) override;

@@ -1,0 +1,328 @@
+// Full-text search, black box (docs/openapi.yaml "Search"; docs/security.md
+// "Search"): who finds what (members, strangers, ex-members, deleted and
+// edited messages), each operator, non-Latin scripts and folding, hostile
+// FTS5 syntax (a 200 or a 422, never a 500), pagination and limits.
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+#include <boost/url/encode.hpp>
+#include <boost/url/rfc/unreserved_chars.hpp>
+#include <set>
+
+#include "support/http_client.hpp"
+#include "support/server_process.hpp"
+#include "support/ws_client.hpp"
+
+namespace parley::test {
+namespace {
+
+using boost::json::array;
+using boost::json::object;
+using Clock = std::chrono::steady_clock;
+
+std::string str(const boost::json::value& value) { return std::string(value.as_string()); }
+std::string dump(const boost::json::value& value) { return boost::json::serialize(value); }
+
+std::string from_hex(std::string_view hex) {
+  std::string out;
+  for (std::size_t i = 0; i + 1 < hex.size(); i += 2)
+    out.push_back(static_cast<char>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16)));
+  return out;
+}
+const std::string kPng = from_hex(
+    "89504e470d0a1a0a0000000d49484452000000080000000808020000004b6d29dc0000006c49444154789c0dc94101003008033194a0"
+    "a44aaa84e7a940094aaa68cb375545172a5c4cb1c51529aa9a6ed4b899669b6bd23f440b098b112b4e443f4c1b199b316bcec43f861e"
+    "34789861871b323f965eb4789965975bb23f8e3e74f898638f3b723f42070587091b2e243cb02c548131c8e3ff0000000049454e44ae"
+    "426082");
+
+int next_ref = 0;
+
+object request(WsClient& ws, object frame) {
+  std::string ref = "s-" + std::to_string(++next_ref);
+  frame["ref"] = ref;
+  ws.send(frame);
+  auto deadline = Clock::now() + std::chrono::seconds(10);
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    if (left.count() <= 0) throw std::runtime_error("no answer to " + dump(frame));
+    auto reply = ws.next(left);
+    if (reply.contains("ref") && reply.at("ref").is_string() && reply.at("ref").as_string() == ref) return reply;
+  }
+}
+
+std::int64_t send_ok(WsClient& ws, std::int64_t conversation, const std::string& text, array attachments = {}) {
+  object frame{{"type", "send"},
+               {"conversation_id", conversation},
+               {"client_id", "c-" + std::to_string(next_ref + 1)},
+               {"text", text}};
+  if (!attachments.empty()) frame["attachments"] = std::move(attachments);
+  auto ack = request(ws, frame);
+  if (str(ack.at("type")) != "ack") throw std::runtime_error("send refused: " + dump(ack));
+  return ack.at("message_id").as_int64();
+}
+
+void expect_ok(WsClient& ws, const object& frame) {
+  auto reply = request(ws, frame);
+  ASSERT_EQ(str(reply.at("type")), "ok") << dump(frame) << " -> " << dump(reply);
+}
+
+boost::json::value media_id(const Reply& reply) {
+  auto json = reply.json().as_object();
+  return (json.contains("media") ? json.at("media").as_object() : json).at("id");
+}
+
+std::string encoded(const std::string& text) { return boost::urls::encode(text, boost::urls::unreserved_chars); }
+
+struct World {
+  World() : client(server.port()) {
+    alice = register_and_login(client, "alice");
+    bob = register_and_login(client, "bob");
+    carol = register_and_login(client, "carol");
+    mallory = register_and_login(client, "mallory");
+    make_contacts(client, alice, bob);
+    make_contacts(client, alice, carol);
+    make_contacts(client, bob, carol);
+    group = create_group(client, alice, "team", {bob, carol});
+    a = std::make_unique<WsClient>(server.port());
+    a->hello(alice.token);
+  }
+
+  Reply search(const TestUser& user, const std::string& q, const std::string& extra = "") const {
+    return client.get("/api/v1/search?q=" + encoded(q) + extra, user.token);
+  }
+  // The ids found by `user` for `q` (a test failure unless 200).
+  std::set<std::int64_t> found(const TestUser& user, const std::string& q) const {
+    auto reply = search(user, q, "&limit=100");
+    EXPECT_EQ(reply.status, 200) << q << " -> " << reply.body;
+    std::set<std::int64_t> ids;
+    if (reply.status != 200) return ids;
+    auto json = reply.json();
+    for (const auto& hit : json.at("results").as_array()) ids.insert(hit.at("message").at("id").as_int64());
+    return ids;
+  }
+
+  ServerProcess server;
+  HttpClient client;
+  TestUser alice, bob, carol, mallory;
+  std::int64_t group = 0;
+  std::unique_ptr<WsClient> a;
+};
+
+using Ids = std::set<std::int64_t>;
+
+std::string group_path(const World& w) { return "/api/v1/conversations/" + std::to_string(w.group); }
+
+// ---- who finds what ----------------------------------------------------------
+
+TEST(SearchTest, MembersFindAMessageAndNobodyElseDoes) {
+  World w;
+  auto m = send_ok(*w.a, w.group, "the quarterly budget is ready");
+  EXPECT_EQ(w.found(w.alice, "budget"), Ids{m});
+  EXPECT_EQ(w.found(w.bob, "quarterly budget"), Ids{m});
+  EXPECT_EQ(w.found(w.mallory, "budget"), Ids{});
+  EXPECT_EQ(w.found(w.mallory, "has:image"), Ids{});
+  auto reply = w.search(w.alice, "budget");
+  ASSERT_EQ(reply.status, 200);
+  auto json = reply.json();
+  const auto& hit = json.at("results").at(0).as_object();
+  EXPECT_EQ(str(hit.at("snippet")), "the quarterly budget is ready");
+  EXPECT_EQ(dump(hit.at("highlights")), "[[14,20]]");
+  EXPECT_EQ(w.search(w.alice, "budget", "").status, 200);
+  EXPECT_EQ(w.client.get("/api/v1/search?q=budget").status, 401);
+}
+
+TEST(SearchTest, ARemovedMemberFindsNothingNewerAndNotLaterEditsWords) {
+  World w;
+  auto before = send_ok(*w.a, w.group, "apple pie recipe");
+  auto edited_later = send_ok(*w.a, w.group, "banana bread");
+  auto removed = w.client.del(group_path(w) + "/members/" + std::to_string(w.bob.id), w.alice.token);
+  ASSERT_EQ(removed.status, 204) << removed.body;
+  auto after = send_ok(*w.a, w.group, "apple crumble secret");
+  expect_ok(*w.a, object{{"type", "edit"}, {"message_id", edited_later}, {"text", "banana cherry"}});
+
+  EXPECT_EQ(w.found(w.bob, "apple"), Ids{before});
+  EXPECT_EQ(w.found(w.bob, "crumble"), Ids{});
+  EXPECT_EQ(w.found(w.bob, "cherry"), Ids{});  // the edit came after he left
+  EXPECT_EQ(w.found(w.bob, "banana"), Ids{});  // edited after: left out (docs/security.md "Search")
+  EXPECT_EQ(w.found(w.alice, "apple"), (Ids{before, after}));
+  EXPECT_EQ(w.found(w.carol, "cherry"), Ids{edited_later});
+}
+
+TEST(SearchTest, ADeletedMessageIsGoneAtOnceAndAnEditIsFoundByItsNewTextOnly) {
+  World w;
+  auto doomed = send_ok(*w.a, w.group, "launch codes inside");
+  auto changed = send_ok(*w.a, w.group, "meeting on tuesday");
+  EXPECT_EQ(w.found(w.bob, "launch"), Ids{doomed});
+  expect_ok(*w.a, object{{"type", "delete"}, {"message_id", doomed}});
+  EXPECT_EQ(w.found(w.bob, "launch"), Ids{});
+  EXPECT_EQ(w.found(w.bob, "codes"), Ids{});
+  expect_ok(*w.a, object{{"type", "edit"}, {"message_id", changed}, {"text", "meeting on wednesday"}});
+  EXPECT_EQ(w.found(w.bob, "tuesday"), Ids{});
+  EXPECT_EQ(w.found(w.bob, "wednesday"), Ids{changed});
+}
+
+// ---- operators -------------------------------------------------------------------
+
+TEST(SearchTest, EachOperator) {
+  World w;
+  WsClient b(w.server.port());
+  b.hello(w.bob.token);
+  auto from_alice = send_ok(*w.a, w.group, "status report one");
+  auto from_bob = send_ok(b, w.group, "status report two @alice");
+  auto direct = direct_conversation(w.client, w.alice, w.bob);
+  auto in_direct = send_ok(*w.a, direct, "status report three");
+  auto file = w.client.request("POST", "/api/v1/media?name=notes.txt", "plain notes", w.alice.token,
+                               "application/octet-stream");
+  ASSERT_EQ(file.status, 201) << file.body;
+  auto image = w.client.request("POST", "/api/v1/media?name=face.png", kPng, w.alice.token, "application/octet-stream");
+  ASSERT_EQ(image.status, 201) << image.body;
+  auto with_file = send_ok(*w.a, w.group, "status with file", array{media_id(file)});
+  auto with_image = send_ok(*w.a, w.group, "status with image", array{media_id(image)});
+
+  EXPECT_EQ(w.found(w.alice, "status from:bob"), Ids{from_bob});
+  EXPECT_EQ(w.found(w.alice, "from:@bob"), Ids{from_bob});
+  EXPECT_EQ(w.found(w.alice, "status from:nobody"), Ids{});
+  EXPECT_EQ(w.found(w.alice, "status in:" + std::to_string(direct)), Ids{in_direct});
+  EXPECT_EQ(w.found(w.alice, "report in:team"), (Ids{from_alice, from_bob}));
+  EXPECT_EQ(w.found(w.alice, "status has:file"), (Ids{with_file, with_image}));
+  EXPECT_EQ(w.found(w.alice, "has:image"), Ids{with_image});
+  EXPECT_EQ(w.found(w.alice, "mentions:me"), Ids{from_bob});
+  EXPECT_EQ(w.found(w.bob, "mentions:me"), Ids{});
+  EXPECT_EQ(w.found(w.alice, "status after:2000-01-01 before:9999-01-01").size(), 5U);
+  EXPECT_EQ(w.found(w.alice, "status before:2000-01-01"), Ids{});
+  EXPECT_EQ(w.found(w.alice, "status after:9998-01-01"), Ids{});
+  EXPECT_EQ(w.found(w.mallory, "status in:" + std::to_string(direct)), Ids{});
+}
+
+TEST(SearchTest, PrefixesAndPhrases) {
+  World w;
+  auto m1 = send_ok(*w.a, w.group, "deployment finished without errors");
+  auto m2 = send_ok(*w.a, w.group, "errors without deployment");
+  EXPECT_EQ(w.found(w.alice, "deploy*"), (Ids{m1, m2}));
+  EXPECT_EQ(w.found(w.alice, "deploy"), Ids{});
+  EXPECT_EQ(w.found(w.alice, "\"without errors\""), Ids{m1});
+  EXPECT_EQ(w.found(w.alice, "\"errors without\""), Ids{m2});
+}
+
+TEST(SearchTest, NonLatinScriptsAndFolding) {
+  World w;
+  auto cyrillic = send_ok(*w.a, w.group, "Привет, мир! Встреча завтра");
+  auto greek = send_ok(*w.a, w.group, "Καλημέρα κόσμε");
+  auto cjk = send_ok(*w.a, w.group, "東京都に行きます");
+  auto french = send_ok(*w.a, w.group, "Crème brûlée à la française");
+  EXPECT_EQ(w.found(w.alice, "привет"), Ids{cyrillic});
+  EXPECT_EQ(w.found(w.alice, "ВСТРЕЧ*"), Ids{cyrillic});
+  EXPECT_EQ(w.found(w.alice, "καλημερα"), Ids{greek});  // accent and case folded
+  EXPECT_EQ(w.found(w.alice, "ΚΑΛΗΜΈΡΑ"), Ids{greek});
+  EXPECT_EQ(w.found(w.alice, "東京*"), Ids{cjk});
+  EXPECT_EQ(w.found(w.alice, "creme brulee"), Ids{french});
+  EXPECT_EQ(w.found(w.alice, "FRANÇAISE"), Ids{french});
+}
+
+// ---- hostile input -----------------------------------------------------------------
+
+TEST(SearchTest, FtsSyntaxIsSearchedLiterallyOrRefusedNeverA500) {
+  World w;
+  auto near = send_ok(*w.a, w.group, "meet near water by the body, a or b");
+  const std::vector<std::string> hostile = {"\"",
+                                            "\"\"\"",
+                                            "\"unbalanced",
+                                            "NEAR(",
+                                            "NEAR(a b, 2)",
+                                            "near(near",
+                                            "body:water",
+                                            "rowid:1",
+                                            "{body}: x",
+                                            "^",
+                                            "^water",
+                                            "*",
+                                            "**",
+                                            "a*b*",
+                                            "AND",
+                                            "OR",
+                                            "NOT",
+                                            "water AND",
+                                            "NOT water",
+                                            "a OR",
+                                            "(",
+                                            ")",
+                                            "((water",
+                                            "-water",
+                                            "+",
+                                            "col:*",
+                                            "message_search:water",
+                                            "\\",
+                                            "'",
+                                            "';--",
+                                            "\x7f",
+                                            "%00",
+                                            "water\"*",
+                                            "\"*\"",
+                                            "NEAR/3",
+                                            "water NEAR/2 body",
+                                            "* water",
+                                            "from:",
+                                            "in:",
+                                            "has:",
+                                            "before:",
+                                            "after:x",
+                                            "mentions:",
+                                            "ünïcödé*",
+                                            "🎉",
+                                            "🎉*",
+                                            "body:\"water\""};
+  for (const auto& q : hostile) {
+    auto reply = w.search(w.alice, q);
+    EXPECT_TRUE(reply.status == 200 || (reply.status == 422 && reply.error_code() == "validation_failed"))
+        << q << " -> " << reply.status << " " << reply.body;
+  }
+  EXPECT_EQ(w.found(w.alice, "NEAR(water"), Ids{near});
+  EXPECT_EQ(w.found(w.alice, "body:water"), Ids{});  // one literal term "body:water": no such phrase
+  EXPECT_EQ(w.found(w.alice, "a OR b"), Ids{near});  // the words, all of them
+  EXPECT_EQ(w.search(w.alice, "*").error_code(), "validation_failed");
+  EXPECT_EQ(w.search(w.alice, "NEAR(").status, 200);
+}
+
+// ---- pages and limits ---------------------------------------------------------------
+
+TEST(SearchTest, CursorPagesAreStableAndComplete) {
+  World w;
+  Ids sent;
+  for (int i = 0; i < 7; ++i) sent.insert(send_ok(*w.a, w.group, "page item " + std::to_string(i)));
+  Ids seen;
+  std::string cursor;
+  int pages = 0;
+  for (;;) {
+    auto reply = w.search(w.alice, "item", "&limit=3" + (cursor.empty() ? "" : "&cursor=" + encoded(cursor)));
+    ASSERT_EQ(reply.status, 200) << reply.body;
+    auto json = reply.json().as_object();
+    for (const auto& hit : json.at("results").as_array()) {
+      EXPECT_TRUE(seen.insert(hit.at("message").at("id").as_int64()).second) << "seen twice";
+    }
+    ++pages;
+    // A message sent meanwhile does not shift the pages.
+    if (pages == 1) send_ok(*w.a, w.group, "late item");
+    if (json.at("next_cursor").is_null()) break;
+    cursor = str(json.at("next_cursor"));
+  }
+  EXPECT_EQ(pages, 3);
+  EXPECT_EQ(seen, sent);
+  // Equal relevance: newest first.
+  auto first = w.search(w.alice, "page", "&limit=1").json().at("results").at(0).at("message").at("id").as_int64();
+  EXPECT_EQ(first, *sent.rbegin());
+}
+
+TEST(SearchTest, LimitsAreEnforced) {
+  World w;
+  EXPECT_EQ(w.search(w.alice, "x", "&limit=0").status, 422);
+  EXPECT_EQ(w.search(w.alice, "x", "&limit=101").status, 422);
+  EXPECT_EQ(w.search(w.alice, "x", "&limit=100").status, 200);
+  EXPECT_EQ(w.search(w.alice, std::string(257, 'a')).status, 422);
+  EXPECT_EQ(w.search(w.alice, "a b c d e f g h i j k l m n o p q").status, 422);
+  EXPECT_EQ(w.search(w.alice, "x", "&cursor=garbage").status, 422);
+  EXPECT_EQ(w.search(w.alice, "x", "&cursor=5.100000").status, 422);
+  EXPECT_EQ(w.client.get("/api/v1/search", w.alice.token).status, 422);
+}
+
+}  // namespace
+}  // namespace parley::test
