@@ -72,9 +72,13 @@ passed=3
 nginx=$(command -v nginx || true)
 [[ -z $nginx && -x /usr/sbin/nginx ]] && nginx=/usr/sbin/nginx
 if [[ -n $nginx ]]; then
-  nginx_port=$((port + 1))
+  # A port below the ephemeral range (32768 up), where the tool's own
+  # connections cannot be holding it; another one if it is taken.
   mkdir -p "$work/tmp"
-  cat >"$work/nginx.conf" <<CONF
+  up=
+  for _ in 1 2 3 4 5; do
+    nginx_port=$((20000 + RANDOM % 12000))
+    cat >"$work/nginx.conf" <<CONF
 user root;  # ignored, with a warning, when not run as root: workers must read $work (mode 700)
 worker_processes 1;
 daemon off;
@@ -82,22 +86,27 @@ pid $work/nginx.pid;
 error_log $work/nginx-error.log;
 events { worker_connections 64; }
 http {
-  access_log off;
-  sendfile on;
-  client_body_temp_path $work/tmp/body;
-  proxy_temp_path $work/tmp/proxy;
-  fastcgi_temp_path $work/tmp/fastcgi;
-  uwsgi_temp_path $work/tmp/uwsgi;
-  scgi_temp_path $work/tmp/scgi;
-  server { listen 127.0.0.1:$nginx_port; root $work/www; }
+    access_log off;
+    sendfile on;
+    client_body_temp_path $work/tmp/body;
+    proxy_temp_path $work/tmp/proxy;
+    fastcgi_temp_path $work/tmp/fastcgi;
+    uwsgi_temp_path $work/tmp/uwsgi;
+    scgi_temp_path $work/tmp/scgi;
+    server { listen 127.0.0.1:$nginx_port; root $work/www; }
 }
 CONF
-  "$nginx" -p "$work" -c "$work/nginx.conf" -e "$work/nginx-error.log" &
-  nginx_pid=$!
-  for _ in $(seq 100); do
-    curl -fsS -o /dev/null "http://127.0.0.1:$nginx_port/files/f.bin" 2>/dev/null && break
-    sleep 0.05
+    "$nginx" -p "$work" -c "$work/nginx.conf" -e "$work/nginx-error.log" 2>>"$work/nginx-start.log" &
+    nginx_pid=$!
+    for _ in $(seq 100); do
+      curl -fsS -o /dev/null "http://127.0.0.1:$nginx_port/files/f.bin" 2>/dev/null && { up=1; break; }
+      kill -0 "$nginx_pid" 2>/dev/null || break
+      sleep 0.05
+    done
+    [[ -n $up ]] && break
+    kill "$nginx_pid" 2>/dev/null || true; wait "$nginx_pid" 2>/dev/null || true; nginx_pid=
   done
+  [[ -n $up ]] || { cat "$work/nginx-start.log"; echo "nginx did not start"; exit 1; }
   "$bench" media --server "http://127.0.0.1:$nginx_port" --server-pid "$nginx_pid" $(pgrep -P "$nginx_pid") \
     --label nginx --target /files/f.bin --connections 4 --duration 1 --warmup 0.3 --expect-bytes 262144 \
     --json "$work/nginx.json" --check
