@@ -3,6 +3,7 @@
 //   parley-bench --server http://127.0.0.1:8080 --server-pid PID --scenario pairs
 //                --connections 200 --rate 2000 --duration 10 --json out.json
 //   parley-bench compare --a parleyd.json --b node.json
+//   parley-bench media --server URL --target /api/v1/media/ID --token T   (HTTP file transfers)
 //
 // A run: plan the scenario's users and conversations, create them over REST,
 // open the WebSocket connections (in --processes worker processes), send on
@@ -24,6 +25,7 @@
 #include <fmt/format.h>
 
 #include "load.hpp"
+#include "media_load.hpp"
 #include "options.hpp"
 #include "proc_stats.hpp"
 #include "report.hpp"
@@ -346,8 +348,34 @@ int main(int argc, char** argv) {
   compare_cmd->add_option("--b", b_files, "reports of server B (e.g. node-ws), one per run")->required();
   compare_cmd->add_option("--json", compare_json, "write the comparison here");
 
+  auto* media_cmd = cli.add_subcommand("media", "HTTP file transfer load: downloads (GET) or uploads (POST/PUT)");
+  MediaOptions media;
+  std::string media_server = "http://127.0.0.1:8080";
+  media_cmd->add_option("--server", media_server, "server to load: http://HOST:PORT")->capture_default_str();
+  media_cmd->add_option("--server-pid", media.server_pids, "its process ids (summed: nginx master and workers)");
+  media_cmd->add_option("--label", media.label, "the server's name in reports")->capture_default_str();
+  media_cmd->add_option("--method", media.method, "GET downloads, POST or PUT uploads")->capture_default_str();
+  media_cmd->add_option("--target", media.target, "request target; {c} is replaced by the connection's index")
+      ->required();
+  media_cmd->add_option("--token", media.token, "bearer token (Authorization header)");
+  media_cmd->add_option("--body-bytes", media.body_bytes, "uploads: body length (random, distinct per request)");
+  media_cmd->add_option("--expect-bytes", media.expect_bytes, "downloads: expected body length, else an error");
+  media_cmd->add_option("-n,--connections", media.connections, "keep-alive connections")->capture_default_str();
+  media_cmd->add_option("--duration", media.duration, "seconds measured")->capture_default_str();
+  media_cmd->add_option("--warmup", media.warmup, "seconds of load before measuring")->capture_default_str();
+  media_cmd->add_option("--threads", media.threads, "the tool's I/O threads")->capture_default_str();
+  media_cmd->add_option("--json", media.json_path, "write the JSON report here");
+  media_cmd->add_flag("--check", media.check, "exit 3 on any error or when no request completed");
+
   CLI11_PARSE(cli, argc, argv);
   try {
+    if (media_cmd->parsed()) {
+      Options parsed;
+      parse_server(media_server, parsed);
+      media.host = parsed.host;
+      media.port = std::to_string(parsed.port);
+      return run_media(media);
+    }
     if (compare_cmd->parsed()) {
       std::string table;
       auto result = compare(a_files, b_files, table);

@@ -1,4 +1,5 @@
 // parleyd: the Parley chat server.
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -111,6 +112,10 @@ int run_backup(const parley::Config& config, bool restore, const std::string& fo
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Files are sent with sendfile(2), which has no MSG_NOSIGNAL: to a client
+  // that has gone away it raises SIGPIPE, whose default action would end the
+  // server. Ignored, the call fails with EPIPE and only that connection ends.
+  std::signal(SIGPIPE, SIG_IGN);
   CLI::App cli{"parleyd: the Parley chat server"};
   std::string config_file, listen, data_dir, log_level;
   std::optional<unsigned> threads;
