@@ -22,6 +22,12 @@ constexpr std::uint64_t kGiB = 1024 * kMiB;
 constexpr std::uint64_t kAllowedGrowthKiB = 8 * 1024;
 
 TEST(MediaMemoryTest, AGibibyteUpAndDownStaysWithinAFewMebibytesOfIdle) {
+#if defined(__SANITIZE_ADDRESS__)
+  // Under AddressSanitizer freed memory waits in its quarantine (up to
+  // 256 MiB), so the server's RSS measures the sanitizer, not the server.
+  // The debug suite runs this test on the real allocator.
+  GTEST_SKIP() << "RSS is not the server's under AddressSanitizer";
+#endif
   ServerProcess server(ServerOptions{"[media]\nmax_upload_bytes = 2147483648\nquota_bytes = 4294967296\n", {}});
   HttpClient client(server.port());
   auto ann = register_and_login(client, "ann");
