@@ -239,6 +239,32 @@ TEST(SearchTest, DeletedAndEditedWordsLeaveTheIndexFiles) {
   EXPECT_FALSE(find_in_data(w.server.data_dir(), "foxtrot").empty());
 }
 
+TEST(SearchTest, ACleanStopPurgesTheWordsAPurgeWasOwed) {
+  // An hour between purges: the first deletion's purge runs at once, the
+  // second one's is owed when the server stops.
+  ServerOptions options;
+  options.extra_config =
+      "[storage]\nsearch_purge_interval_seconds = 3600\n"
+      "[websocket]\nframes_per_second = 10000\nframe_burst = 10000\nuser_frames_per_second = 10000\n"
+      "user_frame_burst = 10000\n";
+  World w(std::move(options));
+  for (int i = 0; i < 100; ++i) send_ok(*w.a, w.group, "alpha bravo charlie " + std::to_string(i));
+  auto first = send_ok(*w.a, w.group, "the quaggamire plan");
+  auto second = send_ok(*w.a, w.group, "the xenophora plan");
+  for (int i = 0; i < 20; ++i) send_ok(*w.a, w.group, "delta echo " + std::to_string(i));
+  expect_ok(*w.a, object{{"type", "delete"}, {"message_id", first}});
+  ASSERT_TRUE(w.server.wait_for_log("search index purged", 1)) << w.server.log();
+  expect_ok(*w.a, object{{"type", "delete"}, {"message_id", second}});
+  EXPECT_EQ(w.found(w.bob, "xenophora"), Ids{});
+  EXPECT_EQ(w.server.log_count("search index purged"), 1U);
+  w.a.reset();
+  ASSERT_EQ(w.server.terminate(), 0);
+  EXPECT_EQ(w.server.log_count("search index purged"), 2U) << w.server.log();
+  EXPECT_EQ(find_in_data(w.server.data_dir(), "quaggamire"), std::vector<std::string>{});
+  EXPECT_EQ(find_in_data(w.server.data_dir(), "xenophora"), std::vector<std::string>{});
+  EXPECT_FALSE(find_in_data(w.server.data_dir(), "bravo").empty());
+}
+
 // ---- operators -------------------------------------------------------------------
 
 TEST(SearchTest, EachOperator) {
