@@ -181,11 +181,11 @@ struct StorageOptions {
   // After a message is deleted or edited, its old words stay in the search
   // index's segments (SQLite 3.40's FTS5 has no secure-delete) until the
   // writer rewrites the index ('optimize'), which holds up writes while it
-  // runs (~1 s per 100,000 indexed messages, docs/benchmarks.md "Search").
-  // A purge starts at most this long after the previous one ended, and never
-  // sooner than 19 times the previous one's duration after it (at most 5% of
-  // the writer's time), so a deleted word leaves the file within about a
-  // minute on a small server and a few minutes on a large one.
+  // runs: 0.2 s at 100,000 messages, 5.7 s at 1,000,000 (docs/benchmarks.md
+  // "Search"). A purge starts at most this long after the previous one
+  // ended, and never sooner than 99 times the previous one's duration after
+  // it (at most 1% of the writer's time): a deleted word leaves the files
+  // within about a minute on a small server, ten on a large one.
   std::chrono::seconds search_purge_interval{60};
 };
 

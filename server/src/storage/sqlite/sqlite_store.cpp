@@ -217,9 +217,10 @@ void SqliteStore::purge_search_index() {
   }
   auto ended = std::chrono::steady_clock::now();
   search_purge_owed_ = false;
-  // At most 5% of the writer's time, whatever the interval.
+  // At most 1% of the writer's time, whatever the interval: at 1,000,000
+  // messages a purge takes seconds (docs/benchmarks.md "Search").
   search_purge_not_before_ =
-      ended + std::max<std::chrono::steady_clock::duration>(options_.search_purge_interval, 19 * (ended - started));
+      ended + std::max<std::chrono::steady_clock::duration>(options_.search_purge_interval, 99 * (ended - started));
   {
     std::lock_guard lock(checkpoint_mutex_);
     truncate_wal_ = true;
