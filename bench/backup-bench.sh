@@ -31,16 +31,9 @@ config=$root/bench/parleyd-bench.toml
 mkdir -p "$out"
 data=$out/data
 
-if [[ -z ${SKIP_BUILD:-} ]]; then
-  cmake --preset release >/dev/null
-  cmake --build --preset release --target parleyd parley-bench
-fi
-build=${BENCH_BUILD:-release}
-parleyd=$root/build/$build/server/parleyd
-bench=$root/build/$build/bench/parley-bench
-ulimit -n "$(ulimit -Hn)"
-
 source "$root/bench/lib.sh"
+bench_binaries "$root"
+
 trap bench_stop EXIT
 start_server() { bench_start "$1" "$parleyd" --config "$config" --listen 127.0.0.1:0 --data-dir "$data"; }
 

@@ -26,14 +26,7 @@ out=${BENCH_OUT:-$root/build/bench-results/$(date +%Y%m%d-%H%M%S)-index-cost}
 config=$root/bench/parleyd-bench.toml
 mkdir -p "$out"
 
-if [[ -z ${SKIP_BUILD:-} ]]; then
-  cmake --preset release >/dev/null
-  cmake --build --preset release --target parleyd parley-bench -j2
-fi
-build=${BENCH_BUILD:-release}
-parleyd=$root/build/$build/server/parleyd
-bench=$root/build/$build/bench/parley-bench
-ulimit -n "$(ulimit -Hn)"
+bench_binaries "$root"
 trap bench_stop EXIT
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)" | tee "$out/load.txt" >&2
 

@@ -13,6 +13,22 @@
 server_pid=
 port=
 
+# bench_binaries ROOT: builds parleyd and parley-bench with the release
+# preset (unless SKIP_BUILD=1) and sets parleyd and bench to the binaries
+# of build/$BENCH_BUILD (default release). Raises the open-file limit to the
+# hard one: the tool and the server need a descriptor per connection.
+bench_binaries() {
+  local root=$1
+  if [[ -z ${SKIP_BUILD:-} ]]; then
+    cmake --preset release >/dev/null
+    cmake --build --preset release --target parleyd parley-bench -j2
+  fi
+  local build=${BENCH_BUILD:-release}
+  parleyd=$root/build/$build/server/parleyd
+  bench=$root/build/$build/bench/parley-bench
+  ulimit -n "$(ulimit -Hn)"
+}
+
 # bench_start LOG COMMAND [ARGS...]: runs COMMAND in the background with its
 # stderr in LOG, sets server_pid and port. If the server exits or has not
 # said where it listens within 20 s, prints its log and exits the script.

@@ -30,21 +30,11 @@ config=${PARLEYD_CONFIG:-$root/bench/parleyd-bench.toml}
 node_dir=$root/bench/baselines/node-ws
 mkdir -p "$out"
 
-if [[ -z ${SKIP_BUILD:-} ]]; then
-  # GCC 12 at -O2 reports a null dereference inside Asio's inlined executor
-  # comparison that cannot happen; -Werror would stop the release build on it.
-  cmake --preset release >/dev/null
-  cmake --build --preset release --target parleyd parley-bench
-fi
-parleyd=$root/build/release/server/parleyd
-bench=$root/build/release/bench/parley-bench
+source "$root/bench/lib.sh"
+bench_binaries "$root"
 if [[ $only != parleyd && ! -d $node_dir/node_modules/ws ]]; then
   (cd "$node_dir" && npm ci --no-audit --no-fund)
 fi
-# The tool and the servers need a descriptor per connection.
-ulimit -n "$(ulimit -Hn)"
-
-source "$root/bench/lib.sh"
 trap bench_stop EXIT
 
 run_one() {

@@ -49,17 +49,12 @@ elif [[ -z $nginx_bin ]]; then
   use_nginx=
 fi
 
-if [[ -z ${SKIP_BUILD:-} ]]; then
-  cmake --preset release >/dev/null
-  cmake --build --preset release --target parleyd parley-bench -j2
-fi
-parleyd=$root/build/release/server/parleyd
-bench=$root/build/release/bench/parley-bench
+source "$root/bench/lib.sh"
+bench_binaries "$root"
 mkdir -p "$out"
 echo "results in $out"
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)" | tee "$out/load.txt"
 
-source "$root/bench/lib.sh"
 nginx_pid=
 cleanup() {
   bench_stop
