@@ -204,8 +204,9 @@ void SqliteStore::purge_search_index() {
     writer_->exec("BEGIN IMMEDIATE");
     // Merges every segment into one; merging into the oldest level drops
     // the delete markers and the entries they cancel. Holds the writer for
-    // the whole rewrite: FTS5's incremental 'merge' starts over whenever a
-    // commit adds a segment, so under steady sends it would never finish.
+    // the whole rewrite: with FTS5's incremental 'merge' and commits in
+    // between, each step gathers the new segments into a new merge and none
+    // ever reports being done (docs/architecture.md "Search").
     writer_->exec("INSERT INTO message_search (message_search) VALUES ('optimize')");
     writer_->exec("COMMIT");
   } catch (const std::exception& e) {
