@@ -10,11 +10,16 @@ namespace {
 
 std::string_view state_name(ExportState state) {
   switch (state) {
-    case ExportState::kPending: return "pending";
-    case ExportState::kRunning: return "running";
-    case ExportState::kReady: return "ready";
-    case ExportState::kFailed: return "failed";
-    case ExportState::kExpired: return "expired";
+    case ExportState::kPending:
+      return "pending";
+    case ExportState::kRunning:
+      return "running";
+    case ExportState::kReady:
+      return "ready";
+    case ExportState::kFailed:
+      return "failed";
+    case ExportState::kExpired:
+      return "expired";
   }
   throw std::logic_error("unknown export state");
 }
@@ -84,8 +89,7 @@ std::optional<DataExport> SqliteTransaction::latest_export(UserId user) {
 }
 
 std::optional<UnixMillis> SqliteTransaction::last_counted_export(UserId user) {
-  Statement& query =
-      db_.prepare("SELECT MAX(created_at) FROM data_exports WHERE user_id = ?1 AND state <> 'failed'");
+  Statement& query = db_.prepare("SELECT MAX(created_at) FROM data_exports WHERE user_id = ?1 AND state <> 'failed'");
   query.bind(1, user);
   std::optional<UnixMillis> last;
   if (query.step() && !query.is_null(0)) last = query.int64(0);
