@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <boost/json/array.hpp>
 #include <boost/json/serialize.hpp>
@@ -367,7 +368,7 @@ ArchiveWriter::Result build_export(storage::Store& store, storage::BlobStore& bl
     array conversations;
 
     // Streams messages/<id>.json; returns how many messages it holds.
-    auto write_messages = [&](storage::ConversationId id) -> std::int64_t {
+    auto write_messages = [&](storage::ConversationId id, storage::Seq last_seq) -> std::int64_t {
       ScratchJson scratch(scratch_path);
       auto& out = scratch.out();
       out << "{\"conversation_id\":" << id << ",\"messages\":[";
@@ -390,8 +391,9 @@ ArchiveWriter::Result build_export(storage::Store& store, storage::BlobStore& bl
         }
         after = page.last_seq;
         if (page.done) break;
-        // Interruptible within a long conversation, not only between them.
-        progress(total == 0 ? 0 : static_cast<double>(done) / static_cast<double>(total + 1));
+        // Within a long conversation too (by seq), and interruptible there.
+        double within = last_seq > 0 ? std::min(1.0, static_cast<double>(after) / static_cast<double>(last_seq)) : 0;
+        progress((static_cast<double>(done) + within) / static_cast<double>(total + 1));
       }
       out << "]}";
       archive.add_file(fmt::format("messages/{}.json", id), scratch.close());
@@ -408,7 +410,7 @@ ArchiveWriter::Result build_export(storage::Store& store, storage::BlobStore& bl
       view["member"] = true;
       view["role"] = api::role_name(summary.membership.role);
       view["joined_at"] = summary.membership.joined_at;
-      view["message_count"] = write_messages(summary.conversation.id);
+      view["message_count"] = write_messages(summary.conversation.id, summary.conversation.last_seq);
       view["messages_file"] = fmt::format("messages/{}.json", summary.conversation.id);
       conversations.push_back(std::move(view));
       progress(static_cast<double>(++done) / static_cast<double>(total + 1));
@@ -417,7 +419,7 @@ ArchiveWriter::Result build_export(storage::Store& store, storage::BlobStore& bl
       object view{{"id", ended.conversation.id},
                   {"kind", ended.conversation.kind == storage::ConversationKind::kDirect ? "direct" : "group"},
                   {"member", false}};
-      view["message_count"] = write_messages(ended.conversation.id);
+      view["message_count"] = write_messages(ended.conversation.id, ended.conversation.last_seq);
       view["messages_file"] = fmt::format("messages/{}.json", ended.conversation.id);
       conversations.push_back(std::move(view));
       progress(static_cast<double>(++done) / static_cast<double>(total + 1));
