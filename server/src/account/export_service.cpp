@@ -4,6 +4,7 @@
 #include <sodium.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <array>
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
@@ -276,15 +277,16 @@ boost::json::object export_view(const DataExport& e, std::optional<double> progr
   auto optional = [](const std::optional<UnixMillis>& value) {
     return value ? boost::json::value(*value) : boost::json::value(nullptr);
   };
-  double share = 0;
+  // A whole percentage: finer than anyone watches, and plain in JSON.
+  std::int64_t percent = 0;
   if (e.state == ExportState::kReady || e.state == ExportState::kExpired) {
-    share = 1;
+    percent = 100;
   } else if (e.state == ExportState::kRunning && progress) {
-    share = *progress;
+    percent = std::clamp<std::int64_t>(static_cast<std::int64_t>(*progress * 100), 0, 99);
   }
   boost::json::object view{{"id", e.id},
                            {"state", state_name(e.state)},
-                           {"progress", share},
+                           {"progress", percent},
                            {"created_at", e.created_at},
                            {"finished_at", optional(e.finished_at)},
                            {"expires_at", optional(e.expires_at)}};

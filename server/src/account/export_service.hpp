@@ -112,7 +112,7 @@ class ExportService {
 };
 
 // The JSON shape of an export (docs/openapi.yaml DataExport). `progress`
-// is the running share, if known.
+// is the running share (0 to 1), if known; the view shows it in percent.
 [[nodiscard]] boost::json::object export_view(const storage::DataExport& data_export, std::optional<double> progress);
 
 }  // namespace parley::account
