@@ -262,9 +262,23 @@ void apply_toml(Config& config, std::string_view text, std::string_view source_n
     r.integer("max_image_pixels", m.max_image_pixels, 1, 1LL << 40);
     r.finish();
   }
+  if (const toml::table* exports = top.table("export")) {
+    TableReader r(*exports, "export.");
+    r.seconds("expiry_seconds", config.data_export.expiry, 1, 365LL * 24 * 3600);
+    r.seconds("min_interval_seconds", config.data_export.min_interval, 0, 365LL * 24 * 3600);
+    r.seconds("sweep_interval_seconds", config.data_export.sweep_interval, 1, 24 * 3600);
+    r.finish();
+  }
   if (const toml::table* stickers = top.table("stickers")) {
     TableReader r(*stickers, "stickers.");
     r.boolean("install_default_pack", config.stickers.install_default_pack);
+    r.finish();
+  }
+  if (const toml::table* web = top.table("web")) {
+    TableReader r(*web, "web.");
+    std::string web_root;
+    r.string("root", web_root);
+    if (!web_root.empty()) config.web.root = web_root;
     r.finish();
   }
   top.finish();
@@ -282,6 +296,7 @@ void apply_environment(Config& config, const EnvLookup& env) {
     config.threads = static_cast<unsigned>(threads);
   }
   if (auto v = env("PARLEY_LOG_LEVEL")) apply_log_level(config, *v);
+  if (auto v = env("PARLEY_WEB_ROOT")) config.web.root = *v;
 }
 
 void validate(const Config& config) {

@@ -4,8 +4,9 @@
 //   1. built-in defaults (below, each justified),
 //   2. the TOML file named by --config or PARLEY_CONFIG,
 //   3. environment variables PARLEY_LISTEN, PARLEY_DATA_DIR, PARLEY_THREADS,
-//      PARLEY_LOG_LEVEL,
-//   4. command-line flags (--listen, --data-dir, --threads, --log-level).
+//      PARLEY_LOG_LEVEL, PARLEY_WEB_ROOT,
+//   4. command-line flags (--listen, --data-dir, --threads, --log-level,
+//      --web-root).
 // An unknown key in the file, a value of the wrong type or out of range is an
 // error (ConfigError) and parleyd refuses to start: a typo must never silently
 // fall back to a default.
@@ -226,6 +227,23 @@ struct MediaOptions {
   std::uint64_t max_image_pixels = 50'000'000;
 };
 
+// Personal data exports (docs/security.md "Personal data export"; TOML
+// table [export]).
+struct ExportOptions {
+  // How long a finished archive can be downloaded before the sweeper deletes
+  // it. A week leaves time to fetch it after a weekend away, and does not
+  // keep a full copy of someone's data lying around for longer.
+  std::chrono::seconds expiry{7LL * 24 * 3600};
+  // The least time between two exports a user asks for (a failed one does
+  // not count). An export reads everything the user can see and writes a
+  // file as large as all the media they sent: once a day is plenty for a
+  // person and keeps one account from keeping the disk and a core busy.
+  // 0 = no limit (tests).
+  std::chrono::seconds min_interval{24 * 3600};
+  // How often the sweeper looks for expired archives: one indexed query.
+  std::chrono::seconds sweep_interval{60};
+};
+
 // Sticker packs (docs/architecture.md "Sticker packs").
 struct StickerOptions {
   // Install the project's default pack (parley-default) at first start, once
@@ -233,6 +251,14 @@ struct StickerOptions {
   // out of the box. Off for a server that wants only its own packs; an
   // installed default pack is removed with `parleyd stickers remove`.
   bool install_default_pack = true;
+};
+
+// The web app (web/static_site.hpp).
+struct WebOptions {
+  // The folder of the built web app (web/dist): served at `/`. Empty: no web
+  // app, only the API (a server that only native clients use). Relative to
+  // the working directory.
+  std::filesystem::path root;
 };
 
 struct Config {
@@ -255,6 +281,8 @@ struct Config {
   TlsOptions tls;
   MediaOptions media;
   StickerOptions stickers;
+  WebOptions web;
+  ExportOptions data_export;  // [export]
 };
 
 // Reads an environment variable; returns nullopt when unset.

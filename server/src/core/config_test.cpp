@@ -74,6 +74,20 @@ TEST(ConfigTest, AccountsSection) {
   EXPECT_THROW(apply_toml(config, "[accounts]\nreserve = 1\n", "t"), ConfigError);
 }
 
+TEST(ConfigTest, ExportSection) {
+  Config config;
+  EXPECT_EQ(config.data_export.expiry, std::chrono::seconds(7LL * 24 * 3600));
+  EXPECT_EQ(config.data_export.min_interval, std::chrono::seconds(24 * 3600));
+  apply_toml(config, "[export]\nexpiry_seconds = 5\nmin_interval_seconds = 0\nsweep_interval_seconds = 2\n", "t");
+  EXPECT_EQ(config.data_export.expiry, std::chrono::seconds(5));
+  EXPECT_EQ(config.data_export.min_interval, std::chrono::seconds(0));
+  EXPECT_EQ(config.data_export.sweep_interval, std::chrono::seconds(2));
+  EXPECT_THROW(apply_toml(config, "[export]\nexpiry_seconds = 0\n", "t"), ConfigError);
+  EXPECT_THROW(apply_toml(config, "[export]\nsweep_interval_seconds = 0\n", "t"), ConfigError);
+  EXPECT_THROW(apply_toml(config, "[export]\nmin_interval_seconds = -1\n", "t"), ConfigError);
+  EXPECT_THROW(apply_toml(config, "[export]\nexpiry = 1\n", "t"), ConfigError);
+}
+
 TEST(ConfigTest, UnknownKeysAreErrorsAtEveryLevel) {
   Config config;
   EXPECT_THROW(apply_toml(config, "lissen = \"1.2.3.4:1\"", "t"), ConfigError);
@@ -164,6 +178,16 @@ TEST(ConfigTest, EnvironmentOverridesFileAndParsesListen) {
   EXPECT_THROW(apply_environment(config, env_of({{"PARLEY_THREADS", "many"}})), ConfigError);
   EXPECT_THROW(apply_listen(config, "no-port"), ConfigError);
   EXPECT_THROW(apply_listen(config, "host:70000"), ConfigError);
+}
+
+TEST(ConfigTest, WebRootComesFromFileThenEnvironment) {
+  Config config;
+  EXPECT_TRUE(config.web.root.empty()) << "no web app unless asked for";
+  apply_toml(config, "[web]\nroot = \"site/dist\"\n", "t");
+  EXPECT_EQ(config.web.root, "site/dist");
+  apply_environment(config, env_of({{"PARLEY_WEB_ROOT", "/srv/parley/web"}}));
+  EXPECT_EQ(config.web.root, "/srv/parley/web");
+  EXPECT_THROW(apply_toml(config, "[web]\nroute = \"x\"\n", "t"), ConfigError) << "a typo is an error";
 }
 
 TEST(ConfigTest, TlsSectionIsReadAndValidated) {
