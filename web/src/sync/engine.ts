@@ -6,6 +6,7 @@
 // time, in arrival order (a promise chain), so that a REST reload after
 // `resync_required` finishes before the live events that follow it apply.
 
+import { Limits } from '../protocol/types';
 import type {
   Block,
   Contact,
@@ -80,6 +81,7 @@ export class SyncEngine {
   private pending = new Map<string, Pending>();
   private refCounter = 0;
   private typingSent = new Map<Id, number>();
+  private typingTimers = new Map<Id, ReturnType<typeof setTimeout>>();
   private idleTimeoutMs = 30_000;
   private stopped = false;
 
@@ -121,6 +123,7 @@ export class SyncEngine {
 
   stop(): void {
     this.stopped = true;
+    for (const t of this.typingTimers.values()) clearTimeout(t);
     this.conn.stop();
     for (const p of this.pending.values()) p.reject(new Error('stopped'));
     this.pending.clear();
@@ -519,6 +522,11 @@ export class SyncEngine {
     const last = this.state.get().outbox.reduce((max, o) => Math.max(max, o.order), 0);
     const item: OutboxItem = { client_id: newClientId(), conversation_id: conversation, text, created_at: now, order: Math.max(now, last + 1), ...extra };
     await this.store.addOutbox(item);
+    // The message ends the typing indicator on the other side: a typing
+    // notice still waiting must not revive it.
+    const pendingTyping = this.typingTimers.get(conversation);
+    if (pendingTyping) clearTimeout(pendingTyping);
+    this.typingTimers.delete(conversation);
     this.state.update((s) => ({ ...s, outbox: [...s.outbox, item] }));
     if (this.conn.getState() === 'online') this.sendItem(item);
     return item.client_id;
@@ -607,11 +615,30 @@ export class SyncEngine {
     }
   }
 
-  /** Tells the others the user is typing (at most every few seconds). */
+  /**
+   * Tells the others the user is typing: at most every 3 s (the server
+   * forwards at most one per 2 s), and once more at the end of the interval
+   * when the user typed during it, so that typing right after sending a
+   * message still shows.
+   */
   typing(conversation: Id): void {
     const now = Date.now();
-    if (now - (this.typingSent.get(conversation) ?? 0) < 3000) return;
-    if (this.conn.send({ type: 'typing', conversation_id: conversation })) this.typingSent.set(conversation, now);
+    const last = this.typingSent.get(conversation) ?? 0;
+    const send = () => {
+      if (this.conn.send({ type: 'typing', conversation_id: conversation })) this.typingSent.set(conversation, Date.now());
+    };
+    if (now - last >= Limits.typingIntervalMs) {
+      send();
+      return;
+    }
+    if (this.typingTimers.has(conversation)) return;
+    this.typingTimers.set(
+      conversation,
+      setTimeout(() => {
+        this.typingTimers.delete(conversation);
+        send();
+      }, last + Limits.typingIntervalMs - now),
+    );
   }
 
   private expireTyping(): void {

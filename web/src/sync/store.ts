@@ -6,7 +6,7 @@
 // they lead to (protocol.md "Exact resume": the position is stored with the
 // state it describes), so a crash never leaves one without the other.
 
-import { openDB, type DBSchema, type IDBPDatabase, type IDBPTransaction } from 'idb';
+import { deleteDB, openDB, type DBSchema, type IDBPDatabase, type IDBPTransaction } from 'idb';
 import type {
   Block,
   Contact,
@@ -350,7 +350,6 @@ export class Store {
 
   /** Deletes the whole database (sign out). */
   static async destroy(userId: Id): Promise<void> {
-    const { deleteDB } = await import('idb');
     await deleteDB(`parley-${userId}`);
   }
 }
