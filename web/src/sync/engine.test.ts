@@ -232,3 +232,17 @@ describe('Backoff', () => {
     expect(low.next()).toBe(10);
   });
 });
+
+describe('mergeSorted', () => {
+  const seqs = (l: { seq: number }[]) => l.map((m) => m.seq);
+  it('prepends older pages, appends newer messages and replaces changed ones in place', async () => {
+    const { mergeSorted } = await import('./engine');
+    const base = [message(5, 5), message(6, 6)];
+    expect(seqs(mergeSorted(base, [message(4, 4), message(3, 3)]))).toEqual([3, 4, 5, 6]);
+    expect(seqs(mergeSorted(base, [message(7, 7)]))).toEqual([5, 6, 7]);
+    const edited = mergeSorted(base, [message(6, 6, { text: 'new' })]);
+    expect(edited.map((m) => m.text)).toEqual(['hello 5', 'new']);
+    expect(seqs(mergeSorted(base, [message(8, 8), message(1, 1), message(6, 6)]))).toEqual([1, 5, 6, 8]);
+    expect(mergeSorted(base, [])).toBe(base);
+  });
+});

@@ -62,7 +62,9 @@ export interface EngineOptions {
   onSignedOut?: (reason: string) => void;
 }
 
+/** Messages per page from the server, and per page read from the store. */
 const PAGE = 100;
+const LOCAL_PAGE = 300;
 const PERMANENT_SEND_ERRORS = new Set(['validation_failed', 'not_found', 'blocked', 'conflict', 'forbidden']);
 
 type Pending = { resolve: () => void; reject: (e: Error) => void };
@@ -480,12 +482,12 @@ export class SyncEngine {
       this.state.update((s) => ({ ...s, hasOlder: { ...s.hasOlder, [id]: false } }));
       return 0;
     }
-    let page = await this.store.messagesBefore(id, oldest, PAGE);
+    let page = await this.store.messagesBefore(id, oldest, LOCAL_PAGE);
     const contiguous =
       page.length > 0 &&
       page.every((m, i) => i === 0 || m.seq === page[i - 1]!.seq + 1) &&
       page[page.length - 1]!.seq === (oldest === Number.MAX_SAFE_INTEGER ? page[page.length - 1]!.seq : oldest - 1) &&
-      (page.length === PAGE || page[0]!.seq === 1);
+      (page.length === LOCAL_PAGE || page[0]!.seq === 1);
     if (!contiguous) {
       try {
         const p = await this.rest.messages(id, oldest === Number.MAX_SAFE_INTEGER ? { limit: PAGE } : { before: oldest, limit: PAGE });
@@ -686,10 +688,41 @@ function sortConversations(list: ConversationRecord[]): ConversationRecord[] {
 /** Merges `add` into the ascending-by-seq list `base` (replacing by id). */
 export function mergeSorted(base: Message[], add: Message[]): Message[] {
   if (add.length === 0) return base;
+  if (base.length === 0) return [...add].sort((a, b) => a.seq - b.seq);
+  // Fast paths (a page of older messages, or new ones at the end): no
+  // re-sort of a loaded history that may hold tens of thousands.
+  const sortedAdd = add.length > 1 ? [...add].sort((a, b) => a.seq - b.seq) : add;
+  if (sortedAdd[sortedAdd.length - 1]!.seq < base[0]!.seq) return [...sortedAdd, ...base];
+  if (sortedAdd[0]!.seq > base[base.length - 1]!.seq) return [...base, ...sortedAdd];
+  if (add.length <= 4) {
+    // A few changed messages (an edit, a reaction): replace them in place.
+    const out = base.slice();
+    let inPlace = true;
+    for (const m of add) {
+      const i = findSeq(out, m.seq);
+      if (i >= 0 && out[i]!.id === m.id) out[i] = m;
+      else inPlace = false;
+    }
+    if (inPlace) return out;
+  }
   const byId = new Map(base.map((m) => [m.id, m]));
   for (const m of add) byId.set(m.id, m);
   // Fast path: appending newer messages to the end keeps the order.
   return [...byId.values()].sort((a, b) => a.seq - b.seq);
+}
+
+/** Index of the message with `seq` in an ascending list, or -1. */
+function findSeq(list: Message[], seq: number): number {
+  let lo = 0;
+  let hi = list.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const v = list[mid]!.seq;
+    if (v === seq) return mid;
+    if (v < seq) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return -1;
 }
 
 function withUsers(s: SyncState): SyncState {

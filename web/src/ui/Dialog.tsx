@@ -72,9 +72,10 @@ export function Dialog({ id }: { id: Id }) {
       out.push({ kind: 'msg', key: `m${m.id}`, m, first: !prev || prev.sender_id !== m.sender_id || m.created_at - prev.created_at > 5 * 60_000 });
       prev = m;
     }
-    const acked = new Set(messages.map((m) => m.client_id));
-    for (const item of outbox) {
-      if (item.conversation_id === id && !acked.has(item.client_id)) out.push({ kind: 'out', key: `o${item.client_id}`, item });
+    const waiting = outbox.filter((item) => item.conversation_id === id);
+    if (waiting.length > 0) {
+      const acked = new Set(messages.slice(-200).map((m) => m.client_id));
+      for (const item of waiting) if (!acked.has(item.client_id)) out.push({ kind: 'out', key: `o${item.client_id}`, item });
     }
     return out;
   }, [messages, outbox, id]);

@@ -17,9 +17,16 @@ export function time(ms: number): string {
   return new Date(ms).toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
 }
 
+// The local day of a time, cheaply (called for every loaded message): the
+// offset of the local time zone is taken once per hour of the clock.
+let offsetMs = new Date().getTimezoneOffset() * 60_000;
+let offsetAt = Date.now();
 export function dayKey(ms: number): string {
-  const d = new Date(ms);
-  return `${d.getFullYear()}-${d.getMonth()}-${d.getDate()}`;
+  if (Math.abs(ms - offsetAt) > 3_600_000) {
+    offsetMs = new Date(ms).getTimezoneOffset() * 60_000;
+    offsetAt = ms;
+  }
+  return String(Math.floor((ms - offsetMs) / 86_400_000));
 }
 
 export function dayLabel(ms: number): string {
