@@ -58,26 +58,11 @@ export function Dialog({ id }: { id: Id }) {
     return () => document.removeEventListener('visibilitychange', mark);
   }, [id, lastSeq, atBottom, state.connection]);
 
+  const built = useRef<{ messages: Message[]; rows: Row[] } | null>(null);
   const rows = useMemo(() => {
-    const out: Row[] = [];
-    let day = '';
-    let prev: Message | null = null;
-    for (const m of messages) {
-      const d = dayKey(m.created_at);
-      if (d !== day) {
-        out.push({ kind: 'day', key: `d${d}`, label: dayLabel(m.created_at) });
-        day = d;
-        prev = null;
-      }
-      out.push({ kind: 'msg', key: `m${m.id}`, m, first: !prev || prev.sender_id !== m.sender_id || m.created_at - prev.created_at > 5 * 60_000 });
-      prev = m;
-    }
-    const waiting = outbox.filter((item) => item.conversation_id === id);
-    if (waiting.length > 0) {
-      const acked = new Set(messages.slice(-200).map((m) => m.client_id));
-      for (const item of waiting) if (!acked.has(item.client_id)) out.push({ kind: 'out', key: `o${item.client_id}`, item });
-    }
-    return out;
+    const msgRows = extendRows(built.current, messages);
+    built.current = { messages, rows: msgRows };
+    return withOutbox(msgRows, messages, outbox, id);
   }, [messages, outbox, id]);
 
   const onNearTop = useCallback(() => {
@@ -167,6 +152,81 @@ export function Dialog({ id }: { id: Id }) {
       {info && <Suspense fallback={null}><ConversationInfo conv={conv} onClose={() => setInfo(false)} /></Suspense>}
     </main>
   );
+}
+
+// Row objects are cached per message (and per day), so that paging through
+// tens of thousands of messages allocates only the new rows.
+const msgRows = new WeakMap<Message, { kind: 'msg'; key: string; m: Message; first: boolean }>();
+const dayRows = new Map<string, Row>();
+
+function firstOfRun(prev: Message | null, m: Message): boolean {
+  return !prev || prev.sender_id !== m.sender_id || m.created_at - prev.created_at > 5 * 60_000;
+}
+
+/**
+ * The rows of `messages`, reusing those built for `previous` when older
+ * messages were only prepended to it (the common case while scrolling up).
+ */
+function extendRows(previous: { messages: Message[]; rows: Row[] } | null, messages: Message[]): Row[] {
+  const p = previous;
+  const n = p ? messages.length - p.messages.length : -1;
+  if (!p || n <= 0 || p.messages.length === 0 || messages[n] !== p.messages[0] || messages[messages.length - 1] !== p.messages[p.messages.length - 1]) {
+    return buildRows(messages);
+  }
+  const head = buildRows(messages.slice(0, n));
+  const last = messages[n - 1]!;
+  const next = p.messages[0]!;
+  let tail = p.rows;
+  if (dayKey(last.created_at) === dayKey(next.created_at)) {
+    // The old first day separator is now inside the day: drop it, and the
+    // old first message may no longer start a run.
+    tail = tail.slice(1);
+    const first = firstOfRun(last, next);
+    const row = tail[0];
+    if (row && row.kind === 'msg' && row.first !== first) {
+      const replaced = { kind: 'msg' as const, key: row.key, m: row.m, first };
+      msgRows.set(row.m, replaced);
+      tail = [replaced, ...tail.slice(1)];
+    }
+  }
+  return head.concat(tail);
+}
+
+function withOutbox(rows: Row[], messages: Message[], outbox: OutboxItem[], id: Id): Row[] {
+  const waiting = outbox.filter((item) => item.conversation_id === id);
+  if (waiting.length === 0) return rows;
+  const acked = new Set(messages.slice(-200).map((m) => m.client_id));
+  const out = rows.slice();
+  for (const item of waiting) if (!acked.has(item.client_id)) out.push({ kind: 'out', key: `o${item.client_id}`, item });
+  return out;
+}
+
+function buildRows(messages: Message[]): Row[] {
+  const out: Row[] = [];
+  let day = '';
+  let prev: Message | null = null;
+  for (const m of messages) {
+    const d = dayKey(m.created_at);
+    if (d !== day) {
+      let dr = dayRows.get(d);
+      if (!dr) {
+        dr = { kind: 'day', key: `d${d}`, label: dayLabel(m.created_at) };
+        dayRows.set(d, dr);
+      }
+      out.push(dr);
+      day = d;
+      prev = null;
+    }
+    const first = firstOfRun(prev, m);
+    let row = msgRows.get(m);
+    if (!row || row.first !== first) {
+      row = { kind: 'msg', key: `m${m.id}`, m, first };
+      msgRows.set(m, row);
+    }
+    out.push(row);
+    prev = m;
+  }
+  return out;
 }
 
 function subtitle(c: ConversationRecord, s: SyncState): string {

@@ -31,17 +31,60 @@ export function VirtualList<T>({ items, itemKey, render, estimate = 64, overscan
   const [viewport, setViewport] = useState({ top: 0, height: 800 });
   const [measured, setMeasured] = useState(0);
   const stick = useRef(true);
-  const anchor = useRef<{ key: string; delta: number } | null>(null);
+  /** The row to keep in place at the next commit (set when rows change). */
+  const anchor = useRef<{ key: string; delta: number; index: number; length: number } | null>(null);
   const observer = useRef<ResizeObserver | null>(null);
-  const keys = useMemo(() => items.map(itemKey), [items]);
+  // Keys and heights of the rows. Loading older history prepends rows: then
+  // only the new rows are looked at and the rest is copied, so a page costs
+  // its own size, not the size of the whole loaded history.
+  const prev = useRef<{ items: T[]; keys: string[]; sizes: Float64Array } | null>(null);
+  const { keys, sizes } = useMemo(() => {
+    const p = prev.current;
+    // The previous rows are the tail of the new ones, maybe without their
+    // first few rows (a day separator merged, a row replaced): find from
+    // which of them on they are shared.
+    let shared = -1;
+    let n = -1;
+    if (p && p.items.length > 0 && items.length > p.items.length && items[items.length - 1] === p.items[p.items.length - 1]) {
+      for (let j = 0; j < 3 && j < p.items.length; j++) {
+        const at = items.length - (p.items.length - j);
+        if (items[at] === p.items[j]) {
+          shared = j;
+          n = at;
+          break;
+        }
+      }
+    }
+    let k: string[];
+    let h: Float64Array;
+    if (p && shared >= 0) {
+      const head = new Array<string>(n);
+      h = new Float64Array(items.length);
+      for (let i = 0; i < n; i++) {
+        head[i] = itemKey(items[i]!);
+        h[i] = heights.get(head[i]!) ?? estimate;
+      }
+      h.set(p.sizes.subarray(shared), n);
+      k = head.concat(shared === 0 ? p.keys : p.keys.slice(shared));
+    } else {
+      k = new Array<string>(items.length);
+      h = new Float64Array(items.length);
+      for (let i = 0; i < items.length; i++) {
+        k[i] = itemKey(items[i]!);
+        h[i] = heights.get(k[i]!) ?? estimate;
+      }
+    }
+    prev.current = { items, keys: k, sizes: h };
+    return { keys: k, sizes: h };
+  }, [items, estimate]);
 
-  // Prefix sums of the heights (recomputed per render: O(n), cheap even for
-  // 50,000 rows compared to laying any of them out).
+  // Prefix sums of the heights (updated in place as rows are measured): a
+  // pass over a typed array, cheap even for 50,000 rows.
   const offsets = useMemo(() => {
-    const o = new Float64Array(keys.length + 1);
-    for (let i = 0; i < keys.length; i++) o[i + 1] = o[i]! + (heights.get(keys[i]!) ?? estimate);
+    const o = new Float64Array(sizes.length + 1);
+    for (let i = 0; i < sizes.length; i++) o[i + 1] = o[i]! + sizes[i]!;
     return o;
-  }, [keys, estimate, measured]);
+  }, [sizes, measured]);
   const total = offsets[keys.length] ?? 0;
 
   const indexAt = (y: number) => {
@@ -60,8 +103,7 @@ export function VirtualList<T>({ items, itemKey, render, estimate = 64, overscan
 
   // Remember which row is at the top of the viewport before each update
   // (reads the latest keys and offsets: also called from the observer).
-  const latest = useRef({ keys, offsets });
-  latest.current = { keys, offsets };
+  const latest = useRef({ keys, offsets, sizes });
   const rememberAnchor = () => {
     const el = scroller.current;
     const { keys: k, offsets: o } = latest.current;
@@ -73,18 +115,30 @@ export function VirtualList<T>({ items, itemKey, render, estimate = 64, overscan
       if (o[mid + 1]! <= el.scrollTop) lo = mid + 1;
       else hi = mid;
     }
-    anchor.current = { key: k[lo]!, delta: el.scrollTop - o[lo]! };
+    anchor.current = { key: k[lo]!, delta: el.scrollTop - o[lo]!, index: lo, length: k.length };
   };
 
   useLayoutEffect(() => {
     const el = scroller.current;
     if (!el) return;
     if (stick.current) {
-      el.scrollTop = el.scrollHeight;
+      if (el.scrollTop < total - el.clientHeight - 1) el.scrollTop = total;
     } else if (anchor.current) {
-      const i = keys.indexOf(anchor.current.key);
+      const a = anchor.current;
+      anchor.current = null;
+      // Rows are mostly added above (older pages): look where the shift puts
+      // the row before searching the whole list.
+      const guess = a.index + (keys.length - a.length);
+      let i = -1;
+      for (const c of [guess, guess + 1, guess - 1, guess + 2, guess - 2, a.index]) {
+        if (keys[c] === a.key) {
+          i = c;
+          break;
+        }
+      }
+      if (i < 0) i = keys.indexOf(a.key);
       if (i >= 0) {
-        const want = offsets[i]! + anchor.current.delta;
+        const want = offsets[i]! + a.delta;
         if (Math.abs(el.scrollTop - want) > 1) el.scrollTop = want;
       }
     }
@@ -113,11 +167,15 @@ export function VirtualList<T>({ items, itemKey, render, estimate = 64, overscan
     observer.current = new ResizeObserver((entries) => {
       let changed = false;
       for (const e of entries) {
-        const key = (e.target as HTMLElement).dataset['key'];
+        const el = e.target as HTMLElement;
+        const key = el.dataset['key'];
         if (!key) continue;
-        const h = Math.ceil((e.target as HTMLElement).offsetHeight);
+        const h = Math.ceil(el.offsetHeight);
         if (h > 0 && heights.get(key) !== h) {
           heights.set(key, h);
+          const i = Number(el.dataset['index']);
+          const { keys: k, sizes: z } = latest.current;
+          if (k[i] === key) z[i] = h;
           changed = true;
         }
       }
@@ -129,18 +187,21 @@ export function VirtualList<T>({ items, itemKey, render, estimate = 64, overscan
   }
   useEffect(() => () => observer.current?.disconnect(), []);
 
-  // Near the top with nothing to scroll (a short first page): ask for more.
+  // Still near the top after rows were added (or nothing to scroll yet):
+  // ask for more, as no scroll event may come.
   useEffect(() => {
     const el = scroller.current;
-    if (el && el.scrollHeight <= el.clientHeight + 800) onNearTop?.();
-  }, [keys.length]);
+    if (el && (el.scrollTop < 800 || el.scrollHeight <= el.clientHeight + 800)) onNearTop?.();
+  }, [keys.length, onNearTop]);
 
-  // Before items change: keep the anchor.
+  // Items changed: keep the row that was at the top where it was (measured
+  // against the previous keys and offsets).
   const prevKeys = useRef(keys);
   if (prevKeys.current !== keys) {
     prevKeys.current = keys;
-    rememberAnchor();
+    if (!stick.current) rememberAnchor();
   }
+  latest.current = { keys, offsets, sizes };
 
   useEffect(() => {
     handle?.({
@@ -150,7 +211,7 @@ export function VirtualList<T>({ items, itemKey, render, estimate = 64, overscan
         if (i < 0 || !el) return false;
         stick.current = false;
         el.scrollTop = Math.max(0, offsets[i]! - el.clientHeight / 3);
-        anchor.current = { key, delta: el.scrollTop - offsets[i]! };
+        anchor.current = { key, delta: el.scrollTop - offsets[i]!, index: i, length: keys.length };
         setViewport({ top: el.scrollTop, height: el.clientHeight });
         return true;
       },
@@ -169,7 +230,7 @@ export function VirtualList<T>({ items, itemKey, render, estimate = 64, overscan
     const item = items[i]!;
     const key = keys[i]!;
     rows.push(
-      <Row key={key} rowKey={key} top={offsets[i]!} observer={observer.current}>
+      <Row key={key} rowKey={key} index={i} top={offsets[i]!} observer={observer.current}>
         {render(item)}
       </Row>,
     );
@@ -184,7 +245,7 @@ export function VirtualList<T>({ items, itemKey, render, estimate = 64, overscan
   );
 }
 
-function Row({ rowKey, top, observer, children }: { rowKey: string; top: number; observer: ResizeObserver | null; children: ComponentChildren }) {
+function Row({ rowKey, index, top, observer, children }: { rowKey: string; index: number; top: number; observer: ResizeObserver | null; children: ComponentChildren }) {
   const el = useRef<HTMLDivElement>(null);
   useLayoutEffect(() => {
     const node = el.current;
@@ -193,7 +254,7 @@ function Row({ rowKey, top, observer, children }: { rowKey: string; top: number;
     return () => observer.unobserve(node);
   }, [observer]);
   return (
-    <div ref={el} data-key={rowKey} class="vrow" style={{ transform: `translateY(${top}px)` }}>
+    <div ref={el} data-key={rowKey} data-index={index} class="vrow" style={{ transform: `translateY(${top}px)` }}>
       {children}
     </div>
   );

@@ -13,8 +13,12 @@ export function initials(name: string): string {
   return chars.join('').toUpperCase();
 }
 
+// Intl formatters are costly to create: one each, made once.
+const timeFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
+const shortDateFormat = new Intl.DateTimeFormat(undefined, { day: 'numeric', month: 'short' });
+
 export function time(ms: number): string {
-  return new Date(ms).toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
+  return timeFormat.format(ms);
 }
 
 // The local day of a time, cheaply (called for every loaded message): the
@@ -42,7 +46,7 @@ export function dayLabel(ms: number): string {
 /** A short time for the conversation list: the time today, else the date. */
 export function shortWhen(ms: number): string {
   if (dayKey(ms) === dayKey(Date.now())) return time(ms);
-  return new Date(ms).toLocaleDateString(undefined, { day: 'numeric', month: 'short' });
+  return shortDateFormat.format(ms);
 }
 
 export function relative(ms: number): string {
