@@ -124,6 +124,37 @@ describe('resume', () => {
     expect(e.state.get().connection).toBe('online');
   });
 
+  it('a reload that fails keeps the old position and reconnects', async () => {
+    await store.applyEvents([{ position: 40, event: CONVERSATION_CREATED as never }], ME.id);
+    let fail = true;
+    const f = routes({
+      'GET /api/v1/conversations': () => {
+        if (fail) throw new Error('server went away');
+        return { conversations: [SUMMARY] };
+      },
+    });
+    const e = makeEngine(f);
+    await e.start();
+    const ws = await server.next(0);
+    ws.open();
+    await ws.waitSent(1);
+    ws.receive(WELCOME);
+    ws.receive({ type: 'resync_required', position: 300 });
+    await e.idle();
+    expect(await store.position()).toBe(40);
+    expect(e.state.get().connection).not.toBe('online');
+    fail = false;
+    const ws2 = await server.next(1);
+    ws2.open();
+    await ws2.waitSent(1);
+    expect(ws2.sent[0]).toMatchObject({ position: 40 });
+    ws2.receive(WELCOME);
+    ws2.receive({ type: 'resync_required', position: 300 });
+    await e.idle();
+    expect(await store.position()).toBe(300);
+    expect(e.state.get().connection).toBe('online');
+  });
+
   it('reconnects after a drop and resumes from the last applied position', async () => {
     await store.applyEvents([{ position: 40, event: CONVERSATION_CREATED as never }], ME.id);
     const e = makeEngine(routes());

@@ -230,7 +230,7 @@ export class SyncEngine {
         if (stored === undefined) {
           // A new device: no catch-up; load the state over REST, then resume
           // from here (events after it follow and apply idempotently).
-          await this.reload(frame.position);
+          if (!(await this.tryReload(frame.position))) return;
         } else if (frame.position > stored) {
           await this.store.setPosition(frame.position);
         }
@@ -239,7 +239,7 @@ export class SyncEngine {
       }
       case 'resync_required':
         // protocol.md: reload over REST, then store the given position.
-        await this.reload(frame.position);
+        if (!(await this.tryReload(frame.position))) return;
         this.afterSync();
         return;
       case 'ack': {
@@ -291,6 +291,23 @@ export class SyncEngine {
         return;
       default:
         return; // A frame type this client does not know: ignored.
+    }
+  }
+
+  /**
+   * A reload that failed (the server went away meanwhile) must not leave the
+   * device on a connection whose position it never stored: reconnect, and
+   * the next hello starts over from the stored position.
+   */
+  private async tryReload(position: number): Promise<boolean> {
+    try {
+      await this.reload(position);
+      return true;
+    } catch (e) {
+      console.warn('parley: reloading over REST failed; reconnecting', e);
+      this.queue = [];
+      this.conn.reconnect();
+      return false;
     }
   }
 

@@ -29,7 +29,8 @@ export function ConversationList({ openId, onPanel }: { openId: Id | null; onPan
   const now = Date.now();
 
   return (
-    <aside class="sidebar">
+    <aside class="sidebar" aria-label="Parley">
+      <h1 class="visually-hidden">Parley</h1>
       <header class="sidebar-head">
         <button type="button" class="me" onClick={() => onPanel('settings')} aria-label="Settings">
           <Avatar user={state.me} size={36} />
