@@ -26,7 +26,7 @@ interface Props<T> {
 
 const heights = new Map<string, number>();
 
-export function VirtualList<T>({ items, itemKey, render, estimate = 64, overscan = 600, onNearTop, onAtBottom, handle, label, role = 'log' }: Props<T>) {
+export function VirtualList<T>({ items, itemKey, render, estimate = 64, overscan = 1200, onNearTop, onAtBottom, handle, label, role = 'log' }: Props<T>) {
   const scroller = useRef<HTMLDivElement>(null);
   const [viewport, setViewport] = useState({ top: 0, height: 800 });
   const [measured, setMeasured] = useState(0);
