@@ -19,7 +19,7 @@ export interface ComposerApi {
   attach: (f: File) => Promise<void>;
 }
 
-export function Composer({ conv, state, api }: { conv: ConversationRecord; state: SyncState; api: (a: ComposerApi) => void }) {
+export function Composer({ conv, state, api, onSent }: { conv: ConversationRecord; state: SyncState; api: (a: ComposerApi) => void; onSent: () => void }) {
   const { engine, uploads } = useCtx();
   const [text, setText] = useState('');
   const [replyTo, setReplyTo] = useState<Message | null>(null);
@@ -114,6 +114,7 @@ export function Composer({ conv, state, api }: { conv: ConversationRecord; state
     if (draftTimer.current) clearTimeout(draftTimer.current);
     await engine.setDraft(conv.id, '');
     await engine.send(conv.id, value, extra);
+    onSent();
   }
 
   const onKeyDown = (e: KeyboardEvent) => {
@@ -234,7 +235,7 @@ export function Composer({ conv, state, api }: { conv: ConversationRecord; state
       )}
       {picker === 'sticker' && (
         <Suspense fallback={null}>
-          <StickerPicker onClose={() => setPicker(null)} onPick={(id) => { setPicker(null); void engine.send(conv.id, '', { sticker: id }); }} />
+          <StickerPicker onClose={() => setPicker(null)} onPick={(id) => { setPicker(null); void engine.send(conv.id, '', { sticker: id }).then(onSent); }} />
         </Suspense>
       )}
     </div>

@@ -133,11 +133,12 @@ export function Dialog({ id }: { id: Id }) {
           )
         }
       />
+      {rows.length === 0 && state.hasOlder[id] === false && <p class="no-messages">No messages yet: say hello!</p>}
       {!atBottom && (
         <button type="button" class="to-bottom" aria-label="Jump to the newest message" onClick={() => list.current?.scrollToBottom()}>↓</button>
       )}
       <div class="typing" aria-live="polite">{typing.length > 0 ? `${typing.join(', ')} ${typing.length > 1 ? 'are' : 'is'} typing…` : ''}</div>
-      <Composer key={id} conv={conv} state={state} api={(a) => { composer.current = a; }} />
+      <Composer key={id} conv={conv} state={state} api={(a) => { composer.current = a; }} onSent={() => list.current?.scrollToBottom()} />
       {reactTo && (
         <Suspense fallback={null}>
           <EmojiPicker label={`React to ${displayName(state.users[reactTo.sender_id])}'s message`} onClose={() => setReactTo(null)}
