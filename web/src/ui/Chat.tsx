@@ -127,6 +127,10 @@ function Layout({ openId, panel, setPanel, popup, setPopup }: {
   useEffect(() => {
     if (!exists && loaded) c.open(null);
   }, [exists, loaded]);
+  // The popup's conversation was opened some other way: it has done its job.
+  useEffect(() => {
+    if (popup && popup.message.conversation_id === openId) setPopup(null);
+  }, [openId, popup]);
 
   return (
     <div class="app" data-view={openId === null ? 'list' : 'dialog'}>
