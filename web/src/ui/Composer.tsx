@@ -208,12 +208,12 @@ export function Composer({ conv, state, api, onSent }: { conv: ConversationRecor
       {error && <p class="error" role="alert">{error}</p>}
       <div class="composer">
         <button type="button" class="icon" aria-label="Attach file" onClick={() => fileInput.current?.click()}>📎</button>
-        <input ref={fileInput} type="file" multiple class="visually-hidden" tabIndex={-1} aria-label="Choose files to send"
+        <input ref={fileInput} name="attachments" type="file" multiple class="visually-hidden" tabIndex={-1} aria-label="Choose files to send"
           onChange={(e) => {
             for (const f of Array.from(e.currentTarget.files ?? [])) void uploads.add(conv.id, f);
             e.currentTarget.value = '';
           }} />
-        <textarea ref={area} rows={1} aria-label="Message" placeholder="Write a message" value={text} maxLength={16000}
+        <textarea ref={area} name="message" rows={1} aria-label="Message" placeholder="Write a message" value={text} maxLength={16000}
           onInput={(e) => {
             const v = e.currentTarget.value;
             setText(v);
