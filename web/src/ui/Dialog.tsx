@@ -171,7 +171,11 @@ function firstOfRun(prev: Message | null, m: Message): boolean {
 function extendRows(previous: { messages: Message[]; rows: Row[] } | null, messages: Message[]): Row[] {
   const p = previous;
   const n = p ? messages.length - p.messages.length : -1;
-  if (!p || n <= 0 || p.messages.length === 0 || messages[n] !== p.messages[0] || messages[messages.length - 1] !== p.messages[p.messages.length - 1]) {
+  if (p && n > 0 && p.messages.length > 0 && sameRun(messages, 0, p.messages)) {
+    // New messages at the end: rows for them only, continuing the last day.
+    return p.rows.concat(buildRows(messages.slice(p.messages.length), p.messages[p.messages.length - 1]!));
+  }
+  if (!p || n <= 0 || p.messages.length === 0 || !sameRun(messages, n, p.messages)) {
     return buildRows(messages);
   }
   const head = buildRows(messages.slice(0, n));
@@ -193,6 +197,13 @@ function extendRows(previous: { messages: Message[]; rows: Row[] } | null, messa
   return head.concat(tail);
 }
 
+/** Whether `list` holds exactly the objects of `run` from `at` on (pointer checks: cheap). */
+function sameRun(list: Message[], at: number, run: Message[]): boolean {
+  if (at + run.length > list.length) return false;
+  for (let i = 0; i < run.length; i++) if (list[at + i] !== run[i]) return false;
+  return true;
+}
+
 function withOutbox(rows: Row[], messages: Message[], outbox: OutboxItem[], id: Id): Row[] {
   const waiting = outbox.filter((item) => item.conversation_id === id);
   if (waiting.length === 0) return rows;
@@ -202,10 +213,11 @@ function withOutbox(rows: Row[], messages: Message[], outbox: OutboxItem[], id: 
   return out;
 }
 
-function buildRows(messages: Message[]): Row[] {
+/** Rows of `messages`; `before` is the message shown just above them, if any. */
+function buildRows(messages: Message[], before: Message | null = null): Row[] {
   const out: Row[] = [];
-  let day = '';
-  let prev: Message | null = null;
+  let day = before ? dayKey(before.created_at) : '';
+  let prev: Message | null = before;
   for (const m of messages) {
     const d = dayKey(m.created_at);
     if (d !== day) {
