@@ -7,7 +7,7 @@ import type { SyncState } from '../sync/engine';
 import type { OutboxItem } from '../sync/store';
 import { Avatar } from './Avatar';
 import { preview, useCtx } from './Chat';
-import { conversationTitle } from './ConversationList';
+import { ConnectionBadge, conversationTitle } from './ConversationList';
 import { Composer, type ComposerApi } from './Composer';
 import { dayKey, dayLabel, displayName, relative, size, time } from './format';
 import { useObservable, useTick } from './hooks';
@@ -112,6 +112,8 @@ export function Dialog({ id }: { id: Id }) {
           <h2 id="dialog-title">{title}</h2>
           <p class="subtitle">{subtitle(conv, state)}</p>
         </div>
+        {/* On a phone the sidebar (and its badge) is hidden while a dialog is open. */}
+        <span class="phone-only"><ConnectionBadge state={state.connection} /></span>
         <button type="button" class="icon info" aria-label="Conversation info" onClick={() => setInfo(true)}>i</button>
       </header>
       <VirtualList
