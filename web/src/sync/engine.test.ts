@@ -290,3 +290,26 @@ describe('mergeSorted', () => {
     expect(mergeSorted(base, [])).toBe(base);
   });
 });
+
+describe('history windows', () => {
+  it('open with the newest messages without a gap; scrolling up fills the gap from the server', async () => {
+    // The store has seqs 1-3 and 8-10 (4-7 were missed); the server has 1-10.
+    await store.applyEvents([{ position: 40, event: CONVERSATION_CREATED as never }], ME.id);
+    await store.putMessages([1, 2, 3, 8, 9, 10].map((n) => message(n, n)));
+    const all = Array.from({ length: 10 }, (_, i) => message(i + 1, i + 1));
+    const f = routes({
+      'GET /api/v1/conversations/7/messages': (url: URL) => {
+        const before = Number(url.searchParams.get('before') ?? 11);
+        const page = all.filter((m) => m.seq < before).slice(-100);
+        return { messages: page, has_more: (page[0]?.seq ?? 1) > 1 };
+      },
+    });
+    const e = makeEngine(f);
+    await e.start();
+    await e.openConversation(7);
+    expect(e.state.get().messages[7]?.map((m) => m.seq)).toEqual([8, 9, 10]);
+    await e.loadOlder(7);
+    expect(e.state.get().messages[7]?.map((m) => m.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(f.calls).toContain('GET /api/v1/conversations/7/messages?before=8&limit=100');
+  });
+});

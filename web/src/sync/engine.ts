@@ -468,7 +468,7 @@ export class SyncEngine {
   /** Loads the newest part of a conversation (store first, then server). */
   async openConversation(id: Id): Promise<void> {
     if (!this.state.get().messages[id]) {
-      const local = await this.store.messagesBefore(id, Number.MAX_SAFE_INTEGER, PAGE);
+      const local = contiguousTail(await this.store.messagesBefore(id, Number.MAX_SAFE_INTEGER, PAGE));
       this.setWindow(id, local, local.length > 0 ? local[0]!.seq > 1 : true);
     }
     const conv = this.state.get().conversations.find((c) => c.id === id);
@@ -481,11 +481,17 @@ export class SyncEngine {
       if (newest < lastSeq || window.length < Math.min(PAGE, lastSeq)) {
         const page = await this.rest.messages(id, { limit: PAGE });
         const stored = await this.store.putMessages(page.messages);
-        this.state.update((s) => ({
-          ...s,
-          messages: { ...s.messages, [id]: mergeSorted(s.messages[id] ?? [], stored) },
-          hasOlder: { ...s.hasOlder, [id]: (stored[0]?.seq ?? 1) > 1 || page.has_more },
-        }));
+        this.state.update((s) => {
+          // Older stored messages separated from the newest page by a gap
+          // (missed while away) leave the window; scrolling up reloads them
+          // and the gap from the server, in order.
+          const merged = contiguousTail(mergeSorted(s.messages[id] ?? [], stored));
+          return {
+            ...s,
+            messages: { ...s.messages, [id]: merged },
+            hasOlder: { ...s.hasOlder, [id]: (merged[0]?.seq ?? 1) > 1 || page.has_more },
+          };
+        });
       }
     } catch {
       // Offline or refused: what the store holds is shown.
@@ -748,6 +754,14 @@ export function mergeSorted(base: Message[], add: Message[]): Message[] {
   for (const m of add) byId.set(m.id, m);
   // Fast path: appending newer messages to the end keeps the order.
   return [...byId.values()].sort((a, b) => a.seq - b.seq);
+}
+
+/** The part of an ascending list after its last gap in seqs (all of it when there is none). */
+export function contiguousTail(list: Message[]): Message[] {
+  for (let i = list.length - 1; i > 0; i--) {
+    if (list[i]!.seq !== list[i - 1]!.seq + 1) return list.slice(i);
+  }
+  return list;
 }
 
 /** Index of the message with `seq` in an ascending list, or -1. */
