@@ -160,7 +160,11 @@ export function Dialog({ id }: { id: Id }) {
 // Row objects are cached per message (and per day), so that paging through
 // tens of thousands of messages allocates only the new rows.
 const msgRows = new WeakMap<Message, { kind: 'msg'; key: string; m: Message; first: boolean }>();
-const dayRows = new Map<string, Row>();
+// A day separator is keyed by the message that starts the day: when older
+// messages of the same day are loaded above, the separator moves up as a new
+// row instead of being the same row somewhere else (which would move the
+// reader's place).
+const dayRows = new WeakMap<Message, Row>();
 
 function firstOfRun(prev: Message | null, m: Message): boolean {
   return !prev || prev.sender_id !== m.sender_id || m.created_at - prev.created_at > 5 * 60_000;
@@ -223,10 +227,10 @@ function buildRows(messages: Message[], before: Message | null = null): Row[] {
   for (const m of messages) {
     const d = dayKey(m.created_at);
     if (d !== day) {
-      let dr = dayRows.get(d);
+      let dr = dayRows.get(m);
       if (!dr) {
-        dr = { kind: 'day', key: `d${d}`, label: dayLabel(m.created_at) };
-        dayRows.set(d, dr);
+        dr = { kind: 'day', key: `d${m.id}`, label: dayLabel(m.created_at) };
+        dayRows.set(m, dr);
       }
       out.push(dr);
       day = d;

@@ -32,7 +32,7 @@ export function VirtualList<T>({ items, itemKey, render, estimate = 64, overscan
   const [measured, setMeasured] = useState(0);
   const stick = useRef(true);
   /** The row to keep in place at the next commit (set when rows change). */
-  const anchor = useRef<{ key: string; delta: number; index: number; length: number } | null>(null);
+  const anchor = useRef<{ key: string; delta: number; index: number; length: number; next?: { key: string; delta: number } } | null>(null);
   const observer = useRef<ResizeObserver | null>(null);
   // Keys and heights of the rows. Loading older history prepends rows: then
   // only the new rows are looked at and the rest is copied, so a page costs
@@ -128,6 +128,8 @@ export function VirtualList<T>({ items, itemKey, render, estimate = 64, overscan
       else hi = mid;
     }
     anchor.current = { key: k[lo]!, delta: el.scrollTop - o[lo]!, index: lo, length: k.length };
+    // The row below, in case the top one goes (a separator that moves).
+    if (lo + 1 < k.length) anchor.current.next = { key: k[lo + 1]!, delta: el.scrollTop - o[lo + 1]! };
   };
 
   useLayoutEffect(() => {
@@ -149,8 +151,13 @@ export function VirtualList<T>({ items, itemKey, render, estimate = 64, overscan
         }
       }
       if (i < 0) i = keys.indexOf(a.key);
+      let delta = a.delta;
+      if (i < 0 && a.next) {
+        i = keys.indexOf(a.next.key);
+        delta = a.next.delta;
+      }
       if (i >= 0) {
-        const want = offsets[i]! + a.delta;
+        const want = offsets[i]! + delta;
         if (Math.abs(el.scrollTop - want) > 1) el.scrollTop = want;
       }
     }
