@@ -33,7 +33,7 @@ export interface ConversationRecord extends Conversation {
   last_activity: number;
 }
 
-export function fromSummary(s: ConversationSummary, previous?: ConversationRecord): ConversationRecord {
+export function fromSummary(s: ConversationSummary, previous?: ConversationRecord, me?: Id): ConversationRecord {
   const record: ConversationRecord = {
     id: s.id,
     kind: s.kind,
@@ -48,7 +48,11 @@ export function fromSummary(s: ConversationSummary, previous?: ConversationRecor
     read_seq: s.read_seq,
     unread_count: s.unread_count,
     last_message: s.last_message,
-    mention_seq: previous && previous.mention_seq > s.read_seq ? previous.mention_seq : 0,
+    mention_seq: Math.max(
+      previous && previous.mention_seq > s.read_seq ? previous.mention_seq : 0,
+      // A device that did not see the messages arrive knows of the newest only.
+      me !== undefined && s.last_message && s.last_message.seq > s.read_seq && s.last_message.mentions.includes(me) ? s.last_message.seq : 0,
+    ),
     last_activity: s.last_message ? s.last_message.created_at : s.created_at,
   };
   if (s.peer) record.peer = s.peer;

@@ -64,7 +64,7 @@ export interface EngineOptions {
 
 /** Messages per page from the server, and per page read from the store. */
 const PAGE = 100;
-const LOCAL_PAGE = 300;
+const LOCAL_PAGE = 150;
 /** Outbox pacing: 15 sends every 500 ms (30/s) leaves room for receipts and typing. */
 const OUTBOX_CHUNK = 15;
 const OUTBOX_CHUNK_MS = 500;
@@ -420,7 +420,7 @@ export class SyncEngine {
       this.rest.settings().catch(() => undefined),
     ]);
     const previous = new Map((await this.store.conversations()).map((c) => [c.id, c]));
-    const records = convs.conversations.map((s) => fromSummary(s, previous.get(s.id)));
+    const records = convs.conversations.map((s) => fromSummary(s, previous.get(s.id), this.opts.me.id));
     // History the device misses in conversations it has messages of.
     for (const c of records) {
       const have = await this.store.maxSeq(c.id);

@@ -1,6 +1,6 @@
 // The sidebar: who I am, the connection state, the actions, and the
 // conversations sorted by last activity, with a filter.
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import type { Id } from '../protocol/types';
 import type { ConversationRecord } from '../sync/apply';
 import type { SyncState } from '../sync/engine';
@@ -8,6 +8,8 @@ import { Avatar } from './Avatar';
 import { preview, useCtx } from './Chat';
 import { displayName, shortWhen } from './format';
 import { useObservable } from './hooks';
+
+let marked = false;
 
 export function conversationTitle(c: ConversationRecord, s: Pick<SyncState, 'users'>): string {
   if (c.kind === 'group') return c.name;
@@ -26,24 +28,31 @@ export function ConversationList({ openId, onPanel }: { openId: Id | null; onPan
     return conversationTitle(c, state).toLowerCase().includes(f) || (peer?.username.includes(f) ?? false);
   });
   const invitations = state.invitations.filter((i) => i.from).length;
+  useEffect(() => {
+    if (list.length > 0 && !marked) {
+      marked = true;
+      performance.mark('parley:first-list');
+    }
+  }, [list.length]);
   const now = Date.now();
 
   return (
     <aside class="sidebar" aria-label="Parley">
       <h1 class="visually-hidden">Parley</h1>
       <header class="sidebar-head">
-        <button type="button" class="me" onClick={() => onPanel('settings')} aria-label="Settings">
+        <div class="me">
           <Avatar user={state.me} size={36} />
           <span class="me-name">{displayName(state.me)}</span>
-        </button>
+        </div>
         <ConnectionBadge state={state.connection} />
+        <button type="button" class="quiet sign-out" onClick={signOut}>Sign out</button>
       </header>
       <div class="toolbar">
         <button type="button" onClick={() => onPanel('contacts')}>
           Contacts{invitations > 0 && <span class="badge" aria-label={`${invitations} invitations`}>{invitations}</span>}
         </button>
         <button type="button" onClick={() => onPanel('group')}>New group</button>
-        <button type="button" class="quiet" onClick={signOut}>Sign out</button>
+        <button type="button" onClick={() => onPanel('settings')}>Settings</button>
       </div>
       <input class="filter" name="filter" type="search" aria-label="Filter conversations" placeholder="Filter conversations"
         value={filter} onInput={(e) => setFilter(e.currentTarget.value)} />
@@ -60,11 +69,10 @@ export function ConversationList({ openId, onPanel }: { openId: Id | null; onPan
             const online = peer ? state.presence[peer.id]?.online : false;
             const last = c.last_message;
             const lastSender = last && c.kind === 'group' && !last.deleted ? `${last.sender_id === state.me.id ? 'You' : displayName(state.users[last.sender_id])}: ` : last && last.sender_id === state.me.id && !last.deleted ? 'You: ' : '';
-            const label = [title, c.unread_count > 0 ? `${c.unread_count} unread` : '', mention ? 'mentioned you' : '', muted ? 'muted' : ''].filter(Boolean).join(', ');
             return (
               <li key={c.id}>
                 <a href={`/c/${c.id}`} class={`conv${c.id === openId ? ' active' : ''}${c.unread_count ? ' unread' : ''}`}
-                  aria-current={c.id === openId ? 'page' : undefined} aria-label={label}
+                  aria-current={c.id === openId ? 'page' : undefined}
                   onClick={(e) => { e.preventDefault(); open(c.id); }}>
                   <span class="conv-avatar">
                     {c.kind === 'group' ? <Avatar name={c.name} mediaId={c.avatar_media_id ?? null} id={c.id} size={44} /> : <Avatar user={peer} size={44} />}
@@ -73,13 +81,15 @@ export function ConversationList({ openId, onPanel }: { openId: Id | null; onPan
                   <span class="conv-main">
                     <span class="conv-top">
                       <span class="conv-title">{title}</span>
+                      <span class="visually-hidden">, </span>
                       <span class="conv-time">{shortWhen(c.last_activity)}</span>
                     </span>
                     <span class="conv-bottom">
                       <span class="conv-preview">{last ? lastSender + preview(last) : c.kind === 'group' ? c.topic || 'New group' : 'New conversation'}</span>
-                      {muted && <span class="muted-mark" aria-hidden="true">🔕</span>}
-                      {mention && <span class="mention-mark" aria-hidden="true">@</span>}
-                      {c.unread_count > 0 && <span class="badge" aria-hidden="true">{c.unread_count}</span>}
+                      {/* Read in this order (N unread, mentioned you, muted); shown the other way round. */}
+                      {c.unread_count > 0 && <span class="badge"><span class="visually-hidden">, </span>{c.unread_count}<span class="visually-hidden"> unread</span></span>}
+                      {mention && <span class="mention-mark"><span aria-hidden="true">@</span><span class="visually-hidden">, mentioned you</span></span>}
+                      {muted && <span class="muted-mark"><span aria-hidden="true">🔕</span><span class="visually-hidden">, muted</span></span>}
                     </span>
                   </span>
                 </a>
