@@ -31,38 +31,11 @@ config=$root/bench/parleyd-bench.toml
 mkdir -p "$out"
 data=$out/data
 
-if [[ -z ${SKIP_BUILD:-} ]]; then
-  cmake --preset release >/dev/null
-  cmake --build --preset release --target parleyd parley-bench
-fi
-build=${BENCH_BUILD:-release}
-parleyd=$root/build/$build/server/parleyd
-bench=$root/build/$build/bench/parley-bench
-ulimit -n "$(ulimit -Hn)"
+source "$root/bench/lib.sh"
+bench_binaries "$root"
 
-server_pid=
-stop_server() {
-  if [[ -n $server_pid ]]; then
-    kill -TERM "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-    server_pid=
-  fi
-}
-trap stop_server EXIT
-
-start_server() {
-  local log=$1
-  "$parleyd" --config "$config" --listen 127.0.0.1:0 --data-dir "$data" 2>"$log" &
-  server_pid=$!
-  for _ in $(seq 400); do
-    port=$(sed -n 's/.*listening address=127\.0\.0\.1:\([0-9]*\).*/\1/p' "$log" | head -n1)
-    [[ -n $port ]] && return 0
-    sleep 0.05
-  done
-  echo "parleyd did not start; its log:" >&2
-  cat "$log" >&2
-  exit 1
-}
+trap bench_stop EXIT
+start_server() { bench_start "$1" "$parleyd" --config "$config" --listen 127.0.0.1:0 --data-dir "$data"; }
 
 pairs() {
   "$bench" --server "http://127.0.0.1:$port" --server-pid "$server_pid" --label "$1" --scenario pairs \
@@ -84,7 +57,7 @@ echo "== schema and accounts" >&2
 start_server "$out/parleyd-setup.log"
 "$bench" --server "http://127.0.0.1:$port" --scenario pairs --connections 200 --rate 100 --duration 1 --warmup 0 \
   --quiet >/dev/null
-stop_server
+bench_stop
 
 echo "== adding $messages messages by SQL" >&2
 conversations=$(sqlite3 "$data/parley.db" "SELECT COUNT(*) FROM conversations")
@@ -127,7 +100,7 @@ wait "$bench_pid"
 
 echo "== backup of the idle server" >&2
 "$parleyd" --config "$config" --data-dir "$data" backup "$out/backup-idle" >"$out/backup-idle.txt"
-stop_server
+bench_stop
 
 python3 - "$out" <<'PY'
 import json, sys, pathlib

@@ -32,36 +32,10 @@ config=$out/parleyd.toml
 # The bench config, and no rate limit between runs.
 { cat "$root/bench/parleyd-bench.toml"; printf '\n[export]\nmin_interval_seconds = 0\n'; } >"$config"
 
-if [[ -z ${SKIP_BUILD:-} ]]; then
-  cmake --preset release >/dev/null
-  cmake --build --preset release --target parleyd
-fi
-build=${BENCH_BUILD:-release}
-parleyd=$root/build/$build/server/parleyd
-
-server_pid=
-stop_server() {
-  if [[ -n $server_pid ]]; then
-    kill -TERM "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-    server_pid=
-  fi
-}
-trap stop_server EXIT
-
-start_server() {
-  local log=$1
-  "$parleyd" --config "$config" --listen 127.0.0.1:0 --data-dir "$data" 2>"$log" &
-  server_pid=$!
-  for _ in $(seq 400); do
-    port=$(sed -n 's/.*listening address=127\.0\.0\.1:\([0-9]*\).*/\1/p' "$log" | head -n1)
-    [[ -n $port ]] && return 0
-    sleep 0.05
-  done
-  echo "parleyd did not start; its log:" >&2
-  cat "$log" >&2
-  exit 1
-}
+source "$root/bench/lib.sh"
+bench_binaries "$root"
+trap bench_stop EXIT
+start_server() { bench_start "$1" "$parleyd" --config "$config" --listen 127.0.0.1:0 --data-dir "$data"; }
 
 api() {  # METHOD PATH [TOKEN] [BODY]
   curl -sS -f -X "$1" "http://127.0.0.1:$port$2" -H 'Content-Type: application/json' \
@@ -84,7 +58,7 @@ bob=$(login bob)
 invitation=$(api POST /api/v1/contacts/invitations "$alice" '{"username":"bob"}' | json "['invitation']['id']")
 api POST "/api/v1/contacts/invitations/$invitation/accept" "$bob" '{}' >/dev/null
 conversation=$(api POST /api/v1/conversations/direct "$alice" '{"username":"bob"}' | json "['conversation']['id']")
-stop_server
+bench_stop
 
 echo "== adding $messages messages by SQL" >&2
 time sqlite3 "$data/parley.db" <<SQL
@@ -124,7 +98,7 @@ done
 anon_after=$(kib RssAnon)
 [[ $state == ready ]] || { echo "export failed: $view" >&2; exit 1; }
 curl -sS -f -o "$out/export.zip" -H "Authorization: Bearer $alice" "http://127.0.0.1:$port/api/v1/me/exports/$id/download"
-stop_server
+bench_stop
 
 python3 - "$view" "$messages" "$db_mib" "$anon_before" "$anon_max" "$anon_after" "$file_before" "$file_max" \
   "$out/export.zip" <<'PY' |

@@ -30,43 +30,12 @@ config=${PARLEYD_CONFIG:-$root/bench/parleyd-bench.toml}
 node_dir=$root/bench/baselines/node-ws
 mkdir -p "$out"
 
-if [[ -z ${SKIP_BUILD:-} ]]; then
-  # GCC 12 at -O2 reports a null dereference inside Asio's inlined executor
-  # comparison that cannot happen; -Werror would stop the release build on it.
-  cmake --preset release >/dev/null
-  cmake --build --preset release --target parleyd parley-bench
-fi
-parleyd=$root/build/release/server/parleyd
-bench=$root/build/release/bench/parley-bench
+source "$root/bench/lib.sh"
+bench_binaries "$root"
 if [[ $only != parleyd && ! -d $node_dir/node_modules/ws ]]; then
   (cd "$node_dir" && npm ci --no-audit --no-fund)
 fi
-# The tool and the servers need a descriptor per connection.
-ulimit -n "$(ulimit -Hn)"
-
-server_pid=
-stop_server() {
-  if [[ -n $server_pid ]]; then
-    kill -TERM "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-    server_pid=
-  fi
-}
-trap stop_server EXIT
-
-# Waits for the "listening address=HOST:PORT" line both servers print.
-wait_listening() {
-  local log=$1
-  for _ in $(seq 400); do
-    port=$(sed -n 's/.*listening address=127\.0\.0\.1:\([0-9]*\).*/\1/p' "$log" | head -n1)
-    [[ -n $port ]] && return 0
-    kill -0 "$server_pid" 2>/dev/null || break
-    sleep 0.05
-  done
-  echo "the server did not start; its log:" >&2
-  cat "$log" >&2
-  exit 1
-}
+trap bench_stop EXIT
 
 run_one() {
   local label=$1 i=$2
@@ -75,17 +44,15 @@ run_one() {
   if [[ $label == parleyd ]]; then
     local args=(--config "$config" --listen 127.0.0.1:0 --data-dir "$out/parleyd-data-$i")
     [[ -n ${PARLEYD_THREADS:-} ]] && args+=(--threads "$PARLEYD_THREADS")
-    "$parleyd" "${args[@]}" 2>"$log" &
+    bench_start "$log" "$parleyd" "${args[@]}"
   else
-    node "$node_dir/server.js" --listen 127.0.0.1:0 2>"$log" &
+    bench_start "$log" node "$node_dir/server.js" --listen 127.0.0.1:0
   fi
-  server_pid=$!
-  wait_listening "$log"
   echo "== $label run $i (pid $server_pid, port $port)" >&2
   local status=0
   "$bench" --server "http://127.0.0.1:$port" --server-pid "$server_pid" --label "$label" \
     --scenario "$scenario" "$@" --json "$out/$label-$i.json" | tee "$out/$label-$i.txt" || status=$?
-  stop_server
+  bench_stop
   rm -rf "$out/parleyd-data-$i"
   if [[ $status -ne 0 ]]; then
     echo "parley-bench failed against $label (exit $status)" >&2

@@ -49,23 +49,19 @@ elif [[ -z $nginx_bin ]]; then
   use_nginx=
 fi
 
-if [[ -z ${SKIP_BUILD:-} ]]; then
-  cmake --preset release >/dev/null
-  cmake --build --preset release --target parleyd parley-bench -j2
-fi
-parleyd=$root/build/release/server/parleyd
-bench=$root/build/release/bench/parley-bench
+source "$root/bench/lib.sh"
+bench_binaries "$root"
 mkdir -p "$out"
 echo "results in $out"
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)" | tee "$out/load.txt"
 
-parleyd_pid=
 nginx_pid=
 cleanup() {
-  for pid in $parleyd_pid $nginx_pid; do
-    kill -TERM "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
+  bench_stop
+  if [[ -n $nginx_pid ]]; then
+    kill -TERM "$nginx_pid" 2>/dev/null || true
+    wait "$nginx_pid" 2>/dev/null || true
+  fi
   # Uploads are gigabytes; the reports stay.
   rm -rf "$out/parleyd-data" "$out/nginx/www/up" "$out/nginx/tmp"
 }
@@ -82,16 +78,8 @@ cat >>"$config" <<'EOF'
 quota_bytes = 0
 EOF
 args=(--config "$config" --listen 127.0.0.1:0 --data-dir "$out/parleyd-data" --threads "$workers")
-"$parleyd" "${args[@]}" 2>"$out/parleyd.log" &
-parleyd_pid=$!
-port=
-for _ in $(seq 400); do
-  port=$(sed -n 's/.*listening address=127\.0\.0\.1:\([0-9]*\).*/\1/p' "$out/parleyd.log" | head -n1)
-  [[ -n $port ]] && break
-  kill -0 "$parleyd_pid" 2>/dev/null || break
-  sleep 0.05
-done
-[[ -n $port ]] || { cat "$out/parleyd.log" >&2; echo "parleyd did not start" >&2; exit 1; }
+bench_start "$out/parleyd.log" "$parleyd" "${args[@]}"
+parleyd_pid=$server_pid
 parleyd_url=http://127.0.0.1:$port
 
 # An account, a session and the file.

@@ -91,18 +91,6 @@ DbProbe probe_database(const fs::path& path) {
   return probe;
 }
 
-int next_ref = 0;
-
-object request(WsClient& ws, object frame) {
-  std::string ref = "r-" + std::to_string(++next_ref);
-  frame["ref"] = ref;
-  ws.send(frame);
-  for (;;) {
-    auto reply = ws.next(10s);
-    if (reply.contains("ref") && reply.at("ref").is_string() && reply.at("ref").as_string() == ref) return reply;
-  }
-}
-
 std::int64_t acked_id(const object& reply) {
   if (str(reply.at("type")) != "ack") throw std::runtime_error("not acked: " + boost::json::serialize(reply));
   return reply.at("message_id").as_int64();
@@ -154,16 +142,16 @@ TEST(BackupTest, BackupUnderSendLoadRestoresEveryAckedMessageAndTheSameMediaByte
   a.hello(alice.token, 0);
   std::set<std::int64_t> acked_before;
   boost::json::array attachments{boost::json::string(big_id), boost::json::string(small_id)};
-  acked_before.insert(acked_id(request(a, object{{"type", "send"},
-                                                 {"conversation_id", direct},
-                                                 {"client_id", "files"},
-                                                 {"text", "two files"},
-                                                 {"attachments", attachments}})));
+  acked_before.insert(acked_id(a.request(object{{"type", "send"},
+                                                {"conversation_id", direct},
+                                                {"client_id", "files"},
+                                                {"text", "two files"},
+                                                {"attachments", attachments}})));
   auto pack = client.get("/api/v1/sticker-packs/parley-default", alice.token).json().at("pack").as_object();
   auto sticker = pack.at("stickers").at(2).as_object();
   ASSERT_EQ(client.put("/api/v1/me/sticker-packs/parley-default", object{}, alice.token).status, 200);
-  acked_before.insert(acked_id(request(
-      a, object{{"type", "send"}, {"conversation_id", direct}, {"client_id", "st"}, {"sticker", sticker.at("id")}})));
+  acked_before.insert(acked_id(a.request(
+      object{{"type", "send"}, {"conversation_id", direct}, {"client_id", "st"}, {"sticker", sticker.at("id")}})));
   std::string sticker_url = str(sticker.at("image_url"));
   auto sticker_image = client.get(sticker_url, bob.token);
   ASSERT_EQ(sticker_image.status, 200);

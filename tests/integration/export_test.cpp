@@ -59,32 +59,19 @@ constexpr const char* kBeforeLeave = "before-leave-text-e5d4";        // what Al
 
 int next_ref = 0;
 
-object request(WsClient& ws, object frame) {
-  std::string ref = "x-" + std::to_string(++next_ref);
-  frame["ref"] = ref;
-  ws.send(frame);
-  auto deadline = Clock::now() + std::chrono::seconds(10);
-  for (;;) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-    if (left.count() <= 0) throw std::runtime_error("no answer to " + dump(frame));
-    auto reply = ws.next(left);
-    if (reply.contains("ref") && reply.at("ref").is_string() && reply.at("ref").as_string() == ref) return reply;
-  }
-}
-
 std::int64_t send_ok(WsClient& ws, std::int64_t conversation, const std::string& text, array attachments = {}) {
   object frame{{"type", "send"},
                {"conversation_id", conversation},
-               {"client_id", "c-" + std::to_string(next_ref + 1)},
+               {"client_id", "c-" + std::to_string(++next_ref)},
                {"text", text}};
   if (!attachments.empty()) frame["attachments"] = std::move(attachments);
-  auto ack = request(ws, frame);
+  auto ack = ws.request(frame);
   if (str(ack.at("type")) != "ack") throw std::runtime_error("send refused: " + dump(ack));
   return ack.at("message_id").as_int64();
 }
 
 void expect_ok(WsClient& ws, const object& frame) {
-  auto reply = request(ws, frame);
+  auto reply = ws.request(frame);
   ASSERT_EQ(str(reply.at("type")), "ok") << dump(frame) << " -> " << dump(reply);
 }
 

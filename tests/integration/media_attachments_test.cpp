@@ -6,7 +6,6 @@
 // user and group avatars and who sees them; hostile sends.
 #include <gtest/gtest.h>
 
-
 #include <chrono>
 #include <filesystem>
 #include <iterator>
@@ -109,22 +108,6 @@ struct World {
   std::int64_t group = 0;
 };
 
-int next_ref = 0;
-
-// Sends `frame` with a fresh ref and returns the answer carrying that ref.
-object request(WsClient& ws, object frame) {
-  std::string ref = "m-" + std::to_string(++next_ref);
-  frame["ref"] = ref;
-  ws.send(frame);
-  auto deadline = Clock::now() + std::chrono::seconds(10);
-  for (;;) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-    if (left.count() <= 0) throw std::runtime_error("no answer to " + dump(frame));
-    auto reply = ws.next(left);
-    if (reply.contains("ref") && reply.at("ref").is_string() && reply.at("ref").as_string() == ref) return reply;
-  }
-}
-
 object send_frame(std::int64_t conversation, const std::string& client_id, const std::string& text,
                   const boost::json::value& attachments) {
   object frame{{"type", "send"}, {"conversation_id", conversation}, {"client_id", client_id}};
@@ -141,7 +124,7 @@ array ids(std::initializer_list<std::string> list) {
 
 std::int64_t send_ok(WsClient& ws, std::int64_t conversation, const std::string& client_id, const std::string& text,
                      const array& attachments) {
-  auto ack = request(ws, send_frame(conversation, client_id, text, attachments));
+  auto ack = ws.request(send_frame(conversation, client_id, text, attachments));
   if (str(ack.at("type")) != "ack") throw std::runtime_error("send refused: " + dump(ack));
   return ack.at("message_id").as_int64();
 }
@@ -211,7 +194,7 @@ TEST(MediaAttachmentsTest, AMemberDownloadsAnAttachedFileAndStrangersGetTheSame4
   EXPECT_EQ(w.client.get("/api/v1/media/" + id + "/info", w.mallory.token).status, 404);
 
   // Edits keep the attachments.
-  auto edited = request(a, object{{"type", "edit"}, {"message_id", message_id}, {"text", "see attached (v2)"}});
+  auto edited = a.request(object{{"type", "edit"}, {"message_id", message_id}, {"text", "see attached (v2)"}});
   ASSERT_EQ(str(edited.at("type")), "ok") << dump(edited);
   auto edit_event = b.next_of_type("event");
   EXPECT_EQ(str(edit_event.at("event").at("type")), "message.edited");
@@ -222,7 +205,7 @@ TEST(MediaAttachmentsTest, AMemberDownloadsAnAttachedFileAndStrangersGetTheSame4
   // A file with no text is a message; neither is not.
   auto only_file = send_ok(a, w.group, "file-only", "", ids({w.upload_id(w.alice, "b.txt", "b")}));
   EXPECT_EQ(str(history_message(w, w.bob, only_file).at("text")), "");
-  EXPECT_EQ(error_code(request(a, send_frame(w.group, "neither", "", array{}))), "validation_failed");
+  EXPECT_EQ(error_code(a.request(send_frame(w.group, "neither", "", array{}))), "validation_failed");
 }
 
 TEST(MediaAttachmentsTest, ARemovedMemberKeepsFilesPostedWhileAMemberAndNothingPostedLater) {
@@ -288,10 +271,10 @@ TEST(MediaAttachmentsTest, DeletingAMessageRevokesItsFilesAndTheSweeperPurgesThe
   auto doomed = send_ok(a, w.group, "doomed", "with a file", ids({id}));
   send_ok(a, w.group, "stays", "with another file", ids({kept}));
   // An edit stores a message.edited event that carries the attachment's name.
-  ASSERT_EQ(str(request(a, object{{"type", "edit"}, {"message_id", doomed}, {"text", "edited"}}).at("type")), "ok");
+  ASSERT_EQ(str(a.request(object{{"type", "edit"}, {"message_id", doomed}, {"text", "edited"}}).at("type")), "ok");
   ASSERT_EQ(w.status(w.bob, id), 200);
 
-  ASSERT_EQ(str(request(a, object{{"type", "delete"}, {"message_id", doomed}}).at("type")), "ok");
+  ASSERT_EQ(str(a.request(object{{"type", "delete"}, {"message_id", doomed}}).at("type")), "ok");
   // The other member loses it at once; the uploader keeps it until the grace.
   EXPECT_EQ(w.status(w.bob, id), 404);
   EXPECT_TRUE(history_message(w, w.bob, doomed).at("attachments").as_array().empty());
@@ -411,22 +394,22 @@ TEST(MediaAttachmentsTest, HostileAttachmentListsAreRefusedAndStoreNothing) {
   auto pair = direct_conversation(w.client, w.mallory, w.bob);
 
   // Another user's private upload: not found, exactly as an unknown id.
-  auto stolen = request(m, send_frame(pair, "steal", "look", ids({own, secret})));
+  auto stolen = m.request(send_frame(pair, "steal", "look", ids({own, secret})));
   EXPECT_EQ(error_code(stolen), "not_found");
   EXPECT_NE(str(stolen.at("message")).find("attachments[1]"), std::string::npos) << dump(stolen);
-  EXPECT_EQ(error_code(request(m, send_frame(pair, "unknown", "x", ids({"AAAAAAAAAAAAAAAAAAAAAA"})))), "not_found");
+  EXPECT_EQ(error_code(m.request(send_frame(pair, "unknown", "x", ids({"AAAAAAAAAAAAAAAAAAAAAA"})))), "not_found");
   EXPECT_EQ(w.status(w.bob, secret), 404);
 
   array eleven;
   for (int i = 0; i < 11; ++i) {
     eleven.push_back(boost::json::string(w.upload_id(w.mallory, "f.txt", std::to_string(i))));
   }
-  EXPECT_EQ(error_code(request(m, send_frame(pair, "many", "x", eleven))), "validation_failed");
-  EXPECT_EQ(error_code(request(m, send_frame(pair, "dup", "x", ids({own, own})))), "validation_failed");
-  EXPECT_EQ(error_code(request(m, send_frame(pair, "type1", "x", array{1, 2}))), "validation_failed");
-  EXPECT_EQ(error_code(request(m, send_frame(pair, "type2", "x", object{{"id", own}}))), "validation_failed");
-  EXPECT_EQ(error_code(request(m, send_frame(pair, "type3", "x", boost::json::string(own)))), "validation_failed");
-  EXPECT_EQ(error_code(request(m, send_frame(pair, "long", "x", ids({std::string(5000, 'A')})))), "not_found");
+  EXPECT_EQ(error_code(m.request(send_frame(pair, "many", "x", eleven))), "validation_failed");
+  EXPECT_EQ(error_code(m.request(send_frame(pair, "dup", "x", ids({own, own})))), "validation_failed");
+  EXPECT_EQ(error_code(m.request(send_frame(pair, "type1", "x", array{1, 2}))), "validation_failed");
+  EXPECT_EQ(error_code(m.request(send_frame(pair, "type2", "x", object{{"id", own}}))), "validation_failed");
+  EXPECT_EQ(error_code(m.request(send_frame(pair, "type3", "x", boost::json::string(own)))), "validation_failed");
+  EXPECT_EQ(error_code(m.request(send_frame(pair, "long", "x", ids({std::string(5000, 'A')})))), "not_found");
   auto history = w.client.get("/api/v1/conversations/" + std::to_string(pair) + "/messages", w.mallory.token);
   ASSERT_EQ(history.status, 200);
   EXPECT_TRUE(history.json().at("messages").as_array().empty()) << history.body;
@@ -434,14 +417,14 @@ TEST(MediaAttachmentsTest, HostileAttachmentListsAreRefusedAndStoreNothing) {
   // Ten distinct files are fine; a retry with the same list is the same
   // message, with another list a conflict.
   array ten(eleven.begin(), eleven.begin() + 10);
-  auto first = request(m, send_frame(pair, "ten", "", ten));
+  auto first = m.request(send_frame(pair, "ten", "", ten));
   ASSERT_EQ(str(first.at("type")), "ack") << dump(first);
-  auto again = request(m, send_frame(pair, "ten", "", ten));
+  auto again = m.request(send_frame(pair, "ten", "", ten));
   ASSERT_EQ(str(again.at("type")), "ack") << dump(again);
   EXPECT_TRUE(again.at("duplicate").as_bool());
   EXPECT_EQ(again.at("message_id"), first.at("message_id"));
   array nine(ten.begin(), ten.begin() + 9);
-  EXPECT_EQ(error_code(request(m, send_frame(pair, "ten", "", nine))), "conflict");
+  EXPECT_EQ(error_code(m.request(send_frame(pair, "ten", "", nine))), "conflict");
 }
 
 }  // namespace

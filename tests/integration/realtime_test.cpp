@@ -43,26 +43,6 @@ std::chrono::milliseconds left_until(Clock::time_point deadline) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
 }
 
-std::atomic<int> next_ref{0};
-
-// Sends `frame` with a fresh ref and returns the answer carrying that ref
-// (ack, ok, pong or error); every other frame read meanwhile goes to
-// `skipped`.
-object request(WsClient& ws, object frame, std::vector<object>* skipped = nullptr,
-               std::chrono::milliseconds timeout = 10s) {
-  std::string ref = "ref-" + std::to_string(++next_ref);
-  frame["ref"] = ref;
-  ws.send(frame);
-  auto deadline = Clock::now() + timeout;
-  for (;;) {
-    auto left = left_until(deadline);
-    if (left.count() <= 0) throw std::runtime_error("no answer to " + dump(frame));
-    auto reply = ws.next(left);
-    if (reply.contains("ref") && reply.at("ref").is_string() && reply.at("ref").as_string() == ref) return reply;
-    if (skipped != nullptr) skipped->push_back(std::move(reply));
-  }
-}
-
 object send_frame(std::int64_t conversation, const std::string& client_id, const std::string& text) {
   return object{{"type", "send"}, {"conversation_id", conversation}, {"client_id", client_id}, {"text", text}};
 }
@@ -70,14 +50,14 @@ object send_frame(std::int64_t conversation, const std::string& client_id, const
 // Sends a message and expects an ack.
 object send_ok(WsClient& ws, std::int64_t conversation, const std::string& client_id, const std::string& text,
                std::vector<object>* skipped = nullptr) {
-  auto ack = request(ws, send_frame(conversation, client_id, text), skipped);
+  auto ack = ws.request(send_frame(conversation, client_id, text), skipped);
   if (type_of(ack) != "ack") throw std::runtime_error("send refused: " + dump(ack));
   return ack;
 }
 
 // Sends a frame that should be answered with ok.
 void expect_ok(WsClient& ws, const object& frame, std::vector<object>* skipped = nullptr) {
-  auto reply = request(ws, frame, skipped);
+  auto reply = ws.request(frame, skipped);
   EXPECT_EQ(type_of(reply), "ok") << dump(frame) << " -> " << dump(reply);
 }
 
@@ -693,10 +673,10 @@ TEST(RealtimeTest, EditsDeletionsReactionsRepliesAndMentions) {
   EXPECT_EQ(payload(edited).at("message").at("text"), "hi @bob, edited");
   EXPECT_TRUE(payload(edited).at("message").at("edited_at").is_int64()) << dump(edited);
   EXPECT_EQ(payload(edited).at("message").at("mentions").as_array().size(), 1U);
-  auto refused = request(b, object{{"type", "edit"}, {"message_id", id}, {"text", "not mine"}});
+  auto refused = b.request(object{{"type", "edit"}, {"message_id", id}, {"text", "not mine"}});
   EXPECT_EQ(type_of(refused), "error");
   EXPECT_EQ(refused.at("code"), "forbidden") << dump(refused);
-  auto outsider = request(b, object{{"type", "edit"}, {"message_id", 999999}, {"text", "nothing"}});
+  auto outsider = b.request(object{{"type", "edit"}, {"message_id", 999999}, {"text", "nothing"}});
   EXPECT_EQ(outsider.at("code"), "not_found") << dump(outsider);
 
   // Reactions: adding twice emits once; removing twice emits once. A fresh
@@ -730,24 +710,24 @@ TEST(RealtimeTest, EditsDeletionsReactionsRepliesAndMentions) {
   // Replies: to a message of the same conversation only.
   auto reply_frame = send_frame(w.group, "reply-1", "answering");
   reply_frame["reply_to"] = id;
-  auto reply = request(b, reply_frame);
+  auto reply = b.request(reply_frame);
   ASSERT_EQ(type_of(reply), "ack") << dump(reply);
   auto reply_event = watch.next_of_type("event");
   EXPECT_EQ(payload(reply_event).at("message").at("reply_to").as_int64(), id);
   auto cross = send_frame(w.group, "reply-2", "answering elsewhere");
   cross["reply_to"] = in_direct.at("message_id");
-  auto cross_reply = request(b, cross);
+  auto cross_reply = b.request(cross);
   EXPECT_EQ(type_of(cross_reply), "error");
   EXPECT_EQ(cross_reply.at("code"), "validation_failed") << dump(cross_reply);
   auto missing = send_frame(w.group, "reply-3", "answering nothing");
   missing["reply_to"] = 987654;
-  EXPECT_EQ(request(b, missing).at("code"), "validation_failed");
+  EXPECT_EQ(b.request(missing).at("code"), "validation_failed");
   auto group_history = history(w.client, w.group, w.alice.token);
   EXPECT_EQ(group_history.size(), 4U) << "refused replies must store nothing";
 
   // Deletion: a tombstone, live and in history. A plain member may not
   // delete someone else's message.
-  auto not_admin = request(b, object{{"type", "delete"}, {"message_id", id}});
+  auto not_admin = b.request(object{{"type", "delete"}, {"message_id", id}});
   EXPECT_EQ(not_admin.at("code"), "forbidden") << dump(not_admin);
   expect_ok(a, object{{"type", "delete"}, {"message_id", id}});
   auto deleted = watch.next_of_type("event");
@@ -761,9 +741,9 @@ TEST(RealtimeTest, EditsDeletionsReactionsRepliesAndMentions) {
   EXPECT_TRUE(after_delete.front().at("mentions").as_array().empty());
   EXPECT_TRUE(after_delete.front().at("reactions").as_array().empty());
   EXPECT_EQ(after_delete.size(), 4U) << "a deleted message keeps its place";
-  auto edit_deleted = request(a, object{{"type", "edit"}, {"message_id", id}, {"text", "too late"}});
+  auto edit_deleted = a.request(object{{"type", "edit"}, {"message_id", id}, {"text", "too late"}});
   EXPECT_EQ(edit_deleted.at("code"), "conflict") << dump(edit_deleted);
-  auto react_deleted = request(b, object{{"type", "react"}, {"message_id", id}, {"emoji", "👍"}});
+  auto react_deleted = b.request(object{{"type", "react"}, {"message_id", id}, {"emoji", "👍"}});
   EXPECT_EQ(react_deleted.at("code"), "conflict") << dump(react_deleted);
   // A device catching up later sees the tombstone too.
   WsClient late(w.port());
@@ -811,7 +791,7 @@ TEST(RealtimeTest, TypingReachesOtherMembersOnlyAndIsThrottled) {
 
   // Typing where one is not a member is refused.
   auto elsewhere = create_group(w.client, w.bob, "bob only", {});
-  auto refused = request(a1, object{{"type", "typing"}, {"conversation_id", elsewhere}});
+  auto refused = a1.request(object{{"type", "typing"}, {"conversation_id", elsewhere}});
   EXPECT_EQ(type_of(refused), "error");
   EXPECT_EQ(refused.at("code"), "not_found") << dump(refused);
 

@@ -3,12 +3,15 @@
 // edited messages), each operator, non-Latin scripts and folding, hostile
 // FTS5 syntax (a 200 or a 422, never a 500), pagination and limits.
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <boost/json.hpp>
 #include <boost/url/encode.hpp>
 #include <boost/url/rfc/unreserved_chars.hpp>
+#include <fstream>
 #include <set>
 
+#include "support/data_probe.hpp"
 #include "support/http_client.hpp"
 #include "support/server_process.hpp"
 #include "support/ws_client.hpp"
@@ -37,32 +40,19 @@ const std::string kPng = from_hex(
 
 int next_ref = 0;
 
-object request(WsClient& ws, object frame) {
-  std::string ref = "s-" + std::to_string(++next_ref);
-  frame["ref"] = ref;
-  ws.send(frame);
-  auto deadline = Clock::now() + std::chrono::seconds(10);
-  for (;;) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-    if (left.count() <= 0) throw std::runtime_error("no answer to " + dump(frame));
-    auto reply = ws.next(left);
-    if (reply.contains("ref") && reply.at("ref").is_string() && reply.at("ref").as_string() == ref) return reply;
-  }
-}
-
 std::int64_t send_ok(WsClient& ws, std::int64_t conversation, const std::string& text, array attachments = {}) {
   object frame{{"type", "send"},
                {"conversation_id", conversation},
-               {"client_id", "c-" + std::to_string(next_ref + 1)},
+               {"client_id", "c-" + std::to_string(++next_ref)},
                {"text", text}};
   if (!attachments.empty()) frame["attachments"] = std::move(attachments);
-  auto ack = request(ws, frame);
+  auto ack = ws.request(frame);
   if (str(ack.at("type")) != "ack") throw std::runtime_error("send refused: " + dump(ack));
   return ack.at("message_id").as_int64();
 }
 
 void expect_ok(WsClient& ws, const object& frame) {
-  auto reply = request(ws, frame);
+  auto reply = ws.request(frame);
   ASSERT_EQ(str(reply.at("type")), "ok") << dump(frame) << " -> " << dump(reply);
 }
 
@@ -74,7 +64,7 @@ boost::json::value media_id(const Reply& reply) {
 std::string encoded(const std::string& text) { return boost::urls::encode(text, boost::urls::unreserved_chars); }
 
 struct World {
-  World() : client(server.port()) {
+  explicit World(ServerOptions options = {}) : server(std::move(options)), client(server.port()) {
     alice = register_and_login(client, "alice");
     bob = register_and_login(client, "bob");
     carol = register_and_login(client, "carol");
@@ -159,6 +149,122 @@ TEST(SearchTest, ADeletedMessageIsGoneAtOnceAndAnEditIsFoundByItsNewTextOnly) {
   expect_ok(*w.a, object{{"type", "edit"}, {"message_id", changed}, {"text", "meeting on wednesday"}});
   EXPECT_EQ(w.found(w.bob, "tuesday"), Ids{});
   EXPECT_EQ(w.found(w.bob, "wednesday"), Ids{changed});
+}
+
+// The index's own files: SQLite 3.40's FTS5 'delete' only adds a delete
+// marker, so without a purge the words stay in older segments (and in the
+// WAL's page images) although no search finds them.
+
+// The terms of the search index, through FTS5's vocabulary table, on a
+// read-only connection to the running server's database.
+std::set<std::string> index_terms(const std::filesystem::path& data_dir) {
+  std::set<std::string> terms;
+  sqlite3* db = nullptr;
+  auto fail = [&](const std::string& what) {
+    std::string message = what + ": " + sqlite3_errmsg(db);
+    sqlite3_close(db);
+    throw std::runtime_error(message);
+  };
+  if (sqlite3_open_v2((data_dir / "data" / "parley.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK)
+    fail("open");
+  if (sqlite3_exec(db, "CREATE VIRTUAL TABLE temp.terms USING fts5vocab(main, 'message_search', 'row')", nullptr,
+                   nullptr, nullptr) != SQLITE_OK) {
+    fail("fts5vocab");
+  }
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_prepare_v2(db, "SELECT term FROM temp.terms", -1, &stmt, nullptr) != SQLITE_OK) fail("prepare");
+  while (sqlite3_step(stmt) == SQLITE_ROW) terms.insert(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)));
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  return terms;
+}
+
+// Which of the data folder's files hold `needle` as raw bytes.
+std::vector<std::string> files_holding(const std::filesystem::path& data_dir, const std::string& needle) {
+  std::vector<std::string> found;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(data_dir)) {
+    if (!entry.is_regular_file()) continue;
+    std::ifstream file(entry.path(), std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+    if (bytes.find(needle) != std::string::npos) found.push_back(entry.path().filename().string());
+  }
+  return found;
+}
+
+TEST(SearchTest, DeletedAndEditedWordsLeaveTheIndexFiles) {
+  ServerOptions options;
+  options.extra_config =
+      "[storage]\nsearch_purge_interval_seconds = 0\n"
+      "[websocket]\nframes_per_second = 10000\nframe_burst = 10000\nuser_frames_per_second = 10000\n"
+      "user_frame_burst = 10000\n";
+  World w(std::move(options));
+  // Each message is its own commit, so the index has many segments on
+  // several levels. No word of them starts with x or z: FTS5 stores a term
+  // as a suffix of the term before it, and the probes look for whole words.
+  const std::vector<std::string> words = {"alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf",
+                                          "hotel", "india", "juliet",  "kilo",  "lima", "mike"};
+  for (std::size_t i = 0; i < 300; ++i) {
+    send_ok(*w.a, w.group,
+            words[i % words.size()] + " " + words[(i * 7 + 3) % words.size()] + " " +
+                words[(i * 5 + 1) % words.size()] + " number" + std::to_string(i));
+  }
+  auto doomed = send_ok(*w.a, w.group, "the xylographia plan");
+  auto edited = send_ok(*w.a, w.group, "the zygomorphic draft");
+  for (std::size_t i = 0; i < 50; ++i) send_ok(*w.a, w.group, "golf hotel later" + std::to_string(i));
+  // The probes can see the words while they are indexed.
+  ASSERT_TRUE(index_terms(w.server.data_dir()).contains("xylographia"));
+  ASSERT_FALSE(files_holding(w.server.data_dir(), "xylographia").empty());
+
+  expect_ok(*w.a, object{{"type", "edit"}, {"message_id", edited}, {"text", "the kilo draft"}});
+  ASSERT_TRUE(w.server.wait_for_log("wal checkpoint after search index purge truncated=true", 1)) << w.server.log();
+  expect_ok(*w.a, object{{"type", "delete"}, {"message_id", doomed}});
+  // The second purge waits 99 times as long as the first took (the 1% bound).
+  ASSERT_TRUE(w.server.wait_for_log("wal checkpoint after search index purge truncated=true", 2, 60s))
+      << w.server.log();
+
+  EXPECT_EQ(w.found(w.bob, "xylographia"), Ids{});
+  EXPECT_EQ(w.found(w.bob, "zygomorphic"), Ids{});
+  EXPECT_EQ(w.found(w.bob, "kilo draft"), Ids{edited});
+  auto terms = index_terms(w.server.data_dir());
+  EXPECT_FALSE(terms.contains("xylographia"));
+  EXPECT_FALSE(terms.contains("zygomorphic"));
+  EXPECT_TRUE(terms.contains("foxtrot"));
+  // While the server runs: neither the database nor its WAL holds them.
+  EXPECT_EQ(files_holding(w.server.data_dir(), "xylographia"), std::vector<std::string>{});
+  EXPECT_EQ(files_holding(w.server.data_dir(), "zygomorphic"), std::vector<std::string>{});
+  EXPECT_FALSE(files_holding(w.server.data_dir(), "foxtrot").empty());
+
+  w.a.reset();
+  ASSERT_EQ(w.server.terminate(), 0);
+  EXPECT_EQ(find_in_data(w.server.data_dir(), "xylographia"), std::vector<std::string>{});
+  EXPECT_EQ(find_in_data(w.server.data_dir(), "zygomorphic"), std::vector<std::string>{});
+  EXPECT_FALSE(find_in_data(w.server.data_dir(), "foxtrot").empty());
+}
+
+TEST(SearchTest, ACleanStopPurgesTheWordsAPurgeWasOwed) {
+  // An hour between purges: the first deletion's purge runs at once, the
+  // second one's is owed when the server stops.
+  ServerOptions options;
+  options.extra_config =
+      "[storage]\nsearch_purge_interval_seconds = 3600\n"
+      "[websocket]\nframes_per_second = 10000\nframe_burst = 10000\nuser_frames_per_second = 10000\n"
+      "user_frame_burst = 10000\n";
+  World w(std::move(options));
+  for (int i = 0; i < 100; ++i) send_ok(*w.a, w.group, "alpha bravo charlie " + std::to_string(i));
+  auto first = send_ok(*w.a, w.group, "the quaggamire plan");
+  auto second = send_ok(*w.a, w.group, "the xenophora plan");
+  for (int i = 0; i < 20; ++i) send_ok(*w.a, w.group, "delta echo " + std::to_string(i));
+  expect_ok(*w.a, object{{"type", "delete"}, {"message_id", first}});
+  ASSERT_TRUE(w.server.wait_for_log("search index purged", 1)) << w.server.log();
+  expect_ok(*w.a, object{{"type", "delete"}, {"message_id", second}});
+  EXPECT_EQ(w.found(w.bob, "xenophora"), Ids{});
+  EXPECT_EQ(w.server.log_count("search index purged"), 1U);
+  w.a.reset();
+  ASSERT_EQ(w.server.terminate(), 0);
+  EXPECT_EQ(w.server.log_count("search index purged"), 2U) << w.server.log();
+  EXPECT_EQ(find_in_data(w.server.data_dir(), "quaggamire"), std::vector<std::string>{});
+  EXPECT_EQ(find_in_data(w.server.data_dir(), "xenophora"), std::vector<std::string>{});
+  EXPECT_FALSE(find_in_data(w.server.data_dir(), "bravo").empty());
 }
 
 // ---- operators -------------------------------------------------------------------

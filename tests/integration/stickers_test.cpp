@@ -49,21 +49,10 @@ class StickersTest : public ::testing::Test {
     return reply.json().at("pack").at("stickers").as_array();
   }
 
-  // Sends `frame` with a ref and returns the reply frame carrying that ref.
-  static object request(WsClient& ws, object frame, const std::string& ref) {
-    frame["ref"] = ref;
-    ws.send(frame);
-    for (;;) {
-      auto reply = ws.next(10s);
-      if (reply.contains("ref") && reply.at("ref").as_string() == ref) return reply;
-    }
-  }
-
   static object send_sticker(WsClient& ws, std::int64_t conversation, const std::string& client_id,
                              std::int64_t sticker) {
-    return request(
-        ws, object{{"type", "send"}, {"conversation_id", conversation}, {"client_id", client_id}, {"sticker", sticker}},
-        client_id);
+    return ws.request(
+        object{{"type", "send"}, {"conversation_id", conversation}, {"client_id", client_id}, {"sticker", sticker}});
   }
 
   // The default pack, as a server out of the box installs it (the test
@@ -152,10 +141,8 @@ TEST_F(StickersTest, SendingAStickerFromAPackInTheSet) {
   EXPECT_EQ(refused.at("type"), "error");
   EXPECT_EQ(refused.at("code"), "validation_failed");
   // Text and a sticker together are refused.
-  auto both = request(
-      a,
-      object{{"type", "send"}, {"conversation_id", direct}, {"client_id", "s-x"}, {"text", "hi"}, {"sticker", sticker}},
-      "s-x");
+  auto both = a.request(object{
+      {"type", "send"}, {"conversation_id", direct}, {"client_id", "s-x"}, {"text", "hi"}, {"sticker", sticker}});
   EXPECT_EQ(both.at("code"), "validation_failed");
 
   ASSERT_EQ(client.put("/api/v1/me/sticker-packs/parley-default", object{}, alice.token).status, 200);
@@ -207,11 +194,11 @@ TEST_F(StickersTest, StickerMessagesCannotBeEditedAndDeletionPurgesTheSticker) {
     ASSERT_EQ(ack.at("type"), "ack");
     std::int64_t id = ack.at("message_id").as_int64();
 
-    auto edit = request(a, object{{"type", "edit"}, {"message_id", id}, {"text", "now text"}}, "e-1");
+    auto edit = a.request(object{{"type", "edit"}, {"message_id", id}, {"text", "now text"}});
     EXPECT_EQ(edit.at("type"), "error");
     EXPECT_EQ(edit.at("code"), "validation_failed");
 
-    auto deleted = request(a, object{{"type", "delete"}, {"message_id", id}}, "d-1");
+    auto deleted = a.request(object{{"type", "delete"}, {"message_id", id}});
     EXPECT_EQ(deleted.at("type"), "ok") << boost::json::serialize(deleted);
     auto history = client.get("/api/v1/conversations/" + std::to_string(direct) + "/messages", bob.token);
     auto message = history.json().at("messages").at(0);

@@ -9,7 +9,6 @@
 //     after the server stopped, holds none of its text.
 #include <gtest/gtest.h>
 
-
 #include <algorithm>
 #include <filesystem>
 #include <iterator>
@@ -36,32 +35,15 @@ std::string dump(const boost::json::value& value) { return boost::json::serializ
 const object& payload(const object& event_frame) { return event_frame.at("event").as_object(); }
 std::string event_type(const object& event_frame) { return str(payload(event_frame).at("type")); }
 
-int next_ref = 0;
-
-// Sends `frame` with a fresh ref and returns the answer carrying that ref;
-// other frames read meanwhile are dropped.
-object request(WsClient& ws, object frame) {
-  std::string ref = "v-" + std::to_string(++next_ref);
-  frame["ref"] = ref;
-  ws.send(frame);
-  auto deadline = Clock::now() + 10s;
-  for (;;) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-    if (left.count() <= 0) throw std::runtime_error("no answer to " + dump(frame));
-    auto reply = ws.next(left);
-    if (reply.contains("ref") && reply.at("ref").is_string() && reply.at("ref").as_string() == ref) return reply;
-  }
-}
-
 std::int64_t send_ok(WsClient& ws, std::int64_t conversation, const std::string& client_id, const std::string& text) {
-  auto ack = request(
-      ws, object{{"type", "send"}, {"conversation_id", conversation}, {"client_id", client_id}, {"text", text}});
+  auto ack =
+      ws.request(object{{"type", "send"}, {"conversation_id", conversation}, {"client_id", client_id}, {"text", text}});
   if (type_of(ack) != "ack") throw std::runtime_error("send refused: " + dump(ack));
   return ack.at("message_id").as_int64();
 }
 
 void expect_ok(WsClient& ws, const object& frame) {
-  auto reply = request(ws, frame);
+  auto reply = ws.request(frame);
   EXPECT_EQ(type_of(reply), "ok") << dump(frame) << " -> " << dump(reply);
 }
 
@@ -287,11 +269,11 @@ TEST(VisibilityTest, DeletingAMessagePurgesEveryStoredCopyOfItsContent) {
                                  w.alice.token, "application/octet-stream");
   ASSERT_EQ(upload.status, 201) << upload.body;
   std::string file = str(upload.json().at("media").at("id"));
-  auto sent = request(*a, object{{"type", "send"},
-                                 {"conversation_id", w.group},
-                                 {"client_id", "doomed"},
-                                 {"text", "PURGE-MARKER-1 for @bob"},
-                                 {"attachments", array{boost::json::string(file)}}});
+  auto sent = a->request(object{{"type", "send"},
+                                {"conversation_id", w.group},
+                                {"client_id", "doomed"},
+                                {"text", "PURGE-MARKER-1 for @bob"},
+                                {"attachments", array{boost::json::string(file)}}});
   ASSERT_EQ(type_of(sent), "ack") << dump(sent);
   auto doomed = sent.at("message_id").as_int64();
   react(*b, doomed, "🦄");

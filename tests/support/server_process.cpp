@@ -125,4 +125,22 @@ void ServerProcess::kill9() {
 
 std::string ServerProcess::log() const { return read_file(data_dir_ / "parleyd.log"); }
 
+std::size_t ServerProcess::log_count(std::string_view text) const {
+  std::string all = log();
+  std::size_t count = 0;
+  for (auto at = all.find(text); at != std::string::npos; at = all.find(text, at + text.size())) ++count;
+  return count;
+}
+
+bool ServerProcess::wait_for_log(std::string_view text, std::size_t count, std::chrono::milliseconds timeout) const {
+  // parleyd has no other channel to say what it did in the background; the
+  // log file is polled, briefly, until the line is there.
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (log_count(text) < count) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return true;
+}
+
 }  // namespace parley::test

@@ -4,9 +4,12 @@
 // default sticker pack unless the extra config has a [stickers] section).
 #pragma once
 
+#include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <sys/types.h>
 
 namespace parley::test {
@@ -46,6 +49,12 @@ class ServerProcess {
 
   // Everything parleyd wrote to stderr so far.
   [[nodiscard]] std::string log() const;
+  // How many times `text` occurs in the log so far.
+  [[nodiscard]] std::size_t log_count(std::string_view text) const;
+  // Waits (polling the log, up to `timeout`) until `text` occurs at least
+  // `count` times; false if it did not in time.
+  [[nodiscard]] bool wait_for_log(std::string_view text, std::size_t count,
+                                  std::chrono::milliseconds timeout = std::chrono::seconds(15)) const;
 
  private:
   ServerOptions options_;

@@ -155,6 +155,21 @@ Caught WsClient::hello(const std::string& token, std::optional<std::int64_t> pos
   }
 }
 
+boost::json::object WsClient::request(boost::json::object frame, std::vector<boost::json::object>* skipped,
+                                      std::chrono::milliseconds timeout) {
+  if (!frame.contains("ref")) frame["ref"] = "req-" + std::to_string(++next_ref_);
+  std::string ref(frame.at("ref").as_string());
+  send(frame);
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) throw std::runtime_error("no answer to " + boost::json::serialize(frame));
+    auto reply = next(left);
+    if (reply.contains("ref") && reply.at("ref").is_string() && reply.at("ref").as_string() == ref) return reply;
+    if (skipped != nullptr) skipped->push_back(std::move(reply));
+  }
+}
+
 boost::json::object WsClient::send_message(std::int64_t conversation_id, const std::string& client_id,
                                            const std::string& text, std::chrono::milliseconds timeout) {
   send({{"type", "send"}, {"conversation_id", conversation_id}, {"client_id", client_id}, {"text", text},

@@ -56,6 +56,14 @@ class WsClient {
   // hello {token, position}, then reads welcome, events and the marker.
   Caught hello(const std::string& token, std::optional<std::int64_t> position = std::nullopt);
 
+  // Sends `frame` and returns the server's answer to it: the ack, ok, pong or
+  // error frame carrying its "ref" (a fresh one is added unless the frame
+  // has one). Every other frame read meanwhile is appended to `skipped` if
+  // given, else dropped. Throws std::runtime_error if no answer comes within
+  // `timeout` or the connection closes.
+  boost::json::object request(boost::json::object frame, std::vector<boost::json::object>* skipped = nullptr,
+                              std::chrono::milliseconds timeout = 10s);
+
   // Sends and waits for the ack (or error) with this client_id / ref.
   boost::json::object send_message(std::int64_t conversation_id, const std::string& client_id,
                                    const std::string& text, std::chrono::milliseconds timeout = 10s);
@@ -90,6 +98,7 @@ class WsClient {
   std::unique_ptr<Impl> impl_;
   bool closed_ = false;
   int close_code_ = 0;
+  std::uint64_t next_ref_ = 0;  // request()'s refs: "req-1", "req-2", ...
 };
 
 // Starts a connection that fails the upgrade; returns the HTTP status.

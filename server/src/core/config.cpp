@@ -224,6 +224,7 @@ void apply_toml(Config& config, std::string_view text, std::string_view source_n
     } else if (!sync.empty()) {
       throw ConfigError(fmt::format("storage.sqlite_synchronous: '{}' is not 'full' or 'normal'", sync));
     }
+    r.seconds("search_purge_interval_seconds", config.storage.search_purge_interval, 0, 86400);
     r.finish();
   }
   if (const toml::table* tls = top.table("tls")) {

@@ -179,6 +179,15 @@ struct StorageOptions {
   // crash of the process; NORMAL in WAL mode may lose the last commits on
   // power loss. Acknowledged data must survive, hence FULL.
   SqliteSynchronous sqlite_synchronous = SqliteSynchronous::kFull;
+  // After a message is deleted or edited, its old words stay in the search
+  // index's segments (SQLite 3.40's FTS5 has no secure-delete) until the
+  // writer rewrites the index ('optimize'), which holds up writes while it
+  // runs: 0.2 s at 100,000 messages, 5.7 s at 1,000,000 (docs/benchmarks.md
+  // "Search"). A purge starts at most this long after the previous one
+  // ended, and never sooner than 99 times the previous one's duration after
+  // it (at most 1% of the writer's time): a deleted word leaves the files
+  // within about a minute on a small server, ten on a large one.
+  std::chrono::seconds search_purge_interval{60};
 };
 
 // The media server (docs/architecture.md "Media"): uploads, quotas, the

@@ -19,6 +19,7 @@ TEST(ConfigTest, DefaultsAreValidAndLoopback) {
   EXPECT_EQ(config.listen_host, "127.0.0.1");
   EXPECT_EQ(config.listen_port, 8080);
   EXPECT_EQ(config.storage.sqlite_synchronous, SqliteSynchronous::kFull);
+  EXPECT_EQ(config.storage.search_purge_interval, std::chrono::seconds(60));
 }
 
 TEST(ConfigTest, TomlSetsEveryKnownSection) {
@@ -42,6 +43,7 @@ TEST(ConfigTest, TomlSetsEveryKnownSection) {
     login_throttle_max_entries = 1000
     [storage]
     sqlite_synchronous = "normal"
+    search_purge_interval_seconds = 5
   )", "test.toml");
   EXPECT_EQ(config.listen_host, "0.0.0.0");
   EXPECT_EQ(config.listen_port, 9000);
@@ -60,6 +62,7 @@ TEST(ConfigTest, TomlSetsEveryKnownSection) {
   EXPECT_EQ(config.auth.login_throttle_max_entries, 1000U);
   EXPECT_NO_THROW(validate(config));
   EXPECT_EQ(config.storage.sqlite_synchronous, SqliteSynchronous::kNormal);
+  EXPECT_EQ(config.storage.search_purge_interval, std::chrono::seconds(5));
 }
 
 TEST(ConfigTest, AccountsSection) {
@@ -99,6 +102,7 @@ TEST(ConfigTest, WrongTypesAndRangesAreErrors) {
   EXPECT_THROW(apply_toml(config, "[http]\nmax_body_bytes = 1", "t"), ConfigError);
   EXPECT_THROW(apply_toml(config, "log_level = \"loud\"", "t"), ConfigError);
   EXPECT_THROW(apply_toml(config, "[storage]\nsqlite_synchronous = \"off\"", "t"), ConfigError);
+  EXPECT_THROW(apply_toml(config, "[storage]\nsearch_purge_interval_seconds = -1", "t"), ConfigError);
   EXPECT_THROW(apply_toml(config, "this is not toml", "t"), ConfigError);
 }
 

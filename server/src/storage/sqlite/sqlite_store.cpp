@@ -79,17 +79,34 @@ void SqliteStore::checkpoint_loop() {
   constexpr std::size_t kCommitsPerCheckpoint = 1000;
   auto connection = open_connection();
   for (;;) {
+    bool truncate = false;
     {
       std::unique_lock lock(checkpoint_mutex_);
       checkpoint_wake_.wait_for(lock, std::chrono::seconds(1), [this] {
-        return checkpoint_stopping_ || commits_since_checkpoint_ >= kCommitsPerCheckpoint;
+        return checkpoint_stopping_ || truncate_wal_ || commits_since_checkpoint_ >= kCommitsPerCheckpoint;
       });
       if (checkpoint_stopping_) return;
-      if (commits_since_checkpoint_ == 0) continue;
+      truncate = truncate_wal_;
+      truncate_wal_ = false;
+      if (commits_since_checkpoint_ == 0 && !truncate) continue;
       commits_since_checkpoint_ = 0;
     }
     try {
-      connection->exec("PRAGMA wal_checkpoint(PASSIVE)");
+      // After a search index purge the WAL still holds the old pages' images
+      // (with the purged words) until they are overwritten: TRUNCATE copies
+      // everything back, waiting for readers (busy_timeout) and holding off
+      // the writer meanwhile, and cuts the file to zero bytes.
+      if (truncate) {
+        // busy is 1 when a reader or the writer kept it from completing;
+        // the next purge tries again.
+        Statement& checkpoint = connection->prepare("PRAGMA wal_checkpoint(TRUNCATE)");
+        checkpoint.step();
+        bool busy = checkpoint.int64(0) != 0;
+        connection->release_statements();
+        log::get("storage")->info("wal checkpoint after search index purge truncated={}", !busy);
+      } else {
+        connection->exec("PRAGMA wal_checkpoint(PASSIVE)");
+      }
     } catch (const std::exception& e) {
       log::get("storage")->warn("checkpoint failed error=\"{}\"", e.what());
     }
@@ -150,25 +167,76 @@ void SqliteStore::submit_write(std::function<void(Transaction&)> body, std::func
 void SqliteStore::writer_loop() {
   std::vector<Job> batch;
   for (;;) {
+    bool stopping = false;
     {
       std::unique_lock lock(queue_mutex_);
-      queue_ready_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping, and everything queued is done
+      auto ready = [this] { return stopping_ || !queue_.empty(); };
+      if (search_purge_owed_) {
+        queue_ready_.wait_until(lock, search_purge_not_before_, ready);
+      } else {
+        queue_ready_.wait(lock, ready);
+      }
+      stopping = stopping_;
       while (!queue_.empty() && batch.size() < kMaxBatch) {
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
     }
-    run_batch(batch);
-    batch.clear();
+    if (!batch.empty()) {
+      if (run_batch(batch)) search_purge_owed_ = true;
+      batch.clear();
+    }
+    // A clean stop purges what is owed, so that a stopped server's files
+    // hold no deleted words whatever the interval.
+    if (search_purge_owed_ && (stopping || std::chrono::steady_clock::now() >= search_purge_not_before_)) {
+      purge_search_index();
+    }
+    if (stopping) {
+      std::lock_guard lock(queue_mutex_);
+      if (queue_.empty()) return;  // everything queued is done
+    }
   }
 }
 
-void SqliteStore::run_batch(std::vector<Job>& batch) {
+void SqliteStore::purge_search_index() {
+  auto started = std::chrono::steady_clock::now();
+  try {
+    writer_->exec("BEGIN IMMEDIATE");
+    // Merges every segment into one; merging into the oldest level drops
+    // the delete markers and the entries they cancel. Holds the writer for
+    // the whole rewrite: with FTS5's incremental 'merge' and commits in
+    // between, each step gathers the new segments into a new merge and none
+    // ever reports being done (docs/architecture.md "Search").
+    writer_->exec("INSERT INTO message_search (message_search) VALUES ('optimize')");
+    writer_->exec("COMMIT");
+  } catch (const std::exception& e) {
+    writer_->release_statements();
+    writer_->rollback_quietly();
+    log::get("storage")->warn("search index purge failed error=\"{}\"", e.what());
+    search_purge_not_before_ = std::chrono::steady_clock::now() + options_.search_purge_interval;
+    return;
+  }
+  auto ended = std::chrono::steady_clock::now();
+  search_purge_owed_ = false;
+  // At most 1% of the writer's time, whatever the interval: at 1,000,000
+  // messages a purge takes seconds (docs/benchmarks.md "Search").
+  search_purge_not_before_ =
+      ended + std::max<std::chrono::steady_clock::duration>(options_.search_purge_interval, 99 * (ended - started));
+  {
+    std::lock_guard lock(checkpoint_mutex_);
+    truncate_wal_ = true;
+  }
+  checkpoint_wake_.notify_one();
+  log::get("storage")->info("search index purged ms={}",
+                            std::chrono::duration_cast<std::chrono::milliseconds>(ended - started).count());
+}
+
+bool SqliteStore::run_batch(std::vector<Job>& batch) {
   auto started = std::chrono::steady_clock::now();
   std::vector<std::exception_ptr> errors(batch.size());
   std::vector<Event> events;
   Position position_before = last_position_;
+  bool search_text_removed = false;
   try {
     writer_->exec("BEGIN IMMEDIATE");
     for (std::size_t i = 0; i < batch.size(); ++i) {
@@ -177,7 +245,7 @@ void SqliteStore::run_batch(std::vector<Job>& batch) {
       writer_->prepare("SAVEPOINT job").run();
       std::size_t events_before = events.size();
       try {
-        SqliteTransaction tx(*writer_, SqliteTransaction::Writer{&last_position_, &events});
+        SqliteTransaction tx(*writer_, SqliteTransaction::Writer{&last_position_, &events, &search_text_removed});
         batch[i].body(tx);
         writer_->release_statements();  // no statement may be active at RELEASE
         writer_->prepare("RELEASE job").run();
@@ -205,7 +273,7 @@ void SqliteStore::run_batch(std::vector<Job>& batch) {
     last_position_ = position_before;
     auto failure = std::current_exception();
     for (auto& job : batch) job.done(failure);
-    return;
+    return false;
   }
   committed_position_ = last_position_;
   {
@@ -215,6 +283,7 @@ void SqliteStore::run_batch(std::vector<Job>& batch) {
   if (observer_) observer_(true, batch.size(), std::chrono::steady_clock::now() - started);
   for (std::size_t i = 0; i < batch.size(); ++i) batch[i].done(errors[i]);
   if (sink_ != nullptr && !events.empty()) sink_->publish(std::move(events));
+  return search_text_removed;
 }
 
 void SqliteStore::run_read(const std::function<void(Transaction&)>& body) {

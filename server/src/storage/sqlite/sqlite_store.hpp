@@ -12,6 +12,10 @@
 // Checkpoints (copying the write-ahead log back into the database file, with
 // its fsyncs) run on a thread of their own, so that they never hold up the
 // writer and the acks behind it.
+//
+// Deleted and edited messages' old words are purged from the search index by
+// the writer, between batches (purge_search_index(); docs/architecture.md
+// "Search"), at most every StorageOptions::search_purge_interval.
 #pragma once
 
 #include <chrono>
@@ -76,7 +80,14 @@ class SqliteStore final : public Store {
   std::unique_ptr<Connection> acquire_reader();
   void release_reader(std::unique_ptr<Connection> connection);
   void writer_loop();
-  void run_batch(std::vector<Job>& batch);
+  // Runs the batch in one transaction; true if a write in it removed
+  // indexed text (a delete or an edit).
+  bool run_batch(std::vector<Job>& batch);
+  // Rewrites the search index as one segment, which drops the old words of
+  // deleted and edited messages (SQLite 3.40's FTS5 keeps them in older
+  // segments behind delete markers), then has the checkpointer truncate the
+  // WAL so that no old page image keeps them either. On the writer thread.
+  void purge_search_index();
   void checkpoint_loop();
 
   std::filesystem::path path_;
@@ -93,11 +104,15 @@ class SqliteStore final : public Store {
   std::deque<Job> queue_;  // guarded by queue_mutex_
   bool stopping_ = false;  // guarded by queue_mutex_
   std::thread writer_thread_;
+  // Writer thread only: a purge is owed, and not before this time.
+  bool search_purge_owed_ = false;
+  std::chrono::steady_clock::time_point search_purge_not_before_{};
 
   std::mutex checkpoint_mutex_;
   std::condition_variable checkpoint_wake_;
   std::size_t commits_since_checkpoint_ = 0;  // guarded by checkpoint_mutex_
   bool checkpoint_stopping_ = false;          // guarded by checkpoint_mutex_
+  bool truncate_wal_ = false;                 // guarded by checkpoint_mutex_
   std::thread checkpoint_thread_;
 
   std::mutex readers_mutex_;

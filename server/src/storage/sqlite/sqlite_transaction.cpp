@@ -827,6 +827,7 @@ void SqliteTransaction::edit_message(MessageId id, std::string_view body, const 
       .bind(2, current_position())
       .run();
   db_.prepare("UPDATE messages SET body = ?2, edited_at = ?3 WHERE id = ?1").bind(1, id).bind(2, body).bind(3, now).run();
+  note_search_text_removed();
   db_.prepare("DELETE FROM mentions WHERE message_id = ?1").bind(1, id).run();
   for (UserId user : mentions) {
     db_.prepare("INSERT OR IGNORE INTO mentions (message_id, user_id) VALUES (?1, ?2)").bind(1, id).bind(2, user).run();
@@ -843,6 +844,7 @@ void SqliteTransaction::delete_message(MessageId id, UnixMillis now) {
       .bind(1, id)
       .bind(2, now)
       .run();
+  note_search_text_removed();
   db_.prepare("DELETE FROM mentions WHERE message_id = ?1").bind(1, id).run();
   db_.prepare("DELETE FROM reactions WHERE message_id = ?1").bind(1, id).run();
   // Its files are no longer shared through it; one that nothing else
@@ -952,6 +954,10 @@ SqliteTransaction::Writer& SqliteTransaction::writer() {
 }
 
 Position SqliteTransaction::next_position() { return ++*writer().last_position; }
+
+void SqliteTransaction::note_search_text_removed() {
+  if (writer_ && writer_->search_text_removed != nullptr) *writer_->search_text_removed = true;
+}
 
 Position SqliteTransaction::current_position() { return writer_ ? *writer_->last_position : committed_; }
 

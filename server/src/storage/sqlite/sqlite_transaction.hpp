@@ -12,11 +12,14 @@ class Statement;
 
 class SqliteTransaction final : public Transaction {
  public:
-  // What only the writer's transactions have: the position counter and the
-  // list of events to publish after commit.
+  // What only the writer's transactions have: the position counter, the
+  // list of events to publish after commit, and a flag set when a message's
+  // indexed text was deleted or replaced (its words stay in the search
+  // index's segments until the store purges them: SqliteStore).
   struct Writer {
     Position* last_position;
     std::vector<Event>* events;
+    bool* search_text_removed = nullptr;
   };
 
   // A write transaction.
@@ -162,6 +165,9 @@ class SqliteTransaction final : public Transaction {
 
  private:
   Writer& writer();
+  // The search index's 'delete' left a message's old words in its segments
+  // (migration 0008's triggers): the store is to purge them after commit.
+  void note_search_text_removed();
   // Fills mentions and reactions of messages read from the messages table.
   void load_details(std::vector<Message>& messages);
   void load_details(Message& message);
