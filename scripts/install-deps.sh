@@ -15,6 +15,7 @@ packages=(
   sqlite3
   nodejs npm curl
   clang libfuzzer-14-dev
+  chromium fonts-noto-color-emoji
 )
 
 missing=()
