@@ -1,0 +1,113 @@
+// A group of three: a mention, an image and a file sent and shown (thumbnail,
+// download), a sticker, and the in-app popup for a message that arrives in
+// another conversation than the open one.
+
+import assert from 'node:assert/strict';
+import { createGroup, directConversation, history, makeContacts } from './lib/api.mjs';
+import { sendOverWebSocket } from './lib/browser.mjs';
+import { e2eTest, signedInUser, useServer } from './lib/fixture.mjs';
+import { registerUser } from './lib/api.mjs';
+import { message, messageLog, openConversation, send } from './lib/ui.mjs';
+
+const state = useServer();
+let alice;
+let carol;
+let bob;
+let group;
+let direct;
+
+/** A PNG drawn by the browser: a real image for the server to thumbnail. */
+async function drawPng(page, width, height) {
+  const dataUrl = await page.evaluate(({ width, height }) => {
+    const canvas = document.createElement('canvas');
+    canvas.width = width;
+    canvas.height = height;
+    const g = canvas.getContext('2d');
+    const gradient = g.createLinearGradient(0, 0, width, height);
+    gradient.addColorStop(0, '#2a6fdb');
+    gradient.addColorStop(1, '#f2b134');
+    g.fillStyle = gradient;
+    g.fillRect(0, 0, width, height);
+    g.fillStyle = '#ffffff';
+    g.beginPath();
+    g.arc(width / 3, height / 2, height / 4, 0, Math.PI * 2);
+    g.fill();
+    return canvas.toDataURL('image/png');
+  }, { width, height });
+  return Buffer.from(dataUrl.split(',')[1], 'base64');
+}
+
+e2eTest('a group of three, seeded over the API, shows in the app', async () => {
+  bob = await registerUser(state.server.baseURL, 'bob', 'Bob Stone');
+  alice = await signedInUser(state, 'alice', 'Alice Martin');
+  carol = await signedInUser(state, 'carol', 'Carol Diaz');
+  await makeContacts(alice, bob);
+  await makeContacts(alice, carol);
+  group = await createGroup(alice, 'Weekend hike', [bob, carol]);
+  direct = await directConversation(alice, bob);
+  await openConversation(alice.page, 'Weekend hike');
+  await openConversation(carol.page, 'Weekend hike');
+}, state);
+
+e2eTest('a mention names the member it mentions', async () => {
+  await send(carol.page, `@${alice.username} are you bringing the map?`);
+  await message(alice.page, 'are you bringing the map?');
+  const stored = await history(alice, group.id);
+  const mention = stored.find((m) => m.text.includes('are you bringing the map?'));
+  assert.deepEqual(mention.mentions, [alice.user.id]);
+}, state);
+
+e2eTest('an image is sent, shown as a thumbnail and opens full size', async () => {
+  const png = await drawPng(alice.page, 640, 400);
+  await alice.page.locator('input[type=file]').setInputFiles({ name: 'trail-map.png', mimeType: 'image/png', buffer: png });
+  const send = alice.page.getByRole('button', { name: 'Send' });
+  if (await send.isEnabled()) await send.click();
+  // Carol sees it as an image named by its file name, loaded (not broken).
+  const image = messageLog(carol.page).getByRole('img', { name: 'trail-map.png' });
+  await image.waitFor();
+  await carol.page.waitForFunction((img) => img.complete && img.naturalWidth > 0, await image.elementHandle());
+  const src = await image.getAttribute('src');
+  assert.ok(src, 'the image has a source');
+  const stored = (await history(carol, group.id)).at(-1);
+  assert.equal(stored.attachments[0].name, 'trail-map.png');
+  assert.equal(stored.attachments[0].width, 640);
+}, state);
+
+e2eTest('a file is sent as a card and downloads with its content', async () => {
+  const content = Buffer.from('Day 1: station to the lake, 14 km.\nDay 2: lake to the summit, 9 km.\n');
+  await alice.page.locator('input[type=file]').setInputFiles({ name: 'itinerary.txt', mimeType: 'text/plain', buffer: content });
+  const send = alice.page.getByRole('button', { name: 'Send' });
+  if (await send.isEnabled()) await send.click();
+  const button = messageLog(carol.page).getByRole('button', { name: 'Download itinerary.txt' });
+  await button.waitFor();
+  const [download] = await Promise.all([carol.page.waitForEvent('download'), button.click()]);
+  const path = await download.path();
+  const { readFileSync } = await import('node:fs');
+  assert.deepEqual(readFileSync(path), content);
+}, state);
+
+e2eTest('a sticker is sent from the picker and shown', async () => {
+  await alice.api.request('PUT', '/api/v1/me/sticker-packs/parley-default');
+  await alice.page.getByRole('button', { name: 'Stickers' }).click();
+  const picker = alice.page.getByRole('dialog').or(alice.page.getByRole('listbox')).first();
+  await picker.getByRole('button').or(picker.getByRole('option')).first().click();
+  await carol.page.waitForFunction(() => true);
+  const stored = await (async () => {
+    // The sticker message is the newest one once Carol shows a sticker image.
+    const img = messageLog(carol.page).locator('img[src*="/api/v1/stickers/"]');
+    await img.first().waitFor();
+    return (await history(carol, group.id)).at(-1);
+  })();
+  assert.ok(stored.sticker, 'the newest message is a sticker');
+  assert.equal(stored.sender_id, alice.user.id);
+}, state);
+
+e2eTest('a message in another conversation pops up and opens it', async () => {
+  // Alice has the group open; Bob writes to her directly.
+  await sendOverWebSocket(alice.context, state.server.baseURL, bob.token, direct.id, ['Did you book the train?']);
+  const popup = alice.page.getByRole('alert', { name: 'New message' });
+  await popup.filter({ hasText: 'Did you book the train?' }).waitFor();
+  await popup.click();
+  await alice.page.getByRole('main').getByRole('heading', { name: 'Bob Stone' }).waitFor();
+  await message(alice.page, 'Did you book the train?');
+}, state);
