@@ -5,8 +5,8 @@
 
 import { after, before, test } from 'node:test';
 import path from 'node:path';
-import { Parleyd } from './server.mjs';
-import { artifactsDir, openBrowser } from './browser.mjs';
+import { Parleyd, parleydPath, webRootPath } from './server.mjs';
+import { artifactsDir, chromiumPath, openBrowser } from './browser.mjs';
 import { registerUser } from './api.mjs';
 import { signIn } from './ui.mjs';
 
@@ -16,6 +16,10 @@ import { signIn } from './ui.mjs';
  *   `server` is set once the `before` hook ran.
  */
 export function useServer(options) {
+  // What is missing is said once, when the file loads, not once per test.
+  parleydPath();
+  if (options?.webRoot === undefined) webRootPath();
+  chromiumPath();
   const state = { server: null, browsers: [] };
   before(async () => {
     state.server = new Parleyd(options);
