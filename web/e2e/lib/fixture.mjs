@@ -51,12 +51,21 @@ export async function signedInUser(state, prefix, displayName, browserOptions) {
   return { ...user, ...browser };
 }
 
-/** A test that screenshots every open page of `state` when it fails. */
+/**
+ * A test that screenshots every open page of `state` when it fails. The
+ * tests of a file are steps of one story: after a failed step the later
+ * ones are skipped (they would only time out on what is missing).
+ */
 export function e2eTest(name, fn, state) {
   test(name, async (t) => {
+    if (state.failed) {
+      t.skip(`skipped: "${state.failed}" failed`);
+      return;
+    }
     try {
       await fn(t);
     } catch (error) {
+      state.failed = name;
       const dir = artifactsDir();
       const slug = name.replace(/[^a-z0-9]+/gi, '-').toLowerCase();
       let i = 0;

@@ -94,16 +94,47 @@ export async function messageAction(page, text, name) {
   await article.getByRole('button', { name, exact: true }).click();
 }
 
+/** Opens the contacts panel (a dialog named `Contacts`), unless it is open. */
+export async function openContacts(page) {
+  const panel = page.getByRole('dialog', { name: 'Contacts' });
+  if (!(await panel.isVisible())) await page.getByRole('button', { name: 'Contacts' }).click();
+  await panel.waitFor();
+  return panel;
+}
+
+/** Closes the open panel (contacts, settings, new group) with Escape. */
+export async function closePanel(page) {
+  const panel = page.getByRole('dialog').first();
+  await page.keyboard.press('Escape');
+  await panel.waitFor({ state: 'detached' });
+}
+
 /** Invites `username` from the contacts screen. */
 export async function invite(page, username) {
-  await page.getByRole('button', { name: 'Contacts' }).click();
+  await openContacts(page);
   await page.getByLabel('Invite by username').fill(username);
   await page.getByRole('button', { name: 'Invite', exact: true }).click();
 }
 
 /** Accepts the pending invitation from the user shown as `from`. */
 export async function acceptInvitation(page, from) {
-  await page.getByRole('button', { name: 'Contacts' }).click();
-  const accept = page.getByRole('listitem').filter({ hasText: from }).getByRole('button', { name: 'Accept' });
-  await accept.click();
+  await openContacts(page);
+  const invitation = page.getByRole('listitem', { name: `Invitation from ${from}` });
+  await invitation.getByRole('button', { name: 'Accept' }).click();
+  await invitation.waitFor({ state: 'detached' });
+}
+
+/** Opens the direct conversation with the contact shown as `name`, from the contacts screen. */
+export async function messageContact(page, name) {
+  await openContacts(page);
+  await page.getByRole('button', { name: `Message ${name}` }).click();
+  await page.getByRole('main').getByRole('heading', { name }).waitFor();
+}
+
+/** Reacts to the message holding `text` with the emoji the picker names `emojiName`. */
+export async function react(page, text, emojiName) {
+  await messageAction(page, text, 'React');
+  const picker = page.getByRole('dialog', { name: /^React to/ });
+  await picker.getByRole('button', { name: emojiName, exact: true }).click();
+  await picker.waitFor({ state: 'detached' });
 }
