@@ -8,7 +8,7 @@ import { createGroup, directConversation, history, makeContacts } from './lib/ap
 import { sendOverWebSocket } from './lib/browser.mjs';
 import { e2eTest, signedInUser, useServer } from './lib/fixture.mjs';
 import { registerUser } from './lib/api.mjs';
-import { message, messageLog, openConversation } from './lib/ui.mjs';
+import { imageLoaded, message, messageLog, openConversation } from './lib/ui.mjs';
 
 const state = useServer();
 let alice;
@@ -71,10 +71,16 @@ e2eTest('an image is sent, shown as a thumbnail and opens full size', async () =
   await alice.page.locator('input[type=file]').setInputFiles({ name: 'trail-map.png', mimeType: 'image/png', buffer: png });
   // Carol sees it as an image named by its file name, loaded (not broken).
   const image = messageLog(carol.page).getByAltText('trail-map.png', { exact: true });
-  await image.waitFor();
-  await carol.page.waitForFunction((img) => img.complete && img.naturalWidth > 0, await image.elementHandle());
-  const src = await image.getAttribute('src');
-  assert.ok(src, 'the image has a source');
+  // In the dialog it is a thumbnail (the medium size fits in 320×320)...
+  const thumbnailWidth = await imageLoaded(image);
+  assert.ok(thumbnailWidth <= 320, `thumbnail ${thumbnailWidth} px wide`);
+  // ...and it opens larger in the viewer, which Escape closes.
+  await messageLog(carol.page).getByRole('button', { name: 'Open trail-map.png' }).click();
+  const viewer = carol.page.getByRole('dialog', { name: 'trail-map.png' });
+  const full = viewer.getByAltText('trail-map.png');
+  assert.ok((await imageLoaded(full)) > 320, 'the viewer shows the large size');
+  await carol.page.keyboard.press('Escape');
+  await viewer.waitFor({ state: 'detached' });
   const stored = (await history(carol, group.id)).at(-1);
   assert.equal(stored.attachments[0].name, 'trail-map.png');
   assert.equal(stored.attachments[0].width, 640);
@@ -99,7 +105,7 @@ e2eTest('a sticker is sent from the picker and shown', async () => {
   const sticker = messageLog(carol.page).getByRole('article', { name: `${alice.displayName}: Sticker 👍` });
   const image = sticker.getByAltText('Sticker 👍');
   await image.waitFor();
-  await carol.page.waitForFunction((img) => img.complete && img.naturalWidth > 0, await image.elementHandle());
+  await imageLoaded(image);
   const stored = (await history(carol, group.id)).at(-1);
   assert.equal(stored.sticker?.emoji, '👍');
   assert.equal(stored.sender_id, alice.user.id);

@@ -15,7 +15,7 @@ import {
 import { artifactsDir, cspViolations, sendOverWebSocket } from './lib/browser.mjs';
 import { browserFor, e2eTest, useServer } from './lib/fixture.mjs';
 import assert from 'node:assert/strict';
-import { conversationEntry, message, openConversation, signIn } from './lib/ui.mjs';
+import { closePanel, conversationEntry, imageLoaded, message, openContacts, openConversation, signIn } from './lib/ui.mjs';
 
 const state = useServer();
 const dir = path.join(artifactsDir(), 'screens');
@@ -94,23 +94,26 @@ for (const variant of VARIANTS) {
 
     await openConversation(page, 'Bob Stone');
     await message(page, 'The view from last time');
-    const image = page.getByRole('img', { name: 'mountains.png' });
-    await image.waitFor();
-    await page.waitForFunction((img) => img.complete && img.naturalWidth > 0, await image.elementHandle());
+    const image = page.getByAltText('mountains.png', { exact: true });
+    await imageLoaded(image);
     await shot('dialog');
 
     await page.goto('/');
     await openConversation(page, 'Weekend hike');
     await message(page, 'can you book the 8:15 train?');
     await shot('group');
+    // A phone shows the list or the dialog, not both: go back to the list.
+    if (variant.isMobile) await page.getByRole('button', { name: 'Back to conversations' }).click();
 
-    await page.getByRole('button', { name: 'Contacts' }).click();
-    await page.getByLabel('Invite by username').waitFor();
+    await openContacts(page);
+    await page.getByRole('listitem', { name: 'Invitation from Frank Moreau' }).waitFor();
     await shot('contacts');
+    await closePanel(page);
 
     await page.getByRole('button', { name: 'Settings' }).click();
-    await page.getByRole('heading', { name: /Settings/ }).first().waitFor();
+    await page.getByRole('dialog', { name: /Settings/ }).waitFor();
     await shot('settings');
+    await closePanel(page);
 
     assert.deepEqual(cspViolations(browser.consoleErrors), []);
     await browser.close();

@@ -77,6 +77,18 @@ export async function message(page, text) {
   return article;
 }
 
+/**
+ * Waits until the image `locator` finds is decoded, and returns its natural
+ * width; a broken image rejects (HTMLImageElement.decode()).
+ */
+export async function imageLoaded(locator) {
+  await locator.waitFor();
+  return locator.evaluate(async (img) => {
+    await img.decode();
+    return img.naturalWidth;
+  });
+}
+
 /** Types `text` in the composer and sends it with Enter. */
 export async function send(page, text) {
   const box = page.getByRole('textbox', { name: 'Message' });
