@@ -74,7 +74,7 @@ e2eTest('a message written offline is delivered once when the server returns', a
 
 e2eTest('a session revoked elsewhere signs the app out', async () => {
   const { sessions } = await bob.api.get('/api/v1/sessions');
-  const browserSession = sessions.find((s) => !s.current && s.device_name !== 'e2e seeding')
+  const browserSession = sessions.find((s) => !s.current && s.device_name !== 'API client')
     ?? sessions.filter((s) => !s.current).at(-1);
   assert.ok(browserSession, 'the browser has a session of its own');
   await bob.api.delete(`/api/v1/sessions/${browserSession.id}`);

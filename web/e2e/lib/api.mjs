@@ -57,7 +57,7 @@ export async function registerUser(baseURL, prefix, displayName) {
   const name = displayName ?? prefix[0].toUpperCase() + prefix.slice(1);
   const anonymous = new Api(baseURL);
   await anonymous.post('/api/v1/accounts', { username, password: PASSWORD, display_name: name });
-  const login = await anonymous.post('/api/v1/sessions', { username, password: PASSWORD, device_name: 'e2e seeding' });
+  const login = await anonymous.post('/api/v1/sessions', { username, password: PASSWORD, device_name: 'API client' });
   return {
     api: new Api(baseURL, login.token),
     user: login.user,
