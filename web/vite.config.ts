@@ -24,6 +24,16 @@ export default defineConfig({
       '/ws': { target: target.replace(/^http/, 'ws'), ws: true },
     },
   },
+  // `vite preview` sends the Content-Security-Policy parleyd sends, so that a
+  // violation shows up before the app is served by parleyd.
+  preview: {
+    headers: {
+      'Content-Security-Policy':
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; media-src 'self' blob:; " +
+        "font-src 'self'; connect-src 'self'; manifest-src 'self'; worker-src 'self'; base-uri 'none'; " +
+        "form-action 'self'; frame-ancestors 'none'",
+    },
+  },
   test: {
     environment: 'node',
     include: ['src/**/*.test.ts'],

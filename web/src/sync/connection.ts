@@ -78,6 +78,17 @@ export class Connection {
     this.connect();
   }
 
+  /** Drops the current connection and tries again after the backoff. */
+  reconnect(): void {
+    const s = this.socket;
+    if (!s || this.stopped) return;
+    this.socket = null;
+    s.onclose = s.onmessage = s.onerror = s.onopen = null;
+    s.close(4000, 'reconnecting');
+    this.clearTimers();
+    this.scheduleRetry();
+  }
+
   /** Sends a frame if the connection is open; returns whether it was sent. */
   send(frame: ClientFrame): boolean {
     const s = this.socket;

@@ -124,6 +124,37 @@ describe('resume', () => {
     expect(e.state.get().connection).toBe('online');
   });
 
+  it('a reload that fails keeps the old position and reconnects', async () => {
+    await store.applyEvents([{ position: 40, event: CONVERSATION_CREATED as never }], ME.id);
+    let fail = true;
+    const f = routes({
+      'GET /api/v1/conversations': () => {
+        if (fail) throw new Error('server went away');
+        return { conversations: [SUMMARY] };
+      },
+    });
+    const e = makeEngine(f);
+    await e.start();
+    const ws = await server.next(0);
+    ws.open();
+    await ws.waitSent(1);
+    ws.receive(WELCOME);
+    ws.receive({ type: 'resync_required', position: 300 });
+    await e.idle();
+    expect(await store.position()).toBe(40);
+    expect(e.state.get().connection).not.toBe('online');
+    fail = false;
+    const ws2 = await server.next(1);
+    ws2.open();
+    await ws2.waitSent(1);
+    expect(ws2.sent[0]).toMatchObject({ position: 40 });
+    ws2.receive(WELCOME);
+    ws2.receive({ type: 'resync_required', position: 300 });
+    await e.idle();
+    expect(await store.position()).toBe(300);
+    expect(e.state.get().connection).toBe('online');
+  });
+
   it('reconnects after a drop and resumes from the last applied position', async () => {
     await store.applyEvents([{ position: 40, event: CONVERSATION_CREATED as never }], ME.id);
     const e = makeEngine(routes());
@@ -230,5 +261,19 @@ describe('Backoff', () => {
     expect(b.next()).toBe(99);
     const low = new Backoff(100, 1000, () => 0);
     expect(low.next()).toBe(10);
+  });
+});
+
+describe('mergeSorted', () => {
+  const seqs = (l: { seq: number }[]) => l.map((m) => m.seq);
+  it('prepends older pages, appends newer messages and replaces changed ones in place', async () => {
+    const { mergeSorted } = await import('./engine');
+    const base = [message(5, 5), message(6, 6)];
+    expect(seqs(mergeSorted(base, [message(4, 4), message(3, 3)]))).toEqual([3, 4, 5, 6]);
+    expect(seqs(mergeSorted(base, [message(7, 7)]))).toEqual([5, 6, 7]);
+    const edited = mergeSorted(base, [message(6, 6, { text: 'new' })]);
+    expect(edited.map((m) => m.text)).toEqual(['hello 5', 'new']);
+    expect(seqs(mergeSorted(base, [message(8, 8), message(1, 1), message(6, 6)]))).toEqual([1, 5, 6, 8]);
+    expect(mergeSorted(base, [])).toBe(base);
   });
 });

@@ -6,6 +6,7 @@
 // time, in arrival order (a promise chain), so that a REST reload after
 // `resync_required` finishes before the live events that follow it apply.
 
+import { Limits } from '../protocol/types';
 import type {
   Block,
   Contact,
@@ -61,7 +62,9 @@ export interface EngineOptions {
   onSignedOut?: (reason: string) => void;
 }
 
+/** Messages per page from the server, and per page read from the store. */
 const PAGE = 100;
+const LOCAL_PAGE = 300;
 const PERMANENT_SEND_ERRORS = new Set(['validation_failed', 'not_found', 'blocked', 'conflict', 'forbidden']);
 
 type Pending = { resolve: () => void; reject: (e: Error) => void };
@@ -80,6 +83,7 @@ export class SyncEngine {
   private pending = new Map<string, Pending>();
   private refCounter = 0;
   private typingSent = new Map<Id, number>();
+  private typingTimers = new Map<Id, ReturnType<typeof setTimeout>>();
   private idleTimeoutMs = 30_000;
   private stopped = false;
 
@@ -121,6 +125,7 @@ export class SyncEngine {
 
   stop(): void {
     this.stopped = true;
+    for (const t of this.typingTimers.values()) clearTimeout(t);
     this.conn.stop();
     for (const p of this.pending.values()) p.reject(new Error('stopped'));
     this.pending.clear();
@@ -225,7 +230,7 @@ export class SyncEngine {
         if (stored === undefined) {
           // A new device: no catch-up; load the state over REST, then resume
           // from here (events after it follow and apply idempotently).
-          await this.reload(frame.position);
+          if (!(await this.tryReload(frame.position))) return;
         } else if (frame.position > stored) {
           await this.store.setPosition(frame.position);
         }
@@ -234,7 +239,7 @@ export class SyncEngine {
       }
       case 'resync_required':
         // protocol.md: reload over REST, then store the given position.
-        await this.reload(frame.position);
+        if (!(await this.tryReload(frame.position))) return;
         this.afterSync();
         return;
       case 'ack': {
@@ -286,6 +291,23 @@ export class SyncEngine {
         return;
       default:
         return; // A frame type this client does not know: ignored.
+    }
+  }
+
+  /**
+   * A reload that failed (the server went away meanwhile) must not leave the
+   * device on a connection whose position it never stored: reconnect, and
+   * the next hello starts over from the stored position.
+   */
+  private async tryReload(position: number): Promise<boolean> {
+    try {
+      await this.reload(position);
+      return true;
+    } catch (e) {
+      console.warn('parley: reloading over REST failed; reconnecting', e);
+      this.queue = [];
+      this.conn.reconnect();
+      return false;
     }
   }
 
@@ -477,12 +499,12 @@ export class SyncEngine {
       this.state.update((s) => ({ ...s, hasOlder: { ...s.hasOlder, [id]: false } }));
       return 0;
     }
-    let page = await this.store.messagesBefore(id, oldest, PAGE);
+    let page = await this.store.messagesBefore(id, oldest, LOCAL_PAGE);
     const contiguous =
       page.length > 0 &&
       page.every((m, i) => i === 0 || m.seq === page[i - 1]!.seq + 1) &&
       page[page.length - 1]!.seq === (oldest === Number.MAX_SAFE_INTEGER ? page[page.length - 1]!.seq : oldest - 1) &&
-      (page.length === PAGE || page[0]!.seq === 1);
+      (page.length === LOCAL_PAGE || page[0]!.seq === 1);
     if (!contiguous) {
       try {
         const p = await this.rest.messages(id, oldest === Number.MAX_SAFE_INTEGER ? { limit: PAGE } : { before: oldest, limit: PAGE });
@@ -519,6 +541,11 @@ export class SyncEngine {
     const last = this.state.get().outbox.reduce((max, o) => Math.max(max, o.order), 0);
     const item: OutboxItem = { client_id: newClientId(), conversation_id: conversation, text, created_at: now, order: Math.max(now, last + 1), ...extra };
     await this.store.addOutbox(item);
+    // The message ends the typing indicator on the other side: a typing
+    // notice still waiting must not revive it.
+    const pendingTyping = this.typingTimers.get(conversation);
+    if (pendingTyping) clearTimeout(pendingTyping);
+    this.typingTimers.delete(conversation);
     this.state.update((s) => ({ ...s, outbox: [...s.outbox, item] }));
     if (this.conn.getState() === 'online') this.sendItem(item);
     return item.client_id;
@@ -607,11 +634,30 @@ export class SyncEngine {
     }
   }
 
-  /** Tells the others the user is typing (at most every few seconds). */
+  /**
+   * Tells the others the user is typing: at most every 3 s (the server
+   * forwards at most one per 2 s), and once more at the end of the interval
+   * when the user typed during it, so that typing right after sending a
+   * message still shows.
+   */
   typing(conversation: Id): void {
     const now = Date.now();
-    if (now - (this.typingSent.get(conversation) ?? 0) < 3000) return;
-    if (this.conn.send({ type: 'typing', conversation_id: conversation })) this.typingSent.set(conversation, now);
+    const last = this.typingSent.get(conversation) ?? 0;
+    const send = () => {
+      if (this.conn.send({ type: 'typing', conversation_id: conversation })) this.typingSent.set(conversation, Date.now());
+    };
+    if (now - last >= Limits.typingIntervalMs) {
+      send();
+      return;
+    }
+    if (this.typingTimers.has(conversation)) return;
+    this.typingTimers.set(
+      conversation,
+      setTimeout(() => {
+        this.typingTimers.delete(conversation);
+        send();
+      }, last + Limits.typingIntervalMs - now),
+    );
   }
 
   private expireTyping(): void {
@@ -659,10 +705,41 @@ function sortConversations(list: ConversationRecord[]): ConversationRecord[] {
 /** Merges `add` into the ascending-by-seq list `base` (replacing by id). */
 export function mergeSorted(base: Message[], add: Message[]): Message[] {
   if (add.length === 0) return base;
+  if (base.length === 0) return [...add].sort((a, b) => a.seq - b.seq);
+  // Fast paths (a page of older messages, or new ones at the end): no
+  // re-sort of a loaded history that may hold tens of thousands.
+  const sortedAdd = add.length > 1 ? [...add].sort((a, b) => a.seq - b.seq) : add;
+  if (sortedAdd[sortedAdd.length - 1]!.seq < base[0]!.seq) return [...sortedAdd, ...base];
+  if (sortedAdd[0]!.seq > base[base.length - 1]!.seq) return [...base, ...sortedAdd];
+  if (add.length <= 4) {
+    // A few changed messages (an edit, a reaction): replace them in place.
+    const out = base.slice();
+    let inPlace = true;
+    for (const m of add) {
+      const i = findSeq(out, m.seq);
+      if (i >= 0 && out[i]!.id === m.id) out[i] = m;
+      else inPlace = false;
+    }
+    if (inPlace) return out;
+  }
   const byId = new Map(base.map((m) => [m.id, m]));
   for (const m of add) byId.set(m.id, m);
   // Fast path: appending newer messages to the end keeps the order.
   return [...byId.values()].sort((a, b) => a.seq - b.seq);
+}
+
+/** Index of the message with `seq` in an ascending list, or -1. */
+function findSeq(list: Message[], seq: number): number {
+  let lo = 0;
+  let hi = list.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const v = list[mid]!.seq;
+    if (v === seq) return mid;
+    if (v < seq) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return -1;
 }
 
 function withUsers(s: SyncState): SyncState {
