@@ -86,6 +86,7 @@ function scriptRecorder(page) {
 }
 
 // ---------------------------------------------------------------- seeding
+mkdirSync(path.dirname(outFile), { recursive: true });
 const server = new Parleyd({ config: path.join(here, 'parleyd-budgets.toml') });
 await server.start();
 log(`parleyd at ${server.baseURL}, data in ${server.dataDir}`);
@@ -134,7 +135,7 @@ try {
   await conversationEntry(page, 'Team 4').waitFor();
   await page.waitForLoadState('networkidle');
   const afterSignInScripts = await recorder.stop();
-  const sum = (list) => list.reduce((total, s) => total + (s.bytes ?? 0), 0);
+  const sum = (list) => list.reduce((total, s) => total + Math.max(0, s.bytes ?? 0), 0);
   results.first_screen_js = {
     sign_in_screen: { gzip_bytes: sum(signInScripts), scripts: signInScripts },
     loaded_after_sign_in: { gzip_bytes: sum(afterSignInScripts), scripts: afterSignInScripts },
@@ -269,7 +270,14 @@ try {
       log(`  ${wheels} wheel steps, ${Date.now() - scrollStart} ms, oldest shown: ${oldest?.slice(0, 60)}`);
     }
   }
-  results.big_scroll = { wheels, ms: Date.now() - scrollStart, reached_top: (await first.count()) > 0 };
+  results.big_scroll = {
+    wheels,
+    ms: Date.now() - scrollStart,
+    reached_top: (await first.count()) > 0,
+    oldest_shown: await log50k.getByRole('article').first().getAttribute('aria-label'),
+    rows_in_page: await log50k.getByRole('article').count(),
+  };
+  await page.screenshot({ path: outFile.replace(/\.json$/, '-top.png') });
   await cdp.send('Tracing.end');
   await traceDone;
   results.big_trace = analyseTrace(traceEvents);
@@ -290,15 +298,15 @@ try {
   for (const dir of profiles) rmSync(dir, { recursive: true, force: true });
 }
 
-mkdirSync(path.dirname(outFile), { recursive: true });
 writeFileSync(outFile, JSON.stringify(results, null, 2));
 console.log(summary(results));
 
 /**
- * The longest frame and the long tasks of the renderer's main thread.
- * Frames: the time between consecutive frames the compositor presented
- * (PipelineReporter slices), which is what a person sees as a stall; tasks:
- * the main thread's top-level tasks (RunTask) over 50 ms.
+ * The longest frame and the long tasks of the page's renderer.
+ * Frames: Chromium's PipelineReporter slices (one per frame the compositor
+ * produced or dropped, from its begin-frame to presentation), the same the
+ * DevTools "Frames" track draws; tasks: the main thread's top-level tasks
+ * (RunTask), of which those over 50 ms are "long tasks".
  */
 function analyseTrace(events) {
   const mainThreads = new Set();
@@ -307,37 +315,38 @@ function analyseTrace(events) {
   }
   const tasks = events.filter((e) => e.name === 'RunTask' && e.ph === 'X' && mainThreads.has(`${e.pid}:${e.tid}`));
   const long = tasks.filter((e) => e.dur > 50_000).map((e) => e.dur / 1000);
-  const frames = events
-    .filter((e) => e.name === 'PipelineReporter' && e.ph === 'b' && e.args?.chrome_frame_reporter?.state === 'STATE_PRESENTED_ALL')
-    .map((e) => e.ts)
-    .sort((a, b) => a - b);
-  const reporterSlices = pairAsync(events.filter((e) => e.name === 'PipelineReporter'));
-  let longestGap = 0;
-  for (let i = 1; i < frames.length; i += 1) longestGap = Math.max(longestGap, (frames[i] - frames[i - 1]) / 1000);
-  const presented = reporterSlices.filter((s) => s.state === 'STATE_PRESENTED_ALL' || s.state === 'STATE_PRESENTED_PARTIAL');
+  const frames = pairAsync(events.filter((e) => e.name === 'PipelineReporter'));
+  const presented = frames.filter((f) => f.state === 'STATE_PRESENTED_ALL' || f.state === 'STATE_PRESENTED_PARTIAL');
   return {
     main_thread_tasks: tasks.length,
     longest_task_ms: tasks.length ? Math.max(...tasks.map((e) => e.dur / 1000)) : null,
     long_tasks_over_50ms: long.length,
     long_tasks_ms: long.sort((a, b) => b - a).slice(0, 20),
     frames_presented: presented.length,
-    longest_frame_ms: presented.length ? Math.max(...presented.map((s) => s.dur)) : null,
-    longest_gap_between_presented_frames_ms: frames.length > 1 ? longestGap : null,
-    frames_dropped: reporterSlices.filter((s) => s.state === 'STATE_DROPPED').length,
+    frames_dropped: frames.filter((f) => f.state === 'STATE_DROPPED').length,
+    longest_frame_ms: presented.length ? Math.max(...presented.map((f) => f.dur)) : null,
+    frames_over_50ms: presented.filter((f) => f.dur > 50).length,
+    median_frame_ms: presented.length ? median(presented.map((f) => f.dur)) : null,
   };
 }
 
-/** Pairs async begin/end ('b'/'e') trace events by id into slices (ms). */
+/**
+ * Pairs async begin/end ('b'/'e') trace events into slices (ms). Chromium
+ * reuses ids, one frame after the other, so each end closes the oldest open
+ * begin of its id.
+ */
 function pairAsync(events) {
   const open = new Map();
   const slices = [];
-  for (const e of events) {
-    const key = `${e.pid}:${e.id2?.local ?? e.id ?? ''}:${e.id}`;
-    if (e.ph === 'b') open.set(key, e);
-    else if (e.ph === 'e' && open.has(key)) {
-      const b = open.get(key);
-      open.delete(key);
-      slices.push({ state: b.args?.chrome_frame_reporter?.state, dur: (e.ts - b.ts) / 1000 });
+  for (const e of [...events].sort((a, b) => a.ts - b.ts)) {
+    const key = `${e.pid}:${e.id2?.local ?? e.id2?.global ?? e.id}`;
+    if (e.ph === 'b') {
+      if (!open.has(key)) open.set(key, []);
+      open.get(key).push(e);
+    } else if (e.ph === 'e' && open.get(key)?.length) {
+      const b = open.get(key).shift();
+      const reporter = b.args?.frame_reporter ?? b.args?.chrome_frame_reporter;
+      slices.push({ state: reporter?.state, dur: (e.ts - b.ts) / 1000 });
     }
   }
   return slices;
@@ -389,8 +398,8 @@ function summary(r) {
       `(server stopped: ${r.first_render.server_stopped_first_list_item_ms.median?.toFixed(0)} ms)  [budget 300 ms]`,
     `${r.big_messages} messages: device holds ${r.big_device_messages}, open ${r.big_open_ms} ms, ` +
       `scroll to top ${r.big_scroll.reached_top ? 'reached' : 'NOT reached'} in ${r.big_scroll.wheels} wheel steps; ` +
-      `longest frame ${r.big_trace.longest_frame_ms?.toFixed(1)} ms, longest task ${r.big_trace.longest_task_ms?.toFixed(1)} ms, ` +
-      `${r.big_trace.long_tasks_over_50ms} tasks > 50 ms  [budget: no frame > 50 ms]`,
+      `${r.big_trace.frames_presented} frames, longest ${r.big_trace.longest_frame_ms?.toFixed(1)} ms (median ${r.big_trace.median_frame_ms?.toFixed(1)} ms, ${r.big_trace.frames_over_50ms} over 50 ms, ${r.big_trace.frames_dropped} dropped); ` +
+      `longest task ${r.big_trace.longest_task_ms?.toFixed(1)} ms, ${r.big_trace.long_tasks_over_50ms} tasks > 50 ms  [budget: no frame > 50 ms]`,
     `Lighthouse signed out: accessibility ${r.lighthouse.signed_out.scores.accessibility}, best practices ${r.lighthouse.signed_out.scores.best_practices}; ` +
       `signed in: ${r.lighthouse.signed_in.scores.accessibility}, ${r.lighthouse.signed_in.scores.best_practices}  [budget ≥ 95]`,
   ].join('\n');

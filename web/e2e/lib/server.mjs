@@ -74,6 +74,10 @@ export class Parleyd {
     ];
     const child = spawn(this.binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
+    // A test run that ends abruptly must not leave a server behind.
+    const reap = () => child.kill('SIGKILL');
+    process.once('exit', reap);
+    child.once('exit', () => process.off('exit', reap));
     let seen = '';
     const port = await new Promise((resolve, reject) => {
       const timer = setTimeout(
