@@ -16,7 +16,6 @@ packages=(
   nodejs npm curl
   chromium fonts-dejavu-core fonts-noto-color-emoji
   clang libfuzzer-14-dev
-  chromium fonts-noto-color-emoji
 )
 
 missing=()
