@@ -315,6 +315,19 @@ function analyseTrace(events) {
   }
   const tasks = events.filter((e) => e.name === 'RunTask' && e.ph === 'X' && mainThreads.has(`${e.pid}:${e.tid}`));
   const long = tasks.filter((e) => e.dur > 50_000).map((e) => e.dur / 1000);
+  // What the long tasks spent their time in: the events nested in each, by
+  // name (inclusive time, so nested names overlap), summed over all of them.
+  const inside = {};
+  for (const task of tasks.filter((e) => e.dur > 50_000)) {
+    for (const e of events) {
+      if (e.ph !== 'X' || e.pid !== task.pid || e.tid !== task.tid || e === task) continue;
+      if (e.ts < task.ts || e.ts + e.dur > task.ts + task.dur) continue;
+      if (/RunTask|ThreadController|ProxyMain|MessageLoop/.test(e.name)) continue;
+      inside[e.name] = (inside[e.name] ?? 0) + e.dur / 1000;
+    }
+  }
+  const longTaskContents = Object.entries(inside).sort((a, b) => b[1] - a[1]).slice(0, 12)
+    .map(([name, ms]) => ({ name, ms: Math.round(ms) }));
   const frames = pairAsync(events.filter((e) => e.name === 'PipelineReporter'));
   const presented = frames.filter((f) => f.state === 'STATE_PRESENTED_ALL' || f.state === 'STATE_PRESENTED_PARTIAL');
   return {
@@ -322,6 +335,7 @@ function analyseTrace(events) {
     longest_task_ms: tasks.length ? Math.max(...tasks.map((e) => e.dur / 1000)) : null,
     long_tasks_over_50ms: long.length,
     long_tasks_ms: long.sort((a, b) => b - a).slice(0, 20),
+    long_task_contents: longTaskContents,
     frames_presented: presented.length,
     frames_dropped: frames.filter((f) => f.state === 'STATE_DROPPED').length,
     longest_frame_ms: presented.length ? Math.max(...presented.map((f) => f.dur)) : null,
@@ -375,7 +389,13 @@ async function runLighthouse(url, userDataDir) {
     const failing = (category) => lhr.categories[category].auditRefs
       .map((ref) => lhr.audits[ref.id])
       .filter((audit) => audit.score !== null && audit.score < 1 && audit.scoreDisplayMode !== 'informative' && audit.scoreDisplayMode !== 'notApplicable')
-      .map((audit) => ({ id: audit.id, title: audit.title, score: audit.score }));
+      .map((audit) => ({
+        id: audit.id,
+        title: audit.title,
+        score: audit.score,
+        // The elements at fault, so that they can be found in the app.
+        elements: (audit.details?.items ?? []).slice(0, 10).map((item) => item.node?.snippet ?? item.node?.selector).filter(Boolean),
+      }));
     return {
       final_url: lhr.finalDisplayedUrl,
       scores: {
