@@ -86,7 +86,9 @@ for (const variant of VARIANTS) {
     const browser = await browserFor(state, variant);
     const { page } = browser;
     const shot = async (screen) => {
-      await page.screenshot({ path: path.join(dir, `${screen}-${variant.name}.png`) });
+      // The pointer away from the messages, whose actions show on hover.
+      await page.mouse.move(variant.viewport.width / 2, 70);
+      await page.screenshot({ path: path.join(dir, `${screen}-${variant.name}.png`), animations: 'disabled' });
       // Controls and text past the screen's right edge. A phone browser
       // widens the layout to fit content that is too wide and shows only
       // the screen's width of it, so each element is measured against the
