@@ -237,6 +237,19 @@ describe('outbox', () => {
     expect(e.state.get().conversations[0]?.last_message?.text).toBe('two');
   });
 
+  it('paces a long outbox under the server\'s frame rate, keeping the order', async () => {
+    await store.applyEvents([{ position: 40, event: CONVERSATION_CREATED as never }], ME.id);
+    const e = makeEngine(routes());
+    await e.start();
+    const ids: string[] = [];
+    for (let i = 0; i < 40; i++) ids.push(await e.send(7, `offline ${i}`));
+    const ws = await online(e, 0);
+    // hello, then the first chunk at once; the rest follows in later chunks.
+    expect(ws.framesOfType('send')).toHaveLength(15);
+    await ws.waitSent(1 + 40);
+    expect(ws.framesOfType('send').map((f) => f['client_id'])).toEqual(ids);
+  });
+
   it('marks an entry refused for good as failed and does not send it again', async () => {
     await store.applyEvents([{ position: 40, event: CONVERSATION_CREATED as never }], ME.id);
     const e = makeEngine(routes());

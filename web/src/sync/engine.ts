@@ -65,6 +65,9 @@ export interface EngineOptions {
 /** Messages per page from the server, and per page read from the store. */
 const PAGE = 100;
 const LOCAL_PAGE = 300;
+/** Outbox pacing: 15 sends every 500 ms (30/s) leaves room for receipts and typing. */
+const OUTBOX_CHUNK = 15;
+const OUTBOX_CHUNK_MS = 500;
 const PERMANENT_SEND_ERRORS = new Set(['validation_failed', 'not_found', 'blocked', 'conflict', 'forbidden']);
 
 type Pending = { resolve: () => void; reject: (e: Error) => void };
@@ -84,6 +87,7 @@ export class SyncEngine {
   private refCounter = 0;
   private typingSent = new Map<Id, number>();
   private typingTimers = new Map<Id, ReturnType<typeof setTimeout>>();
+  private flushTimer: ReturnType<typeof setTimeout> | null = null;
   private idleTimeoutMs = 30_000;
   private stopped = false;
 
@@ -126,6 +130,7 @@ export class SyncEngine {
   stop(): void {
     this.stopped = true;
     for (const t of this.typingTimers.values()) clearTimeout(t);
+    if (this.flushTimer) clearTimeout(this.flushTimer);
     this.conn.stop();
     for (const p of this.pending.values()) p.reject(new Error('stopped'));
     this.pending.clear();
@@ -547,7 +552,7 @@ export class SyncEngine {
     if (pendingTyping) clearTimeout(pendingTyping);
     this.typingTimers.delete(conversation);
     this.state.update((s) => ({ ...s, outbox: [...s.outbox, item] }));
-    if (this.conn.getState() === 'online') this.sendItem(item);
+    if (this.conn.getState() === 'online') this.flushOutbox();
     return item.client_id;
   }
 
@@ -556,9 +561,26 @@ export class SyncEngine {
     this.state.update((s) => ({ ...s, outbox: s.outbox.filter((o) => o.client_id !== clientId) }));
   }
 
+  /**
+   * Sends what the outbox holds that this connection has not sent yet, in
+   * order, paced under the server's frame rate (50/s per session, bursts of
+   * 200): a frame over the limit is dropped without a `ref`, so the client
+   * could not tell which message to resend.
+   */
   private flushOutbox(): void {
+    if (this.flushTimer) return;
+    let sent = 0;
     for (const item of this.state.get().outbox) {
-      if (!item.failed && !this.sentOnThisConnection.has(item.client_id)) this.sendItem(item);
+      if (item.failed || this.sentOnThisConnection.has(item.client_id)) continue;
+      if (sent === OUTBOX_CHUNK) {
+        this.flushTimer = setTimeout(() => {
+          this.flushTimer = null;
+          if (this.conn.getState() === 'online') this.flushOutbox();
+        }, OUTBOX_CHUNK_MS);
+        return;
+      }
+      this.sendItem(item);
+      sent++;
     }
   }
 

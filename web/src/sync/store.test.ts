@@ -105,3 +105,13 @@ describe('Store paging', () => {
     expect(await store.draft(7)).toBe('');
   });
 });
+
+describe('Store.destroy', () => {
+  it('deletes the database even while this tab holds it open (sign out)', async () => {
+    await store.setDraft(7, 'secret draft');
+    await Store.destroy(ME.id);
+    const reopened = await Store.open(ME.id);
+    expect(await reopened.draft(7)).toBe('');
+    reopened.close();
+  });
+});

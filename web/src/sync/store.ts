@@ -107,6 +107,10 @@ export class Store {
   static async open(userId: Id): Promise<Store> {
     const name = `parley-${userId}`;
     const db = await openDB<ParleyDB>(name, 1, {
+      // Another tab signs out (deletes the database) or upgrades it: let it.
+      blocking() {
+        db.close();
+      },
       upgrade(db) {
         db.createObjectStore('kv');
         db.createObjectStore('conversations', { keyPath: 'id' });

@@ -83,19 +83,26 @@ export class Uploads {
     this.controllers.set(u.upload_id, controller);
     const base = { upload_id: u.upload_id, conversation_id: u.conversation_id, name: u.name, size: u.size };
     try {
+      this.report({ ...base, sent: 0 });
       let offset = (await this.rest.getUpload(u.upload_id)).upload.offset;
       this.report({ ...base, sent: offset });
+      let failures = 0;
       while (offset < u.size) {
         if (controller.signal.aborted) return;
         const part = u.blob.slice(offset, Math.min(u.size, offset + PART));
         try {
           offset = (await this.rest.appendUpload(u.upload_id, part, offset, u.size, controller.signal)).upload.offset;
+          failures = 0;
         } catch (e) {
-          if (e instanceof ApiError && e.code === 'offset_mismatch') {
-            offset = (await this.rest.getUpload(u.upload_id)).upload.offset;
-            continue;
-          }
-          throw e;
+          if (controller.signal.aborted) return;
+          // The server's offset moved (a part of a previous page arrived), a
+          // request of a previous page still holds the upload (conflict), or
+          // the network failed: ask the offset again, after a pause when it
+          // was not a plain mismatch; give up after a few failures in a row.
+          if (!(e instanceof ApiError) || !TRANSIENT.has(e.code) || ++failures > 6) throw e;
+          if (e.code !== 'offset_mismatch') await delay(Math.min(8000, 500 * 2 ** failures), controller.signal);
+          offset = (await this.rest.getUpload(u.upload_id)).upload.offset;
+          continue;
         }
         this.report({ ...base, sent: offset });
       }
@@ -114,6 +121,18 @@ export class Uploads {
       this.controllers.delete(u.upload_id);
     }
   }
+}
+
+const TRANSIENT = new Set(['offset_mismatch', 'conflict', 'network', 'service_busy', 'too_many_requests', 'internal']);
+
+function delay(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => {
+      clearTimeout(t);
+      resolve();
+    });
+  });
 }
 
 function describe(e: unknown): string {

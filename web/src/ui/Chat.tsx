@@ -54,29 +54,34 @@ export function Chat({ session, onSignedOut }: { session: SavedSession; onSigned
 
   useEffect(() => {
     let engine: SyncEngine | null = null;
+    let store: Store | null = null;
     let stopped = false;
     const rest = new RestClient(session.token);
     setMediaClient(rest);
     const signedOut = (reason: string) => {
       engine?.stop();
+      store?.close();
       void Store.destroy(session.user.id).catch(() => undefined);
       setMediaClient(null);
       onSignedOut(reason);
     };
     rest.onUnauthorized = () => signedOut('unauthorized');
     void (async () => {
-      const store = await Store.open(session.user.id);
-      if (stopped) return;
+      store = await Store.open(session.user.id);
+      if (stopped) {
+        store.close();
+        return;
+      }
       const proto = location.protocol === 'https:' ? 'wss' : 'ws';
       engine = new SyncEngine({
-        store,
+        store: store!,
         rest,
         me: session.user,
         wsUrl: `${proto}://${location.host}/ws`,
         onIncoming: (messages) => notifyIncoming(engine!, messages, openRef.current, (m) => setPopup({ message: m, key: Date.now() })),
         onSignedOut: signedOut,
       });
-      const uploads = new Uploads(store, rest, (conversation, attachments) => engine!.send(conversation, '', { attachments }));
+      const uploads = new Uploads(store!, rest, (conversation, attachments) => engine!.send(conversation, '', { attachments }));
       const open = (id: Id | null) => {
         setOpenId(id);
         const path = id === null ? '/' : `/c/${id}`;
@@ -98,6 +103,7 @@ export function Chat({ session, onSignedOut }: { session: SavedSession; onSigned
     return () => {
       stopped = true;
       engine?.stop();
+      store?.close();
       window.removeEventListener('popstate', onPop);
       window.removeEventListener('online', onOnline);
     };
@@ -127,6 +133,10 @@ function Layout({ openId, panel, setPanel, popup, setPopup }: {
   useEffect(() => {
     if (!exists && loaded) c.open(null);
   }, [exists, loaded]);
+  // The popup's conversation was opened some other way: it has done its job.
+  useEffect(() => {
+    if (popup && popup.message.conversation_id === openId) setPopup(null);
+  }, [openId, popup]);
 
   return (
     <div class="app" data-view={openId === null ? 'list' : 'dialog'}>

@@ -19,7 +19,7 @@ export interface ComposerApi {
   attach: (f: File) => Promise<void>;
 }
 
-export function Composer({ conv, state, api }: { conv: ConversationRecord; state: SyncState; api: (a: ComposerApi) => void }) {
+export function Composer({ conv, state, api, onSent }: { conv: ConversationRecord; state: SyncState; api: (a: ComposerApi) => void; onSent: () => void }) {
   const { engine, uploads } = useCtx();
   const [text, setText] = useState('');
   const [replyTo, setReplyTo] = useState<Message | null>(null);
@@ -114,6 +114,7 @@ export function Composer({ conv, state, api }: { conv: ConversationRecord; state
     if (draftTimer.current) clearTimeout(draftTimer.current);
     await engine.setDraft(conv.id, '');
     await engine.send(conv.id, value, extra);
+    onSent();
   }
 
   const onKeyDown = (e: KeyboardEvent) => {
@@ -207,12 +208,12 @@ export function Composer({ conv, state, api }: { conv: ConversationRecord; state
       {error && <p class="error" role="alert">{error}</p>}
       <div class="composer">
         <button type="button" class="icon" aria-label="Attach file" onClick={() => fileInput.current?.click()}>📎</button>
-        <input ref={fileInput} type="file" multiple class="visually-hidden" tabIndex={-1} aria-label="Choose files to send"
+        <input ref={fileInput} name="attachments" type="file" multiple class="visually-hidden" tabIndex={-1} aria-label="Choose files to send"
           onChange={(e) => {
             for (const f of Array.from(e.currentTarget.files ?? [])) void uploads.add(conv.id, f);
             e.currentTarget.value = '';
           }} />
-        <textarea ref={area} rows={1} aria-label="Message" placeholder="Write a message" value={text} maxLength={16000}
+        <textarea ref={area} name="message" rows={1} aria-label="Message" placeholder="Write a message" value={text} maxLength={16000}
           onInput={(e) => {
             const v = e.currentTarget.value;
             setText(v);
@@ -234,7 +235,7 @@ export function Composer({ conv, state, api }: { conv: ConversationRecord; state
       )}
       {picker === 'sticker' && (
         <Suspense fallback={null}>
-          <StickerPicker onClose={() => setPicker(null)} onPick={(id) => { setPicker(null); void engine.send(conv.id, '', { sticker: id }); }} />
+          <StickerPicker onClose={() => setPicker(null)} onPick={(id) => { setPicker(null); void engine.send(conv.id, '', { sticker: id }).then(onSent); }} />
         </Suspense>
       )}
     </div>

@@ -52,7 +52,7 @@ export function Contacts({ onClose }: { onClose: () => void }) {
   return (
     <Panel title="Contacts" onClose={onClose}>
       <form class="row" onSubmit={invite}>
-        <input aria-label="Invite by username" placeholder="Invite by username" value={username} onInput={(e) => setUsername(e.currentTarget.value)} maxLength={32} />
+        <input name="invite" autoComplete="off" aria-label="Invite by username" placeholder="Invite by username" value={username} onInput={(e) => setUsername(e.currentTarget.value)} maxLength={32} />
         <button type="submit" class="primary">Invite</button>
       </form>
       {message && <p class={message.ok ? 'notice' : 'error'} role={message.ok ? 'status' : 'alert'}>{message.text}</p>}

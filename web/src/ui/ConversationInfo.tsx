@@ -44,7 +44,7 @@ export function ConversationInfo({ conv, onClose }: { conv: ConversationRecord; 
         <h3 id="notif-h">Notifications</h3>
         <label>
           Mute this conversation
-          <select aria-label="Mute this conversation" value={mute ? 'muted' : ''}
+          <select name="mute" aria-label="Mute this conversation" value={mute ? 'muted' : ''}
             onChange={(e) => {
               const v = e.currentTarget.value;
               void act(async () => {
@@ -65,13 +65,13 @@ export function ConversationInfo({ conv, onClose }: { conv: ConversationRecord; 
             <section aria-labelledby="group-h">
               <h3 id="group-h">Group</h3>
               <form class="stack" onSubmit={(e) => { e.preventDefault(); void act(() => rest.updateConversation(c.id, { name: name.trim(), topic: topic.trim() }), 'Saved.'); }}>
-                <label>Group name<input required maxLength={64} value={name} onInput={(e) => setName(e.currentTarget.value)} /></label>
-                <label>Topic<input maxLength={256} value={topic} onInput={(e) => setTopic(e.currentTarget.value)} /></label>
+                <label>Group name<input name="group_name" required maxLength={64} value={name} onInput={(e) => setName(e.currentTarget.value)} /></label>
+                <label>Topic<input name="topic" maxLength={256} value={topic} onInput={(e) => setTopic(e.currentTarget.value)} /></label>
                 <div class="row">
                   <Avatar name={c.name} mediaId={c.avatar_media_id ?? null} id={c.id} size={48} />
                   <label class="button-like">
                     Group picture
-                    <input type="file" accept="image/*" class="visually-hidden"
+                    <input name="group_avatar" type="file" accept="image/*" class="visually-hidden"
                       onChange={(e) => {
                         const f = e.currentTarget.files?.[0];
                         if (f) void act(async () => { const { media } = await rest.uploadWhole(f, f.name); await rest.updateConversation(c.id, { avatar_media_id: media.id }); }, 'Picture changed.');
@@ -88,7 +88,7 @@ export function ConversationInfo({ conv, onClose }: { conv: ConversationRecord; 
             <h3 id="members-h">{members.length} members</h3>
             {admin && candidates.length > 0 && (
               <form class="row" onSubmit={(e) => { e.preventDefault(); if (add) void act(() => rest.addMember(c.id, add).then(() => setAdd(''))); }}>
-                <select aria-label="Contact to add" value={add} onChange={(e) => setAdd(e.currentTarget.value)}>
+                <select name="add_member" aria-label="Contact to add" value={add} onChange={(e) => setAdd(e.currentTarget.value)}>
                   <option value="">Choose a contact…</option>
                   {candidates.map((x) => <option key={x.user.id} value={x.user.username}>{displayName(x.user)}</option>)}
                 </select>
@@ -104,7 +104,7 @@ export function ConversationInfo({ conv, onClose }: { conv: ConversationRecord; 
                     <Avatar user={m.user} size={32} />
                     <span class="person"><strong>{displayName(m.user)}{self ? ' (you)' : ''}</strong><span>@{m.user.username}</span></span>
                     {c.role === 'owner' && !self ? (
-                      <select aria-label={`Role of ${displayName(m.user)}`} value={m.role}
+                      <select name={`role-${m.user.id}`} aria-label={`Role of ${displayName(m.user)}`} value={m.role}
                         onChange={(e) => void act(() => rest.changeRole(c.id, m.user.id, e.currentTarget.value as Role))}>
                         <option value="member">member</option><option value="admin">admin</option><option value="owner">owner</option>
                       </select>

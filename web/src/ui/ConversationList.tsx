@@ -45,9 +45,9 @@ export function ConversationList({ openId, onPanel }: { openId: Id | null; onPan
         <button type="button" onClick={() => onPanel('group')}>New group</button>
         <button type="button" class="quiet" onClick={signOut}>Sign out</button>
       </div>
-      <input class="filter" type="search" aria-label="Filter conversations" placeholder="Filter conversations"
+      <input class="filter" name="filter" type="search" aria-label="Filter conversations" placeholder="Filter conversations"
         value={filter} onInput={(e) => setFilter(e.currentTarget.value)} />
-      <nav aria-label="Conversations" class="conversations">
+      <nav aria-label="Conversations" class="conversations" onKeyDown={moveFocus}>
         {list.length === 0 && (
           <p class="hint">{state.conversations.length === 0 ? 'No conversations yet. Invite a contact to start one.' : 'No conversation matches.'}</p>
         )}
@@ -90,6 +90,17 @@ export function ConversationList({ openId, onPanel }: { openId: Id | null; onPan
       </nav>
     </aside>
   );
+}
+
+/** Arrow keys move between the conversations (Home and End to the ends). */
+function moveFocus(e: KeyboardEvent): void {
+  if (!['ArrowDown', 'ArrowUp', 'Home', 'End'].includes(e.key)) return;
+  const links = Array.from((e.currentTarget as HTMLElement).querySelectorAll<HTMLAnchorElement>('a.conv'));
+  if (links.length === 0) return;
+  const i = links.indexOf(document.activeElement as HTMLAnchorElement);
+  const next = e.key === 'Home' ? 0 : e.key === 'End' ? links.length - 1 : e.key === 'ArrowDown' ? Math.min(links.length - 1, i + 1) : Math.max(0, i - 1);
+  e.preventDefault();
+  links[next]?.focus();
 }
 
 export function ConnectionBadge({ state }: { state: SyncState['connection'] }) {

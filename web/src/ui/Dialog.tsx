@@ -7,7 +7,7 @@ import type { SyncState } from '../sync/engine';
 import type { OutboxItem } from '../sync/store';
 import { Avatar } from './Avatar';
 import { preview, useCtx } from './Chat';
-import { conversationTitle } from './ConversationList';
+import { ConnectionBadge, conversationTitle } from './ConversationList';
 import { Composer, type ComposerApi } from './Composer';
 import { dayKey, dayLabel, displayName, relative, size, time } from './format';
 import { useObservable, useTick } from './hooks';
@@ -112,6 +112,8 @@ export function Dialog({ id }: { id: Id }) {
           <h2 id="dialog-title">{title}</h2>
           <p class="subtitle">{subtitle(conv, state)}</p>
         </div>
+        {/* On a phone the sidebar (and its badge) is hidden while a dialog is open. */}
+        <span class="phone-only"><ConnectionBadge state={state.connection} /></span>
         <button type="button" class="icon info" aria-label="Conversation info" onClick={() => setInfo(true)}>i</button>
       </header>
       <VirtualList
@@ -133,11 +135,12 @@ export function Dialog({ id }: { id: Id }) {
           )
         }
       />
+      {rows.length === 0 && state.hasOlder[id] === false && <p class="no-messages">No messages yet: say hello!</p>}
       {!atBottom && (
         <button type="button" class="to-bottom" aria-label="Jump to the newest message" onClick={() => list.current?.scrollToBottom()}>↓</button>
       )}
       <div class="typing" aria-live="polite">{typing.length > 0 ? `${typing.join(', ')} ${typing.length > 1 ? 'are' : 'is'} typing…` : ''}</div>
-      <Composer key={id} conv={conv} state={state} api={(a) => { composer.current = a; }} />
+      <Composer key={id} conv={conv} state={state} api={(a) => { composer.current = a; }} onSent={() => list.current?.scrollToBottom()} />
       {reactTo && (
         <Suspense fallback={null}>
           <EmojiPicker label={`React to ${displayName(state.users[reactTo.sender_id])}'s message`} onClose={() => setReactTo(null)}
@@ -170,7 +173,11 @@ function firstOfRun(prev: Message | null, m: Message): boolean {
 function extendRows(previous: { messages: Message[]; rows: Row[] } | null, messages: Message[]): Row[] {
   const p = previous;
   const n = p ? messages.length - p.messages.length : -1;
-  if (!p || n <= 0 || p.messages.length === 0 || messages[n] !== p.messages[0] || messages[messages.length - 1] !== p.messages[p.messages.length - 1]) {
+  if (p && n > 0 && p.messages.length > 0 && sameRun(messages, 0, p.messages)) {
+    // New messages at the end: rows for them only, continuing the last day.
+    return p.rows.concat(buildRows(messages.slice(p.messages.length), p.messages[p.messages.length - 1]!));
+  }
+  if (!p || n <= 0 || p.messages.length === 0 || !sameRun(messages, n, p.messages)) {
     return buildRows(messages);
   }
   const head = buildRows(messages.slice(0, n));
@@ -192,6 +199,13 @@ function extendRows(previous: { messages: Message[]; rows: Row[] } | null, messa
   return head.concat(tail);
 }
 
+/** Whether `list` holds exactly the objects of `run` from `at` on (pointer checks: cheap). */
+function sameRun(list: Message[], at: number, run: Message[]): boolean {
+  if (at + run.length > list.length) return false;
+  for (let i = 0; i < run.length; i++) if (list[at + i] !== run[i]) return false;
+  return true;
+}
+
 function withOutbox(rows: Row[], messages: Message[], outbox: OutboxItem[], id: Id): Row[] {
   const waiting = outbox.filter((item) => item.conversation_id === id);
   if (waiting.length === 0) return rows;
@@ -201,10 +215,11 @@ function withOutbox(rows: Row[], messages: Message[], outbox: OutboxItem[], id: 
   return out;
 }
 
-function buildRows(messages: Message[]): Row[] {
+/** Rows of `messages`; `before` is the message shown just above them, if any. */
+function buildRows(messages: Message[], before: Message | null = null): Row[] {
   const out: Row[] = [];
-  let day = '';
-  let prev: Message | null = null;
+  let day = before ? dayKey(before.created_at) : '';
+  let prev: Message | null = before;
   for (const m of messages) {
     const d = dayKey(m.created_at);
     if (d !== day) {

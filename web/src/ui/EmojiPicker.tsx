@@ -35,7 +35,7 @@ export function EmojiPicker({ onPick, onClose, label }: { onPick: (emoji: string
   const q = query.trim().toLowerCase();
   return (
     <div ref={ref} class="picker emoji-picker" role="dialog" aria-label={label}>
-      <input type="search" aria-label="Search emoji" placeholder="Search emoji" value={query} onInput={(e) => setQuery(e.currentTarget.value)} />
+      <input name="emoji_search" type="search" aria-label="Search emoji" placeholder="Search emoji" value={query} onInput={(e) => setQuery(e.currentTarget.value)} />
       <div class="picker-scroll">
         {ALL.map(([group, list]) => {
           const shown = q ? list.filter((e) => e.name.includes(q)) : list;

@@ -34,14 +34,14 @@ export function NewGroup({ onClose }: { onClose: () => void }) {
   return (
     <Panel title="New group" onClose={onClose}>
       <form class="stack" onSubmit={submit}>
-        <label>Group name<input required maxLength={64} value={name} onInput={(e) => setName(e.currentTarget.value)} /></label>
-        <label>Topic<input maxLength={256} value={topic} onInput={(e) => setTopic(e.currentTarget.value)} /></label>
+        <label>Group name<input name="group_name" required maxLength={64} value={name} onInput={(e) => setName(e.currentTarget.value)} /></label>
+        <label>Topic<input name="topic" maxLength={256} value={topic} onInput={(e) => setTopic(e.currentTarget.value)} /></label>
         <fieldset>
           <legend>Members</legend>
           {contacts.length === 0 && <p class="hint">Add contacts first: a group's members are your contacts.</p>}
           {contacts.map((c) => (
             <label class="check" key={c.user.id}>
-              <input type="checkbox" checked={chosen.has(c.user.username)}
+              <input type="checkbox" name={`member-${c.user.username}`} checked={chosen.has(c.user.username)}
                 onChange={(e) => {
                   const next = new Set(chosen);
                   if (e.currentTarget.checked) next.add(c.user.username);

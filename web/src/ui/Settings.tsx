@@ -50,7 +50,7 @@ export function Settings({ onClose }: { onClose: () => void }) {
           <Avatar user={me} size={64} />
           <label class="button-like">
             Change picture
-            <input type="file" accept="image/*" class="visually-hidden" onChange={(e) => { const f = e.currentTarget.files?.[0]; if (f) setCrop(f); e.currentTarget.value = ''; }} />
+            <input name="avatar" type="file" accept="image/*" class="visually-hidden" onChange={(e) => { const f = e.currentTarget.files?.[0]; if (f) setCrop(f); e.currentTarget.value = ''; }} />
           </label>
           {me.avatar_media_id && <button type="button" onClick={() => void act(() => saveMe({ avatar_media_id: null }))}>Remove picture</button>}
         </div>
@@ -59,8 +59,8 @@ export function Settings({ onClose }: { onClose: () => void }) {
           void act(async () => { const { media } = await rest.uploadWhole(blob, 'avatar.png'); await saveMe({ avatar_media_id: media.id }); }, 'Picture changed.');
         }} />}
         <form class="stack" onSubmit={(e) => { e.preventDefault(); void act(() => saveMe({ display_name: name.trim(), status_text: status.trim() }), 'Profile saved.'); }}>
-          <label>Display name<input required maxLength={64} value={name} onInput={(e) => setName(e.currentTarget.value)} /></label>
-          <label>Status<input maxLength={140} value={status} placeholder="What are you up to?" onInput={(e) => setStatus(e.currentTarget.value)} /></label>
+          <label>Display name<input name="display_name" autoComplete="name" required maxLength={64} value={name} onInput={(e) => setName(e.currentTarget.value)} /></label>
+          <label>Status<input name="status" maxLength={140} value={status} placeholder="What are you up to?" onInput={(e) => setStatus(e.currentTarget.value)} /></label>
           <button type="submit" class="primary">Save profile</button>
         </form>
       </section>
@@ -68,14 +68,14 @@ export function Settings({ onClose }: { onClose: () => void }) {
         <h3 id="privacy-h">Privacy and notifications</h3>
         <label>
           Who sees when I was last online
-          <select value={settings?.last_seen_visibility ?? 'contacts'} onChange={(e) => void act(() => saveSettings({ last_seen_visibility: e.currentTarget.value as LastSeenVisibility }))}>
+          <select name="last_seen_visibility" value={settings?.last_seen_visibility ?? 'contacts'} onChange={(e) => void act(() => saveSettings({ last_seen_visibility: e.currentTarget.value as LastSeenVisibility }))}>
             <option value="everyone">Everyone I share a conversation with</option>
             <option value="contacts">My contacts</option>
             <option value="nobody">Nobody</option>
           </select>
         </label>
         <label class="check">
-          <input type="checkbox" checked={settings?.notifications_enabled ?? true} onChange={(e) => void act(() => saveSettings({ notifications_enabled: e.currentTarget.checked }))} />
+          <input type="checkbox" name="notifications" checked={settings?.notifications_enabled ?? true} onChange={(e) => void act(() => saveSettings({ notifications_enabled: e.currentTarget.checked }))} />
           Notifications
         </label>
         {permission === 'default' && (
@@ -122,7 +122,7 @@ function Cropper({ file, onDone, onCancel }: { file: File; onDone: (b: Blob) => 
   return (
     <div class="cropper">
       {error ? <p class="error">{error}</p> : <canvas ref={canvas} width={256} height={256} aria-label="Preview of the new picture" role="img" />}
-      <label>Zoom<input type="range" min={1} max={4} step={0.1} value={zoom} onInput={(e) => setZoom(Number(e.currentTarget.value))} /></label>
+      <label>Zoom<input name="zoom" type="range" min={1} max={4} step={0.1} value={zoom} onInput={(e) => setZoom(Number(e.currentTarget.value))} /></label>
       <div class="row">
         <button type="button" class="primary" disabled={!img} onClick={() => canvas.current?.toBlob((b) => b && onDone(b), 'image/png')}>Use this picture</button>
         <button type="button" onClick={onCancel}>Cancel</button>

@@ -41,10 +41,10 @@ export function SignIn({ onSignedIn, notice }: { onSignedIn: (s: SavedSession) =
     }
   }
 
-  const title = mode === 'register' ? 'Create your account' : mode === 'code' ? 'Two-factor code' : 'Sign in to Parley';
+  const title = mode === 'register' ? 'Create your account' : mode === 'code' ? 'Two-step sign-in' : 'Sign in to Parley';
   return (
     <div class="signin">
-      <form class="card signin-card" onSubmit={submit} aria-labelledby="signin-title">
+      <form class="card signin-card" onSubmit={submit}>
         <div class="brand"><img src="/icon.svg" alt="" width={40} height={40} /><span>Parley</span></div>
         <h1 id="signin-title">{title}</h1>
         {notice && <p class="notice" role="status">{notice}</p>}
@@ -71,10 +71,11 @@ export function SignIn({ onSignedIn, notice }: { onSignedIn: (s: SavedSession) =
         {mode === 'code' && (
           <label>
             Code
-            <input name="code" inputMode="numeric" autoComplete="one-time-code" required maxLength={64} value={code} onInput={(e) => setCode(e.currentTarget.value)} autoFocus />
-            <small>The 6-digit code from your authenticator app, or a recovery code.</small>
+            <input name="code" inputMode="numeric" autoComplete="one-time-code" required maxLength={64} value={code} aria-describedby="code-hint"
+              onInput={(e) => setCode(e.currentTarget.value)} autoFocus />
           </label>
         )}
+        {mode === 'code' && <p id="code-hint" class="hint">The 6-digit code from your authenticator app, or a recovery code.</p>}
         {error && <p class="error" role="alert">{error}</p>}
         <button type="submit" class="primary" disabled={busy}>
           {mode === 'register' ? 'Create account' : mode === 'code' ? 'Verify' : 'Sign in'}

@@ -48,7 +48,7 @@ export function VirtualList<T>({ items, itemKey, render, estimate = 64, overscan
     if (p && p.items.length > 0 && items.length > p.items.length && items[items.length - 1] === p.items[p.items.length - 1]) {
       for (let j = 0; j < 3 && j < p.items.length; j++) {
         const at = items.length - (p.items.length - j);
-        if (items[at] === p.items[j]) {
+        if (items[at] === p.items[j] && sameKeys(items, at, p.keys, j, itemKey)) {
           shared = j;
           n = at;
           break;
@@ -57,7 +57,19 @@ export function VirtualList<T>({ items, itemKey, render, estimate = 64, overscan
     }
     let k: string[];
     let h: Float64Array;
-    if (p && shared >= 0) {
+    const appended = p && shared < 0 && p.items.length > 0 && items.length > p.items.length && items[0] === p.items[0] && sameKeys(items, 0, p.keys, 0, itemKey);
+    if (p && appended) {
+      // Rows added at the end (new messages): keep the rest as it is.
+      const m = p.items.length;
+      const tail = new Array<string>(items.length - m);
+      h = new Float64Array(items.length);
+      h.set(p.sizes);
+      for (let i = m; i < items.length; i++) {
+        tail[i - m] = itemKey(items[i]!);
+        h[i] = heights.get(tail[i - m]!) ?? estimate;
+      }
+      k = p.keys.concat(tail);
+    } else if (p && shared >= 0) {
       const head = new Array<string>(n);
       h = new Float64Array(items.length);
       for (let i = 0; i < n; i++) {
@@ -243,6 +255,13 @@ export function VirtualList<T>({ items, itemKey, render, estimate = 64, overscan
       </div>
     </div>
   );
+}
+
+/** Whether the keys of `items` from `at` on equal `keys` from `from` on (to the end of `keys`). */
+function sameKeys<T>(items: T[], at: number, keys: string[], from: number, itemKey: (item: T) => string): boolean {
+  if (at + keys.length - from > items.length) return false;
+  for (let i = from; i < keys.length; i++) if (itemKey(items[at + i - from]!) !== keys[i]) return false;
+  return true;
 }
 
 function Row({ rowKey, index, top, observer, children }: { rowKey: string; index: number; top: number; observer: ResizeObserver | null; children: ComponentChildren }) {
