@@ -3,9 +3,8 @@
 // marks, a reaction, a reply, an edit and a deletion, each seen by the other.
 
 import assert from 'node:assert/strict';
-import { history } from './lib/api.mjs';
+import { Api, PASSWORD, history, uniqueName } from './lib/api.mjs';
 import { browserFor, e2eTest, useServer } from './lib/fixture.mjs';
-import { uniqueName } from './lib/api.mjs';
 import {
   acceptInvitation,
   closePanel,
@@ -21,7 +20,6 @@ import {
   send,
   signUp,
 } from './lib/ui.mjs';
-import { Api, PASSWORD } from './lib/api.mjs';
 
 const state = useServer();
 const alice = { username: uniqueName('alice'), displayName: 'Alice Martin' };

@@ -4,10 +4,9 @@
 
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { createGroup, directConversation, history, makeContacts } from './lib/api.mjs';
+import { createGroup, directConversation, history, makeContacts, registerUser } from './lib/api.mjs';
 import { sendOverWebSocket } from './lib/browser.mjs';
 import { e2eTest, signedInUser, useServer } from './lib/fixture.mjs';
-import { registerUser } from './lib/api.mjs';
 import { imageLoaded, message, messageLog, openConversation } from './lib/ui.mjs';
 
 const state = useServer();
