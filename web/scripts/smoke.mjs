@@ -123,6 +123,8 @@ try {
   await box.pressSequentially('pick the first book');
   await a.keyboard.press('Enter');
   await c.getByRole('link', { name: /^Book club.*1 unread.*mentioned you/ }).waitFor();
+  // Typing on right after a completion keeps the order of the keys.
+  await a.getByRole('article', { name: `Alice Liddell: Welcome @${carol} pick the first book` }).waitFor();
   await shot(c, '07-mention-list');
 
   // An image and a file.
@@ -139,6 +141,11 @@ try {
   await b.getByRole('img', { name: /^Sticker/ }).first().waitFor();
   // Reply, edit, delete.
   const first = b.getByRole('article').filter({ hasText: 'pick the first book' });
+  await first.waitFor({ timeout: 10000 }).catch(async () => {
+    console.log('articles in Bob\'s log:', await b.getByRole('log').getByRole('article').evaluateAll((els) => els.map((e) => e.getAttribute('aria-label'))));
+    console.log('rows:', await b.locator('.vrow').evaluateAll((els) => els.map((e) => `${e.dataset.key}@${e.style.transform}`)));
+    console.log('scroll:', await b.getByRole('log').evaluate((e) => [e.scrollTop, e.scrollHeight, e.clientHeight]));
+  });
   await first.hover();
   await first.getByRole('button', { name: 'Reply' }).click();
   await b.getByRole('textbox', { name: 'Message' }).fill('Dune!');
@@ -201,6 +208,7 @@ try {
   console.log('ok');
 } catch (e) {
   console.error('FAILED', e);
+  for (const [i, pg] of browser.contexts().flatMap((c) => c.pages()).entries()) await pg.screenshot({ path: `${OUT}/failed-${i}.png` }).catch(() => undefined);
   process.exitCode = 1;
 } finally {
   if (errors.length) console.log('console:', errors.join('\n'));

@@ -158,7 +158,7 @@ function Layout({ openId, panel, setPanel, popup, setPopup }: {
           {panel === 'group' && <NewGroup onClose={() => setPanel(null)} />}
         </Suspense>
       )}
-      {popup && <PopupView popup={popup} onOpen={(id) => { setPopup(null); c.open(id); }} onClose={() => setPopup(null)} />}
+      {popup && <PopupView key={popup.key} popup={popup} onOpen={(id) => { setPopup(null); c.open(id); }} onClose={() => setPopup(null)} />}
     </div>
   );
 }

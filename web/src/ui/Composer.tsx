@@ -74,19 +74,27 @@ export function Composer({ conv, state, api, onSent }: { conv: ConversationRecor
     setMention(m ? { query: m[2]!, start: caret - m[2]!.length - 1, index: 0 } : null);
   };
 
-  const complete = (m: Member) => {
-    if (!mention) return;
+  // Text changed by the app (a completion, an emoji): written to the field
+  // and the caret placed at once, so that keys typed right after land after
+  // it (a caret set on the next frame would move them).
+  const replaceText = (next: string, caret: number) => {
     const el = area.current;
-    const caret = el?.selectionStart ?? text.length;
-    const next = `${text.slice(0, mention.start)}@${m.user.username} ${text.slice(caret)}`;
+    if (el) {
+      el.value = next;
+      el.setSelectionRange(caret, caret);
+      el.focus();
+    }
     setText(next);
     saveDraft(next);
+  };
+
+  const complete = (m: Member) => {
+    if (!mention) return;
+    const caret = area.current?.selectionStart ?? text.length;
+    const current = area.current?.value ?? text;
+    const insert = `@${m.user.username} `;
     setMention(null);
-    requestAnimationFrame(() => {
-      const pos = mention.start + m.user.username.length + 2;
-      el?.setSelectionRange(pos, pos);
-      el?.focus();
-    });
+    replaceText(current.slice(0, mention.start) + insert + current.slice(caret), mention.start + insert.length);
   };
 
   async function submit() {
@@ -156,15 +164,10 @@ export function Composer({ conv, state, api, onSent }: { conv: ConversationRecor
 
   const insert = (s: string) => {
     const el = area.current;
-    const start = el?.selectionStart ?? text.length;
-    const end = el?.selectionEnd ?? text.length;
-    const next = text.slice(0, start) + s + text.slice(end);
-    setText(next);
-    saveDraft(next);
-    requestAnimationFrame(() => {
-      el?.focus();
-      el?.setSelectionRange(start + s.length, start + s.length);
-    });
+    const current = el?.value ?? text;
+    const start = el?.selectionStart ?? current.length;
+    const end = el?.selectionEnd ?? current.length;
+    replaceText(current.slice(0, start) + s + current.slice(end), start + s.length);
   };
 
   if (blocked) {

@@ -1,19 +1,26 @@
 // Preact hooks over the sync engine's observable state.
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import type { Observable } from '../sync/observable';
 
-/** The selected part of an observable; re-renders only when it changes. */
+/**
+ * The selected part of an observable, computed with the selector of the
+ * latest render (so a selector may use props); re-renders only when the
+ * selected value changes.
+ */
 export function useObservable<T, S>(obs: Observable<T>, select: (value: T) => S): S {
-  const [value, setValue] = useState(() => select(obs.get()));
-  useEffect(() => {
-    setValue(() => select(obs.get()));
-    return obs.subscribe((v) => {
-      const next = select(v);
-      setValue((prev) => (Object.is(prev, next) ? prev : next));
-    });
-    // The selector is expected to be stable in meaning for a given observable.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [obs]);
+  const latest = useRef(select);
+  latest.current = select;
+  const value = select(obs.get());
+  const seen = useRef(value);
+  seen.current = value;
+  const [, force] = useState(0);
+  useEffect(
+    () =>
+      obs.subscribe((v) => {
+        if (!Object.is(seen.current, latest.current(v))) force((n) => n + 1);
+      }),
+    [obs],
+  );
   return value;
 }
 
