@@ -1,0 +1,426 @@
+// Measures the web app's budgets (docs/benchmarks.md, "Web app budgets")
+// against a real parleyd serving the built app, in Debian's Chromium:
+//
+//   1. first-screen JavaScript: the gzipped bytes of every script the
+//      sign-in screen, and then the conversation list, load (from the
+//      browser's network log, as sent on the wire);
+//   2. first render of the conversation list from IndexedDB after a
+//      navigation (the app's performance marks when it sets them, else the
+//      time the list's first entry appears), median of several reloads;
+//   3. a conversation of 50,000 stored messages: open it and scroll to the
+//      top of what the device holds, with a Chromium trace; the longest
+//      frame and the long tasks (> 50 ms) of the page's main thread;
+//   4. Lighthouse accessibility and best-practices scores, signed out (the
+//      sign-in screen) and signed in (the conversation list).
+//
+// Nothing here asserts: it measures and writes BENCH_OUT (default
+// build/web-budgets/results.json) and a summary on stdout. Run it through
+// bench/web/run.sh, which builds what is missing.
+
+import { mkdirSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import lighthouse from 'lighthouse';
+import * as chromeLauncher from 'chrome-launcher';
+import { Parleyd } from '../../web/e2e/lib/server.mjs';
+import { CHROMIUM_ARGS, chromiumPath, sendOverWebSocket } from '../../web/e2e/lib/browser.mjs';
+import { registerUser, makeContacts, directConversation, createGroup, history } from '../../web/e2e/lib/api.mjs';
+import { signIn, conversationList, conversationEntry, messageLog } from '../../web/e2e/lib/ui.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const outFile = path.resolve(process.env.BENCH_OUT ?? path.join(here, '..', '..', 'build', 'web-budgets', 'results.json'));
+/** Messages in the big conversation. */
+const BIG = Number(process.env.BENCH_BIG_MESSAGES ?? 50_000);
+/** Reloads measured for the first render (the median is reported). */
+const RELOADS = Number(process.env.BENCH_RELOADS ?? 11);
+const TIMEOUT_MS = 120_000;
+
+const log = (...args) => console.error('[budgets]', ...args);
+const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+
+async function launch(userDataDir, viewport = { width: 1280, height: 800 }) {
+  const context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: chromiumPath(),
+    headless: true,
+    args: CHROMIUM_ARGS,
+    baseURL: server.baseURL,
+    viewport,
+  });
+  context.setDefaultTimeout(TIMEOUT_MS);
+  return context;
+}
+
+/** Sums the encoded (on the wire) body sizes of the scripts a step loads. */
+function scriptRecorder(page) {
+  const scripts = [];
+  const onResponse = async (response) => {
+    const request = response.request();
+    if (request.resourceType() !== 'script') return;
+    try {
+      const sizes = await request.sizes();
+      const headers = await response.allHeaders();
+      scripts.push({
+        url: new URL(response.url()).pathname,
+        status: response.status(),
+        encoding: headers['content-encoding'] ?? 'identity',
+        bytes: sizes.responseBodySize,
+        fromServiceWorker: response.fromServiceWorker(),
+      });
+    } catch (error) {
+      scripts.push({ url: response.url(), error: String(error) });
+    }
+  };
+  page.on('response', onResponse);
+  return {
+    async stop() {
+      page.off('response', onResponse);
+      return scripts;
+    },
+  };
+}
+
+// ---------------------------------------------------------------- seeding
+mkdirSync(path.dirname(outFile), { recursive: true });
+const server = new Parleyd({ config: path.join(here, 'parleyd-budgets.toml') });
+await server.start();
+log(`parleyd at ${server.baseURL}, data in ${server.dataDir}`);
+const results = { date: new Date().toISOString(), machine: {}, big_messages: BIG };
+const profiles = [];
+const profile = () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'parley-budgets-chromium-'));
+  profiles.push(dir);
+  return dir;
+};
+
+try {
+  const alice = await registerUser(server.baseURL, 'alice', 'Alice Martin');
+  const friends = [];
+  const names = ['Bob Stone', 'Carol Diaz', 'Dan Okafor', 'Erin Walsh', 'Femi Adeyemi', 'Grace Liu', 'Hugo Petit', 'Ines Silva'];
+  for (const name of names) {
+    const friend = await registerUser(server.baseURL, name.split(' ')[0].toLowerCase(), name);
+    await makeContacts(alice, friend);
+    friends.push(friend);
+  }
+  const seedContext = await launch(profile());
+  // A conversation list of direct chats and groups, each with some history.
+  for (const friend of friends) {
+    const conversation = await directConversation(alice, friend);
+    await sendOverWebSocket(seedContext, server.baseURL, friend.token, conversation.id,
+      Array.from({ length: 20 }, (_, i) => `${friend.displayName.split(' ')[0]} says hello, message ${i + 1}`));
+  }
+  for (let g = 0; g < 4; g += 1) {
+    const group = await createGroup(alice, `Team ${g + 1}`, friends.slice(g, g + 4));
+    await sendOverWebSocket(seedContext, server.baseURL, friends[g].token, group.id,
+      Array.from({ length: 20 }, (_, i) => `Team ${g + 1} update ${i + 1}`));
+  }
+
+  // --------------------------------------------- 1. first-screen JS
+  log('first-screen JavaScript');
+  const userDir = profile();
+  let context = await launch(userDir);
+  let page = context.pages()[0];
+  let recorder = scriptRecorder(page);
+  await page.goto('/');
+  await page.getByRole('button', { name: 'Sign in' }).waitFor();
+  await page.waitForLoadState('networkidle');
+  const signInScripts = await recorder.stop();
+  recorder = scriptRecorder(page);
+  await signIn(page, alice);
+  await conversationEntry(page, 'Team 4').waitFor();
+  await page.waitForLoadState('networkidle');
+  const afterSignInScripts = await recorder.stop();
+  const sum = (list) => list.reduce((total, s) => total + Math.max(0, s.bytes ?? 0), 0);
+  results.first_screen_js = {
+    sign_in_screen: { gzip_bytes: sum(signInScripts), scripts: signInScripts },
+    loaded_after_sign_in: { gzip_bytes: sum(afterSignInScripts), scripts: afterSignInScripts },
+    total_gzip_bytes: sum(signInScripts) + sum(afterSignInScripts),
+  };
+  log(`  ${results.first_screen_js.total_gzip_bytes} bytes`);
+
+  // --------------------------------------------- 2. first render from IndexedDB
+  log('first render of the conversation list from IndexedDB');
+  // Recorded by the page itself, before any of the app's code runs: the time
+  // (since navigation start) at which the list first holds an entry.
+  await context.addInitScript(() => {
+    const seen = () => {
+      const nav = [...document.querySelectorAll('nav')].find((n) => n.getAttribute('aria-label') === 'Conversations');
+      return nav && nav.querySelector('a, li, [role="link"], [role="listitem"]');
+    };
+    const observer = new MutationObserver(() => {
+      if (seen()) {
+        performance.mark('budget:first-list-item');
+        observer.disconnect();
+      }
+    });
+    observer.observe(document, { childList: true, subtree: true });
+  });
+  const renders = [];
+  const appMarks = [];
+  for (let i = 0; i < RELOADS; i += 1) {
+    await page.reload();
+    await conversationEntry(page, 'Team 4').waitFor();
+    const timing = await page.evaluate(() => {
+      const mark = (name) => performance.getEntriesByName(name).map((e) => e.startTime)[0] ?? null;
+      const app = performance.getEntriesByType('mark').filter((m) => !m.name.startsWith('budget:')).map((m) => ({ name: m.name, at: m.startTime }));
+      return { firstItem: mark('budget:first-list-item'), app };
+    });
+    renders.push(timing.firstItem);
+    appMarks.push(timing.app);
+  }
+  results.first_render = {
+    reloads: RELOADS,
+    first_list_item_ms: { median: median(renders), min: Math.min(...renders), max: Math.max(...renders), all: renders },
+    app_marks_last_reload: appMarks.at(-1),
+  };
+  // With the server gone, the list can only come from IndexedDB.
+  await server.kill();
+  const offline = [];
+  for (let i = 0; i < RELOADS; i += 1) {
+    await page.reload();
+    await conversationEntry(page, 'Team 4').waitFor();
+    offline.push(await page.evaluate(() => performance.getEntriesByName('budget:first-list-item')[0]?.startTime ?? null));
+  }
+  results.first_render.server_stopped_first_list_item_ms = { median: median(offline), min: Math.min(...offline), max: Math.max(...offline), all: offline };
+  await server.restart();
+  log(`  median ${results.first_render.first_list_item_ms.median} ms (server stopped: ${results.first_render.server_stopped_first_list_item_ms.median} ms)`);
+  await context.close();
+
+  // --------------------------------------------- 3. 50,000 messages
+  log(`seeding ${BIG} messages`);
+  const bob = friends[0];
+  const big = await createGroup(alice, 'Archive', [bob]);
+  const seedStart = Date.now();
+  const items = Array.from({ length: BIG }, (_, i) => `Archive message ${i + 1}: ${'lorem ipsum dolor sit amet '.repeat(1 + (i % 4))}`);
+  // Alice's app is open meanwhile, so that her device stores every message
+  // as it arrives, like a device that has been in the conversation all along.
+  context = await launch(userDir);
+  page = context.pages()[0];
+  await page.goto('/');
+  await conversationEntry(page, 'Team 4').waitFor();
+  for (let start = 0; start < BIG; start += 5000) {
+    await sendOverWebSocket(seedContext, server.baseURL, bob.token, big.id, items.slice(start, start + 5000), { window: 200 });
+  }
+  results.big_seed_ms = Date.now() - seedStart;
+  const stored = await history(alice, big.id).then((m) => m.length);
+  log(`  server holds ${stored} messages (${results.big_seed_ms} ms)`);
+  // Wait for the device to hold them all: the app shows the last one.
+  await conversationEntry(page, 'Archive').click();
+  await messageLog(page).getByRole('article').filter({ hasText: `Archive message ${BIG}:` }).waitFor({ timeout: 600_000 });
+  const storedOnDevice = await page.evaluate(async () => {
+    const dbs = await indexedDB.databases();
+    const name = dbs.map((d) => d.name).find((n) => n?.startsWith('parley-'));
+    if (!name) return null;
+    const db = await new Promise((resolve, reject) => {
+      const request = indexedDB.open(name);
+      request.onsuccess = () => resolve(request.result);
+      request.onerror = () => reject(request.error);
+    });
+    const count = await new Promise((resolve, reject) => {
+      const request = db.transaction('messages').objectStore('messages').count();
+      request.onsuccess = () => resolve(request.result);
+      request.onerror = () => reject(request.error);
+    });
+    db.close();
+    return count;
+  });
+  results.big_device_messages = storedOnDevice;
+  log(`  device stores ${storedOnDevice} messages`);
+
+  // Open it again from a fresh navigation, traced, and scroll to the top.
+  await page.goto('/');
+  await conversationEntry(page, 'Team 4').waitFor();
+  const cdp = await context.newCDPSession(page);
+  const traceEvents = [];
+  cdp.on('Tracing.dataCollected', ({ value }) => traceEvents.push(...value));
+  const traceDone = new Promise((resolve) => cdp.once('Tracing.tracingComplete', resolve));
+  await cdp.send('Tracing.start', {
+    traceConfig: {
+      includedCategories: ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'disabled-by-default-devtools.timeline.frame', 'toplevel', 'benchmark', 'cc', 'viz'],
+    },
+    transferMode: 'ReportEvents',
+  });
+  const openStart = Date.now();
+  await conversationEntry(page, 'Archive').click();
+  const log50k = messageLog(page);
+  await log50k.getByRole('article').filter({ hasText: `Archive message ${BIG}:` }).waitFor();
+  results.big_open_ms = Date.now() - openStart;
+  // The pointer over the middle of the dialog (the log itself may be as
+  // tall as all its rows), where a person's wheel scrolls the messages.
+  const box = await page.getByRole('main').boundingBox();
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  const first = log50k.getByRole('article').filter({ hasText: 'Archive message 1: ' });
+  const scrollStart = Date.now();
+  let wheels = 0;
+  const frame = () => page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => resolve())));
+  // Scrolling as a person would (wheel steps, one per frame), until the
+  // oldest stored message is on screen; the cap only ends a broken run.
+  const SCROLL_CAP_MS = Number(process.env.BENCH_SCROLL_CAP_MS ?? 300_000);
+  while (!(await first.count()) && Date.now() - scrollStart < SCROLL_CAP_MS) {
+    await page.mouse.wheel(0, -2000);
+    await frame();
+    wheels += 1;
+    if (wheels % 100 === 0) {
+      const oldest = await log50k.getByRole('article').first().getAttribute('aria-label');
+      log(`  ${wheels} wheel steps, ${Date.now() - scrollStart} ms, oldest shown: ${oldest?.slice(0, 60)}`);
+    }
+  }
+  results.big_scroll = {
+    wheels,
+    ms: Date.now() - scrollStart,
+    reached_top: (await first.count()) > 0,
+    oldest_shown: await log50k.getByRole('article').first().getAttribute('aria-label'),
+    rows_in_page: await log50k.getByRole('article').count(),
+  };
+  await page.screenshot({ path: outFile.replace(/\.json$/, '-top.png') });
+  await cdp.send('Tracing.end');
+  await traceDone;
+  results.big_trace = analyseTrace(traceEvents);
+  writeFileSync(outFile.replace(/\.json$/, '-trace.json'), JSON.stringify({ traceEvents }));
+  log(`  open ${results.big_open_ms} ms, ${wheels} wheel steps, longest frame ${results.big_trace.longest_frame_ms} ms, longest task ${results.big_trace.longest_task_ms} ms`);
+  await context.close();
+
+  // --------------------------------------------- 4. Lighthouse
+  log('Lighthouse');
+  results.lighthouse = {
+    signed_out: await runLighthouse(`${server.baseURL}/`, profile()),
+    signed_in: await runLighthouse(`${server.baseURL}/`, userDir),
+  };
+  log(`  ${JSON.stringify({ out: results.lighthouse.signed_out.scores, in: results.lighthouse.signed_in.scores })}`);
+  await seedContext.close();
+} finally {
+  await server.dispose();
+  for (const dir of profiles) rmSync(dir, { recursive: true, force: true });
+}
+
+writeFileSync(outFile, JSON.stringify(results, null, 2));
+console.log(summary(results));
+
+/**
+ * The longest frame and the long tasks of the page's renderer.
+ * Frames: Chromium's PipelineReporter slices (one per frame the compositor
+ * produced or dropped, from its begin-frame to presentation), the same the
+ * DevTools "Frames" track draws; tasks: the main thread's top-level tasks
+ * (RunTask), of which those over 50 ms are "long tasks".
+ */
+function analyseTrace(events) {
+  const mainThreads = new Set();
+  for (const e of events) {
+    if (e.name === 'thread_name' && e.args?.name === 'CrRendererMain') mainThreads.add(`${e.pid}:${e.tid}`);
+  }
+  const tasks = events.filter((e) => e.name === 'RunTask' && e.ph === 'X' && mainThreads.has(`${e.pid}:${e.tid}`));
+  const long = tasks.filter((e) => e.dur > 50_000).map((e) => e.dur / 1000);
+  // What the long tasks spent their time in: the events nested in each, by
+  // name (inclusive time, so nested names overlap), summed over all of them.
+  const inside = {};
+  for (const task of tasks.filter((e) => e.dur > 50_000)) {
+    for (const e of events) {
+      if (e.ph !== 'X' || e.pid !== task.pid || e.tid !== task.tid || e === task) continue;
+      if (e.ts < task.ts || e.ts + e.dur > task.ts + task.dur) continue;
+      if (/RunTask|ThreadController|ProxyMain|MessageLoop/.test(e.name)) continue;
+      inside[e.name] = (inside[e.name] ?? 0) + e.dur / 1000;
+    }
+  }
+  const longTaskContents = Object.entries(inside).sort((a, b) => b[1] - a[1]).slice(0, 12)
+    .map(([name, ms]) => ({ name, ms: Math.round(ms) }));
+  const frames = pairAsync(events.filter((e) => e.name === 'PipelineReporter'));
+  const presented = frames.filter((f) => f.state === 'STATE_PRESENTED_ALL' || f.state === 'STATE_PRESENTED_PARTIAL');
+  return {
+    main_thread_tasks: tasks.length,
+    longest_task_ms: tasks.length ? Math.max(...tasks.map((e) => e.dur / 1000)) : null,
+    long_tasks_over_50ms: long.length,
+    long_tasks_ms: long.sort((a, b) => b - a).slice(0, 20),
+    long_task_contents: longTaskContents,
+    frames_presented: presented.length,
+    frames_dropped: frames.filter((f) => f.state === 'STATE_DROPPED').length,
+    longest_frame_ms: presented.length ? Math.max(...presented.map((f) => f.dur)) : null,
+    frames_over_50ms: presented.filter((f) => f.dur > 50).length,
+    median_frame_ms: presented.length ? median(presented.map((f) => f.dur)) : null,
+  };
+}
+
+/**
+ * Pairs async begin/end ('b'/'e') trace events into slices (ms). Chromium
+ * reuses ids, one frame after the other, so each end closes the oldest open
+ * begin of its id.
+ */
+function pairAsync(events) {
+  const open = new Map();
+  const slices = [];
+  for (const e of [...events].sort((a, b) => a.ts - b.ts)) {
+    const key = `${e.pid}:${e.id2?.local ?? e.id2?.global ?? e.id}`;
+    if (e.ph === 'b') {
+      if (!open.has(key)) open.set(key, []);
+      open.get(key).push(e);
+    } else if (e.ph === 'e' && open.get(key)?.length) {
+      const b = open.get(key).shift();
+      const reporter = b.args?.frame_reporter ?? b.args?.chrome_frame_reporter;
+      slices.push({ state: reporter?.state, dur: (e.ts - b.ts) / 1000 });
+    }
+  }
+  return slices;
+}
+
+/** Lighthouse's accessibility and best-practices audit of `url`. */
+async function runLighthouse(url, userDataDir) {
+  const chrome = await chromeLauncher.launch({
+    chromePath: chromiumPath(),
+    userDataDir,
+    chromeFlags: ['--headless=new', ...CHROMIUM_ARGS],
+  });
+  try {
+    const result = await lighthouse(url, {
+      port: chrome.port,
+      output: 'json',
+      logLevel: 'error',
+      onlyCategories: ['accessibility', 'best-practices'],
+      // Keep the signed-in profile's storage: the audit is of what a
+      // signed-in person sees.
+      disableStorageReset: true,
+      formFactor: 'desktop',
+      screenEmulation: { mobile: false, width: 1280, height: 800, deviceScaleFactor: 1, disabled: false },
+    });
+    const { lhr } = result;
+    const failing = (category) => lhr.categories[category].auditRefs
+      .map((ref) => lhr.audits[ref.id])
+      .filter((audit) => audit.score !== null && audit.score < 1 && audit.scoreDisplayMode !== 'informative' && audit.scoreDisplayMode !== 'notApplicable')
+      .map((audit) => ({
+        id: audit.id,
+        title: audit.title,
+        score: audit.score,
+        // The elements at fault, so that they can be found in the app.
+        elements: (audit.details?.items ?? []).slice(0, 10).map((item) => item.node?.snippet ?? item.node?.selector).filter(Boolean),
+      }));
+    return {
+      final_url: lhr.finalDisplayedUrl,
+      scores: {
+        accessibility: Math.round(lhr.categories.accessibility.score * 100),
+        best_practices: Math.round(lhr.categories['best-practices'].score * 100),
+      },
+      failing: { accessibility: failing('accessibility'), best_practices: failing('best-practices') },
+    };
+  } finally {
+    await chrome.kill();
+  }
+}
+
+function summary(r) {
+  const kb = (bytes) => `${(bytes / 1024).toFixed(1)} KiB`;
+  return [
+    `first-screen JS (gzip): ${kb(r.first_screen_js.total_gzip_bytes)} ` +
+      `(sign-in screen ${kb(r.first_screen_js.sign_in_screen.gzip_bytes)}, then ${kb(r.first_screen_js.loaded_after_sign_in.gzip_bytes)})  [budget 150 KiB]`,
+    `first list entry after navigation: median ${r.first_render.first_list_item_ms.median?.toFixed(0)} ms ` +
+      `(server stopped: ${r.first_render.server_stopped_first_list_item_ms.median?.toFixed(0)} ms)  [budget 300 ms]`,
+    `${r.big_messages} messages: device holds ${r.big_device_messages}, open ${r.big_open_ms} ms, ` +
+      `scroll to top ${r.big_scroll.reached_top ? 'reached' : 'NOT reached'} in ${r.big_scroll.wheels} wheel steps; ` +
+      `${r.big_trace.frames_presented} frames, longest ${r.big_trace.longest_frame_ms?.toFixed(1)} ms (median ${r.big_trace.median_frame_ms?.toFixed(1)} ms, ${r.big_trace.frames_over_50ms} over 50 ms, ${r.big_trace.frames_dropped} dropped); ` +
+      `longest task ${r.big_trace.longest_task_ms?.toFixed(1)} ms, ${r.big_trace.long_tasks_over_50ms} tasks > 50 ms  [budget: no frame > 50 ms]`,
+    `Lighthouse signed out: accessibility ${r.lighthouse.signed_out.scores.accessibility}, best practices ${r.lighthouse.signed_out.scores.best_practices}; ` +
+      `signed in: ${r.lighthouse.signed_in.scores.accessibility}, ${r.lighthouse.signed_in.scores.best_practices}  [budget ≥ 95]`,
+  ].join('\n');
+}

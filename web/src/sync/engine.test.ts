@@ -1,0 +1,315 @@
+import 'fake-indexeddb/auto';
+import { IDBFactory } from 'fake-indexeddb';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Backoff } from './backoff';
+import { SyncEngine } from './engine';
+import { RestClient } from './rest';
+import { Store } from './store';
+import { BOB, CONVERSATION_CREATED, ME, SocketServer, fakeFetch, message } from './testing/fakes';
+
+const WELCOME = {
+  type: 'welcome',
+  user_id: ME.id,
+  session_id: 4,
+  presence: [{ user_id: 2, online: true, last_seen_at: 1 }],
+  limits: { max_frame_bytes: 65536, frames_per_second: 50, frame_burst: 200, user_frames_per_second: 100, user_frame_burst: 400, max_connections_per_user: 20, idle_timeout_ms: 30000 },
+};
+
+const SUMMARY = {
+  id: 7, kind: 'direct', name: '', topic: '', created_by: 1, created_at: 500, last_seq: 3, avatar_media_id: null,
+  role: 'member', member_count: 2, read_seq: 1, unread_count: 2, last_message: message(3, 3), peer: BOB,
+};
+
+function routes(over: Record<string, unknown> = {}) {
+  return fakeFetch({
+    'GET /api/v1/conversations': { conversations: [SUMMARY] },
+    'GET /api/v1/contacts': { contacts: [{ user: BOB, since: 1 }] },
+    'GET /api/v1/contacts/invitations': { incoming: [], outgoing: [] },
+    'GET /api/v1/blocks': { blocked: [] },
+    'GET /api/v1/me/settings': { settings: { last_seen_visibility: 'contacts', notifications_enabled: true, conversation_mutes: [] } },
+    'GET /api/v1/conversations/7/messages': (url: URL) => {
+      const after = Number(url.searchParams.get('after') ?? 0);
+      return { messages: [1, 2, 3].filter((s) => s > after).map((s) => message(s, s)), has_more: false };
+    },
+    ...over,
+  });
+}
+
+let store: Store;
+let server: SocketServer;
+let engine: SyncEngine | null = null;
+
+beforeEach(async () => {
+  globalThis.indexedDB = new IDBFactory();
+  store = await Store.open(ME.id);
+  server = new SocketServer();
+});
+
+afterEach(() => {
+  engine?.stop();
+  engine = null;
+});
+
+function makeEngine(fetchImpl: typeof fetch, extra: Partial<ConstructorParameters<typeof SyncEngine>[0]> = {}): SyncEngine {
+  const rest = new RestClient('tok', '', fetchImpl);
+  engine = new SyncEngine({
+    store, rest, me: ME, wsUrl: 'ws://parley.test/ws', socketFactory: server.factory,
+    backoff: new Backoff(1, 1, () => 0), ...extra,
+  });
+  return engine;
+}
+
+describe('resume', () => {
+  it('sends the stored position in hello and applies the catch-up', async () => {
+    await store.applyEvents([{ position: 40, event: CONVERSATION_CREATED as never }], ME.id);
+    const e = makeEngine(routes());
+    await e.start();
+    const ws = await server.next(0);
+    ws.open();
+    await ws.waitSent(1);
+    expect(ws.sent[0]).toEqual({ type: 'hello', token: 'tok', position: 40 });
+    ws.receive(WELCOME);
+    ws.receive({ type: 'event', position: 41, event: { type: 'message.new', conversation_id: 7, message: message(1, 1) } });
+    ws.receive({ type: 'synced', position: 45 });
+    await e.idle();
+    expect(await store.position()).toBe(45);
+    expect(e.state.get().connection).toBe('online');
+    expect(e.state.get().conversations[0]?.unread_count).toBe(1);
+  });
+
+  it('a new device omits position, loads over REST and stores the synced position', async () => {
+    const f = routes();
+    const e = makeEngine(f);
+    await e.start();
+    const ws = await server.next(0);
+    ws.open();
+    await ws.waitSent(1);
+    expect(ws.sent[0]).toEqual({ type: 'hello', token: 'tok' });
+    ws.receive(WELCOME);
+    ws.receive({ type: 'synced', position: 90 });
+    await e.idle();
+    expect(await store.position()).toBe(90);
+    expect(e.state.get().conversations.map((c) => c.id)).toEqual([7]);
+    expect(e.state.get().contacts.map((c) => c.user.username)).toEqual(['bob']);
+  });
+
+  it('resync_required reloads over REST, stores the position, and replayed events change nothing', async () => {
+    // The device has seq 1 and an old position.
+    await store.applyEvents([
+      { position: 10, event: CONVERSATION_CREATED as never },
+      { position: 11, event: { type: 'message.new', conversation_id: 7, message: message(1, 1) } as never },
+    ], ME.id);
+    const f = routes();
+    const e = makeEngine(f);
+    await e.start();
+    const ws = await server.next(0);
+    ws.open();
+    await ws.waitSent(1);
+    expect(ws.sent[0]).toMatchObject({ position: 11 });
+    ws.receive(WELCOME);
+    ws.receive({ type: 'resync_required', position: 200 });
+    await e.idle();
+    // History after the last seq it had, and the position given.
+    expect(f.calls).toContain('GET /api/v1/conversations/7/messages?after=1&limit=200');
+    expect(await store.position()).toBe(200);
+    const afterReload = { c: await store.conversation(7), m2: await store.message(2), m3: await store.message(3) };
+    expect(afterReload.c?.unread_count).toBe(2);
+    expect(afterReload.m3?.text).toBe('hello 3');
+    // Live events after the position that the REST state already included.
+    ws.receive({ type: 'event', position: 201, event: { type: 'message.new', conversation_id: 7, message: message(3, 3) } });
+    ws.receive({ type: 'event', position: 202, event: { type: 'message.new', conversation_id: 7, message: message(2, 2) } });
+    await e.idle();
+    expect({ c: await store.conversation(7), m2: await store.message(2), m3: await store.message(3) }).toEqual(afterReload);
+    expect(await store.position()).toBe(202);
+    expect(e.state.get().connection).toBe('online');
+  });
+
+  it('a reload that fails keeps the old position and reconnects', async () => {
+    await store.applyEvents([{ position: 40, event: CONVERSATION_CREATED as never }], ME.id);
+    let fail = true;
+    const f = routes({
+      'GET /api/v1/conversations': () => {
+        if (fail) throw new Error('server went away');
+        return { conversations: [SUMMARY] };
+      },
+    });
+    const e = makeEngine(f);
+    await e.start();
+    const ws = await server.next(0);
+    ws.open();
+    await ws.waitSent(1);
+    ws.receive(WELCOME);
+    ws.receive({ type: 'resync_required', position: 300 });
+    await e.idle();
+    expect(await store.position()).toBe(40);
+    expect(e.state.get().connection).not.toBe('online');
+    fail = false;
+    const ws2 = await server.next(1);
+    ws2.open();
+    await ws2.waitSent(1);
+    expect(ws2.sent[0]).toMatchObject({ position: 40 });
+    ws2.receive(WELCOME);
+    ws2.receive({ type: 'resync_required', position: 300 });
+    await e.idle();
+    expect(await store.position()).toBe(300);
+    expect(e.state.get().connection).toBe('online');
+  });
+
+  it('reconnects after a drop and resumes from the last applied position', async () => {
+    await store.applyEvents([{ position: 40, event: CONVERSATION_CREATED as never }], ME.id);
+    const e = makeEngine(routes());
+    await e.start();
+    const ws = await server.next(0);
+    ws.open();
+    await ws.waitSent(1);
+    ws.receive(WELCOME);
+    ws.receive({ type: 'synced', position: 40 });
+    ws.receive({ type: 'event', position: 44, event: { type: 'message.new', conversation_id: 7, message: message(1, 1) } });
+    await e.idle();
+    ws.drop();
+    expect(e.state.get().connection).not.toBe('online');
+    const ws2 = await server.next(1);
+    ws2.open();
+    await ws2.waitSent(1);
+    expect(ws2.sent[0]).toEqual({ type: 'hello', token: 'tok', position: 44 });
+  });
+
+  it('signs out when the session is revoked (4403) and does not reconnect', async () => {
+    let reason = '';
+    const e = makeEngine(routes(), { onSignedOut: (r) => { reason = r; } });
+    await e.start();
+    const ws = await server.next(0);
+    ws.open();
+    ws.close(4403, 'session revoked');
+    expect(reason).toBe('revoked');
+    await new Promise((r) => setTimeout(r, 20));
+    expect(server.sockets).toHaveLength(1);
+  });
+});
+
+describe('outbox', () => {
+  async function online(e: SyncEngine, index: number, position = 40) {
+    const ws = await server.next(index);
+    ws.open();
+    await ws.waitSent(1);
+    ws.receive(WELCOME);
+    ws.receive({ type: 'synced', position });
+    await e.idle();
+    return ws;
+  }
+
+  it('keeps messages written offline and sends them once, in order, after synced', async () => {
+    await store.applyEvents([{ position: 40, event: CONVERSATION_CREATED as never }], ME.id);
+    const e = makeEngine(routes());
+    await e.start();
+    const a = await e.send(7, 'first');
+    const b = await e.send(7, 'second');
+    expect((await store.outbox()).map((o) => o.text)).toEqual(['first', 'second']);
+    const ws = await online(e, 0);
+    const sends = ws.framesOfType('send');
+    expect(sends.map((s) => [s['client_id'], s['text']])).toEqual([[a, 'first'], [b, 'second']]);
+    // Nothing is sent twice on the same connection.
+    ws.receive({ type: 'pong' });
+    await e.idle();
+    expect(ws.framesOfType('send')).toHaveLength(2);
+  });
+
+  it('an ack removes the entry and shows the message; a lost ack means a resend with the same client id', async () => {
+    await store.applyEvents([{ position: 40, event: CONVERSATION_CREATED as never }], ME.id);
+    const e = makeEngine(routes());
+    await e.start();
+    const ws = await online(e, 0);
+    await e.openConversation(7);
+    const a = await e.send(7, 'one');
+    const b = await e.send(7, 'two');
+    expect(ws.framesOfType('send')).toHaveLength(2);
+    ws.receive({ type: 'ack', client_id: a, conversation_id: 7, message_id: 50, seq: 1, position: 41, created_at: 9, duplicate: false, ref: `send:${a}` });
+    await e.idle();
+    expect((await store.outbox()).map((o) => o.client_id)).toEqual([b]);
+    expect(e.state.get().messages[7]?.map((m) => m.text)).toEqual(['one']);
+    // The connection drops before b's ack: b is sent again, with its client id.
+    ws.drop();
+    const ws2 = await online(e, 1, 41);
+    expect(ws2.framesOfType('send').map((s) => s['client_id'])).toEqual([b]);
+    ws2.receive({ type: 'ack', client_id: b, conversation_id: 7, message_id: 51, seq: 2, position: 42, created_at: 10, duplicate: true, ref: `send:${b}` });
+    await e.idle();
+    expect(await store.outbox()).toEqual([]);
+    expect(e.state.get().conversations[0]?.last_message?.text).toBe('two');
+  });
+
+  it('paces a long outbox under the server\'s frame rate, keeping the order', async () => {
+    await store.applyEvents([{ position: 40, event: CONVERSATION_CREATED as never }], ME.id);
+    const e = makeEngine(routes());
+    await e.start();
+    const ids: string[] = [];
+    for (let i = 0; i < 40; i++) ids.push(await e.send(7, `offline ${i}`));
+    const ws = await online(e, 0);
+    // hello, then the first chunk at once; the rest follows in later chunks.
+    expect(ws.framesOfType('send')).toHaveLength(15);
+    await ws.waitSent(1 + 40);
+    expect(ws.framesOfType('send').map((f) => f['client_id'])).toEqual(ids);
+  });
+
+  it('marks an entry refused for good as failed and does not send it again', async () => {
+    await store.applyEvents([{ position: 40, event: CONVERSATION_CREATED as never }], ME.id);
+    const e = makeEngine(routes());
+    await e.start();
+    const ws = await online(e, 0);
+    const a = await e.send(7, 'to a blocked user');
+    ws.receive({ type: 'error', code: 'blocked', message: 'blocked', ref: `send:${a}` });
+    await e.idle();
+    expect((await store.outbox())[0]?.failed).toBe('blocked');
+    ws.drop();
+    const ws2 = await online(e, 1);
+    expect(ws2.framesOfType('send')).toHaveLength(0);
+  });
+});
+
+describe('Backoff', () => {
+  it('grows exponentially up to the cap, with jitter, and resets', () => {
+    const b = new Backoff(100, 1000, () => 0.999);
+    const delays = Array.from({ length: 6 }, () => b.next());
+    expect(delays).toEqual([99, 199, 399, 799, 999, 999]);
+    b.reset();
+    expect(b.next()).toBe(99);
+    const low = new Backoff(100, 1000, () => 0);
+    expect(low.next()).toBe(10);
+  });
+});
+
+describe('mergeSorted', () => {
+  const seqs = (l: { seq: number }[]) => l.map((m) => m.seq);
+  it('prepends older pages, appends newer messages and replaces changed ones in place', async () => {
+    const { mergeSorted } = await import('./engine');
+    const base = [message(5, 5), message(6, 6)];
+    expect(seqs(mergeSorted(base, [message(4, 4), message(3, 3)]))).toEqual([3, 4, 5, 6]);
+    expect(seqs(mergeSorted(base, [message(7, 7)]))).toEqual([5, 6, 7]);
+    const edited = mergeSorted(base, [message(6, 6, { text: 'new' })]);
+    expect(edited.map((m) => m.text)).toEqual(['hello 5', 'new']);
+    expect(seqs(mergeSorted(base, [message(8, 8), message(1, 1), message(6, 6)]))).toEqual([1, 5, 6, 8]);
+    expect(mergeSorted(base, [])).toBe(base);
+  });
+});
+
+describe('history windows', () => {
+  it('open with the newest messages without a gap; scrolling up fills the gap from the server', async () => {
+    // The store has seqs 1-3 and 8-10 (4-7 were missed); the server has 1-10.
+    await store.applyEvents([{ position: 40, event: CONVERSATION_CREATED as never }], ME.id);
+    await store.putMessages([1, 2, 3, 8, 9, 10].map((n) => message(n, n)));
+    const all = Array.from({ length: 10 }, (_, i) => message(i + 1, i + 1));
+    const f = routes({
+      'GET /api/v1/conversations/7/messages': (url: URL) => {
+        const before = Number(url.searchParams.get('before') ?? 11);
+        const page = all.filter((m) => m.seq < before).slice(-100);
+        return { messages: page, has_more: (page[0]?.seq ?? 1) > 1 };
+      },
+    });
+    const e = makeEngine(f);
+    await e.start();
+    await e.openConversation(7);
+    expect(e.state.get().messages[7]?.map((m) => m.seq)).toEqual([8, 9, 10]);
+    await e.loadOlder(7);
+    expect(e.state.get().messages[7]?.map((m) => m.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(f.calls).toContain('GET /api/v1/conversations/7/messages?before=8&limit=100');
+  });
+});

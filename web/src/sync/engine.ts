@@ -1,0 +1,796 @@
+// The sync engine: keeps the device store in step with the server and
+// exposes an observable view of it for the UI. No UI imports.
+//
+// One code path applies every change, whichever device made it: the UI
+// renders the state, never a request's reply. Frames are handled one at a
+// time, in arrival order (a promise chain), so that a REST reload after
+// `resync_required` finishes before the live events that follow it apply.
+
+import { Limits } from '../protocol/types';
+import type {
+  Block,
+  Contact,
+  EventFrame,
+  HelloFrame,
+  Id,
+  Invitation,
+  Me,
+  Message,
+  PresenceEntry,
+  PublicUser,
+  ServerFrame,
+  Settings,
+} from '../protocol/types';
+import { fromSummary, type ConversationRecord } from './apply';
+import { Connection, type ConnectionState, type SocketFactory } from './connection';
+import { newClientId } from './ids';
+import { Observable } from './observable';
+import type { RestClient } from './rest';
+import { emptyChanges, type Changes, type OutboxItem, type Store } from './store';
+import { Backoff } from './backoff';
+
+export interface SyncState {
+  connection: ConnectionState;
+  me: Me;
+  /** Sorted by last activity, newest first. */
+  conversations: ConversationRecord[];
+  contacts: Contact[];
+  invitations: Invitation[];
+  blocks: Block[];
+  settings: Settings | null;
+  presence: Record<Id, PresenceEntry>;
+  /** conversation id → user id → when the indicator ends (ms). */
+  typing: Record<Id, Record<Id, number>>;
+  outbox: OutboxItem[];
+  /** The loaded part of each opened conversation, ascending by seq. */
+  messages: Record<Id, Message[]>;
+  /** Whether older messages exist before the loaded part. */
+  hasOlder: Record<Id, boolean>;
+  users: Record<Id, PublicUser>;
+}
+
+export interface EngineOptions {
+  store: Store;
+  rest: RestClient;
+  me: Me;
+  wsUrl: string;
+  socketFactory?: SocketFactory;
+  backoff?: Backoff;
+  /** New messages from others that arrived live (not during a catch-up). */
+  onIncoming?: (messages: Message[]) => void;
+  /** The session ended (revoked, expired): the app signs out. */
+  onSignedOut?: (reason: string) => void;
+}
+
+/** Messages per page from the server, and per page read from the store. */
+const PAGE = 100;
+const LOCAL_PAGE = 150;
+/** Outbox pacing: 15 sends every 500 ms (30/s) leaves room for receipts and typing. */
+const OUTBOX_CHUNK = 15;
+const OUTBOX_CHUNK_MS = 500;
+const PERMANENT_SEND_ERRORS = new Set(['validation_failed', 'not_found', 'blocked', 'conflict', 'forbidden']);
+
+type Pending = { resolve: () => void; reject: (e: Error) => void };
+
+export class SyncEngine {
+  readonly state: Observable<SyncState>;
+  private readonly conn: Connection;
+  private readonly store: Store;
+  private readonly rest: RestClient;
+  private chain: Promise<void> = Promise.resolve();
+  private queue: ServerFrame[] = [];
+  private draining = false;
+  private catchingUp = false;
+  /** Outbox entries sent on the current connection (each is sent once per connection). */
+  private sentOnThisConnection = new Set<string>();
+  private pending = new Map<string, Pending>();
+  private refCounter = 0;
+  private typingSent = new Map<Id, number>();
+  private typingTimers = new Map<Id, ReturnType<typeof setTimeout>>();
+  private flushTimer: ReturnType<typeof setTimeout> | null = null;
+  private idleTimeoutMs = 30_000;
+  private stopped = false;
+
+  constructor(private readonly opts: EngineOptions) {
+    this.store = opts.store;
+    this.rest = opts.rest;
+    this.state = new Observable<SyncState>({
+      connection: 'offline',
+      me: opts.me,
+      conversations: [],
+      contacts: [],
+      invitations: [],
+      blocks: [],
+      settings: null,
+      presence: {},
+      typing: {},
+      outbox: [],
+      messages: {},
+      hasOlder: {},
+      users: { [opts.me.id]: opts.me },
+    });
+    const connOpts: ConstructorParameters<typeof Connection>[0] = {
+      url: opts.wsUrl,
+      hello: () => this.hello(),
+      onFrame: (f) => this.enqueue(f),
+      onState: (s) => this.onConnectionState(s),
+      onAuthLost: (code) => this.opts.onSignedOut?.(code === 4403 ? 'revoked' : 'unauthorized'),
+    };
+    if (opts.socketFactory) connOpts.socketFactory = opts.socketFactory;
+    if (opts.backoff) connOpts.backoff = opts.backoff;
+    this.conn = new Connection(connOpts);
+  }
+
+  /** Shows what the store holds (no network), then connects. */
+  async start(): Promise<void> {
+    await this.loadFromStore();
+    this.conn.start();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const t of this.typingTimers.values()) clearTimeout(t);
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.conn.stop();
+    for (const p of this.pending.values()) p.reject(new Error('stopped'));
+    this.pending.clear();
+  }
+
+  retryNow(): void {
+    this.conn.retryNow();
+  }
+
+  /** Waits until every frame received so far has been applied (tests, UI). */
+  idle(): Promise<void> {
+    return this.chain;
+  }
+
+  // -- loading ------------------------------------------------------------------
+
+  private async loadFromStore(): Promise<void> {
+    const [conversations, contacts, invitations, blocks, settings, outbox] = await Promise.all([
+      this.store.conversations(),
+      this.store.contacts(),
+      this.store.invitations(),
+      this.store.blocks(),
+      this.store.settings(),
+      this.store.outbox(),
+    ]);
+    this.state.update((s) =>
+      withUsers({
+        ...s,
+        conversations: sortConversations(conversations),
+        contacts,
+        invitations,
+        blocks,
+        settings: settings ?? null,
+        outbox,
+      }),
+    );
+  }
+
+  private async hello(): Promise<HelloFrame> {
+    const position = await this.store.position();
+    const hello: HelloFrame = { type: 'hello' };
+    const token = this.rest.getToken();
+    if (token) hello.token = token;
+    if (position !== undefined) hello.position = position;
+    this.catchingUp = true;
+    this.sentOnThisConnection.clear();
+    return hello;
+  }
+
+  private onConnectionState(s: ConnectionState): void {
+    if (s !== 'online') {
+      // Replies to frames of a dead connection never come: fail them now.
+      for (const p of this.pending.values()) p.reject(new Error('connection lost'));
+      this.pending.clear();
+    }
+    this.state.update((st) => ({ ...st, connection: s }));
+  }
+
+  // -- frames -------------------------------------------------------------------
+
+  private enqueue(frame: ServerFrame): void {
+    this.queue.push(frame);
+    if (this.draining) return;
+    this.draining = true;
+    this.chain = this.chain
+      .then(() => this.drain())
+      .catch((e) => console.error('parley: applying frames failed', e))
+      .finally(() => {
+        this.draining = false;
+      });
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queue.length > 0 && !this.stopped) {
+      const frame = this.queue[0]!;
+      if (frame.type === 'event') {
+        // Apply consecutive events in one transaction (a catch-up may bring
+        // thousands).
+        const batch: EventFrame[] = [];
+        while (this.queue.length > 0 && this.queue[0]!.type === 'event' && batch.length < 500) {
+          batch.push(this.queue.shift() as EventFrame);
+        }
+        await this.applyEventBatch(batch);
+        continue;
+      }
+      this.queue.shift();
+      await this.handle(frame);
+    }
+  }
+
+  private async handle(frame: ServerFrame): Promise<void> {
+    switch (frame.type) {
+      case 'welcome': {
+        this.idleTimeoutMs = frame.limits.idle_timeout_ms;
+        const presence: Record<Id, PresenceEntry> = {};
+        for (const p of frame.presence) presence[p.user_id] = p;
+        this.state.update((s) => ({ ...s, presence }));
+        return;
+      }
+      case 'synced': {
+        const stored = await this.store.position();
+        if (stored === undefined) {
+          // A new device: no catch-up; load the state over REST, then resume
+          // from here (events after it follow and apply idempotently).
+          if (!(await this.tryReload(frame.position))) return;
+        } else if (frame.position > stored) {
+          await this.store.setPosition(frame.position);
+        }
+        this.afterSync();
+        return;
+      }
+      case 'resync_required':
+        // protocol.md: reload over REST, then store the given position.
+        if (!(await this.tryReload(frame.position))) return;
+        this.afterSync();
+        return;
+      case 'ack': {
+        const item = this.state.get().outbox.find((o) => o.client_id === frame.client_id);
+        if (item) {
+          const changes = await this.store.applyAck(item, frame, this.opts.me.id);
+          await this.reflect(changes);
+          this.state.update((s) => ({ ...s, outbox: s.outbox.filter((o) => o.client_id !== frame.client_id) }));
+        }
+        this.settle(frame.ref);
+        return;
+      }
+      case 'ok':
+      case 'pong':
+        this.settle(frame.ref);
+        return;
+      case 'error': {
+        const ref = frame.ref;
+        if (ref?.startsWith('send:')) {
+          const clientId = ref.slice(5);
+          if (PERMANENT_SEND_ERRORS.has(frame.code)) {
+            const item = this.state.get().outbox.find((o) => o.client_id === clientId);
+            if (item) {
+              const failed = { ...item, failed: frame.message || frame.code };
+              await this.store.addOutbox(failed);
+              this.state.update((s) => ({ ...s, outbox: s.outbox.map((o) => (o.client_id === clientId ? failed : o)) }));
+            }
+          }
+          // Otherwise (internal, too_many_requests) it is sent again on the
+          // next connection, with the same client id.
+        }
+        this.settle(ref, new Error(frame.message || frame.code));
+        return;
+      }
+      case 'typing': {
+        const until = Date.now() + frame.expires_in_ms;
+        this.state.update((s) => ({
+          ...s,
+          typing: { ...s.typing, [frame.conversation_id]: { ...(s.typing[frame.conversation_id] ?? {}), [frame.user_id]: until } },
+        }));
+        setTimeout(() => this.expireTyping(), frame.expires_in_ms + 50);
+        return;
+      }
+      case 'presence':
+        this.state.update((s) => ({
+          ...s,
+          presence: { ...s.presence, [frame.user_id]: { user_id: frame.user_id, online: frame.online, last_seen_at: frame.last_seen_at } },
+        }));
+        return;
+      default:
+        return; // A frame type this client does not know: ignored.
+    }
+  }
+
+  /**
+   * A reload that failed (the server went away meanwhile) must not leave the
+   * device on a connection whose position it never stored: reconnect, and
+   * the next hello starts over from the stored position.
+   */
+  private async tryReload(position: number): Promise<boolean> {
+    try {
+      await this.reload(position);
+      return true;
+    } catch (e) {
+      console.warn('parley: reloading over REST failed; reconnecting', e);
+      this.queue = [];
+      this.conn.reconnect();
+      return false;
+    }
+  }
+
+  private afterSync(): void {
+    this.catchingUp = false;
+    this.conn.markSynced(this.idleTimeoutMs);
+    this.flushOutbox();
+    void this.sendDeliveredForAll();
+  }
+
+  private async applyEventBatch(batch: EventFrame[]): Promise<void> {
+    const changes = await this.store.applyEvents(batch, this.opts.me.id);
+    await this.reflect(changes);
+    // A message.new from a typing user ends their indicator.
+    if (changes.incoming.length > 0) {
+      this.state.update((s) => {
+        const typing = { ...s.typing };
+        for (const m of changes.incoming) {
+          const t = typing[m.conversation_id];
+          if (t && t[m.sender_id]) {
+            const copy = { ...t };
+            delete copy[m.sender_id];
+            typing[m.conversation_id] = copy;
+          }
+        }
+        return { ...s, typing };
+      });
+      if (!this.catchingUp) {
+        this.opts.onIncoming?.(changes.incoming);
+        this.sendDelivered(changes.incoming);
+      }
+    }
+  }
+
+  /** Updates the in-memory view after the store changed. */
+  private async reflect(changes: Changes): Promise<void> {
+    const convs = new Map(this.state.get().conversations.map((c) => [c.id, c]));
+    const toLoad: Id[] = [];
+    for (const id of changes.conversations) {
+      const c = await this.store.conversation(id);
+      if (c) convs.set(id, c);
+      else toLoad.push(id);
+    }
+    for (const id of changes.removedConversations) convs.delete(id);
+    const patch: Partial<SyncState> = {};
+    if (changes.contacts) patch.contacts = await this.store.contacts();
+    if (changes.invitations) patch.invitations = await this.store.invitations();
+    if (changes.blocks) patch.blocks = await this.store.blocks();
+    this.state.update((s) => {
+      const messages = { ...s.messages };
+      for (const [cid, list] of changes.messages) {
+        const loaded = messages[cid];
+        if (loaded) messages[cid] = mergeSorted(loaded, list);
+      }
+      for (const id of changes.removedConversations) delete messages[id];
+      return withUsers({ ...s, ...patch, conversations: sortConversations([...convs.values()]), messages });
+    });
+    // Added to a conversation this device does not know: load it.
+    for (const id of toLoad) void this.fetchConversation(id).catch(() => undefined);
+  }
+
+  /** Loads one conversation over REST (after member.added, or when opened). */
+  async fetchConversation(id: Id): Promise<void> {
+    const { conversation } = await this.rest.conversation(id);
+    const prev = await this.store.conversation(id);
+    const last = prev?.last_message ?? null;
+    const record: ConversationRecord = {
+      id: conversation.id,
+      kind: conversation.kind,
+      name: conversation.name,
+      topic: conversation.topic,
+      created_by: conversation.created_by,
+      created_at: conversation.created_at,
+      last_seq: Math.max(conversation.last_seq, prev?.last_seq ?? 0),
+      avatar_media_id: conversation.avatar_media_id ?? null,
+      role: conversation.role,
+      member_count: conversation.members.length,
+      read_seq: Math.max(conversation.read_seq, prev?.read_seq ?? 0),
+      unread_count: prev?.unread_count ?? 0,
+      last_message: last,
+      members: conversation.members,
+      mention_seq: prev?.mention_seq ?? 0,
+      last_activity: prev?.last_activity ?? conversation.created_at,
+    };
+    const peer = conversation.kind === 'direct' ? conversation.members.find((m) => m.user.id !== this.opts.me.id) : undefined;
+    if (peer) record.peer = peer.user;
+    else if (prev?.peer) record.peer = prev.peer;
+    await this.store.putConversation(record);
+    const changes = emptyChanges();
+    changes.conversations.add(id);
+    await this.reflect(changes);
+  }
+
+  /**
+   * Reloads the state over REST (protocol.md: conversation list, history
+   * after the last seq the device has, contacts, invitations, blocks) and
+   * stores `position` as the resume point.
+   */
+  async reload(position: number | undefined): Promise<void> {
+    const [convs, contacts, invitations, blocks, settings] = await Promise.all([
+      this.rest.conversations(),
+      this.rest.contacts(),
+      this.rest.invitations(),
+      this.rest.blocks(),
+      this.rest.settings().catch(() => undefined),
+    ]);
+    const previous = new Map((await this.store.conversations()).map((c) => [c.id, c]));
+    const records = convs.conversations.map((s) => fromSummary(s, previous.get(s.id), this.opts.me.id));
+    // History the device misses in conversations it has messages of.
+    for (const c of records) {
+      const have = await this.store.maxSeq(c.id);
+      if (c.last_message) await this.store.putMessages([c.last_message]);
+      if (have === 0 || have >= c.last_seq) continue;
+      let after = have;
+      for (let page = 0; page < 10; page++) {
+        const p = await this.rest.messages(c.id, { after, limit: 200 });
+        if (p.messages.length === 0) break;
+        await this.store.putMessages(p.messages);
+        after = p.messages[p.messages.length - 1]!.seq;
+        if (!p.has_more) break;
+      }
+    }
+    const lists: Parameters<Store['replaceLists']>[0] = {
+      conversations: records,
+      contacts: contacts.contacts,
+      invitations: [...invitations.incoming, ...invitations.outgoing],
+      blocks: blocks.blocked,
+    };
+    if (settings) lists.settings = settings.settings;
+    await this.store.replaceLists(lists, position);
+    // Reload the windows of opened conversations from the store.
+    const opened = Object.keys(this.state.get().messages).map(Number);
+    const windows: Record<Id, Message[]> = {};
+    for (const id of opened) {
+      if (!records.some((r) => r.id === id)) continue;
+      windows[id] = await this.store.messagesBefore(id, Number.MAX_SAFE_INTEGER, PAGE);
+    }
+    this.state.update((s) =>
+      withUsers({
+        ...s,
+        conversations: sortConversations(records),
+        contacts: contacts.contacts,
+        invitations: lists.invitations,
+        blocks: blocks.blocked,
+        settings: settings?.settings ?? s.settings,
+        messages: { ...windows },
+      }),
+    );
+  }
+
+  // -- history --------------------------------------------------------------------
+
+  /** Loads the newest part of a conversation (store first, then server). */
+  async openConversation(id: Id): Promise<void> {
+    if (!this.state.get().messages[id]) {
+      const local = contiguousTail(await this.store.messagesBefore(id, Number.MAX_SAFE_INTEGER, PAGE));
+      this.setWindow(id, local, local.length > 0 ? local[0]!.seq > 1 : true);
+    }
+    const conv = this.state.get().conversations.find((c) => c.id === id);
+    if (this.conn.getState() !== 'online' && this.state.get().connection !== 'online') return;
+    try {
+      if (!conv?.members) await this.fetchConversation(id);
+      const window = this.state.get().messages[id] ?? [];
+      const newest = window.length ? window[window.length - 1]!.seq : 0;
+      const lastSeq = this.state.get().conversations.find((c) => c.id === id)?.last_seq ?? 0;
+      if (newest < lastSeq || window.length < Math.min(PAGE, lastSeq)) {
+        const page = await this.rest.messages(id, { limit: PAGE });
+        const stored = await this.store.putMessages(page.messages);
+        this.state.update((s) => {
+          // Older stored messages separated from the newest page by a gap
+          // (missed while away) leave the window; scrolling up reloads them
+          // and the gap from the server, in order.
+          const merged = contiguousTail(mergeSorted(s.messages[id] ?? [], stored));
+          return {
+            ...s,
+            messages: { ...s.messages, [id]: merged },
+            hasOlder: { ...s.hasOlder, [id]: (merged[0]?.seq ?? 1) > 1 || page.has_more },
+          };
+        });
+      }
+    } catch {
+      // Offline or refused: what the store holds is shown.
+    }
+  }
+
+  /**
+   * Loads up to one page before the oldest loaded message: from the store
+   * when it holds them without a gap, else from the server. Returns how
+   * many messages were added.
+   */
+  async loadOlder(id: Id): Promise<number> {
+    const window = this.state.get().messages[id] ?? [];
+    const oldest = window.length ? window[0]!.seq : Number.MAX_SAFE_INTEGER;
+    if (oldest <= 1) {
+      this.state.update((s) => ({ ...s, hasOlder: { ...s.hasOlder, [id]: false } }));
+      return 0;
+    }
+    let page = await this.store.messagesBefore(id, oldest, LOCAL_PAGE);
+    const contiguous =
+      page.length > 0 &&
+      page.every((m, i) => i === 0 || m.seq === page[i - 1]!.seq + 1) &&
+      page[page.length - 1]!.seq === (oldest === Number.MAX_SAFE_INTEGER ? page[page.length - 1]!.seq : oldest - 1) &&
+      (page.length === LOCAL_PAGE || page[0]!.seq === 1);
+    if (!contiguous) {
+      try {
+        const p = await this.rest.messages(id, oldest === Number.MAX_SAFE_INTEGER ? { limit: PAGE } : { before: oldest, limit: PAGE });
+        page = await this.store.putMessages(p.messages);
+      } catch {
+        // Offline: show what the store has.
+      }
+    }
+    const hasOlder = page.length > 0 && page[0]!.seq > 1;
+    this.state.update((s) => ({
+      ...s,
+      messages: { ...s.messages, [id]: mergeSorted(s.messages[id] ?? [], page) },
+      hasOlder: { ...s.hasOlder, [id]: hasOlder },
+    }));
+    return page.length;
+  }
+
+  private setWindow(id: Id, messages: Message[], hasOlder: boolean): void {
+    this.state.update((s) => ({
+      ...s,
+      messages: { ...s.messages, [id]: messages },
+      hasOlder: { ...s.hasOlder, [id]: hasOlder },
+    }));
+  }
+
+  // -- writes -----------------------------------------------------------------------
+
+  /**
+   * Queues a message in the outbox (stored first, so it survives a reload)
+   * and sends it at once when connected. Returns its client id.
+   */
+  async send(conversation: Id, text: string, extra: { reply_to?: Id; attachments?: string[]; sticker?: Id } = {}): Promise<string> {
+    const now = Date.now();
+    const last = this.state.get().outbox.reduce((max, o) => Math.max(max, o.order), 0);
+    const item: OutboxItem = { client_id: newClientId(), conversation_id: conversation, text, created_at: now, order: Math.max(now, last + 1), ...extra };
+    await this.store.addOutbox(item);
+    // The message ends the typing indicator on the other side: a typing
+    // notice still waiting must not revive it.
+    const pendingTyping = this.typingTimers.get(conversation);
+    if (pendingTyping) clearTimeout(pendingTyping);
+    this.typingTimers.delete(conversation);
+    this.state.update((s) => ({ ...s, outbox: [...s.outbox, item] }));
+    if (this.conn.getState() === 'online') this.flushOutbox();
+    return item.client_id;
+  }
+
+  async discardOutbox(clientId: string): Promise<void> {
+    await this.store.removeOutbox(clientId);
+    this.state.update((s) => ({ ...s, outbox: s.outbox.filter((o) => o.client_id !== clientId) }));
+  }
+
+  /**
+   * Sends what the outbox holds that this connection has not sent yet, in
+   * order, paced under the server's frame rate (50/s per session, bursts of
+   * 200): a frame over the limit is dropped without a `ref`, so the client
+   * could not tell which message to resend.
+   */
+  private flushOutbox(): void {
+    if (this.flushTimer) return;
+    let sent = 0;
+    for (const item of this.state.get().outbox) {
+      if (item.failed || this.sentOnThisConnection.has(item.client_id)) continue;
+      if (sent === OUTBOX_CHUNK) {
+        this.flushTimer = setTimeout(() => {
+          this.flushTimer = null;
+          if (this.conn.getState() === 'online') this.flushOutbox();
+        }, OUTBOX_CHUNK_MS);
+        return;
+      }
+      this.sendItem(item);
+      sent++;
+    }
+  }
+
+  private sendItem(item: OutboxItem): void {
+    if (this.sentOnThisConnection.has(item.client_id)) return;
+    const frame: Parameters<Connection['send']>[0] = {
+      type: 'send',
+      ref: `send:${item.client_id}`,
+      conversation_id: item.conversation_id,
+      client_id: item.client_id,
+    };
+    if (item.text) frame.text = item.text;
+    if (item.reply_to) frame.reply_to = item.reply_to;
+    if (item.attachments?.length) frame.attachments = item.attachments;
+    if (item.sticker) frame.sticker = item.sticker;
+    if (this.conn.send(frame)) this.sentOnThisConnection.add(item.client_id);
+  }
+
+  private request(frame: Parameters<Connection['send']>[0] & { ref?: string }): Promise<void> {
+    const ref = `r${++this.refCounter}`;
+    return new Promise<void>((resolve, reject) => {
+      if (this.conn.getState() !== 'online' || !this.conn.send({ ...frame, ref } as never)) {
+        reject(new Error('You are offline.'));
+        return;
+      }
+      this.pending.set(ref, { resolve, reject });
+    });
+  }
+
+  private settle(ref: string | undefined, error?: Error): void {
+    if (!ref) return;
+    const p = this.pending.get(ref);
+    if (!p) return;
+    this.pending.delete(ref);
+    if (error) p.reject(error);
+    else p.resolve();
+  }
+
+  edit(messageId: Id, text: string): Promise<void> {
+    return this.request({ type: 'edit', message_id: messageId, text });
+  }
+
+  delete(messageId: Id): Promise<void> {
+    return this.request({ type: 'delete', message_id: messageId });
+  }
+
+  react(messageId: Id, emoji: string, remove = false): Promise<void> {
+    const f: Parameters<Connection['send']>[0] = { type: 'react', message_id: messageId, emoji };
+    if (remove) f.remove = true;
+    return this.request(f);
+  }
+
+  /** Marks a conversation read up to `seq` (only forward, only when online). */
+  markRead(conversation: Id, seq: number): void {
+    const c = this.state.get().conversations.find((x) => x.id === conversation);
+    if (!c || seq <= c.read_seq || this.conn.getState() !== 'online') return;
+    this.conn.send({ type: 'read', conversation_id: conversation, seq });
+  }
+
+  private sendDelivered(messages: Message[]): void {
+    const top = new Map<Id, number>();
+    for (const m of messages) top.set(m.conversation_id, Math.max(top.get(m.conversation_id) ?? 0, m.seq));
+    for (const [conversation_id, seq] of top) this.conn.send({ type: 'delivered', conversation_id, seq });
+  }
+
+  private async sendDeliveredForAll(): Promise<void> {
+    const me = this.opts.me.id;
+    for (const c of this.state.get().conversations) {
+      if (c.last_message && c.last_message.sender_id !== me && c.last_seq > c.read_seq) {
+        const mine = c.members?.find((m) => m.user.id === me);
+        if (!mine || mine.delivered_seq < c.last_seq) this.conn.send({ type: 'delivered', conversation_id: c.id, seq: c.last_seq });
+      }
+    }
+  }
+
+  /**
+   * Tells the others the user is typing: at most every 3 s (the server
+   * forwards at most one per 2 s), and once more at the end of the interval
+   * when the user typed during it, so that typing right after sending a
+   * message still shows.
+   */
+  typing(conversation: Id): void {
+    const now = Date.now();
+    const last = this.typingSent.get(conversation) ?? 0;
+    const send = () => {
+      if (this.conn.send({ type: 'typing', conversation_id: conversation })) this.typingSent.set(conversation, Date.now());
+    };
+    if (now - last >= Limits.typingIntervalMs) {
+      send();
+      return;
+    }
+    if (this.typingTimers.has(conversation)) return;
+    this.typingTimers.set(
+      conversation,
+      setTimeout(() => {
+        this.typingTimers.delete(conversation);
+        send();
+      }, last + Limits.typingIntervalMs - now),
+    );
+  }
+
+  private expireTyping(): void {
+    const now = Date.now();
+    this.state.update((s) => {
+      let changed = false;
+      const typing: SyncState['typing'] = {};
+      for (const [cid, users] of Object.entries(s.typing)) {
+        const kept: Record<Id, number> = {};
+        for (const [uid, until] of Object.entries(users)) {
+          if (until > now) kept[Number(uid)] = until;
+          else changed = true;
+        }
+        typing[Number(cid)] = kept;
+      }
+      return changed ? { ...s, typing } : s;
+    });
+  }
+
+  // -- REST-backed changes that the store learns through events ----------------------
+
+  setSettings(settings: Settings): void {
+    void this.store.setKv('settings', settings);
+    this.state.update((s) => ({ ...s, settings }));
+  }
+
+  setMe(me: Me): void {
+    this.opts.me = me;
+    this.state.update((s) => withUsers({ ...s, me }));
+  }
+
+  draft(conversation: Id): Promise<string> {
+    return this.store.draft(conversation);
+  }
+
+  setDraft(conversation: Id, text: string): Promise<void> {
+    return this.store.setDraft(conversation, text);
+  }
+}
+
+function sortConversations(list: ConversationRecord[]): ConversationRecord[] {
+  return [...list].sort((a, b) => b.last_activity - a.last_activity || b.id - a.id);
+}
+
+/** Merges `add` into the ascending-by-seq list `base` (replacing by id). */
+export function mergeSorted(base: Message[], add: Message[]): Message[] {
+  if (add.length === 0) return base;
+  if (base.length === 0) return [...add].sort((a, b) => a.seq - b.seq);
+  // Fast paths (a page of older messages, or new ones at the end): no
+  // re-sort of a loaded history that may hold tens of thousands.
+  const sortedAdd = add.length > 1 ? [...add].sort((a, b) => a.seq - b.seq) : add;
+  if (sortedAdd[sortedAdd.length - 1]!.seq < base[0]!.seq) return [...sortedAdd, ...base];
+  if (sortedAdd[0]!.seq > base[base.length - 1]!.seq) return [...base, ...sortedAdd];
+  if (add.length <= 4) {
+    // A few changed messages (an edit, a reaction): replace them in place.
+    const out = base.slice();
+    let inPlace = true;
+    for (const m of add) {
+      const i = findSeq(out, m.seq);
+      if (i >= 0 && out[i]!.id === m.id) out[i] = m;
+      else inPlace = false;
+    }
+    if (inPlace) return out;
+  }
+  const byId = new Map(base.map((m) => [m.id, m]));
+  for (const m of add) byId.set(m.id, m);
+  // Fast path: appending newer messages to the end keeps the order.
+  return [...byId.values()].sort((a, b) => a.seq - b.seq);
+}
+
+/** The part of an ascending list after its last gap in seqs (all of it when there is none). */
+export function contiguousTail(list: Message[]): Message[] {
+  for (let i = list.length - 1; i > 0; i--) {
+    if (list[i]!.seq !== list[i - 1]!.seq + 1) return list.slice(i);
+  }
+  return list;
+}
+
+/** Index of the message with `seq` in an ascending list, or -1. */
+function findSeq(list: Message[], seq: number): number {
+  let lo = 0;
+  let hi = list.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const v = list[mid]!.seq;
+    if (v === seq) return mid;
+    if (v < seq) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return -1;
+}
+
+function withUsers(s: SyncState): SyncState {
+  const users: Record<Id, PublicUser> = { ...s.users, [s.me.id]: s.me };
+  for (const c of s.contacts) users[c.user.id] = c.user;
+  for (const b of s.blocks) users[b.user.id] = b.user;
+  for (const i of s.invitations) {
+    const u = i.from ?? i.to;
+    if (u) users[u.id] = u;
+  }
+  for (const c of s.conversations) {
+    if (c.peer) users[c.peer.id] = c.peer;
+    for (const m of c.members ?? []) users[m.user.id] = m.user;
+  }
+  return { ...s, users };
+}
+
+export { newClientId };

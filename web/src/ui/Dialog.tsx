@@ -1,0 +1,375 @@
+// The open conversation: header, the virtualised message log, the composer.
+import { lazy, Suspense } from 'preact/compat';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import type { Id, Message } from '../protocol/types';
+import { deliveryMark, type ConversationRecord } from '../sync/apply';
+import type { SyncState } from '../sync/engine';
+import type { OutboxItem } from '../sync/store';
+import { Avatar } from './Avatar';
+import { preview, useCtx } from './Chat';
+import { ConnectionBadge, conversationTitle } from './ConversationList';
+import { Composer, type ComposerApi } from './Composer';
+import { dayKey, dayLabel, displayName, relative, size, time } from './format';
+import { useObservable, useTick } from './hooks';
+import { download, stickerPath, thumbnailPath, useMediaUrl } from './media';
+import { richText } from './text';
+import { VirtualList, type VirtualListHandle } from './VirtualList';
+
+const EmojiPicker = lazy(() => import('./EmojiPicker').then((m) => ({ default: m.EmojiPicker })));
+const Viewer = lazy(() => import('./Viewer').then((m) => ({ default: m.Viewer })));
+const ConversationInfo = lazy(() => import('./ConversationInfo').then((m) => ({ default: m.ConversationInfo })));
+
+type Row =
+  | { kind: 'day'; key: string; label: string }
+  | { kind: 'msg'; key: string; m: Message; first: boolean }
+  | { kind: 'out'; key: string; item: OutboxItem };
+
+const NO_MESSAGES: Message[] = [];
+
+export function Dialog({ id }: { id: Id }) {
+  const { engine, open } = useCtx();
+  const state = useObservable(engine.state, (s) => s);
+  const conv = state.conversations.find((c) => c.id === id);
+  const messages = state.messages[id] ?? NO_MESSAGES;
+  const outbox = state.outbox;
+  const [atBottom, setAtBottom] = useState(true);
+  const [viewer, setViewer] = useState<{ id: string; name: string } | null>(null);
+  const [reactTo, setReactTo] = useState<Message | null>(null);
+  const [info, setInfo] = useState(false);
+  const [dragging, setDragging] = useState(false);
+  const list = useRef<VirtualListHandle | null>(null);
+  const composer = useRef<ComposerApi | null>(null);
+  const loadingOlder = useRef(false);
+  useTick(60_000);
+
+  useEffect(() => {
+    void engine.openConversation(id);
+  }, [id]);
+
+  // Read marks: the newest message is read when the log is at the bottom
+  // and the page is visible.
+  const lastSeq = conv?.last_seq ?? 0;
+  useEffect(() => {
+    const mark = () => {
+      if (atBottom && document.visibilityState === 'visible' && lastSeq > 0) engine.markRead(id, lastSeq);
+    };
+    mark();
+    document.addEventListener('visibilitychange', mark);
+    return () => document.removeEventListener('visibilitychange', mark);
+  }, [id, lastSeq, atBottom, state.connection]);
+
+  const built = useRef<{ messages: Message[]; rows: Row[] } | null>(null);
+  const rows = useMemo(() => {
+    const msgRows = extendRows(built.current, messages);
+    built.current = { messages, rows: msgRows };
+    return withOutbox(msgRows, messages, outbox, id);
+  }, [messages, outbox, id]);
+
+  const onNearTop = useCallback(() => {
+    if (loadingOlder.current || state.hasOlder[id] === false) return;
+    loadingOlder.current = true;
+    void engine.loadOlder(id).finally(() => {
+      loadingOlder.current = false;
+    });
+  }, [id, state.hasOlder[id]]);
+
+  const jumpTo = async (messageId: Id) => {
+    for (let i = 0; i < 100; i++) {
+      if (list.current?.scrollToKey(`m${messageId}`)) {
+        const el = document.getElementById(`msg-${messageId}`);
+        el?.classList.add('flash');
+        setTimeout(() => el?.classList.remove('flash'), 1500);
+        el?.focus();
+        return;
+      }
+      if ((await engine.loadOlder(id)) === 0) return;
+      await new Promise((r) => requestAnimationFrame(() => r(null)));
+    }
+  };
+
+  if (!conv) return <main class="dialog" aria-label="Conversation" />;
+  const title = conversationTitle(conv, state);
+  const memberNames = new Set((conv.members ?? []).map((m) => m.user.username));
+  const typing = Object.entries(state.typing[id] ?? {})
+    .filter(([, until]) => until > Date.now())
+    .map(([uid]) => displayName(state.users[Number(uid)]));
+
+  const onDrop = (e: DragEvent) => {
+    e.preventDefault();
+    setDragging(false);
+    for (const f of Array.from(e.dataTransfer?.files ?? [])) void composer.current?.attach(f);
+  };
+
+  return (
+    <main class={`dialog${dragging ? ' dragging' : ''}`} aria-labelledby="dialog-title"
+      onDragOver={(e) => { if (e.dataTransfer?.types.includes('Files')) { e.preventDefault(); setDragging(true); } }}
+      onDragLeave={(e) => { if (e.currentTarget === e.target) setDragging(false); }}
+      onDrop={onDrop}>
+      <header class="dialog-head">
+        <button type="button" class="icon back" aria-label="Back to conversations" onClick={() => open(null)}>‹</button>
+        {conv.kind === 'group' ? <Avatar name={conv.name} mediaId={conv.avatar_media_id ?? null} id={conv.id} size={40} /> : <Avatar user={conv.peer ? state.users[conv.peer.id] ?? conv.peer : undefined} size={40} />}
+        <div class="dialog-title">
+          <h2 id="dialog-title">{title}</h2>
+          <p class="subtitle">{subtitle(conv, state)}</p>
+        </div>
+        {/* On a phone the sidebar (and its badge) is hidden while a dialog is open. */}
+        <span class="phone-only"><ConnectionBadge state={state.connection} /></span>
+        <button type="button" class="icon info" aria-label="Conversation info" onClick={() => setInfo(true)}>i</button>
+      </header>
+      <VirtualList
+        items={rows}
+        itemKey={(r) => r.key}
+        label="Messages"
+        onNearTop={onNearTop}
+        onAtBottom={setAtBottom}
+        handle={(h) => { list.current = h; }}
+        render={(r) =>
+          r.kind === 'day' ? (
+            <div class="day" role="separator"><span>{r.label}</span></div>
+          ) : r.kind === 'msg' ? (
+            <MessageView m={r.m} first={r.first} conv={conv} state={state} memberNames={memberNames}
+              onReply={() => composer.current?.reply(r.m)} onEdit={() => composer.current?.edit(r.m)}
+              onReact={() => setReactTo(r.m)} onJump={jumpTo} onView={(a) => setViewer(a)} />
+          ) : (
+            <PendingView item={r.item} state={state} />
+          )
+        }
+      />
+      {rows.length === 0 && state.hasOlder[id] === false && <p class="no-messages">No messages yet: say hello!</p>}
+      {!atBottom && (
+        <button type="button" class="to-bottom" aria-label="Jump to the newest message" onClick={() => list.current?.scrollToBottom()}>↓</button>
+      )}
+      <div class="typing" aria-live="polite">{typing.length > 0 ? `${typing.join(', ')} ${typing.length > 1 ? 'are' : 'is'} typing…` : ''}</div>
+      <Composer key={id} conv={conv} state={state} api={(a) => { composer.current = a; }} onSent={() => list.current?.scrollToBottom()} />
+      {reactTo && (
+        <Suspense fallback={null}>
+          <EmojiPicker label={`React to ${displayName(state.users[reactTo.sender_id])}'s message`} onClose={() => setReactTo(null)}
+            onPick={(emoji) => {
+              const mine = reactTo.reactions.find((r) => r.emoji === emoji)?.user_ids.includes(state.me.id) ?? false;
+              void engine.react(reactTo.id, emoji, mine).catch(() => undefined);
+              setReactTo(null);
+            }} />
+        </Suspense>
+      )}
+      {viewer && <Suspense fallback={null}><Viewer media={viewer} onClose={() => setViewer(null)} /></Suspense>}
+      {info && <Suspense fallback={null}><ConversationInfo conv={conv} onClose={() => setInfo(false)} /></Suspense>}
+    </main>
+  );
+}
+
+// Row objects are cached per message (and per day), so that paging through
+// tens of thousands of messages allocates only the new rows.
+const msgRows = new WeakMap<Message, { kind: 'msg'; key: string; m: Message; first: boolean }>();
+// A day separator is keyed by the message that starts the day: when older
+// messages of the same day are loaded above, the separator moves up as a new
+// row instead of being the same row somewhere else (which would move the
+// reader's place).
+const dayRows = new WeakMap<Message, Row>();
+
+function firstOfRun(prev: Message | null, m: Message): boolean {
+  return !prev || prev.sender_id !== m.sender_id || m.created_at - prev.created_at > 5 * 60_000;
+}
+
+/**
+ * The rows of `messages`, reusing those built for `previous` when older
+ * messages were only prepended to it (the common case while scrolling up).
+ */
+function extendRows(previous: { messages: Message[]; rows: Row[] } | null, messages: Message[]): Row[] {
+  const p = previous;
+  const n = p ? messages.length - p.messages.length : -1;
+  if (p && n > 0 && p.messages.length > 0 && sameRun(messages, 0, p.messages)) {
+    // New messages at the end: rows for them only, continuing the last day.
+    return p.rows.concat(buildRows(messages.slice(p.messages.length), p.messages[p.messages.length - 1]!));
+  }
+  if (!p || n <= 0 || p.messages.length === 0 || !sameRun(messages, n, p.messages)) {
+    return buildRows(messages);
+  }
+  const head = buildRows(messages.slice(0, n));
+  const last = messages[n - 1]!;
+  const next = p.messages[0]!;
+  let tail = p.rows;
+  if (dayKey(last.created_at) === dayKey(next.created_at)) {
+    // The old first day separator is now inside the day: drop it, and the
+    // old first message may no longer start a run.
+    tail = tail.slice(1);
+    const first = firstOfRun(last, next);
+    const row = tail[0];
+    if (row && row.kind === 'msg' && row.first !== first) {
+      const replaced = { kind: 'msg' as const, key: row.key, m: row.m, first };
+      msgRows.set(row.m, replaced);
+      tail = [replaced, ...tail.slice(1)];
+    }
+  }
+  return head.concat(tail);
+}
+
+/** Whether `list` holds exactly the objects of `run` from `at` on (pointer checks: cheap). */
+function sameRun(list: Message[], at: number, run: Message[]): boolean {
+  if (at + run.length > list.length) return false;
+  for (let i = 0; i < run.length; i++) if (list[at + i] !== run[i]) return false;
+  return true;
+}
+
+function withOutbox(rows: Row[], messages: Message[], outbox: OutboxItem[], id: Id): Row[] {
+  const waiting = outbox.filter((item) => item.conversation_id === id);
+  if (waiting.length === 0) return rows;
+  const acked = new Set(messages.slice(-200).map((m) => m.client_id));
+  const out = rows.slice();
+  for (const item of waiting) if (!acked.has(item.client_id)) out.push({ kind: 'out', key: `o${item.client_id}`, item });
+  return out;
+}
+
+/** Rows of `messages`; `before` is the message shown just above them, if any. */
+function buildRows(messages: Message[], before: Message | null = null): Row[] {
+  const out: Row[] = [];
+  let day = before ? dayKey(before.created_at) : '';
+  let prev: Message | null = before;
+  for (const m of messages) {
+    const d = dayKey(m.created_at);
+    if (d !== day) {
+      let dr = dayRows.get(m);
+      if (!dr) {
+        dr = { kind: 'day', key: `d${m.id}`, label: dayLabel(m.created_at) };
+        dayRows.set(m, dr);
+      }
+      out.push(dr);
+      day = d;
+      prev = null;
+    }
+    const first = firstOfRun(prev, m);
+    let row = msgRows.get(m);
+    if (!row || row.first !== first) {
+      row = { kind: 'msg', key: `m${m.id}`, m, first };
+      msgRows.set(m, row);
+    }
+    out.push(row);
+    prev = m;
+  }
+  return out;
+}
+
+function subtitle(c: ConversationRecord, s: SyncState): string {
+  if (c.kind === 'group') return [`${c.member_count} members`, c.topic].filter(Boolean).join(' · ');
+  if (!c.peer) return '';
+  const p = s.presence[c.peer.id];
+  if (!p) return `@${c.peer.username}`;
+  if (p.online) return 'online';
+  return p.last_seen_at ? `last seen ${relative(p.last_seen_at)}` : `@${c.peer.username}`;
+}
+
+function MessageView({ m, first, conv, state, memberNames, onReply, onEdit, onReact, onJump, onView }: {
+  m: Message; first: boolean; conv: ConversationRecord; state: SyncState; memberNames: Set<string>;
+  onReply: () => void; onEdit: () => void; onReact: () => void; onJump: (id: Id) => void; onView: (a: { id: string; name: string }) => void;
+}) {
+  const { engine } = useCtx();
+  const me = state.me.id;
+  const own = m.sender_id === me;
+  const sender = state.users[m.sender_id];
+  const name = own ? displayName(state.me) : displayName(sender);
+  const group = conv.kind === 'group';
+  const replied = m.reply_to ? (state.messages[conv.id] ?? []).find((x) => x.id === m.reply_to) : undefined;
+  const canDelete = own || (group && (conv.role === 'owner' || conv.role === 'admin'));
+  const mark = own ? deliveryMark(conv, m, me) : null;
+  const described = m.deleted ? 'Message deleted' : m.sticker ? `Sticker ${m.sticker.emoji}` : [m.text, ...m.attachments.map((a) => a.name)].filter(Boolean).join(' ');
+  const mentioned = m.mentions.includes(me);
+
+  return (
+    <article id={`msg-${m.id}`} tabIndex={-1} class={`msg ${own ? 'own' : 'other'}${first ? ' first' : ''}${mentioned ? ' mentioned' : ''}`}
+      aria-label={`${name}: ${described}`}>
+      {group && !own && <span class="msg-avatar">{first ? <Avatar user={sender} size={32} /> : null}</span>}
+      <div class={`bubble${m.deleted ? ' deleted' : ''}${m.sticker ? ' sticker' : ''}`}>
+        {group && !own && first && <div class={`sender hue-text-${(m.sender_id * 47) % 8}`}>{name}</div>}
+        {m.reply_to && !m.deleted && (
+          <button type="button" class="quote" onClick={() => onJump(m.reply_to!)} aria-label={`Show the original message${replied ? ` from ${displayName(state.users[replied.sender_id])}` : ''}`}>
+            <strong>{replied ? displayName(state.users[replied.sender_id]) : 'Reply'}</strong>
+            <span>{replied ? preview(replied) : 'Earlier message'}</span>
+          </button>
+        )}
+        {m.deleted && <p class="text"><em>Message deleted</em></p>}
+        {m.sticker && <StickerImage id={m.sticker.id} emoji={m.sticker.emoji} width={m.sticker.width} height={m.sticker.height} />}
+        {m.attachments.map((a) =>
+          a.content_type.startsWith('image/') && a.width ? (
+            <ImageAttachment key={a.id} id={a.id} name={a.name} width={a.width} height={a.height ?? a.width} onView={() => onView({ id: a.id, name: a.name })} />
+          ) : (
+            <div class="file-card" key={a.id}>
+              <span class="file-icon" aria-hidden="true">📄</span>
+              <span class="file-meta"><span class="file-name">{a.name}</span><span class="file-size">{size(a.size)}</span></span>
+              <button type="button" onClick={() => void download(a.id, a.name)} aria-label={`Download ${a.name}`}>Download</button>
+            </div>
+          ),
+        )}
+        {m.text && !m.deleted && <p class="text">{richText(m.text, group ? memberNames : undefined)}</p>}
+        <div class="meta">
+          {m.edited_at && !m.deleted && <span class="edited">edited</span>}
+          <time dateTime={new Date(m.created_at).toISOString()}>{time(m.created_at)}</time>
+          {mark && <Mark mark={mark} />}
+        </div>
+        {m.reactions.length > 0 && (
+          <div class="reactions">
+            {m.reactions.map((r) => {
+              const mine = r.user_ids.includes(me);
+              const who = r.user_ids.map((u) => displayName(state.users[u])).join(', ');
+              return (
+                <button type="button" key={r.emoji} class={`reaction${mine ? ' mine' : ''}`} aria-pressed={mine} title={who}
+                  aria-label={`${r.emoji} ${r.user_ids.length}, by ${who}`}
+                  onClick={() => void engine.react(m.id, r.emoji, mine).catch(() => undefined)}>
+                  {r.emoji} {r.user_ids.length}
+                </button>
+              );
+            })}
+          </div>
+        )}
+      </div>
+      {!m.deleted && (
+        <div class="actions" role="toolbar" aria-label="Message actions">
+          <button type="button" onClick={onReply} title="Reply">Reply</button>
+          <button type="button" onClick={onReact} title="React">React</button>
+          {own && !m.sticker && <button type="button" onClick={onEdit} title="Edit">Edit</button>}
+          {canDelete && <button type="button" onClick={() => void engine.delete(m.id).catch(() => undefined)} title="Delete">Delete</button>}
+        </div>
+      )}
+    </article>
+  );
+}
+
+function Mark({ mark }: { mark: string }) {
+  const label = mark === 'read' ? 'Read' : mark === 'delivered' ? 'Delivered' : mark === 'pending' ? 'Sending' : 'Sent';
+  const glyph = mark === 'read' || mark === 'delivered' ? '✓✓' : mark === 'pending' ? '🕓' : '✓';
+  return <span class={`mark ${mark}`} role="img" aria-label={label} title={label}>{glyph}</span>;
+}
+
+function PendingView({ item, state }: { item: OutboxItem; state: SyncState }) {
+  const { engine } = useCtx();
+  return (
+    <article class="msg own first pending" aria-label={`${displayName(state.me)}: ${item.text || 'attachment'}`}>
+      <div class="bubble">
+        {item.text && <p class="text">{richText(item.text)}</p>}
+        {!item.text && item.sticker && <p class="text">Sticker</p>}
+        {!item.text && item.attachments?.length && <p class="text">📎 Attachment</p>}
+        <div class="meta">
+          <time>{time(item.created_at)}</time>
+          {item.failed ? <span class="error-text">Not sent: {item.failed}</span> : <Mark mark="pending" />}
+        </div>
+        {item.failed && <button type="button" class="link" onClick={() => void engine.discardOutbox(item.client_id)}>Discard</button>}
+      </div>
+    </article>
+  );
+}
+
+function ImageAttachment({ id, name, width, height, onView }: { id: string; name: string; width: number; height: number; onView: () => void }) {
+  const url = useMediaUrl(thumbnailPath(id, 'medium'));
+  const scale = Math.min(1, 320 / width, 320 / height);
+  const box = { width: `${Math.round(width * scale)}px`, height: `${Math.round(height * scale)}px` };
+  return (
+    <button type="button" class="image" onClick={onView} aria-label={`Open ${name}`} style={box}>
+      {url ? <img src={url} alt={name} style={box} /> : <span class="image-loading" role="img" aria-label={name} style={box} />}
+    </button>
+  );
+}
+
+export function StickerImage({ id, emoji, width, height }: { id: number; emoji: string; width: number; height: number }) {
+  const url = useMediaUrl(stickerPath(id));
+  const scale = Math.min(1, 160 / width, 160 / height);
+  const box = { width: `${Math.round(width * scale)}px`, height: `${Math.round(height * scale)}px` };
+  return url ? <img class="sticker-img" src={url} alt={`Sticker ${emoji}`} style={box} /> : <span class="sticker-img" role="img" aria-label={`Sticker ${emoji}`} style={box}>{emoji}</span>;
+}
