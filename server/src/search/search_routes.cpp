@@ -92,6 +92,7 @@ class SearchRoutes {
       query.limit = std::min<std::int64_t>(limit, static_cast<std::int64_t>(kMaxDepth) - cursor.offset);
       query.max_id = cursor.max_id;
       query.time_limit_ms = kTimeLimitMs;
+      query.ranked_matches = static_cast<std::int64_t>(kMaxDepth);
       // Unknown names match nothing rather than fail: whether a user or a
       // group exists is not for the search to tell.
       if (parsed.from) {

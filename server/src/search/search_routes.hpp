@@ -16,6 +16,9 @@ namespace parley::search {
 inline constexpr std::size_t kDefaultResults = 20;
 inline constexpr std::size_t kMaxResults = 100;
 // Pages reach at most this many results deep: past it, a narrower query.
+// Text queries rank the newest this many matches the user may read, so that
+// a common word costs the same in a history of a thousand messages or of
+// millions (docs/benchmarks.md "Search").
 inline constexpr std::size_t kMaxDepth = 1000;
 // A search statement is interrupted after this long (503 service_busy).
 inline constexpr int kTimeLimitMs = 200;

@@ -29,6 +29,11 @@ struct SearchQuery {
   std::int64_t offset = 0;
   std::int64_t limit = 20;
   int time_limit_ms = 200;  // the statement is interrupted past this
+  // Text queries rank only the newest this many matching messages the viewer
+  // may read (0: every match). Ranking every match of a common word in a
+  // long history costs time in proportion to the history; the newest
+  // matches are found in rowid order and stop the scan early.
+  std::int64_t ranked_matches = 0;
 };
 
 struct SearchHit {

@@ -58,17 +58,42 @@ void split_snippet(const std::string& marked, SearchHit& hit) {
   }
 }
 
+// The words around the matches of `match` in message `id`, marked with
+// kOpen/kClose. One indexed lookup (MATCH with a rowid): snippets cost only
+// the page's messages, never every match.
+std::string snippet_of(Connection& db, const std::string& match, MessageId id) {
+  Statement& statement = db.prepare(
+      "SELECT snippet(message_search, 0, char(1), char(2), '…', 24) FROM message_search "
+      "WHERE message_search MATCH ?1 AND rowid = ?2");
+  statement.bind(1, match).bind(2, id);
+  std::string marked = statement.step() ? statement.text(0) : std::string();
+  statement.reset();
+  return marked;
+}
+
+// The first `limit` code points of a UTF-8 text.
+std::string first_code_points(const std::string& text, std::size_t limit) {
+  std::size_t points = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80 && points++ == limit) return text.substr(0, i);
+  }
+  return text;
+}
+
 }  // namespace
 
 SearchPage SqliteTransaction::search_messages(const SearchQuery& q) {
+  // Text: the matches the viewer may read, newest first (FTS5 walks its
+  // index in rowid order, so a LIMIT stops the scan), ranked by BM25 in an
+  // outer query; snippets only for the page, below. Filters only: newest first.
   std::string sql;
   bool text = !q.match.empty();
   if (text) {
     sql =
-        "SELECT g.id, snippet(message_search, 0, char(1), char(2), '…', 24) FROM message_search "
+        "SELECT id FROM (SELECT g.id AS id, bm25(message_search) AS score FROM message_search "
         "JOIN messages g ON g.id = message_search.rowid WHERE message_search MATCH ?2";
   } else {
-    sql = "SELECT g.id, substr(g.body, 1, 200) FROM messages g WHERE 1";
+    sql = "SELECT g.id FROM messages g WHERE 1";
   }
   sql += " AND g.deleted_at IS NULL AND g.id <= ?3";
   sql += kAccess;
@@ -83,7 +108,13 @@ SearchPage SqliteTransaction::search_messages(const SearchQuery& q) {
   if (q.mentions_viewer) sql += " AND EXISTS (SELECT 1 FROM mentions n WHERE n.message_id = g.id AND n.user_id = ?1)";
   if (q.before) sql += " AND g.created_at < ?6";
   if (q.not_before) sql += " AND g.created_at >= ?7";
-  sql += text ? " ORDER BY bm25(message_search), g.id DESC" : " ORDER BY g.id DESC";
+  if (text) {
+    sql += " ORDER BY message_search.rowid DESC";
+    if (q.ranked_matches > 0) sql += " LIMIT ?10";
+    sql += ") ORDER BY score, id DESC";
+  } else {
+    sql += " ORDER BY g.id DESC";
+  }
   sql += " LIMIT ?8 OFFSET ?9";
 
   SearchPage page;
@@ -101,12 +132,13 @@ SearchPage SqliteTransaction::search_messages(const SearchQuery& q) {
   if (q.in) query.bind(5, *q.in);
   if (q.before) query.bind(6, *q.before);
   if (q.not_before) query.bind(7, *q.not_before);
+  if (text && q.ranked_matches > 0) query.bind(10, q.ranked_matches);
 
   Deadline deadline{std::chrono::steady_clock::now() + std::chrono::milliseconds(q.time_limit_ms)};
   sqlite3_progress_handler(db_.handle(), 1000, &check_deadline, &deadline);
-  std::vector<std::pair<MessageId, std::string>> rows;
+  std::vector<MessageId> rows;
   try {
-    while (query.step()) rows.emplace_back(query.int64(0), query.text(1));
+    while (query.step()) rows.push_back(query.int64(0));
   } catch (const std::exception&) {
     sqlite3_progress_handler(db_.handle(), 0, nullptr, nullptr);
     query.reset();
@@ -125,7 +157,7 @@ SearchPage SqliteTransaction::search_messages(const SearchQuery& q) {
     page.has_more = true;
     rows.pop_back();
   }
-  for (auto& [id, marked] : rows) {
+  for (MessageId id : rows) {
     auto message = message_by_id(id);
     if (!message) continue;
     // Through a membership that ended: the message as it was at its end
@@ -143,9 +175,9 @@ SearchPage SqliteTransaction::search_messages(const SearchQuery& q) {
     SearchHit hit;
     hit.message = std::move(*message);
     if (text) {
-      split_snippet(marked, hit);
+      split_snippet(snippet_of(db_, q.match, id), hit);
     } else {
-      hit.snippet = std::move(marked);
+      hit.snippet = first_code_points(hit.message.body, 200);
     }
     page.hits.push_back(std::move(hit));
   }
