@@ -4,7 +4,6 @@
 #include <archive_entry.h>
 #include <fcntl.h>
 #include <fmt/format.h>
-#include <openssl/evp.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -22,6 +21,7 @@
 
 #include "api/views.hpp"
 #include "core/clock.hpp"
+#include "core/sha256.hpp"
 #include "core/unique_fd.hpp"
 #include "storage/blob_store.hpp"
 #include "storage/store.hpp"
@@ -41,34 +41,6 @@ constexpr std::size_t kCopyChunk = 1 << 20;
 [[noreturn]] void fail_errno(const std::string& what, const fs::path& path) {
   throw std::runtime_error(fmt::format("{} {}: {}", what, path.string(), std::strerror(errno)));
 }
-
-std::string hex(const unsigned char* data, unsigned size) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(size * 2);
-  for (unsigned i = 0; i < size; ++i) {
-    out.push_back(kDigits[data[i] >> 4]);
-    out.push_back(kDigits[data[i] & 15]);
-  }
-  return out;
-}
-
-class Sha256 {
- public:
-  Sha256() : ctx_(EVP_MD_CTX_new(), &EVP_MD_CTX_free) {
-    if (!ctx_ || EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr) != 1) throw std::runtime_error("no sha256");
-  }
-  void update(const void* data, std::size_t size) { EVP_DigestUpdate(ctx_.get(), data, size); }
-  std::string hex_digest() {
-    std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
-    unsigned size = 0;
-    EVP_DigestFinal_ex(ctx_.get(), md.data(), &size);
-    return hex(md.data(), size);
-  }
-
- private:
-  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx_;
-};
 
 std::string iso_utc(UnixMillis millis) {
   std::time_t seconds = millis / 1000;

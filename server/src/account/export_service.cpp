@@ -14,6 +14,7 @@
 
 #include "account/export_archive.hpp"
 #include "core/clock.hpp"
+#include "core/offload.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "storage/store.hpp"
@@ -43,42 +44,6 @@ std::string random_id() {
 
 std::int64_t millis(std::chrono::seconds seconds) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(seconds).count();
-}
-
-std::string_view state_name(ExportState state) {
-  switch (state) {
-    case ExportState::kPending:
-      return "pending";
-    case ExportState::kRunning:
-      return "running";
-    case ExportState::kReady:
-      return "ready";
-    case ExportState::kFailed:
-      return "failed";
-    case ExportState::kExpired:
-      return "expired";
-  }
-  return "failed";
-}
-
-// Runs `fn` on `pool` and resumes the caller on its own executor.
-template <typename Fn>
-asio::awaitable<void> run_on(asio::thread_pool& pool, Fn& fn) {
-  std::exception_ptr error;
-  co_await asio::async_initiate<const asio::use_awaitable_t<>, void()>(
-      [&](auto handler) {
-        asio::post(pool, [&, handler = std::move(handler)]() mutable {
-          try {
-            fn();
-          } catch (...) {
-            error = std::current_exception();
-          }
-          auto executor = asio::get_associated_executor(handler);
-          asio::post(executor, std::move(handler));
-        });
-      },
-      asio::use_awaitable);
-  if (error) std::rethrow_exception(error);
 }
 
 }  // namespace
@@ -182,7 +147,7 @@ asio::awaitable<void> ExportService::remove_archives(std::vector<storage::Export
       if (plausible_id(id)) remove_file(archive_path(id));
     }
   };
-  co_await run_on(sweeper_, remove);
+  co_await parley::offload(sweeper_, remove);
 }
 
 asio::awaitable<DataExport> ExportService::request(storage::UserId user) {
@@ -285,7 +250,7 @@ boost::json::object export_view(const DataExport& e, std::optional<double> progr
     percent = std::clamp<std::int64_t>(static_cast<std::int64_t>(*progress * 100), 0, 99);
   }
   boost::json::object view{{"id", e.id},
-                           {"state", state_name(e.state)},
+                           {"state", export_state_name(e.state)},
                            {"progress", percent},
                            {"created_at", e.created_at},
                            {"finished_at", optional(e.finished_at)},

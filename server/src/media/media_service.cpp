@@ -17,10 +17,11 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/object.hpp>
 #include <fmt/format.h>
-#include <openssl/evp.h>
 #include <sodium.h>
 
 #include "core/clock.hpp"
+#include "core/offload.hpp"
+#include "core/sha256.hpp"
 #include "core/log.hpp"
 #include "media/content_type.hpp"
 #include "media/file_name.hpp"
@@ -51,30 +52,6 @@ constexpr int kWorkers = 2;
   throw std::system_error(errno, std::generic_category(), std::string(what));
 }
 
-// Incremental SHA-256 (OpenSSL), as lower-case hex.
-class Sha256 {
- public:
-  Sha256() : ctx_(EVP_MD_CTX_new()) {
-    if (ctx_ == nullptr || EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr) != 1) throw std::runtime_error("sha256");
-  }
-  ~Sha256() { EVP_MD_CTX_free(ctx_); }
-  Sha256(const Sha256&) = delete;
-  Sha256& operator=(const Sha256&) = delete;
-  void update(const void* data, std::size_t size) { EVP_DigestUpdate(ctx_, data, size); }
-  std::string hex() {
-    std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
-    unsigned int size = 0;
-    EVP_DigestFinal_ex(ctx_, digest.data(), &size);
-    std::string out;
-    out.reserve(size * 2);
-    for (unsigned int i = 0; i < size; ++i) out += fmt::format("{:02x}", digest[i]);
-    return out;
-  }
-
- private:
-  EVP_MD_CTX* ctx_;
-};
-
 // Hashes a whole file from the start; returns the digest and the size.
 std::pair<std::string, std::int64_t> hash_file(int fd) {
   Sha256 hash;
@@ -88,7 +65,7 @@ std::pair<std::string, std::int64_t> hash_file(int fd) {
     hash.update(buffer.data(), static_cast<std::size_t>(n));
     offset += n;
   }
-  return {hash.hex(), static_cast<std::int64_t>(offset)};
+  return {hash.hex_digest(), static_cast<std::int64_t>(offset)};
 }
 
 void write_all(int fd, const char* data, std::size_t size, off_t offset) {
@@ -181,37 +158,6 @@ MediaService::~MediaService() {
   workers_.join();
 }
 
-// Posts `fn` to the workers and resumes the coroutine on its own executor
-// when it is done. `fn` is taken by reference, and callers pass a named
-// local: GCC 12 destroys a lambda temporary that owns resources twice when
-// it is a coroutine's argument inside a co_await expression.
-template <typename Fn>
-asio::awaitable<std::invoke_result_t<Fn&>> MediaService::offload(Fn& fn) {
-  using Result = std::invoke_result_t<Fn&>;
-  std::conditional_t<std::is_void_v<Result>, bool, std::optional<Result>> result{};
-  std::exception_ptr error;
-  // The coroutine stays suspended until the handler runs, so the worker may
-  // use its locals by reference.
-  co_await asio::async_initiate<const asio::use_awaitable_t<>, void()>(
-      [&](auto handler) {
-        asio::post(workers_, [&, handler = std::move(handler)]() mutable {
-          try {
-            if constexpr (std::is_void_v<Result>) {
-              fn();
-            } else {
-              result.emplace(fn());
-            }
-          } catch (...) {
-            error = std::current_exception();
-          }
-          auto executor = asio::get_associated_executor(handler);
-          asio::post(executor, std::move(handler));
-        });
-      },
-      asio::use_awaitable);
-  if (error) std::rethrow_exception(error);
-  if constexpr (!std::is_void_v<Result>) co_return std::move(*result);
-}
 
 void MediaService::recover() {
   auto logger = log::get("media");
@@ -313,7 +259,7 @@ asio::awaitable<storage::Media> MediaService::upload(storage::UserId owner, std:
   storage::Media media;
   media.id = random_id();
   media.owner_id = owner;
-  media.sha256 = hash.hex();
+  media.sha256 = hash.hex_digest();
   media.size = static_cast<std::int64_t>(size);
   media.name = sanitize_file_name(name);
   auto finish = [this, &media, &staged] {
@@ -321,7 +267,7 @@ asio::awaitable<storage::Media> MediaService::upload(storage::UserId owner, std:
     media.created_at = now_millis();
     store_blob_and_row(std::move(staged), media, /*check_quota=*/true);
   };
-  co_await offload(finish);
+  co_await parley::offload(workers_, finish);
   co_return media;
 }
 
@@ -406,7 +352,7 @@ asio::awaitable<storage::MediaUpload> MediaService::append_upload(storage::UserI
   // by a dropped connection need not be sent again.
   if (written > 0) {
     auto sync = [&fd] { fsync_or_throw(fd->get()); };
-    co_await offload(sync);
+    co_await parley::offload(workers_, sync);
     auto expires = now_millis() + std::chrono::milliseconds(options_.upload_expiry).count();
     bool advanced = co_await store_.write([&](Transaction& tx) {
       return tx.advance_upload(upload.id, upload.received, upload.received + written, expires);
@@ -448,7 +394,7 @@ asio::awaitable<storage::Media> MediaService::complete_upload(storage::UserId ow
     });
     return media;
   };
-  co_return co_await offload(finish);
+  co_return co_await parley::offload(workers_, finish);
 }
 
 asio::awaitable<void> MediaService::cancel_upload(storage::UserId owner, std::string_view id) {
@@ -456,7 +402,7 @@ asio::awaitable<void> MediaService::cancel_upload(storage::UserId owner, std::st
   storage::MediaUpload upload = upload_status(owner, id);
   co_await store_.write([&](Transaction& tx) { tx.delete_upload(upload.id); });
   auto remove = [this, &upload] { blobs_->remove_upload(upload.id); };
-  co_await offload(remove);
+  co_await parley::offload(workers_, remove);
 }
 
 storage::Media MediaService::import_file(storage::UserId owner, std::string_view name, const fs::path& path) {
@@ -478,7 +424,7 @@ storage::Media MediaService::import_file(storage::UserId owner, std::string_view
   storage::Media media;
   media.id = random_id();
   media.owner_id = owner;
-  media.sha256 = hash.hex();
+  media.sha256 = hash.hex_digest();
   media.size = static_cast<std::int64_t>(offset);
   media.name = sanitize_file_name(name);
   describe(staged.path(), media);
@@ -565,7 +511,7 @@ asio::awaitable<storage::MediaThumbnail> MediaService::thumbnail(const storage::
       return thumbnail;
     });
   };
-  co_return co_await offload(make);
+  co_return co_await parley::offload(workers_, make);
 }
 
 asio::awaitable<void> MediaService::delete_media(storage::UserId owner, std::string_view id) {

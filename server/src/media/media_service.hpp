@@ -148,10 +148,6 @@ class MediaService {
     std::int64_t size = 0;
   };
 
-  // Runs `fn` on a worker thread and resumes the caller on its executor.
-  template <typename Fn>
-  boost::asio::awaitable<std::invoke_result_t<Fn&>> offload(Fn& fn);
-
   // Sniffs and probes the file at `path` into `media` (content_type, width,
   // height).
   void describe(const std::filesystem::path& path, storage::Media& media) const;

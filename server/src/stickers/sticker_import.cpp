@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
-#include <openssl/evp.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -13,6 +12,7 @@
 #include <system_error>
 
 #include "core/clock.hpp"
+#include "core/sha256.hpp"
 #include "core/log.hpp"
 #include "core/unique_fd.hpp"
 #include "media/image.hpp"
@@ -27,17 +27,6 @@ namespace {
 using media::StickerPackError;
 
 [[noreturn]] void fail_errno(const std::string& what) { throw std::system_error(errno, std::generic_category(), what); }
-
-std::string hex(const unsigned char* data, unsigned size) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(size * 2);
-  for (unsigned i = 0; i < size; ++i) {
-    out += kDigits[data[i] >> 4];
-    out += kDigits[data[i] & 0xF];
-  }
-  return out;
-}
 
 void write_all(int fd, const char* data, std::size_t size, const std::string& what) {
   while (size > 0) {
@@ -73,8 +62,7 @@ StagedImage stage_image(storage::BlobStore& blobs, const media::StickerItem& ite
   }
 
   storage::StagedFile staged = blobs.stage();
-  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> digest(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
-  if (!digest || EVP_DigestInit_ex(digest.get(), EVP_sha256(), nullptr) != 1) throw std::runtime_error("sha256");
+  Sha256 digest;
   std::array<char, 64 * 1024> buffer{};
   std::int64_t total = 0;
   for (;;) {
@@ -89,12 +77,10 @@ StagedImage stage_image(storage::BlobStore& blobs, const media::StickerItem& ite
     if (static_cast<std::uintmax_t>(total) > media::kMaxStickerBytes) {
       throw StickerPackError(where + ": larger than 512 KiB");
     }
-    EVP_DigestUpdate(digest.get(), buffer.data(), static_cast<std::size_t>(n));
+    digest.update(buffer.data(), static_cast<std::size_t>(n));
     write_all(staged.fd(), buffer.data(), static_cast<std::size_t>(n), "staging " + where);
   }
-  std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
-  unsigned md_size = 0;
-  EVP_DigestFinal_ex(digest.get(), md.data(), &md_size);
+  std::string sha256 = digest.hex_digest();
 
   media::ImageLimits limits;
   limits.max_pixels = std::uint64_t{media::kMaxStickerSide} * media::kMaxStickerSide;
@@ -111,7 +97,7 @@ StagedImage stage_image(storage::BlobStore& blobs, const media::StickerItem& ite
 
   storage::NewSticker sticker;
   sticker.emoji = item.emoji;
-  sticker.sha256 = hex(md.data(), md_size);
+  sticker.sha256 = std::move(sha256);
   sticker.bytes = total;
   sticker.content_type = info.format == media::ImageFormat::kPng ? "image/png" : "image/webp";
   sticker.width = static_cast<int>(info.width);

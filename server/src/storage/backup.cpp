@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
-#include <openssl/evp.h>
 #include <sqlite3.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -20,6 +19,7 @@
 #include <sstream>
 #include <vector>
 
+#include "core/sha256.hpp"
 #include "storage/blob_store.hpp"
 #include "storage/migration.hpp"
 #include "storage/sqlite/database.hpp"
@@ -63,17 +63,6 @@ void fsync_path(const fs::path& path, bool directory) {
   if (::fsync(fd.get()) != 0) fail_errno("fsync", path);
 }
 
-std::string hex(const unsigned char* data, unsigned size) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(size * 2);
-  for (unsigned i = 0; i < size; ++i) {
-    out.push_back(kDigits[data[i] >> 4]);
-    out.push_back(kDigits[data[i] & 15]);
-  }
-  return out;
-}
-
 struct Digest {
   std::string sha256;
   std::int64_t size = 0;
@@ -89,8 +78,7 @@ Digest hash_copy(const fs::path& from, const fs::path* to) {
     out = std::make_unique<Fd>(::open(to->c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
     if (out->get() < 0) fail_errno("create", *to);
   }
-  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
-  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1) throw BackupError("sha256 unavailable");
+  Sha256 hash;
   std::vector<char> buffer(1 << 20);
   Digest digest;
   for (;;) {
@@ -100,7 +88,7 @@ Digest hash_copy(const fs::path& from, const fs::path* to) {
       fail_errno("read", from);
     }
     if (n == 0) break;
-    EVP_DigestUpdate(ctx.get(), buffer.data(), static_cast<std::size_t>(n));
+    hash.update(buffer.data(), static_cast<std::size_t>(n));
     digest.size += n;
     if (out) {
       for (ssize_t done = 0; done < n;) {
@@ -114,10 +102,7 @@ Digest hash_copy(const fs::path& from, const fs::path* to) {
     }
   }
   if (out && ::fsync(out->get()) != 0) fail_errno("fsync", *to);
-  std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
-  unsigned md_size = 0;
-  EVP_DigestFinal_ex(ctx.get(), md.data(), &md_size);
-  digest.sha256 = hex(md.data(), md_size);
+  digest.sha256 = hash.hex_digest();
   return digest;
 }
 

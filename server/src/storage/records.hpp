@@ -7,6 +7,7 @@
 #include <utility>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/clock.hpp"
@@ -305,6 +306,23 @@ struct StickerPackSummary {
 // The life of an export (migration 0010): pending -> running -> ready ->
 // expired, or pending/running -> failed.
 enum class ExportState { kPending, kRunning, kReady, kFailed, kExpired };
+
+// The state's name, as stored and as the API shows it.
+constexpr std::string_view export_state_name(ExportState state) {
+  switch (state) {
+    case ExportState::kPending:
+      return "pending";
+    case ExportState::kRunning:
+      return "running";
+    case ExportState::kReady:
+      return "ready";
+    case ExportState::kFailed:
+      return "failed";
+    case ExportState::kExpired:
+      return "expired";
+  }
+  return "failed";
+}
 
 using ExportId = std::string;  // 22 URL-safe base64 characters of 128 random bits
 

@@ -8,22 +8,6 @@
 namespace parley::storage::sqlite {
 namespace {
 
-std::string_view state_name(ExportState state) {
-  switch (state) {
-    case ExportState::kPending:
-      return "pending";
-    case ExportState::kRunning:
-      return "running";
-    case ExportState::kReady:
-      return "ready";
-    case ExportState::kFailed:
-      return "failed";
-    case ExportState::kExpired:
-      return "expired";
-  }
-  throw std::logic_error("unknown export state");
-}
-
 ExportState parse_state(std::string_view name) {
   if (name == "pending") return ExportState::kPending;
   if (name == "running") return ExportState::kRunning;
@@ -63,7 +47,7 @@ void SqliteTransaction::insert_export(const DataExport& e) {
   db_.prepare("INSERT INTO data_exports (id, user_id, state, created_at) VALUES (?1, ?2, ?3, ?4)")
       .bind(1, e.id)
       .bind(2, e.user_id)
-      .bind(3, state_name(e.state))
+      .bind(3, export_state_name(e.state))
       .bind(4, e.created_at)
       .run();
 }
