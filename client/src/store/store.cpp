@@ -259,6 +259,15 @@ bool Store::put_message(Write& write, const Message& m) {
   return is_new;
 }
 
+void Store::truncate_after(Write&, ConversationId conversation, std::int64_t last_seq) {
+  writer_->prepare("DELETE FROM messages_fts WHERE rowid IN (SELECT id FROM messages WHERE conversation_id = ? AND seq > ?)")
+      .bind(conversation)
+      .bind(last_seq)
+      .run();
+  writer_->prepare("DELETE FROM messages WHERE conversation_id = ? AND seq > ?").bind(conversation).bind(last_seq).run();
+  writer_->prepare("UPDATE conversations SET last_seq = ? WHERE id = ?").bind(last_seq).bind(conversation).run();
+}
+
 void Store::delete_message(Write& write, ConversationId conversation, MessageId id, std::int64_t seq) {
   auto statement = writer_->prepare("SELECT 1 FROM messages WHERE id = ?");
   statement.bind(id);
