@@ -380,6 +380,8 @@ void Store::outbox_acked(Write& write, const std::string& client_id, MessageId i
     message.reply_to = statement.optional_int64(2);
     message.created_at = created_at;
     put_message(write, message);  // also removes the outbox entry
+    // Sending moved this user's read mark to the message (docs/protocol.md "send").
+    raise_receipt(write, message.conversation_id, me, seq, Mark::read_only, me);
   }
   writer_->prepare("DELETE FROM outbox WHERE client_id = ?").bind(client_id).run();
 }
