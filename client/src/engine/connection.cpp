@@ -350,6 +350,13 @@ void Account::Impl::apply_batch(std::vector<std::pair<std::int64_t, json::object
 }
 
 void Account::Impl::after_apply(sync::Applied& applied) {
+  // The store's bound: new history pushes the oldest out (down to 90% of
+  // the limit, so that eviction runs in batches rather than per event).
+  // History paged back in by load_older is exempt until the next batch.
+  if (store->used_bytes() > options.store_limit_bytes) {
+    store->evict_history(options.store_limit_bytes / 10 * 9, 50);
+    applied.changes.conversation_list = true;
+  }
   emit_changes(applied.changes);
   notify_incoming(applied.incoming);
   if (!applied.read_moved.empty()) {
