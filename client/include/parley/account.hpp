@@ -93,8 +93,9 @@ class Runtime {
 };
 
 struct AccountOptions {
-  // The server, as `http://host:port` (plain HTTP and WebSocket) or
-  // `https://host[:port]` (TLS, certificate checked against the system store).
+  // The server, as `http://host[:port]` (plain HTTP and WebSocket). TLS
+  // (`https://`) is not supported yet and refused with invalid_argument:
+  // reach a TLS server through a local TLS proxy.
   std::string server_url;
   // The account's folder (created if missing). Required.
   std::filesystem::path data_dir;

@@ -111,6 +111,8 @@ struct HistoryPage {
 struct Contact {
   User user;
   Millis since = 0;
+  // Not filled from the store yet: presence arrives as it changes through
+  // Listener::on_presence; an app keeps it in memory.
   bool online = false;
   std::optional<Millis> last_seen_at;
 };
