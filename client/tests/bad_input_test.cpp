@@ -3,6 +3,7 @@
 // position and everything stored, and carries on when the server behaves.
 #include <atomic>
 #include <list>
+#include <optional>
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
@@ -74,6 +75,8 @@ class FakeServer {
   }
 
   void serve(tcp::socket socket) {
+    // Outside the try: still alive when it is taken off the open list below.
+    std::optional<websocket::stream<tcp::socket>> ws;
     try {
       {
         std::lock_guard lock(mutex_);
@@ -91,11 +94,11 @@ class FakeServer {
         forget(&socket);
         return;
       }
-      websocket::stream<tcp::socket> ws(std::move(socket));
+      ws.emplace(std::move(socket));
       forget(&socket);
-      ws.accept(request);
+      ws->accept(request);
       beast::flat_buffer frame;
-      ws.read(frame);
+      ws->read(frame);
       const auto hello = json::parse(beast::buffers_to_string(frame.data())).as_object();
       const auto position = hello.contains("position") ? hello.at("position").as_int64() : -1;
       Script script;
@@ -104,19 +107,20 @@ class FakeServer {
         hellos_.push_back(position);
         if (next_ < scripts_.size()) script = scripts_[next_++];
       }
-      ws.text(true);
-      ws.write(asio::buffer(json::serialize(json::object{
+      ws->text(true);
+      ws->write(asio::buffer(json::serialize(json::object{
           {"type", "welcome"}, {"user_id", 1}, {"session_id", 1}, {"presence", json::array()}, {"limits", json::object()}})));
-      if (script) script(ws, position);
+      if (script) script(*ws, position);
       // Then wait for the engine to go (or the test to end).
       {
         std::lock_guard lock(mutex_);
-        open_.push_back(&beast::get_lowest_layer(ws));
+        open_.push_back(&beast::get_lowest_layer(*ws));
       }
-      while (!stopping_) ws.read(frame);
+      while (!stopping_) ws->read(frame);
     } catch (const std::exception&) {
       // The engine hung up: expected after every bad script.
     }
+    if (ws) forget(&beast::get_lowest_layer(*ws));
   }
 
   void forget(tcp::socket* socket) {
