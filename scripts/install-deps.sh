@@ -15,6 +15,8 @@ packages=(
   sqlite3
   nodejs npm curl
   clang libfuzzer-14-dev
+  libncurses-dev libnotify-dev libglib2.0-dev
+  tmux dbus dunst xvfb xauth
 )
 
 missing=()
