@@ -59,11 +59,11 @@ Profiles Profiles::load(const fs::path& file) {
     throw ProfileError(file.string() + ": " + std::strerror(errno));
   }
   if ((st.st_mode & 077) != 0) {
-    throw ProfileError(file.string() + " holds session tokens but its mode is " + octal_mode(st.st_mode) +
+    throw ProfileError(file.string() + " says which accounts this machine holds, but its mode is " + octal_mode(st.st_mode) +
                        ": others may read it; run chmod 600 " + file.string());
   }
   if (st.st_uid != ::geteuid()) {
-    throw ProfileError(file.string() + " belongs to another user; refusing to use its tokens");
+    throw ProfileError(file.string() + " belongs to another user; refusing to use it");
   }
   toml::table root;
   try {
@@ -87,7 +87,6 @@ Profiles Profiles::load(const fs::path& file) {
       Profile profile;
       profile.server = get_string(*entry, "server", file);
       profile.username = get_string(*entry, "username", file);
-      profile.token = get_string(*entry, "token", file);
       result.profiles.emplace(std::move(name), std::move(profile));
     }
   }
@@ -110,12 +109,11 @@ void Profiles::save(const fs::path& file) const {
     toml::table entry;
     entry.insert("server", profile.server);
     entry.insert("username", profile.username);
-    if (!profile.token.empty()) entry.insert("token", profile.token);
     all.insert(name, std::move(entry));
   }
   root.insert("profiles", std::move(all));
   std::ostringstream text;
-  text << "# parley terminal client: accounts and session tokens. Keep this file private (mode 0600).\n"
+  text << "# parley terminal client: accounts on this machine. Keep this file private (mode 0600).\n"
        << root << "\n";
   const std::string data = text.str();
 
@@ -156,6 +154,21 @@ std::optional<std::string> Profiles::choose(const std::string& requested) const 
   if (!default_profile.empty() && profiles.count(default_profile) != 0) return default_profile;
   if (profiles.size() == 1) return profiles.begin()->first;
   return std::nullopt;
+}
+
+void ensure_private_dir(const fs::path& dir) {
+  std::error_code ec;
+  if (!fs::exists(dir, ec)) {
+    fs::create_directories(dir, ec);
+    if (ec) throw ProfileError(dir.string() + ": " + ec.message());
+    ::chmod(dir.c_str(), 0700);
+  }
+  struct stat st{};
+  if (::stat(dir.c_str(), &st) != 0) throw ProfileError(dir.string() + ": " + std::strerror(errno));
+  if ((st.st_mode & 077) != 0) {
+    throw ProfileError(dir.string() + " holds a session token but its mode is " + octal_mode(st.st_mode) +
+                       ": others may enter it; run chmod 700 " + dir.string());
+  }
 }
 
 Paths Paths::from_environment() {
