@@ -16,7 +16,7 @@ packages=(
   nodejs npm curl
   clang libfuzzer-14-dev
   libncurses-dev libnotify-dev libglib2.0-dev
-  tmux dbus dunst xvfb xauth
+  tmux dbus dunst xvfb xauth libglib2.0-bin
 )
 
 missing=()
