@@ -429,17 +429,22 @@ int run_tail(const GlobalOptions& options, const TailArgs& args) {
       }
     }
   };
-  ConnectionState last = session->account().state();
+  // "connected" on stderr each time the stream is live (a script may wait
+  // for it before it expects messages), "connection lost" when it is not.
+  ConnectionState last = ConnectionState::offline;
   session->on_state = [&](ConnectionState state) {
     if (state == last) return;
-    if (state == ConnectionState::offline) std::cerr << "parley: connection lost; reconnecting\n";
-    if (state == ConnectionState::online && last != ConnectionState::online) std::cerr << "parley: connected\n";
+    if (state == ConnectionState::offline && last == ConnectionState::online) {
+      std::cerr << "parley: connection lost; reconnecting\n";
+    }
+    if (state == ConnectionState::online) std::cerr << "parley: connected\n";
     if (state == ConnectionState::signed_out) {
       std::cerr << "parley: the session ended: run parley login again\n";
       status = kExitNoPermission;
     }
     last = state;
   };
+  session->on_state(session->account().state());
   session->loop().run_until([&] { return status != kExitOk; }, std::chrono::hours(24 * 365));
   return status;
 }

@@ -33,12 +33,18 @@ int run_notify(const GlobalOptions& options, const NotifyArgs& args) {
   account->set_notifier(notifier.value());
 
   int status = kExitOk;
+  ConnectionState last = ConnectionState::offline;
   session->on_state = [&](ConnectionState state) {
+    if (state == last) return;
+    last = state;
+    if (state == ConnectionState::online) std::cerr << "parley notify: connected\n";
+    if (state == ConnectionState::offline) std::cerr << "parley notify: offline; reconnecting\n";
     if (state == ConnectionState::signed_out) {
       std::cerr << "parley notify: the session ended: run parley login again\n";
       status = kExitNoPermission;
     }
   };
+  session->on_state(account->state());
   session->on_error = [](const Error& error) { std::cerr << "parley notify: " << error.message << "\n"; };
   loop.run_until([&] { return status != kExitOk; }, std::chrono::hours(24 * 365));
   account->set_notifier(nullptr);

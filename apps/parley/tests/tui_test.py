@@ -1,0 +1,183 @@
+#!/usr/bin/env python3
+"""The interactive client as a person uses it: `parley` running in tmux,
+driven with send-keys and read with capture-pane, against the real parleyd,
+with other people writing through the `parley` subcommands.
+
+    tui_test.py --parleyd PATH --parley PATH [unittest args]
+
+A terminal has no event to wait for, so the screen is read again until it
+shows what is expected (or a deadline passes, and the test fails showing
+the last screen).
+"""
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import Parleyd, User  # noqa: E402
+
+ARGS = None
+
+
+class Terminal:
+    """One tmux server of our own (its own socket) running one program."""
+
+    def __init__(self, user, command, width=110, height=32):
+        self.dir = tempfile.mkdtemp(prefix="parley-tmux-")
+        self.socket = os.path.join(self.dir, "tmux.sock")
+        env_args = []
+        for key in ("HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME", "LANG", "LC_ALL"):
+            env_args += ["-e", "%s=%s" % (key, user.env[key])]
+        subprocess.run(["tmux", "-S", self.socket, "-f", "/dev/null", "new-session", "-d", "-x", str(width), "-y",
+                        str(height)] + env_args + [command], check=True, env=user.env)
+        # Keep the pane when the program exits, to read what it left.
+        subprocess.run(["tmux", "-S", self.socket, "set-option", "-g", "remain-on-exit", "on"], check=True)
+
+    def screen(self):
+        return subprocess.run(["tmux", "-S", self.socket, "capture-pane", "-p"], capture_output=True, text=True,
+                              check=True).stdout
+
+    def keys(self, *keys):
+        subprocess.run(["tmux", "-S", self.socket, "send-keys"] + list(keys), check=True)
+
+    def type(self, text):
+        subprocess.run(["tmux", "-S", self.socket, "send-keys", "-l", text], check=True)
+        self.keys("Enter")
+
+    def wait(self, pattern, timeout=20):
+        """Reads the screen until `pattern` (a regex) is on it; returns the screen."""
+        regex = re.compile(pattern, re.M)
+        deadline = time.monotonic() + timeout
+        while True:
+            shown = self.screen()
+            if regex.search(shown):
+                return shown
+            if time.monotonic() > deadline:
+                raise AssertionError("not on screen: %r\n----\n%s----" % (pattern, shown))
+            time.sleep(0.05)  # tmux has no "screen changed" event to wait on
+
+    def wait_gone(self, pattern, timeout=20):
+        regex = re.compile(pattern, re.M)
+        deadline = time.monotonic() + timeout
+        while True:
+            shown = self.screen()
+            if not regex.search(shown):
+                return shown
+            if time.monotonic() > deadline:
+                raise AssertionError("still on screen: %r\n----\n%s----" % (pattern, shown))
+            time.sleep(0.05)
+
+    def close(self):
+        subprocess.run(["tmux", "-S", self.socket, "kill-server"], capture_output=True)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class TuiTest(unittest.TestCase):
+    def setUp(self):
+        self.server = Parleyd(ARGS.parleyd)
+        self.addCleanup(self.server.close)
+
+    def user(self, name):
+        u = User(ARGS.parley, name, self.server.url)
+        self.addCleanup(u.close)
+        u.register_and_login()
+        return u
+
+    def terminal(self, user):
+        t = Terminal(user, ARGS.parley)
+        self.addCleanup(t.close)
+        return t
+
+    def test_chat_notification_line_and_offline(self):
+        alice, bob, carol = self.user("alice"), self.user("bob"), self.user("carol")
+        for friend in (bob, carol):
+            alice.run("invite", friend.name)
+            friend.run("accept", "alice")
+        bob.run("send", "alice", "hi alice")
+
+        term = self.terminal(alice)
+        term.wait(r"alice@127\.0\.0\.1:\d+ · online")
+        term.wait(r"bob")
+        term.wait(r"carol")
+
+        # Open bob's conversation and send.
+        term.type("/open bob")
+        term.wait(r"bob \(@bob\)")
+        term.wait(r"bob: hi alice")
+        term.type("hello bob, ça va? 世界")
+        term.wait(r"\d+ \d\d:\d\d alice: hello bob, ça va\? 世界")
+        self.assertIn("hello bob, ça va? 世界", bob.run("history", "alice").stdout)
+
+        # Receive from another client while the conversation is open.
+        bob.run("send", "alice", "answer from bob")
+        term.wait(r"bob: answer from bob")
+
+        # A message in another conversation: the in-app notification line.
+        carol.run("send", "alice", "psst, over here")
+        shown = term.wait(r"✉ carol: psst, over here")
+        self.assertNotIn("carol: psst", shown.split("✉")[0])  # not in the dialog pane
+        term.keys("Tab")  # goes where the notification points
+        term.wait(r"carol \(@carol\)")
+        term.wait(r"carol: psst, over here")
+        term.wait_gone(r"✉ carol")
+
+        # Commands: reply, edit, react, with their errors in the status line.
+        seq = re.search(r"(\d+) \d\d:\d\d carol: psst", term.screen()).group(1)
+        term.type("/reply %s on my way" % seq)
+        term.wait(r"↳ %s: carol: psst" % seq)
+        mine = re.search(r"(\d+) \d\d:\d\d alice: on my way", term.wait(r"\d+ \d\d:\d\d alice: on my way")).group(1)
+        term.type("/edit %s on my way, 5 min" % mine)
+        term.wait(r"alice: on my way, 5 min \(edited\)")
+        term.type("/react %s 👍" % seq)
+        term.wait(r"👍 1")
+        term.type("/edit 99999 nope")
+        term.wait(r"no message 99999 here")
+        term.type("/frobnicate")
+        term.wait(r"unknown command /frobnicate")
+
+        # Offline: the server goes away; history stays, what is typed is queued.
+        self.server.stop()
+        term.wait(r"offline")
+        term.type("written offline")
+        term.wait(r"alice: written offline \(sending…\)")
+        self.server.start()
+        term.wait(r"· online")
+        term.wait_gone(r"sending…", timeout=30)
+        self.assertIn("alice: written offline", carol.run("history", "alice").stdout)
+
+        term.type("/quit")
+        term.wait(r"Pane is dead|\$ $|^$", timeout=10)
+
+    def test_starts_with_the_server_down_and_queues(self):
+        alice, bob = self.user("alice"), self.user("bob")
+        alice.run("invite", "bob")
+        bob.run("accept", "alice")
+        bob.run("send", "alice", "stored before the outage")
+        alice.run("history", "bob")  # the device has it now
+        self.server.stop()
+
+        term = self.terminal(alice)
+        term.wait(r"offline")
+        term.type("/open bob")
+        term.wait(r"bob: stored before the outage")
+        term.type("queued at start")
+        term.wait(r"alice: queued at start \(sending…\)")
+        self.server.start()
+        term.wait_gone(r"sending…", timeout=30)
+        self.assertIn("alice: queued at start", bob.run("history", "alice").stdout)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--parleyd", required=True)
+    parser.add_argument("--parley", required=True)
+    ARGS, rest = parser.parse_known_args()
+    unittest.main(argv=[sys.argv[0]] + rest, verbosity=2)
