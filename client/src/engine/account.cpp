@@ -1,121 +1,687 @@
-// Skeleton: the facade compiles and links; the engine comes next.
+// The public facade: argument checks on the caller's thread, then the work
+// on the engine thread (account_impl.hpp).
 #include "parley/account.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <future>
+
+#include <boost/json/array.hpp>
+#include <boost/json/serialize.hpp>
+
+#include "engine/account_impl.hpp"
 
 namespace parley {
 
-struct Runtime::Impl {};
-Runtime::Runtime() : impl_(std::make_unique<Impl>()) {}
-Runtime::~Runtime() = default;
-
-struct Account::Impl {};
+namespace asio = boost::asio;
+namespace json = boost::json;
+using asio::awaitable;
+using namespace protocol;
 
 namespace {
-Error not_yet() { return Error{Errc::internal, "not implemented yet", 0}; }
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Percent-encodes a query parameter or path segment (RFC 3986 unreserved kept).
+std::string encode(std::string_view text) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : text) {
+    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+        c == '_' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
+std::string media_key(const MediaId& id, Account::Variant variant) {
+  switch (variant) {
+    case Account::Variant::original: return id + ".original";
+    case Account::Variant::thumbnail_small: return id + ".small";
+    case Account::Variant::thumbnail_large: return id + ".large";
+  }
+  return id;
+}
+
+std::string media_target(const MediaId& id, Account::Variant variant) {
+  switch (variant) {
+    case Account::Variant::original: return "/api/v1/media/" + id;
+    case Account::Variant::thumbnail_small: return "/api/v1/media/" + id + "/thumbnail?size=small";
+    case Account::Variant::thumbnail_large: return "/api/v1/media/" + id + "/thumbnail?size=large";
+  }
+  return {};
+}
+
+template <typename T>
+Result<T> storage_failure(const std::exception& error) {
+  return Error{Errc::storage, error.what(), 0};
+}
+
 }  // namespace
 
-std::string Conversation::title() const { return kind == ConversationKind::group || !peer ? name : peer->display_name; }
+std::string Conversation::title() const {
+  if (kind == ConversationKind::group || !peer) return name;
+  return peer->display_name.empty() ? peer->username : peer->display_name;
+}
 
-void register_account(Runtime&, const std::string&, const std::string&, const std::string&, const std::string&,
-                      Callback<User> done) { done(not_yet()); }
+void register_account(Runtime& runtime, const std::string& server_url, const std::string& username,
+                      const std::string& password, const std::string& display_name, Callback<User> done) {
+  auto endpoint = rest::parse_server_url(server_url);
+  if (!endpoint) {
+    done(endpoint.error());
+    return;
+  }
+  auto& io = runtime.impl().io;
+  json::object body{{"username", username}, {"password", password}};
+  if (!display_name.empty()) body["display_name"] = display_name;
+  asio::co_spawn(
+      io,
+      [endpoint = endpoint.value(), body = std::move(body)]() -> awaitable<User> {
+        rest::Request request;
+        request.method = "POST";
+        request.target = "/api/v1/accounts";
+        request.body = json::serialize(body);
+        auto reply = co_await rest::perform(endpoint, std::move(request), std::chrono::seconds(30));
+        json::value parsed;
+        try {
+          parsed = parse_json(reply.body);
+        } catch (const ProtocolError&) {
+          throw Failure(Error{Errc::bad_response, "HTTP " + std::to_string(reply.status), reply.status});
+        }
+        if (reply.status != 201) throw Failure(parse_error(parsed, reply.status));
+        co_return parse_user(get_object(as_object(parsed, "reply"), "user"));
+      },
+      [done = std::move(done)](std::exception_ptr exception, User user) {
+        if (exception) {
+          done(error_of(exception));
+        } else {
+          done(std::move(user));
+        }
+      });
+}
+
+Result<std::unique_ptr<Account>> Account::open(Runtime& runtime, AccountOptions options) {
+  if (options.data_dir.empty()) return Error{Errc::invalid_argument, "data_dir is required", 0};
+  auto endpoint = rest::parse_server_url(options.server_url);
+  if (!endpoint) return endpoint.error();
+  if (options.store_limit_bytes < (1 << 20) || options.media_cache_limit_bytes < 0) {
+    return Error{Errc::invalid_argument, "store_limit_bytes must be at least 1 MiB", 0};
+  }
+  std::error_code error;
+  std::filesystem::create_directories(options.data_dir, error);
+  if (error) return Error{Errc::storage, "cannot create " + options.data_dir.string() + ": " + error.message(), 0};
+  // One user of a folder at a time, in this process or another.
+  const auto lock_path = options.data_dir / "lock";
+  const int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return Error{Errc::storage, "cannot open " + lock_path.string(), 0};
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd);
+    return Error{Errc::storage, options.data_dir.string() + " is in use by another account or process", 0};
+  }
+  auto impl = std::make_shared<Impl>(runtime.impl(), options, endpoint.value(), fd);
+  try {
+    impl->store = std::make_unique<store::Store>(options.data_dir / "store.db", options.encryption_key);
+    impl->cache = std::make_unique<media::Cache>(*impl->store, options.data_dir / "media", options.media_cache_limit_bytes);
+  } catch (const std::exception& failure) {
+    return Error{Errc::storage, failure.what(), 0};
+  }
+  if (auto user = impl->store->meta("user_id")) impl->me = std::stoll(*user);
+  std::unique_ptr<Account> account(new Account(impl));
+  if (auto session = impl->store->session()) {
+    impl->state = ConnectionState::offline;
+    runtime.impl().run([impl, token = session->token] {
+      if (impl->closed) return;
+      impl->token = token;
+      impl->start_connection();
+    });
+  }
+  return account;
+}
 
 Account::Account(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
-Account::~Account() = default;
 
-Result<std::unique_ptr<Account>> Account::open(Runtime& runtime, AccountOptions options) { (void)runtime; (void)options; return std::unique_ptr<Account>(new Account(std::make_shared<Impl>())); }
+Account::~Account() {
+  impl_->alive->store(false);
+  auto& runtime = impl_->runtime;
+  if (runtime.io.get_executor().running_in_this_thread()) {
+    impl_->shutdown();
+    return;
+  }
+  std::promise<void> done;
+  auto finished = done.get_future();
+  runtime.run([impl = impl_, &done] {
+    impl->shutdown();
+    done.set_value();
+  });
+  // The engine thread is gone only if the Runtime was destroyed first, which
+  // the contract forbids; bounded anyway so that a misuse cannot hang.
+  if (finished.wait_for(std::chrono::seconds(30)) != std::future_status::ready) impl_->shutdown();
+}
 
-void Account::set_listener(std::shared_ptr<Listener> listener) { (void)listener;  }
+void Account::set_listener(std::shared_ptr<Listener> listener) {
+  std::lock_guard lock(impl_->listeners_mutex);
+  impl_->listener = std::move(listener);
+}
 
-void Account::set_notifier(std::shared_ptr<Notifier> notifier) { (void)notifier;  }
+void Account::set_notifier(std::shared_ptr<Notifier> notifier) {
+  std::lock_guard lock(impl_->listeners_mutex);
+  impl_->notifier = std::move(notifier);
+}
 
-void Account::sign_in(const std::string& username, const std::string& password, Callback<User> done, const std::string& two_factor_code) { (void)username; (void)password; (void)two_factor_code; done(not_yet()); }
+// --- session --------------------------------------------------------------------
 
-void Account::sign_out(bool keep_data, Callback<Done> done) { (void)keep_data; done(not_yet()); }
+void Account::sign_in(const std::string& username, const std::string& password, Callback<User> done,
+                      const std::string& two_factor_code) {
+  auto impl = impl_;
+  impl->spawn<User>(std::move(done), [impl, username, password, two_factor_code]() -> awaitable<User> {
+    json::value reply;
+    if (!two_factor_code.empty() && !impl->two_factor_challenge.empty()) {
+      json::value body = json::object{{"challenge", impl->two_factor_challenge}, {"code", two_factor_code}};
+      reply = co_await impl->rest("POST", "/api/v1/sessions/two-factor", &body, false);
+    } else {
+      json::object body{{"username", username}, {"password", password}, {"device_name", impl->options.device_name}};
+      if (auto device_token = impl->store->meta("device_token")) body["device_token"] = *device_token;
+      json::value value = body;
+      reply = co_await impl->rest("POST", "/api/v1/sessions", &value, false);
+      const auto& object = as_object(reply, "reply");
+      if (get_bool(object, "two_factor_required", false)) {
+        impl->two_factor_challenge = get_string(object, "challenge");
+        if (two_factor_code.empty()) throw Failure(Errc::two_factor_required, "enter the two-factor code");
+        json::value second = json::object{{"challenge", impl->two_factor_challenge}, {"code", two_factor_code}};
+        reply = co_await impl->rest("POST", "/api/v1/sessions/two-factor", &second, false);
+      }
+    }
+    impl->two_factor_challenge.clear();
+    const auto& object = as_object(reply, "reply");
+    auto user = parse_user(object.at("user"));
+    const auto token = get_string(object, "token");
+    const auto session_id = get_int(get_object(object, "session"), "id");
+    const auto previous = impl->store->meta("user_id");
+    if (previous && *previous != std::to_string(user.id)) impl->wipe_data();  // another user's data
+    {
+      store::Store::Write write(*impl->store);
+      store::Store& s = *impl->store;
+      s.set_meta(write, "token", token);
+      s.set_meta(write, "user_id", std::to_string(user.id));
+      s.set_meta(write, "session_id", std::to_string(session_id));
+      if (auto device_token = get_optional_string(object, "device_token")) s.set_meta(write, "device_token", *device_token);
+      s.put_user(write, user);
+      write.commit();
+    }
+    impl->me = user.id;
+    impl->token = token;
+    impl->set_state(ConnectionState::offline);
+    impl->start_connection();
+    co_return user;
+  });
+}
 
-ConnectionState Account::state() const { return ConnectionState::signed_out; }
+void Account::Impl::wipe_data() {
+  {
+    store::Store::Write write(*store);
+    // Everything but the device token (it belongs to the device, not the user).
+    store->clear_contacts(write);
+    store->clear_invitations(write);
+    store->clear_blocks(write);
+    for (auto id : store->conversation_ids()) store->remove_conversation(write, id);
+    store->erase_meta(write, "position");
+    store->erase_meta(write, "user_id");
+    store->erase_meta(write, "session_id");
+    store->erase_meta(write, "token");
+    write.commit();
+  }
+  store->clear_outbox_and_users();
+  cache->clear();
+}
 
-std::optional<User> Account::me() const { return {}; }
+void Account::sign_out(bool keep_data, Callback<Done> done) {
+  auto impl = impl_;
+  impl->spawn<Done>(std::move(done), [impl, keep_data]() -> awaitable<Done> {
+    if (!impl->token.empty()) {
+      try {
+        co_await impl->rest("DELETE", "/api/v1/sessions/current");
+      } catch (const Failure&) {
+        // Best effort: offline, or already revoked. The token is forgotten anyway.
+      }
+    }
+    impl->forget_session();
+    if (!keep_data) impl->wipe_data();
+    co_return Done{};
+  });
+}
 
-void Account::reconnect_now() {  }
+ConnectionState Account::state() const { return impl_->state.load(); }
 
-std::vector<Conversation> Account::conversations() const { return {}; }
+std::optional<User> Account::me() const {
+  const auto id = impl_->me.load();
+  if (id == 0) return std::nullopt;
+  try {
+    return impl_->store->user(id);
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
 
-std::optional<Conversation> Account::conversation(ConversationId id) const { (void)id; return {}; }
+void Account::reconnect_now() {
+  auto impl = impl_;
+  impl->runtime.run([impl] {
+    if (impl->closed) return;
+    impl->backoff.reset();
+    impl->wake.cancel();
+    impl->start_connection();
+  });
+}
 
-std::vector<Member> Account::members(ConversationId id) const { (void)id; return {}; }
+// --- reads ------------------------------------------------------------------------
 
-HistoryPage Account::history(ConversationId id, std::int64_t before_seq, int limit) const { (void)id; (void)before_seq; (void)limit; return {}; }
+std::vector<Conversation> Account::conversations() const { return impl_->store->conversations(impl_->me.load()); }
 
-std::optional<Message> Account::message(MessageId id) const { (void)id; return {}; }
+std::optional<Conversation> Account::conversation(ConversationId id) const {
+  auto list = impl_->store->conversations(impl_->me.load(), id);
+  if (list.empty()) return std::nullopt;
+  return list.front();
+}
 
-std::vector<Contact> Account::contacts() const { return {}; }
+std::vector<Member> Account::members(ConversationId id) const { return impl_->store->members(id); }
 
-std::vector<Invitation> Account::invitations() const { return {}; }
+HistoryPage Account::history(ConversationId id, std::int64_t before_seq, int limit) const {
+  return impl_->store->history(id, before_seq, limit, impl_->me.load());
+}
 
-std::vector<SearchHit> Account::search_local(const std::string& query, int limit, std::optional<ConversationId> in) const { (void)query; (void)limit; (void)in; return {}; }
+std::optional<Message> Account::message(MessageId id) const { return impl_->store->message(id); }
+std::vector<Contact> Account::contacts() const { return impl_->store->contacts(); }
+std::vector<Invitation> Account::invitations() const { return impl_->store->invitations(); }
 
-std::int64_t Account::position() const { return {}; }
+std::vector<SearchHit> Account::search_local(const std::string& query, int limit,
+                                             std::optional<ConversationId> in) const {
+  return impl_->store->search(query, limit, in);
+}
 
-Result<std::string> Account::send_text(ConversationId conversation, const std::string& text, std::optional<MessageId> reply_to) { (void)conversation; (void)text; (void)reply_to; return not_yet(); }
+std::int64_t Account::position() const { return impl_->store->position(); }
 
-void Account::send_file(ConversationId conversation, const std::filesystem::path& file, const std::string& caption, std::function<void(Progress)> progress, Callback<std::string> done) { (void)conversation; (void)file; (void)caption; (void)progress; done(not_yet()); }
+// --- messages ---------------------------------------------------------------------
 
-Result<std::string> Account::quick_reply(ConversationId conversation, MessageId message, const std::string& text) { (void)conversation; (void)message; (void)text; return not_yet(); }
+Result<std::string> Account::send_text(ConversationId conversation, const std::string& text,
+                                       std::optional<MessageId> reply_to) {
+  if (conversation <= 0) return Error{Errc::invalid_argument, "conversation: must be positive", 0};
+  if (auto problem = check_message_text(text, false)) return Error{Errc::invalid_argument, *problem, 0};
+  store::OutboxEntry entry;
+  entry.client_id = new_client_id();
+  entry.conversation_id = conversation;
+  entry.text = text;
+  entry.reply_to = reply_to;
+  entry.created_at = now_ms();
+  try {
+    store::Store::Write write(*impl_->store);
+    impl_->store->outbox_add(write, entry);
+    write.commit();
+  } catch (const std::exception& error) {
+    return storage_failure<std::string>(error);
+  }
+  auto impl = impl_;
+  impl->runtime.run([impl, conversation] {
+    if (impl->closed) return;
+    Changes changes;
+    changes.conversations.push_back(conversation);
+    impl->emit_changes(changes);
+    impl->flush_outbox();
+  });
+  return entry.client_id;
+}
 
-void Account::edit(MessageId message, const std::string& text, Callback<Done> done) { (void)message; (void)text; done(not_yet()); }
+Result<std::string> Account::quick_reply(ConversationId conversation, MessageId message, const std::string& text) {
+  return send_text(conversation, text, message);
+}
 
-void Account::delete_message(MessageId message, Callback<Done> done) { (void)message; done(not_yet()); }
+void Account::send_file(ConversationId conversation, const std::filesystem::path& file, const std::string& caption,
+                        std::function<void(Progress)> progress, Callback<std::string> done) {
+  if (auto problem = check_message_text(caption, true)) {
+    if (done) done(Error{Errc::invalid_argument, *problem, 0});
+    return;
+  }
+  auto impl = impl_;
+  impl->spawn<std::string>(std::move(done), [impl, conversation, file, caption, progress]() -> awaitable<std::string> {
+    auto media_id = co_await impl->upload(file, progress);
+    store::OutboxEntry entry;
+    entry.client_id = new_client_id();
+    entry.conversation_id = conversation;
+    entry.text = caption;
+    entry.attachments.push_back(media_id);
+    entry.created_at = now_ms();
+    {
+      store::Store::Write write(*impl->store);
+      impl->store->outbox_add(write, entry);
+      write.commit();
+    }
+    Changes changes;
+    changes.conversations.push_back(conversation);
+    impl->emit_changes(changes);
+    impl->flush_outbox();
+    co_return entry.client_id;
+  });
+}
 
-void Account::react(MessageId message, const std::string& emoji, bool remove, Callback<Done> done) { (void)message; (void)emoji; (void)remove; done(not_yet()); }
+void Account::edit(MessageId message, const std::string& text, Callback<Done> done) {
+  if (auto problem = check_message_text(text, false)) {
+    if (done) done(Error{Errc::invalid_argument, *problem, 0});
+    return;
+  }
+  auto impl = impl_;
+  impl->runtime.run([impl, message, text, done] {
+    if (impl->closed) return;
+    impl->request_frame(json::object{{"type", "edit"}, {"message_id", message}, {"text", text}}, done);
+  });
+}
 
-void Account::mark_read(ConversationId conversation, std::int64_t seq) { (void)conversation; (void)seq;  }
+void Account::delete_message(MessageId message, Callback<Done> done) {
+  auto impl = impl_;
+  impl->runtime.run([impl, message, done] {
+    if (impl->closed) return;
+    impl->request_frame(json::object{{"type", "delete"}, {"message_id", message}}, done);
+  });
+}
 
-void Account::typing(ConversationId conversation) { (void)conversation;  }
+void Account::react(MessageId message, const std::string& emoji, bool remove, Callback<Done> done) {
+  auto impl = impl_;
+  impl->runtime.run([impl, message, emoji, remove, done] {
+    if (impl->closed) return;
+    impl->request_frame(
+        json::object{{"type", "react"}, {"message_id", message}, {"emoji", emoji}, {"remove", remove}}, done);
+  });
+}
 
-void Account::load_older(ConversationId conversation, std::int64_t before_seq, Callback<HistoryPage> done) { (void)conversation; (void)before_seq; done(not_yet()); }
+void Account::mark_read(ConversationId conversation, std::int64_t seq) {
+  if (conversation <= 0 || seq <= 0) return;
+  auto impl = impl_;
+  try {
+    seq = std::min(seq, impl->store->max_seq(conversation));
+    if (seq <= 0) return;
+    store::Store::Write write(*impl->store);
+    impl->store->pending_read_set(write, conversation, seq);
+    impl->store->raise_receipt(write, conversation, impl->me.load(), seq, true, impl->me.load());
+    write.commit();
+  } catch (const std::exception& error) {
+    impl->emit_error(Error{Errc::storage, error.what(), 0});
+    return;
+  }
+  impl->runtime.run([impl, conversation] {
+    if (impl->closed) return;
+    Changes changes;
+    changes.conversations.push_back(conversation);
+    changes.conversation_list = true;
+    impl->emit_changes(changes);
+    impl->flush_reads();
+  });
+}
 
-void Account::invite(const std::string& username, Callback<Done> done) { (void)username; done(not_yet()); }
+void Account::typing(ConversationId conversation) {
+  auto impl = impl_;
+  impl->runtime.run([impl, conversation] {
+    if (impl->closed || !impl->online) return;
+    impl->send_frame(json::object{{"type", "typing"}, {"conversation_id", conversation}});
+  });
+}
 
-void Account::accept(InvitationId invitation, Callback<Done> done) { (void)invitation; done(not_yet()); }
+void Account::load_older(ConversationId conversation, std::int64_t before_seq, Callback<HistoryPage> done) {
+  auto impl = impl_;
+  impl->spawn<HistoryPage>(std::move(done), [impl, conversation, before_seq]() -> awaitable<HistoryPage> {
+    std::string target = "/api/v1/conversations/" + std::to_string(conversation) + "/messages?limit=50";
+    if (before_seq > 0) target += "&before=" + std::to_string(before_seq);
+    auto page = co_await impl->rest("GET", target);
+    {
+      store::Store::Write write(*impl->store);
+      if (!impl->store->has_conversation(write, conversation)) {
+        throw Failure(Errc::not_found, "no such conversation on this device");
+      }
+      for (const auto& entry : get_array(as_object(page, "page"), "messages")) {
+        impl->store->put_message(write, parse_message(entry));
+      }
+      write.commit();
+    }
+    co_return impl->store->history(conversation, before_seq, 50, impl->me.load());
+  });
+}
 
-void Account::decline(InvitationId invitation, Callback<Done> done) { (void)invitation; done(not_yet()); }
+// --- contacts, groups, settings ----------------------------------------------------------
 
-void Account::cancel_invitation(InvitationId invitation, Callback<Done> done) { (void)invitation; done(not_yet()); }
+namespace {
 
-void Account::remove_contact(const std::string& username, Callback<Done> done) { (void)username; done(not_yet()); }
+// A REST call whose effect reaches the store through the event stream.
+void rest_call(const std::shared_ptr<Account::Impl>& impl, std::string method, std::string target,
+               std::optional<json::value> body, Callback<Done> done) {
+  impl->spawn<Done>(std::move(done), [impl, method, target, body]() -> awaitable<Done> {
+    co_await impl->rest(method, target, body ? &*body : nullptr);
+    co_return Done{};
+  });
+}
 
-void Account::block(const std::string& username, Callback<Done> done) { (void)username; done(not_yet()); }
+}  // namespace
 
-void Account::unblock(const std::string& username, Callback<Done> done) { (void)username; done(not_yet()); }
+void Account::invite(const std::string& username, Callback<Done> done) {
+  rest_call(impl_, "POST", "/api/v1/contacts/invitations", json::value(json::object{{"username", username}}),
+            std::move(done));
+}
 
-void Account::open_direct(const std::string& username, Callback<ConversationId> done) { (void)username; done(not_yet()); }
+void Account::accept(InvitationId invitation, Callback<Done> done) {
+  rest_call(impl_, "POST", "/api/v1/contacts/invitations/" + std::to_string(invitation) + "/accept", std::nullopt,
+            std::move(done));
+}
 
-void Account::create_group(const std::string& name, const std::vector<std::string>& usernames, Callback<ConversationId> done) { (void)name; (void)usernames; done(not_yet()); }
+void Account::decline(InvitationId invitation, Callback<Done> done) {
+  rest_call(impl_, "POST", "/api/v1/contacts/invitations/" + std::to_string(invitation) + "/decline", std::nullopt,
+            std::move(done));
+}
 
-void Account::rename_group(ConversationId group, const std::string& name, const std::string& topic, Callback<Done> done) { (void)group; (void)name; (void)topic; done(not_yet()); }
+void Account::cancel_invitation(InvitationId invitation, Callback<Done> done) {
+  rest_call(impl_, "DELETE", "/api/v1/contacts/invitations/" + std::to_string(invitation), std::nullopt,
+            std::move(done));
+}
 
-void Account::add_member(ConversationId group, const std::string& username, Callback<Done> done) { (void)group; (void)username; done(not_yet()); }
+void Account::remove_contact(const std::string& username, Callback<Done> done) {
+  rest_call(impl_, "DELETE", "/api/v1/contacts/" + encode(username), std::nullopt, std::move(done));
+}
 
-void Account::remove_member(ConversationId group, UserId user, Callback<Done> done) { (void)group; (void)user; done(not_yet()); }
+void Account::block(const std::string& username, Callback<Done> done) {
+  rest_call(impl_, "PUT", "/api/v1/blocks/" + encode(username), std::nullopt, std::move(done));
+}
 
-void Account::set_role(ConversationId group, UserId user, Role role, Callback<Done> done) { (void)group; (void)user; (void)role; done(not_yet()); }
+void Account::unblock(const std::string& username, Callback<Done> done) {
+  rest_call(impl_, "DELETE", "/api/v1/blocks/" + encode(username), std::nullopt, std::move(done));
+}
 
-void Account::leave(ConversationId group, Callback<Done> done) { (void)group; done(not_yet()); }
+void Account::open_direct(const std::string& username, Callback<ConversationId> done) {
+  auto impl = impl_;
+  impl->spawn<ConversationId>(std::move(done), [impl, username]() -> awaitable<ConversationId> {
+    json::value body = json::object{{"username", username}};
+    auto reply = co_await impl->rest("POST", "/api/v1/conversations/direct", &body);
+    const auto id = get_int(get_object(as_object(reply, "reply"), "conversation"), "id");
+    // Loaded now, so that the app can render it before the event arrives.
+    co_await impl->load_conversation(id, true);
+    co_return id;
+  });
+}
 
-void Account::mute(ConversationId conversation, Millis until, Callback<Done> done) { (void)conversation; (void)until; done(not_yet()); }
+void Account::create_group(const std::string& name, const std::vector<std::string>& usernames,
+                           Callback<ConversationId> done) {
+  auto impl = impl_;
+  impl->spawn<ConversationId>(std::move(done), [impl, name, usernames]() -> awaitable<ConversationId> {
+    json::array members;
+    for (const auto& username : usernames) members.emplace_back(username);
+    json::value body = json::object{{"name", name}, {"members", std::move(members)}};
+    auto reply = co_await impl->rest("POST", "/api/v1/conversations/groups", &body);
+    const auto id = get_int(get_object(as_object(reply, "reply"), "conversation"), "id");
+    co_await impl->load_conversation(id, false);
+    co_return id;
+  });
+}
 
-void Account::set_notifications_enabled(bool enabled, Callback<Done> done) { (void)enabled; done(not_yet()); }
+void Account::rename_group(ConversationId group, const std::string& name, const std::string& topic,
+                           Callback<Done> done) {
+  rest_call(impl_, "PATCH", "/api/v1/conversations/" + std::to_string(group),
+            json::value(json::object{{"name", name}, {"topic", topic}}), std::move(done));
+}
 
-bool Account::notifications_enabled() const { return {}; }
+void Account::add_member(ConversationId group, const std::string& username, Callback<Done> done) {
+  rest_call(impl_, "POST", "/api/v1/conversations/" + std::to_string(group) + "/members",
+            json::value(json::object{{"username", username}}), std::move(done));
+}
 
-void Account::search_server(const std::string& query, std::optional<ConversationId> in, Callback<std::vector<SearchHit>> done) { (void)query; (void)in; done(not_yet()); }
+void Account::remove_member(ConversationId group, UserId user, Callback<Done> done) {
+  rest_call(impl_, "DELETE", "/api/v1/conversations/" + std::to_string(group) + "/members/" + std::to_string(user),
+            std::nullopt, std::move(done));
+}
 
-std::optional<std::filesystem::path> Account::cached_media(const MediaId& media, Account::Variant variant) const { (void)media; (void)variant; return {}; }
+void Account::set_role(ConversationId group, UserId user, Role role, Callback<Done> done) {
+  rest_call(impl_, "PATCH", "/api/v1/conversations/" + std::to_string(group) + "/members/" + std::to_string(user),
+            json::value(json::object{{"role", std::string(role_name(role))}}), std::move(done));
+}
 
-void Account::download(const MediaId& media, Account::Variant variant, std::function<void(Progress)> progress, Callback<std::filesystem::path> done) { (void)media; (void)variant; (void)progress; done(not_yet()); }
+void Account::leave(ConversationId group, Callback<Done> done) {
+  rest_call(impl_, "POST", "/api/v1/conversations/" + std::to_string(group) + "/leave", std::nullopt,
+            std::move(done));
+}
 
-std::int64_t Account::media_cache_bytes() const { return {}; }
+void Account::mute(ConversationId conversation, Millis until, Callback<Done> done) {
+  auto impl = impl_;
+  impl->spawn<Done>(std::move(done), [impl, conversation, until]() -> awaitable<Done> {
+    const auto target = "/api/v1/me/settings/mutes/" + std::to_string(conversation);
+    if (until > 0) {
+      json::value body = json::object{{"muted_until", until}};
+      co_await impl->rest("PUT", target, &body);
+    } else {
+      try {
+        co_await impl->rest("DELETE", target);
+      } catch (const Failure& failure) {
+        if (failure.error().code != Errc::not_found) throw;  // not muted: nothing to undo
+      }
+    }
+    {
+      store::Store::Write write(*impl->store);
+      impl->store->set_mute(write, conversation, until > 0 ? std::optional<Millis>(until) : std::nullopt);
+      write.commit();
+    }
+    Changes changes;
+    changes.settings = true;
+    changes.conversations.push_back(conversation);
+    impl->emit_changes(changes);
+    co_return Done{};
+  });
+}
 
-std::string Account::canonical_dump() const { return {}; }
+void Account::set_notifications_enabled(bool enabled, Callback<Done> done) {
+  auto impl = impl_;
+  impl->spawn<Done>(std::move(done), [impl, enabled]() -> awaitable<Done> {
+    json::value body = json::object{{"notifications_enabled", enabled}};
+    co_await impl->rest("PATCH", "/api/v1/me/settings", &body);
+    {
+      store::Store::Write write(*impl->store);
+      impl->store->set_meta(write, "notifications_enabled", enabled ? "1" : "0");
+      write.commit();
+    }
+    Changes changes;
+    changes.settings = true;
+    impl->emit_changes(changes);
+    co_return Done{};
+  });
+}
 
+bool Account::notifications_enabled() const {
+  return impl_->store->meta("notifications_enabled").value_or("1") == "1";
+}
+
+void Account::search_server(const std::string& query, std::optional<ConversationId> in,
+                            Callback<std::vector<SearchHit>> done) {
+  auto impl = impl_;
+  impl->spawn<std::vector<SearchHit>>(std::move(done), [impl, query, in]() -> awaitable<std::vector<SearchHit>> {
+    auto reply = co_await impl->rest("GET", "/api/v1/search?limit=50&q=" + encode(query));
+    std::vector<SearchHit> hits;
+    for (const auto& entry : get_array(as_object(reply, "reply"), "results")) {
+      const auto& object = as_object(entry, "result");
+      SearchHit hit;
+      hit.message = parse_message(object.at("message"));
+      if (in && hit.message.conversation_id != *in) continue;
+      hit.snippet = get_optional_string(object, "snippet").value_or(hit.message.text);
+      hits.push_back(std::move(hit));
+    }
+    co_return hits;
+  });
+}
+
+// --- media ---------------------------------------------------------------------------------
+
+std::optional<std::filesystem::path> Account::cached_media(const MediaId& media, Variant variant) const {
+  if (!media::valid_media_id(media)) return std::nullopt;
+  try {
+    return impl_->cache->lookup(media_key(media, variant));
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+void Account::download(const MediaId& media, Variant variant, std::function<void(Progress)> progress,
+                       Callback<std::filesystem::path> done) {
+  if (!media::valid_media_id(media)) {
+    if (done) done(Error{Errc::invalid_argument, "not a media id", 0});
+    return;
+  }
+  auto impl = impl_;
+  impl->spawn<std::filesystem::path>(
+      std::move(done), [impl, media, variant, progress]() -> awaitable<std::filesystem::path> {
+        const auto key = media_key(media, variant);
+        if (auto cached = impl->cache->lookup(key)) co_return *cached;
+        if (impl->token.empty()) throw Failure(Errc::not_signed_in, "not signed in");
+        const auto temporary = impl->cache->temporary(key);
+        rest::Request request;
+        request.target = media_target(media, variant);
+        request.token = impl->token;
+        std::function<void(Progress)> report;
+        if (progress) {
+          report = [impl, progress](Progress p) { impl->deliver([progress, p] { progress(p); }); };
+        }
+        int status = 0;
+        try {
+          // Bounded by the cache's limit at most (or 1 GiB, the server's
+          // largest upload), so that a hostile server cannot fill the disk.
+          const auto cap = std::max<std::int64_t>(impl->options.media_cache_limit_bytes, 1LL << 30);
+          status = co_await rest::download(impl->endpoint, request, temporary, cap, report, std::chrono::seconds(60));
+        } catch (...) {
+          std::error_code ignored;
+          std::filesystem::remove(temporary, ignored);
+          throw;
+        }
+        if (impl->closed) throw Failure(Errc::cancelled, "the account was closed");
+        if (status != 200) {
+          std::string body;
+          {
+            std::ifstream in(temporary, std::ios::binary);
+            body.assign(std::istreambuf_iterator<char>(in), {});
+          }
+          std::error_code ignored;
+          std::filesystem::remove(temporary, ignored);
+          json::value parsed;
+          try {
+            parsed = parse_json(body);
+          } catch (const ProtocolError&) {
+          }
+          throw Failure(parse_error(parsed, status));
+        }
+        co_return impl->cache->admit(key, temporary);
+      });
+}
+
+std::int64_t Account::media_cache_bytes() const { return impl_->cache->total_bytes(); }
+
+std::string Account::canonical_dump() const { return impl_->store->canonical_dump(); }
 
 }  // namespace parley
