@@ -108,8 +108,10 @@ std::string message_line(Session& session, const Message& m) {
 
 // Waits for the outbox entry `client_id` to be acknowledged (or refused).
 // Returns the message when it was sent; throws on refusal; nullopt on timeout.
+// With `with_files`, waits until the stored message also lists its files
+// (the acknowledgement carries no attachments; the message's event does).
 std::optional<Message> wait_sent(Session& session, ConversationId conversation, const std::string& client_id,
-                                 milliseconds timeout) {
+                                 milliseconds timeout, bool with_files = false) {
   std::optional<Message> found;
   auto look = [&] {
     HistoryPage page = session.account().history(conversation, 0, 50);
@@ -118,7 +120,7 @@ std::optional<Message> wait_sent(Session& session, ConversationId conversation, 
         if (it->state == MessageState::failed) {
           throw CliError(kExitFailure, "the server refused the message: " + it->error);
         }
-        if (it->state == MessageState::sent) found = *it;
+        if (it->state == MessageState::sent && (!with_files || !it->attachments.empty())) found = *it;
         return found.has_value();
       }
     }
@@ -333,16 +335,18 @@ int run_send(const GlobalOptions& options, const SendArgs& args) {
   std::string client_id;
   if (!args.file.empty()) {
     if (!online) throw CliError(kExitUnavailable, "offline: a file is sent only while connected");
-    ProgressBar bar(stdout, fs::path(args.file).filename().string(),
-                    ProgressBar::stdout_is_terminal() && !options.json);
+    // Shared with the progress callback: progress tasks may still be queued
+    // after the upload's result, and run after this block.
+    auto bar = std::make_shared<ProgressBar>(stdout, fs::path(args.file).filename().string(),
+                                             ProgressBar::stdout_is_terminal() && !options.json);
     std::int64_t size = static_cast<std::int64_t>(fs::file_size(args.file));
     auto sent = session->await<std::string>(
         [&](Callback<std::string> done) {
           session->account().send_file(conversation, args.file, text,
-                                       [&bar](Progress p) { bar.update(p.done, p.total); }, std::move(done));
+                                       [bar](Progress p) { bar->update(p.done, p.total); }, std::move(done));
         },
         milliseconds(std::max<std::int64_t>(timeout_of(options).count(), size / 1000)));  // >= 1 MB/s
-    bar.finish();
+    bar->finish();
     if (!sent) check(sent.error(), "send " + args.file);
     client_id = sent.value();
   } else {
@@ -354,7 +358,8 @@ int run_send(const GlobalOptions& options, const SendArgs& args) {
     if (options.json) print_json(json::object{{"conversation_id", conversation}, {"client_id", client_id}});
     return kExitOk;
   }
-  auto sent = wait_sent(*session, conversation, client_id, online ? timeout_of(options) : milliseconds(0));
+  auto sent = wait_sent(*session, conversation, client_id, online ? timeout_of(options) : milliseconds(0),
+                        !args.file.empty());
   if (!sent) {
     std::cerr << "parley: queued: not sent yet (offline); parley sends it at its next connection\n";
     if (options.json) print_json(json::object{{"conversation_id", conversation}, {"client_id", client_id},
@@ -451,11 +456,10 @@ int run_tail(const GlobalOptions& options, const TailArgs& args) {
 
 int run_search(const GlobalOptions& options, const SearchArgs& args) {
   auto session = Session::open_profile(options);
+  // Up to date first: the device's search covers what it has caught up.
+  warn_if_offline(*session, options);
   std::optional<ConversationId> in;
-  if (!args.in.empty()) {
-    session->wait_online(timeout_of(options));
-    in = session->resolve_conversation(args.in, false, timeout_of(options));
-  }
+  if (!args.in.empty()) in = session->resolve_conversation(args.in, false, timeout_of(options));
   std::vector<SearchHit> hits;
   if (args.on_server) {
     auto result = session->await<std::vector<SearchHit>>(
@@ -506,14 +510,14 @@ int run_download(const GlobalOptions& options, const DownloadArgs& args) {
     std::string name = fs::path(item.name).filename().string();
     if (name.empty() || name == "." || name == "..") name = item.id;
     fs::path target = to_dir ? output / name : output;
-    ProgressBar bar(stdout, name, ProgressBar::stdout_is_terminal() && !options.json);
+    auto bar = std::make_shared<ProgressBar>(stdout, name, ProgressBar::stdout_is_terminal() && !options.json);
     auto path = session->await<fs::path>(
         [&](Callback<fs::path> done) {
           session->account().download(item.id, Account::Variant::original,
-                                      [&bar](Progress p) { bar.update(p.done, p.total); }, std::move(done));
+                                      [bar](Progress p) { bar->update(p.done, p.total); }, std::move(done));
         },
         milliseconds(std::max(timeout_of(options).count(), 600'000L)));
-    bar.finish();
+    bar->finish();
     if (!path) check(path.error(), "download " + name);
     std::error_code ec;
     fs::copy_file(path.value(), target, fs::copy_options::overwrite_existing, ec);

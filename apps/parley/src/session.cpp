@@ -78,7 +78,14 @@ Session::Session(const Paths& paths, const std::string& profile_name, const Prof
   options.device_name = std::string("parley terminal") + (host != nullptr ? std::string(" on ") + host : "");
   options.deliver = [this](std::function<void()> task) { loop_.post(std::move(task)); };
   auto opened = Account::open(runtime_, std::move(options));
-  if (!opened) check(opened.error(), "open the device store");
+  if (!opened) {
+    if (opened.error().code == Errc::storage && opened.error().message.find("in use") != std::string::npos) {
+      throw CliError(kExitIoError, opened.error().message +
+                                       " (one parley at a time per profile: stop `parley tail`, `parley notify` or "
+                                       "the interactive client, or log in another device with --profile NAME)");
+    }
+    check(opened.error(), "open the device store");
+  }
   account_ = std::move(opened.value());
   account_->set_listener(std::make_shared<Forwarder>(this));
 }

@@ -49,7 +49,7 @@ class CliTest(unittest.TestCase):
         err.wait_for(r"connected")
         for text in ["one", "two", "three — ünïcode ✓"]:
             self.assertRegex(alice.run("send", "bob", text).stdout, r"^sent \d+")
-        got = [json.loads(out.wait_for(r"^\{.*\"text\":\"%s" % word).group(0)) for word in ["one", "two", "three"]]
+        got = [json.loads(out.wait_for(r"^\{.*\"text\":\"%s.*$" % word).group(0)) for word in ["one", "two", "three"]]
         self.assertEqual([m["text"] for m in got], ["one", "two", "three — ünïcode ✓"])
         self.assertEqual([m["sender"] for m in got], ["alice"] * 3)
         seqs = [m["seq"] for m in got]
@@ -66,8 +66,10 @@ class CliTest(unittest.TestCase):
         sent = json.loads(alice.run("--json", "send", "bob", "--file", path, "the file").stdout)
         self.assertEqual(sent["attachments"][0]["name"], "random.bin")
         self.assertEqual(sent["attachments"][0]["size"], len(data))
-        line = json.loads(out.wait_for(r"^\{.*random\.bin").group(0))
+        line = json.loads(out.wait_for(r"^\{.*random\.bin.*$").group(0))
         self.assertEqual(line["text"], "the file")
+        # One process at a time uses a device's store: bob stops following.
+        self.assertEqual(stop(tail), 0)
         target = os.path.join(bob.home, "got")
         os.mkdir(target)
         bob.run("download", "alice", str(line["seq"]), "-o", target)
@@ -84,18 +86,23 @@ class CliTest(unittest.TestCase):
         hits = bob.run("search", "about")
         self.assertIn("about one", hits.stdout)
         self.assertEqual(bob.run("search", "nothingmatchesthis", check=False).returncode, 1)
-        self.assertEqual(stop(tail), 0)
 
     def test_groups(self):
         alice, bob, carol = self.user("alice"), self.user("bob"), self.user("carol")
         self.befriend(alice, bob)
         self.befriend(alice, carol)
+        # carol follows while she is added (one process at a time may use
+        # a device's store: she stops following before the next command).
+        tail, out, err = carol.spawn("tail")
+        err.wait_for(r"connected")
         created = alice.json("groups", "create", "team", "bob")
         self.assertEqual(created["name"], "team")
         alice.run("groups", "add", "team", "carol")
         members = {m["username"]: m["role"] for m in alice.json("groups", "members", "team")}
         self.assertEqual(members, {"alice": "owner", "bob": "member", "carol": "member"})
         alice.run("send", "team", "hello team")
+        out.wait_for(r"^\[team\] \d+ .* alice: hello team$")
+        self.assertEqual(stop(tail), 0)
         self.assertIn("alice: hello team", carol.run("history", "team").stdout)
         alice.run("groups", "rename", "team", "crew", "--topic", "ships")
         listed = bob.json("groups", "list")
@@ -122,6 +129,18 @@ class CliTest(unittest.TestCase):
         alice.run("history", "bob")
         texts = [json.loads(l)["text"] for l in bob.run("--json", "history", "alice").stdout.splitlines()]
         self.assertEqual(texts, ["before", "while down"])
+
+    def test_one_process_per_device_store(self):
+        alice = self.user("alice")
+        tail, _, err = alice.spawn("tail")
+        self.addCleanup(stop, tail)
+        err.wait_for(r"connected")
+        busy = alice.run("contacts", check=False)
+        self.assertEqual(busy.returncode, 74)
+        self.assertIn("in use", busy.stderr)
+        self.assertIn("--profile", busy.stderr)
+        self.assertEqual(stop(tail), 0)
+        alice.run("contacts")
 
     def test_errors_exit_codes_and_stderr(self):
         alice = self.user("alice")

@@ -59,7 +59,7 @@ class NotifyTest(unittest.TestCase):
         history = [json.loads(l) for l in bob.run("--json", "history", "alice").stdout.splitlines()]
         if history[-1]["text"] != "sure, from the notification":
             # Not stored yet when history ran: it arrives on the stream.
-            history.append(json.loads(out.wait_for(r"^\{.*sure, from the notification").group(0)))
+            history.append(json.loads(out.wait_for(r"^\{.*sure, from the notification.*$").group(0)))
         reply = history[-1]
         self.assertEqual(reply["text"], "sure, from the notification")
         self.assertEqual(reply["sender"], "alice")

@@ -392,7 +392,9 @@ std::vector<OutboxEntry> Store::outbox_pending() {
     e.conversation_id = statement.int64(1);
     e.text = open_text(statement.text(2), outbox_ad(e.client_id));
     e.reply_to = statement.optional_int64(3);
-    for (const auto& id : protocol::parse_json(statement.text(4)).as_array()) e.attachments.emplace_back(id.as_string());
+    // Named: a range-for over a temporary's member (C++20) would read freed memory.
+    const auto attachments = protocol::parse_json(statement.text(4));
+    for (const auto& id : attachments.as_array()) e.attachments.emplace_back(id.as_string());
     e.created_at = statement.int64(5);
     entries.push_back(std::move(e));
   }
