@@ -186,6 +186,17 @@ class Interactive {
       row.muted = c.muted_until && *c.muted_until > now_ms();
       m.conversations.push_back(std::move(row));
     }
+    // Contacts with no conversation yet, so that they can be found and opened.
+    for (const Contact& contact : account_.contacts()) {
+      bool has = std::any_of(conversations_.begin(), conversations_.end(), [&](const Conversation& c) {
+        return c.kind == ConversationKind::direct && c.peer && c.peer->id == contact.user.id;
+      });
+      if (has) continue;
+      ConversationRow row;
+      row.title = contact.user.username;
+      row.online = presence_.count(contact.user.id) != 0 ? presence_[contact.user.id] : contact.online;
+      m.conversations.push_back(std::move(row));
+    }
     m.open_conversation = open_;
     for (const Invitation& i : account_.invitations()) {
       m.invitations.push_back(i.incoming ? i.user.username + ": /accept " + i.user.username

@@ -83,7 +83,7 @@ int Screen::draw(const ScreenModel& model, const InputLine& input, int scroll, s
   put(y++, 0, left, L" Conversations", A_DIM | A_BOLD);
   for (const ConversationRow& c : model.conversations) {
     if (y > bottom) break;
-    bool open = c.id == model.open_conversation;
+    bool open = c.id != 0 && c.id == model.open_conversation;
     std::wstring mark = open ? L">" : L" ";
     std::wstring presence = c.group ? L"#" : (c.online ? L"●" : L"○");
     std::wstring unread = c.unread > 0 ? L" (" + widen(std::to_string(c.unread)) + L")" : L"";
@@ -96,6 +96,7 @@ int Screen::draw(const ScreenModel& model, const InputLine& input, int scroll, s
                          L' ') +
             muted + unread;
     attr_t attr = open ? (colors_ ? COLOR_PAIR(kSelected) : A_REVERSE) : A_NORMAL;
+    if (c.id == 0) attr |= A_DIM;  // a contact without a conversation yet
     if (c.unread > 0) attr |= A_BOLD;
     put(y, 0, left - 1, line, attr);
     if (!c.group && colors_ && !open) {

@@ -11,7 +11,7 @@
 namespace parley::cli {
 
 struct ConversationRow {
-  std::int64_t id = 0;
+  std::int64_t id = 0;  // 0: a contact with no conversation yet (/open them)
   std::string title;
   std::int64_t unread = 0;
   bool online = false;  // direct conversations: the peer is online
