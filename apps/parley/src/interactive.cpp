@@ -224,7 +224,7 @@ class Interactive {
       m.dialog_title = conversations_.empty() ? "Welcome to parley" : "";
       if (conversations_.empty()) {
         MessageRow hint;
-        hint.sender = "parley";
+        hint.info = true;
         hint.text = "No conversations yet. Invite someone with /invite USERNAME; accept invitations with /accept USERNAME.";
         hint.created_at = now_ms();
         m.messages.push_back(hint);
@@ -428,9 +428,8 @@ class Interactive {
              "PgUp / PgDn  scroll the history · Up / Down  input history · ^U ^K ^W  erase · ^L  redraw",
              "/quit or ^C  leave (what is queued is sent at the next start)"}) {
       MessageRow r;
-      r.sender = "help";
+      r.info = true;
       r.text = text;
-      r.created_at = now_ms();
       overlay_->push_back(r);
     }
   }

@@ -25,6 +25,12 @@ std::vector<DialogLine> layout_dialog(const std::vector<MessageRow>& messages, b
   if (more_above) lines.push_back({DialogLine::Kind::more, fit(L"  ↑ older messages: PgUp", width), L""});
   const std::wstring indent = L"    ";
   for (const MessageRow& m : messages) {
+    if (m.info) {
+      for (auto& l : wrap(sanitize(widen(m.text), true), width - 2)) {
+        lines.push_back({DialogLine::Kind::info, L"  " + l, L""});
+      }
+      continue;
+    }
     std::string number = m.pending ? "  …" : (m.failed ? "  !" : std::to_string(m.number));
     while (number.size() < 3) number.insert(number.begin(), ' ');
     std::wstring prefix = widen(number + " " + format_time(m.created_at, now_ms) + " ") +

@@ -34,6 +34,7 @@ struct MessageRow {
   std::string reply_excerpt;
   std::string reactions;           // "👍 2  ❤ 1"
   std::vector<std::string> files;  // "photo.jpg (1.2 MiB)"
+  bool info = false;  // not a message: help or a hint, drawn as plain text
 };
 
 enum class Tone { normal, good, warning, error };
@@ -55,7 +56,7 @@ struct ScreenModel {
 
 // One drawn line of the dialog pane.
 struct DialogLine {
-  enum class Kind { meta, own, other, body, reply, file, reactions, pending, failed, deleted, more } kind =
+  enum class Kind { meta, own, other, body, reply, file, reactions, pending, failed, deleted, more, info } kind =
       Kind::body;
   std::wstring text;
   std::wstring prefix;  // the number/time/sender part, drawn in its own colour

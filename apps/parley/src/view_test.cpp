@@ -73,6 +73,18 @@ TEST_F(ViewTest, PendingFailedRepliesAndControlCharacters) {
   EXPECT_EQ(lines[4].text.find(L'\x1b'), std::wstring::npos);
 }
 
+TEST_F(ViewTest, InfoRowsAreTextOnly) {
+  MessageRow help;
+  help.info = true;
+  help.text = "/edit N TEXT  change your message N";
+  auto lines = layout_dialog({help}, false, 20, now);
+  ASSERT_EQ(lines.size(), 3u);  // "/edit N TEXT", "change your", "message N"
+  EXPECT_TRUE(lines[0].prefix.empty());
+  EXPECT_EQ(lines[0].kind, DialogLine::Kind::info);
+  EXPECT_EQ(lines[0].text.rfind(L"  /edit N TEXT", 0), 0u);
+  EXPECT_EQ(lines[2].text, L"  message N");
+}
+
 TEST_F(ViewTest, TimesShowTheDateWhenNotToday) {
   EXPECT_EQ(format_time(now, now).size(), 5u);
   EXPECT_GT(format_time(now - 3LL * 86'400'000, now).size(), 5u);
