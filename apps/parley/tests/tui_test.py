@@ -174,6 +174,49 @@ class TuiTest(unittest.TestCase):
         term.wait_gone(r"sending…", timeout=30)
         self.assertIn("alice: queued at start", bob.run("history", "alice").stdout)
 
+    def test_scrolling_invitations_and_typing(self):
+        alice, bob, dave = self.user("alice"), self.user("bob"), self.user("dave")
+        alice.run("invite", "bob")
+        bob.run("accept", "alice")
+        for i in range(1, 61):
+            bob.run("send", "alice", "message number %d" % i)
+        dave.run("invite", "alice")
+
+        term = self.terminal(alice)
+        term.wait(r"· online")
+        term.type("/open bob")
+        shown = term.wait(r"bob: message number 60")
+        self.assertNotIn("message number 1\n", shown)
+        # History scrolls back with PgUp, and forward again with PgDn.
+        for _ in range(6):
+            term.keys("PPage")
+        term.wait(r"bob: message number 1$")
+        term.wait(r"↓ more \(PgDn\)")
+        for _ in range(6):
+            term.keys("NPage")
+        term.wait(r"bob: message number 60")
+        term.wait_gone(r"↓ more")
+
+        # The invitation waits in the contact pane until accepted.
+        term.wait(r"dave: /accept dave")
+        term.type("/accept dave")
+        term.wait(r"accept dave: done")
+        term.wait_gone(r"dave: /accept dave")
+        self.assertEqual([c["username"] for c in dave.json("contacts")["contacts"]], ["alice"])
+
+        # bob types in his own terminal: alice sees it while he types.
+        bob_term = self.terminal(bob)
+        bob_term.wait(r"bob@127\.0\.0\.1:\d+ · online")
+        bob_term.type("/open alice")
+        bob_term.wait(r"alice \(@alice\)")
+        term.wait(r"● bob")  # bob is online now
+        bob_term.keys("-l", "I am wri")
+        term.wait(r"bob is typing…")
+        bob_term.keys("-l", "ting")
+        bob_term.keys("Enter")
+        term.wait(r"bob: I am writing")
+        term.wait_gone(r"bob is typing…")
+
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
