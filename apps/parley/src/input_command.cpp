@@ -1,5 +1,6 @@
 #include "input_command.hpp"
 
+#include <cctype>
 #include <charconv>
 #include <string_view>
 
@@ -32,6 +33,26 @@ bool parse_number(std::string_view word, std::int64_t& out) {
 }
 
 }  // namespace
+
+std::string prefix_query(const std::string& query) {
+  if (query.find_first_of("\"*()^:") != std::string::npos) return query;
+  std::string out;
+  std::string_view rest(query);
+  while (!rest.empty()) {
+    std::string_view word = next_word(rest);
+    if (word.empty()) break;
+    if (word == "AND" || word == "OR" || word == "NOT" || word == "NEAR") return query;
+    // Only letters and digits are safe to star: punctuation would be an
+    // FTS5 syntax error, so such a word is quoted instead.
+    bool plain = true;
+    for (char c : word) {
+      if (!(std::isalnum(static_cast<unsigned char>(c)) || static_cast<unsigned char>(c) >= 0x80)) plain = false;
+    }
+    if (!out.empty()) out += ' ';
+    out += plain ? std::string(word) + "*" : "\"" + std::string(word) + "\"";
+  }
+  return out;
+}
 
 const char* input_help() {
   return "/edit N TEXT  /reply N TEXT  /react N EMOJI  /delete N  /file PATH  /download N [DIR]  /invite USER  "

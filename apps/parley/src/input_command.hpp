@@ -53,6 +53,13 @@ using InputCommand = std::variant<Nothing, SendText, EditMessage, ReplyTo, React
 
 [[nodiscard]] InputCommand parse_input(const std::string& line);
 
+// What people mean by a search typed in the input line: every plain word
+// also matches as the start of a word ("rep" finds "report"), as the
+// device's full-text index (FTS5) matches whole words only. A query that
+// already uses the index's syntax (quotes, *, parentheses, AND/OR/NOT) is
+// left as it is.
+[[nodiscard]] std::string prefix_query(const std::string& query);
+
 // The one-line summary of the commands, for /help and the status line.
 [[nodiscard]] const char* input_help();
 

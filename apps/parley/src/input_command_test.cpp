@@ -70,5 +70,14 @@ TEST(InputCommand, UnknownCommandSaysHowToSendASlash) {
   as<Help>(parse_input("/help"));
 }
 
+TEST(InputCommand, SearchWordsBecomePrefixes) {
+  EXPECT_EQ(prefix_query("rep  notes"), "rep* notes*");
+  EXPECT_EQ(prefix_query("café"), "café*");
+  EXPECT_EQ(prefix_query("e-mail"), "\"e-mail\"");
+  EXPECT_EQ(prefix_query("\"exact phrase\""), "\"exact phrase\"");
+  EXPECT_EQ(prefix_query("a OR b"), "a OR b");
+  EXPECT_EQ(prefix_query("pre*"), "pre*");
+}
+
 }  // namespace
 }  // namespace parley::cli

@@ -561,7 +561,7 @@ class Interactive {
   }
 
   void run(const Search& c) {
-    auto hits = account_.search_local(c.query, 100);
+    auto hits = account_.search_local(prefix_query(c.query), 100);
     overlay_title_ = "Search: " + c.query + " · " + std::to_string(hits.size()) + " found (Esc to go back)";
     overlay_.emplace();
     auto me = account_.me();

@@ -107,7 +107,7 @@ int Screen::draw(const ScreenModel& model, const InputLine& input, int scroll, s
     }
     ++y;
   }
-  if (model.conversations.empty() && y <= bottom) put(y++, 0, left - 1, L"  (none yet: /invite USER)", A_DIM);
+  if (model.conversations.empty() && y <= bottom) put(y++, 0, left - 1, L"  (none yet)", A_DIM);
   if (!model.invitations.empty() && y < bottom) {
     ++y;
     put(y++, 0, left - 1, L" Invitations", A_DIM | A_BOLD);

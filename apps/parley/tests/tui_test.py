@@ -138,6 +138,12 @@ class TuiTest(unittest.TestCase):
         term.wait(r"alice: on my way, 5 min \(edited\)")
         term.type("/react %s 👍" % seq)
         term.wait(r"👍 1")
+        # Search the device's history: words match as prefixes.
+        term.type("/search pss")
+        term.wait(r"Search: pss · 1 found")
+        term.wait(r"carol · carol: psst, over here")
+        term.keys("Escape")
+        term.wait(r"carol \(@carol\)")
         term.type("/edit 99999 nope")
         term.wait(r"no message 99999 here")
         term.type("/frobnicate")
