@@ -223,6 +223,26 @@ class TuiTest(unittest.TestCase):
         term.wait(r"bob: I am writing")
         term.wait_gone(r"bob is typing…")
 
+    def test_progress_bars_on_a_terminal_only(self):
+        alice, bob = self.user("alice"), self.user("bob")
+        alice.run("invite", "bob")
+        bob.run("accept", "alice")
+        path = os.path.join(alice.home, "big.bin")
+        with open(path, "wb") as f:
+            f.write(os.urandom(3 * 1024 * 1024))
+        # On a terminal: a bar that ends at 100%.
+        term = self.terminal_running(alice, "%s send bob --file %s" % (ARGS.parley, path))
+        term.wait(r"^big\.bin  \[#+\]  100%  3\.0 MiB / 3\.0 MiB$")
+        term.wait(r"^sent \d+$")
+        # Into a pipe: only the result.
+        piped = alice.run("send", "bob", "--file", path)
+        self.assertRegex(piped.stdout, r"^sent \d+\n$")
+
+    def terminal_running(self, user, command):
+        t = Terminal(user, command)
+        self.addCleanup(t.close)
+        return t
+
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
