@@ -75,7 +75,8 @@ bool Loop::run_until(const std::function<bool()>& done, std::chrono::millisecond
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (!done()) {
     if (interrupted()) return false;
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    // Rounded up: poll() would otherwise return just before the deadline.
+    auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) return done();
     pollfd pfd{pipe_[0], POLLIN, 0};
     ::poll(&pfd, 1, static_cast<int>(std::min<long long>(left.count(), 1000)));
