@@ -112,6 +112,21 @@ class CliTest(unittest.TestCase):
         alice.run("groups", "remove", "crew", "bob")
         self.assertEqual(sorted(m["username"] for m in alice.json("groups", "members", "crew")), ["alice"])
 
+    def test_history_of_a_new_device_pages_back_to_the_server(self):
+        alice, bob = self.user("alice"), self.user("bob")
+        self.befriend(alice, bob)
+        for i in range(1, 71):
+            bob.run("send", "alice", "m%d" % i)
+        # A second device of alice's starts with an empty store.
+        alice.run("--profile", "phone", "--server", self.server.url, "login", "alice", "--password-stdin",
+                  input=alice.password + "\n")
+        texts = [json.loads(l)["text"] for l in alice.run("--profile", "phone", "--json", "history", "bob", "-n",
+                                                           "65").stdout.splitlines()]
+        self.assertEqual(texts, ["m%d" % i for i in range(6, 71)])
+        texts = [json.loads(l)["text"] for l in alice.run("--profile", "phone", "--json", "history", "bob", "-n",
+                                                           "1000").stdout.splitlines()]
+        self.assertEqual(texts, ["m%d" % i for i in range(1, 71)])
+
     def test_offline_send_is_queued_then_delivered(self):
         alice, bob = self.user("alice"), self.user("bob")
         self.befriend(alice, bob)
