@@ -149,6 +149,26 @@ class TuiTest(unittest.TestCase):
         term.type("/frobnicate")
         term.wait(r"unknown command /frobnicate")
 
+        # Files both ways.
+        notes = os.path.join(carol.home, "notes.txt")
+        with open(notes, "w") as f:
+            f.write("the notes\n")
+        carol.run("send", "alice", "--file", notes, "here")
+        shown = term.wait(r"\[file\] notes\.txt \(10 B\)")
+        number = re.search(r"(\d+) \d\d:\d\d carol: here", shown).group(1)
+        downloads = os.path.join(alice.home, "dl")
+        os.mkdir(downloads)
+        term.type("/download %s %s" % (number, downloads))
+        term.wait(r"saved .*notes\.txt")
+        with open(os.path.join(downloads, "notes.txt")) as f:
+            self.assertEqual(f.read(), "the notes\n")
+        photo = os.path.join(alice.home, "photo.bin")
+        with open(photo, "wb") as f:
+            f.write(os.urandom(20000))
+        term.type("/file %s" % photo)
+        term.wait(r"sent photo\.bin")
+        term.wait(r"\[file\] photo\.bin \(19\.5 KiB\)")
+
         # Offline: the server goes away; history stays, what is typed is queued.
         self.server.stop()
         term.wait(r"offline")
