@@ -122,6 +122,14 @@ struct AccountOptions {
   Millis reconnect_max_ms = 30000;
 };
 
+// Options with the two required fields set and every other at its default.
+inline AccountOptions options_for(std::string server_url, std::filesystem::path data_dir) {
+  AccountOptions options;
+  options.server_url = std::move(server_url);
+  options.data_dir = std::move(data_dir);
+  return options;
+}
+
 template <typename T>
 using Callback = std::function<void(Result<T>)>;
 

@@ -409,7 +409,10 @@ void Account::mark_read(ConversationId conversation, std::int64_t seq) {
     if (seq <= 0) return;
     store::Store::Write write(*impl->store);
     impl->store->pending_read_set(write, conversation, seq);
-    impl->store->raise_receipt(write, conversation, impl->me.load(), seq, true, impl->me.load());
+    // The read mark moves at once (unread counts drop); the delivered mark
+    // follows from the server's receipt event, as on every other device.
+    impl->store->raise_receipt(write, conversation, impl->me.load(), seq, store::Store::Mark::read_only,
+                               impl->me.load());
     write.commit();
   } catch (const std::exception& error) {
     impl->emit_error(Error{Errc::storage, error.what(), 0});

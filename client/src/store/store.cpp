@@ -188,11 +188,9 @@ void Store::set_member_role(Write&, ConversationId conversation, UserId user, Ro
       .run();
 }
 
-void Store::raise_receipt(Write&, ConversationId conversation, UserId user, std::int64_t seq, bool read, UserId me) {
-  if (read) {
-    writer_
-        ->prepare("UPDATE members SET read_seq = MAX(read_seq, ?1), delivered_seq = MAX(delivered_seq, ?1) "
-                  "WHERE conversation_id = ?2 AND user_id = ?3")
+void Store::raise_receipt(Write&, ConversationId conversation, UserId user, std::int64_t seq, Mark mark, UserId me) {
+  if (mark != Mark::delivered) {
+    writer_->prepare("UPDATE members SET read_seq = MAX(read_seq, ?) WHERE conversation_id = ? AND user_id = ?")
         .bind(seq)
         .bind(conversation)
         .bind(user)
@@ -200,7 +198,8 @@ void Store::raise_receipt(Write&, ConversationId conversation, UserId user, std:
     if (user == me) {
       writer_->prepare("UPDATE conversations SET read_seq = MAX(read_seq, ?) WHERE id = ?").bind(seq).bind(conversation).run();
     }
-  } else {
+  }
+  if (mark != Mark::read_only) {
     writer_->prepare("UPDATE members SET delivered_seq = MAX(delivered_seq, ?) WHERE conversation_id = ? AND user_id = ?")
         .bind(seq)
         .bind(conversation)

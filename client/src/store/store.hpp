@@ -76,7 +76,10 @@ class Store {
   void set_member_role(Write&, ConversationId conversation, UserId user, Role role);
   // Raises a member's read or delivered mark (never lowers it); the own
   // user's read mark is also the conversation's read_seq.
-  void raise_receipt(Write&, ConversationId conversation, UserId user, std::int64_t seq, bool read, UserId me);
+  // `read` also raises the delivered mark, as the server does for a read
+  // frame; a send moves only the sender's read mark (read_only).
+  enum class Mark { read, delivered, read_only };
+  void raise_receipt(Write&, ConversationId conversation, UserId user, std::int64_t seq, Mark mark, UserId me);
   // Inserts or replaces a message by id (and its FTS entry). Returns true
   // when it was not stored before.
   bool put_message(Write&, const Message& message);

@@ -46,6 +46,12 @@ void apply_event(store::Store::Write& write, const json::object& event, UserId m
       applied.to_load.push_back(message.conversation_id);
     }
     const bool is_new = store.put_message(write, message);
+    if (type == "message.new") {
+      // Sending moves the sender's read mark to the message, without a
+      // receipt event (docs/protocol.md "send").
+      store.raise_receipt(write, message.conversation_id, message.sender_id, message.seq,
+                          store::Store::Mark::read_only, me);
+    }
     applied.note_conversation(message.conversation_id);
     applied.changes.conversation_list = true;
     if (type == "message.new" && is_new && message.sender_id != me && !message.deleted) {
@@ -66,7 +72,8 @@ void apply_event(store::Store::Write& write, const json::object& event, UserId m
     const auto conversation = get_int(event, "conversation_id");
     const auto user = get_int(event, "user_id");
     const auto seq = get_int(event, "seq");
-    store.raise_receipt(write, conversation, user, seq, type == "receipt.read", me);
+    store.raise_receipt(write, conversation, user, seq,
+                        type == "receipt.read" ? store::Store::Mark::read : store::Store::Mark::delivered, me);
     if (user == me && type == "receipt.read") {
       applied.read_moved.emplace_back(conversation, seq);
       applied.changes.conversation_list = true;
