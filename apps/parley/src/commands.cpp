@@ -11,6 +11,7 @@
 #include <set>
 
 #include "progress.hpp"
+#include "text.hpp"
 #include "view.hpp"
 
 namespace parley::cli {
@@ -22,6 +23,11 @@ using std::chrono::seconds;
 namespace {
 
 milliseconds timeout_of(const GlobalOptions& options) { return seconds(options.timeout_seconds); }
+
+// Text from the network, made safe for a terminal: no control character
+// (an escape sequence in a name or a message could otherwise move the
+// cursor or rewrite the screen of whoever reads `parley history`).
+std::string printable(const std::string& text) { return narrow(sanitize(widen(text), false)); }
 
 void print_json(const json::value& value) {
   std::cout << json::serialize(value) << "\n" << std::flush;
@@ -92,14 +98,10 @@ json::object message_json(Session& session, const Conversation* conversation, co
 // One line per message, for people (and grep).
 std::string message_line(Session& session, const Message& m) {
   std::string line = (m.seq > 0 ? std::to_string(m.seq) : std::string("-")) + " " + time_text(m.created_at) + " " +
-                     session.sender_name(m.conversation_id, m.sender_id) + ": ";
+                     printable(session.sender_name(m.conversation_id, m.sender_id)) + ": ";
   if (m.deleted) return line + "(deleted)";
-  std::string text = m.text;
-  for (char& c : text) {
-    if (c == '\n') c = ' ';
-  }
-  line += text;
-  for (const Attachment& a : m.attachments) line += " [file " + describe_attachment(a) + "]";
+  line += printable(m.text);
+  for (const Attachment& a : m.attachments) line += " [file " + printable(describe_attachment(a)) + "]";
   if (m.edited_at) line += " (edited)";
   if (m.state == MessageState::pending) line += " (pending)";
   if (m.state == MessageState::failed) line += " (not sent: " + m.error + ")";
@@ -263,7 +265,7 @@ int run_contacts(const GlobalOptions& options) {
     return kExitOk;
   }
   for (const Contact& c : contacts) {
-    std::cout << c.user.username << "\t" << c.user.display_name << "\t"
+    std::cout << c.user.username << "\t" << printable(c.user.display_name) << "\t"
               << (c.online ? std::string("online")
                            : c.last_seen_at ? "last seen " + time_text(*c.last_seen_at) : std::string("offline"))
               << "\n";
@@ -428,7 +430,7 @@ int run_tail(const GlobalOptions& options, const TailArgs& args) {
       if (options.json) {
         print_json(message_json(*session, c ? &*c : nullptr, m));
       } else {
-        std::cout << "[" << (c ? c->title() : std::to_string(m.conversation_id)) << "] "
+        std::cout << "[" << printable(c ? c->title() : std::to_string(m.conversation_id)) << "] "
                   << message_line(*session, m) << "\n"
                   << std::flush;
       }
@@ -477,7 +479,7 @@ int run_search(const GlobalOptions& options, const SearchArgs& args) {
       o["snippet"] = hit.snippet;
       print_json(o);
     } else {
-      std::cout << "[" << (c ? c->title() : "?") << "] " << message_line(*session, hit.message) << "\n";
+      std::cout << "[" << printable(c ? c->title() : "?") << "] " << message_line(*session, hit.message) << "\n";
     }
   }
   return hits.empty() ? kExitFailure : kExitOk;  // like grep: 1 when nothing matched
@@ -547,8 +549,8 @@ int run_groups(const GlobalOptions& options, const GroupArgs& args) {
         out.push_back(json::object{{"id", c.id}, {"name", c.name}, {"topic", c.topic},
                                    {"members", members.size()}, {"role", role}});
       } else {
-        std::cout << "#" << c.id << "\t" << c.name << "\t" << members.size() << " members\t" << role
-                  << (c.topic.empty() ? "" : "\t" + c.topic) << "\n";
+        std::cout << "#" << c.id << "\t" << printable(c.name) << "\t" << members.size() << " members\t" << role
+                  << (c.topic.empty() ? "" : "\t" + printable(c.topic)) << "\n";
       }
     }
     if (options.json) print_json(out);
@@ -579,7 +581,7 @@ int run_groups(const GlobalOptions& options, const GroupArgs& args) {
       if (options.json) {
         out.push_back(json::object{{"id", m.user.id}, {"username", m.user.username}, {"role", role}});
       } else {
-        std::cout << m.user.username << "\t" << m.user.display_name << "\t" << role << "\n";
+        std::cout << m.user.username << "\t" << printable(m.user.display_name) << "\t" << role << "\n";
       }
     }
     if (options.json) print_json(out);
