@@ -67,15 +67,18 @@ std::vector<DialogLine> layout_dialog(const std::vector<MessageRow>& messages, b
                                  : m.failed  ? DialogLine::Kind::failed
                                  : m.pending ? DialogLine::Kind::pending
                                              : DialogLine::Kind::body;
-    if (m.reply_to_number > 0) {
-      std::wstring reply = L"↳ " + widen(std::to_string(m.reply_to_number)) + L": " +
-                           sanitize(widen(m.reply_excerpt), false);
-      lines.push_back({DialogLine::Kind::reply, indent + fit(reply, width - static_cast<int>(indent.size())), L""});
-    }
     lines.push_back({kind, wrapped[0], prefix});
     lines.back().kind = text_kind == DialogLine::Kind::body ? kind : text_kind;
     for (std::size_t i = 1; i < wrapped.size(); ++i) {
       lines.push_back({text_kind, first_room >= 10 ? indent + wrapped[i] : wrapped[i], L""});
+    }
+    // Under the text it answers to, so that it cannot be read as part of
+    // the message above.
+    if (m.reply_to_number != 0) {
+      std::wstring reply = L"↳ re " +
+                           (m.reply_to_number > 0 ? widen(std::to_string(m.reply_to_number)) + L": " : L"") +
+                           sanitize(widen(m.reply_excerpt), false);
+      lines.push_back({DialogLine::Kind::reply, indent + fit(reply, width - static_cast<int>(indent.size())), L""});
     }
     for (const std::string& file : m.files) {
       lines.push_back({DialogLine::Kind::file, indent + fit(L"[file] " + sanitize(widen(file), false),

@@ -68,9 +68,9 @@ TEST_F(ViewTest, PendingFailedRepliesAndControlCharacters) {
   EXPECT_NE(lines[0].text.find(L"sending"), std::wstring::npos);
   EXPECT_EQ(lines[1].kind, DialogLine::Kind::failed);
   EXPECT_NE(lines[2].text.find(L"blocked"), std::wstring::npos);
-  EXPECT_EQ(lines[3].kind, DialogLine::Kind::reply);
-  EXPECT_NE(lines[3].text.find(L"2: earlier"), std::wstring::npos);
-  EXPECT_EQ(lines[4].text.find(L'\x1b'), std::wstring::npos);
+  EXPECT_EQ(lines[3].text.find(L'\x1b'), std::wstring::npos);
+  EXPECT_EQ(lines[4].kind, DialogLine::Kind::reply);
+  EXPECT_NE(lines[4].text.find(L"re 2: earlier"), std::wstring::npos);
 }
 
 TEST_F(ViewTest, InfoRowsAreTextOnly) {

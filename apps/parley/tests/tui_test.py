@@ -132,7 +132,7 @@ class TuiTest(unittest.TestCase):
         # Commands: reply, edit, react, with their errors in the status line.
         seq = re.search(r"(\d+) \d\d:\d\d carol: psst", term.screen()).group(1)
         term.type("/reply %s on my way" % seq)
-        term.wait(r"↳ %s: carol: psst" % seq)
+        term.wait(r"↳ re %s: carol: psst" % seq)
         mine = re.search(r"(\d+) \d\d:\d\d alice: on my way", term.wait(r"\d+ \d\d:\d\d alice: on my way")).group(1)
         term.type("/edit %s on my way, 5 min" % mine)
         term.wait(r"alice: on my way, 5 min \(edited\)")
