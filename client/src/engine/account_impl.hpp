@@ -89,7 +89,8 @@ struct Account::Impl : std::enable_shared_from_this<Account::Impl> {
   std::vector<std::pair<std::int64_t, boost::json::object>> catch_up;  // catch-up events not yet applied
   std::set<std::string> inflight_sends;  // client ids sent on this connection, not yet acked
   std::set<std::pair<ConversationId, std::int64_t>> inflight_reads;
-  std::map<std::string, std::function<void(const boost::json::object&)>> replies;  // by ref
+  // Reply handlers by ref; called with nullptr when the connection is lost first.
+  std::map<std::string, std::function<void(const boost::json::object*)>> replies;
   std::int64_t next_ref = 1;
 
   void shutdown();

@@ -213,7 +213,7 @@ void Account::Impl::on_disconnected() {
   replies.clear();
   if (!closed) {
     for (auto& [ref, handler] : pending) {
-      handler(json::object{{"type", "error"}, {"code", "network"}, {"message", "the connection was lost"}});
+      handler(nullptr);
     }
   }
 }
@@ -293,7 +293,7 @@ void Account::Impl::handle_frame(const json::object& frame) {
         if (found != replies.end()) {
           auto handler = std::move(found->second);
           replies.erase(found);
-          handler(frame);
+          handler(&frame);
           return;
         }
       }
@@ -432,11 +432,13 @@ void Account::Impl::request_frame(json::object frame, Callback<Done> done) {
   }
   const auto ref = "r:" + std::to_string(next_ref++);
   frame["ref"] = ref;
-  replies[ref] = [this, done](const json::object& reply) {
-    if (reply.at("type").as_string() == "ok") {
+  replies[ref] = [this, done](const json::object* reply) {
+    if (reply == nullptr) {
+      complete<Done>(done, Error{Errc::network, "the connection was lost before the server answered", 0});
+    } else if (reply->at("type").as_string() == "ok") {
       complete<Done>(done, Done{});
     } else {
-      complete<Done>(done, protocol::parse_error(reply, 0));
+      complete<Done>(done, protocol::parse_error(*reply, 0));
     }
   };
   send_frame(std::move(frame));
@@ -460,9 +462,10 @@ void Account::Impl::flush_outbox() {
     inflight_sends.insert(entry.client_id);
     const auto client_id = entry.client_id;
     const auto conversation = entry.conversation_id;
-    replies[ref] = [this, client_id, conversation](const json::object& reply) {
+    replies[ref] = [this, client_id, conversation](const json::object* reply) {
       inflight_sends.erase(client_id);
-      auto error = protocol::parse_error(reply, 0);
+      if (reply == nullptr) return;  // resent on the next connection
+      auto error = protocol::parse_error(*reply, 0);
       if (transient(error.code)) {
         // The outcome is unknown or the server is busy: the same client_id
         // goes again (a stored message answers duplicate, never twice).
@@ -491,11 +494,12 @@ void Account::Impl::flush_reads() {
     if (inflight_reads.contains({conversation, seq})) continue;
     inflight_reads.insert({conversation, seq});
     const auto ref = "m:" + std::to_string(conversation) + ":" + std::to_string(seq);
-    replies[ref] = [this, conversation = conversation, seq = seq](const json::object& reply) {
+    replies[ref] = [this, conversation = conversation, seq = seq](const json::object* reply) {
       inflight_reads.erase({conversation, seq});
-      const auto type = reply.at("type").as_string();
-      const bool gone = type == "error" && reply.contains("code") && reply.at("code").is_string() &&
-                        reply.at("code").as_string() == "not_found";
+      if (reply == nullptr) return;  // sent again on the next connection
+      const auto type = reply->at("type").as_string();
+      const bool gone = type == "error" && reply->contains("code") && reply->at("code").is_string() &&
+                        reply->at("code").as_string() == "not_found";
       if (type == "ok" || gone) {
         store::Store::Write write(*store);
         store->pending_read_done(write, conversation, seq);

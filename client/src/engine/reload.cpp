@@ -76,6 +76,7 @@ awaitable<void> Account::Impl::load_conversation(ConversationId id, bool with_hi
   {
     store::Store::Write write(*store);
     store->put_conversation(write, conversation, get_optional_int(object, "created_by"));
+    store->truncate_after(write, id, conversation.last_seq);
     store->replace_members(write, id, members);
     write.commit();
   }

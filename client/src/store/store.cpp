@@ -259,6 +259,15 @@ bool Store::put_message(Write& write, const Message& m) {
   return is_new;
 }
 
+void Store::truncate_after(Write&, ConversationId conversation, std::int64_t last_seq) {
+  writer_->prepare("DELETE FROM messages_fts WHERE rowid IN (SELECT id FROM messages WHERE conversation_id = ? AND seq > ?)")
+      .bind(conversation)
+      .bind(last_seq)
+      .run();
+  writer_->prepare("DELETE FROM messages WHERE conversation_id = ? AND seq > ?").bind(conversation).bind(last_seq).run();
+  writer_->prepare("UPDATE conversations SET last_seq = ? WHERE id = ?").bind(last_seq).bind(conversation).run();
+}
+
 void Store::delete_message(Write& write, ConversationId conversation, MessageId id, std::int64_t seq) {
   auto statement = writer_->prepare("SELECT 1 FROM messages WHERE id = ?");
   statement.bind(id);
@@ -391,7 +400,6 @@ std::vector<OutboxEntry> Store::outbox_pending() {
     e.conversation_id = statement.int64(1);
     e.text = open_text(statement.text(2), outbox_ad(e.client_id));
     e.reply_to = statement.optional_int64(3);
-    // Named: a range-for over a temporary's member (C++20) would read freed memory.
     const auto attachments = protocol::parse_json(statement.text(4));
     for (const auto& id : attachments.as_array()) e.attachments.emplace_back(id.as_string());
     e.created_at = statement.int64(5);

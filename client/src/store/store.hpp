@@ -83,6 +83,9 @@ class Store {
   // Inserts or replaces a message by id (and its FTS entry). Returns true
   // when it was not stored before.
   bool put_message(Write&, const Message& message);
+  // Drops stored messages above `last_seq`: the server no longer has them
+  // (it was restored from a backup), and its seqs will be given to others.
+  void truncate_after(Write&, ConversationId conversation, std::int64_t last_seq);
   // Tombstones a message (known or not).
   void delete_message(Write&, ConversationId conversation, MessageId id, std::int64_t seq);
   void change_reaction(Write&, MessageId id, UserId user, const std::string& emoji, bool add);
