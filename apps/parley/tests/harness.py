@@ -48,7 +48,7 @@ class LineReader:
         with self.cond:
             return "\n".join(line for line in self.lines if line is not None)
 
-    def wait_for(self, pattern, start=0, timeout=20):
+    def wait_for(self, pattern, start=0, timeout=30):
         """The first match of `pattern` in a line at or after `start`."""
         regex = re.compile(pattern)
         deadline = time.monotonic() + timeout
@@ -219,7 +219,7 @@ class Desktop:
         if waited.returncode != 0:
             raise AssertionError("dunst did not start: " + waited.stderr)
 
-    def wait_notification(self, start=0, timeout=20):
+    def wait_notification(self, start=0, timeout=30):
         """The next notification dunst printed after `start`: a dict of its fields."""
         self.shown.wait_for(r"^\{", start=start, timeout=timeout)
         end = self.shown.wait_for(r"^\}", start=start, timeout=timeout)
