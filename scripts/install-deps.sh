@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what building, running and testing Parley needs, from Debian 12's
-# archive and (for the API spec linter) the npm registry. Idempotent: when
+# archive and (for the web app and the API spec linter) the npm registry. Idempotent: when
 # everything is present it only checks, in about a second.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +14,7 @@ packages=(
   libvips-dev libmagic-dev zlib1g-dev
   sqlite3
   nodejs npm curl
+  chromium fonts-dejavu-core fonts-noto-color-emoji
   clang libfuzzer-14-dev
   libncurses-dev libnotify-dev libglib2.0-dev
   tmux dbus dunst xvfb xauth libglib2.0-bin
@@ -31,17 +32,29 @@ if ((${#missing[@]})); then
   echo "install-deps: installing ${missing[*]}"
   sudo=""
   [[ $(id -u) -eq 0 ]] || sudo="sudo"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  $sudo apt-get -o DPkg::Lock::Timeout=600 update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends \
+    "${missing[@]}"
 fi
 
-# The OpenAPI linter used by the tests; reinstalled only when the lock changes.
-lint_dir=tests/openapi
-if [[ -f $lint_dir/package-lock.json ]]; then
-  stamp=$lint_dir/node_modules/.parley-lock
-  if [[ ! -f $stamp ]] || ! cmp -s "$lint_dir/package-lock.json" "$stamp"; then
-    echo "install-deps: npm ci in $lint_dir"
-    (cd "$lint_dir" && npm ci --no-audit --no-fund --loglevel=error)
-    cp "$lint_dir/package-lock.json" "$stamp"
-  fi
+# The web app's build tools need Node.js 20 or newer (the machine image's
+# own; Debian 12's nodejs package is 18).
+node_major=$(node -p 'process.versions.node.split(".")[0]')
+if ((node_major < 20)); then
+  echo "install-deps: Node.js $(node --version) is too old; the web app needs Node.js 20 or newer" >&2
+  exit 1
 fi
+
+# npm packages of a folder, exactly as its lock says; reinstalled only when
+# the lock changes.
+npm_ci() {
+  local dir=$1 stamp=$1/node_modules/.parley-lock
+  [[ -f $dir/package-lock.json ]] || return 0
+  if [[ ! -f $stamp ]] || ! cmp -s "$dir/package-lock.json" "$stamp"; then
+    echo "install-deps: npm ci in $dir"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+    cp "$dir/package-lock.json" "$stamp"
+  fi
+}
+npm_ci tests/openapi  # the OpenAPI linter used by the tests
+npm_ci web            # the web app's build and test tools

@@ -25,6 +25,7 @@
 
 #include "support/http_client.hpp"
 #include "support/media_client.hpp"
+#include "support/parleyd_command.hpp"
 #include "support/server_process.hpp"
 #include "support/ws_client.hpp"
 
@@ -35,56 +36,16 @@ namespace fs = std::filesystem;
 using boost::json::object;
 using Clock = std::chrono::steady_clock;
 
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
 std::string str(const boost::json::value& value) { return std::string(value.as_string()); }
 
-// A temporary folder removed at the end of the test.
-struct TempDir {
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "parley-backup-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    if (std::getenv("PARLEY_TEST_KEEP") == nullptr) fs::remove_all(path, ignored);
-  }
-  fs::path path;
-};
-
-// Runs `parleyd --config CONFIG --data-dir DATA args...`; returns the exit
-// status and what it printed (stdout and stderr).
-std::pair<int, std::string> run_parleyd(const fs::path& config, const fs::path& data_dir,
-                                        std::vector<std::string> args) {
-  TempDir out_dir;
-  fs::path out = out_dir.path / "output.txt";
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    std::vector<std::string> argv_s = {"parleyd", "--config", config.string(), "--data-dir", data_dir.string()};
-    argv_s.insert(argv_s.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& a : argv_s) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    FILE* f = std::freopen(out.c_str(), "w", stdout);
-    if (f == nullptr || ::dup2(STDOUT_FILENO, STDERR_FILENO) < 0) ::_exit(127);
-    ::execv(PARLEYD_PATH, argv.data());
-    ::_exit(127);
-  }
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, read_file(out)};
-}
-
 std::pair<int, std::string> backup(const ServerProcess& server, const fs::path& dest) {
-  return run_parleyd(server.data_dir() / "test.toml", server.data_dir() / "data", {"backup", dest.string()});
+  auto result = run_parleyd_on(server, {"backup", dest.string()});
+  return {result.exit_code, result.output};
 }
 
 std::pair<int, std::string> restore(const ServerProcess& server, const fs::path& src, const fs::path& target) {
-  return run_parleyd(server.data_dir() / "test.toml", target, {"restore", src.string()});
+  auto result = run_parleyd_on(server, {"restore", src.string()}, target);
+  return {result.exit_code, result.output};
 }
 
 // PRAGMA integrity_check and the message ids of a (stopped) database.
@@ -246,7 +207,7 @@ TEST(BackupTest, BackupUnderSendLoadRestoresEveryAckedMessageAndTheSameMediaByte
     acked_at_start = acked.size();
   }
   TempDir backups;
-  fs::path dest = backups.path / "b1";
+  fs::path dest = backups.path() / "b1";
   auto [status, out] = backup(server, dest);
   std::size_t acked_at_end = 0;
   {
@@ -277,7 +238,7 @@ TEST(BackupTest, BackupUnderSendLoadRestoresEveryAckedMessageAndTheSameMediaByte
 
   // Restore into a new folder, then look at the database and start a server on it.
   TempDir restored_root;
-  fs::path restored = restored_root.path / "data";
+  fs::path restored = restored_root.path() / "data";
   auto [restore_status, restore_out] = restore(server, dest, restored);
   ASSERT_EQ(restore_status, 0) << restore_out;
   EXPECT_NE(restore_out.find("integrity_check ok"), std::string::npos) << restore_out;
@@ -291,7 +252,7 @@ TEST(BackupTest, BackupUnderSendLoadRestoresEveryAckedMessageAndTheSameMediaByte
   EXPECT_GE(probe.message_ids.size(), acked_before.size());
 
   server.terminate();
-  ServerProcess again{ServerOptions{"[stickers]\ninstall_default_pack = true\n", restored_root.path}};
+  ServerProcess again{ServerOptions{"[stickers]\ninstall_default_pack = true\n", restored_root.path()}};
   EXPECT_EQ(download(again.port(), "/api/v1/media/" + big_id, alice.token).sha256, sha256_hex(big));
   EXPECT_EQ(download(again.port(), "/api/v1/media/" + small_id, bob.token).sha256, sha256_hex(small));
   auto image_again = HttpClient(again.port()).get(sticker_url, bob.token);
@@ -314,7 +275,7 @@ TEST(BackupTest, DamagedOrIncompleteBackupsAndNonEmptyTargetsAreRefused) {
   auto alice = register_and_login(client, "alice");
   upload(client, alice, "file.bin", pattern(0, 64 * 1024));
   TempDir work;
-  fs::path good = work.path / "good";
+  fs::path good = work.path() / "good";
   auto [status, out] = backup(server, good);
   ASSERT_EQ(status, 0) << out;
 
@@ -324,7 +285,7 @@ TEST(BackupTest, DamagedOrIncompleteBackupsAndNonEmptyTargetsAreRefused) {
   EXPECT_NE(again_out.find("is not empty"), std::string::npos) << again_out;
 
   auto variant = [&](const std::string& name) {
-    fs::path copy = work.path / name;
+    fs::path copy = work.path() / name;
     fs::copy(good, copy, fs::copy_options::recursive);
     return copy;
   };
@@ -347,7 +308,7 @@ TEST(BackupTest, DamagedOrIncompleteBackupsAndNonEmptyTargetsAreRefused) {
                                                       {bad_blob, "checksum mismatch"},
                                                       {no_manifest, "has no manifest.json"},
                                                       {newer, "newer than this parleyd"}}) {
-    fs::path target = work.path / ("target-" + src.filename().string());
+    fs::path target = work.path() / ("target-" + src.filename().string());
     auto [s, o] = restore(server, src, target);
     EXPECT_EQ(s, 1) << src << ": " << o;
     EXPECT_NE(o.find(message), std::string::npos) << src << ": " << o;
@@ -355,7 +316,7 @@ TEST(BackupTest, DamagedOrIncompleteBackupsAndNonEmptyTargetsAreRefused) {
   }
 
   // A target that is not empty is left alone.
-  fs::path occupied = work.path / "occupied";
+  fs::path occupied = work.path() / "occupied";
   fs::create_directories(occupied);
   std::ofstream(occupied / "keep.txt") << "mine";
   auto [occupied_status, occupied_out] = restore(server, good, occupied);
@@ -365,9 +326,9 @@ TEST(BackupTest, DamagedOrIncompleteBackupsAndNonEmptyTargetsAreRefused) {
   EXPECT_FALSE(fs::exists(occupied / "parley.db"));
 
   // The intact backup restores.
-  auto [ok_status, ok_out] = restore(server, good, work.path / "fresh");
+  auto [ok_status, ok_out] = restore(server, good, work.path() / "fresh");
   EXPECT_EQ(ok_status, 0) << ok_out;
-  EXPECT_EQ(probe_database(work.path / "fresh" / "parley.db").integrity, "ok");
+  EXPECT_EQ(probe_database(work.path() / "fresh" / "parley.db").integrity, "ok");
 }
 
 // ---- the blob sweeper and a running backup -------------------------------------------------------
@@ -441,7 +402,7 @@ TEST(BackupTest, DevicesAheadOfARestoredServerResyncAndDevicesBehindItResume) {
   acked_id(ack2);
 
   TempDir work;
-  auto [status, out] = backup(server, work.path / "backup");
+  auto [status, out] = backup(server, work.path() / "backup");
   ASSERT_EQ(status, 0) << out;
 
   // After the backup: more messages, and the phone syncs past the backup.
@@ -455,9 +416,9 @@ TEST(BackupTest, DevicesAheadOfARestoredServerResyncAndDevicesBehindItResume) {
   server.terminate();
 
   TempDir restored_root;
-  auto [restore_status, restore_out] = restore(server, work.path / "backup", restored_root.path / "data");
+  auto [restore_status, restore_out] = restore(server, work.path() / "backup", restored_root.path() / "data");
   ASSERT_EQ(restore_status, 0) << restore_out;
-  ServerProcess restored{ServerOptions{"", restored_root.path}};
+  ServerProcess restored{ServerOptions{"", restored_root.path()}};
 
   // The phone is ahead of the restored server: it must reload over REST.
   WsClient phone(restored.port());

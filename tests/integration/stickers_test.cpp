@@ -14,6 +14,7 @@
 #include <iterator>
 
 #include "support/http_client.hpp"
+#include "support/parleyd_command.hpp"
 #include "support/server_process.hpp"
 #include "support/ws_client.hpp"
 
@@ -25,33 +26,11 @@ using boost::json::object;
 
 const fs::path kDefaultPack = fs::path(PARLEY_SOURCE_DIR) / "server/stickers/default";
 
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
 // Runs `parleyd args...` with the test server's config and data folder;
 // returns the exit status and what it printed.
 std::pair<int, std::string> run_parleyd(const ServerProcess& server, std::vector<std::string> args) {
-  fs::path out = server.data_dir() / "cli-output.txt";
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    std::vector<std::string> argv_s = {"parleyd", "--config", (server.data_dir() / "test.toml").string(), "--data-dir",
-                                       (server.data_dir() / "data").string()};
-    argv_s.insert(argv_s.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& a : argv_s) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    FILE* f = std::freopen(out.c_str(), "w", stdout);
-    if (f == nullptr || ::dup2(STDOUT_FILENO, STDERR_FILENO) < 0) ::_exit(127);
-    ::execv(PARLEYD_PATH, argv.data());
-    ::_exit(127);
-  }
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  std::string text = read_file(out);
-  fs::remove(out);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, text};
+  auto result = run_parleyd_on(server, std::move(args));
+  return {result.exit_code, result.output};
 }
 
 class StickersTest : public ::testing::Test {

@@ -24,7 +24,7 @@ namespace {
 // that order of precedence (see core/config.hpp).
 parley::Config load_config(const std::string& config_file, const std::string& listen,
                            const std::string& data_dir, const std::optional<unsigned>& threads,
-                           const std::string& log_level) {
+                           const std::string& log_level, const std::string& web_root) {
   parley::Config config;
   std::string file = config_file;
   auto env = parley::process_environment();
@@ -41,6 +41,7 @@ parley::Config load_config(const std::string& config_file, const std::string& li
   if (!data_dir.empty()) config.data_dir = data_dir;
   if (threads) config.threads = *threads;
   if (!log_level.empty()) parley::apply_log_level(config, log_level);
+  if (!web_root.empty()) config.web.root = web_root;
   parley::validate(config);
   return config;
 }
@@ -117,7 +118,7 @@ int main(int argc, char** argv) {
   // server. Ignored, the call fails with EPIPE and only that connection ends.
   std::signal(SIGPIPE, SIG_IGN);
   CLI::App cli{"parleyd: the Parley chat server"};
-  std::string config_file, listen, data_dir, log_level;
+  std::string config_file, listen, data_dir, log_level, web_root;
   std::optional<unsigned> threads;
   bool print_routes = false;
   cli.add_option("-c,--config", config_file, "TOML configuration file (or PARLEY_CONFIG)");
@@ -125,6 +126,7 @@ int main(int argc, char** argv) {
   cli.add_option("-d,--data-dir", data_dir, "folder for the database and media (or PARLEY_DATA_DIR; default ./data)");
   cli.add_option("-t,--threads", threads, "I/O threads, 0 = one per core but one, left to the database writer (or PARLEY_THREADS)");
   cli.add_option("--log-level", log_level, "trace, debug, info, warn, error, critical or off (or PARLEY_LOG_LEVEL)");
+  cli.add_option("--web-root", web_root, "folder of the built web app, served at / (or PARLEY_WEB_ROOT; default none)");
   cli.add_flag("--print-routes", print_routes, "print every HTTP route and exit");
   // parleyd stickers import DIR | list | remove NAME
   std::string sticker_argument;
@@ -144,7 +146,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(cli, argc, argv);
 
   try {
-    parley::Config config = load_config(config_file, listen, data_dir, threads, log_level);
+    parley::Config config = load_config(config_file, listen, data_dir, threads, log_level, web_root);
     if (stickers->parsed()) {
       parley::log::init("warn");
       std::string action = import->parsed() ? "import" : remove->parsed() ? "remove" : "list";

@@ -39,6 +39,7 @@
 #include "stickers/sticker_routes.hpp"
 #include "storage/blob_store.hpp"
 #include "storage/sqlite/sqlite_store.hpp"
+#include "web/static_site.hpp"
 
 namespace parley::app {
 namespace {
@@ -101,6 +102,7 @@ struct ServerApp::Impl {
     stickers::register_sticker_routes(router, services, media.blobs());
     search::register_search_routes(router, services);
     register_ops_routes(router, services, stopping);
+    if (!config.web.root.empty()) web::register_web_app(router, config.web.root);
     server.set_upgrade_handler("/ws",
                                [this](http::Upgrade upgrade) { return ws::serve(std::move(upgrade), ws_context); });
     if (config.tls.enabled()) {

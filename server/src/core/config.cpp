@@ -266,6 +266,13 @@ void apply_toml(Config& config, std::string_view text, std::string_view source_n
     r.boolean("install_default_pack", config.stickers.install_default_pack);
     r.finish();
   }
+  if (const toml::table* web = top.table("web")) {
+    TableReader r(*web, "web.");
+    std::string web_root;
+    r.string("root", web_root);
+    if (!web_root.empty()) config.web.root = web_root;
+    r.finish();
+  }
   top.finish();
 }
 
@@ -281,6 +288,7 @@ void apply_environment(Config& config, const EnvLookup& env) {
     config.threads = static_cast<unsigned>(threads);
   }
   if (auto v = env("PARLEY_LOG_LEVEL")) apply_log_level(config, *v);
+  if (auto v = env("PARLEY_WEB_ROOT")) config.web.root = *v;
 }
 
 void validate(const Config& config) {

@@ -4,8 +4,9 @@
 //   1. built-in defaults (below, each justified),
 //   2. the TOML file named by --config or PARLEY_CONFIG,
 //   3. environment variables PARLEY_LISTEN, PARLEY_DATA_DIR, PARLEY_THREADS,
-//      PARLEY_LOG_LEVEL,
-//   4. command-line flags (--listen, --data-dir, --threads, --log-level).
+//      PARLEY_LOG_LEVEL, PARLEY_WEB_ROOT,
+//   4. command-line flags (--listen, --data-dir, --threads, --log-level,
+//      --web-root).
 // An unknown key in the file, a value of the wrong type or out of range is an
 // error (ConfigError) and parleyd refuses to start: a typo must never silently
 // fall back to a default.
@@ -226,6 +227,14 @@ struct StickerOptions {
   bool install_default_pack = true;
 };
 
+// The web app (web/static_site.hpp).
+struct WebOptions {
+  // The folder of the built web app (web/dist): served at `/`. Empty: no web
+  // app, only the API (a server that only native clients use). Relative to
+  // the working directory.
+  std::filesystem::path root;
+};
+
 struct Config {
   // Loopback by default: a fresh install is not reachable from the network
   // until the operator says so.
@@ -246,6 +255,7 @@ struct Config {
   TlsOptions tls;
   MediaOptions media;
   StickerOptions stickers;
+  WebOptions web;
 };
 
 // Reads an environment variable; returns nullopt when unset.

@@ -162,6 +162,16 @@ TEST(ConfigTest, EnvironmentOverridesFileAndParsesListen) {
   EXPECT_THROW(apply_listen(config, "host:70000"), ConfigError);
 }
 
+TEST(ConfigTest, WebRootComesFromFileThenEnvironment) {
+  Config config;
+  EXPECT_TRUE(config.web.root.empty()) << "no web app unless asked for";
+  apply_toml(config, "[web]\nroot = \"site/dist\"\n", "t");
+  EXPECT_EQ(config.web.root, "site/dist");
+  apply_environment(config, env_of({{"PARLEY_WEB_ROOT", "/srv/parley/web"}}));
+  EXPECT_EQ(config.web.root, "/srv/parley/web");
+  EXPECT_THROW(apply_toml(config, "[web]\nroute = \"x\"\n", "t"), ConfigError) << "a typo is an error";
+}
+
 TEST(ConfigTest, TlsSectionIsReadAndValidated) {
   Config config;
   EXPECT_FALSE(config.tls.enabled());

@@ -55,6 +55,10 @@ void Router::add_streaming(std::string_view method, std::string_view pattern, st
   routes_.back().stream_limit = max_body_bytes;
 }
 
+void Router::set_fallback(std::string label, Handler handler) {
+  fallback_ = Route{"GET", std::move(label), std::move(handler), {}, std::nullopt};
+}
+
 const Route* Router::find(std::string_view method, std::string_view path) const {
   auto segments = split_path(path);
   const Route* get = nullptr;
@@ -82,6 +86,7 @@ const Route& Router::match(Request& request) const {
     return route;
   }
   if (path_known) throw ApiError(ErrorCode::kMethodNotAllowed, fmt::format("{} is not allowed here", request.method));
+  if (fallback_ && (request.method == "GET" || request.method == "HEAD")) return *fallback_;
   throw ApiError(ErrorCode::kNotFound, "no such endpoint");
 }
 

@@ -55,13 +55,20 @@ class Router {
   // method.
   [[nodiscard]] const Route& match(Request& request) const;
 
+  // Serves GET and HEAD requests whose path no route has (the web app's
+  // files and its client-side routes: web/static_site.hpp). Other methods on
+  // such paths stay 404. `label` names it in metrics, as a pattern would.
+  void set_fallback(std::string label, Handler handler);
+
   // The route match() would pick, or nullptr; never throws, fills nothing.
+  // Never the fallback: it serves no streaming body.
   [[nodiscard]] const Route* find(std::string_view method, std::string_view path) const;
 
   [[nodiscard]] const std::vector<Route>& routes() const { return routes_; }
 
  private:
   std::vector<Route> routes_;
+  std::optional<Route> fallback_;
 };
 
 }  // namespace parley::http

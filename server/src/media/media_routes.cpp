@@ -9,6 +9,7 @@
 #include "api/services.hpp"
 #include "auth/authenticator.hpp"
 #include "core/error.hpp"
+#include "http/conditional.hpp"
 #include "http/json_body.hpp"
 #include "http/router.hpp"
 #include "media/byte_range.hpp"
@@ -49,23 +50,6 @@ std::string served_type(std::string_view content_type) {
 // An entity tag from the content's digest: identical bytes, identical tag.
 std::string entity_tag(std::string_view sha256) { return fmt::format("\"{}\"", sha256); }
 
-// If-None-Match (RFC 9110 §13.1.2): "*" or a list of tags, compared weakly.
-bool none_match(std::string_view header, std::string_view etag) {
-  if (header.empty()) return false;
-  std::size_t start = 0;
-  while (start < header.size()) {
-    std::size_t comma = header.find(',', start);
-    if (comma == std::string_view::npos) comma = header.size();
-    std::string_view tag = header.substr(start, comma - start);
-    while (!tag.empty() && (tag.front() == ' ' || tag.front() == '\t')) tag.remove_prefix(1);
-    while (!tag.empty() && (tag.back() == ' ' || tag.back() == '\t')) tag.remove_suffix(1);
-    if (tag.starts_with("W/")) tag.remove_prefix(2);
-    if (tag == "*" || tag == etag) return true;
-    start = comma + 1;
-  }
-  return false;
-}
-
 void add_common_headers(Response& response, std::string_view etag) {
   response.headers.emplace_back("ETag", std::string(etag));
   response.headers.emplace_back("Cache-Control", std::string(kCacheControl));
@@ -81,7 +65,7 @@ Response file_response(const Request& request, storage::OpenBlob blob, std::stri
   const std::string etag = entity_tag(sha256);
   Response response;
   response.content_type = served_type(content_type);
-  if (none_match(request.header("If-None-Match"), etag)) {
+  if (http::if_none_match(request.header("If-None-Match"), etag)) {
     response.status = 304;
     response.content_type.clear();
     add_common_headers(response, etag);

@@ -8,6 +8,7 @@
 #include "auth/authenticator.hpp"
 #include "core/clock.hpp"
 #include "core/error.hpp"
+#include "http/conditional.hpp"
 #include "http/router.hpp"
 #include "storage/blob_store.hpp"
 #include "storage/store.hpp"
@@ -128,7 +129,7 @@ class StickerRoutes {
                         {"ETag", etag},
                         {"X-Content-Type-Options", "nosniff"},
                         {"Content-Security-Policy", "default-src 'none'; sandbox"}};
-    if (etag_matches(request.header("If-None-Match"), etag)) {
+    if (http::if_none_match(request.header("If-None-Match"), etag)) {
       response.status = 304;
       response.content_type.clear();
       co_return response;
@@ -144,23 +145,6 @@ class StickerRoutes {
  private:
   std::vector<storage::StickerPackSummary> my_set(storage::UserId user) {
     return s_.store.read([&](Transaction& tx) { return tx.user_sticker_packs(user); });
-  }
-
-  // If-None-Match: "*" or a list of entity tags (weak ones compare weakly).
-  static bool etag_matches(std::string_view header, std::string_view etag) {
-    if (header.empty()) return false;
-    std::size_t at = 0;
-    while (at < header.size()) {
-      std::size_t comma = header.find(',', at);
-      std::string_view tag = header.substr(at, comma == std::string_view::npos ? std::string_view::npos : comma - at);
-      while (!tag.empty() && (tag.front() == ' ' || tag.front() == '\t')) tag.remove_prefix(1);
-      while (!tag.empty() && (tag.back() == ' ' || tag.back() == '\t')) tag.remove_suffix(1);
-      if (tag.starts_with("W/")) tag.remove_prefix(2);
-      if (tag == "*" || tag == etag) return true;
-      if (comma == std::string_view::npos) break;
-      at = comma + 1;
-    }
-    return false;
   }
 
   api::Services& s_;
