@@ -30,7 +30,10 @@ ARGS = None
 class Terminal:
     """One tmux server of our own (its own socket) running one program."""
 
-    def __init__(self, user, command, width=110, height=32):
+    def __init__(self, user, command, width=110, height=32, history=False):
+        # history: read the lines scrolled off the screen too (a command's
+        # output may scroll while tmux settles the window's size).
+        self.history = history
         self.dir = tempfile.mkdtemp(prefix="parley-tmux-")
         self.socket = os.path.join(self.dir, "tmux.sock")
         env_args = []
@@ -42,8 +45,8 @@ class Terminal:
         subprocess.run(["tmux", "-S", self.socket, "set-option", "-g", "remain-on-exit", "on"], check=True)
 
     def screen(self):
-        return subprocess.run(["tmux", "-S", self.socket, "capture-pane", "-p"], capture_output=True, text=True,
-                              check=True).stdout
+        return subprocess.run(["tmux", "-S", self.socket, "capture-pane", "-p"] + (["-S", "-"] if self.history else []),
+                              capture_output=True, text=True, check=True).stdout
 
     def keys(self, *keys):
         subprocess.run(["tmux", "-S", self.socket, "send-keys"] + list(keys), check=True)
@@ -260,7 +263,7 @@ class TuiTest(unittest.TestCase):
         self.assertRegex(piped.stdout, r"^sent \d+\n$")
 
     def terminal_running(self, user, command):
-        t = Terminal(user, command)
+        t = Terminal(user, command, history=True)
         self.addCleanup(t.close)
         return t
 
