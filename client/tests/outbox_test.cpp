@@ -94,6 +94,32 @@ TEST_F(OutboxTest, ConnectionCutBeforeTheAckIsRetriedWithoutDuplicates) {
   }
 }
 
+TEST_F(OutboxTest, ALongOutboxStaysUnderTheServersRateLimitAndInOrder) {
+  // 300 messages queued offline: more than the server's burst (200 frames),
+  // so the engine must pace itself rather than be refused (and reordered).
+  Runtime runtime;
+  TcpProxy proxy;
+  auto recorder = std::make_shared<Recorder>();
+  proxy.set_target(server.port());
+  auto account = signed_in_account(runtime, dir / "alice", proxy.port(), alice, recorder);
+  proxy.set_target(0);
+  proxy.drop_all();
+  ASSERT_TRUE(recorder->wait_until([&] { return account->state() == ConnectionState::offline; }));
+  for (int i = 0; i < 300; ++i) ASSERT_TRUE(account->send_text(direct, "queued " + std::to_string(i)));
+  proxy.set_target(server.port());
+  account->reconnect_now();
+  ASSERT_TRUE(recorder->wait_until([&] {
+    auto messages = account->history(direct, 0, 400).messages;
+    return messages.size() == 300 && std::all_of(messages.begin(), messages.end(), [](const Message& m) {
+             return m.state == MessageState::sent;
+           });
+  }, 60s));
+  const auto history = server_history(http, alice, direct);
+  ASSERT_EQ(history.size(), 300u);
+  for (std::size_t i = 0; i < history.size(); ++i) EXPECT_EQ(history[i].text, "queued " + std::to_string(i));
+  for (const auto& error : recorder->errors()) ADD_FAILURE() << "unexpected error: " << error.message;
+}
+
 // Runs the helper, which queues `texts` and then waits; kills it with
 // SIGKILL as soon as it says the messages are written.
 void write_then_kill(const std::string& url, const std::filesystem::path& folder, ConversationId conversation,

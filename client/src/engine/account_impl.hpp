@@ -81,6 +81,13 @@ struct Account::Impl : std::enable_shared_from_this<Account::Impl> {
   ws::Backoff backoff;
   boost::asio::steady_timer wake;       // the backoff wait; reconnect_now() cancels it
   boost::asio::steady_timer retry;      // outbox retry after a transient refusal
+  bool sends_paused = false;            // until `retry` fires: the server asked to slow down
+  // A client-side token bucket under the server's per-session frame rate
+  // (welcome.limits): the outbox never sends faster than the server
+  // accepts, so sends are not refused, and so not reordered by a retry.
+  double send_rate = 40, send_burst = 160, send_tokens = 160;
+  std::chrono::steady_clock::time_point tokens_at = std::chrono::steady_clock::now();
+  bool take_token();
   bool connection_running = false;
   std::shared_ptr<WsConnection> connection;  // while connected
   bool online = false;                  // synced, and not reloading

@@ -270,6 +270,16 @@ void Account::Impl::handle_frame(const json::object& frame) {
     } else if (type == "welcome") {
       const auto user = get_int(frame, "user_id");
       if (me.load() == 0) me = user;
+      if (const auto* limits = frame.if_contains("limits"); limits != nullptr && limits->is_object()) {
+        // 80% of the session's rate and burst: typing and read frames share it.
+        const auto& object = limits->get_object();
+        const auto rate = get_optional_int(object, "frames_per_second").value_or(50);
+        const auto burst = get_optional_int(object, "frame_burst").value_or(200);
+        send_rate = std::max(1.0, static_cast<double>(rate) * 0.8);
+        send_burst = std::max(1.0, static_cast<double>(burst) * 0.8);
+        send_tokens = send_burst;
+        tokens_at = std::chrono::steady_clock::now();
+      }
     } else if (type == "ack") {
       const auto client_id = get_string(frame, "client_id");
       const auto conversation = get_int(frame, "conversation_id");
@@ -350,6 +360,13 @@ void Account::Impl::apply_batch(std::vector<std::pair<std::int64_t, json::object
 }
 
 void Account::Impl::after_apply(sync::Applied& applied) {
+  // The store's bound: new history pushes the oldest out (down to 90% of
+  // the limit, so that eviction runs in batches rather than per event).
+  // History paged back in by load_older is exempt until the next batch.
+  if (store->used_bytes() > options.store_limit_bytes) {
+    store->evict_history(options.store_limit_bytes / 10 * 9, 50);
+    applied.changes.conversation_list = true;
+  }
   emit_changes(applied.changes);
   notify_incoming(applied.incoming);
   if (!applied.read_moved.empty()) {
@@ -444,11 +461,31 @@ void Account::Impl::request_frame(json::object frame, Callback<Done> done) {
   send_frame(std::move(frame));
 }
 
+bool Account::Impl::take_token() {
+  const auto now = std::chrono::steady_clock::now();
+  send_tokens = std::min(send_burst, send_tokens + send_rate * std::chrono::duration<double>(now - tokens_at).count());
+  tokens_at = now;
+  if (send_tokens < 1) return false;
+  send_tokens -= 1;
+  return true;
+}
+
 void Account::Impl::flush_outbox() {
-  if (!online || !connection || closed) return;
+  if (!online || !connection || closed || sends_paused) return;
   for (auto& entry : store->outbox_pending()) {
     if (inflight_sends.size() >= kSendWindow) break;
     if (inflight_sends.contains(entry.client_id)) continue;
+    if (!take_token()) {
+      // Over the rate: go on when a token is back.
+      sends_paused = true;
+      retry.expires_after(std::chrono::milliseconds(static_cast<int>(1000 / send_rate) + 1));
+      retry.async_wait([self = shared_from_this()](boost::system::error_code e) {
+        if (e || self->closed) return;
+        self->sends_paused = false;
+        self->flush_outbox();
+      });
+      break;
+    }
     json::object frame{{"type", "send"}, {"conversation_id", entry.conversation_id}, {"client_id", entry.client_id}};
     if (!entry.text.empty()) frame["text"] = entry.text;
     if (entry.reply_to) frame["reply_to"] = *entry.reply_to;
@@ -469,10 +506,17 @@ void Account::Impl::flush_outbox() {
       if (transient(error.code)) {
         // The outcome is unknown or the server is busy: the same client_id
         // goes again (a stored message answers duplicate, never twice).
-        retry.expires_after(std::chrono::seconds(1));
-        retry.async_wait([self = shared_from_this()](boost::system::error_code e) {
-          if (!e && !self->closed) self->flush_outbox();
-        });
+        // Nothing more is sent for a second, so that a rate limit is not
+        // hit again and again (21 refusals in a row end the connection).
+        if (!sends_paused) {
+          sends_paused = true;
+          retry.expires_after(std::chrono::seconds(1));
+          retry.async_wait([self = shared_from_this()](boost::system::error_code e) {
+            if (e || self->closed) return;
+            self->sends_paused = false;
+            self->flush_outbox();
+          });
+        }
         return;
       }
       {

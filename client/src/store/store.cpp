@@ -380,6 +380,8 @@ void Store::outbox_acked(Write& write, const std::string& client_id, MessageId i
     message.reply_to = statement.optional_int64(2);
     message.created_at = created_at;
     put_message(write, message);  // also removes the outbox entry
+    // Sending moved this user's read mark to the message (docs/protocol.md "send").
+    raise_receipt(write, message.conversation_id, me, seq, Mark::read_only, me);
   }
   writer_->prepare("DELETE FROM outbox WHERE client_id = ?").bind(client_id).run();
 }
@@ -490,27 +492,31 @@ std::int64_t Store::evict_history(std::int64_t limit, int keep_per_conversation)
   // outside every conversation's newest page go first. The history floor
   // remembers, per conversation, that older messages exist on the server.
   for (int round = 0; round < 1000 && used_bytes() > limit; ++round) {
-    Write write(*this);
-    auto candidates = writer_->prepare(
-        "SELECT m.id, m.conversation_id, m.seq FROM messages m "
-        "WHERE m.seq <= (SELECT MAX(seq) FROM messages x WHERE x.conversation_id = m.conversation_id) - ? "
-        "ORDER BY m.created_at, m.id LIMIT 500");
-    candidates.bind(keep_per_conversation);
-    std::vector<std::tuple<MessageId, ConversationId, std::int64_t>> batch;
-    while (candidates.step()) batch.emplace_back(candidates.int64(0), candidates.int64(1), candidates.int64(2));
-    if (batch.empty()) break;
-    for (const auto& [id, conversation, seq] : batch) {
-      writer_->prepare("DELETE FROM messages_fts WHERE rowid = ?").bind(id).run();
-      writer_->prepare("DELETE FROM messages WHERE id = ?").bind(id).run();
-      writer_
-          ->prepare("INSERT INTO history_floor(conversation_id, seq) VALUES (?, ?) "
-                    "ON CONFLICT(conversation_id) DO UPDATE SET seq = MAX(seq, excluded.seq)")
-          .bind(conversation)
-          .bind(seq)
-          .run();
+    std::size_t removed = 0;
+    {
+      Write write(*this);
+      auto candidates = writer_->prepare(
+          "SELECT m.id, m.conversation_id, m.seq FROM messages m "
+          "WHERE m.seq <= (SELECT MAX(seq) FROM messages x WHERE x.conversation_id = m.conversation_id) - ? "
+          "ORDER BY m.created_at, m.id LIMIT 500");
+      candidates.bind(keep_per_conversation);
+      std::vector<std::tuple<MessageId, ConversationId, std::int64_t>> batch;
+      while (candidates.step()) batch.emplace_back(candidates.int64(0), candidates.int64(1), candidates.int64(2));
+      for (const auto& [id, conversation, seq] : batch) {
+        writer_->prepare("DELETE FROM messages_fts WHERE rowid = ?").bind(id).run();
+        writer_->prepare("DELETE FROM messages WHERE id = ?").bind(id).run();
+        writer_
+            ->prepare("INSERT INTO history_floor(conversation_id, seq) VALUES (?, ?) "
+                      "ON CONFLICT(conversation_id) DO UPDATE SET seq = MAX(seq, excluded.seq)")
+            .bind(conversation)
+            .bind(seq)
+            .run();
+      }
+      write.commit();
+      removed = batch.size();
     }
-    write.commit();
-    evicted += static_cast<std::int64_t>(batch.size());
+    if (removed == 0) break;
+    evicted += static_cast<std::int64_t>(removed);
     // Freed pages go back to the file system (auto_vacuum = INCREMENTAL).
     std::lock_guard lock(write_mutex_);
     writer_->exec("PRAGMA incremental_vacuum");
