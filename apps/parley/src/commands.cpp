@@ -29,9 +29,7 @@ milliseconds timeout_of(const GlobalOptions& options) { return seconds(options.t
 // cursor or rewrite the screen of whoever reads `parley history`).
 std::string printable(const std::string& text) { return narrow(sanitize(widen(text), false)); }
 
-void print_json(const json::value& value) {
-  std::cout << json::serialize(value) << "\n" << std::flush;
-}
+void print_json(const json::value& value) { std::cout << json::serialize(value) << "\n" << std::flush; }
 
 // Reads a password: from the terminal without echo, or one line of stdin
 // (scripts; --password-stdin forces it). Never from an argument or the
@@ -157,9 +155,9 @@ int run_register(const GlobalOptions& options, const RegisterArgs& args) {
   Loop loop;
   Runtime runtime;
   std::optional<Result<User>> result;
-  register_account(runtime, options.server, args.username, password,
-                   args.display_name.empty() ? args.username : args.display_name,
-                   [&](Result<User> r) { loop.post([&, r = std::move(r)]() mutable { result.emplace(std::move(r)); }); });
+  register_account(
+      runtime, options.server, args.username, password, args.display_name.empty() ? args.username : args.display_name,
+      [&](Result<User> r) { loop.post([&, r = std::move(r)]() mutable { result.emplace(std::move(r)); }); });
   if (!loop.run_until([&] { return result.has_value(); }, timeout_of(options))) {
     throw CliError(kExitUnavailable, "no answer from " + options.server);
   }
@@ -167,8 +165,8 @@ int run_register(const GlobalOptions& options, const RegisterArgs& args) {
   if (options.json) {
     print_json(json::object{{"id", result->value().id}, {"username", result->value().username}});
   } else {
-    std::cout << "registered " << result->value().username << " on " << options.server
-              << " (now: parley login " << args.username << ")\n";
+    std::cout << "registered " << result->value().username << " on " << options.server << " (now: parley login "
+              << args.username << ")\n";
   }
   return kExitOk;
 }
@@ -197,7 +195,9 @@ int run_login(const GlobalOptions& options, const LoginArgs& args) {
 
   Session session(paths, name, profile);
   auto user = session.await<User>(
-      [&](Callback<User> done) { session.account().sign_in(args.username, password, std::move(done), args.two_factor_code); },
+      [&](Callback<User> done) {
+        session.account().sign_in(args.username, password, std::move(done), args.two_factor_code);
+      },
       timeout_of(options));
   if (!user) {
     if (user.error().code == Errc::two_factor_required) {
@@ -215,11 +215,12 @@ int run_login(const GlobalOptions& options, const LoginArgs& args) {
     throw CliError(kExitConfig, e.what());
   }
   if (options.json) {
-    print_json(json::object{{"profile", name}, {"server", profile.server}, {"user_id", user.value().id},
+    print_json(json::object{{"profile", name},
+                            {"server", profile.server},
+                            {"user_id", user.value().id},
                             {"username", user.value().username}});
   } else {
-    std::cout << "logged in as " << user.value().username << " on " << profile.server << " (profile " << name
-              << ")\n";
+    std::cout << "logged in as " << user.value().username << " on " << profile.server << " (profile " << name << ")\n";
   }
   return kExitOk;
 }
@@ -227,8 +228,8 @@ int run_login(const GlobalOptions& options, const LoginArgs& args) {
 int run_logout(const GlobalOptions& options, bool forget) {
   auto session = Session::open_profile(options);
   std::string name = session->profile_name();
-  auto done = session->await<Done>(
-      [&](Callback<Done> cb) { session->account().sign_out(!forget, std::move(cb)); }, timeout_of(options));
+  auto done = session->await<Done>([&](Callback<Done> cb) { session->account().sign_out(!forget, std::move(cb)); },
+                                   timeout_of(options));
   if (!done) check(done.error(), "logout");
   session.reset();
   Paths paths = Paths::from_environment();
@@ -252,22 +253,25 @@ int run_contacts(const GlobalOptions& options) {
   if (options.json) {
     json::array cs, is;
     for (const Contact& c : contacts) {
-      json::object o{{"id", c.user.id}, {"username", c.user.username}, {"display_name", c.user.display_name},
+      json::object o{{"id", c.user.id},
+                     {"username", c.user.username},
+                     {"display_name", c.user.display_name},
                      {"online", c.online}};
       if (c.last_seen_at) o["last_seen_at"] = *c.last_seen_at;
       cs.push_back(std::move(o));
     }
     for (const Invitation& i : invitations) {
-      is.push_back(json::object{{"id", i.id}, {"username", i.user.username}, {"incoming", i.incoming},
-                                {"created_at", i.created_at}});
+      is.push_back(json::object{
+          {"id", i.id}, {"username", i.user.username}, {"incoming", i.incoming}, {"created_at", i.created_at}});
     }
     print_json(json::object{{"contacts", std::move(cs)}, {"invitations", std::move(is)}});
     return kExitOk;
   }
   for (const Contact& c : contacts) {
     std::cout << c.user.username << "\t" << printable(c.user.display_name) << "\t"
-              << (c.online ? std::string("online")
-                           : c.last_seen_at ? "last seen " + time_text(*c.last_seen_at) : std::string("offline"))
+              << (c.online         ? std::string("online")
+                  : c.last_seen_at ? "last seen " + time_text(*c.last_seen_at)
+                                   : std::string("offline"))
               << "\n";
   }
   for (const Invitation& i : invitations) {
@@ -344,8 +348,8 @@ int run_send(const GlobalOptions& options, const SendArgs& args) {
     std::int64_t size = static_cast<std::int64_t>(fs::file_size(args.file));
     auto sent = session->await<std::string>(
         [&](Callback<std::string> done) {
-          session->account().send_file(conversation, args.file, text,
-                                       [bar](Progress p) { bar->update(p.done, p.total); }, std::move(done));
+          session->account().send_file(
+              conversation, args.file, text, [bar](Progress p) { bar->update(p.done, p.total); }, std::move(done));
         },
         milliseconds(std::max<std::int64_t>(timeout_of(options).count(), size / 1000)));  // >= 1 MB/s
     bar->finish();
@@ -360,12 +364,12 @@ int run_send(const GlobalOptions& options, const SendArgs& args) {
     if (options.json) print_json(json::object{{"conversation_id", conversation}, {"client_id", client_id}});
     return kExitOk;
   }
-  auto sent = wait_sent(*session, conversation, client_id, online ? timeout_of(options) : milliseconds(0),
-                        !args.file.empty());
+  auto sent =
+      wait_sent(*session, conversation, client_id, online ? timeout_of(options) : milliseconds(0), !args.file.empty());
   if (!sent) {
     std::cerr << "parley: queued: not sent yet (offline); parley sends it at its next connection\n";
-    if (options.json) print_json(json::object{{"conversation_id", conversation}, {"client_id", client_id},
-                                              {"state", "pending"}});
+    if (options.json)
+      print_json(json::object{{"conversation_id", conversation}, {"client_id", client_id}, {"state", "pending"}});
     return kExitQueued;
   }
   if (options.json) {
@@ -395,7 +399,8 @@ int run_history(const GlobalOptions& options, const HistoryArgs& args) {
       if (!loaded) check(loaded.error(), "load history");
       if (loaded.value().messages.empty()) break;
     }
-    HistoryPage older = session->account().history(conversation, oldest, args.limit - static_cast<int>(page.messages.size()));
+    HistoryPage older =
+        session->account().history(conversation, oldest, args.limit - static_cast<int>(page.messages.size()));
     if (older.messages.empty()) break;
     // Pending messages come after the newest page only: keep them last.
     older.messages.insert(older.messages.end(), page.messages.begin(), page.messages.end());
@@ -465,7 +470,9 @@ int run_search(const GlobalOptions& options, const SearchArgs& args) {
   std::vector<SearchHit> hits;
   if (args.on_server) {
     auto result = session->await<std::vector<SearchHit>>(
-        [&](Callback<std::vector<SearchHit>> done) { session->account().search_server(args.query, in, std::move(done)); },
+        [&](Callback<std::vector<SearchHit>> done) {
+          session->account().search_server(args.query, in, std::move(done));
+        },
         timeout_of(options));
     if (!result) check(result.error(), "search");
     hits = std::move(result.value());
@@ -515,8 +522,9 @@ int run_download(const GlobalOptions& options, const DownloadArgs& args) {
     auto bar = std::make_shared<ProgressBar>(stdout, name, ProgressBar::stdout_is_terminal() && !options.json);
     auto path = session->await<fs::path>(
         [&](Callback<fs::path> done) {
-          session->account().download(item.id, Account::Variant::original,
-                                      [bar](Progress p) { bar->update(p.done, p.total); }, std::move(done));
+          session->account().download(
+              item.id, Account::Variant::original, [bar](Progress p) { bar->update(p.done, p.total); },
+              std::move(done));
         },
         milliseconds(std::max(timeout_of(options).count(), 600'000L)));
     bar->finish();
@@ -525,7 +533,8 @@ int run_download(const GlobalOptions& options, const DownloadArgs& args) {
     fs::copy_file(path.value(), target, fs::copy_options::overwrite_existing, ec);
     if (ec) throw CliError(kExitIoError, target.string() + ": " + ec.message());
     if (options.json) {
-      print_json(json::object{{"media_id", item.id}, {"path", target.string()},
+      print_json(json::object{{"media_id", item.id},
+                              {"path", target.string()},
                               {"size", static_cast<std::int64_t>(fs::file_size(target))}});
     } else {
       std::cout << "saved " << target.string() << "\n";
@@ -546,8 +555,8 @@ int run_groups(const GlobalOptions& options, const GroupArgs& args) {
       auto members = account.members(c.id);
       const char* role = c.role == Role::owner ? "owner" : c.role == Role::admin ? "admin" : "member";
       if (options.json) {
-        out.push_back(json::object{{"id", c.id}, {"name", c.name}, {"topic", c.topic},
-                                   {"members", members.size()}, {"role", role}});
+        out.push_back(json::object{
+            {"id", c.id}, {"name", c.name}, {"topic", c.topic}, {"members", members.size()}, {"role", role}});
       } else {
         std::cout << "#" << c.id << "\t" << printable(c.name) << "\t" << members.size() << " members\t" << role
                   << (c.topic.empty() ? "" : "\t" + printable(c.topic)) << "\n";
@@ -609,9 +618,9 @@ int run_groups(const GlobalOptions& options, const GroupArgs& args) {
   if (args.action == "rename") {
     auto c = account.conversation(group);
     std::string topic = args.topic.empty() && c ? c->topic : args.topic;
-    return finish(
-        session->await<Done>([&](Callback<Done> cb) { account.rename_group(group, args.name, topic, std::move(cb)); }, t),
-        "rename " + args.group);
+    return finish(session->await<Done>(
+                      [&](Callback<Done> cb) { account.rename_group(group, args.name, topic, std::move(cb)); }, t),
+                  "rename " + args.group);
   }
   if (args.action == "leave") {
     return finish(session->await<Done>([&](Callback<Done> cb) { account.leave(group, std::move(cb)); }, t),

@@ -78,8 +78,7 @@ InputCommand parse_input(const std::string& line) {
   };
 
   if (name == "edit" || name == "e") {
-    return numbered([](std::int64_t n, std::string t) { return EditMessage{n, std::move(t)}; }, true,
-                    "/edit N TEXT");
+    return numbered([](std::int64_t n, std::string t) { return EditMessage{n, std::move(t)}; }, true, "/edit N TEXT");
   }
   if (name == "reply" || name == "r") {
     return numbered([](std::int64_t n, std::string t) { return ReplyTo{n, std::move(t)}; }, true, "/reply N TEXT");
@@ -98,8 +97,11 @@ InputCommand parse_input(const std::string& line) {
     return DeleteMessage{number};
   }
   if (name == "download" || name == "dl") {
-    return numbered([](std::int64_t n, std::string t) { return Download{n, std::move(t)}; }, false,
-                    "/download N [DIR]");
+    return numbered(
+        [](std::int64_t n, std::string t) {
+          return Download{n, std::move(t)};
+        },
+        false, "/download N [DIR]");
   }
   if (name == "file" || name == "f") {
     if (rest.empty()) return Invalid{"usage: /file PATH"};
@@ -145,7 +147,8 @@ InputCommand parse_input(const std::string& line) {
   }
   if (name == "help" || name == "h" || name == "?") return Help{};
   if (name == "quit" || name == "q" || name == "exit") return Quit{};
-  return Invalid{"unknown command /" + std::string(name) + " (/help lists them; //text sends a message starting with /)"};
+  return Invalid{"unknown command /" + std::string(name) +
+                 " (/help lists them; //text sends a message starting with /)"};
 }
 
 }  // namespace parley::cli

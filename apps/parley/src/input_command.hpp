@@ -26,30 +26,63 @@
 
 namespace parley::cli {
 
-struct SendText { std::string text; };
-struct EditMessage { std::int64_t number = 0; std::string text; };
-struct ReplyTo { std::int64_t number = 0; std::string text; };
-struct React { std::int64_t number = 0; std::string emoji; };
-struct DeleteMessage { std::int64_t number = 0; };
-struct SendFile { std::string path; };
-struct Download { std::int64_t number = 0; std::string directory; };
-struct Invite { std::string username; };
-struct AcceptInvitation { std::string username; };
-struct DeclineInvitation { std::string username; };
-struct OpenConversation { std::string name; };
-struct CreateGroup { std::string name; std::vector<std::string> members; };
-struct Search { std::string query; };
+struct SendText {
+  std::string text;
+};
+struct EditMessage {
+  std::int64_t number = 0;
+  std::string text;
+};
+struct ReplyTo {
+  std::int64_t number = 0;
+  std::string text;
+};
+struct React {
+  std::int64_t number = 0;
+  std::string emoji;
+};
+struct DeleteMessage {
+  std::int64_t number = 0;
+};
+struct SendFile {
+  std::string path;
+};
+struct Download {
+  std::int64_t number = 0;
+  std::string directory;
+};
+struct Invite {
+  std::string username;
+};
+struct AcceptInvitation {
+  std::string username;
+};
+struct DeclineInvitation {
+  std::string username;
+};
+struct OpenConversation {
+  std::string name;
+};
+struct CreateGroup {
+  std::string name;
+  std::vector<std::string> members;
+};
+struct Search {
+  std::string query;
+};
 struct Help {};
 struct Quit {};
 // A line that is not a valid command: `message` says what is wrong, for
 // people (shown in the status line; nothing is sent).
-struct Invalid { std::string message; };
+struct Invalid {
+  std::string message;
+};
 // An empty or blank line: nothing to do.
 struct Nothing {};
 
-using InputCommand = std::variant<Nothing, SendText, EditMessage, ReplyTo, React, DeleteMessage, SendFile, Download,
-                                  Invite, AcceptInvitation, DeclineInvitation, OpenConversation, CreateGroup, Search,
-                                  Help, Quit, Invalid>;
+using InputCommand =
+    std::variant<Nothing, SendText, EditMessage, ReplyTo, React, DeleteMessage, SendFile, Download, Invite,
+                 AcceptInvitation, DeclineInvitation, OpenConversation, CreateGroup, Search, Help, Quit, Invalid>;
 
 [[nodiscard]] InputCommand parse_input(const std::string& line);
 

@@ -37,8 +37,8 @@ TEST(InputCommand, NumberedCommands) {
 }
 
 TEST(InputCommand, BadNumbersAndMissingTextAreRefusedWithUsage) {
-  for (const char* line : {"/edit x hi", "/edit 0 hi", "/edit -1 hi", "/edit 5", "/reply 2", "/react 3",
-                           "/react 3 a b", "/delete", "/delete 2 3", "/download", "/edit 99999999999999999999 x"}) {
+  for (const char* line : {"/edit x hi", "/edit 0 hi", "/edit -1 hi", "/edit 5", "/reply 2", "/react 3", "/react 3 a b",
+                           "/delete", "/delete 2 3", "/download", "/edit 99999999999999999999 x"}) {
     const auto& invalid = as<Invalid>(parse_input(line));
     EXPECT_NE(invalid.message.find("usage:"), std::string::npos) << line;
   }

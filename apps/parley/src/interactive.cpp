@@ -110,14 +110,15 @@ class Interactive {
     if (open_ == 0 || scroll_ > 0) return;
     std::int64_t last = 0;
     for (const Message& m : page_.messages) last = std::max(last, m.seq);
-    auto c = std::find_if(conversations_.begin(), conversations_.end(), [&](const Conversation& x) { return x.id == open_; });
+    auto c = std::find_if(conversations_.begin(), conversations_.end(),
+                          [&](const Conversation& x) { return x.id == open_; });
     if (last > 0 && c != conversations_.end() && c->read_seq < last) account_.mark_read(open_, last);
   }
 
   void on_changes(const Changes& changes) {
     if (changes.conversation_list || !changes.conversations.empty()) reload_conversations();
-    bool open_changed = std::find(changes.conversations.begin(), changes.conversations.end(), open_) !=
-                        changes.conversations.end();
+    bool open_changed =
+        std::find(changes.conversations.begin(), changes.conversations.end(), open_) != changes.conversations.end();
     for (const Message& m : changes.new_messages) {
       if (m.conversation_id == open_) {
         open_changed = true;
@@ -167,8 +168,7 @@ class Interactive {
         m.header_tone = Tone::warning;
         break;
       case ConnectionState::offline:
-        m.header = "parley · " + who + "@" + where +
-                   " · offline: history from this device; what you send is queued";
+        m.header = "parley · " + who + "@" + where + " · offline: history from this device; what you send is queued";
         m.header_tone = Tone::warning;
         break;
       case ConnectionState::signed_out:
@@ -225,7 +225,8 @@ class Interactive {
       if (conversations_.empty()) {
         MessageRow hint;
         hint.info = true;
-        hint.text = "No conversations yet. Invite someone with /invite USERNAME; accept invitations with /accept USERNAME.";
+        hint.text =
+            "No conversations yet. Invite someone with /invite USERNAME; accept invitations with /accept USERNAME.";
         hint.created_at = now_ms();
         m.messages.push_back(hint);
       }
@@ -417,16 +418,16 @@ class Interactive {
   void run(const Help&) {
     overlay_title_ = "Help (Esc to go back)";
     overlay_.emplace();
-    for (const char* text : {
-             "TEXT  send TEXT to the open conversation (//TEXT sends a text starting with /)",
-             "/edit N TEXT  change your message N (N: the number left of a message)",
-             "/reply N TEXT  reply to message N", "/react N EMOJI  react to message N (again: remove)",
-             "/delete N  delete your message N", "/file PATH  send a file", "/download N [DIR]  save message N's files",
-             "/invite USER, /accept USER, /decline USER  contacts", "/open NAME  open a conversation",
-             "/group NAME USER...  create a group", "/search TEXT  search this device's history",
-             "Tab / Shift-Tab  next / previous conversation (Tab first goes where the notification line points)",
-             "PgUp / PgDn  scroll the history · Up / Down  input history · ^U ^K ^W  erase · ^L  redraw",
-             "/quit or ^C  leave (what is queued is sent at the next start)"}) {
+    for (const char* text :
+         {"TEXT  send TEXT to the open conversation (//TEXT sends a text starting with /)",
+          "/edit N TEXT  change your message N (N: the number left of a message)", "/reply N TEXT  reply to message N",
+          "/react N EMOJI  react to message N (again: remove)", "/delete N  delete your message N",
+          "/file PATH  send a file", "/download N [DIR]  save message N's files",
+          "/invite USER, /accept USER, /decline USER  contacts", "/open NAME  open a conversation",
+          "/group NAME USER...  create a group", "/search TEXT  search this device's history",
+          "Tab / Shift-Tab  next / previous conversation (Tab first goes where the notification line points)",
+          "PgUp / PgDn  scroll the history · Up / Down  input history · ^U ^K ^W  erase · ^L  redraw",
+          "/quit or ^C  leave (what is queued is sent at the next start)"}) {
       MessageRow r;
       r.info = true;
       r.text = text;
@@ -439,7 +440,8 @@ class Interactive {
     auto sent = account_.send_text(open_, c.text);
     if (!sent) return set_status("not sent: " + sent.error().message, Tone::error);
     scroll_ = 0;
-    if (account_.state() != ConnectionState::online) set_status("queued: sent when the connection returns", Tone::warning);
+    if (account_.state() != ConnectionState::online)
+      set_status("queued: sent when the connection returns", Tone::warning);
     reload_messages();
   }
 
@@ -474,7 +476,8 @@ class Interactive {
         remove = true;
       }
     }
-    account_.react(m->id, c.emoji, remove, report(std::string(remove ? "unreact " : "react ") + std::to_string(c.number)));
+    account_.react(m->id, c.emoji, remove,
+                   report(std::string(remove ? "unreact " : "react ") + std::to_string(c.number)));
   }
 
   void run(const SendFile& c) {
@@ -485,7 +488,9 @@ class Interactive {
     set_status("uploading " + name + "…", Tone::normal);
     account_.send_file(
         open_, c.path, "",
-        [this, name](Progress p) { set_status(render_progress("uploading " + name, p.done, p.total, screen_.columns() - 1), Tone::normal); },
+        [this, name](Progress p) {
+          set_status(render_progress("uploading " + name, p.done, p.total, screen_.columns() - 1), Tone::normal);
+        },
         [this, name](Result<std::string> r) {
           if (r) {
             set_status("sent " + name, Tone::good);
@@ -506,7 +511,9 @@ class Interactive {
       fs::path target = folder / name;
       account_.download(
           a.id, Account::Variant::original,
-          [this, name](Progress p) { set_status(render_progress("downloading " + name, p.done, p.total, screen_.columns() - 1), Tone::normal); },
+          [this, name](Progress p) {
+            set_status(render_progress("downloading " + name, p.done, p.total, screen_.columns() - 1), Tone::normal);
+          },
           [this, target](Result<fs::path> r) {
             if (!r) return set_status(target.filename().string() + ": " + r.error().message, Tone::error);
             std::error_code ec;

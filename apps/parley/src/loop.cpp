@@ -36,7 +36,7 @@ Loop::~Loop() {
 bool Loop::interrupted() { return g_interrupted.load(); }
 
 void Loop::install_signal_handlers() {
-  struct sigaction sa{};
+  struct sigaction sa {};
   sa.sa_handler = on_signal;
   sigemptyset(&sa.sa_mask);
   ::sigaction(SIGINT, &sa, nullptr);

@@ -14,7 +14,7 @@ namespace parley::cli {
 
 class Loop {
  public:
-  Loop();   // makes the wake-up pipe
+  Loop();  // makes the wake-up pipe
   ~Loop();
   Loop(const Loop&) = delete;
   Loop& operator=(const Loop&) = delete;

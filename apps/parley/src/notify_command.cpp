@@ -20,7 +20,8 @@ int run_notify(const GlobalOptions& options, const NotifyArgs& args) {
   notifier_options.log = [&loop](const std::string& line) {
     loop.post([line] { std::cerr << "parley notify: " << line << "\n"; });
   };
-  notifier_options.on_reply = [&loop, account](ConversationId conversation, MessageId message, const std::string& text) {
+  notifier_options.on_reply = [&loop, account](ConversationId conversation, MessageId message,
+                                               const std::string& text) {
     loop.post([account, conversation, message, text] {
       auto sent = account->quick_reply(conversation, message, text);
       if (!sent) std::cerr << "parley notify: reply not sent: " << sent.error().message << "\n";

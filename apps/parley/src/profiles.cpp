@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <toml++/toml.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -9,7 +10,6 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
-#include <toml++/toml.h>
 
 namespace parley::cli {
 namespace fs = std::filesystem;
@@ -44,8 +44,8 @@ fs::path xdg(const char* variable, const char* fallback_under_home) {
 bool valid_profile_name(const std::string& name) {
   if (name.empty() || name.size() > 64 || name == "." || name == "..") return false;
   for (char c : name) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-              c == '-';
+    bool ok =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
     if (!ok) return false;
   }
   return true;
@@ -53,14 +53,14 @@ bool valid_profile_name(const std::string& name) {
 
 Profiles Profiles::load(const fs::path& file) {
   Profiles result;
-  struct stat st{};
+  struct stat st {};
   if (::stat(file.c_str(), &st) != 0) {
     if (errno == ENOENT) return result;
     throw ProfileError(file.string() + ": " + std::strerror(errno));
   }
   if ((st.st_mode & 077) != 0) {
-    throw ProfileError(file.string() + " says which accounts this machine holds, but its mode is " + octal_mode(st.st_mode) +
-                       ": others may read it; run chmod 600 " + file.string());
+    throw ProfileError(file.string() + " says which accounts this machine holds, but its mode is " +
+                       octal_mode(st.st_mode) + ": others may read it; run chmod 600 " + file.string());
   }
   if (st.st_uid != ::geteuid()) {
     throw ProfileError(file.string() + " belongs to another user; refusing to use it");
@@ -70,8 +70,7 @@ Profiles Profiles::load(const fs::path& file) {
     root = toml::parse_file(file.string());
   } catch (const toml::parse_error& e) {
     std::ostringstream message;
-    message << file.string() << ": not valid TOML: " << e.description() << " (line " << e.source().begin.line
-            << ")";
+    message << file.string() << ": not valid TOML: " << e.description() << " (line " << e.source().begin.line << ")";
     throw ProfileError(message.str());
   }
   result.default_profile = get_string(root, "default", file);
@@ -113,8 +112,7 @@ void Profiles::save(const fs::path& file) const {
   }
   root.insert("profiles", std::move(all));
   std::ostringstream text;
-  text << "# parley terminal client: accounts on this machine. Keep this file private (mode 0600).\n"
-       << root << "\n";
+  text << "# parley terminal client: accounts on this machine. Keep this file private (mode 0600).\n" << root << "\n";
   const std::string data = text.str();
 
   fs::path temp = file;
@@ -163,7 +161,7 @@ void ensure_private_dir(const fs::path& dir) {
     if (ec) throw ProfileError(dir.string() + ": " + ec.message());
     ::chmod(dir.c_str(), 0700);
   }
-  struct stat st{};
+  struct stat st {};
   if (::stat(dir.c_str(), &st) != 0) throw ProfileError(dir.string() + ": " + std::strerror(errno));
   if ((st.st_mode & 077) != 0) {
     throw ProfileError(dir.string() + " holds a session token but its mode is " + octal_mode(st.st_mode) +

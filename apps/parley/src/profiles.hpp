@@ -30,7 +30,7 @@
 namespace parley::cli {
 
 struct Profile {
-  std::string server;    // base URL, e.g. http://127.0.0.1:8080
+  std::string server;  // base URL, e.g. http://127.0.0.1:8080
   std::string username;
 };
 

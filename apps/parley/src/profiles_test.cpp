@@ -32,7 +32,7 @@ TEST_F(ProfilesTest, SaveCreatesPrivateFileAndFolderAndLoadsBack) {
   p.profiles["alice"] = Profile{"http://127.0.0.1:1", "al\"ice"};
   p.profiles["bob"] = Profile{"http://h:2", "bob"};
   p.save(file_);
-  struct stat st{};
+  struct stat st {};
   ASSERT_EQ(::stat(file_.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   ASSERT_EQ(::stat(file_.parent_path().c_str(), &st), 0);
@@ -65,8 +65,8 @@ TEST_F(ProfilesTest, FileReadableByOthersIsRefusedWithTheFix) {
 
 TEST_F(ProfilesTest, InvalidContentIsRefusedNamingTheFile) {
   fs::create_directories(file_.parent_path());
-  for (const char* text : {"default = [", "default = 3", "profiles = 1", "[profiles.\"a/b\"]\nserver=\"x\"",
-                           "[profiles.a]\nserver = 5"}) {
+  for (const char* text :
+       {"default = [", "default = 3", "profiles = 1", "[profiles.\"a/b\"]\nserver=\"x\"", "[profiles.a]\nserver = 5"}) {
     {
       std::ofstream out(file_);
       out << text;
@@ -89,7 +89,7 @@ TEST_F(ProfilesTest, ChoiceNeedsADefaultAmongSeveral) {
 TEST_F(ProfilesTest, PrivateDirIsMadeOwnerOnlyAndAnOpenOneIsRefused) {
   fs::path store = dir_ / "data" / "alice";
   ensure_private_dir(store);
-  struct stat st{};
+  struct stat st {};
   ASSERT_EQ(::stat(store.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0700u);
   ensure_private_dir(store);  // again: fine

@@ -24,9 +24,7 @@ TEST(Progress, BarFillsInProportion) {
   EXPECT_LE(static_cast<int>(render_progress(std::string(200, 'x'), 1, 2, 60).size()), 60);
 }
 
-TEST(Progress, UnknownTotalShowsBytesOnly) {
-  EXPECT_EQ(render_progress("f", 2048, 0, 80), "f  2.0 KiB");
-}
+TEST(Progress, UnknownTotalShowsBytesOnly) { EXPECT_EQ(render_progress("f", 2048, 0, 80), "f  2.0 KiB"); }
 
 TEST(Progress, DisabledBarWritesNothing) {
   char* buffer = nullptr;

@@ -14,10 +14,14 @@ enum Pair : short { kHeader = 1, kGood, kWarning, kError, kOwn, kOther, kSelecte
 attr_t tone_attr(Tone tone, bool colors) {
   if (!colors) return tone == Tone::normal ? A_NORMAL : A_BOLD;
   switch (tone) {
-    case Tone::good: return COLOR_PAIR(kGood);
-    case Tone::warning: return COLOR_PAIR(kWarning) | A_BOLD;
-    case Tone::error: return COLOR_PAIR(kError) | A_BOLD;
-    default: return A_NORMAL;
+    case Tone::good:
+      return COLOR_PAIR(kGood);
+    case Tone::warning:
+      return COLOR_PAIR(kWarning) | A_BOLD;
+    case Tone::error:
+      return COLOR_PAIR(kError) | A_BOLD;
+    default:
+      return A_NORMAL;
   }
 }
 
@@ -91,10 +95,11 @@ int Screen::draw(const ScreenModel& model, const InputLine& input, int scroll, s
     int room = left - 4 - text_width(unread) - text_width(muted);
     std::wstring title = fit(sanitize(widen(c.title), false), std::max(room, 1));
     std::wstring line = mark + presence + L" " + title;
-    line += std::wstring(static_cast<std::size_t>(std::max(0, left - 1 - text_width(line) - text_width(unread) -
-                                                              text_width(muted))),
-                         L' ') +
-            muted + unread;
+    line +=
+        std::wstring(
+            static_cast<std::size_t>(std::max(0, left - 1 - text_width(line) - text_width(unread) - text_width(muted))),
+            L' ') +
+        muted + unread;
     attr_t attr = open ? (colors_ ? COLOR_PAIR(kSelected) : A_REVERSE) : A_NORMAL;
     if (c.id == 0) attr |= A_DIM;  // a contact without a conversation yet
     if (c.unread > 0) attr |= A_BOLD;
@@ -140,13 +145,22 @@ int Screen::draw(const ScreenModel& model, const InputLine& input, int scroll, s
     }
     attr_t ta = A_NORMAL;
     switch (line.kind) {
-      case DialogLine::Kind::pending: ta = A_DIM; break;
-      case DialogLine::Kind::failed: ta = tone_attr(Tone::error, colors_); break;
+      case DialogLine::Kind::pending:
+        ta = A_DIM;
+        break;
+      case DialogLine::Kind::failed:
+        ta = tone_attr(Tone::error, colors_);
+        break;
       case DialogLine::Kind::deleted:
       case DialogLine::Kind::reply:
-      case DialogLine::Kind::more: ta = A_DIM; break;
-      case DialogLine::Kind::file: ta = colors_ ? COLOR_PAIR(kOther) : A_UNDERLINE; break;
-      default: break;
+      case DialogLine::Kind::more:
+        ta = A_DIM;
+        break;
+      case DialogLine::Kind::file:
+        ta = colors_ ? COLOR_PAIR(kOther) : A_UNDERLINE;
+        break;
+      default:
+        break;
     }
     put(row, x, dx + dw - x, line.text, ta);
   }
@@ -179,39 +193,75 @@ std::optional<KeyPress> Screen::read_key() {
     };
     if (kind == KEY_CODE_YES) {
       switch (ch) {
-        case KEY_RESIZE: key.type = KeyPress::Type::redraw; return key;
-        case KEY_ENTER: return edit(InputLine::Key::enter);
-        case KEY_BACKSPACE: return edit(InputLine::Key::backspace);
-        case KEY_DC: return edit(InputLine::Key::del);
-        case KEY_LEFT: return edit(InputLine::Key::left);
-        case KEY_RIGHT: return edit(InputLine::Key::right);
-        case KEY_HOME: return edit(InputLine::Key::home);
-        case KEY_END: return edit(InputLine::Key::end);
-        case KEY_UP: return edit(InputLine::Key::up);
-        case KEY_DOWN: return edit(InputLine::Key::down);
-        case KEY_PPAGE: key.type = KeyPress::Type::page_up; return key;
-        case KEY_NPAGE: key.type = KeyPress::Type::page_down; return key;
-        case KEY_BTAB: key.type = KeyPress::Type::previous_conversation; return key;
-        default: continue;  // keys we do not use
+        case KEY_RESIZE:
+          key.type = KeyPress::Type::redraw;
+          return key;
+        case KEY_ENTER:
+          return edit(InputLine::Key::enter);
+        case KEY_BACKSPACE:
+          return edit(InputLine::Key::backspace);
+        case KEY_DC:
+          return edit(InputLine::Key::del);
+        case KEY_LEFT:
+          return edit(InputLine::Key::left);
+        case KEY_RIGHT:
+          return edit(InputLine::Key::right);
+        case KEY_HOME:
+          return edit(InputLine::Key::home);
+        case KEY_END:
+          return edit(InputLine::Key::end);
+        case KEY_UP:
+          return edit(InputLine::Key::up);
+        case KEY_DOWN:
+          return edit(InputLine::Key::down);
+        case KEY_PPAGE:
+          key.type = KeyPress::Type::page_up;
+          return key;
+        case KEY_NPAGE:
+          key.type = KeyPress::Type::page_down;
+          return key;
+        case KEY_BTAB:
+          key.type = KeyPress::Type::previous_conversation;
+          return key;
+        default:
+          continue;  // keys we do not use
       }
     }
     switch (ch) {
       case L'\r':
-      case L'\n': return edit(InputLine::Key::enter);
+      case L'\n':
+        return edit(InputLine::Key::enter);
       case 127:
-      case 8: return edit(InputLine::Key::backspace);
-      case 1: return edit(InputLine::Key::home);       // ^A
-      case 5: return edit(InputLine::Key::end);        // ^E
-      case 11: return edit(InputLine::Key::kill_to_end);  // ^K
-      case 21: return edit(InputLine::Key::kill_line);    // ^U
-      case 23: return edit(InputLine::Key::kill_word);    // ^W
-      case 2: return edit(InputLine::Key::left);       // ^B
-      case 6: return edit(InputLine::Key::right);      // ^F
-      case 16: return edit(InputLine::Key::up);        // ^P
-      case 14: key.type = KeyPress::Type::next_conversation; return key;  // ^N
-      case 9: key.type = KeyPress::Type::next_conversation; return key;   // Tab
-      case 12: key.type = KeyPress::Type::redraw; return key;             // ^L
-      case 27: key.type = KeyPress::Type::escape; return key;
+      case 8:
+        return edit(InputLine::Key::backspace);
+      case 1:
+        return edit(InputLine::Key::home);  // ^A
+      case 5:
+        return edit(InputLine::Key::end);  // ^E
+      case 11:
+        return edit(InputLine::Key::kill_to_end);  // ^K
+      case 21:
+        return edit(InputLine::Key::kill_line);  // ^U
+      case 23:
+        return edit(InputLine::Key::kill_word);  // ^W
+      case 2:
+        return edit(InputLine::Key::left);  // ^B
+      case 6:
+        return edit(InputLine::Key::right);  // ^F
+      case 16:
+        return edit(InputLine::Key::up);  // ^P
+      case 14:
+        key.type = KeyPress::Type::next_conversation;
+        return key;  // ^N
+      case 9:
+        key.type = KeyPress::Type::next_conversation;
+        return key;  // Tab
+      case 12:
+        key.type = KeyPress::Type::redraw;
+        return key;  // ^L
+      case 27:
+        key.type = KeyPress::Type::escape;
+        return key;
       default:
         if (ch < 0x20) continue;
         key.type = KeyPress::Type::character;

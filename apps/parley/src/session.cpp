@@ -117,11 +117,11 @@ std::unique_ptr<Session> Session::open_profile(const GlobalOptions& options) {
 
 bool Session::wait_online(std::chrono::milliseconds timeout) {
   return loop_.run_until(
-      [this] {
-        auto state = account_->state();
-        return state == ConnectionState::online || state == ConnectionState::signed_out;
-      },
-      timeout) &&
+             [this] {
+               auto state = account_->state();
+               return state == ConnectionState::online || state == ConnectionState::signed_out;
+             },
+             timeout) &&
          account_->state() == ConnectionState::online;
 }
 

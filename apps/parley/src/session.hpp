@@ -22,13 +22,13 @@ namespace parley::cli {
 // Exit statuses (sysexits.h where one fits, so that scripts can branch).
 enum Exit : int {
   kExitOk = 0,
-  kExitFailure = 1,       // the server refused (not found, conflict, validation...)
-  kExitUsage = 2,         // bad arguments
-  kExitUnavailable = 69,  // the server could not be reached (EX_UNAVAILABLE)
-  kExitIoError = 74,      // the device store or a local file failed (EX_IOERR)
-  kExitQueued = 75,       // written to the outbox, not yet sent: retried at the next run (EX_TEMPFAIL)
-  kExitNoPermission = 77, // not signed in, or the session was refused (EX_NOPERM)
-  kExitConfig = 78,       // the profiles file or the store folder cannot be used (EX_CONFIG)
+  kExitFailure = 1,        // the server refused (not found, conflict, validation...)
+  kExitUsage = 2,          // bad arguments
+  kExitUnavailable = 69,   // the server could not be reached (EX_UNAVAILABLE)
+  kExitIoError = 74,       // the device store or a local file failed (EX_IOERR)
+  kExitQueued = 75,        // written to the outbox, not yet sent: retried at the next run (EX_TEMPFAIL)
+  kExitNoPermission = 77,  // not signed in, or the session was refused (EX_NOPERM)
+  kExitConfig = 78,        // the profiles file or the store folder cannot be used (EX_CONFIG)
 };
 
 // A failure that ends a command: printed as "parley: MESSAGE" on stderr,
@@ -44,9 +44,9 @@ struct CliError : std::runtime_error {
 void check(const Error& error, const std::string& what);
 
 struct GlobalOptions {
-  std::string server;   // --server URL: overrides (or, at login, sets) the profile's
-  std::string profile;  // --profile NAME (or $PARLEY_PROFILE)
-  bool json = false;    // --json
+  std::string server;        // --server URL: overrides (or, at login, sets) the profile's
+  std::string profile;       // --profile NAME (or $PARLEY_PROFILE)
+  bool json = false;         // --json
   int timeout_seconds = 15;  // --timeout: longest wait for the server
 };
 

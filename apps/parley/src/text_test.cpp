@@ -21,7 +21,11 @@ TEST_F(TextTest, Utf8RoundTrips) {
 
 TEST_F(TextTest, InvalidUtf8BecomesReplacementCharacters) {
   // A lone continuation byte, an overlong '/', a truncated sequence, a surrogate.
-  std::wstring w = widen("a\x80" "b\xC0\xAF" "c\xE4\xB8" "\xED\xA0\x80");
+  std::wstring w = widen(
+      "a\x80"
+      "b\xC0\xAF"
+      "c\xE4\xB8"
+      "\xED\xA0\x80");
   EXPECT_EQ(w.substr(0, 2), L"a\uFFFD");
   EXPECT_EQ(w[2], L'b');
   EXPECT_EQ(narrow(w).find('\x80'), std::string::npos);

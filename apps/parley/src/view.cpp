@@ -33,8 +33,8 @@ std::vector<DialogLine> layout_dialog(const std::vector<MessageRow>& messages, b
     }
     std::string number = m.pending ? "  …" : (m.failed ? "  !" : std::to_string(m.number));
     while (number.size() < 3) number.insert(number.begin(), ' ');
-    std::wstring prefix = widen(number + " " + format_time(m.created_at, now_ms) + " ") +
-                          sanitize(widen(m.sender), false) + L": ";
+    std::wstring prefix =
+        widen(number + " " + format_time(m.created_at, now_ms) + " ") + sanitize(widen(m.sender), false) + L": ";
     std::wstring body = m.deleted ? L"(deleted)" : sanitize(widen(m.text), true);
     if (m.edited && !m.deleted) body += L" (edited)";
     if (m.pending) body += L" (sending…)";
@@ -75,14 +75,13 @@ std::vector<DialogLine> layout_dialog(const std::vector<MessageRow>& messages, b
     // Under the text it answers to, so that it cannot be read as part of
     // the message above.
     if (m.reply_to_number != 0) {
-      std::wstring reply = L"↳ re " +
-                           (m.reply_to_number > 0 ? widen(std::to_string(m.reply_to_number)) + L": " : L"") +
+      std::wstring reply = L"↳ re " + (m.reply_to_number > 0 ? widen(std::to_string(m.reply_to_number)) + L": " : L"") +
                            sanitize(widen(m.reply_excerpt), false);
       lines.push_back({DialogLine::Kind::reply, indent + fit(reply, width - static_cast<int>(indent.size())), L""});
     }
     for (const std::string& file : m.files) {
-      lines.push_back({DialogLine::Kind::file, indent + fit(L"[file] " + sanitize(widen(file), false),
-                                                            width - static_cast<int>(indent.size())),
+      lines.push_back({DialogLine::Kind::file,
+                       indent + fit(L"[file] " + sanitize(widen(file), false), width - static_cast<int>(indent.size())),
                        L""});
     }
     if (!m.reactions.empty()) {
@@ -91,10 +90,10 @@ std::vector<DialogLine> layout_dialog(const std::vector<MessageRow>& messages, b
                        L""});
     }
     if (m.failed && !m.error.empty()) {
-      lines.push_back({DialogLine::Kind::failed,
-                       indent + fit(L"not sent: " + sanitize(widen(m.error), false),
-                                    width - static_cast<int>(indent.size())),
-                       L""});
+      lines.push_back(
+          {DialogLine::Kind::failed,
+           indent + fit(L"not sent: " + sanitize(widen(m.error), false), width - static_cast<int>(indent.size())),
+           L""});
     }
   }
   return lines;

@@ -20,13 +20,13 @@ struct ConversationRow {
 };
 
 struct MessageRow {
-  std::int64_t number = 0;  // the conversation's sequence number; 0 while pending
+  std::int64_t number = 0;      // the conversation's sequence number; 0 while pending
   std::int64_t created_at = 0;  // Unix ms
-  std::string sender;       // display name
+  std::string sender;           // display name
   std::string text;
   bool own = false;
-  bool pending = false;     // in the outbox: not yet stored by the server
-  bool failed = false;      // refused by the server; `error` says why
+  bool pending = false;  // in the outbox: not yet stored by the server
+  bool failed = false;   // refused by the server; `error` says why
   std::string error;
   bool edited = false;
   bool deleted = false;
@@ -34,7 +34,7 @@ struct MessageRow {
   std::string reply_excerpt;
   std::string reactions;           // "👍 2  ❤ 1"
   std::vector<std::string> files;  // "photo.jpg (1.2 MiB)"
-  bool info = false;  // not a message: help or a hint, drawn as plain text
+  bool info = false;               // not a message: help or a hint, drawn as plain text
 };
 
 enum class Tone { normal, good, warning, error };
@@ -43,7 +43,7 @@ struct ScreenModel {
   std::string header;  // who, where, connection state
   Tone header_tone = Tone::normal;
   std::vector<ConversationRow> conversations;
-  std::int64_t open_conversation = 0;  // id, or 0 when none is open
+  std::int64_t open_conversation = 0;    // id, or 0 when none is open
   std::vector<std::string> invitations;  // lines for the contact pane: "bob (/accept bob)"
   std::string dialog_title;
   std::vector<MessageRow> messages;  // ascending
@@ -56,8 +56,20 @@ struct ScreenModel {
 
 // One drawn line of the dialog pane.
 struct DialogLine {
-  enum class Kind { meta, own, other, body, reply, file, reactions, pending, failed, deleted, more, info } kind =
-      Kind::body;
+  enum class Kind {
+    meta,
+    own,
+    other,
+    body,
+    reply,
+    file,
+    reactions,
+    pending,
+    failed,
+    deleted,
+    more,
+    info
+  } kind = Kind::body;
   std::wstring text;
   std::wstring prefix;  // the number/time/sender part, drawn in its own colour
 };

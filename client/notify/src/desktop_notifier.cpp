@@ -148,7 +148,8 @@ struct DesktopNotifier::Impl {
     } else {
       notify_notification_update(entry.notification, summary.c_str(), body.c_str(), "mail-message-new");
     }
-    notify_notification_set_urgency(entry.notification, n.mentions_me ? NOTIFY_URGENCY_CRITICAL : NOTIFY_URGENCY_NORMAL);
+    notify_notification_set_urgency(entry.notification,
+                                    n.mentions_me ? NOTIFY_URGENCY_CRITICAL : NOTIFY_URGENCY_NORMAL);
     GError* error = nullptr;
     if (!notify_notification_show(entry.notification, &error)) {
       log(std::string("notification failed: ") + (error != nullptr ? error->message : "?"));

@@ -31,9 +31,9 @@ int main(int argc, char** argv) {
     say("error " + notifier.error().message);
     return 1;
   }
-  say("ready server=" + notifier.value()->server_name() + " actions=" +
-      std::to_string(notifier.value()->supports_actions()) + " reply=" +
-      std::to_string(notifier.value()->offers_reply()));
+  say("ready server=" + notifier.value()->server_name() +
+      " actions=" + std::to_string(notifier.value()->supports_actions()) +
+      " reply=" + std::to_string(notifier.value()->offers_reply()));
   std::string line;
   while (std::getline(std::cin, line)) {
     std::vector<std::string> f;
