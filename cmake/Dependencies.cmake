@@ -19,6 +19,9 @@ add_library(parley_libmagic INTERFACE)
 target_include_directories(parley_libmagic INTERFACE ${MAGIC_INCLUDE_DIR})
 target_link_libraries(parley_libmagic INTERFACE ${MAGIC_LIBRARY})
 find_package(ZLIB REQUIRED)
+# Personal data export archives (zip), written by the server and read back
+# by the export tests (server/src/account/export_archive.hpp).
+pkg_check_modules(LIBARCHIVE REQUIRED IMPORTED_TARGET libarchive)
 find_package(spdlog REQUIRED)
 find_package(CLI11 REQUIRED)
 find_package(tomlplusplus REQUIRED)

@@ -11,7 +11,7 @@ packages=(
   libsodium-dev libsqlite3-dev libspdlog-dev libfmt-dev libcli11-dev
   libtomlplusplus-dev prometheus-cpp-dev libssl-dev libgtest-dev
   libqrencode-dev oathtool openssl python3 testssl.sh
-  libvips-dev libmagic-dev zlib1g-dev
+  libvips-dev libmagic-dev zlib1g-dev libarchive-dev
   sqlite3
   nodejs npm curl
   chromium fonts-dejavu-core fonts-noto-color-emoji

@@ -1,5 +1,7 @@
 #include "account/deletion_routes.hpp"
 
+#include "account/export_service.hpp"
+
 #include <boost/json/object.hpp>
 #include <fmt/format.h>
 
@@ -92,10 +94,14 @@ class DeletionRoutes {
       }
       auto sessions = tx.purge_account(me.user_id, fmt::format("~deleted-{}", me.user_id), now);
       tx.reserve_username(name_hash, now + reserve_ms);
-      return sessions;
+      // Their personal data exports: rows now, archives right after.
+      return std::make_pair(sessions, tx.delete_exports(me.user_id));
     });
-    logger_->info("account deleted user_id={} sessions_ended={}", me.user_id, ended.size());
-    if (!ended.empty()) s_.hub.close_sessions(ended, realtime::close_code::kSessionRevoked, "account deleted");
+    logger_->info("account deleted user_id={} sessions_ended={}", me.user_id, ended.first.size());
+    if (!ended.first.empty()) {
+      s_.hub.close_sessions(ended.first, realtime::close_code::kSessionRevoked, "account deleted");
+    }
+    co_await s_.exports.remove_archives(std::move(ended.second));
     co_return Response::no_content();
   }
 

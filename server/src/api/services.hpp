@@ -23,6 +23,9 @@ class Hub;
 namespace parley::media {
 class MediaService;
 }
+namespace parley::account {
+class ExportService;
+}
 
 namespace parley::api {
 
@@ -35,6 +38,7 @@ struct Services {
   metrics::Metrics& metrics;
   realtime::Hub& hub;
   media::MediaService& media;
+  account::ExportService& exports;
 };
 
 }  // namespace parley::api

@@ -11,6 +11,8 @@
 #include <boost/asio/strand.hpp>
 
 #include "account/deletion_routes.hpp"
+#include "account/export_routes.hpp"
+#include "account/export_service.hpp"
 #include "api/services.hpp"
 #include "app/ops_routes.hpp"
 #include "auth/account_routes.hpp"
@@ -81,11 +83,12 @@ struct ServerApp::Impl {
         throttle(config.auth),
         authenticator(store, config.auth),
         presence(store, hub),
-        services{config, store, hasher, throttle, authenticator, metrics, hub, media},
+        services{config, store, hasher, throttle, authenticator, metrics, hub, media, exports},
         ws_limits(config.websocket),
         ws_context{services, hub, presence, config.websocket, ws_limits},
         server(io, config.http, router, metrics),
         media(io, store, config.media, config.data_dir / "media"),
+        exports(io, store, media.blobs(), config.data_export, config.data_dir / "exports"),
         sweep_timer(io),
         event_sink(io, hub) {
     store.set_event_sink(&event_sink);
@@ -97,6 +100,7 @@ struct ServerApp::Impl {
     contacts::register_contact_routes(router, services);
     messaging::register_conversation_routes(router, services);
     media::register_media_routes(router, services, media);
+    account::register_export_routes(router, services, exports);
     // Before serving: whatever a crash left half-written goes.
     media.recover();
     stickers::register_sticker_routes(router, services, media.blobs());
@@ -177,6 +181,8 @@ struct ServerApp::Impl {
   http::Server server;
   // After io (its sweep timer) and before anything that serves requests.
   media::MediaService media;
+  // After media (its blob store) and store; destroyed before them.
+  account::ExportService exports;
   std::shared_ptr<net::TlsContexts> tls;  // null when TLS is off
   boost::asio::steady_timer sweep_timer;
   StrandEventSink event_sink;
@@ -201,6 +207,8 @@ int ServerApp::run() {
   if (app.config.stickers.install_default_pack) {
     stickers::install_default_pack(app.store, app.media.blobs(), app.config.data_dir / "tmp");
   }
+  // Exports a previous process left unfinished fail; stray files go.
+  app.exports.recover();
   std::string address = app.server.listen(app.config.listen_host, app.config.listen_port);
   // By default one I/O thread per core but the one the database writer keeps
   // busy under load.
@@ -225,6 +233,7 @@ int ServerApp::run() {
       boost::asio::post(app.io, [&app] {
         app.sweep_timer.cancel();
         app.media.stop();
+        app.exports.stop();
         app.hub.close_all(realtime::close_code::kGoingAway, "server shutting down");
         auto deadline = std::chrono::steady_clock::now() + kShutdownGrace;
         app.server.shutdown(kShutdownGrace, [&app, deadline] { app.stop_when_devices_gone(deadline); });
@@ -238,6 +247,7 @@ int ServerApp::run() {
   std::thread signal_thread([&app] { app.io_for_signals.run(); });
   app.schedule_session_sweep();
   app.media.start();
+  app.exports.start();
 
   std::vector<std::thread> pool;
   for (unsigned i = 1; i < threads; ++i) {
@@ -248,6 +258,8 @@ int ServerApp::run() {
   }
   app.io.run();
   for (auto& thread : pool) thread.join();
+  // The export job in progress stops at its next page and writes nothing more.
+  app.exports.join();
   // Writes still queued complete now, while the I/O objects their
   // completions post to and the hub that gets their events still exist.
   app.store.stop();

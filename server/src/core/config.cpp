@@ -261,6 +261,13 @@ void apply_toml(Config& config, std::string_view text, std::string_view source_n
     r.integer("max_image_pixels", m.max_image_pixels, 1, 1LL << 40);
     r.finish();
   }
+  if (const toml::table* exports = top.table("export")) {
+    TableReader r(*exports, "export.");
+    r.seconds("expiry_seconds", config.data_export.expiry, 1, 365LL * 24 * 3600);
+    r.seconds("min_interval_seconds", config.data_export.min_interval, 0, 365LL * 24 * 3600);
+    r.seconds("sweep_interval_seconds", config.data_export.sweep_interval, 1, 24 * 3600);
+    r.finish();
+  }
   if (const toml::table* stickers = top.table("stickers")) {
     TableReader r(*stickers, "stickers.");
     r.boolean("install_default_pack", config.stickers.install_default_pack);

@@ -218,6 +218,23 @@ struct MediaOptions {
   std::uint64_t max_image_pixels = 50'000'000;
 };
 
+// Personal data exports (docs/security.md "Personal data export"; TOML
+// table [export]).
+struct ExportOptions {
+  // How long a finished archive can be downloaded before the sweeper deletes
+  // it. A week leaves time to fetch it after a weekend away, and does not
+  // keep a full copy of someone's data lying around for longer.
+  std::chrono::seconds expiry{7LL * 24 * 3600};
+  // The least time between two exports a user asks for (a failed one does
+  // not count). An export reads everything the user can see and writes a
+  // file as large as all the media they sent: once a day is plenty for a
+  // person and keeps one account from keeping the disk and a core busy.
+  // 0 = no limit (tests).
+  std::chrono::seconds min_interval{24 * 3600};
+  // How often the sweeper looks for expired archives: one indexed query.
+  std::chrono::seconds sweep_interval{60};
+};
+
 // Sticker packs (docs/architecture.md "Sticker packs").
 struct StickerOptions {
   // Install the project's default pack (parley-default) at first start, once
@@ -256,6 +273,7 @@ struct Config {
   MediaOptions media;
   StickerOptions stickers;
   WebOptions web;
+  ExportOptions data_export;  // [export]
 };
 
 // Reads an environment variable; returns nullopt when unset.

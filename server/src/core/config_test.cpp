@@ -71,6 +71,20 @@ TEST(ConfigTest, AccountsSection) {
   EXPECT_THROW(apply_toml(config, "[accounts]\nreserve = 1\n", "t"), ConfigError);
 }
 
+TEST(ConfigTest, ExportSection) {
+  Config config;
+  EXPECT_EQ(config.data_export.expiry, std::chrono::seconds(7LL * 24 * 3600));
+  EXPECT_EQ(config.data_export.min_interval, std::chrono::seconds(24 * 3600));
+  apply_toml(config, "[export]\nexpiry_seconds = 5\nmin_interval_seconds = 0\nsweep_interval_seconds = 2\n", "t");
+  EXPECT_EQ(config.data_export.expiry, std::chrono::seconds(5));
+  EXPECT_EQ(config.data_export.min_interval, std::chrono::seconds(0));
+  EXPECT_EQ(config.data_export.sweep_interval, std::chrono::seconds(2));
+  EXPECT_THROW(apply_toml(config, "[export]\nexpiry_seconds = 0\n", "t"), ConfigError);
+  EXPECT_THROW(apply_toml(config, "[export]\nsweep_interval_seconds = 0\n", "t"), ConfigError);
+  EXPECT_THROW(apply_toml(config, "[export]\nmin_interval_seconds = -1\n", "t"), ConfigError);
+  EXPECT_THROW(apply_toml(config, "[export]\nexpiry = 1\n", "t"), ConfigError);
+}
+
 TEST(ConfigTest, UnknownKeysAreErrorsAtEveryLevel) {
   Config config;
   EXPECT_THROW(apply_toml(config, "lissen = \"1.2.3.4:1\"", "t"), ConfigError);

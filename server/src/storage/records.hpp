@@ -300,4 +300,39 @@ struct StickerPackSummary {
   std::optional<Sticker> cover;  // its first sticker
 };
 
+// --- Personal data exports ------------------------------------------------
+
+// The life of an export (migration 0010): pending -> running -> ready ->
+// expired, or pending/running -> failed.
+enum class ExportState { kPending, kRunning, kReady, kFailed, kExpired };
+
+using ExportId = std::string;  // 22 URL-safe base64 characters of 128 random bits
+
+struct DataExport {
+  ExportId id;
+  UserId user_id = 0;
+  ExportState state = ExportState::kPending;
+  UnixMillis created_at = 0;
+  std::optional<UnixMillis> finished_at;  // ready or failed
+  std::optional<UnixMillis> expires_at;   // ready (and expired): when the archive goes
+  std::int64_t size = 0;                  // the archive's bytes, once ready
+  std::string sha256;                     // the archive's digest, once ready
+  std::string error;                      // failed: why, for people
+};
+
+// A conversation the user was a member of and is not any more: the
+// memberships that ended, as positions (joined_pos < visible <= left_pos).
+struct PastConversation {
+  Conversation conversation;
+  std::vector<std::pair<Position, Position>> memberships;  // (joined_pos, left_pos), oldest first
+};
+
+// A page of readable_messages(): the messages, and where the next page
+// starts (the last seq looked at, readable or not).
+struct ReadablePage {
+  std::vector<Message> messages;
+  Seq last_seq = 0;
+  bool done = false;  // nothing after last_seq
+};
+
 }  // namespace parley::storage

@@ -278,6 +278,45 @@ class Transaction {
   // recency). A backend without search throws ApiError validation_failed.
   virtual SearchPage search_messages(const SearchQuery& query) = 0;
 
+  // Personal data exports (docs/security.md "Personal data export";
+  // migration 0010).
+  virtual void insert_export(const DataExport& data_export) = 0;
+  virtual std::optional<DataExport> export_by_id(std::string_view id) = 0;
+  // The user's newest export, or nullopt.
+  virtual std::optional<DataExport> latest_export(UserId user) = 0;
+  // When the user's newest export that was not a failure was asked for (the
+  // rate limit counts those).
+  virtual std::optional<UnixMillis> last_counted_export(UserId user) = 0;
+  // pending -> running; false (changing nothing) in any other state or when
+  // the export is gone (its account was deleted meanwhile).
+  virtual bool start_export(std::string_view id) = 0;
+  // running -> ready with the archive's size and digest; false as above.
+  virtual bool finish_export(std::string_view id, std::int64_t size, std::string_view sha256, UnixMillis now,
+                             UnixMillis expires_at) = 0;
+  // pending or running -> failed; false as above.
+  virtual bool fail_export(std::string_view id, std::string_view error, UnixMillis now) = 0;
+  // Every pending or running export becomes failed with `error` (at
+  // start-up: the process that ran them is gone). Returns their ids.
+  virtual std::vector<ExportId> fail_unfinished_exports(std::string_view error, UnixMillis now) = 0;
+  // Ready exports whose expires_at is at or before `now` become expired, at
+  // most `limit`; returns their ids (their archives are the caller's to delete).
+  virtual std::vector<ExportId> expire_exports(UnixMillis now, std::size_t limit) = 0;
+  // The ids of ready exports (at start-up: any other archive file is a left-over).
+  virtual std::vector<ExportId> ready_exports() = 0;
+  // Deletes every export row of the user; returns their ids.
+  virtual std::vector<ExportId> delete_exports(UserId user) = 0;
+  // Conversations the user left or was removed from and is not a member of
+  // now, with those memberships; by conversation id.
+  virtual std::vector<PastConversation> past_conversations(UserId user) = 0;
+  // The messages of `conversation` after seq `after` that `reader` may read,
+  // as they may read them, at most `limit` looked at, in seq order: as the
+  // history shows them to a member (every message), or, through memberships
+  // that ended, those posted during one, each as it was at that end
+  // (load_details_as_of; one whose content then is unknown is left out).
+  // Deleted messages are left out (a tombstone holds nothing of the user's).
+  virtual ReadablePage readable_messages(UserId reader, ConversationId conversation, Seq after,
+                                         std::size_t limit) = 0;
+
   // The event stream (docs/protocol.md, "Positions").
   // Takes the next position. Positions grow in commit order; a write that
   // fails leaves a gap, which is harmless (only seqs are gapless).

@@ -904,6 +904,46 @@ std::vector<Message> SqliteTransaction::messages_after(ConversationId conversati
       kSql, [&](Statement& q) { q.bind(1, conversation).bind(2, after).bind(3, static_cast<std::int64_t>(limit)); });
 }
 
+ReadablePage SqliteTransaction::readable_messages(UserId reader, ConversationId conversation, Seq after,
+                                                 std::size_t limit) {
+  ReadablePage page;
+  page.last_seq = after;
+  auto lim = static_cast<std::int64_t>(limit);
+  if (member(conversation, reader)) {
+    // A member pages the whole history (docs/protocol.md, Visibility).
+    static const std::string kSql = select_messages(
+        "FROM messages g WHERE g.conversation_id = ?1 AND g.seq > ?2 AND g.deleted_at IS NULL ORDER BY g.seq "
+        "LIMIT ?3");
+    page.messages = query_messages(kSql, [&](Statement& q) { q.bind(1, conversation).bind(2, after).bind(3, lim); });
+    if (!page.messages.empty()) page.last_seq = page.messages.back().seq;
+    page.done = page.messages.size() < limit;
+    return page;
+  }
+  // Through memberships that ended: what was posted during one, as it was at
+  // its end (the rule of stream_since and search). Memberships of one user
+  // in one conversation never overlap, so each message comes once.
+  static const std::string kSql = select_messages(
+      "FROM messages g JOIN past_memberships p ON p.user_id = ?1 AND p.conversation_id = g.conversation_id "
+      "AND p.joined_pos < g.pos AND p.left_pos >= g.pos "
+      "WHERE g.conversation_id = ?2 AND g.seq > ?3 AND g.deleted_at IS NULL ORDER BY g.seq LIMIT ?4");
+  static const std::string kWithEnd = kSql.substr(0, kSql.find(" FROM ")) + ", p.left_pos" +
+                                      kSql.substr(kSql.find(" FROM "));
+  std::vector<std::pair<Message, Position>> rows;
+  Statement& query = db_.prepare(kWithEnd);
+  query.bind(1, reader).bind(2, conversation).bind(3, after).bind(4, lim);
+  while (query.step()) {
+    constexpr int kLeftPos = 12;  // after the message columns
+    rows.emplace_back(read_message(query), query.int64(kLeftPos));
+  }
+  query.reset();
+  page.done = rows.size() < limit;
+  if (!rows.empty()) page.last_seq = rows.back().first.seq;
+  for (auto& [message, end] : rows) {
+    if (load_details_as_of(message, end)) page.messages.push_back(std::move(message));
+  }
+  return page;
+}
+
 // --- The event stream -----------------------------------------------------
 
 SqliteTransaction::Writer& SqliteTransaction::writer() {

@@ -139,6 +139,22 @@ class SqliteTransaction final : public Transaction {
   bool remove_user_sticker_pack(UserId user, StickerPackId pack) override;
   bool user_has_sticker_pack(UserId user, StickerPackId pack) override;
 
+  // Data exports (sqlite_exports.cpp).
+  void insert_export(const DataExport& data_export) override;
+  std::optional<DataExport> export_by_id(std::string_view id) override;
+  std::optional<DataExport> latest_export(UserId user) override;
+  std::optional<UnixMillis> last_counted_export(UserId user) override;
+  bool start_export(std::string_view id) override;
+  bool finish_export(std::string_view id, std::int64_t size, std::string_view sha256, UnixMillis now,
+                     UnixMillis expires_at) override;
+  bool fail_export(std::string_view id, std::string_view error, UnixMillis now) override;
+  std::vector<ExportId> fail_unfinished_exports(std::string_view error, UnixMillis now) override;
+  std::vector<ExportId> expire_exports(UnixMillis now, std::size_t limit) override;
+  std::vector<ExportId> ready_exports() override;
+  std::vector<ExportId> delete_exports(UserId user) override;
+  std::vector<PastConversation> past_conversations(UserId user) override;
+  ReadablePage readable_messages(UserId reader, ConversationId conversation, Seq after, std::size_t limit) override;
+
   Position next_position() override;
   Position current_position() override;
   void emit(Event event, Keep keep) override;
