@@ -16,6 +16,8 @@ packages=(
   nodejs npm curl
   chromium fonts-dejavu-core fonts-noto-color-emoji
   clang libfuzzer-14-dev
+  libncurses-dev libnotify-dev libglib2.0-dev
+  tmux dbus dunst xvfb xauth libglib2.0-bin
 )
 
 missing=()
