@@ -17,7 +17,7 @@
 // build/web-budgets/results.json) and a summary on stdout. Run it through
 // bench/web/run.sh, which builds what is missing.
 
-import { mkdirSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, writeFileSync, mkdtempSync, rmSync, openSync, writeSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,6 +28,19 @@ import { Parleyd } from '../../web/e2e/lib/server.mjs';
 import { CHROMIUM_ARGS, chromiumPath, sendOverWebSocket } from '../../web/e2e/lib/browser.mjs';
 import { registerUser, makeContacts, directConversation, createGroup, history } from '../../web/e2e/lib/api.mjs';
 import { signIn, conversationList, conversationEntry, messageLog } from '../../web/e2e/lib/ui.mjs';
+
+// A trace of a long scroll is hundreds of MB of JSON: more than one string
+// may hold, so it is written an event at a time (the Trace Event format).
+function writeTrace(file, events) {
+  const fd = openSync(file, 'w');
+  try {
+    writeSync(fd, '{"traceEvents":[');
+    events.forEach((event, i) => writeSync(fd, (i ? ',\n' : '\n') + JSON.stringify(event)));
+    writeSync(fd, ']}\n');
+  } finally {
+    closeSync(fd);
+  }
+}
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const outFile = path.resolve(process.env.BENCH_OUT ?? path.join(here, '..', '..', 'build', 'web-budgets', 'results.json'));
@@ -281,7 +294,7 @@ try {
   await cdp.send('Tracing.end');
   await traceDone;
   results.big_trace = analyseTrace(traceEvents);
-  writeFileSync(outFile.replace(/\.json$/, '-trace.json'), JSON.stringify({ traceEvents }));
+  writeTrace(outFile.replace(/\.json$/, '-trace.json'), traceEvents);
   log(`  open ${results.big_open_ms} ms, ${wheels} wheel steps, longest frame ${results.big_trace.longest_frame_ms} ms, longest task ${results.big_trace.longest_task_ms} ms`);
   await context.close();
 
