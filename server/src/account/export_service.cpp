@@ -1,7 +1,6 @@
 #include "account/export_service.hpp"
 
 #include <fmt/format.h>
-#include <sodium.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -15,6 +14,7 @@
 #include "account/export_archive.hpp"
 #include "core/clock.hpp"
 #include "core/offload.hpp"
+#include "core/random_id.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "storage/store.hpp"
@@ -31,16 +31,6 @@ namespace {
 constexpr const char* kArchiveSuffix = ".zip";
 // Expired exports handled per sweep transaction.
 constexpr std::size_t kSweepBatch = 100;
-
-std::string random_id() {
-  std::array<unsigned char, 16> bytes{};
-  randombytes_buf(bytes.data(), bytes.size());
-  std::string encoded(sodium_base64_ENCODED_LEN(bytes.size(), sodium_base64_VARIANT_URLSAFE_NO_PADDING), '\0');
-  sodium_bin2base64(encoded.data(), encoded.size(), bytes.data(), bytes.size(),
-                    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-  encoded.resize(encoded.find('\0'));
-  return encoded;
-}
 
 std::int64_t millis(std::chrono::seconds seconds) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(seconds).count();
@@ -152,7 +142,7 @@ asio::awaitable<void> ExportService::remove_archives(std::vector<storage::Export
 
 asio::awaitable<DataExport> ExportService::request(storage::UserId user) {
   DataExport data_export;
-  data_export.id = random_id();
+  data_export.id = random_base64url(16);
   data_export.user_id = user;
   data_export.state = ExportState::kPending;
   data_export.created_at = now_millis();

@@ -4,18 +4,11 @@
 
 #include <sodium.h>
 
+#include "core/random_id.hpp"
+
 namespace parley::auth {
 
-std::string generate_token() {
-  std::array<unsigned char, 32> bytes{};
-  randombytes_buf(bytes.data(), bytes.size());
-  std::string encoded(sodium_base64_ENCODED_LEN(bytes.size(), sodium_base64_VARIANT_URLSAFE_NO_PADDING), '\0');
-  sodium_bin2base64(encoded.data(), encoded.size(), bytes.data(), bytes.size(),
-                    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-  encoded.resize(encoded.size() - 1);  // the terminating NUL
-  sodium_memzero(bytes.data(), bytes.size());
-  return encoded;
-}
+std::string generate_token() { return random_base64url(32); }
 
 std::string hash_token(std::string_view token) {
   std::string digest(crypto_hash_sha256_BYTES, '\0');

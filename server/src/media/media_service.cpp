@@ -17,10 +17,10 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/object.hpp>
 #include <fmt/format.h>
-#include <sodium.h>
 
 #include "core/clock.hpp"
 #include "core/offload.hpp"
+#include "core/random_id.hpp"
 #include "core/sha256.hpp"
 #include "core/log.hpp"
 #include "media/content_type.hpp"
@@ -83,18 +83,7 @@ void fsync_or_throw(int fd) {
   if (::fsync(fd) != 0) throw_errno("fsync");
 }
 
-// 128 random bits, URL-safe base64 without padding: 22 characters.
-std::string random_id() {
-  std::array<unsigned char, 16> bytes{};
-  randombytes_buf(bytes.data(), bytes.size());
-  std::string encoded(sodium_base64_ENCODED_LEN(bytes.size(), sodium_base64_VARIANT_URLSAFE_NO_PADDING), '\0');
-  sodium_bin2base64(encoded.data(), encoded.size(), bytes.data(), bytes.size(),
-                    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-  encoded.resize(encoded.find('\0'));
-  return encoded;
-}
-
-// Ids are only ever what random_id() makes; anything else cannot exist, and
+// Ids are only ever what random_base64url(16) makes; anything else cannot exist, and
 // never reaches a query or a file name.
 bool plausible_id(std::string_view id) {
   if (id.size() != 22) return false;
@@ -257,7 +246,7 @@ asio::awaitable<storage::Media> MediaService::upload(storage::UserId owner, std:
   buffer = {};
 
   storage::Media media;
-  media.id = random_id();
+  media.id = random_base64url(16);
   media.owner_id = owner;
   media.sha256 = hash.hex_digest();
   media.size = static_cast<std::int64_t>(size);
@@ -279,7 +268,7 @@ asio::awaitable<storage::MediaUpload> MediaService::create_upload(storage::UserI
                    fmt::format("a file may have at most {} bytes", options_.max_upload_bytes));
   }
   storage::MediaUpload upload;
-  upload.id = random_id();
+  upload.id = random_base64url(16);
   upload.owner_id = owner;
   upload.name = sanitize_file_name(name);
   upload.total_size = size;
@@ -376,7 +365,7 @@ asio::awaitable<storage::Media> MediaService::complete_upload(storage::UserId ow
     auto [sha256, size] = hash_file(fd.get());
     if (size != upload.total_size) throw std::runtime_error("upload file size differs from its row");
     storage::Media media;
-    media.id = random_id();
+    media.id = random_base64url(16);
     media.owner_id = upload.owner_id;
     media.sha256 = sha256;
     media.size = size;
@@ -422,7 +411,7 @@ storage::Media MediaService::import_file(storage::UserId owner, std::string_view
     offset += n;
   }
   storage::Media media;
-  media.id = random_id();
+  media.id = random_base64url(16);
   media.owner_id = owner;
   media.sha256 = hash.hex_digest();
   media.size = static_cast<std::int64_t>(offset);
@@ -473,7 +462,7 @@ asio::awaitable<storage::MediaThumbnail> MediaService::thumbnail(const storage::
     if (!source) throw no_such_media();
     // The thumbnailer writes beside its destination and renames: inside the
     // staging folder, which start-up empties.
-    fs::path destination = blobs_->staging_dir() / (random_id() + ".thumb");
+    fs::path destination = blobs_->staging_dir() / (random_base64url(16) + ".thumb");
     std::promise<std::pair<std::error_code, ThumbnailResult>> made;
     thumbnailer_->submit(*source, size, destination, [&made](std::error_code error, const ThumbnailResult& result) {
       made.set_value({error, result});
