@@ -33,18 +33,6 @@ namespace fs = std::filesystem;
 std::string str(const boost::json::value& value) { return std::string(value.as_string()); }
 std::string dump(const boost::json::value& value) { return boost::json::serialize(value); }
 
-std::string from_hex(std::string_view hex) {
-  std::string out;
-  for (std::size_t i = 0; i + 1 < hex.size(); i += 2)
-    out.push_back(static_cast<char>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16)));
-  return out;
-}
-const std::string kPng = from_hex(
-    "89504e470d0a1a0a0000000d49484452000000080000000808020000004b6d29dc0000006c49444154789c0dc94101003008033194a0"
-    "a44aaa84e7a940094aaa68cb375545172a5c4cb1c51529aa9a6ed4b899669b6bd23f440b098b112b4e443f4c1b199b316bcec43f861e"
-    "34789861871b323f965eb4789965975bb23f8e3e74f898638f3b723f42070587091b2e243cb02c548131c8e3ff0000000049454e44ae"
-    "426082");
-
 // Markers: text that must (or must never) be found in Alice's archive.
 constexpr const char* kAliceFile = "ALICE-OWN-FILE-CONTENT-7f3a";
 constexpr const char* kBobTeamFile = "BOB-TEAM-FILE-BYTES-91c2";        // Bob's file, in a group Alice is in
@@ -56,24 +44,6 @@ constexpr const char* kDeletedText = "DELETED-TEXT-aa61";             // Alice's
 constexpr const char* kAfterLeave = "AFTER-LEAVE-TEXT-c390";          // posted after Alice left
 constexpr const char* kEditedAfterLeave = "EDITED-AFTER-LEAVE-2f17";  // an edit made after Alice left
 constexpr const char* kBeforeLeave = "before-leave-text-e5d4";        // what Alice saw before leaving
-
-int next_ref = 0;
-
-std::int64_t send_ok(WsClient& ws, std::int64_t conversation, const std::string& text, array attachments = {}) {
-  object frame{{"type", "send"},
-               {"conversation_id", conversation},
-               {"client_id", "c-" + std::to_string(++next_ref)},
-               {"text", text}};
-  if (!attachments.empty()) frame["attachments"] = std::move(attachments);
-  auto ack = ws.request(frame);
-  if (str(ack.at("type")) != "ack") throw std::runtime_error("send refused: " + dump(ack));
-  return ack.at("message_id").as_int64();
-}
-
-void expect_ok(WsClient& ws, const object& frame) {
-  auto reply = ws.request(frame);
-  ASSERT_EQ(str(reply.at("type")), "ok") << dump(frame) << " -> " << dump(reply);
-}
 
 std::string upload(const HttpClient& client, const TestUser& user, const std::string& name, const std::string& bytes) {
   auto reply = client.request("POST", "/api/v1/media?name=" + name, bytes, user.token, "application/octet-stream");
@@ -175,7 +145,7 @@ TEST(ExportTest, TheArchiveHoldsWhatTheUserCanReadAndNothingOfAnyoneElse) {
   make_contacts(w.client, w.bob, dave);  // Bob's contact; Alice never meets Dave
 
   // Alice's profile and avatar.
-  auto avatar = upload(w.client, w.alice, "face.png", kPng);
+  auto avatar = upload(w.client, w.alice, "face.png", kTinyPng);
   ASSERT_EQ(
       w.client
           .patch("/api/v1/me", object{{"display_name", "Alice Exporter"}, {"avatar_media_id", avatar}}, w.alice.token)
@@ -193,16 +163,16 @@ TEST(ExportTest, TheArchiveHoldsWhatTheUserCanReadAndNothingOfAnyoneElse) {
   auto bob_team_file = upload(w.client, w.bob, "bob.txt", kBobTeamFile);
   auto bob_private_file = upload(w.client, w.bob, "private.txt", kBobPrivateFile);
 
-  auto alice_with_file = send_ok(*w.a, team, "here are my notes", array{alice_file});
-  auto bob_in_team = send_ok(*w.b, team, "and mine", array{bob_team_file});
-  auto doomed = send_ok(*w.a, team, kDeletedText);
+  auto alice_with_file = send_text_ok(*w.a, team, "here are my notes", array{alice_file});
+  auto bob_in_team = send_text_ok(*w.b, team, "and mine", array{bob_team_file});
+  auto doomed = send_text_ok(*w.a, team, kDeletedText);
   expect_ok(*w.a, object{{"type", "delete"}, {"message_id", doomed}});
-  auto hello = send_ok(*w.b, direct, "hello alice");
-  send_ok(*w.b, secret, kSecretText, array{bob_private_file});
-  auto before = send_ok(*c, club, kBeforeLeave);
+  auto hello = send_text_ok(*w.b, direct, "hello alice");
+  send_text_ok(*w.b, secret, kSecretText, array{bob_private_file});
+  auto before = send_text_ok(*c, club, kBeforeLeave);
   ASSERT_EQ(w.client.post("/api/v1/conversations/" + std::to_string(club) + "/leave", object{}, w.alice.token).status,
             204);
-  send_ok(*c, club, kAfterLeave);
+  send_text_ok(*c, club, kAfterLeave);
   expect_ok(*c, object{{"type", "edit"}, {"message_id", before}, {"text", kEditedAfterLeave}});
 
   auto [view, raw] = w.export_of(w.alice);
@@ -245,7 +215,7 @@ TEST(ExportTest, TheArchiveHoldsWhatTheUserCanReadAndNothingOfAnyoneElse) {
 
   // Media byte for byte: her file and her avatar, nothing of Bob's.
   EXPECT_EQ(entries.at(media_entry), kAliceFile);
-  EXPECT_EQ(entries.at(avatar_entry), kPng);
+  EXPECT_EQ(entries.at(avatar_entry), kTinyPng);
 
   // Profile and contacts.
   auto profile = boost::json::parse(entries.at("profile.json")).as_object();
@@ -344,7 +314,7 @@ TEST(ExportTest, OneExportAtATimeThenTheRateLimit) {
   World w("");  // the default limit: one a day
   auto file = upload(w.client, w.alice, "held.txt", "held file");
   auto direct = (make_contacts(w.client, w.alice, w.bob), direct_conversation(w.client, w.alice, w.bob));
-  send_ok(*w.a, direct, "with a file", array{file});
+  send_text_ok(*w.a, direct, "with a file", array{file});
   HeldBlob held(w.server.data_dir() / "data", "held file");
 
   auto first = w.start(w.alice);
@@ -376,7 +346,7 @@ TEST(ExportTest, AnExportInterruptedByARestartFailsAndCanBeAskedAgain) {
   World w;
   auto file = upload(w.client, w.alice, "held.txt", "held file");
   auto direct = (make_contacts(w.client, w.alice, w.bob), direct_conversation(w.client, w.alice, w.bob));
-  send_ok(*w.a, direct, "with a file", array{file});
+  send_text_ok(*w.a, direct, "with a file", array{file});
   HeldBlob held(w.server.data_dir() / "data", "held file");
   auto first = w.start(w.alice);
   ASSERT_EQ(first.status, 202) << first.body;

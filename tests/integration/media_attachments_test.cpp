@@ -17,6 +17,7 @@
 
 #include "support/data_probe.hpp"
 #include "support/http_client.hpp"
+#include "support/media_client.hpp"
 #include "support/server_process.hpp"
 #include "support/ws_client.hpp"
 
@@ -39,11 +40,6 @@ std::string from_hex(std::string_view hex) {
 }
 
 // An 8x8 RGB PNG (made with zlib; decodes everywhere).
-const std::string kPng = from_hex(
-    "89504e470d0a1a0a0000000d49484452000000080000000808020000004b6d29dc0000006c49444154789c0dc94101003008033194a0"
-    "a44aaa84e7a940094aaa68cb375545172a5c4cb1c51529aa9a6ed4b899669b6bd23f440b098b112b4e443f4c1b199b316bcec43f861e"
-    "34789861871b323f965eb4789965975bb23f8e3e74f898638f3b723f42070587091b2e243cb02c548131c8e3ff0000000049454e44ae"
-    "426082");
 // A PNG whose header claims 100 000 x 100 000 pixels (a decompression bomb).
 const std::string kBombPng = from_hex(
     "89504e470d0a1a0a0000000d49484452000186a0000186a0080200000027309c9f0000000b49444154789c6360800100000a00017f80"
@@ -298,7 +294,7 @@ TEST(MediaAttachmentsTest, TheOrphanSweeperRemovesUnreferencedUploadsAndKeepsRef
   a.hello(w.alice.token);
   auto loose = w.upload_id(w.alice, "loose.txt", "never sent anywhere");
   auto attached = w.upload_id(w.alice, "attached.txt", "sent in a message");
-  auto avatar = w.upload_id(w.alice, "face.png", kPng);
+  auto avatar = w.upload_id(w.alice, "face.png", kTinyPng);
   send_ok(a, w.group, "keep", "", ids({attached}));
   ASSERT_EQ(w.client.patch("/api/v1/me", object{{"avatar_media_id", avatar}}, w.alice.token).status, 200);
   ASSERT_EQ(w.blob_files(), 3U);
@@ -320,7 +316,7 @@ TEST(MediaAttachmentsTest, TheOrphanSweeperRemovesUnreferencedUploadsAndKeepsRef
 
 TEST(MediaAttachmentsTest, AUserAvatarIsAnImageTheUserMayReadAndEverySignedInUserSeesIt) {
   World w;
-  auto face = w.upload_id(w.alice, "face.png", kPng);
+  auto face = w.upload_id(w.alice, "face.png", kTinyPng);
   auto reply = w.client.patch("/api/v1/me", object{{"avatar_media_id", face}}, w.alice.token);
   ASSERT_EQ(reply.status, 200) << reply.body;
   EXPECT_EQ(str(reply.json().at("user").at("avatar_media_id")), face);
@@ -334,7 +330,7 @@ TEST(MediaAttachmentsTest, AUserAvatarIsAnImageTheUserMayReadAndEverySignedInUse
   // Not an image, a decompression bomb, someone else's private upload: refused, nothing changes.
   auto text = w.upload_id(w.alice, "notes.txt", "plain text is no avatar");
   auto bomb = w.upload_id(w.alice, "bomb.png", kBombPng);
-  auto private_face = w.upload_id(w.bob, "bob.png", kPng);
+  auto private_face = w.upload_id(w.bob, "bob.png", kTinyPng);
   auto expect_refused = [&](const std::string& id, int status, const std::string& code) {
     auto refused = w.client.patch("/api/v1/me", object{{"avatar_media_id", id}}, w.alice.token);
     EXPECT_EQ(refused.status, status) << id << " " << refused.body;
@@ -355,9 +351,9 @@ TEST(MediaAttachmentsTest, AGroupAvatarIsSetByAdminsAnnouncedAndSeenByMembersOnl
   World w;
   WsClient b(w.server.port());
   b.hello(w.bob.token);
-  auto logo = w.upload_id(w.alice, "logo.png", kPng);
+  auto logo = w.upload_id(w.alice, "logo.png", kTinyPng);
   // A member (not an admin) may not change it.
-  auto bob_logo = w.upload_id(w.bob, "bob-logo.png", kPng);
+  auto bob_logo = w.upload_id(w.bob, "bob-logo.png", kTinyPng);
   auto refused = w.client.patch(w.group_path(), object{{"avatar_media_id", bob_logo}}, w.bob.token);
   EXPECT_EQ(refused.status, 403) << refused.body;
 

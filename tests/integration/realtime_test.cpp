@@ -55,12 +55,6 @@ object send_ok(WsClient& ws, std::int64_t conversation, const std::string& clien
   return ack;
 }
 
-// Sends a frame that should be answered with ok.
-void expect_ok(WsClient& ws, const object& frame, std::vector<object>* skipped = nullptr) {
-  auto reply = ws.request(frame, skipped);
-  EXPECT_EQ(type_of(reply), "ok") << dump(frame) << " -> " << dump(reply);
-}
-
 // Every frame arriving within `window` (the connection stays open).
 std::vector<object> frames_within(WsClient& ws, std::chrono::milliseconds window) {
   std::vector<object> frames;

@@ -13,6 +13,7 @@
 
 #include "support/data_probe.hpp"
 #include "support/http_client.hpp"
+#include "support/media_client.hpp"
 #include "support/server_process.hpp"
 #include "support/ws_client.hpp"
 
@@ -25,36 +26,6 @@ using Clock = std::chrono::steady_clock;
 
 std::string str(const boost::json::value& value) { return std::string(value.as_string()); }
 std::string dump(const boost::json::value& value) { return boost::json::serialize(value); }
-
-std::string from_hex(std::string_view hex) {
-  std::string out;
-  for (std::size_t i = 0; i + 1 < hex.size(); i += 2)
-    out.push_back(static_cast<char>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16)));
-  return out;
-}
-const std::string kPng = from_hex(
-    "89504e470d0a1a0a0000000d49484452000000080000000808020000004b6d29dc0000006c49444154789c0dc94101003008033194a0"
-    "a44aaa84e7a940094aaa68cb375545172a5c4cb1c51529aa9a6ed4b899669b6bd23f440b098b112b4e443f4c1b199b316bcec43f861e"
-    "34789861871b323f965eb4789965975bb23f8e3e74f898638f3b723f42070587091b2e243cb02c548131c8e3ff0000000049454e44ae"
-    "426082");
-
-int next_ref = 0;
-
-std::int64_t send_ok(WsClient& ws, std::int64_t conversation, const std::string& text, array attachments = {}) {
-  object frame{{"type", "send"},
-               {"conversation_id", conversation},
-               {"client_id", "c-" + std::to_string(++next_ref)},
-               {"text", text}};
-  if (!attachments.empty()) frame["attachments"] = std::move(attachments);
-  auto ack = ws.request(frame);
-  if (str(ack.at("type")) != "ack") throw std::runtime_error("send refused: " + dump(ack));
-  return ack.at("message_id").as_int64();
-}
-
-void expect_ok(WsClient& ws, const object& frame) {
-  auto reply = ws.request(frame);
-  ASSERT_EQ(str(reply.at("type")), "ok") << dump(frame) << " -> " << dump(reply);
-}
 
 boost::json::value media_id(const Reply& reply) {
   auto json = reply.json().as_object();
@@ -106,7 +77,7 @@ std::string group_path(const World& w) { return "/api/v1/conversations/" + std::
 
 TEST(SearchTest, MembersFindAMessageAndNobodyElseDoes) {
   World w;
-  auto m = send_ok(*w.a, w.group, "the quarterly budget is ready");
+  auto m = send_text_ok(*w.a, w.group, "the quarterly budget is ready");
   EXPECT_EQ(w.found(w.alice, "budget"), Ids{m});
   EXPECT_EQ(w.found(w.bob, "quarterly budget"), Ids{m});
   EXPECT_EQ(w.found(w.mallory, "budget"), Ids{});
@@ -123,11 +94,11 @@ TEST(SearchTest, MembersFindAMessageAndNobodyElseDoes) {
 
 TEST(SearchTest, ARemovedMemberFindsNothingNewerAndNotLaterEditsWords) {
   World w;
-  auto before = send_ok(*w.a, w.group, "apple pie recipe");
-  auto edited_later = send_ok(*w.a, w.group, "banana bread");
+  auto before = send_text_ok(*w.a, w.group, "apple pie recipe");
+  auto edited_later = send_text_ok(*w.a, w.group, "banana bread");
   auto removed = w.client.del(group_path(w) + "/members/" + std::to_string(w.bob.id), w.alice.token);
   ASSERT_EQ(removed.status, 204) << removed.body;
-  auto after = send_ok(*w.a, w.group, "apple crumble secret");
+  auto after = send_text_ok(*w.a, w.group, "apple crumble secret");
   expect_ok(*w.a, object{{"type", "edit"}, {"message_id", edited_later}, {"text", "banana cherry"}});
 
   EXPECT_EQ(w.found(w.bob, "apple"), Ids{before});
@@ -140,8 +111,8 @@ TEST(SearchTest, ARemovedMemberFindsNothingNewerAndNotLaterEditsWords) {
 
 TEST(SearchTest, ADeletedMessageIsGoneAtOnceAndAnEditIsFoundByItsNewTextOnly) {
   World w;
-  auto doomed = send_ok(*w.a, w.group, "launch codes inside");
-  auto changed = send_ok(*w.a, w.group, "meeting on tuesday");
+  auto doomed = send_text_ok(*w.a, w.group, "launch codes inside");
+  auto changed = send_text_ok(*w.a, w.group, "meeting on tuesday");
   EXPECT_EQ(w.found(w.bob, "launch"), Ids{doomed});
   expect_ok(*w.a, object{{"type", "delete"}, {"message_id", doomed}});
   EXPECT_EQ(w.found(w.bob, "launch"), Ids{});
@@ -204,13 +175,13 @@ TEST(SearchTest, DeletedAndEditedWordsLeaveTheIndexFiles) {
   const std::vector<std::string> words = {"alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf",
                                           "hotel", "india", "juliet",  "kilo",  "lima", "mike"};
   for (std::size_t i = 0; i < 300; ++i) {
-    send_ok(*w.a, w.group,
+    send_text_ok(*w.a, w.group,
             words[i % words.size()] + " " + words[(i * 7 + 3) % words.size()] + " " +
                 words[(i * 5 + 1) % words.size()] + " number" + std::to_string(i));
   }
-  auto doomed = send_ok(*w.a, w.group, "the xylographia plan");
-  auto edited = send_ok(*w.a, w.group, "the zygomorphic draft");
-  for (std::size_t i = 0; i < 50; ++i) send_ok(*w.a, w.group, "golf hotel later" + std::to_string(i));
+  auto doomed = send_text_ok(*w.a, w.group, "the xylographia plan");
+  auto edited = send_text_ok(*w.a, w.group, "the zygomorphic draft");
+  for (std::size_t i = 0; i < 50; ++i) send_text_ok(*w.a, w.group, "golf hotel later" + std::to_string(i));
   // The probes can see the words while they are indexed.
   ASSERT_TRUE(index_terms(w.server.data_dir()).contains("xylographia"));
   ASSERT_FALSE(files_holding(w.server.data_dir(), "xylographia").empty());
@@ -250,10 +221,10 @@ TEST(SearchTest, ACleanStopPurgesTheWordsAPurgeWasOwed) {
       "[websocket]\nframes_per_second = 10000\nframe_burst = 10000\nuser_frames_per_second = 10000\n"
       "user_frame_burst = 10000\n";
   World w(std::move(options));
-  for (int i = 0; i < 100; ++i) send_ok(*w.a, w.group, "alpha bravo charlie " + std::to_string(i));
-  auto first = send_ok(*w.a, w.group, "the quaggamire plan");
-  auto second = send_ok(*w.a, w.group, "the xenophora plan");
-  for (int i = 0; i < 20; ++i) send_ok(*w.a, w.group, "delta echo " + std::to_string(i));
+  for (int i = 0; i < 100; ++i) send_text_ok(*w.a, w.group, "alpha bravo charlie " + std::to_string(i));
+  auto first = send_text_ok(*w.a, w.group, "the quaggamire plan");
+  auto second = send_text_ok(*w.a, w.group, "the xenophora plan");
+  for (int i = 0; i < 20; ++i) send_text_ok(*w.a, w.group, "delta echo " + std::to_string(i));
   expect_ok(*w.a, object{{"type", "delete"}, {"message_id", first}});
   ASSERT_TRUE(w.server.wait_for_log("search index purged", 1)) << w.server.log();
   expect_ok(*w.a, object{{"type", "delete"}, {"message_id", second}});
@@ -273,17 +244,17 @@ TEST(SearchTest, EachOperator) {
   World w;
   WsClient b(w.server.port());
   b.hello(w.bob.token);
-  auto from_alice = send_ok(*w.a, w.group, "status report one");
-  auto from_bob = send_ok(b, w.group, "status report two @alice");
+  auto from_alice = send_text_ok(*w.a, w.group, "status report one");
+  auto from_bob = send_text_ok(b, w.group, "status report two @alice");
   auto direct = direct_conversation(w.client, w.alice, w.bob);
-  auto in_direct = send_ok(*w.a, direct, "status report three");
+  auto in_direct = send_text_ok(*w.a, direct, "status report three");
   auto file = w.client.request("POST", "/api/v1/media?name=notes.txt", "plain notes", w.alice.token,
                                "application/octet-stream");
   ASSERT_EQ(file.status, 201) << file.body;
-  auto image = w.client.request("POST", "/api/v1/media?name=face.png", kPng, w.alice.token, "application/octet-stream");
+  auto image = w.client.request("POST", "/api/v1/media?name=face.png", kTinyPng, w.alice.token, "application/octet-stream");
   ASSERT_EQ(image.status, 201) << image.body;
-  auto with_file = send_ok(*w.a, w.group, "status with file", array{media_id(file)});
-  auto with_image = send_ok(*w.a, w.group, "status with image", array{media_id(image)});
+  auto with_file = send_text_ok(*w.a, w.group, "status with file", array{media_id(file)});
+  auto with_image = send_text_ok(*w.a, w.group, "status with image", array{media_id(image)});
 
   EXPECT_EQ(w.found(w.alice, "status from:bob"), Ids{from_bob});
   EXPECT_EQ(w.found(w.alice, "from:@bob"), Ids{from_bob});
@@ -302,8 +273,8 @@ TEST(SearchTest, EachOperator) {
 
 TEST(SearchTest, PrefixesAndPhrases) {
   World w;
-  auto m1 = send_ok(*w.a, w.group, "deployment finished without errors");
-  auto m2 = send_ok(*w.a, w.group, "errors without deployment");
+  auto m1 = send_text_ok(*w.a, w.group, "deployment finished without errors");
+  auto m2 = send_text_ok(*w.a, w.group, "errors without deployment");
   EXPECT_EQ(w.found(w.alice, "deploy*"), (Ids{m1, m2}));
   EXPECT_EQ(w.found(w.alice, "deploy"), Ids{});
   EXPECT_EQ(w.found(w.alice, "\"without errors\""), Ids{m1});
@@ -312,10 +283,10 @@ TEST(SearchTest, PrefixesAndPhrases) {
 
 TEST(SearchTest, NonLatinScriptsAndFolding) {
   World w;
-  auto cyrillic = send_ok(*w.a, w.group, "Привет, мир! Встреча завтра");
-  auto greek = send_ok(*w.a, w.group, "Καλημέρα κόσμε");
-  auto cjk = send_ok(*w.a, w.group, "東京都に行きます");
-  auto french = send_ok(*w.a, w.group, "Crème brûlée à la française");
+  auto cyrillic = send_text_ok(*w.a, w.group, "Привет, мир! Встреча завтра");
+  auto greek = send_text_ok(*w.a, w.group, "Καλημέρα κόσμε");
+  auto cjk = send_text_ok(*w.a, w.group, "東京都に行きます");
+  auto french = send_text_ok(*w.a, w.group, "Crème brûlée à la française");
   EXPECT_EQ(w.found(w.alice, "привет"), Ids{cyrillic});
   EXPECT_EQ(w.found(w.alice, "ВСТРЕЧ*"), Ids{cyrillic});
   EXPECT_EQ(w.found(w.alice, "καλημερα"), Ids{greek});  // accent and case folded
@@ -329,7 +300,7 @@ TEST(SearchTest, NonLatinScriptsAndFolding) {
 
 TEST(SearchTest, FtsSyntaxIsSearchedLiterallyOrRefusedNeverA500) {
   World w;
-  auto near = send_ok(*w.a, w.group, "meet near water by the body, a or b");
+  auto near = send_text_ok(*w.a, w.group, "meet near water by the body, a or b");
   const std::vector<std::string> hostile = {"\"",
                                             "\"\"\"",
                                             "\"unbalanced",
@@ -394,7 +365,7 @@ TEST(SearchTest, FtsSyntaxIsSearchedLiterallyOrRefusedNeverA500) {
 TEST(SearchTest, CursorPagesAreStableAndComplete) {
   World w;
   Ids sent;
-  for (int i = 0; i < 7; ++i) sent.insert(send_ok(*w.a, w.group, "page item " + std::to_string(i)));
+  for (int i = 0; i < 7; ++i) sent.insert(send_text_ok(*w.a, w.group, "page item " + std::to_string(i)));
   Ids seen;
   std::string cursor;
   int pages = 0;
@@ -407,7 +378,7 @@ TEST(SearchTest, CursorPagesAreStableAndComplete) {
     }
     ++pages;
     // A message sent meanwhile does not shift the pages.
-    if (pages == 1) send_ok(*w.a, w.group, "late item");
+    if (pages == 1) send_text_ok(*w.a, w.group, "late item");
     if (json.at("next_cursor").is_null()) break;
     cursor = str(json.at("next_cursor"));
   }

@@ -42,11 +42,6 @@ std::int64_t send_ok(WsClient& ws, std::int64_t conversation, const std::string&
   return ack.at("message_id").as_int64();
 }
 
-void expect_ok(WsClient& ws, const object& frame) {
-  auto reply = ws.request(frame);
-  EXPECT_EQ(type_of(reply), "ok") << dump(frame) << " -> " << dump(reply);
-}
-
 void edit(WsClient& ws, std::int64_t message, const std::string& text) {
   expect_ok(ws, object{{"type", "edit"}, {"message_id", message}, {"text", text}});
 }

@@ -193,4 +193,20 @@ std::uint64_t rss_kib(pid_t pid) {
   throw std::runtime_error("no VmRSS");
 }
 
+namespace {
+std::string from_hex(std::string_view hex) {
+  std::string out;
+  for (std::size_t i = 0; i + 1 < hex.size(); i += 2) {
+    out.push_back(static_cast<char>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16)));
+  }
+  return out;
+}
+}  // namespace
+
+const std::string kTinyPng = from_hex(
+    "89504e470d0a1a0a0000000d49484452000000080000000808020000004b6d29dc0000006c49444154789c0dc94101003008033194a0"
+    "a44aaa84e7a940094aaa68cb375545172a5c4cb1c51529aa9a6ed4b899669b6bd23f440b098b112b4e443f4c1b199b316bcec43f861e"
+    "34789861871b323f965eb4789965975bb23f8e3e74f898638f3b723f42070587091b2e243cb02c548131c8e3ff0000000049454e44ae"
+    "426082");
+
 }  // namespace parley::test

@@ -23,6 +23,8 @@ namespace parley::test {
 // SHA-256 of pattern bytes [0, size), as lower-case hex.
 [[nodiscard]] std::string pattern_sha256(std::uint64_t size);
 [[nodiscard]] std::string sha256_hex(const std::string& data);
+// A valid 8x8 RGB PNG (the smallest image the thumbnailer accepts as one).
+extern const std::string kTinyPng;
 
 struct StreamOptions {
   std::map<std::string, std::string> headers;

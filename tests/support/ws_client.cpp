@@ -1,5 +1,9 @@
 #include "support/ws_client.hpp"
 
+#include <atomic>
+
+#include <gtest/gtest.h>
+
 #include <stdexcept>
 
 #include <boost/asio/connect.hpp>
@@ -247,6 +251,24 @@ int refused_upgrade_status(std::uint16_t port, WsOptions options) {
   ws.handshake(response, "127.0.0.1:" + std::to_string(port), "/ws", ec);
   if (!ec) throw std::runtime_error("the upgrade was accepted");
   return static_cast<int>(response.result_int());
+}
+
+std::int64_t send_text_ok(WsClient& ws, std::int64_t conversation, const std::string& text,
+                          boost::json::array attachments) {
+  static std::atomic<std::int64_t> next_client_id{0};
+  boost::json::object frame{{"type", "send"},
+                            {"conversation_id", conversation},
+                            {"client_id", "c-" + std::to_string(++next_client_id)},
+                            {"text", text}};
+  if (!attachments.empty()) frame["attachments"] = std::move(attachments);
+  auto ack = ws.request(frame);
+  if (ack.at("type") != "ack") throw std::runtime_error("send refused: " + boost::json::serialize(ack));
+  return ack.at("message_id").as_int64();
+}
+
+void expect_ok(WsClient& ws, const boost::json::object& frame, std::vector<boost::json::object>* skipped) {
+  auto reply = ws.request(frame, skipped);
+  EXPECT_EQ(reply.at("type"), "ok") << boost::json::serialize(frame) << " -> " << boost::json::serialize(reply);
 }
 
 }  // namespace parley::test

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 
 namespace parley::test {
@@ -100,6 +101,15 @@ class WsClient {
   int close_code_ = 0;
   std::uint64_t next_ref_ = 0;  // request()'s refs: "req-1", "req-2", ...
 };
+
+// Sends `text` (with `attachments`, media ids) to a conversation under a new
+// client id and returns the acknowledged message id; throws if the server
+// answers anything but an ack.
+std::int64_t send_text_ok(WsClient& ws, std::int64_t conversation, const std::string& text,
+                          boost::json::array attachments = {});
+// Sends a frame and fails the test unless the answer is "ok" (`skipped` as
+// for WsClient::request).
+void expect_ok(WsClient& ws, const boost::json::object& frame, std::vector<boost::json::object>* skipped = nullptr);
 
 // Starts a connection that fails the upgrade; returns the HTTP status.
 int refused_upgrade_status(std::uint16_t port, WsOptions options);
