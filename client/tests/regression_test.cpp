@@ -64,13 +64,20 @@ TEST_F(RegressionTest, AConversationJoinedWhileAwayIsLoadedEvenIfTheProcessEndsR
     auto recorder = std::make_shared<Recorder>();
     auto account = signed_in_account(runtime, dir / "alice", server.port(), alice, recorder);
   }
-  // While Alice's device is closed, Bob makes a group with her and writes.
-  const auto group = create_group(http, bob, "while away", {alice});
+  // While Alice's device is closed, Bob adds her to a group he has with
+  // Carol: her device gets member.added (not the conversation itself) and
+  // must load the group over REST.
+  TestUser carol = register_and_login(http, "carol");
+  make_contacts(http, bob, carol);
+  const auto group = create_group(http, bob, "while away", {carol});
   {
     WsClient ws(server.port());
     ws.hello(bob.token);
     send_text_ok(ws, group, "hello group");
   }
+  auto added = http.post("/api/v1/conversations/" + std::to_string(group) + "/members",
+                         boost::json::object{{"username", "alice"}}, bob.token);
+  ASSERT_LT(added.status, 300) << added.body;
   // A short-lived process syncs and ends as soon as the catch-up that
   // brought the group is committed (the position has moved past it).
   const auto said = sync_until_conversation_then_exit(url_of(server.port()), dir / "alice", group);
