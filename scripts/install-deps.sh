@@ -17,7 +17,7 @@ packages=(
   chromium fonts-dejavu-core fonts-noto-color-emoji
   clang libfuzzer-14-dev
   libncurses-dev libnotify-dev libglib2.0-dev
-  tmux dbus dunst xvfb xauth libglib2.0-bin
+  tmux dbus dunst xvfb xauth libglib2.0-bin python3-gi
 )
 
 missing=()

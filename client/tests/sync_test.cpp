@@ -187,7 +187,7 @@ TEST_F(SyncTest, TwoAccountsInOneProcessEachWithItsOwnStore) {
   // A folder is one account's: a second open of it is refused.
   auto again = Account::open(runtime, options_for(url_of(server.port()), dir / "alice"));
   ASSERT_FALSE(again);
-  EXPECT_EQ(again.error().code, Errc::storage);
+  EXPECT_EQ(again.error().code, Errc::in_use);
   // Typing reaches the other account.
   alice_account->typing(direct);
   ASSERT_TRUE(bob_recorder->wait_until([&] { return bob_recorder->typing_count() == 1; }));

@@ -77,6 +77,7 @@ json::object message_json(Session& session, const Conversation* conversation, co
   o["created_at"] = m.created_at;
   if (m.edited_at) o["edited_at"] = *m.edited_at;
   if (m.reply_to) o["reply_to"] = *m.reply_to;
+  if (m.sticker_id) o["sticker_id"] = *m.sticker_id;
   if (m.deleted) o["deleted"] = true;
   o["state"] = m.state == MessageState::pending ? "pending" : m.state == MessageState::failed ? "failed" : "sent";
   json::array files;
@@ -131,6 +132,10 @@ std::optional<Message> wait_sent(Session& session, ConversationId conversation, 
 }
 
 void warn_if_offline(Session& session, const GlobalOptions& options) {
+  if (session.account().read_only()) {
+    std::cerr << "parley: " << session.read_only_note() << ": showing what this device holds\n";
+    return;
+  }
   if (!session.wait_online(std::min(timeout_of(options), milliseconds(5000)))) {
     if (session.account().state() == ConnectionState::signed_out) {
       throw CliError(kExitNoPermission, "the session ended: run parley login again");
@@ -157,7 +162,8 @@ int run_register(const GlobalOptions& options, const RegisterArgs& args) {
   std::optional<Result<User>> result;
   register_account(
       runtime, options.server, args.username, password, args.display_name.empty() ? args.username : args.display_name,
-      [&](Result<User> r) { loop.post([&, r = std::move(r)]() mutable { result.emplace(std::move(r)); }); });
+      [&](Result<User> r) { loop.post([&, r = std::move(r)]() mutable { result.emplace(std::move(r)); }); },
+      TlsTrust{true, options.ca_file, ""});
   if (!loop.run_until([&] { return result.has_value(); }, timeout_of(options))) {
     throw CliError(kExitUnavailable, "no answer from " + options.server);
   }
@@ -187,6 +193,10 @@ int run_login(const GlobalOptions& options, const LoginArgs& args) {
   if (auto it = profiles.profiles.find(name); it != profiles.profiles.end()) profile = it->second;
   if (!options.server.empty()) profile.server = options.server;
   if (profile.server.empty()) throw CliError(kExitUsage, "login needs --server URL for a new profile");
+  if (!options.ca_file.empty()) {
+    std::error_code error;
+    profile.ca_file = std::filesystem::absolute(options.ca_file, error).string();
+  }
   if (!profile.username.empty() && profile.username != args.username) {
     throw CliError(kExitUsage, "profile '" + name + "' is " + profile.username + "'s: use another --profile");
   }
@@ -246,7 +256,7 @@ int run_logout(const GlobalOptions& options, bool forget) {
 }
 
 int run_contacts(const GlobalOptions& options) {
-  auto session = Session::open_profile(options);
+  auto session = Session::open_profile(options, true);
   warn_if_offline(*session, options);
   auto contacts = session->account().contacts();
   auto invitations = session->account().invitations();
@@ -317,13 +327,19 @@ int run_answer_invitation(const GlobalOptions& options, const std::string& usern
 int run_send(const GlobalOptions& options, const SendArgs& args) {
   std::string text;
   for (const std::string& word : args.words) text += (text.empty() ? "" : " ") + word;
-  if ((args.words.empty() && args.file.empty()) || (args.words.size() == 1 && args.words[0] == "-")) {
+  if ((args.words.empty() && args.file.empty() && args.sticker <= 0) ||
+      (args.words.size() == 1 && args.words[0] == "-")) {
     std::ostringstream in;
     in << std::cin.rdbuf();
     text = in.str();
     while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
   }
-  if (text.empty() && args.file.empty()) throw CliError(kExitUsage, "nothing to send: give a text or --file PATH");
+  if (args.sticker > 0 && (!text.empty() || !args.file.empty())) {
+    throw CliError(kExitUsage, "a sticker message has no text and no file");
+  }
+  if (text.empty() && args.file.empty() && args.sticker <= 0) {
+    throw CliError(kExitUsage, "nothing to send: give a text, --file PATH or --sticker ID");
+  }
   if (!args.file.empty() && !fs::is_regular_file(args.file)) {
     throw CliError(kExitUsage, args.file + ": not a readable file");
   }
@@ -355,6 +371,10 @@ int run_send(const GlobalOptions& options, const SendArgs& args) {
     bar->finish();
     if (!sent) check(sent.error(), "send " + args.file);
     client_id = sent.value();
+  } else if (args.sticker > 0) {
+    auto queued = session->account().send_sticker(conversation, args.sticker);
+    if (!queued) check(queued.error(), "send");
+    client_id = queued.value();
   } else {
     auto queued = session->account().send_text(conversation, text, reply_to);
     if (!queued) check(queued.error(), "send");
@@ -383,7 +403,7 @@ int run_send(const GlobalOptions& options, const SendArgs& args) {
 
 int run_history(const GlobalOptions& options, const HistoryArgs& args) {
   if (args.limit < 1 || args.limit > 10000) throw CliError(kExitUsage, "--limit must be 1-10000");
-  auto session = Session::open_profile(options);
+  auto session = Session::open_profile(options, true);
   warn_if_offline(*session, options);
   ConversationId conversation = session->resolve_conversation(args.of, false, timeout_of(options));
   HistoryPage page = session->account().history(conversation, 0, args.limit);
@@ -462,7 +482,7 @@ int run_tail(const GlobalOptions& options, const TailArgs& args) {
 }
 
 int run_search(const GlobalOptions& options, const SearchArgs& args) {
-  auto session = Session::open_profile(options);
+  auto session = Session::open_profile(options, true);
   // Up to date first: the device's search covers what it has caught up.
   warn_if_offline(*session, options);
   std::optional<ConversationId> in;
@@ -627,6 +647,217 @@ int run_groups(const GlobalOptions& options, const GroupArgs& args) {
                   "leave " + args.group);
   }
   throw CliError(kExitUsage, "unknown groups action " + args.action);
+}
+
+
+// --- the account: mute, profile, sessions, two-factor, stickers ---------------------------
+
+namespace {
+
+std::string session_line(const SessionInfo& s) {
+  return std::to_string(s.id) + "\t" + printable(s.device_name) + "\tsince " + time_text(s.created_at) +
+         "\tlast seen " + time_text(s.last_seen_at) + (s.current ? "\t(this device)" : "");
+}
+
+void print_user(const User& user, bool as_json) {
+  if (as_json) {
+    print_json(json::object{{"id", user.id},
+                            {"username", user.username},
+                            {"display_name", user.display_name},
+                            {"status_text", user.status_text},
+                            {"avatar_media_id", user.avatar_media_id ? json::value(*user.avatar_media_id) : nullptr}});
+    return;
+  }
+  std::cout << user.username << "\t" << printable(user.display_name) << "\t" << printable(user.status_text)
+            << (user.avatar_media_id ? "\tavatar " + *user.avatar_media_id : "") << "\n";
+}
+
+}  // namespace
+
+int run_account(const GlobalOptions& options, const AccountArgs& args) {
+  auto session = Session::open_profile(options);
+  auto& account = session->account();
+  const auto timeout = timeout_of(options);
+  const auto done_or_fail = [&](const Result<Done>& result, const std::string& what) {
+    if (!result) check(result.error(), what);
+  };
+  if (args.action == "mute" || args.action == "unmute") {
+    session->wait_online(timeout);
+    const ConversationId conversation = session->resolve_conversation(args.target, false, timeout);
+    Millis until = 0;
+    if (args.action == "mute") {
+      const auto now = std::chrono::duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch());
+      // "Until unmuted": ten years, as the server stores a time.
+      const auto span = args.hours > 0 ? std::chrono::hours(args.hours) : std::chrono::hours(24 * 3650);
+      until = (now + std::chrono::duration_cast<milliseconds>(span)).count();
+    }
+    auto result = session->await<Done>([&](Callback<Done> cb) { account.mute(conversation, until, std::move(cb)); },
+                                       timeout);
+    done_or_fail(result, args.action + " " + args.target);
+    if (options.json) {
+      print_json(json::object{{"conversation_id", conversation}, {"muted_until", until > 0 ? json::value(until) : nullptr}});
+    } else {
+      std::cout << (until > 0 ? "muted " + args.target + " until " + time_text(until) : "unmuted " + args.target) << "\n";
+    }
+    return kExitOk;
+  }
+  if (args.action == "profile") {
+    std::optional<Result<User>> user;
+    if (args.display_name || args.status_text) {
+      user = session->await<User>(
+          [&](Callback<User> cb) { account.update_profile(args.display_name, args.status_text, std::move(cb)); },
+          timeout);
+    }
+    if (!args.avatar.empty()) {
+      user = session->await<User>([&](Callback<User> cb) { account.set_avatar(args.avatar, std::move(cb)); }, timeout);
+    } else if (args.remove_avatar) {
+      user = session->await<User>([&](Callback<User> cb) { account.remove_avatar(std::move(cb)); }, timeout);
+    }
+    if (!user) {
+      auto me = account.me();
+      if (!me) throw CliError(kExitNoPermission, "not logged in");
+      user.emplace(*me);
+    }
+    if (!*user) check(user->error(), "profile");
+    print_user(user->value(), options.json);
+    return kExitOk;
+  }
+  if (args.action == "sessions") {
+    if (args.revoke > 0) {
+      done_or_fail(session->await<Done>([&](Callback<Done> cb) { account.revoke_session(args.revoke, std::move(cb)); },
+                                        timeout),
+                   "revoke session " + std::to_string(args.revoke));
+      if (!options.json) std::cout << "revoked session " << args.revoke << "\n";
+    }
+    if (args.revoke_others) {
+      auto count = session->await<int>([&](Callback<int> cb) { account.revoke_other_sessions(std::move(cb)); }, timeout);
+      if (!count) check(count.error(), "revoke the other sessions");
+      if (!options.json) std::cout << "revoked " << count.value() << " other sessions\n";
+    }
+    auto list = session->await<std::vector<SessionInfo>>(
+        [&](Callback<std::vector<SessionInfo>> cb) { account.sessions(std::move(cb)); }, timeout);
+    if (!list) check(list.error(), "sessions");
+    if (options.json) {
+      json::array all;
+      for (const auto& s : list.value()) {
+        all.push_back(json::object{{"id", s.id},
+                                   {"device_name", s.device_name},
+                                   {"created_at", s.created_at},
+                                   {"last_seen_at", s.last_seen_at},
+                                   {"current", s.current}});
+      }
+      print_json(json::object{{"sessions", std::move(all)}});
+    } else {
+      for (const auto& s : list.value()) std::cout << session_line(s) << "\n";
+    }
+    return kExitOk;
+  }
+  if (args.action == "2fa status") {
+    auto status = session->await<TwoFactorStatus>(
+        [&](Callback<TwoFactorStatus> cb) { account.two_factor_status(std::move(cb)); }, timeout);
+    if (!status) check(status.error(), "2fa status");
+    if (options.json) {
+      print_json(json::object{{"enabled", status.value().enabled},
+                              {"pending", status.value().pending},
+                              {"recovery_codes_left", status.value().recovery_codes_left}});
+    } else {
+      std::cout << (status.value().enabled ? "two-factor login is on (" +
+                                                 std::to_string(status.value().recovery_codes_left) +
+                                                 " recovery codes left)"
+                    : status.value().pending ? "two-factor login is being set up: parley 2fa confirm CODE"
+                                             : "two-factor login is off")
+                << "\n";
+    }
+    return kExitOk;
+  }
+  if (args.action == "2fa setup") {
+    const std::string password = read_password(args.password_stdin);
+    auto enrolment = session->await<TwoFactorEnrolment>(
+        [&](Callback<TwoFactorEnrolment> cb) { account.begin_two_factor(password, std::move(cb)); }, timeout);
+    if (!enrolment) check(enrolment.error(), "2fa setup");
+    if (options.json) {
+      print_json(json::object{{"secret", enrolment.value().secret}, {"otpauth_uri", enrolment.value().otpauth_uri}});
+    } else {
+      std::cout << enrolment.value().qr_text << "\nsecret: " << enrolment.value().secret << "\n"
+                << enrolment.value().otpauth_uri << "\nscan it or type the secret into an authenticator app, then: "
+                << "parley 2fa confirm CODE\n";
+    }
+    return kExitOk;
+  }
+  if (args.action == "2fa confirm") {
+    auto codes = session->await<std::vector<std::string>>(
+        [&](Callback<std::vector<std::string>> cb) { account.confirm_two_factor(args.target, std::move(cb)); },
+        timeout);
+    if (!codes) check(codes.error(), "2fa confirm");
+    if (options.json) {
+      json::array all;
+      for (const auto& code : codes.value()) all.emplace_back(code);
+      print_json(json::object{{"enabled", true}, {"recovery_codes", std::move(all)}});
+    } else {
+      std::cout << "two-factor login is on. Recovery codes (each works once; keep them safe, they are not shown "
+                   "again):\n";
+      for (const auto& code : codes.value()) std::cout << "  " << code << "\n";
+    }
+    return kExitOk;
+  }
+  if (args.action == "2fa disable") {
+    const std::string password = read_password(args.password_stdin);
+    done_or_fail(session->await<Done>(
+                     [&](Callback<Done> cb) { account.disable_two_factor(password, args.target, std::move(cb)); },
+                     timeout),
+                 "2fa disable");
+    if (!options.json) std::cout << "two-factor login is off\n";
+    return kExitOk;
+  }
+  if (args.action == "stickers" || args.action == "stickers catalogue") {
+    const bool installed = args.action == "stickers";
+    auto packs = session->await<std::vector<StickerPack>>(
+        [&](Callback<std::vector<StickerPack>> cb) { account.sticker_packs(installed, std::move(cb)); }, timeout);
+    if (!packs) check(packs.error(), "sticker packs");
+    json::array all;
+    for (const auto& pack : packs.value()) {
+      if (!installed) {
+        if (options.json) {
+          all.push_back(json::object{{"name", pack.name}, {"title", pack.title}, {"count", pack.count}});
+        } else {
+          std::cout << pack.name << "\t" << printable(pack.title) << "\t" << pack.count << " stickers\n";
+        }
+        continue;
+      }
+      // This user's packs with their stickers: the ids `send --sticker` takes.
+      auto detail = session->await<StickerPack>(
+          [&](Callback<StickerPack> cb) { account.sticker_pack(pack.name, std::move(cb)); }, timeout);
+      if (!detail) check(detail.error(), "sticker pack " + pack.name);
+      json::array stickers;
+      if (!options.json) std::cout << pack.name << "\t" << printable(pack.title) << "\n";
+      for (const auto& sticker : detail.value().stickers) {
+        if (options.json) {
+          stickers.push_back(json::object{{"id", sticker.id}, {"emoji", sticker.emoji}});
+        } else {
+          std::cout << "  " << sticker.id << "\t" << printable(sticker.emoji) << "\n";
+        }
+      }
+      if (options.json) all.push_back(json::object{{"name", pack.name}, {"stickers", std::move(stickers)}});
+    }
+    if (options.json) print_json(json::object{{"packs", std::move(all)}});
+    return kExitOk;
+  }
+  if (args.action == "stickers add" || args.action == "stickers remove") {
+    const bool add = args.action == "stickers add";
+    done_or_fail(session->await<Done>(
+                     [&](Callback<Done> cb) {
+                       if (add) {
+                         account.add_sticker_pack(args.target, std::move(cb));
+                       } else {
+                         account.remove_sticker_pack(args.target, std::move(cb));
+                       }
+                     },
+                     timeout),
+                 args.action + " " + args.target);
+    if (!options.json) std::cout << (add ? "added " : "removed ") << args.target << "\n";
+    return kExitOk;
+  }
+  throw CliError(kExitUsage, "unknown command " + args.action);
 }
 
 }  // namespace parley::cli

@@ -4,6 +4,7 @@
 // on stderr. Exit statuses: session.hpp.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,7 @@ struct RegisterArgs {
   bool password_stdin = false;
 };
 struct SendArgs {
+  std::int64_t sticker = 0;  // --sticker ID: a sticker message instead of text
   std::string to;
   std::vector<std::string> words;  // the text; "-" or nothing (without --file) reads stdin
   std::string file;
@@ -59,6 +61,20 @@ struct NotifyArgs {
   std::string reply_command;  // empty: zenity when installed
   bool no_reply = false;
 };
+
+// Settings, profile, sessions, two-factor and stickers of the account.
+struct AccountArgs {
+  std::string action;        // the subcommand: "mute", "unmute", "profile", "sessions", "2fa ...", "stickers ..."
+  std::string target;        // a conversation, a pack name, a code
+  std::optional<std::string> display_name, status_text;
+  std::string avatar;        // --avatar FILE
+  bool remove_avatar = false;
+  int hours = 0;             // mute --hours (0: until unmuted)
+  std::int64_t revoke = 0;   // sessions --revoke ID
+  bool revoke_others = false;
+  bool password_stdin = false;
+};
+int run_account(const GlobalOptions& options, const AccountArgs& args);
 
 int run_register(const GlobalOptions& options, const RegisterArgs& args);
 int run_login(const GlobalOptions& options, const LoginArgs& args);

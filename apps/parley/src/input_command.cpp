@@ -56,7 +56,8 @@ std::string prefix_query(const std::string& query) {
 
 const char* input_help() {
   return "/edit N TEXT  /reply N TEXT  /react N EMOJI  /delete N  /file PATH  /download N [DIR]  /invite USER  "
-         "/accept USER  /decline USER  /open NAME  /group NAME USER...  /search TEXT  /quit   "
+         "/accept USER  /decline USER  /open NAME  /group NAME USER...  /search TEXT  /mute [H]  /unmute  "
+         "/sticker ID  /quit   "
          "Tab/S-Tab: conversation  PgUp/PgDn: scroll";
 }
 
@@ -144,6 +145,22 @@ InputCommand parse_input(const std::string& line) {
   if (name == "search" || name == "s") {
     if (rest.empty()) return Invalid{"usage: /search TEXT"};
     return Search{std::string(rest)};
+  }
+  if (name == "mute") {
+    Mute mute;
+    if (!rest.empty() && (!parse_number(next_word(rest), mute.hours) || !rest.empty() || mute.hours > 87600)) {
+      return Invalid{"usage: /mute [HOURS]"};
+    }
+    return mute;
+  }
+  if (name == "unmute") {
+    if (!rest.empty()) return Invalid{"usage: /unmute"};
+    return Unmute{};
+  }
+  if (name == "sticker") {
+    SendSticker sticker;
+    if (!parse_number(next_word(rest), sticker.id) || !rest.empty()) return Invalid{"usage: /sticker ID"};
+    return sticker;
   }
   if (name == "help" || name == "h" || name == "?") return Help{};
   if (name == "quit" || name == "q" || name == "exit") return Quit{};

@@ -14,6 +14,8 @@
 //   /open NAME        open the conversation whose title or username is NAME
 //   /group NAME USER...  create a group with these contacts
 //   /search TEXT      search the history the device holds
+//   /mute [HOURS]     mute the open conversation (for HOURS, else until unmuted); /unmute
+//   /sticker ID       send sticker ID (ids: `parley stickers`)
 //   /help, /quit
 //
 // "//text" sends "/text" as a message.
@@ -70,6 +72,13 @@ struct CreateGroup {
 struct Search {
   std::string query;
 };
+struct Mute {
+  std::int64_t hours = 0;  // 0: until unmuted
+};
+struct Unmute {};
+struct SendSticker {
+  std::int64_t id = 0;
+};
 struct Help {};
 struct Quit {};
 // A line that is not a valid command: `message` says what is wrong, for
@@ -82,7 +91,8 @@ struct Nothing {};
 
 using InputCommand =
     std::variant<Nothing, SendText, EditMessage, ReplyTo, React, DeleteMessage, SendFile, Download, Invite,
-                 AcceptInvitation, DeclineInvitation, OpenConversation, CreateGroup, Search, Help, Quit, Invalid>;
+                 AcceptInvitation, DeclineInvitation, OpenConversation, CreateGroup, Search, Mute, Unmute, SendSticker,
+                 Help, Quit, Invalid>;
 
 [[nodiscard]] InputCommand parse_input(const std::string& line);
 

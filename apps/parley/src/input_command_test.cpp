@@ -81,3 +81,23 @@ TEST(InputCommand, SearchWordsBecomePrefixes) {
 
 }  // namespace
 }  // namespace parley::cli
+
+namespace parley::cli {
+namespace {
+
+TEST(InputCommand, MuteUnmuteAndSticker) {
+  auto mute = parse_input("/mute");
+  ASSERT_TRUE(std::holds_alternative<Mute>(mute));
+  EXPECT_EQ(std::get<Mute>(mute).hours, 0);
+  EXPECT_EQ(std::get<Mute>(parse_input("/mute 8")).hours, 8);
+  EXPECT_TRUE(std::holds_alternative<Invalid>(parse_input("/mute soon")));
+  EXPECT_TRUE(std::holds_alternative<Invalid>(parse_input("/mute 1 2")));
+  EXPECT_TRUE(std::holds_alternative<Unmute>(parse_input("/unmute")));
+  EXPECT_TRUE(std::holds_alternative<Invalid>(parse_input("/unmute now")));
+  EXPECT_EQ(std::get<SendSticker>(parse_input("/sticker 12")).id, 12);
+  EXPECT_TRUE(std::holds_alternative<Invalid>(parse_input("/sticker")));
+  EXPECT_TRUE(std::holds_alternative<Invalid>(parse_input("/sticker x")));
+}
+
+}  // namespace
+}  // namespace parley::cli

@@ -425,6 +425,7 @@ class Interactive {
           "/file PATH  send a file", "/download N [DIR]  save message N's files",
           "/invite USER, /accept USER, /decline USER  contacts", "/open NAME  open a conversation",
           "/group NAME USER...  create a group", "/search TEXT  search this device's history",
+          "/mute [HOURS], /unmute  the open conversation's notifications", "/sticker ID  send a sticker",
           "Tab / Shift-Tab  next / previous conversation (Tab first goes where the notification line points)",
           "PgUp / PgDn  scroll the history · Up / Down  input history · ^U ^K ^W  erase · ^L  redraw",
           "/quit or ^C  leave (what is queued is sent at the next start)"}) {
@@ -525,6 +526,26 @@ class Interactive {
   }
 
   void run(const Invite& c) { account_.invite(c.username, report("invite " + c.username)); }
+
+  void run(const Mute& c) {
+    if (open_ == 0) return set_status("no conversation open: /open NAME, or Tab", Tone::error);
+    const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::system_clock::now().time_since_epoch());
+    const auto span = c.hours > 0 ? std::chrono::hours(c.hours) : std::chrono::hours(24 * 3650);
+    account_.mute(open_, (now + std::chrono::duration_cast<std::chrono::milliseconds>(span)).count(),
+                  report(c.hours > 0 ? "muted for " + std::to_string(c.hours) + " h" : "muted"));
+  }
+  void run(const Unmute&) {
+    if (open_ == 0) return set_status("no conversation open: /open NAME, or Tab", Tone::error);
+    account_.unmute(open_, report("unmuted"));
+  }
+  void run(const SendSticker& c) {
+    if (open_ == 0) return set_status("no conversation open: /open NAME, or Tab", Tone::error);
+    auto sent = account_.send_sticker(open_, c.id);
+    if (!sent) return set_status("not sent: " + sent.error().message, Tone::error);
+    scroll_ = 0;
+    reload_messages();
+  }
 
   void answer(const std::string& username, bool accept) {
     for (const Invitation& i : account_.invitations()) {

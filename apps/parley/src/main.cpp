@@ -17,8 +17,12 @@ int main(int argc, char** argv) {
   GlobalOptions options;
   if (const char* profile = std::getenv("PARLEY_PROFILE")) options.profile = profile;
   if (const char* server = std::getenv("PARLEY_SERVER")) options.server = server;
+  if (const char* ca_file = std::getenv("PARLEY_CA_FILE")) options.ca_file = ca_file;
   app.add_option("--server", options.server, "server URL, e.g. http://127.0.0.1:8080 ($PARLEY_SERVER)");
   app.add_option("--profile,-p", options.profile, "the account to use ($PARLEY_PROFILE; default: the default one)");
+  app.add_option("--ca-file", options.ca_file,
+                 "a CA certificate (PEM) to trust for an https:// server, besides the system's; kept in the profile "
+                 "at login ($PARLEY_CA_FILE)");
   app.add_flag("--json", options.json, "machine-readable output (JSON; one object per line for tail and history)");
   app.add_option("--timeout", options.timeout_seconds, "longest wait for the server, seconds")
       ->check(CLI::Range(1, 3600));
@@ -66,6 +70,7 @@ int main(int argc, char** argv) {
   c->add_option("--file,-f", send.file, "send this file (the text is its caption)");
   c->add_option("--reply-to", send.reply_to, "reply to the message with this number");
   c->add_flag("--no-wait", send.no_wait, "return once stored in the outbox, before the server has it");
+  c->add_option("--sticker", send.sticker, "send this sticker (ids: parley stickers)");
   c->callback([&] { action = [&] { return run_send(options, send); }; });
 
   HistoryArgs history;
@@ -135,6 +140,55 @@ int main(int argc, char** argv) {
                 "command printing the reply text (default: zenity --entry when installed)");
   c->add_flag("--no-reply", notify.no_reply, "no Reply action on notifications");
   c->callback([&] { action = [&] { return run_notify(options, notify); }; });
+
+  AccountArgs account;
+  const auto account_action = [&](const std::string& name) {
+    return [&, name] {
+      account.action = name;
+      action = [&] { return run_account(options, account); };
+    };
+  };
+  c = app.add_subcommand("mute", "mute a conversation's notifications");
+  c->add_option("conversation", account.target)->required();
+  c->add_option("--hours", account.hours, "for this many hours (default: until unmuted)")->check(CLI::Range(1, 87600));
+  c->callback(account_action("mute"));
+  c = app.add_subcommand("unmute", "unmute a conversation");
+  c->add_option("conversation", account.target)->required();
+  c->callback(account_action("unmute"));
+  c = app.add_subcommand("profile", "show or change this user's profile");
+  c->add_option("--name", account.display_name, "display name");
+  c->add_option("--status", account.status_text, "status text");
+  c->add_option("--avatar", account.avatar, "an image file to use as avatar");
+  c->add_flag("--remove-avatar", account.remove_avatar);
+  c->callback(account_action("profile"));
+  c = app.add_subcommand("sessions", "this user's signed-in devices");
+  c->add_option("--revoke", account.revoke, "sign this session out (its id)");
+  c->add_flag("--revoke-others", account.revoke_others, "sign every other device out");
+  c->callback(account_action("sessions"));
+  auto* tf = app.add_subcommand("2fa", "two-factor login (an authenticator app's codes)");
+  tf->require_subcommand(1);
+  tf->add_subcommand("status", "whether it is on")->callback(account_action("2fa status"));
+  auto* tfs = tf->add_subcommand("setup", "begin: shows the secret as a QR code (password on stdin or asked)");
+  tfs->add_flag("--password-stdin", account.password_stdin);
+  tfs->callback(account_action("2fa setup"));
+  auto* tfc = tf->add_subcommand("confirm", "finish with a code from the app; prints recovery codes");
+  tfc->add_option("code", account.target)->required();
+  tfc->callback(account_action("2fa confirm"));
+  auto* tfd = tf->add_subcommand("disable", "turn it off (a current code, and the password)");
+  tfd->add_option("code", account.target)->required();
+  tfd->add_flag("--password-stdin", account.password_stdin);
+  tfd->callback(account_action("2fa disable"));
+  auto* st = app.add_subcommand("stickers", "this user's sticker packs and their sticker ids");
+  st->add_subcommand("catalogue", "the server's packs")->callback(account_action("stickers catalogue"));
+  auto* sta = st->add_subcommand("add", "add a pack");
+  sta->add_option("pack", account.target)->required();
+  sta->callback(account_action("stickers add"));
+  auto* str = st->add_subcommand("remove", "remove a pack");
+  str->add_option("pack", account.target)->required();
+  str->callback(account_action("stickers remove"));
+  st->callback([&] {
+    if (account.action.empty()) account_action("stickers")();
+  });
 
   c = app.add_subcommand("chat", "the interactive client (the default)");
   c->callback([&] { action = [&] { return run_interactive(options); }; });

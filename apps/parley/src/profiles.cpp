@@ -86,6 +86,7 @@ Profiles Profiles::load(const fs::path& file) {
       Profile profile;
       profile.server = get_string(*entry, "server", file);
       profile.username = get_string(*entry, "username", file);
+      if (entry->contains("ca_file")) profile.ca_file = get_string(*entry, "ca_file", file);
       result.profiles.emplace(std::move(name), std::move(profile));
     }
   }
@@ -108,6 +109,7 @@ void Profiles::save(const fs::path& file) const {
     toml::table entry;
     entry.insert("server", profile.server);
     entry.insert("username", profile.username);
+    if (!profile.ca_file.empty()) entry.insert("ca_file", profile.ca_file);
     all.insert(name, std::move(entry));
   }
   root.insert("profiles", std::move(all));

@@ -30,8 +30,9 @@
 namespace parley::cli {
 
 struct Profile {
-  std::string server;  // base URL, e.g. http://127.0.0.1:8080
+  std::string server;  // base URL, e.g. http://127.0.0.1:8080 or https://chat.example.org
   std::string username;
+  std::string ca_file;  // a CA (PEM) to trust for this https server, besides the system's; optional
 };
 
 // Thrown when the file cannot be used: unsafe mode, not valid TOML, a value

@@ -29,8 +29,8 @@ TEST_F(ProfilesTest, MissingFileIsEmpty) {
 TEST_F(ProfilesTest, SaveCreatesPrivateFileAndFolderAndLoadsBack) {
   Profiles p;
   p.default_profile = "alice";
-  p.profiles["alice"] = Profile{"http://127.0.0.1:1", "al\"ice"};
-  p.profiles["bob"] = Profile{"http://h:2", "bob"};
+  p.profiles["alice"] = Profile{"http://127.0.0.1:1", "al\"ice", ""};
+  p.profiles["bob"] = Profile{"https://h:2", "bob", "/home/bob/our-ca.pem"};
   p.save(file_);
   struct stat st {};
   ASSERT_EQ(::stat(file_.c_str(), &st), 0);
@@ -43,7 +43,9 @@ TEST_F(ProfilesTest, SaveCreatesPrivateFileAndFolderAndLoadsBack) {
   EXPECT_EQ(q.default_profile, "alice");
   ASSERT_EQ(q.profiles.size(), 2u);
   EXPECT_EQ(q.profiles["alice"].username, "al\"ice");
-  EXPECT_EQ(q.profiles["bob"].server, "http://h:2");
+  EXPECT_EQ(q.profiles["bob"].server, "https://h:2");
+  EXPECT_EQ(q.profiles["bob"].ca_file, "/home/bob/our-ca.pem");  // kept for https servers with their own CA
+  EXPECT_EQ(q.profiles["alice"].ca_file, "");
   EXPECT_EQ(q.choose(""), "alice");
   EXPECT_EQ(q.choose("bob"), "bob");
   EXPECT_FALSE(q.choose("carol").has_value());
@@ -51,7 +53,7 @@ TEST_F(ProfilesTest, SaveCreatesPrivateFileAndFolderAndLoadsBack) {
 
 TEST_F(ProfilesTest, FileReadableByOthersIsRefusedWithTheFix) {
   Profiles p;
-  p.profiles["a"] = Profile{"http://x", "a"};
+  p.profiles["a"] = Profile{"http://x", "a", ""};
   p.save(file_);
   ASSERT_EQ(::chmod(file_.c_str(), 0644), 0);
   try {

@@ -20,7 +20,10 @@ int exit_code_for(const Error& error) {
     case Errc::not_signed_in:
       return kExitNoPermission;
     case Errc::storage:
+    case Errc::in_use:
       return kExitIoError;
+    case Errc::bad_certificate:
+      return kExitUnavailable;
     default:
       return kExitFailure;
   }
@@ -64,7 +67,7 @@ class Forwarder : public Listener {
 
 }  // namespace
 
-Session::Session(const Paths& paths, const std::string& profile_name, const Profile& profile)
+Session::Session(const Paths& paths, const std::string& profile_name, const Profile& profile, bool allow_read_only)
     : profile_name_(profile_name), profile_(profile) {
   try {
     ensure_private_dir(paths.store_dir(profile_name));
@@ -77,9 +80,19 @@ Session::Session(const Paths& paths, const std::string& profile_name, const Prof
   const char* host = std::getenv("HOSTNAME");
   options.device_name = std::string("parley terminal") + (host != nullptr ? std::string(" on ") + host : "");
   options.deliver = [this](std::function<void()> task) { loop_.post(std::move(task)); };
-  auto opened = Account::open(runtime_, std::move(options));
+  if (!profile.ca_file.empty()) options.tls.ca_file = profile.ca_file;
+  auto opened = Account::open(runtime_, options);
+  if (!opened && opened.error().code == Errc::in_use && allow_read_only) {
+    // Another parley has the profile (the interactive client, tail,
+    // notify): this command only reads, so it reads the store beside it.
+    auto reader = Account::open_read_only(runtime_, options);
+    if (reader) {
+      read_only_note_ = opened.error().message;
+      opened = std::move(reader);
+    }
+  }
   if (!opened) {
-    if (opened.error().code == Errc::storage && opened.error().message.find("in use") != std::string::npos) {
+    if (opened.error().code == Errc::in_use) {
       throw CliError(kExitIoError, opened.error().message +
                                        " (one parley at a time per profile: stop `parley tail`, `parley notify` or "
                                        "the interactive client, or log in another device with --profile NAME)");
@@ -95,7 +108,7 @@ Session::~Session() {
   account_.reset();
 }
 
-std::unique_ptr<Session> Session::open_profile(const GlobalOptions& options) {
+std::unique_ptr<Session> Session::open_profile(const GlobalOptions& options, bool allow_read_only) {
   Paths paths = Paths::from_environment();
   Profiles profiles;
   try {
@@ -112,7 +125,8 @@ std::unique_ptr<Session> Session::open_profile(const GlobalOptions& options) {
   }
   Profile profile = profiles.profiles.at(*chosen);
   if (!options.server.empty()) profile.server = options.server;
-  return std::make_unique<Session>(paths, *chosen, profile);
+  if (!options.ca_file.empty()) profile.ca_file = options.ca_file;
+  return std::make_unique<Session>(paths, *chosen, profile, allow_read_only);
 }
 
 bool Session::wait_online(std::chrono::milliseconds timeout) {

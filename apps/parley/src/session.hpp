@@ -48,20 +48,25 @@ struct GlobalOptions {
   std::string profile;       // --profile NAME (or $PARLEY_PROFILE)
   bool json = false;         // --json
   int timeout_seconds = 15;  // --timeout: longest wait for the server
+  std::string ca_file;       // --ca-file PEM (or $PARLEY_CA_FILE): a CA to trust for https:// servers
 };
 
 class Session {
  public:
   // Opens the chosen profile's account (no network wait). `profile_name`
   // and `profile` are what to open; see open_profile().
-  Session(const Paths& paths, const std::string& profile_name, const Profile& profile);
+  // allow_read_only: when another process has the profile open, open its
+  // store read-only instead of failing (for commands that only read).
+  Session(const Paths& paths, const std::string& profile_name, const Profile& profile, bool allow_read_only = false);
   ~Session();
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
 
   // The profile a command uses (--profile, $PARLEY_PROFILE, the default,
   // the only one), opened; CliError when there is none or it cannot be used.
-  static std::unique_ptr<Session> open_profile(const GlobalOptions& options);
+  static std::unique_ptr<Session> open_profile(const GlobalOptions& options, bool allow_read_only = false);
+  // Set when the store was opened read-only beside another process: why.
+  [[nodiscard]] const std::string& read_only_note() const { return read_only_note_; }
 
   [[nodiscard]] Account& account() { return *account_; }
   [[nodiscard]] Loop& loop() { return loop_; }
@@ -109,6 +114,7 @@ class Session {
   Profile profile_;
   std::unique_ptr<Account> account_;
   std::map<ConversationId, std::vector<Member>> members_;  // a cache for sender names
+  std::string read_only_note_;
 };
 
 // What a message's attachments look like in text output: "name (size)".

@@ -9,7 +9,9 @@ import argparse
 import json
 import os
 import stat
+import subprocess
 import sys
+import tempfile
 import unittest
 
 sys.dont_write_bytecode = True
@@ -150,12 +152,88 @@ class CliTest(unittest.TestCase):
         tail, _, err = alice.spawn("tail")
         self.addCleanup(stop, tail)
         err.wait_for(r"connected")
-        busy = alice.run("contacts", check=False)
+        # A second writer is refused, saying why and what to do...
+        busy = alice.run("send", "nobody", "hi", check=False)
         self.assertEqual(busy.returncode, 74)
-        self.assertIn("in use", busy.stderr)
+        self.assertRegex(busy.stderr, r"open in another process \(pid \d+\)")
         self.assertIn("--profile", busy.stderr)
+        # ...while commands that only read work beside it (the store read-only).
+        beside = alice.run("contacts")
+        self.assertIn("open in another process", beside.stderr)
+        self.assertEqual(alice.run("search", "anything", check=False).returncode, 1)  # no match, not an error
         self.assertEqual(stop(tail), 0)
         alice.run("contacts")
+
+    def test_read_only_history_beside_the_interactive_client(self):
+        alice, bob = self.user("alice"), self.user("bob")
+        self.befriend(alice, bob)
+        bob.run("send", "alice", "before")
+        tail, out, err = alice.spawn("--json", "tail")
+        self.addCleanup(stop, tail)
+        err.wait_for(r"connected")
+        bob.run("send", "alice", "while it runs")
+        out.wait_for(r"while it runs")
+        # What the running parley stored is readable at once.
+        history = alice.run("--json", "history", "bob")
+        self.assertEqual([json.loads(l)["text"] for l in history.stdout.splitlines()], ["before", "while it runs"])
+        self.assertEqual(json.loads(alice.run("--json", "search", "runs").stdout.splitlines()[0])["text"],
+                         "while it runs")
+
+    def test_mute_profile_and_sessions(self):
+        alice, bob = self.user("alice"), self.user("bob")
+        self.befriend(alice, bob)
+        alice.run("send", "bob", "hi")
+        muted = alice.json("mute", "bob", "--hours", "8")
+        self.assertIsNotNone(muted["muted_until"])
+        self.assertIn("unmuted bob", alice.run("unmute", "bob").stdout)
+        self.assertEqual(alice.run("mute", "nobody", check=False).returncode, 1)
+
+        me = alice.json("profile", "--name", "Alice A.", "--status", "out for lunch")
+        self.assertEqual((me["display_name"], me["status_text"]), ("Alice A.", "out for lunch"))
+        self.assertEqual(alice.json("profile")["display_name"], "Alice A.")
+        refused = alice.run("profile", "--name", "x" * 300, check=False)
+        self.assertEqual(refused.returncode, 1)
+        self.assertTrue(refused.stderr.startswith("parley: profile: "), refused.stderr)
+        self.assertEqual(alice.json("profile")["display_name"], "Alice A.")  # nothing changed
+
+        # A second device of alice, then signed out from the first.
+        other = User(ARGS.parley, "alice", self.server.url)
+        self.addCleanup(other.close)
+        other.run("--server", self.server.url, "login", "alice", "--password-stdin", input=alice.password + "\n")
+        sessions = alice.json("sessions")["sessions"]
+        self.assertEqual(sum(1 for s in sessions if s["current"]), 1)
+        others = [s for s in sessions if not s["current"]]
+        self.assertEqual(len(others), 1)
+        alice.run("sessions", "--revoke", str(others[0]["id"]))
+        self.assertEqual(len(alice.json("sessions")["sessions"]), 1)
+        self.assertEqual(other.run("contacts", check=False).returncode, 77)  # its session ended
+
+    def test_two_factor_setup_login_and_disable(self):
+        alice = self.user("alice")
+        setup = json.loads(alice.run("--json", "2fa", "setup", "--password-stdin",
+                                     input=alice.password + "\n").stdout)
+        secret = setup["secret"]
+
+        def code(later=0):
+            # Each code works once: a later step (within the server's one-step skew) for a second use.
+            return subprocess.run(["oathtool", "--totp", "-b", "-N", "now + %d seconds" % (30 * later), secret],
+                                  capture_output=True, text=True, check=True).stdout.strip()
+        wrong = alice.run("2fa", "confirm", "000000" if code() != "000000" else "111111", check=False)
+        self.assertEqual(wrong.returncode, 1)  # forbidden: the code is wrong
+        confirmed = alice.json("2fa", "confirm", code())
+        self.assertEqual(len(confirmed["recovery_codes"]), 10)
+        self.assertTrue(alice.json("2fa", "status")["enabled"])
+        # A new device needs the code.
+        other = User(ARGS.parley, "alice", self.server.url)
+        self.addCleanup(other.close)
+        needs = other.run("--server", self.server.url, "login", "alice", "--password-stdin",
+                          input=alice.password + "\n", check=False)
+        self.assertEqual(needs.returncode, 77)
+        self.assertIn("--code", needs.stderr)
+        other.run("--server", self.server.url, "login", "alice", "--password-stdin", "--code",
+                  confirmed["recovery_codes"][0], input=alice.password + "\n")
+        alice.run("2fa", "disable", code(1), "--password-stdin", input=alice.password + "\n")
+        self.assertFalse(alice.json("2fa", "status")["enabled"])
 
     def test_errors_exit_codes_and_stderr(self):
         alice = self.user("alice")
@@ -207,6 +285,85 @@ class CliTest(unittest.TestCase):
         alice.run("--profile", "alice2", "logout")
         self.assertEqual(alice.run("--profile", "alice2", "contacts", check=False).returncode, 77)
         alice.run("contacts")  # the default profile is still there
+
+
+class StickerCliTest(unittest.TestCase):
+    def setUp(self):
+        self.server = Parleyd(ARGS.parleyd, stickers=True)
+        self.addCleanup(self.server.close)
+
+    def test_sticker_packs_and_a_sticker_message(self):
+        alice = User(ARGS.parley, "alice", self.server.url)
+        bob = User(ARGS.parley, "bob", self.server.url)
+        for u in (alice, bob):
+            self.addCleanup(u.close)
+            u.register_and_login()
+        alice.run("invite", "bob")
+        bob.run("accept", "alice")
+        catalogue = alice.json("stickers", "catalogue")["packs"]
+        self.assertTrue(catalogue)
+        name = catalogue[0]["name"]
+        if not any(p["name"] == name for p in alice.json("stickers")["packs"]):
+            alice.run("stickers", "add", name)
+        pack = [p for p in alice.json("stickers")["packs"] if p["name"] == name][0]
+        sticker = pack["stickers"][0]["id"]
+        sent = alice.json("send", "bob", "--sticker", str(sticker))
+        self.assertEqual(sent["sticker_id"], sticker)
+        got = [json.loads(l) for l in bob.run("--json", "history", "alice").stdout.splitlines()]
+        self.assertEqual(got[-1]["sticker_id"], sticker)
+        self.assertEqual(alice.run("send", "bob", "text", "--sticker", str(sticker), check=False).returncode, 2)
+
+
+def make_ca_and_cert(directory, san):
+    """A throwaway CA and a server certificate it signed for `san`; returns (ca, cert, key)."""
+    def openssl(*args):
+        subprocess.run(["openssl"] + list(args), check=True, capture_output=True)
+    ca, ca_key = os.path.join(directory, "ca.pem"), os.path.join(directory, "ca.key")
+    cert, key, csr = (os.path.join(directory, n) for n in ("server.pem", "server.key", "server.csr"))
+    ext = os.path.join(directory, "ext.cnf")
+    with open(ext, "w") as f:
+        f.write("subjectAltName=%s\nextendedKeyUsage=serverAuth\n" % san)
+    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-sha256",
+            "-days", "2", "-subj", "/CN=Test CA", "-addext", "basicConstraints=critical,CA:TRUE",
+            "-addext", "keyUsage=critical,keyCertSign", "-keyout", ca_key, "-out", ca)
+    openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-sha256",
+            "-subj", "/CN=parleyd", "-keyout", key, "-out", csr)
+    openssl("x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key, "-CAcreateserial", "-days", "2", "-sha256",
+            "-extfile", ext, "-out", cert)
+    return ca, cert, key
+
+
+class HttpsCliTest(unittest.TestCase):
+    def setUp(self):
+        self.pki = tempfile.mkdtemp(prefix="parley-pki-")
+        self.ca, cert, key = make_ca_and_cert(self.pki, "DNS:localhost")
+        self.server = Parleyd(ARGS.parleyd, tls=(cert, key))
+        self.addCleanup(self.server.close)
+
+    def test_login_to_an_https_server_with_its_ca(self):
+        url = self.server.url
+        self.assertTrue(url.startswith("https://localhost:"))
+        alice = User(ARGS.parley, "alice", url)
+        bob = User(ARGS.parley, "bob", url, extra_env={"PARLEY_CA_FILE": self.ca})
+        for u in (alice, bob):
+            self.addCleanup(u.close)
+        # Without the CA, the certificate is refused, clearly.
+        refused = alice.run("--server", url, "register", "alice", "--password-stdin", input="password-of-alice\n",
+                            check=False)
+        self.assertEqual(refused.returncode, 69)
+        self.assertIn("not trusted", refused.stderr)
+        alice.run("--server", url, "--ca-file", self.ca, "register", "alice", "--password-stdin",
+                  input=alice.password + "\n")
+        logged = json.loads(alice.run("--json", "--server", url, "--ca-file", self.ca, "login", "alice",
+                                      "--password-stdin", input=alice.password + "\n").stdout)
+        self.assertEqual(logged["server"], url)
+        bob.register_and_login()  # the CA from $PARLEY_CA_FILE
+        # The profile keeps the CA: later commands need no option.
+        alice.run("invite", "bob")
+        bob.run("accept", "alice")
+        self.assertRegex(alice.run("send", "bob", "over TLS").stdout, r"^sent \d+")
+        got = [json.loads(l)["text"] for l in bob.run("--json", "history", "alice").stdout.splitlines()]
+        self.assertEqual(got, ["over TLS"])
 
 
 if __name__ == "__main__":

@@ -73,14 +73,18 @@ class Parleyd:
     """The real server. stop() and start() keep the data folder and the port,
     so that clients configured with its URL find it again."""
 
-    def __init__(self, binary):
+    def __init__(self, binary, stickers=False, tls=None):
+        """`tls`: (cert_file, key_file) to serve https/wss; `stickers`: install the default pack."""
         self.binary = binary
+        self.tls = tls
         self.dir = tempfile.mkdtemp(prefix="parley-cli-test-")
         self.config = os.path.join(self.dir, "test.toml")
         with open(self.config, "w") as f:
             # The minimum argon2 cost parleyd accepts keeps each login fast.
             f.write('log_level = "debug"\n[auth]\npassword_memory_kib = 19456\npassword_passes = 2\n'
-                    '[stickers]\ninstall_default_pack = false\n')
+                    '[stickers]\ninstall_default_pack = %s\n' % ("true" if stickers else "false"))
+            if tls:
+                f.write('[tls]\ncert_file = "%s"\nkey_file = "%s"\n' % tls)
         self.port = 0
         self.proc = None
         self.start()
@@ -95,6 +99,8 @@ class Parleyd:
 
     @property
     def url(self):
+        if self.tls:
+            return "https://localhost:%d" % self.port
         return "http://127.0.0.1:%d" % self.port
 
     def stop(self):

@@ -166,6 +166,15 @@ class TuiTest(unittest.TestCase):
         term.wait(r"no message 99999 here")
         term.type("/frobnicate")
         term.wait(r"unknown command /frobnicate")
+        # Mute and unmute the open conversation (the server confirms each).
+        term.type("/mute 2")
+        term.wait(r"muted for 2 h: done")
+        term.type("/unmute")
+        term.wait(r"unmuted: done")
+        # Commands that only read work beside the running client.
+        beside = alice.run("history", "carol")
+        self.assertIn("psst, over here", beside.stdout)
+        self.assertIn("open in another process", beside.stderr)
 
         # Files both ways.
         notes = os.path.join(carol.home, "notes.txt")

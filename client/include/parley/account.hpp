@@ -27,7 +27,8 @@
 // `store.db` (SQLite: conversations, members, messages, reactions, receipts,
 // contacts, invitations, settings, outbox, sync position, session token),
 // and `media/` (the download cache). Two Accounts must not share a folder;
-// opening a folder that another process has open fails with Errc::storage.
+// opening a folder that another process has open fails with Errc::in_use
+// (Account::open_read_only reads it meanwhile).
 //
 // See docs/client.md for the architecture and examples.
 #pragma once
@@ -92,11 +93,23 @@ class Runtime {
   std::unique_ptr<Impl> impl_;
 };
 
+// Which certificates a TLS server (`https://`) may present. The server's
+// certificate is always verified: its chain must end at a trusted CA and
+// it must name the host of the URL (DNS name or IP address); SNI carries the
+// host name. A failure is Errc::bad_certificate, never a plain-text retry.
+struct TlsTrust {
+  // The system's CA store (Debian: /etc/ssl/certs, package ca-certificates).
+  bool system_store = true;
+  // A PEM file of further CAs (a self-hoster's own CA), and/or the same as text.
+  std::filesystem::path ca_file;
+  std::string ca_pem;
+};
+
 struct AccountOptions {
-  // The server, as `http://host[:port]` (plain HTTP and WebSocket). TLS
-  // (`https://`) is not supported yet and refused with invalid_argument:
-  // reach a TLS server through a local TLS proxy.
+  // The server, as `http://host[:port]` or `https://host[:port]` (REST,
+  // WebSocket and media then all go over TLS, verified as `tls` says).
   std::string server_url;
+  TlsTrust tls;
   // The account's folder (created if missing). Required.
   std::filesystem::path data_dir;
   // Names this device in the user's session list.
@@ -139,14 +152,24 @@ class Account;
 // Creates an account on the server (does not sign in). Completes on the
 // engine thread (there is no account yet to deliver through).
 void register_account(Runtime& runtime, const std::string& server_url, const std::string& username,
-                      const std::string& password, const std::string& display_name, Callback<User> done);
+                      const std::string& password, const std::string& display_name, Callback<User> done,
+                      const TlsTrust& tls = {});
 
 class Account {
  public:
   // Opens (creating if needed) the account's folder and store and, when a
   // session is stored, connects. Fails only on local problems (Errc::storage,
   // Errc::invalid_argument). Cheap enough for a UI thread: it opens a file.
+  // A folder open elsewhere (this process or another) fails with
+  // Errc::in_use, naming the process that has it.
   static Result<std::unique_ptr<Account>> open(Runtime& runtime, AccountOptions options);
+  // Opens the store for reading only, also while another process has the
+  // account open (e.g. `parley history` beside the interactive client):
+  // SQLite's WAL lets a reader see the writer's last commit. It never
+  // connects: store reads work, calls that write or need the server fail
+  // (Errc::storage, Errc::not_signed_in); the media cache is not offered.
+  static Result<std::unique_ptr<Account>> open_read_only(Runtime& runtime, AccountOptions options);
+  [[nodiscard]] bool read_only() const;
   ~Account();
   Account(const Account&) = delete;
   Account& operator=(const Account&) = delete;
@@ -193,9 +216,16 @@ class Account {
   Result<std::string> send_text(ConversationId conversation, const std::string& text,
                                 std::optional<MessageId> reply_to = std::nullopt);
   // Uploads the file (resumable, with progress), then sends it with the
-  // caption like send_text. The upload itself is not kept across restarts.
+  // caption like send_text; `done` gets the message's client id once it is
+  // in the outbox. The upload is recorded in the store first: after a
+  // restart of the app the engine continues it by itself once online (from
+  // the offset the server confirms; from zero if the file's size or mtime
+  // changed), and sends the message once. A refusal (too large, not found)
+  // drops the record; a network failure keeps it for the next connection.
   void send_file(ConversationId conversation, const std::filesystem::path& file, const std::string& caption,
                  std::function<void(Progress)> progress, Callback<std::string> done);
+  // The files being sent, also those an earlier run left (store read).
+  [[nodiscard]] std::vector<PendingUpload> pending_uploads() const;
   // Sends like send_text, replying to `message`: the answer of a Notifier.
   Result<std::string> quick_reply(ConversationId conversation, MessageId message, const std::string& text);
   void edit(MessageId message, const std::string& text, Callback<Done> done);
@@ -235,6 +265,61 @@ class Account {
   void mute(ConversationId conversation, Millis until, Callback<Done> done);
   void set_notifications_enabled(bool enabled, Callback<Done> done);
   [[nodiscard]] bool notifications_enabled() const;
+
+  // Unmutes a conversation (mute with 0).
+  void unmute(ConversationId conversation, Callback<Done> done) { mute(conversation, 0, std::move(done)); }
+  // The settings as on the server (also stored: notifications and mutes).
+  void settings(Callback<Settings> done);
+  void set_last_seen_visibility(LastSeenVisibility visibility, Callback<Done> done);
+
+  // --- Profile --------------------------------------------------------------
+  // Changes what is set (unset: unchanged); answers the updated user, also
+  // stored (me()).
+  void update_profile(std::optional<std::string> display_name, std::optional<std::string> status_text,
+                      Callback<User> done);
+  // Uploads the image and makes it the avatar; remove_avatar clears it.
+  void set_avatar(const std::filesystem::path& image, Callback<User> done);
+  void remove_avatar(Callback<User> done);
+  // Another user's public profile.
+  void lookup_user(const std::string& username, Callback<User> done);
+  void change_password(const std::string& current_password, const std::string& new_password, Callback<Done> done);
+
+  // --- Sessions (devices) -------------------------------------------------------
+  void sessions(Callback<std::vector<SessionInfo>> done);
+  // Ends another device's session (that device is signed out).
+  void revoke_session(std::int64_t session_id, Callback<Done> done);
+  // Ends every session but this one; answers how many.
+  void revoke_other_sessions(Callback<int> done);
+
+  // --- Two-factor login (TOTP) -----------------------------------------------------
+  void two_factor_status(Callback<TwoFactorStatus> done);
+  // Begins enrolment: the secret for an authenticator app.
+  void begin_two_factor(const std::string& password, Callback<TwoFactorEnrolment> done);
+  // Confirms with a code from the app: two-factor login is on. Answers the
+  // ten one-time recovery codes (shown only now).
+  void confirm_two_factor(const std::string& code, Callback<std::vector<std::string>> done);
+  void disable_two_factor(const std::string& password, const std::string& code, Callback<Done> done);
+
+  // --- Stickers -----------------------------------------------------------------------
+  // The server's catalogue (installed = false) or this user's packs.
+  void sticker_packs(bool installed, Callback<std::vector<StickerPack>> done);
+  // One pack with its stickers.
+  void sticker_pack(const std::string& name, Callback<StickerPack> done);
+  void add_sticker_pack(const std::string& name, Callback<Done> done);
+  void remove_sticker_pack(const std::string& name, Callback<Done> done);
+  // Queues a sticker message like send_text (outbox, sent in order).
+  Result<std::string> send_sticker(ConversationId conversation, std::int64_t sticker_id);
+
+  // --- The account itself -------------------------------------------------------------
+  // Deletes the account on the server (password, and the two-factor code
+  // when it is on), then forgets the session and erases this device's data.
+  void delete_account(const std::string& password, const std::string& two_factor_code, Callback<Done> done);
+  // Personal data export: ask for one, see how it goes, download the
+  // archive (a zip) when `ready`.
+  void request_export(Callback<DataExport> done);
+  void export_status(Callback<DataExport> done);
+  void download_export(const std::string& export_id, const std::filesystem::path& to,
+                       std::function<void(Progress)> progress, Callback<Done> done);
 
   // --- Search on the server -------------------------------------------------
   void search_server(const std::string& query, std::optional<ConversationId> in, Callback<std::vector<SearchHit>> done);

@@ -40,11 +40,17 @@ enum class Errc {
   unknown_server_error,
   // Engine-side failures.
   network,          // could not reach the server, or the connection broke
+  bad_certificate,  // the server's TLS certificate failed verification (unknown
+                    // CA, another host's name, expired): never retried
+                    // without TLS, nor accepted anyway
   timeout,          // the server did not answer within the engine's limit
   bad_response,     // the server sent something the protocol does not allow
                     // (not JSON, a missing field, a frame over the limit):
                     // nothing of it was applied
   storage,          // the device store failed (disk full, corrupt file)
+  in_use,           // the account's folder is open in another Account or
+                    // process (message names it); Account::open_read_only
+                    // reads it meanwhile
   not_signed_in,    // the call needs a session and there is none
   two_factor_required,  // sign_in needs the second factor: call it again with the code
   invalid_argument, // the app passed something the engine refuses before any I/O

@@ -8,8 +8,10 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace parley {
@@ -129,6 +131,63 @@ struct SearchHit {
   std::string snippet;  // the matching text with the match between [ and ]
 };
 
+// --- The account's own data on the server (Account's profile, settings,
+// sessions, two-factor, stickers and export calls) ----------------------------
+
+enum class LastSeenVisibility { everyone, contacts, nobody };
+
+struct Settings {
+  LastSeenVisibility last_seen = LastSeenVisibility::contacts;
+  bool notifications_enabled = true;
+  std::vector<std::pair<ConversationId, Millis>> mutes;  // conversation, muted until
+};
+
+// One signed-in device of the user (GET /api/v1/sessions).
+struct SessionInfo {
+  std::int64_t id = 0;
+  std::string device_name;
+  Millis created_at = 0;
+  Millis last_seen_at = 0;
+  bool current = false;  // this device's session
+};
+
+struct TwoFactorStatus {
+  bool enabled = false;
+  bool pending = false;  // enrolment begun, not confirmed
+  int recovery_codes_left = 0;
+};
+
+// What an authenticator app needs; show qr_text in a terminal, qr_svg in a window.
+struct TwoFactorEnrolment {
+  std::string secret;  // base32
+  std::string otpauth_uri;
+  std::string qr_svg;
+  std::string qr_text;
+};
+
+struct Sticker {
+  std::int64_t id = 0;
+  std::string emoji;
+  int width = 0, height = 0;
+};
+
+struct StickerPack {
+  std::string name;
+  std::string title;
+  int count = 0;
+  std::vector<Sticker> stickers;  // filled by Account::sticker_pack only
+};
+
+// A personal data export (GET /api/v1/me/export).
+struct DataExport {
+  std::string id;
+  std::string state;  // pending, running, ready, failed, expired
+  int progress = 0;   // percent
+  std::optional<std::int64_t> size;
+  std::string sha256;
+  std::string error;
+};
+
 struct MediaInfo {
   MediaId id;
   std::string name;
@@ -151,12 +210,13 @@ struct Changes {
   bool conversation_list = false;               // conversations added, removed, reordered, renamed
   std::vector<ConversationId> conversations;    // whose messages or fields changed
   std::vector<Message> new_messages;            // arrived from the network (not this device's own)
+  std::vector<MediaId> thumbnails;              // small thumbnails the engine fetched into the cache
   bool contacts = false;
   bool invitations = false;
   bool settings = false;
   [[nodiscard]] bool empty() const {
-    return !conversation_list && conversations.empty() && new_messages.empty() && !contacts && !invitations &&
-           !settings;
+    return !conversation_list && conversations.empty() && new_messages.empty() && thumbnails.empty() && !contacts &&
+           !invitations && !settings;
   }
 };
 
@@ -164,6 +224,16 @@ struct Changes {
 struct Progress {
   std::int64_t done = 0;
   std::int64_t total = 0;  // 0 when unknown
+};
+
+// A file being sent (Account::send_file), kept across restarts of the app
+// until its message is queued.
+struct PendingUpload {
+  std::string client_id;  // the client id its message will have
+  ConversationId conversation_id = 0;
+  std::filesystem::path path;
+  std::string caption;
+  Progress progress;  // what the server has confirmed so far
 };
 
 // An incoming message that should notify the user, after the engine applied

@@ -36,7 +36,10 @@ struct DesktopNotifier::Impl {
   std::thread thread;
   std::string server_name;
   bool actions = false;
+  bool inline_reply = false;  // the server takes the reply text itself (KDE Plasma)
   bool reply = false;
+  GDBusConnection* bus = nullptr;
+  guint replied_subscription = 0;
   std::vector<std::string> reply_argv;
   std::map<ConversationId, Shown> shown;  // notifier thread only
 
@@ -65,6 +68,37 @@ struct DesktopNotifier::Impl {
         return;
       }
     }
+  }
+
+  // KDE Plasma's inline reply: the server shows a text field and reports
+  // what was typed with NotificationReplied(id, text).
+  static void on_notification_replied(GDBusConnection* /*bus*/, const gchar* /*sender*/, const gchar* /*path*/,
+                                      const gchar* /*interface*/, const gchar* /*signal*/, GVariant* parameters,
+                                      gpointer data) {
+    auto* self = static_cast<Impl*>(data);
+    if (!g_variant_is_of_type(parameters, G_VARIANT_TYPE("(us)"))) return;
+    guint32 id = 0;
+    const gchar* text = nullptr;
+    g_variant_get(parameters, "(u&s)", &id, &text);
+    for (auto& [conversation, entry] : self->shown) {
+      gint shown_id = 0;
+      g_object_get(entry.notification, "id", &shown_id, nullptr);
+      if (static_cast<guint32>(shown_id) != id) continue;
+      std::string reply = text != nullptr ? text : "";
+      if (const auto newline = reply.find('\n'); newline != std::string::npos) reply.resize(newline);
+      if (reply.empty()) {
+        self->log("reply cancelled");
+        return;
+      }
+      self->log("reply sent conversation=" + std::to_string(conversation) + " inline");
+      if (self->options.on_reply) self->options.on_reply(conversation, entry.last.message_id, reply);
+      notify_notification_close(entry.notification, nullptr);
+      return;
+    }
+  }
+
+  static void on_inline_reply_action(NotifyNotification* /*n*/, char* /*action*/, gpointer /*data*/) {
+    // The text comes with NotificationReplied; the action itself says nothing.
   }
 
   static void on_reply_action(NotifyNotification* n, char* /*action*/, gpointer data) {
@@ -142,7 +176,16 @@ struct DesktopNotifier::Impl {
       notify_notification_set_category(entry.notification, "im.received");
       notify_notification_set_hint(entry.notification, "desktop-entry", g_variant_new_string("parley"));
       g_signal_connect(entry.notification, "closed", G_CALLBACK(on_closed), this);
-      if (reply) {
+      if (inline_reply) {
+        // The server draws a text field for the "inline-reply" action.
+        notify_notification_add_action(entry.notification, "inline-reply", "Reply", on_inline_reply_action, this,
+                                       nullptr);
+        const std::string placeholder = "Reply to " + (n.group ? n.conversation_title : summary);
+        notify_notification_set_hint(entry.notification, "x-kde-reply-placeholder-text",
+                                     g_variant_new_string(placeholder.c_str()));
+        notify_notification_set_hint(entry.notification, "x-kde-reply-submit-button-text",
+                                     g_variant_new_string("Send"));
+      } else if (reply) {
         notify_notification_add_action(entry.notification, "reply", "Reply", on_reply_action, this, nullptr);
       }
     } else {
@@ -191,8 +234,23 @@ Result<std::shared_ptr<DesktopNotifier>> DesktopNotifier::create(Options options
         GList* caps = notify_get_server_caps();
         for (GList* c = caps; c != nullptr; c = c->next) {
           if (g_strcmp0(static_cast<const char*>(c->data), "actions") == 0) raw->actions = true;
+          if (g_strcmp0(static_cast<const char*>(c->data), "inline-reply") == 0) raw->inline_reply = true;
         }
         g_list_free_full(caps, g_free);
+        if (raw->inline_reply && raw->options.offer_reply) {
+          // Subscribed from this thread: the signal is dispatched on its context.
+          raw->bus = g_bus_get_sync(G_BUS_TYPE_SESSION, nullptr, nullptr);
+          if (raw->bus != nullptr) {
+            raw->replied_subscription = g_dbus_connection_signal_subscribe(
+                raw->bus, nullptr, "org.freedesktop.Notifications", "NotificationReplied",
+                "/org/freedesktop/Notifications", nullptr, G_DBUS_SIGNAL_FLAGS_NONE, Impl::on_notification_replied, raw,
+                nullptr);
+          } else {
+            raw->inline_reply = false;  // the action fallback below
+          }
+        } else {
+          raw->inline_reply = false;
+        }
       }
     }
     {
@@ -214,7 +272,9 @@ Result<std::shared_ptr<DesktopNotifier>> DesktopNotifier::create(Options options
     g_main_context_unref(impl->context);
     return Error{Errc::network, failure, 0};
   }
-  if (impl->options.offer_reply && impl->actions) {
+  if (impl->inline_reply) {
+    impl->reply = true;
+  } else if (impl->options.offer_reply && impl->actions) {
     impl->reply_argv = impl->options.reply_command;
     if (impl->reply_argv.empty()) {
       if (gchar* zenity = g_find_program_in_path("zenity")) {
@@ -237,6 +297,11 @@ DesktopNotifier::~DesktopNotifier() {
       g_object_unref(shown.notification);
     }
     impl->shown.clear();
+    if (impl->bus != nullptr) {
+      if (impl->replied_subscription != 0) g_dbus_connection_signal_unsubscribe(impl->bus, impl->replied_subscription);
+      g_object_unref(impl->bus);
+      impl->bus = nullptr;
+    }
     g_main_loop_quit(impl->loop);
   });
   impl->thread.join();
@@ -262,5 +327,6 @@ void DesktopNotifier::withdraw(ConversationId conversation, std::int64_t /*seq*/
 std::string DesktopNotifier::server_name() const { return impl_->server_name; }
 bool DesktopNotifier::supports_actions() const { return impl_->actions; }
 bool DesktopNotifier::offers_reply() const { return impl_->reply; }
+bool DesktopNotifier::inline_reply() const { return impl_->inline_reply; }
 
 }  // namespace parley

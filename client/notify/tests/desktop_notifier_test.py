@@ -8,6 +8,7 @@ reports to the notifier with the ActionInvoked signal.
 """
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -107,6 +108,50 @@ class DesktopNotifierTest(unittest.TestCase):
         count = subprocess.run(["dunstctl", "count", "displayed"], env=self.desktop.env, capture_output=True,
                                text=True, check=True)
         self.assertEqual(count.stdout.strip(), "0")
+
+class InlineReplyTest(unittest.TestCase):
+    """KDE Plasma's inline reply, against inline_reply_server.py on a private
+    bus (dunst has no inline reply; Plasma needs a whole desktop). The
+    protocol is what is tested: the capability is read, the notification
+    carries the "inline-reply" action and the placeholder hint, and the
+    NotificationReplied signal becomes the reply."""
+
+    def setUp(self):
+        bus = subprocess.Popen(["dbus-daemon", "--session", "--nofork", "--print-address"], stdout=subprocess.PIPE,
+                               stderr=subprocess.DEVNULL, text=True)
+        self.addCleanup(stop, bus)
+        self.env = dict(os.environ)
+        self.env["DBUS_SESSION_BUS_ADDRESS"] = bus.stdout.readline().strip()
+        server = os.path.join(os.path.dirname(os.path.abspath(__file__)), "inline_reply_server.py")
+        # Debian's interpreter: python3-gi is installed for it.
+        self.server = subprocess.Popen(["/usr/bin/python3", server], env=self.env, stdin=subprocess.PIPE,
+                                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.addCleanup(stop, self.server)
+        self.server_out = LineReader(self.server.stdout, "inline server")
+        self.server_out.wait_for(r'"ready"')
+
+    def test_the_reply_typed_in_the_notification_comes_back(self):
+        proc = subprocess.Popen([ARGS.probe, "echo not this"], env=self.env, stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.addCleanup(stop, proc)
+        out = LineReader(proc.stdout, "probe")
+        ready = out.wait_for(r"^ready server=(\S+) actions=(\d) reply=(\d) inline=(\d)")
+        self.assertEqual(ready.groups(), ("inline-test", "1", "1", "1"))
+        proc.stdin.write("\t".join(["notify", "7", "42", "0", "Bob", "Bob", "lunch?"]) + "\n")
+        proc.stdin.flush()
+        shown = json.loads(self.server_out.wait_for(r'^\{"notify"').string)
+        self.assertEqual(shown["summary"], "Bob")
+        # The inline-reply action (with its label), not the command fallback.
+        self.assertEqual(shown["actions"], ["inline-reply", "Reply"])
+        self.assertEqual(shown["hints"].get("x-kde-reply-placeholder-text"), "Reply to Bob")
+        self.server.stdin.write("reply %d on my way\n" % shown["notify"])
+        self.server.stdin.flush()
+        reply = out.wait_for(r"^reply (\d+) (\d+) (.*)$")
+        self.assertEqual(reply.groups(), ("7", "42", "on my way"))
+        # Answered: the notification is closed.
+        self.server_out.wait_for(r'^\{"closed": %d\}' % shown["notify"])
+        self.assertNotIn("not this", out.text())
+
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()

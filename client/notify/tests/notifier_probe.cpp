@@ -3,7 +3,7 @@
 // stdin, one per line, fields separated by tabs:
 //   notify CONVERSATION MESSAGE GROUP(0|1) SENDER TITLE PREVIEW
 //   withdraw CONVERSATION
-// and prints what happens: "ready server=NAME actions=0|1 reply=0|1", then
+// and prints what happens: "ready server=NAME actions=0|1 reply=0|1 inline=0|1", then
 // "reply CONVERSATION MESSAGE TEXT" for each quick reply, "log ..." lines.
 #include <iostream>
 #include <mutex>
@@ -33,7 +33,8 @@ int main(int argc, char** argv) {
   }
   say("ready server=" + notifier.value()->server_name() +
       " actions=" + std::to_string(notifier.value()->supports_actions()) +
-      " reply=" + std::to_string(notifier.value()->offers_reply()));
+      " reply=" + std::to_string(notifier.value()->offers_reply()) +
+      " inline=" + std::to_string(notifier.value()->inline_reply()));
   std::string line;
   while (std::getline(std::cin, line)) {
     std::vector<std::string> f;

@@ -76,8 +76,9 @@ std::string Conversation::title() const {
 }
 
 void register_account(Runtime& runtime, const std::string& server_url, const std::string& username,
-                      const std::string& password, const std::string& display_name, Callback<User> done) {
-  auto endpoint = rest::parse_server_url(server_url);
+                      const std::string& password, const std::string& display_name, Callback<User> done,
+                      const TlsTrust& tls) {
+  auto endpoint = rest::parse_server_url(server_url, tls);
   if (!endpoint) {
     done(endpoint.error());
     return;
@@ -113,7 +114,7 @@ void register_account(Runtime& runtime, const std::string& server_url, const std
 
 Result<std::unique_ptr<Account>> Account::open(Runtime& runtime, AccountOptions options) {
   if (options.data_dir.empty()) return Error{Errc::invalid_argument, "data_dir is required", 0};
-  auto endpoint = rest::parse_server_url(options.server_url);
+  auto endpoint = rest::parse_server_url(options.server_url, options.tls);
   if (!endpoint) return endpoint.error();
   if (options.store_limit_bytes < (1 << 20) || options.media_cache_limit_bytes < 0) {
     return Error{Errc::invalid_argument, "store_limit_bytes must be at least 1 MiB", 0};
@@ -126,8 +127,22 @@ Result<std::unique_ptr<Account>> Account::open(Runtime& runtime, AccountOptions 
   const int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) return Error{Errc::storage, "cannot open " + lock_path.string(), 0};
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    // The holder wrote its process id into the lock file (for this message only).
+    char holder[32] = {};
+    const auto n = ::pread(fd, holder, sizeof holder - 1, 0);
     ::close(fd);
-    return Error{Errc::storage, options.data_dir.string() + " is in use by another account or process", 0};
+    std::string who = n > 0 ? std::string(holder, static_cast<std::size_t>(n)) : "";
+    while (!who.empty() && (who.back() == '\n' || who.back() == ' ')) who.pop_back();
+    return Error{Errc::in_use,
+                 options.data_dir.string() + " is open in another process" + (who.empty() ? "" : " (pid " + who + ")") +
+                     " or account; only reading it is possible meanwhile",
+                 0};
+  }
+  {
+    const auto pid = std::to_string(::getpid()) + "\n";
+    if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, pid.data(), pid.size(), 0) < 0) {
+      // Only the in_use message would lack the pid: not worth failing for.
+    }
   }
   auto impl = std::make_shared<Impl>(runtime.impl(), options, endpoint.value(), fd);
   try {
@@ -148,6 +163,22 @@ Result<std::unique_ptr<Account>> Account::open(Runtime& runtime, AccountOptions 
   }
   return account;
 }
+
+Result<std::unique_ptr<Account>> Account::open_read_only(Runtime& runtime, AccountOptions options) {
+  if (options.data_dir.empty()) return Error{Errc::invalid_argument, "data_dir is required", 0};
+  auto endpoint = rest::parse_server_url(options.server_url, options.tls);
+  if (!endpoint) return endpoint.error();
+  auto impl = std::make_shared<Impl>(runtime.impl(), options, endpoint.value(), -1);
+  try {
+    impl->store = std::make_unique<store::Store>(options.data_dir / "store.db", options.encryption_key, true);
+  } catch (const std::exception& failure) {
+    return Error{Errc::storage, failure.what(), 0};
+  }
+  if (auto user = impl->store->meta("user_id")) impl->me = std::stoll(*user);
+  return std::unique_ptr<Account>(new Account(impl));
+}
+
+bool Account::read_only() const { return impl_->store->read_only(); }
 
 Account::Account(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
@@ -185,6 +216,7 @@ void Account::sign_in(const std::string& username, const std::string& password, 
                       const std::string& two_factor_code) {
   auto impl = impl_;
   impl->spawn<User>(std::move(done), [impl, username, password, two_factor_code]() -> awaitable<User> {
+    if (impl->store->read_only()) throw Failure(Errc::storage, "the store is open read-only: cannot sign in");
     json::value reply;
     if (!two_factor_code.empty() && !impl->two_factor_challenge.empty()) {
       json::value body = json::object{{"challenge", impl->two_factor_challenge}, {"code", two_factor_code}};
@@ -350,26 +382,41 @@ void Account::send_file(ConversationId conversation, const std::filesystem::path
     if (done) done(Error{Errc::invalid_argument, *problem, 0});
     return;
   }
+  if (conversation <= 0) {
+    if (done) done(Error{Errc::invalid_argument, "conversation: must be positive", 0});
+    return;
+  }
+  std::error_code error;
+  const auto path = std::filesystem::absolute(file, error);
+  if (error) {
+    if (done) done(Error{Errc::invalid_argument, "cannot use " + file.string() + ": " + error.message(), 0});
+    return;
+  }
   auto impl = impl_;
-  impl->spawn<std::string>(std::move(done), [impl, conversation, file, caption, progress]() -> awaitable<std::string> {
-    auto media_id = co_await impl->upload(file, progress);
-    store::OutboxEntry entry;
-    entry.client_id = new_client_id();
-    entry.conversation_id = conversation;
-    entry.text = caption;
-    entry.attachments.push_back(media_id);
-    entry.created_at = now_ms();
+  impl->spawn<std::string>(std::move(done), [impl, conversation, path, caption, progress]() -> awaitable<std::string> {
+    // Recorded before the first byte goes out: a restart continues it.
+    store::UploadRecord record;
+    record.client_id = new_client_id();
+    record.conversation_id = conversation;
+    record.path = path;
+    record.caption = caption;
+    record.created_at = now_ms();
     {
       store::Store::Write write(*impl->store);
-      impl->store->outbox_add(write, entry);
+      impl->store->put_upload(write, record);
       write.commit();
     }
-    Changes changes;
-    changes.conversations.push_back(conversation);
-    impl->emit_changes(changes);
-    impl->flush_outbox();
-    co_return entry.client_id;
+    co_return co_await impl->send_upload(std::move(record), progress);
   });
+}
+
+std::vector<PendingUpload> Account::pending_uploads() const {
+  std::vector<PendingUpload> pending;
+  for (auto& record : impl_->store->uploads()) {
+    pending.push_back(PendingUpload{record.client_id, record.conversation_id, record.path, record.caption,
+                                    Progress{record.offset, record.size}});
+  }
+  return pending;
 }
 
 void Account::edit(MessageId message, const std::string& text, Callback<Done> done) {
@@ -624,7 +671,7 @@ void Account::search_server(const std::string& query, std::optional<Conversation
 // --- media ---------------------------------------------------------------------------------
 
 std::optional<std::filesystem::path> Account::cached_media(const MediaId& media, Variant variant) const {
-  if (!media::valid_media_id(media)) return std::nullopt;
+  if (!media::valid_media_id(media) || !impl_->cache) return std::nullopt;
   try {
     return impl_->cache->lookup(media_key(media, variant));
   } catch (const std::exception&) {
@@ -639,52 +686,417 @@ void Account::download(const MediaId& media, Variant variant, std::function<void
     return;
   }
   auto impl = impl_;
-  impl->spawn<std::filesystem::path>(
-      std::move(done), [impl, media, variant, progress]() -> awaitable<std::filesystem::path> {
-        const auto key = media_key(media, variant);
-        if (auto cached = impl->cache->lookup(key)) co_return *cached;
-        if (impl->token.empty()) throw Failure(Errc::not_signed_in, "not signed in");
-        const auto temporary = impl->cache->temporary(key);
-        rest::Request request;
-        request.target = media_target(media, variant);
-        request.token = impl->token;
-        std::function<void(Progress)> report;
-        if (progress) {
-          report = [impl, progress](Progress p) { impl->deliver([progress, p] { progress(p); }); };
-        }
-        int status = 0;
-        try {
-          // Bounded by the cache's limit at most (or 1 GiB, the server's
-          // largest upload), so that a hostile server cannot fill the disk.
-          const auto cap = std::max<std::int64_t>(impl->options.media_cache_limit_bytes, 1LL << 30);
-          status = co_await rest::download(impl->endpoint, request, temporary, cap, report, std::chrono::seconds(60));
-        } catch (...) {
-          std::error_code ignored;
-          std::filesystem::remove(temporary, ignored);
-          throw;
-        }
-        if (impl->closed) throw Failure(Errc::cancelled, "the account was closed");
-        if (status != 200) {
-          std::string body;
-          {
-            std::ifstream in(temporary, std::ios::binary);
-            body.assign(std::istreambuf_iterator<char>(in), {});
-          }
-          std::error_code ignored;
-          std::filesystem::remove(temporary, ignored);
-          json::value parsed;
-          try {
-            parsed = parse_json(body);
-          } catch (const ProtocolError&) {
-          }
-          throw Failure(parse_error(parsed, status));
-        }
-        co_return impl->cache->admit(key, temporary);
-      });
+  impl->spawn<std::filesystem::path>(std::move(done),
+                                     [impl, media, variant, progress]() -> awaitable<std::filesystem::path> {
+                                       co_return co_await impl->fetch_media(media, variant, progress);
+                                     });
 }
 
-std::int64_t Account::media_cache_bytes() const { return impl_->cache->total_bytes(); }
+awaitable<std::filesystem::path> Account::Impl::fetch_media(const MediaId& media, Account::Variant variant,
+                                                            std::function<void(Progress)> progress) {
+  auto impl = shared_from_this();
+  if (!impl->cache) throw Failure(Errc::storage, "the store is open read-only");
+  const auto key = media_key(media, variant);
+  if (auto cached = impl->cache->lookup(key)) co_return *cached;
+  if (impl->token.empty()) throw Failure(Errc::not_signed_in, "not signed in");
+  const auto temporary = impl->cache->temporary(key);
+  rest::Request request;
+  request.target = media_target(media, variant);
+  request.token = impl->token;
+  std::function<void(Progress)> report;
+  if (progress) {
+    report = [impl, progress](Progress p) { impl->deliver([progress, p] { progress(p); }); };
+  }
+  int status = 0;
+  try {
+    // Bounded by the cache's limit at most (or 1 GiB, the server's
+    // largest upload), so that a hostile server cannot fill the disk.
+    const auto cap = std::max<std::int64_t>(impl->options.media_cache_limit_bytes, 1LL << 30);
+    status = co_await rest::download(impl->endpoint, request, temporary, cap, report, std::chrono::seconds(60));
+  } catch (...) {
+    std::error_code ignored;
+    std::filesystem::remove(temporary, ignored);
+    throw;
+  }
+  if (impl->closed) throw Failure(Errc::cancelled, "the account was closed");
+  if (status != 200) {
+    std::string body;
+    {
+      std::ifstream in(temporary, std::ios::binary);
+      body.assign(std::istreambuf_iterator<char>(in), {});
+    }
+    std::error_code ignored;
+    std::filesystem::remove(temporary, ignored);
+    json::value parsed;
+    try {
+      parsed = parse_json(body);
+    } catch (const ProtocolError&) {
+    }
+    throw Failure(parse_error(parsed, status));
+  }
+  co_return impl->cache->admit(key, temporary);
+}
+
+std::int64_t Account::media_cache_bytes() const { return impl_->cache ? impl_->cache->total_bytes() : 0; }
 
 std::string Account::canonical_dump() const { return impl_->store->canonical_dump(); }
+
+}  // namespace parley
+
+// --- the account's own data: profile, settings, sessions, two-factor, stickers, export ---------
+
+namespace parley {
+
+namespace {
+
+std::string_view visibility_name(LastSeenVisibility visibility) {
+  switch (visibility) {
+    case LastSeenVisibility::everyone: return "everyone";
+    case LastSeenVisibility::contacts: return "contacts";
+    case LastSeenVisibility::nobody: return "nobody";
+  }
+  return "contacts";
+}
+
+LastSeenVisibility parse_visibility(const std::string& name) {
+  if (name == "everyone") return LastSeenVisibility::everyone;
+  if (name == "nobody") return LastSeenVisibility::nobody;
+  if (name == "contacts") return LastSeenVisibility::contacts;
+  throw ProtocolError("last_seen_visibility: unknown value " + name);
+}
+
+Sticker parse_sticker(const json::value& value) {
+  const auto& object = as_object(value, "sticker");
+  Sticker sticker;
+  sticker.id = get_int(object, "id");
+  sticker.emoji = get_optional_string(object, "emoji").value_or("");
+  sticker.width = static_cast<int>(get_optional_int(object, "width").value_or(0));
+  sticker.height = static_cast<int>(get_optional_int(object, "height").value_or(0));
+  return sticker;
+}
+
+StickerPack parse_pack(const json::value& value) {
+  const auto& object = as_object(value, "sticker pack");
+  StickerPack pack;
+  pack.name = get_string(object, "name");
+  pack.title = get_optional_string(object, "title").value_or(pack.name);
+  pack.count = static_cast<int>(get_optional_int(object, "count").value_or(0));
+  if (const auto* stickers = object.if_contains("stickers"); stickers != nullptr && stickers->is_array()) {
+    for (const auto& entry : stickers->get_array()) pack.stickers.push_back(parse_sticker(entry));
+  }
+  return pack;
+}
+
+std::vector<StickerPack> parse_packs(const json::value& reply) {
+  std::vector<StickerPack> packs;
+  for (const auto& entry : get_array(as_object(reply, "reply"), "packs")) packs.push_back(parse_pack(entry));
+  return packs;
+}
+
+DataExport parse_export(const json::value& reply) {
+  const auto& outer = as_object(reply, "reply");
+  const auto* inner = outer.if_contains("export");
+  const auto& object = inner != nullptr && inner->is_object() ? inner->get_object() : outer;
+  DataExport data;
+  data.id = get_string(object, "id");
+  data.state = get_string(object, "state");
+  data.progress = static_cast<int>(get_optional_int(object, "progress").value_or(0));
+  data.size = get_optional_int(object, "size");
+  data.sha256 = get_optional_string(object, "sha256").value_or("");
+  data.error = get_optional_string(object, "error").value_or("");
+  return data;
+}
+
+// The user as the server answered it (UserResponse), stored as this user.
+awaitable<User> store_me(const std::shared_ptr<Account::Impl>& impl, const json::value& reply) {
+  auto user = parse_user(get_object(as_object(reply, "reply"), "user"));
+  {
+    store::Store::Write write(*impl->store);
+    impl->store->put_user(write, user);
+    write.commit();
+  }
+  Changes changes;
+  changes.conversation_list = true;
+  changes.settings = true;
+  impl->emit_changes(changes);
+  co_return user;
+}
+
+}  // namespace
+
+void Account::settings(Callback<Settings> done) {
+  auto impl = impl_;
+  impl->spawn<Settings>(std::move(done), [impl]() -> awaitable<Settings> {
+    auto reply = co_await impl->rest("GET", "/api/v1/me/settings");
+    const auto& object = get_object(as_object(reply, "reply"), "settings");
+    Settings settings;
+    settings.last_seen = parse_visibility(get_string(object, "last_seen_visibility"));
+    settings.notifications_enabled = get_bool(object, "notifications_enabled");
+    for (const auto& entry : get_array(object, "conversation_mutes")) {
+      const auto& mute = as_object(entry, "mute");
+      settings.mutes.emplace_back(get_int(mute, "conversation_id"), get_int(mute, "muted_until"));
+    }
+    {
+      store::Store::Write write(*impl->store);
+      impl->store->set_meta(write, "notifications_enabled", settings.notifications_enabled ? "1" : "0");
+      impl->store->clear_mutes(write);
+      for (auto [conversation, until] : settings.mutes) impl->store->set_mute(write, conversation, until);
+      write.commit();
+    }
+    co_return settings;
+  });
+}
+
+void Account::set_last_seen_visibility(LastSeenVisibility visibility, Callback<Done> done) {
+  rest_call(impl_, "PATCH", "/api/v1/me/settings",
+            json::value(json::object{{"last_seen_visibility", std::string(visibility_name(visibility))}}),
+            std::move(done));
+}
+
+void Account::update_profile(std::optional<std::string> display_name, std::optional<std::string> status_text,
+                             Callback<User> done) {
+  json::object body;
+  if (display_name) body["display_name"] = *display_name;
+  if (status_text) body["status_text"] = *status_text;
+  if (body.empty()) {
+    if (done) done(Error{Errc::invalid_argument, "nothing to change", 0});
+    return;
+  }
+  auto impl = impl_;
+  impl->spawn<User>(std::move(done), [impl, patch = json::value(std::move(body))]() -> awaitable<User> {
+    auto reply = co_await impl->rest("PATCH", "/api/v1/me", &patch);
+    co_return co_await store_me(impl, reply);
+  });
+}
+
+void Account::set_avatar(const std::filesystem::path& image, Callback<User> done) {
+  std::error_code error;
+  const auto path = std::filesystem::absolute(image, error);
+  if (error) {
+    if (done) done(Error{Errc::invalid_argument, "cannot use " + image.string() + ": " + error.message(), 0});
+    return;
+  }
+  auto impl = impl_;
+  impl->spawn<User>(std::move(done), [impl, path]() -> awaitable<User> {
+    store::UploadRecord record;  // no client id: not recorded, not resumed
+    record.path = path;
+    auto uploaded = co_await impl->upload(record, nullptr);
+    json::value body = json::object{{"avatar_media_id", uploaded.id}};
+    auto reply = co_await impl->rest("PATCH", "/api/v1/me", &body);
+    co_return co_await store_me(impl, reply);
+  });
+}
+
+void Account::remove_avatar(Callback<User> done) {
+  auto impl = impl_;
+  impl->spawn<User>(std::move(done), [impl]() -> awaitable<User> {
+    json::value body = json::object{{"avatar_media_id", nullptr}};
+    auto reply = co_await impl->rest("PATCH", "/api/v1/me", &body);
+    co_return co_await store_me(impl, reply);
+  });
+}
+
+void Account::lookup_user(const std::string& username, Callback<User> done) {
+  auto impl = impl_;
+  impl->spawn<User>(std::move(done), [impl, username]() -> awaitable<User> {
+    auto reply = co_await impl->rest("GET", "/api/v1/users/" + encode(username));
+    co_return parse_user(get_object(as_object(reply, "reply"), "user"));
+  });
+}
+
+void Account::change_password(const std::string& current_password, const std::string& new_password,
+                              Callback<Done> done) {
+  rest_call(impl_, "POST", "/api/v1/me/password",
+            json::value(json::object{{"current_password", current_password}, {"new_password", new_password}}),
+            std::move(done));
+}
+
+void Account::sessions(Callback<std::vector<SessionInfo>> done) {
+  auto impl = impl_;
+  impl->spawn<std::vector<SessionInfo>>(std::move(done), [impl]() -> awaitable<std::vector<SessionInfo>> {
+    auto reply = co_await impl->rest("GET", "/api/v1/sessions");
+    std::vector<SessionInfo> sessions;
+    for (const auto& entry : get_array(as_object(reply, "reply"), "sessions")) {
+      const auto& object = as_object(entry, "session");
+      SessionInfo session;
+      session.id = get_int(object, "id");
+      session.device_name = get_optional_string(object, "device_name").value_or("");
+      session.created_at = get_int(object, "created_at");
+      session.last_seen_at = get_optional_int(object, "last_seen_at").value_or(0);
+      session.current = get_bool(object, "current", false);
+      sessions.push_back(std::move(session));
+    }
+    co_return sessions;
+  });
+}
+
+void Account::revoke_session(std::int64_t session_id, Callback<Done> done) {
+  rest_call(impl_, "DELETE", "/api/v1/sessions/" + std::to_string(session_id), std::nullopt, std::move(done));
+}
+
+void Account::revoke_other_sessions(Callback<int> done) {
+  auto impl = impl_;
+  impl->spawn<int>(std::move(done), [impl]() -> awaitable<int> {
+    auto reply = co_await impl->rest("POST", "/api/v1/sessions/revoke-others");
+    co_return static_cast<int>(get_int(as_object(reply, "reply"), "revoked"));
+  });
+}
+
+void Account::two_factor_status(Callback<TwoFactorStatus> done) {
+  auto impl = impl_;
+  impl->spawn<TwoFactorStatus>(std::move(done), [impl]() -> awaitable<TwoFactorStatus> {
+    auto reply = co_await impl->rest("GET", "/api/v1/me/two-factor");
+    const auto& object = as_object(reply, "reply");
+    TwoFactorStatus status;
+    status.enabled = get_bool(object, "enabled");
+    status.pending = get_bool(object, "pending", false);
+    status.recovery_codes_left = static_cast<int>(get_optional_int(object, "recovery_codes_left").value_or(0));
+    co_return status;
+  });
+}
+
+void Account::begin_two_factor(const std::string& password, Callback<TwoFactorEnrolment> done) {
+  auto impl = impl_;
+  impl->spawn<TwoFactorEnrolment>(std::move(done), [impl, password]() -> awaitable<TwoFactorEnrolment> {
+    json::value body = json::object{{"password", password}};
+    auto reply = co_await impl->rest("POST", "/api/v1/me/two-factor", &body);
+    const auto& object = as_object(reply, "reply");
+    TwoFactorEnrolment enrolment;
+    enrolment.secret = get_string(object, "secret");
+    enrolment.otpauth_uri = get_string(object, "otpauth_uri");
+    enrolment.qr_svg = get_optional_string(object, "qr_svg").value_or("");
+    enrolment.qr_text = get_optional_string(object, "qr_text").value_or("");
+    co_return enrolment;
+  });
+}
+
+void Account::confirm_two_factor(const std::string& code, Callback<std::vector<std::string>> done) {
+  auto impl = impl_;
+  impl->spawn<std::vector<std::string>>(std::move(done), [impl, code]() -> awaitable<std::vector<std::string>> {
+    json::value body = json::object{{"code", code}};
+    auto reply = co_await impl->rest("POST", "/api/v1/me/two-factor/confirm", &body);
+    std::vector<std::string> codes;
+    for (const auto& entry : get_array(as_object(reply, "reply"), "recovery_codes")) {
+      if (!entry.is_string()) throw ProtocolError("recovery_codes: not a string");
+      codes.emplace_back(entry.get_string());
+    }
+    co_return codes;
+  });
+}
+
+void Account::disable_two_factor(const std::string& password, const std::string& code, Callback<Done> done) {
+  rest_call(impl_, "POST", "/api/v1/me/two-factor/disable",
+            json::value(json::object{{"password", password}, {"code", code}}), std::move(done));
+}
+
+void Account::sticker_packs(bool installed, Callback<std::vector<StickerPack>> done) {
+  auto impl = impl_;
+  impl->spawn<std::vector<StickerPack>>(std::move(done), [impl, installed]() -> awaitable<std::vector<StickerPack>> {
+    auto reply = co_await impl->rest("GET", installed ? "/api/v1/me/sticker-packs" : "/api/v1/sticker-packs");
+    co_return parse_packs(reply);
+  });
+}
+
+void Account::sticker_pack(const std::string& name, Callback<StickerPack> done) {
+  auto impl = impl_;
+  impl->spawn<StickerPack>(std::move(done), [impl, name]() -> awaitable<StickerPack> {
+    auto reply = co_await impl->rest("GET", "/api/v1/sticker-packs/" + encode(name));
+    const auto& object = as_object(reply, "reply");
+    const auto* inner = object.if_contains("pack");
+    co_return parse_pack(inner != nullptr ? *inner : reply);
+  });
+}
+
+void Account::add_sticker_pack(const std::string& name, Callback<Done> done) {
+  rest_call(impl_, "PUT", "/api/v1/me/sticker-packs/" + encode(name), std::nullopt, std::move(done));
+}
+
+void Account::remove_sticker_pack(const std::string& name, Callback<Done> done) {
+  rest_call(impl_, "DELETE", "/api/v1/me/sticker-packs/" + encode(name), std::nullopt, std::move(done));
+}
+
+Result<std::string> Account::send_sticker(ConversationId conversation, std::int64_t sticker_id) {
+  if (conversation <= 0 || sticker_id <= 0) return Error{Errc::invalid_argument, "conversation and sticker: ids", 0};
+  store::OutboxEntry entry;
+  entry.client_id = new_client_id();
+  entry.conversation_id = conversation;
+  entry.sticker_id = sticker_id;
+  entry.created_at = now_ms();
+  try {
+    store::Store::Write write(*impl_->store);
+    impl_->store->outbox_add(write, entry);
+    write.commit();
+  } catch (const std::exception& error) {
+    return storage_failure<std::string>(error);
+  }
+  auto impl = impl_;
+  impl->runtime.run([impl, conversation] {
+    if (impl->closed) return;
+    Changes changes;
+    changes.conversations.push_back(conversation);
+    impl->emit_changes(changes);
+    impl->flush_outbox();
+  });
+  return entry.client_id;
+}
+
+void Account::delete_account(const std::string& password, const std::string& two_factor_code, Callback<Done> done) {
+  auto impl = impl_;
+  impl->spawn<Done>(std::move(done), [impl, password, two_factor_code]() -> awaitable<Done> {
+    json::object body{{"password", password}};
+    if (!two_factor_code.empty()) body["two_factor_code"] = two_factor_code;
+    json::value value = std::move(body);
+    co_await impl->rest("DELETE", "/api/v1/me", &value);
+    // The account is gone: so are its session and this device's copy of it.
+    impl->forget_session();
+    impl->wipe_data();
+    co_return Done{};
+  });
+}
+
+void Account::request_export(Callback<DataExport> done) {
+  auto impl = impl_;
+  impl->spawn<DataExport>(std::move(done), [impl]() -> awaitable<DataExport> {
+    auto reply = co_await impl->rest("POST", "/api/v1/me/export");
+    co_return parse_export(reply);
+  });
+}
+
+void Account::export_status(Callback<DataExport> done) {
+  auto impl = impl_;
+  impl->spawn<DataExport>(std::move(done), [impl]() -> awaitable<DataExport> {
+    auto reply = co_await impl->rest("GET", "/api/v1/me/export");
+    co_return parse_export(reply);
+  });
+}
+
+void Account::download_export(const std::string& export_id, const std::filesystem::path& to,
+                              std::function<void(Progress)> progress, Callback<Done> done) {
+  if (!media::valid_media_id(export_id)) {
+    if (done) done(Error{Errc::invalid_argument, "not an export id", 0});
+    return;
+  }
+  auto impl = impl_;
+  impl->spawn<Done>(std::move(done), [impl, export_id, to, progress]() -> awaitable<Done> {
+    if (impl->token.empty()) throw Failure(Errc::not_signed_in, "not signed in");
+    rest::Request request;
+    request.target = "/api/v1/me/exports/" + export_id + "/download";
+    request.token = impl->token;
+    std::function<void(Progress)> report;
+    if (progress) report = [impl, progress](Progress p) { impl->deliver([progress, p] { progress(p); }); };
+    auto partial = to;
+    partial += ".part";
+    const auto status = co_await rest::download(impl->endpoint, request, partial, 4LL << 30, report,
+                                                std::chrono::seconds(60));
+    if (status != 200) {
+      std::error_code ignored;
+      std::filesystem::remove(partial, ignored);
+      throw Failure(Error{status == 404 ? Errc::not_found : Errc::bad_response,
+                          "export download: HTTP " + std::to_string(status), status});
+    }
+    std::filesystem::rename(partial, to);
+    co_return Done{};
+  });
+}
 
 }  // namespace parley

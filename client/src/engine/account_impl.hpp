@@ -130,7 +130,25 @@ struct Account::Impl : std::enable_shared_from_this<Account::Impl> {
   void spawn(Callback<T> done, F body);
   void spawn_detached(std::function<boost::asio::awaitable<void>()> body);
 
-  boost::asio::awaitable<std::string> upload(const std::filesystem::path& file, std::function<void(Progress)> progress);
+  // Uploads the recorded file (continuing the server's upload when the file
+  // is unchanged, from zero otherwise), then queues its message and forgets
+  // the record in one transaction. Returns the message's client id.
+  boost::asio::awaitable<std::string> send_upload(store::UploadRecord record, std::function<void(Progress)> progress);
+  // The uploaded file as the server described it (its media id, name, ...).
+  boost::asio::awaitable<Attachment> upload(store::UploadRecord& record, std::function<void(Progress)> progress);
+  // The cached file, or downloaded into the cache (docs/client.md "Media").
+  boost::asio::awaitable<std::filesystem::path> fetch_media(const MediaId& media, Account::Variant variant,
+                                                            std::function<void(Progress)> progress);
+  // Thumbnails first: the small thumbnail of each image that arrives is
+  // fetched into the cache at once (the original only when asked for), so
+  // that history shows images offline.
+  void prefetch_thumbnails(const std::vector<Message>& messages);
+  int thumbnails_in_flight = 0;
+  // The store's size limit: evicts the oldest history when over it.
+  void enforce_store_limit(Changes& changes);
+  // Continues the uploads recorded by an earlier run (when online).
+  void resume_uploads();
+  std::set<std::string> active_uploads;  // client ids of uploads running in this process
   void forget_session();
   void wipe_data();
 };

@@ -1,5 +1,7 @@
 // The WebSocket side of the engine: connect, hello, catch-up, live events,
 // replies; reconnect with backoff. docs/protocol.md is the contract.
+#include <type_traits>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -7,10 +9,12 @@
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 #include <boost/beast/websocket/stream.hpp>
 #include <boost/json/serialize.hpp>
 
 #include "engine/account_impl.hpp"
+#include "rest/tls.hpp"
 
 namespace parley {
 
@@ -42,24 +46,89 @@ bool transient(Errc code) {
 
 }  // namespace
 
+// One WebSocket connection, plain or over TLS (the stream type is the
+// template's; the engine sees only this interface).
 class WsConnection : public std::enable_shared_from_this<WsConnection> {
  public:
-  explicit WsConnection(asio::io_context& io) : ws(io) {}
-  websocket::stream<beast::tcp_stream> ws;
+  virtual ~WsConnection() = default;
   std::deque<std::string> queue;
   bool writing = false;
   bool closed = false;
   bool synced = false;
   bool needs_reload = false;
 
-  void send(std::string text) {
+  // TCP connect, TLS handshake (when TLS), WebSocket upgrade. Throws
+  // Failure, or SignedOut for an HTTP 401 on the upgrade.
+  virtual awaitable<void> open(const rest::Endpoint& endpoint, tcp::resolver::results_type addresses,
+                               const std::string& token) = 0;
+  virtual awaitable<std::tuple<boost::system::error_code, std::size_t>> read(beast::flat_buffer& buffer) = 0;
+  [[nodiscard]] virtual bool got_text() const = 0;
+  [[nodiscard]] virtual int close_code() const = 0;
+  virtual void send(std::string text) = 0;
+  virtual void close() = 0;
+};
+
+namespace {
+
+template <typename Next>
+class WsConnectionOn : public WsConnection {
+ public:
+  template <typename... Args>
+  explicit WsConnectionOn(Args&&... args) : ws(std::forward<Args>(args)...) {}
+  websocket::stream<Next> ws;
+
+  awaitable<void> open(const rest::Endpoint& endpoint, tcp::resolver::results_type addresses,
+                       const std::string& token) override {
+    auto& tcp_stream = beast::get_lowest_layer(ws);
+    tcp_stream.expires_after(std::chrono::seconds(10));
+    auto [connect_error, connected] = co_await tcp_stream.async_connect(addresses, kNoThrow);
+    (void)connected;
+    if (closed) co_return;
+    if (connect_error) throw Failure(Errc::network, connect_error.message());
+    tcp_stream.expires_never();
+    if constexpr (std::is_same_v<Next, rest::TlsStream>) {
+      co_await rest::client_handshake(ws.next_layer(), endpoint.host, std::chrono::seconds(10));
+      if (closed) co_return;
+    }
+    websocket::stream_base::timeout timeouts{};
+    timeouts.handshake_timeout = std::chrono::seconds(10);
+    // The server pings every 15 s; nothing at all for 60 s (about twice its
+    // idle timeout) means the connection is dead. Beast also pings the
+    // server when idle, and answers the server's pings by itself.
+    timeouts.idle_timeout = std::chrono::seconds(60);
+    timeouts.keep_alive_pings = true;
+    ws.set_option(timeouts);
+    ws.read_message_max(protocol::kMaxFrameBytes);
+    const std::string authorization = "Bearer " + token;
+    ws.set_option(websocket::stream_base::decorator([authorization](websocket::request_type& request) {
+      request.set(beast::http::field::authorization, authorization);
+      request.set(beast::http::field::user_agent, "libparley");
+    }));
+    websocket::response_type response;
+    auto [handshake_error] = co_await ws.async_handshake(response, endpoint.host + ":" + endpoint.port, "/ws", kNoThrow);
+    if (closed) co_return;
+    if (handshake_error) {
+      if (response.result_int() == 401) throw SignedOut{};
+      throw Failure(Errc::network, "WebSocket upgrade: " + handshake_error.message());
+    }
+    ws.text(true);
+  }
+
+  awaitable<std::tuple<boost::system::error_code, std::size_t>> read(beast::flat_buffer& buffer) override {
+    co_return co_await ws.async_read(buffer, kNoThrow);
+  }
+  [[nodiscard]] bool got_text() const override { return ws.got_text(); }
+  [[nodiscard]] int close_code() const override { return ws.reason().code; }
+
+  void send(std::string text) override {
     if (closed) return;
     queue.push_back(std::move(text));
     if (writing) return;
     writing = true;
+    auto self = std::static_pointer_cast<WsConnectionOn>(shared_from_this());
     asio::co_spawn(
         ws.get_executor(),
-        [self = shared_from_this()]() -> awaitable<void> {
+        [self]() -> awaitable<void> {
           while (!self->queue.empty() && !self->closed) {
             auto [error, n] = co_await self->ws.async_write(asio::buffer(self->queue.front()), kNoThrow);
             (void)n;
@@ -74,7 +143,7 @@ class WsConnection : public std::enable_shared_from_this<WsConnection> {
         asio::detached);
   }
 
-  void close() {
+  void close() override {
     if (closed) return;
     closed = true;
     beast::error_code ignored;
@@ -82,6 +151,8 @@ class WsConnection : public std::enable_shared_from_this<WsConnection> {
     beast::get_lowest_layer(ws).close();
   }
 };
+
+}  // namespace
 
 void Account::Impl::start_connection() {
   if (connection_running || closed || token.empty()) return;
@@ -100,7 +171,11 @@ awaitable<void> Account::Impl::connection_loop() {
     } catch (const SignedOut&) {
       signed_out = true;
     } catch (const Failure& failure) {
-      if (!closed && failure.error().code == Errc::bad_response) emit_error(failure.error());
+      // A certificate that fails verification is reported at every attempt
+      // (the app shows it); the engine keeps retrying with backoff, over
+      // TLS only, in case the server's certificate is being replaced.
+      const auto code = failure.error().code;
+      if (!closed && (code == Errc::bad_response || code == Errc::bad_certificate)) emit_error(failure.error());
     } catch (const store::StoreError& error) {
       if (!closed) emit_error(Error{Errc::storage, error.what(), 0});
     } catch (const std::exception& error) {
@@ -123,7 +198,12 @@ awaitable<void> Account::Impl::connection_loop() {
 
 awaitable<void> Account::Impl::run_one_connection() {
   auto self = shared_from_this();
-  auto conn = std::make_shared<WsConnection>(runtime.io);
+  std::shared_ptr<WsConnection> conn;
+  if (endpoint.tls) {
+    conn = std::make_shared<WsConnectionOn<rest::TlsStream>>(runtime.io, endpoint.tls->context);
+  } else {
+    conn = std::make_shared<WsConnectionOn<beast::tcp_stream>>(runtime.io);
+  }
   connection = conn;
   set_state(ConnectionState::connecting);
 
@@ -131,37 +211,8 @@ awaitable<void> Account::Impl::run_one_connection() {
   auto [resolve_error, results] = co_await resolver.async_resolve(endpoint.host, endpoint.port, kNoThrow);
   if (closed || conn->closed) co_return;
   if (resolve_error) throw Failure(Errc::network, resolve_error.message());
-  auto& tcp_stream = beast::get_lowest_layer(conn->ws);
-  tcp_stream.expires_after(std::chrono::seconds(10));
-  auto [connect_error, connected] = co_await tcp_stream.async_connect(results, kNoThrow);
-  (void)connected;
+  co_await conn->open(endpoint, results, token);
   if (closed || conn->closed) co_return;
-  if (connect_error) throw Failure(Errc::network, connect_error.message());
-  tcp_stream.expires_never();
-
-  websocket::stream_base::timeout timeouts{};
-  timeouts.handshake_timeout = std::chrono::seconds(10);
-  // The server pings every 15 s; nothing at all for 60 s (about twice its
-  // idle timeout) means the connection is dead. Beast also pings the
-  // server when idle, and answers the server's pings by itself.
-  timeouts.idle_timeout = std::chrono::seconds(60);
-  timeouts.keep_alive_pings = true;
-  conn->ws.set_option(timeouts);
-  conn->ws.read_message_max(protocol::kMaxFrameBytes);
-  const std::string authorization = "Bearer " + token;
-  conn->ws.set_option(websocket::stream_base::decorator([authorization](websocket::request_type& request) {
-    request.set(beast::http::field::authorization, authorization);
-    request.set(beast::http::field::user_agent, "libparley");
-  }));
-  websocket::response_type response;
-  auto [handshake_error] =
-      co_await conn->ws.async_handshake(response, endpoint.host + ":" + endpoint.port, "/ws", kNoThrow);
-  if (closed || conn->closed) co_return;
-  if (handshake_error) {
-    if (response.result_int() == 401) throw SignedOut{};
-    throw Failure(Errc::network, "WebSocket upgrade: " + handshake_error.message());
-  }
-  conn->ws.text(true);
 
   json::object hello{{"type", "hello"}};
   if (auto position = store->meta("position")) {
@@ -174,18 +225,18 @@ awaitable<void> Account::Impl::run_one_connection() {
 
   beast::flat_buffer buffer;
   while (true) {
-    auto [read_error, n] = co_await conn->ws.async_read(buffer, kNoThrow);
+    auto [read_error, n] = co_await conn->read(buffer);
     (void)n;
     if (closed || conn != connection) co_return;
     if (read_error) {
       if (read_error == websocket::error::closed) {
-        const auto code = conn->ws.reason().code;
+        const auto code = conn->close_code();
         if (code == 4401 || code == 4403) throw SignedOut{};
         throw Failure(Errc::network, "closed by the server (" + std::to_string(code) + ")");
       }
       throw Failure(Errc::network, read_error.message());
     }
-    if (!conn->ws.got_text()) throw Failure(Errc::bad_response, "the server sent a binary message");
+    if (!conn->got_text()) throw Failure(Errc::bad_response, "the server sent a binary message");
     const auto text = beast::buffers_to_string(buffer.data());
     buffer.consume(buffer.size());
     json::object frame;
@@ -262,10 +313,31 @@ void Account::Impl::handle_frame(const json::object& frame) {
           }
         });
       } else {
-        store::Store::Write write(*store);
-        store->set_position(write, position);
-        write.commit();
-        go_online();
+        {
+          store::Store::Write write(*store);
+          store->set_position(write, position);
+          write.commit();
+        }
+        if (store->pending_loads().empty()) {
+          go_online();
+        } else {
+          // Conversations joined while away (or whose load an earlier
+          // process did not finish): loaded before the device says online.
+          auto self = shared_from_this();
+          auto conn = connection;
+          spawn_detached([self, conn]() -> awaitable<void> {
+            try {
+              for (auto id : self->store->pending_loads()) {
+                co_await self->load_conversation(id, true);
+                if (self->closed || conn != self->connection) co_return;
+              }
+            } catch (...) {
+              if (!self->closed && conn == self->connection) conn->close();
+              throw;
+            }
+            self->go_online();
+          });
+        }
       }
     } else if (type == "welcome") {
       const auto user = get_int(frame, "user_id");
@@ -351,6 +423,9 @@ void Account::Impl::apply_batch(std::vector<std::pair<std::int64_t, json::object
         throw Failure(Errc::bad_response, "event at position " + std::to_string(position) + ": " + error.what());
       }
     }
+    // Conversations to load are recorded with the position that passes
+    // their event: if the process ends before the load, the next sync does it.
+    store->add_pending_loads(write, applied.to_load);
     store->set_position(write, batch.back().first);
     write.commit();
   } catch (const std::out_of_range& error) {
@@ -359,14 +434,47 @@ void Account::Impl::apply_batch(std::vector<std::pair<std::int64_t, json::object
   after_apply(applied);
 }
 
-void Account::Impl::after_apply(sync::Applied& applied) {
+void Account::Impl::enforce_store_limit(Changes& changes) {
   // The store's bound: new history pushes the oldest out (down to 90% of
   // the limit, so that eviction runs in batches rather than per event).
   // History paged back in by load_older is exempt until the next batch.
   if (store->used_bytes() > options.store_limit_bytes) {
     store->evict_history(options.store_limit_bytes / 10 * 9, 50);
-    applied.changes.conversation_list = true;
+    changes.conversation_list = true;
   }
+}
+
+void Account::Impl::prefetch_thumbnails(const std::vector<Message>& messages) {
+  // At most 4 at a time: a burst of images must not crowd out the app's own downloads.
+  constexpr int kMaxInFlight = 4;
+  if (!cache || token.empty()) return;
+  for (const auto& message : messages) {
+    for (const auto& attachment : message.attachments) {
+      if (!attachment.content_type.starts_with("image/") || thumbnails_in_flight >= kMaxInFlight) continue;
+      if (!media::valid_media_id(attachment.id) || cache->lookup(attachment.id + ".small")) continue;
+      ++thumbnails_in_flight;
+      auto self = shared_from_this();
+      const auto id = attachment.id;
+      asio::co_spawn(
+          runtime.io,
+          [self, id]() -> awaitable<void> {
+            co_await self->fetch_media(id, Account::Variant::thumbnail_small, nullptr);
+          },
+          [self, id](std::exception_ptr failure) {
+            --self->thumbnails_in_flight;
+            // A failure is not worth an error report: the app's own download asks again.
+            if (failure || self->closed) return;
+            Changes changes;
+            changes.thumbnails.push_back(id);
+            self->emit_changes(changes);
+          });
+    }
+  }
+}
+
+void Account::Impl::after_apply(sync::Applied& applied) {
+  enforce_store_limit(applied.changes);
+  prefetch_thumbnails(applied.changes.new_messages);
   emit_changes(applied.changes);
   notify_incoming(applied.incoming);
   if (!applied.read_moved.empty()) {
@@ -381,9 +489,12 @@ void Account::Impl::after_apply(sync::Applied& applied) {
       }
     }
   }
-  for (auto id : applied.to_load) {
-    auto self = shared_from_this();
-    spawn_detached([self, id]() -> awaitable<void> { co_await self->load_conversation(id, true); });
+  // During a catch-up, the loads wait for `synced` (load_pending_then_go_online).
+  if (online) {
+    for (auto id : applied.to_load) {
+      auto self = shared_from_this();
+      spawn_detached([self, id]() -> awaitable<void> { co_await self->load_conversation(id, true); });
+    }
   }
 }
 
@@ -436,6 +547,7 @@ void Account::Impl::go_online() {
   set_state(ConnectionState::online);
   flush_outbox();
   flush_reads();
+  resume_uploads();
 }
 
 void Account::Impl::send_frame(json::object frame) {
@@ -489,9 +601,10 @@ void Account::Impl::flush_outbox() {
     json::object frame{{"type", "send"}, {"conversation_id", entry.conversation_id}, {"client_id", entry.client_id}};
     if (!entry.text.empty()) frame["text"] = entry.text;
     if (entry.reply_to) frame["reply_to"] = *entry.reply_to;
+    if (entry.sticker_id) frame["sticker"] = *entry.sticker_id;
     if (!entry.attachments.empty()) {
       json::array attachments;
-      for (const auto& id : entry.attachments) attachments.emplace_back(id);
+      for (const auto& attachment : entry.attachments) attachments.emplace_back(attachment.id);
       frame["attachments"] = std::move(attachments);
     }
     const auto ref = "s:" + entry.client_id;

@@ -6,7 +6,7 @@
 namespace parley {
 namespace {
 
-constexpr std::array<std::pair<Errc, std::string_view>, 28> kNames{{
+constexpr std::array<std::pair<Errc, std::string_view>, 30> kNames{{
     {Errc::malformed_request, "malformed_request"},
     {Errc::validation_failed, "validation_failed"},
     {Errc::unauthorized, "unauthorized"},
@@ -31,9 +31,11 @@ constexpr std::array<std::pair<Errc, std::string_view>, 28> kNames{{
     {Errc::timeout, "timeout"},
     {Errc::bad_response, "bad_response"},
     {Errc::storage, "storage"},
+    {Errc::in_use, "in_use"},
     {Errc::not_signed_in, "not_signed_in"},
     {Errc::two_factor_required, "two_factor_required"},
     {Errc::invalid_argument, "invalid_argument"},
+    {Errc::bad_certificate, "bad_certificate"},
     {Errc::cancelled, "cancelled"},
 }};
 

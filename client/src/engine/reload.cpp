@@ -63,8 +63,12 @@ awaitable<void> Account::Impl::load_conversation(ConversationId id, bool with_hi
   try {
     detail = co_await rest("GET", "/api/v1/conversations/" + std::to_string(id));
   } catch (const Failure& failure) {
-    if (failure.error().code == Errc::not_found) co_return;  // left or removed meanwhile
-    throw;
+    if (failure.error().code != Errc::not_found) throw;
+    // Left or removed meanwhile: nothing to load.
+    store::Store::Write write(*store);
+    store->remove_pending_load(write, id);
+    write.commit();
+    co_return;
   }
   const auto& object = get_object(as_object(detail, "reply"), "conversation");
   auto conversation = parse_conversation(object);
@@ -78,9 +82,15 @@ awaitable<void> Account::Impl::load_conversation(ConversationId id, bool with_hi
     store->put_conversation(write, conversation, get_optional_int(object, "created_by"));
     store->truncate_after(write, id, conversation.last_seq);
     store->replace_members(write, id, members);
+    if (!with_history) store->remove_pending_load(write, id);
     write.commit();
   }
-  if (with_history) co_await fetch_history_after(id);
+  if (with_history) {
+    co_await fetch_history_after(id);
+    store::Store::Write write(*store);
+    store->remove_pending_load(write, id);
+    write.commit();
+  }
   Changes changes;
   changes.conversation_list = true;
   changes.conversations.push_back(id);
@@ -148,7 +158,9 @@ awaitable<void> Account::Impl::reload(std::optional<std::int64_t> position) {
     for (const auto& entry : get_array(as_object(blocks, "reply"), "blocked")) {
       store->put_block(write, parse_user(as_object(entry, "block").at("user")).id);
     }
-    // The resume point, with the state it stands for.
+    // The resume point, with the state it stands for (every conversation
+    // was loaded above: none is left to load).
+    store->erase_meta(write, "pending_loads");
     if (position) store->set_position(write, *position);
     write.commit();
   }
@@ -163,6 +175,8 @@ awaitable<void> Account::Impl::reload(std::optional<std::int64_t> position) {
   changes.contacts = true;
   changes.invitations = true;
   changes.settings = true;
+  // History loaded over REST counts against the size limit like events do.
+  enforce_store_limit(changes);
   emit_changes(changes);
   go_online();
 }

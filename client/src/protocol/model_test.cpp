@@ -63,7 +63,19 @@ TEST(Model, ServerUrls) {
   EXPECT_FALSE(rest::parse_server_url("ftp://x"));
   EXPECT_FALSE(rest::parse_server_url("http://host:99999"));
   EXPECT_FALSE(rest::parse_server_url("http://host/api"));
-  EXPECT_EQ(rest::parse_server_url("https://host").error().code, Errc::invalid_argument);
+  // https: port 443 and a TLS context (verification by default).
+  auto secure = rest::parse_server_url("https://chat.example");
+  ASSERT_TRUE(secure) << secure.error().message;
+  EXPECT_EQ(secure.value().port, "443");
+  EXPECT_NE(secure.value().tls, nullptr);
+  EXPECT_EQ(rest::parse_server_url("http://chat.example").value().tls, nullptr);
+  // A CA file that cannot be read is refused before any connection.
+  TlsTrust missing;
+  missing.ca_file = "/nonexistent/ca.pem";
+  EXPECT_EQ(rest::parse_server_url("https://host", missing).error().code, Errc::invalid_argument);
+  TlsTrust nothing;
+  nothing.system_store = false;
+  EXPECT_EQ(rest::parse_server_url("https://host", nothing).error().code, Errc::invalid_argument);
 }
 
 }  // namespace

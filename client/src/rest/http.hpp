@@ -13,24 +13,34 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include <boost/asio/awaitable.hpp>
 
+#include "parley/account.hpp"
 #include "parley/error.hpp"
 #include "parley/types.hpp"
 
 namespace parley::rest {
 
+// The OpenSSL client context of a TLS endpoint (rest/tls.hpp). Opaque here,
+// so that the engine's widely included headers stay free of OpenSSL's.
+struct TlsContext;
+
 struct Endpoint {
   std::string host;
   std::string port;
+  // Set for https:// servers: every connection (REST, WebSocket, media)
+  // then runs TLS with this context's trust.
+  std::shared_ptr<TlsContext> tls;
 };
 
-// "http://host:port" (port defaults to 80). https is refused for now with
-// Errc::invalid_argument (put a TLS-terminating proxy on loopback instead).
-Result<Endpoint> parse_server_url(const std::string& url);
+// "http://host[:port]" (port 80) or "https://host[:port]" (port 443; the
+// context is built from `trust`: a CA file that cannot be read is
+// Errc::invalid_argument).
+Result<Endpoint> parse_server_url(const std::string& url, const TlsTrust& trust = {});
 
 struct Request {
   std::string method = "GET";

@@ -8,7 +8,7 @@ namespace parley::store {
 namespace {
 
 // Never edit an entry once released: add one.
-constexpr std::array<const char*, 1> kMigrations{
+constexpr std::array<const char*, 2> kMigrations{
     // 1: the first schema.
     R"sql(
 CREATE TABLE meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;
@@ -48,6 +48,21 @@ CREATE TABLE invitations (id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL, inco
 CREATE TABLE blocks (user_id INTEGER PRIMARY KEY);
 CREATE TABLE media_cache (key TEXT PRIMARY KEY, size INTEGER NOT NULL, last_used INTEGER NOT NULL) WITHOUT ROWID;
 CREATE INDEX media_cache_lru ON media_cache (last_used, key);
+)sql",
+    // 2: uploads in progress (resumed after a restart of the app), stickers in the outbox.
+    R"sql(
+CREATE TABLE uploads (
+  client_id TEXT PRIMARY KEY,
+  conversation_id INTEGER NOT NULL,
+  path TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  mtime_ns INTEGER NOT NULL,
+  caption BLOB NOT NULL,
+  upload_id TEXT,
+  offset INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL);
+-- Sticker messages wait in the outbox like text.
+ALTER TABLE outbox ADD COLUMN sticker_id INTEGER;
 )sql",
 };
 

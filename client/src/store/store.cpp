@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <map>
+#include <sstream>
 
 #include <boost/json/array.hpp>
 #include <boost/json/serialize.hpp>
@@ -32,7 +33,28 @@ std::string outbox_ad(const std::string& client_id) { return "outbox:" + client_
 
 }  // namespace
 
-Store::Store(const std::filesystem::path& file, std::optional<std::array<std::uint8_t, 32>> key) : cipher_(key) {
+Store::Store(const std::filesystem::path& file, std::optional<std::array<std::uint8_t, 32>> key, bool read_only)
+    : cipher_(key) {
+  if (read_only) {
+    if (!std::filesystem::exists(file)) throw StoreError("no store at " + file.string());
+    reader_ = std::make_unique<Database>(file, Database::Mode::read_only);
+    if (reader_->query_int("PRAGMA user_version") != schema_version()) {
+      throw StoreError("the store is of another version of libparley: open it read-write once to upgrade it");
+    }
+    auto mode = reader_->prepare("SELECT value FROM meta WHERE key = 'encryption'");
+    const bool encrypted = mode.step() && mode.text(0) != "none";
+    if (encrypted != cipher_.enabled()) {
+      throw StoreError(encrypted ? "the store is encrypted: a key is needed to open it"
+                                 : "the store is not encrypted, but a key was given");
+    }
+    if (encrypted) {
+      auto check = reader_->prepare("SELECT value FROM meta WHERE key = 'key_check'");
+      if (!check.step() || cipher_.open(check.text(0), "key_check") != "parley device store") {
+        throw StoreError("wrong key for the store");
+      }
+    }
+    return;
+  }
   writer_ = std::make_unique<Database>(file, Database::Mode::read_write);
   // WAL: the app's reader never waits for the engine's writes. NORMAL
   // synchronous: a commit survives a crash of the process (what the outbox
@@ -70,7 +92,14 @@ Store::Store(const std::filesystem::path& file, std::optional<std::array<std::ui
 
 Store::~Store() = default;
 
-Store::Write::Write(Store& store) : store_(store), lock_(store.write_mutex_), transaction_(*store.writer_) {}
+namespace {
+Database& writable(const std::unique_ptr<Database>& writer) {
+  if (!writer) throw StoreError("the store is open read-only");
+  return *writer;
+}
+}  // namespace
+
+Store::Write::Write(Store& store) : store_(store), lock_(store.write_mutex_), transaction_(writable(store.writer_)) {}
 
 std::string Store::seal_text(std::string_view text, std::string_view associated) const {
   return cipher_.seal(text, associated);
@@ -345,26 +374,47 @@ void Store::set_position(Write& write, std::int64_t position) { set_meta(write, 
 
 // --- outbox -------------------------------------------------------------------
 
+namespace {
+
+// The outbox's attachments: full objects; a store written by an earlier
+// version holds bare media ids (shown by id until the server's event).
+std::vector<Attachment> outbox_attachments(std::string_view text) {
+  const auto value = protocol::parse_json(text);
+  std::vector<Attachment> attachments;
+  for (const auto& entry : value.as_array()) {
+    if (entry.is_string()) {
+      attachments.push_back(Attachment{std::string(entry.as_string()), "", 0, "", std::nullopt, std::nullopt});
+    } else {
+      auto one = attachments_from_json(json::serialize(json::array{entry}));
+      attachments.insert(attachments.end(), one.begin(), one.end());
+    }
+  }
+  return attachments;
+}
+
+}  // namespace
+
 void Store::outbox_add(Write&, const OutboxEntry& e) {
-  std::vector<std::int64_t> none;
-  json::array attachments;
-  for (const auto& id : e.attachments) attachments.emplace_back(id);
   writer_
-      ->prepare("INSERT INTO outbox(client_id, conversation_id, text, reply_to, attachments, created_at, state) "
-                "VALUES (?,?,?,?,?,?, 'pending')")
+      ->prepare(
+          "INSERT INTO outbox(client_id, conversation_id, text, reply_to, attachments, created_at, sticker_id, state) "
+          "VALUES (?,?,?,?,?,?,?, 'pending')")
       .bind(e.client_id)
       .bind(e.conversation_id)
       .bind_blob(seal_text(e.text, outbox_ad(e.client_id)))
       .bind(e.reply_to)
-      .bind(json::serialize(attachments))
+      .bind(attachments_json(e.attachments))
       .bind(e.created_at)
+      .bind(e.sticker_id)
       .run();
 }
 
 void Store::outbox_acked(Write& write, const std::string& client_id, MessageId id, std::int64_t seq,
                          Millis created_at, UserId me) {
   auto statement =
-      writer_->prepare("SELECT conversation_id, text, reply_to FROM outbox WHERE client_id = ? AND state = 'pending'");
+      writer_->prepare(
+          "SELECT conversation_id, text, reply_to, attachments, sticker_id FROM outbox "
+          "WHERE client_id = ? AND state = 'pending'");
   statement.bind(client_id);
   if (!statement.step()) return;
   auto existing = writer_->prepare("SELECT 1 FROM messages WHERE id = ?");
@@ -378,6 +428,8 @@ void Store::outbox_acked(Write& write, const std::string& client_id, MessageId i
     message.client_id = client_id;
     message.text = open_text(statement.text(1), outbox_ad(client_id));
     message.reply_to = statement.optional_int64(2);
+    message.attachments = outbox_attachments(statement.text(3));
+    message.sticker_id = statement.optional_int64(4);
     message.created_at = created_at;
     put_message(write, message);  // also removes the outbox entry
     // Sending moved this user's read mark to the message (docs/protocol.md "send").
@@ -390,11 +442,65 @@ void Store::outbox_failed(Write&, const std::string& client_id, const std::strin
   writer_->prepare("UPDATE outbox SET state = 'failed', error = ? WHERE client_id = ?").bind(error).bind(client_id).run();
 }
 
+// --- uploads in progress -----------------------------------------------------------
+
+std::vector<UploadRecord> Store::uploads() {
+  std::lock_guard lock(read_mutex_);
+  std::vector<UploadRecord> records;
+  auto statement = reader_->prepare(
+      "SELECT client_id, conversation_id, path, size, mtime_ns, caption, upload_id, offset, created_at FROM uploads "
+      "ORDER BY created_at, client_id");
+  while (statement.step()) {
+    UploadRecord r;
+    r.client_id = statement.text(0);
+    r.conversation_id = statement.int64(1);
+    r.path = statement.text(2);
+    r.size = statement.int64(3);
+    r.mtime_ns = statement.int64(4);
+    r.caption = open_text(statement.text(5), outbox_ad(r.client_id));
+    r.upload_id = statement.optional_text(6).value_or("");
+    r.offset = statement.int64(7);
+    r.created_at = statement.int64(8);
+    records.push_back(std::move(r));
+  }
+  return records;
+}
+
+void Store::put_upload(Write&, const UploadRecord& r) {
+  writer_
+      ->prepare(
+          "INSERT OR REPLACE INTO uploads(client_id, conversation_id, path, size, mtime_ns, caption, upload_id, offset, "
+          "created_at) VALUES (?,?,?,?,?,?,?,?,?)")
+      .bind(r.client_id)
+      .bind(r.conversation_id)
+      .bind(r.path.string())
+      .bind(r.size)
+      .bind(r.mtime_ns)
+      .bind_blob(seal_text(r.caption, outbox_ad(r.client_id)))
+      .bind(r.upload_id.empty() ? std::optional<std::string>() : std::optional<std::string>(r.upload_id))
+      .bind(r.offset)
+      .bind(r.created_at)
+      .run();
+}
+
+void Store::set_upload_progress(Write&, const std::string& client_id, const std::string& upload_id,
+                                std::int64_t offset) {
+  writer_->prepare("UPDATE uploads SET upload_id = ?, offset = ? WHERE client_id = ?")
+      .bind(upload_id)
+      .bind(offset)
+      .bind(client_id)
+      .run();
+}
+
+void Store::remove_upload(Write&, const std::string& client_id) {
+  writer_->prepare("DELETE FROM uploads WHERE client_id = ?").bind(client_id).run();
+}
+
 std::vector<OutboxEntry> Store::outbox_pending() {
   std::lock_guard lock(read_mutex_);
   std::vector<OutboxEntry> entries;
   auto statement = reader_->prepare(
-      "SELECT client_id, conversation_id, text, reply_to, attachments, created_at FROM outbox "
+      "SELECT client_id, conversation_id, text, reply_to, attachments, created_at, sticker_id FROM outbox "
       "WHERE state = 'pending' ORDER BY ordinal");
   while (statement.step()) {
     OutboxEntry e;
@@ -402,8 +508,8 @@ std::vector<OutboxEntry> Store::outbox_pending() {
     e.conversation_id = statement.int64(1);
     e.text = open_text(statement.text(2), outbox_ad(e.client_id));
     e.reply_to = statement.optional_int64(3);
-    const auto attachments = protocol::parse_json(statement.text(4));
-    for (const auto& id : attachments.as_array()) e.attachments.emplace_back(id.as_string());
+    e.attachments = outbox_attachments(statement.text(4));
+    e.sticker_id = statement.optional_int64(6);
     e.created_at = statement.int64(5);
     entries.push_back(std::move(e));
   }
@@ -412,7 +518,9 @@ std::vector<OutboxEntry> Store::outbox_pending() {
 
 void Store::clear_outbox_and_users() {
   Write write(*this);
-  writer_->exec("DELETE FROM outbox; DELETE FROM pending_reads; DELETE FROM users; DELETE FROM history_floor");
+  writer_->exec(
+      "DELETE FROM outbox; DELETE FROM uploads; DELETE FROM pending_reads; DELETE FROM users; "
+      "DELETE FROM history_floor");
   write.commit();
 }
 
@@ -532,6 +640,42 @@ std::optional<std::string> Store::meta(const std::string& key) {
   statement.bind(key);
   if (!statement.step()) return std::nullopt;
   return statement.text(0);
+}
+
+std::set<ConversationId> Store::pending_loads() {
+  std::set<ConversationId> ids;
+  std::istringstream in(meta("pending_loads").value_or(""));
+  ConversationId id = 0;
+  while (in >> id) ids.insert(id);
+  return ids;
+}
+
+namespace {
+std::string join_ids(const std::set<ConversationId>& ids) {
+  std::string out;
+  for (auto id : ids) out += (out.empty() ? "" : " ") + std::to_string(id);
+  return out;
+}
+}  // namespace
+
+// Read-modify-write of one meta value: only the engine thread writes it,
+// one transaction at a time (the Write's lock), so the committed value read
+// here is the current one.
+void Store::add_pending_loads(Write& write, const std::vector<ConversationId>& ids) {
+  if (ids.empty()) return;
+  auto all = pending_loads();
+  all.insert(ids.begin(), ids.end());
+  set_meta(write, "pending_loads", join_ids(all));
+}
+
+void Store::remove_pending_load(Write& write, ConversationId id) {
+  auto all = pending_loads();
+  if (all.erase(id) == 0) return;
+  if (all.empty()) {
+    erase_meta(write, "pending_loads");
+  } else {
+    set_meta(write, "pending_loads", join_ids(all));
+  }
 }
 
 std::int64_t Store::position() {
@@ -683,8 +827,8 @@ HistoryPage Store::history(ConversationId id, std::int64_t before_seq, int limit
   if (before_seq == 0) {
     // The device's own messages not yet acknowledged, after the newest page.
     auto pending = reader_->prepare(
-        "SELECT client_id, text, reply_to, created_at, state, error FROM outbox WHERE conversation_id = ? "
-        "ORDER BY ordinal");
+        "SELECT client_id, text, reply_to, created_at, state, error, attachments, sticker_id FROM outbox "
+        "WHERE conversation_id = ? ORDER BY ordinal");
     pending.bind(id);
     while (pending.step()) {
       Message m;
@@ -696,6 +840,8 @@ HistoryPage Store::history(ConversationId id, std::int64_t before_seq, int limit
       m.created_at = pending.int64(3);
       m.state = pending.text(4) == "failed" ? MessageState::failed : MessageState::pending;
       m.error = pending.optional_text(5).value_or("");
+      m.attachments = outbox_attachments(pending.text(6));
+      m.sticker_id = pending.optional_int64(7);
       page.messages.push_back(std::move(m));
     }
   }

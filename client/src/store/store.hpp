@@ -16,6 +16,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -30,7 +31,26 @@ struct OutboxEntry {
   ConversationId conversation_id = 0;
   std::string text;
   std::optional<MessageId> reply_to;
-  std::vector<MediaId> attachments;
+  // What the upload's completion said of each file (id, name, size, type,
+  // dimensions): the message shows them from the moment it is acknowledged.
+  std::vector<Attachment> attachments;
+  std::optional<std::int64_t> sticker_id;
+  Millis created_at = 0;
+};
+
+// A file being sent: recorded before its upload starts, removed in the
+// transaction that queues its message. `upload_id` is the server's
+// resumable upload (empty until created); `offset` what the server has
+// confirmed; size and mtime tell whether the file changed meanwhile.
+struct UploadRecord {
+  std::string client_id;  // the message's client id, fixed from the start
+  ConversationId conversation_id = 0;
+  std::filesystem::path path;
+  std::int64_t size = 0;
+  std::int64_t mtime_ns = 0;
+  std::string caption;
+  std::string upload_id;
+  std::int64_t offset = 0;
   Millis created_at = 0;
 };
 
@@ -42,7 +62,11 @@ struct StoredSession {
 
 class Store {
  public:
-  Store(const std::filesystem::path& file, std::optional<std::array<std::uint8_t, 32>> key);
+  // read_only: reads only (another process writes the file; SQLite's WAL
+  // lets both run); every Write throws StoreError. The file must exist at
+  // this library's schema version.
+  Store(const std::filesystem::path& file, std::optional<std::array<std::uint8_t, 32>> key, bool read_only = false);
+  [[nodiscard]] bool read_only() const { return writer_ == nullptr; }
   ~Store();
 
   // One write transaction under the write lock. Commit explicitly; a Write
@@ -62,6 +86,13 @@ class Store {
   // --- writes (inside a Write) ---------------------------------------------
   void set_meta(Write&, const std::string& key, const std::string& value);
   void erase_meta(Write&, const std::string& key);
+  // Conversations an applied event said to load over REST (this user was
+  // added while away). Stored in the same transaction as the position that
+  // passed the event, so that a process ending before the load finishes
+  // still loads them at its next sync; removed when loaded.
+  void add_pending_loads(Write&, const std::vector<ConversationId>& ids);
+  void remove_pending_load(Write&, ConversationId id);
+  std::set<ConversationId> pending_loads();
   void put_user(Write&, const User& user);
   // Conversation fields as the server gives them; keeps muted_until.
   void put_conversation(Write&, const Conversation& conversation, std::optional<UserId> created_by = std::nullopt);
@@ -112,6 +143,11 @@ class Store {
   void outbox_failed(Write&, const std::string& client_id, const std::string& error);
   // Pending entries in the order they were written.
   std::vector<OutboxEntry> outbox_pending();
+  // Uploads in progress (oldest first).
+  std::vector<UploadRecord> uploads();
+  void put_upload(Write&, const UploadRecord& record);
+  void set_upload_progress(Write&, const std::string& client_id, const std::string& upload_id, std::int64_t offset);
+  void remove_upload(Write&, const std::string& client_id);
   // Drops the outbox, pending read marks and known users (signing out without keeping data).
   void clear_outbox_and_users();
 

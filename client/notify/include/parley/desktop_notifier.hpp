@@ -9,8 +9,13 @@
 // replaces that conversation's notification rather than stacking another.
 // withdraw() closes a conversation's notification once it is read anywhere.
 //
-// QUICK REPLY. The notification specification has no text field; servers
-// only report which action was chosen (ActionInvoked). So when the user
+// QUICK REPLY. Where the server supports KDE Plasma's inline reply (the
+// capability "inline-reply"), the notification carries an "inline-reply"
+// action with the x-kde-reply-placeholder-text hint: Plasma shows a text
+// field in the notification and sends the text with its NotificationReplied
+// signal, which the notifier hands to `on_reply`. Elsewhere (the
+// specification itself has no text field: servers only report which action
+// was chosen, ActionInvoked), the action fallback applies: when the user
 // chooses Reply, the notifier runs `reply_command` (by default
 // `zenity --entry`, a small text dialog, when zenity is installed) and
 // sends its first line of output as the reply, through `on_reply`. The
@@ -62,6 +67,8 @@ class DesktopNotifier : public Notifier {
   [[nodiscard]] std::string server_name() const;
   [[nodiscard]] bool supports_actions() const;
   [[nodiscard]] bool offers_reply() const;
+  // The server takes the reply text in the notification (KDE inline reply).
+  [[nodiscard]] bool inline_reply() const;
 
   struct Impl;
 
