@@ -6,12 +6,11 @@
 // requests to the machines of its own network. Pure functions, thread-safe.
 #pragma once
 
+#include <boost/asio/ip/address.hpp>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include <boost/asio/ip/address.hpp>
 
 namespace parley::push {
 
@@ -21,7 +20,7 @@ inline constexpr std::size_t kMaxEndpointLength = 1024;
 
 // A parsed https endpoint.
 struct Endpoint {
-  std::string host;    // a name, or an IP address without brackets
+  std::string host;  // a name, or an IP address without brackets
   std::uint16_t port = 443;
   std::string target;  // path and query, "/" at least
   std::string origin;  // "https://host[:port]": the JWT's audience (RFC 8292 §2)

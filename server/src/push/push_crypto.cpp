@@ -1,14 +1,6 @@
 #include "push/push_crypto.hpp"
 
 #include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <array>
-#include <cstdint>
-#include <stdexcept>
-#include <vector>
-
 #include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
@@ -20,9 +12,15 @@
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <sodium.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <array>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
+#include <cstdint>
+#include <stdexcept>
+#include <vector>
 
 namespace parley::push {
 namespace {
@@ -221,7 +219,7 @@ VapidKey VapidKey::from_private_bytes(std::string_view d) {
 }
 
 VapidKey VapidKey::load_or_create(const std::filesystem::path& pem_file) {
-  struct stat st{};
+  struct stat st {};
   if (::stat(pem_file.c_str(), &st) == 0) {
     if ((st.st_mode & 077) != 0) {
       throw std::runtime_error(pem_file.string() + ": others may read this private key; chmod 600 it");
@@ -239,8 +237,7 @@ VapidKey VapidKey::load_or_create(const std::filesystem::path& pem_file) {
   }
   PkeyPtr pkey(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));
   BioPtr bio(BIO_new(BIO_s_mem()));
-  if (!pkey || !bio ||
-      PEM_write_bio_PrivateKey(bio.get(), pkey.get(), nullptr, nullptr, 0, nullptr, nullptr) != 1) {
+  if (!pkey || !bio || PEM_write_bio_PrivateKey(bio.get(), pkey.get(), nullptr, nullptr, 0, nullptr, nullptr) != 1) {
     fail("generating the VAPID key");
   }
   char* data = nullptr;
@@ -251,11 +248,11 @@ VapidKey VapidKey::load_or_create(const std::filesystem::path& pem_file) {
 
 std::string VapidKey::jwt(std::string_view audience, std::chrono::system_clock::time_point expires,
                           std::string_view subject) const {
-  boost::json::object claims{{"aud", audience},
-                             {"exp", std::chrono::duration_cast<std::chrono::seconds>(expires.time_since_epoch()).count()}};
+  boost::json::object claims{
+      {"aud", audience}, {"exp", std::chrono::duration_cast<std::chrono::seconds>(expires.time_since_epoch()).count()}};
   if (!subject.empty()) claims["sub"] = subject;
-  std::string signing_input = base64url_encode(R"({"typ":"JWT","alg":"ES256"})") + "." +
-                              base64url_encode(boost::json::serialize(claims));
+  std::string signing_input =
+      base64url_encode(R"({"typ":"JWT","alg":"ES256"})") + "." + base64url_encode(boost::json::serialize(claims));
   MdCtxPtr md(EVP_MD_CTX_new());
   std::size_t der_size = 0;
   if (!md || EVP_DigestSignInit(md.get(), nullptr, EVP_sha256(), nullptr, key_->pkey.get()) != 1 ||
@@ -275,7 +272,8 @@ std::string VapidKey::jwt(std::string_view audience, std::chrono::system_clock::
       BN_bn2binpad(ECDSA_SIG_get0_s(sig.get()), raw.data() + kScalarSize, kScalarSize) != kScalarSize) {
     fail("encoding the signature");
   }
-  return signing_input + "." + base64url_encode(std::string_view(reinterpret_cast<const char*>(raw.data()), raw.size()));
+  return signing_input + "." +
+         base64url_encode(std::string_view(reinterpret_cast<const char*>(raw.data()), raw.size()));
 }
 
 std::string VapidKey::authorization(std::string_view audience, std::chrono::system_clock::time_point expires,
@@ -334,9 +332,9 @@ std::string encrypt(std::string_view plaintext, const Receiver& receiver) {
   if (RAND_bytes(salt.data(), salt.size()) != 1) fail("random salt");
   std::size_t rounded = (plaintext.size() + 1 + kPaddingBlock - 1) / kPaddingBlock * kPaddingBlock;
   std::size_t padding = rounded - plaintext.size() - 1;
-  std::string body = encrypt_with(plaintext, receiver,
-                                  std::string_view(reinterpret_cast<const char*>(d_bytes.data()), d_bytes.size()),
-                                  std::string_view(reinterpret_cast<const char*>(salt.data()), salt.size()), padding);
+  std::string body =
+      encrypt_with(plaintext, receiver, std::string_view(reinterpret_cast<const char*>(d_bytes.data()), d_bytes.size()),
+                   std::string_view(reinterpret_cast<const char*>(salt.data()), salt.size()), padding);
   OPENSSL_cleanse(d_bytes.data(), d_bytes.size());
   return body;
 }

@@ -89,7 +89,6 @@ inline constexpr std::size_t kPaddingBlock = 128;
 // The same with the ephemeral private key and the salt given, and no
 // padding (RFC 8291 Appendix A's example, for tests).
 [[nodiscard]] std::string encrypt_with(std::string_view plaintext, const Receiver& receiver,
-                                       std::string_view sender_private, std::string_view salt,
-                                       std::size_t padding);
+                                       std::string_view sender_private, std::string_view salt, std::size_t padding);
 
 }  // namespace parley::push

@@ -1,8 +1,6 @@
 #include "push/push_service.hpp"
 
 #include <algorithm>
-#include <charconv>
-
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -19,6 +17,7 @@
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
+#include <charconv>
 
 #include "core/clock.hpp"
 #include "core/log.hpp"
@@ -247,7 +246,8 @@ void PushService::run_job(const std::shared_ptr<Job>& job) {
   const auto& message = job->message;
   auto now = now_millis();
   auto sender = store_.read([&](storage::Transaction& tx) { return tx.user_by_id(message.sender_id); });
-  auto conversation = store_.read([&](storage::Transaction& tx) { return tx.conversation_by_id(message.conversation_id); });
+  auto conversation =
+      store_.read([&](storage::Transaction& tx) { return tx.conversation_by_id(message.conversation_id); });
   if (!sender || !conversation) return;
   for (auto user_id : job->users) {
     struct Target {
@@ -344,7 +344,8 @@ awaitable<void> PushService::deliver(std::shared_ptr<Delivery> d) {
         metrics_.observe_push("failed");
         logger->warn("push failed subscription={} {}", d->subscription.id, result.detail);
         co_return;
-      case Outcome::kRetry: break;
+      case Outcome::kRetry:
+        break;
     }
     auto wait = result.retry_after.value_or(delay);
     if (attempt >= options_.max_attempts || wait > options_.retry_max) {
