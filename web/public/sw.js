@@ -123,9 +123,13 @@ self.addEventListener('notificationclick', (event) => {
       const open = windows.find((w) => new URL(w.url).origin === self.location.origin);
       if (open) {
         const focused = await open.focus();
-        // A window this worker controls can be sent to the conversation.
-        if (new URL(focused.url).href !== url && 'navigate' in focused) return focused.navigate(url);
-        return focused;
+        if (new URL(focused.url).href === url) return focused;
+        try {
+          // Only a window this worker controls can be navigated.
+          return await focused.navigate(url);
+        } catch {
+          return self.clients.openWindow(url);
+        }
       }
       return self.clients.openWindow(url);
     }),
