@@ -57,4 +57,5 @@ npm_ci() {
   fi
 }
 npm_ci tests/openapi  # the OpenAPI linter used by the tests
+npm_ci tests/push-check  # decrypts and verifies pushes in the push tests
 npm_ci web            # the web app's build and test tools

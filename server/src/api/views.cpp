@@ -54,6 +54,7 @@ object settings_view(const storage::User& user, const std::vector<storage::Conve
   object view;
   view["last_seen_visibility"] = visibility_name(user.last_seen_visibility);
   view["notifications_enabled"] = user.notifications_enabled;
+  view["notification_previews"] = user.notification_previews;
   view["conversation_mutes"] = std::move(muted);
   return view;
 }

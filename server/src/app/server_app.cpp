@@ -36,6 +36,8 @@
 #include "ws/websocket_server.hpp"
 #include "http/upgrade.hpp"
 #include "profile/profile_routes.hpp"
+#include "push/push_routes.hpp"
+#include "push/push_service.hpp"
 #include "stickers/sticker_import.hpp"
 #include "search/search_routes.hpp"
 #include "stickers/sticker_routes.hpp"
@@ -55,18 +57,24 @@ constexpr std::chrono::minutes kSessionSweepInterval{10};
 // threads. The database writer goes back to committing at once instead of
 // building frames and waking devices, and the batches still reach the hub
 // one at a time and in position order: a strand runs its handlers in the
-// order they were posted.
+// order they were posted. Then the push service sees them (after the hub,
+// so that whether a recipient is online is what the hub just delivered to).
 class StrandEventSink final : public storage::EventSink {
  public:
-  StrandEventSink(boost::asio::io_context& io, realtime::Hub& hub) : strand_(boost::asio::make_strand(io)), hub_(hub) {}
+  StrandEventSink(boost::asio::io_context& io, realtime::Hub& hub, push::PushService& push)
+      : strand_(boost::asio::make_strand(io)), hub_(hub), push_(push) {}
 
   void publish(std::vector<storage::Event> events) override {
-    boost::asio::post(strand_, [this, events = std::move(events)] { hub_.publish(events); });
+    boost::asio::post(strand_, [this, events = std::move(events)] {
+      hub_.publish(events);
+      push_.notify(events);
+    });
   }
 
  private:
   boost::asio::strand<boost::asio::io_context::executor_type> strand_;
   realtime::Hub& hub_;
+  push::PushService& push_;
 };
 
 }  // namespace
@@ -89,8 +97,9 @@ struct ServerApp::Impl {
         server(io, config.http, router, metrics),
         media(io, store, config.media, config.data_dir / "media"),
         exports(io, store, media.blobs(), config.data_export, config.data_dir / "exports"),
+        push(store, hub, metrics, config.push, config.data_dir),
         sweep_timer(io),
-        event_sink(io, hub) {
+        event_sink(io, hub, push) {
     store.set_event_sink(&event_sink);
     hub.set_presence_observer([this](storage::UserId user, bool online) { presence.changed(user, online); });
     auth::register_account_routes(router, services);
@@ -101,6 +110,7 @@ struct ServerApp::Impl {
     messaging::register_conversation_routes(router, services);
     media::register_media_routes(router, services, media);
     account::register_export_routes(router, services, exports);
+    push::register_push_routes(router, services, push);
     // Before serving: whatever a crash left half-written goes.
     media.recover();
     stickers::register_sticker_routes(router, services, media.blobs());
@@ -184,6 +194,9 @@ struct ServerApp::Impl {
   // After media (its blob store) and store; destroyed before them.
   account::ExportService exports;
   std::shared_ptr<net::TlsContexts> tls;  // null when TLS is off
+  // After store, hub and metrics, which its thread uses; stopped before the
+  // store is.
+  push::PushService push;
   boost::asio::steady_timer sweep_timer;
   StrandEventSink event_sink;
 };
@@ -234,6 +247,7 @@ int ServerApp::run() {
         app.sweep_timer.cancel();
         app.media.stop();
         app.exports.stop();
+        app.push.stop();
         app.hub.close_all(realtime::close_code::kGoingAway, "server shutting down");
         auto deadline = std::chrono::steady_clock::now() + kShutdownGrace;
         app.server.shutdown(kShutdownGrace, [&app, deadline] { app.stop_when_devices_gone(deadline); });
@@ -248,6 +262,7 @@ int ServerApp::run() {
   app.schedule_session_sweep();
   app.media.start();
   app.exports.start();
+  app.push.start();
 
   std::vector<std::thread> pool;
   for (unsigned i = 1; i < threads; ++i) {
@@ -260,6 +275,7 @@ int ServerApp::run() {
   for (auto& thread : pool) thread.join();
   // The export job in progress stops at its next page and writes nothing more.
   app.exports.join();
+  app.push.stop();
   // Writes still queued complete now, while the I/O objects their
   // completions post to and the hub that gets their events still exist.
   app.store.stop();

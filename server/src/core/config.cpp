@@ -269,6 +269,27 @@ void apply_toml(Config& config, std::string_view text, std::string_view source_n
     r.seconds("sweep_interval_seconds", config.data_export.sweep_interval, 1, 24 * 3600);
     r.finish();
   }
+  if (const toml::table* push = top.table("push")) {
+    TableReader r(*push, "push.");
+    auto& p = config.push;
+    r.boolean("enabled", p.enabled);
+    r.string("subject", p.subject);
+    if (!p.subject.empty() && !p.subject.starts_with("mailto:") && !p.subject.starts_with("https://")) {
+      throw ConfigError("push.subject: must start with 'mailto:' or 'https://'");
+    }
+    std::string ca_file;
+    r.string("ca_file", ca_file);
+    if (!ca_file.empty()) p.ca_file = ca_file;
+    r.boolean("allow_private_endpoints", p.allow_private_endpoints);
+    r.integer("max_subscriptions_per_user", p.max_subscriptions_per_user, 1, 1000);
+    r.integer("queue_limit", p.queue_limit, 1, 1'000'000);
+    r.integer("max_attempts", p.max_attempts, 1, 20);
+    r.seconds("retry_initial_seconds", p.retry_initial, 1, 3600);
+    r.seconds("retry_max_seconds", p.retry_max, 1, 24 * 3600);
+    r.seconds("request_timeout_seconds", p.request_timeout, 1, 300);
+    r.seconds("ttl_seconds", p.ttl, 0, 28LL * 24 * 3600);
+    r.finish();
+  }
   if (const toml::table* stickers = top.table("stickers")) {
     TableReader r(*stickers, "stickers.");
     r.boolean("install_default_pack", config.stickers.install_default_pack);

@@ -261,6 +261,50 @@ struct WebOptions {
   std::filesystem::path root;
 };
 
+// Web Push (docs/architecture.md "Push"; TOML table [push]).
+struct PushOptions {
+  // Send Web Push messages at all. On: a browser that subscribed expects
+  // them. Off keeps the routes (subscriptions are still kept) and sends
+  // nothing, for a server that may not reach the Internet.
+  bool enabled = true;
+  // The VAPID "sub" claim (RFC 8292 §2.1): how a push service reaches the
+  // operator, "mailto:..." or "https://...". Empty: no claim; some push
+  // services then refuse or throttle sooner, so set it in production.
+  std::string subject;
+  // A PEM file of CA certificates to verify push services against instead
+  // of the system's (tests, or a self-hoster's own push relay). Empty: the
+  // system's store.
+  std::filesystem::path ca_file;
+  // Send to endpoints whose addresses are loopback, private or link-local.
+  // Off: a subscriber could otherwise make the server POST into its own
+  // network (SSRF). On only for tests and relays on the operator's network.
+  bool allow_private_endpoints = false;
+  // Subscriptions one user may hold: one per browser profile they use;
+  // 20 is more devices than a person has and bounds the fan-out of a message.
+  unsigned max_subscriptions_per_user = 20;
+  // Messages waiting to be pushed (each to every subscription of one or
+  // more users). Beyond this they are dropped and counted: a push is a hint,
+  // the message itself is safe in the stream, and memory stays bounded.
+  std::size_t queue_limit = 1000;
+  // Tries per push (the first and the retries after 429 and 5xx answers or
+  // network errors). 4 rides out a push service's brief outage.
+  unsigned max_attempts = 4;
+  // The first retry's delay when the push service gives no Retry-After;
+  // doubled on each retry. 10 s is long enough not to hammer a service in
+  // trouble.
+  std::chrono::seconds retry_initial{10};
+  // The longest delay honoured from a Retry-After or the backoff: a message
+  // pushed later than this is stale; the push is given up instead.
+  std::chrono::seconds retry_max{600};
+  // One request to a push service: connect, TLS, send and the answer.
+  // 15 s covers a slow service; a hung one does not hold a slot longer.
+  std::chrono::seconds request_timeout{15};
+  // How long the push service keeps a message for a device that is offline
+  // (the TTL header). A day: a chat notification older than that is noise,
+  // the messages are there when the app opens.
+  std::chrono::seconds ttl{24 * 3600};
+};
+
 struct Config {
   // Loopback by default: a fresh install is not reachable from the network
   // until the operator says so.
@@ -283,6 +327,7 @@ struct Config {
   StickerOptions stickers;
   WebOptions web;
   ExportOptions data_export;  // [export]
+  PushOptions push;
 };
 
 // Reads an environment variable; returns nullopt when unset.

@@ -88,6 +88,34 @@ TEST(ConfigTest, ExportSection) {
   EXPECT_THROW(apply_toml(config, "[export]\nexpiry = 1\n", "t"), ConfigError);
 }
 
+TEST(ConfigTest, PushSectionIsReadAndValidated) {
+  Config config;
+  EXPECT_TRUE(config.push.enabled);
+  EXPECT_FALSE(config.push.allow_private_endpoints) << "SSRF protection on by default";
+  EXPECT_EQ(config.push.ttl, std::chrono::seconds(24 * 3600));
+  apply_toml(config,
+             "[push]\nenabled = false\nsubject = \"mailto:ops@example.org\"\nca_file = \"/tmp/ca.pem\"\n"
+             "allow_private_endpoints = true\nmax_subscriptions_per_user = 3\nqueue_limit = 7\nmax_attempts = 2\n"
+             "retry_initial_seconds = 1\nretry_max_seconds = 5\nrequest_timeout_seconds = 4\nttl_seconds = 60\n",
+             "t");
+  EXPECT_FALSE(config.push.enabled);
+  EXPECT_EQ(config.push.subject, "mailto:ops@example.org");
+  EXPECT_EQ(config.push.ca_file, "/tmp/ca.pem");
+  EXPECT_TRUE(config.push.allow_private_endpoints);
+  EXPECT_EQ(config.push.max_subscriptions_per_user, 3U);
+  EXPECT_EQ(config.push.queue_limit, 7U);
+  EXPECT_EQ(config.push.max_attempts, 2U);
+  EXPECT_EQ(config.push.retry_initial, std::chrono::seconds(1));
+  EXPECT_EQ(config.push.retry_max, std::chrono::seconds(5));
+  EXPECT_EQ(config.push.request_timeout, std::chrono::seconds(4));
+  EXPECT_EQ(config.push.ttl, std::chrono::seconds(60));
+  apply_toml(config, "[push]\nsubject = \"https://example.org/contact\"\n", "t");
+  EXPECT_THROW(apply_toml(config, "[push]\nsubject = \"ops@example.org\"\n", "t"), ConfigError);
+  EXPECT_THROW(apply_toml(config, "[push]\nmax_attempts = 0\n", "t"), ConfigError);
+  EXPECT_THROW(apply_toml(config, "[push]\nqueue_limit = 0\n", "t"), ConfigError);
+  EXPECT_THROW(apply_toml(config, "[push]\nendpoint = 1\n", "t"), ConfigError);
+}
+
 TEST(ConfigTest, UnknownKeysAreErrorsAtEveryLevel) {
   Config config;
   EXPECT_THROW(apply_toml(config, "lissen = \"1.2.3.4:1\"", "t"), ConfigError);

@@ -116,6 +116,13 @@ std::optional<bool> JsonBody::optional_bool(std::string_view field) {
   return value->as_bool();
 }
 
+std::optional<boost::json::object> JsonBody::optional_object(std::string_view field) {
+  const auto* value = take(field);
+  if (value == nullptr) return std::nullopt;
+  if (!value->is_object()) invalid(field, "must be an object");
+  return value->as_object();
+}
+
 std::optional<std::int64_t> JsonBody::optional_int(std::string_view field) {
   const auto* value = take(field);
   if (value == nullptr) return std::nullopt;

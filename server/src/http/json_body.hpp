@@ -40,6 +40,12 @@ class JsonBody {
   [[nodiscard]] std::optional<std::vector<std::string>> optional_string_array(std::string_view field,
                                                                             std::size_t max_items = 1000);
 
+  // A nested object (read it with JsonBody(object)); 422 when not an object.
+  [[nodiscard]] std::optional<boost::json::object> optional_object(std::string_view field);
+  // Counts `field` as known whatever its value: a field clients send that
+  // the endpoint ignores (e.g. a PushSubscription's expirationTime).
+  void ignore(std::string_view field) { (void)take(field); }
+
   // Throws 422 naming the first field that no accessor asked for.
   void reject_unknown_fields() const;
 

@@ -40,6 +40,12 @@ struct Metrics::Impl {
           .Register(registry)
           .Add({}, prometheus::Histogram::BucketBoundaries{1, 2, 4, 8, 16, 32, 64, 128, 256, 512});
 
+  prometheus::Family<prometheus::Counter>& pushes =
+      prometheus::BuildCounter()
+          .Name("parley_push_total")
+          .Help("Web Push messages by outcome: sent, failed, gone, refused, retried, dropped")
+          .Register(registry);
+
   // From 0.1 ms to 10 s: requests that hash passwords take ~50 ms, most take
   // well under a millisecond.
   static prometheus::Histogram::BucketBoundaries buckets() {
@@ -75,6 +81,8 @@ void Metrics::observe_transaction(std::string_view kind, std::size_t writes, std
   impl_->transaction_seconds.Add({{"kind", std::string(kind)}}, Impl::buckets()).Observe(elapsed.count());
   if (kind == "write") impl_->writes_per_commit.Observe(static_cast<double>(writes));
 }
+
+void Metrics::observe_push(std::string_view outcome) { impl_->pushes.Add({{"outcome", std::string(outcome)}}).Increment(); }
 
 std::string Metrics::serialize() const {
   return prometheus::TextSerializer().Serialize(impl_->registry.Collect());

@@ -38,6 +38,12 @@ class Metrics {
   // many queued writes one commit held (group commit).
   void observe_transaction(std::string_view kind, std::size_t writes, std::chrono::duration<double> elapsed);
 
+  // One Web Push outcome (push/push_service.hpp): "sent", "failed",
+  // "gone" (the subscription was deleted), "refused" (a non-public
+  // address), "retried" (one more attempt scheduled) or "dropped" (the
+  // queue was full). Only these values: each is a time series.
+  void observe_push(std::string_view outcome);
+
   // Everything in the Prometheus text exposition format.
   [[nodiscard]] std::string serialize() const;
 

@@ -72,6 +72,7 @@ class ProfileRoutes {
       patch.last_seen_visibility = api::parse_visibility(*visibility);
     }
     patch.notifications_enabled = body.optional_bool("notifications_enabled");
+    patch.notification_previews = body.optional_bool("notification_previews");
     body.reject_unknown_fields();
     co_await s_.store.write([&](Transaction& tx) { tx.update_user(me.user_id, patch); });
     co_return Response::json(object{{"settings", settings(me.user_id)}});

@@ -33,6 +33,9 @@ struct User {
   UnixMillis created_at = 0;
   std::optional<UnixMillis> last_online_at;  // when last connected, if ever
   bool deleted = false;                      // the account was deleted (migration 0009)
+  // Push notifications show the message's text (migration 0011); off, they
+  // say only who wrote, for lock screens others can see.
+  bool notification_previews = true;
 };
 
 struct NewUser {
@@ -50,6 +53,7 @@ struct ProfilePatch {
   std::optional<std::optional<std::string>> avatar_media_id;
   std::optional<LastSeenVisibility> last_seen_visibility;
   std::optional<bool> notifications_enabled;
+  std::optional<bool> notification_previews;
 };
 
 struct Session {
@@ -351,6 +355,22 @@ struct ReadablePage {
   std::vector<Message> messages;
   Seq last_seq = 0;
   bool done = false;  // nothing after last_seq
+};
+
+// --- Push subscriptions (migration 0011) ------------------------------------
+
+using PushSubscriptionId = std::int64_t;
+
+// A browser's Web Push subscription (RFC 8030), registered by one signed-in
+// device and deleted with its session.
+struct PushSubscription {
+  PushSubscriptionId id = 0;
+  UserId user_id = 0;
+  SessionId session_id = 0;
+  std::string endpoint;  // https URL of the push service
+  std::string p256dh;    // raw bytes: the 65-byte uncompressed P-256 point
+  std::string auth;      // raw bytes: the 16-byte authentication secret
+  UnixMillis created_at = 0;
 };
 
 }  // namespace parley::storage

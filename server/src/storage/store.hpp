@@ -317,6 +317,18 @@ class Transaction {
   virtual ReadablePage readable_messages(UserId reader, ConversationId conversation, Seq after,
                                          std::size_t limit) = 0;
 
+  // Web Push subscriptions (migration 0011; server/src/push/). Inserts the
+  // subscription, replacing one with the same endpoint (a browser that
+  // registers again after a new login); returns the stored row.
+  virtual PushSubscription upsert_push_subscription(const PushSubscription& subscription) = 0;
+  // The user's subscriptions, by id.
+  virtual std::vector<PushSubscription> push_subscriptions(UserId user) = 0;
+  // Returns false when no subscription of `user` has that id.
+  virtual bool delete_push_subscription(UserId user, PushSubscriptionId id) = 0;
+  // For the push service, which learnt from the push service that the
+  // endpoint is gone (404/410); false when it was already deleted.
+  virtual bool delete_push_subscription_by_id(PushSubscriptionId id) = 0;
+
   // The event stream (docs/protocol.md, "Positions").
   // Takes the next position. Positions grow in commit order; a write that
   // fails leaves a gap, which is harmless (only seqs are gapless).

@@ -17,6 +17,7 @@ import { useObservable } from './hooks';
 import { setMediaClient } from './media';
 import type { SavedSession } from './session';
 import { updateSavedUser } from './session';
+import { unsubscribeOnSignOut } from '../push/push';
 
 const Contacts = lazy(() => import('./Contacts').then((m) => ({ default: m.Contacts })));
 const Settings = lazy(() => import('./Settings').then((m) => ({ default: m.Settings })));
@@ -88,6 +89,7 @@ export function Chat({ session, onSignedOut }: { session: SavedSession; onSigned
         if (location.pathname !== path) history.pushState(null, '', path);
       };
       const signOut = () => {
+        void unsubscribeOnSignOut();
         void rest.logOut().catch(() => undefined).finally(() => signedOut('user'));
       };
       setCtx({ engine, rest, uploads, open, signOut });

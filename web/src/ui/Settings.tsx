@@ -8,6 +8,7 @@ import { explain } from './Contacts';
 import { relative } from './format';
 import { useObservable } from './hooks';
 import { Panel } from './Panel';
+import { PushToggle } from '../push/PushToggle';
 import { updateSavedUser } from './session';
 
 export function Settings({ onClose }: { onClose: () => void }) {
@@ -82,6 +83,7 @@ export function Settings({ onClose }: { onClose: () => void }) {
           <button type="button" onClick={() => void Notification.requestPermission().then(setPermission)}>Show notifications when Parley is in the background</button>
         )}
         {permission === 'denied' && <p class="hint">The browser blocks notifications for this site.</p>}
+        <PushToggle token={() => rest.getToken()} act={act} onPermission={setPermission} />
       </section>
       <section aria-labelledby="sessions-h">
         <h3 id="sessions-h">Signed-in devices</h3>

@@ -13,8 +13,8 @@ namespace {
 
 constexpr std::string_view kUserColumns =
     "u.id, u.username, u.display_name, u.status_text, u.avatar_media_id, u.last_seen_visibility, "
-    "u.notifications_enabled, u.created_at, u.last_online_at, u.deleted_at IS NOT NULL";
-constexpr int kUserColumnCount = 10;
+    "u.notifications_enabled, u.created_at, u.last_online_at, u.deleted_at IS NOT NULL, u.notification_previews";
+constexpr int kUserColumnCount = 11;
 
 // Reads the kUserColumns starting at `first`.
 User read_user(const Statement& row, int first = 0) {
@@ -29,6 +29,7 @@ User read_user(const Statement& row, int first = 0) {
   user.created_at = row.int64(first + 7);
   if (!row.is_null(first + 8)) user.last_online_at = row.int64(first + 8);
   user.deleted = row.int64(first + 9) != 0;
+  user.notification_previews = row.int64(first + 10) != 0;
   return user;
 }
 
@@ -227,7 +228,8 @@ void SqliteTransaction::update_user(UserId id, const ProfilePatch& patch) {
       "UPDATE users SET display_name = COALESCE(?2, display_name), status_text = COALESCE(?3, status_text), "
       "avatar_media_id = CASE WHEN ?4 THEN ?5 ELSE avatar_media_id END, "
       "last_seen_visibility = COALESCE(?6, last_seen_visibility), "
-      "notifications_enabled = COALESCE(?7, notifications_enabled) WHERE id = ?1");
+      "notifications_enabled = COALESCE(?7, notifications_enabled), "
+      "notification_previews = COALESCE(?8, notification_previews) WHERE id = ?1");
   update.bind(1, id).bind_optional(2, patch.display_name).bind_optional(3, patch.status_text);
   update.bind(4, std::int64_t{patch.avatar_media_id.has_value()});
   update.bind_optional(5, patch.avatar_media_id ? *patch.avatar_media_id : std::nullopt);
@@ -240,6 +242,11 @@ void SqliteTransaction::update_user(UserId id, const ProfilePatch& patch) {
     update.bind(7, std::int64_t{*patch.notifications_enabled});
   } else {
     update.bind_null(7);
+  }
+  if (patch.notification_previews) {
+    update.bind(8, std::int64_t{*patch.notification_previews});
+  } else {
+    update.bind_null(8);
   }
   update.run();
 }

@@ -155,6 +155,10 @@ class SqliteTransaction final : public Transaction {
   std::vector<ExportId> expire_exports(UnixMillis now, std::size_t limit) override;
   std::vector<ExportId> ready_exports() override;
   std::vector<ExportId> delete_exports(UserId user) override;
+  PushSubscription upsert_push_subscription(const PushSubscription& subscription) override;
+  std::vector<PushSubscription> push_subscriptions(UserId user) override;
+  bool delete_push_subscription(UserId user, PushSubscriptionId id) override;
+  bool delete_push_subscription_by_id(PushSubscriptionId id) override;
   std::vector<PastConversation> past_conversations(UserId user) override;
   ReadablePage readable_messages(UserId reader, ConversationId conversation, Seq after, std::size_t limit) override;
 
