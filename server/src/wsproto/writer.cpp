@@ -82,6 +82,14 @@ SharedMessage PreparedMessage::make(Opcode opcode, std::string payload, const Pr
   return m;
 }
 
+SharedMessage PreparedMessage::raw(std::string bytes) {
+  auto m = std::make_shared<PreparedMessage>();
+  m->opcode_ = Opcode::kContinuation;
+  m->frames_.push_back({FrameHeader{}, 0, bytes.size()});
+  m->payload_ = std::move(bytes);
+  return m;
+}
+
 SharedMessage prepare_compressed(Opcode opcode, std::string compressed, std::size_t fragment_bytes) {
   auto m = std::make_shared<PreparedMessage>();
   m->opcode_ = opcode;

@@ -74,6 +74,10 @@ class PreparedMessage {
   [[nodiscard]] std::span<const Frame> frames(bool compressed) const noexcept {
     return compressed ? std::span<const Frame>(compressed_frames_) : std::span<const Frame>(frames_);
   }
+  // Bytes to send as they are, with no frame header (the handshake's
+  // HTTP response, queued ahead of the first frames).
+  [[nodiscard]] static std::shared_ptr<const PreparedMessage> raw(std::string bytes);
+
   // The uncompressed payload's size.
   [[nodiscard]] std::size_t size() const noexcept { return payload_.size(); }
 
