@@ -130,7 +130,8 @@ Inflater::~Inflater() { inflateEnd(stream_.get()); }
 
 void Inflater::reset() { inflateReset(stream_.get()); }
 
-Error Inflater::inflate(const std::uint8_t* data, std::size_t size, std::string& out, std::size_t limit) {
+Error Inflater::inflate(const std::uint8_t* data, std::size_t size, std::string& out, std::size_t limit,
+                        Utf8Validator* utf8) {
   z_stream& z = *stream_;
   z.next_in = const_cast<Bytef*>(data);
   z.avail_in = static_cast<uInt>(size);
@@ -145,6 +146,9 @@ Error Inflater::inflate(const std::uint8_t* data, std::size_t size, std::string&
     z.avail_out = static_cast<uInt>(room);
     int rc = ::inflate(&z, Z_SYNC_FLUSH);
     out.resize(used + room - z.avail_out);
+    if (utf8 && !utf8->feed(reinterpret_cast<const std::uint8_t*>(out.data()) + used, out.size() - used)) {
+      return Error::kInvalidUtf8;
+    }
     if (out.size() > limit) return Error::kMessageTooBig;
     if (rc == Z_STREAM_END) {
       // A final block (BFINAL) may end a message's data; what follows
@@ -162,9 +166,9 @@ Error Inflater::inflate(const std::uint8_t* data, std::size_t size, std::string&
   }
 }
 
-Error Inflater::finish(std::string& out, std::size_t limit) {
+Error Inflater::finish(std::string& out, std::size_t limit, Utf8Validator* utf8) {
   static constexpr std::uint8_t kTail[4] = {0x00, 0x00, 0xFF, 0xFF};
-  return inflate(kTail, sizeof kTail, out, limit);
+  return inflate(kTail, sizeof kTail, out, limit, utf8);
 }
 
 // --- Deflater

@@ -23,6 +23,7 @@
 #include <string_view>
 
 #include "wsproto/error.hpp"
+#include "wsproto/utf8.hpp"
 
 typedef struct z_stream_s z_stream;  // zlib's, kept out of this header
 
@@ -84,12 +85,16 @@ class Inflater {
   // Inflates the next piece of a message's compressed payload, appending to
   // `out`. Fails with kMessageTooBig as soon as `out` would grow past
   // `limit` bytes (a deflate bomb stops there, never allocates more), with
-  // kBadDeflate on data that does not inflate.
-  [[nodiscard]] Error inflate(const std::uint8_t* data, std::size_t size, std::string& out, std::size_t limit);
+  // kBadDeflate on data that does not inflate, and, given `utf8`, with
+  // kInvalidUtf8 as soon as the inflated bytes stop being UTF-8. Each piece
+  // of output is checked for UTF-8, then for size, before zlib's verdict on
+  // the input: the first error is the same however the input is split.
+  [[nodiscard]] Error inflate(const std::uint8_t* data, std::size_t size, std::string& out, std::size_t limit,
+                              Utf8Validator* utf8 = nullptr);
 
   // Ends a message: inflates the 00 00 FF FF that RFC 7692 §7.2.2 strips
   // from the end of every message.
-  [[nodiscard]] Error finish(std::string& out, std::size_t limit);
+  [[nodiscard]] Error finish(std::string& out, std::size_t limit, Utf8Validator* utf8 = nullptr);
 
   // Forgets the window (no context takeover, or back to a pool).
   void reset();

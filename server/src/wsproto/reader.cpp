@@ -183,12 +183,8 @@ Error Reader::payload_chunk(const std::uint8_t* data, std::size_t size) {
     mask_offset_ += n;
     data += n;
     size -= n;
-    std::size_t old = message_.size();
-    if (Error e = inflater.inflate(chunk, n, message_, limits_.max_message_bytes); e != Error::kOk) return e;
-    if (message_text_ &&
-        !utf8_.feed(reinterpret_cast<const std::uint8_t*>(message_.data()) + old, message_.size() - old)) {
-      return Error::kInvalidUtf8;
-    }
+    Utf8Validator* utf8 = message_text_ ? &utf8_ : nullptr;
+    if (Error e = inflater.inflate(chunk, n, message_, limits_.max_message_bytes, utf8); e != Error::kOk) return e;
   }
   return Error::kOk;
 }
@@ -223,12 +219,8 @@ Error Reader::end_frame(ReaderHandler& handler) {
   if (!fin_) return Error::kOk;
   if (message_compressed_) {
     Inflater& inflater = own_inflater_ ? *own_inflater_ : *pooled_inflater_;
-    std::size_t old = message_.size();
-    if (Error e = inflater.finish(message_, limits_.max_message_bytes); e != Error::kOk) return e;
-    if (message_text_ &&
-        !utf8_.feed(reinterpret_cast<const std::uint8_t*>(message_.data()) + old, message_.size() - old)) {
-      return Error::kInvalidUtf8;
-    }
+    Utf8Validator* utf8 = message_text_ ? &utf8_ : nullptr;
+    if (Error e = inflater.finish(message_, limits_.max_message_bytes, utf8); e != Error::kOk) return e;
     pooled_inflater_.reset();  // back to the pool, reset
   }
   if (message_text_ && !utf8_.complete()) return Error::kInvalidUtf8;
