@@ -27,6 +27,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/stream_traits.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
@@ -163,11 +164,14 @@ class Connection final : public Session,
 
   auto executor() { return stream_.get_executor(); }
 
+  // The TCP socket under the stream (an ssl::stream's, or a Beast
+  // tcp_stream's below that).
   boost::asio::ip::tcp::socket& socket() {
-    if constexpr (kPlain) {
-      return stream_;
+    auto& lowest = boost::beast::get_lowest_layer(stream_);
+    if constexpr (requires { lowest.socket(); }) {
+      return lowest.socket();
     } else {
-      return stream_.next_layer();
+      return lowest;
     }
   }
 
@@ -248,7 +252,7 @@ class Connection final : public Session,
                               boost::asio::bind_executor(executor(), [self = this->shared_from_this(), buffer](
                                                                          boost::system::error_code ec, std::size_t n) {
                                 self->reading_ = false;
-                                if (self->draining_ && ec) return self->finish_drained();
+                                if (self->draining_) return self->tls_shutdown();
                                 if (n > 0 && !self->consume(buffer->data(), n)) return;
                                 if (ec) return self->finish(close_code::kAbnormal, ec);
                                 self->start_reading();
@@ -444,9 +448,28 @@ class Connection final : public Session,
   void drain() {
     if (draining_) return;
     draining_ = true;
+    if constexpr (!kPlain) {
+      // TLS first ends its own session (close_notify both ways); the read
+      // pending now would collide with the shutdown's, so it is cancelled
+      // and the shutdown starts when it has ended.
+      boost::system::error_code ignored;
+      if (reading_) {
+        socket().cancel(ignored);
+      } else {
+        tls_shutdown();
+      }
+      return;
+    }
     boost::system::error_code ignored;
     socket().shutdown(boost::asio::socket_base::shutdown_send, ignored);
     start_reading();
+  }
+
+  void tls_shutdown() {
+    if constexpr (!kPlain) {
+      stream_.async_shutdown(boost::asio::bind_executor(
+          executor(), [self = this->shared_from_this()](boost::system::error_code) { self->finish_drained(); }));
+    }
   }
 
   void finish_drained() {

@@ -159,6 +159,24 @@ TEST(DeflateMessages, InvalidUtf8InsideCompressedTextIsRefused) {
   EXPECT_EQ(testing::feed(reader, compressed_frame(deflater, "valid then \xed\xa0\x80", true), r), Error::kInvalidUtf8);
 }
 
+// The first error must not depend on how the input is split (fuzz_ws_proto
+// checks this on random input): were the inflated bytes checked for UTF-8
+// only after zlib's verdict on the piece, a whole frame would fail with
+// kBadDeflate and the same frame in small pieces with kInvalidUtf8.
+TEST(DeflateMessages, TheFirstErrorIsTheSameHoweverTheInputIsSplit) {
+  DeflateParams params;
+  Deflater deflater(15, 8, 6);
+  std::string compressed = deflater.compress("valid, then \xff and more", false);
+  compressed += "\xff\xff\xff";  // then a block of the reserved type 3
+  std::string bytes = frame({.opcode = 1, .payload = compressed, .rsv = 4});
+  for (std::size_t chunk : {std::size_t{0}, std::size_t{1}, std::size_t{5}}) {
+    SCOPED_TRACE(chunk);
+    Reader reader({}, &params);
+    Recorder r;
+    EXPECT_EQ(testing::feed(reader, bytes, r, chunk), Error::kInvalidUtf8);
+  }
+}
+
 TEST(DeflateMessages, DataThatDoesNotInflateIsRefused) {
   DeflateParams params;
   Reader reader({}, &params);

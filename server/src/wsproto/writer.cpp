@@ -6,11 +6,8 @@
 #include "wsproto/utf8.hpp"
 
 namespace parley::wsproto {
-namespace {
-
-std::vector<PreparedMessage::Frame> frame_payload(Opcode opcode, bool rsv1, std::size_t size,
-                                                  std::size_t fragment_bytes) {
-  std::vector<PreparedMessage::Frame> frames;
+PreparedMessage::Frames frame_payload(Opcode opcode, bool rsv1, std::size_t size, std::size_t fragment_bytes) {
+  PreparedMessage::Frames frames;
   if (fragment_bytes == 0 || size <= fragment_bytes) {
     frames.push_back({make_header(opcode, true, rsv1, size), 0, size});
     return frames;
@@ -23,6 +20,8 @@ std::vector<PreparedMessage::Frame> frame_payload(Opcode opcode, bool rsv1, std:
   }
   return frames;
 }
+
+namespace {
 
 bool is_control(Opcode op) { return (static_cast<std::uint8_t>(op) & 0x8) != 0; }
 

@@ -10,6 +10,7 @@
 
 #include <array>
 #include <boost/asio/buffer.hpp>
+#include <boost/container/small_vector.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -72,7 +73,8 @@ class PreparedMessage {
     return compressed ? compressed_ : payload_;
   }
   [[nodiscard]] std::span<const Frame> frames(bool compressed) const noexcept {
-    return compressed ? std::span<const Frame>(compressed_frames_) : std::span<const Frame>(frames_);
+    const Frames& f = compressed ? compressed_frames_ : frames_;
+    return {f.data(), f.size()};
   }
   // Bytes to send as they are, with no frame header (the handshake's
   // HTTP response, queued ahead of the first frames).
@@ -82,13 +84,17 @@ class PreparedMessage {
   [[nodiscard]] std::size_t size() const noexcept { return payload_.size(); }
 
  private:
+  // Most messages are one frame: its header lives inside the object, with
+  // no allocation of its own.
+  using Frames = boost::container::small_vector<Frame, 1>;
   Opcode opcode_ = Opcode::kText;
   std::string payload_;
-  std::vector<Frame> frames_;
+  Frames frames_;
   std::string compressed_;
-  std::vector<Frame> compressed_frames_;
+  Frames compressed_frames_;
   int compressed_window_bits_ = 0;
   friend std::shared_ptr<const PreparedMessage> prepare_compressed(Opcode, std::string, std::size_t);
+  friend Frames frame_payload(Opcode, bool, std::size_t, std::size_t);
 };
 using SharedMessage = std::shared_ptr<const PreparedMessage>;
 
