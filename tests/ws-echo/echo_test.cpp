@@ -171,6 +171,44 @@ TEST(EchoServer, CompressedMessagesWithContextTakeover) {
   for (int i = 0; i < 5; ++i) EXPECT_EQ(client.echo(message), message);
 }
 
+// Autobahn 13.x in small: the client asks for smaller windows and for no
+// context takeover in every combination; the server allows context
+// takeover or not.
+TEST(EchoServer, CompressedMessagesUnderEveryNegotiatedWindow) {
+  for (bool server_takeover : {false, true}) {
+    wsproto::ConnectionOptions options;
+    options.deflate.enabled = true;
+    options.deflate.context_takeover = server_takeover;
+    Server server(options);
+    for (int bits : {9, 12, 15}) {
+      for (bool client_takeover : {false, true}) {
+        SCOPED_TRACE(::testing::Message() << "server takeover " << server_takeover << ", bits " << bits
+                                          << ", client takeover " << client_takeover);
+        asio::io_context io;
+        websocket::stream<tcp::socket> ws(io);
+        websocket::permessage_deflate pmd;
+        pmd.client_enable = true;
+        pmd.client_max_window_bits = bits;
+        pmd.server_max_window_bits = bits;
+        pmd.client_no_context_takeover = !client_takeover;
+        pmd.server_no_context_takeover = !client_takeover;
+        ws.set_option(pmd);
+        ws.next_layer().connect({asio::ip::make_address("127.0.0.1"), server.port()});
+        ws.handshake("localhost", "/");
+        for (int i = 0; i < 4; ++i) {
+          std::string message;
+          for (int k = 0; k < 300; ++k) message += "message " + std::to_string(i) + " part " + std::to_string(k % 13) + ";";
+          ws.write(asio::buffer(message));
+          beast::flat_buffer buffer;
+          ws.read(buffer);
+          EXPECT_EQ(beast::buffers_to_string(buffer.data()), message);
+        }
+        ws.close(websocket::close_code::normal);
+      }
+    }
+  }
+}
+
 TEST(EchoServer, NegotiatesPermessageDeflateInTheHandshake) {
   wsproto::ConnectionOptions options;
   options.deflate.enabled = true;
