@@ -197,7 +197,8 @@ TEST(EchoServer, CompressedMessagesUnderEveryNegotiatedWindow) {
         ws.handshake("localhost", "/");
         for (int i = 0; i < 4; ++i) {
           std::string message;
-          for (int k = 0; k < 300; ++k) message += "message " + std::to_string(i) + " part " + std::to_string(k % 13) + ";";
+          for (int k = 0; k < 300; ++k)
+            message += "message " + std::to_string(i) + " part " + std::to_string(k % 13) + ";";
           ws.write(asio::buffer(message));
           beast::flat_buffer buffer;
           ws.read(buffer);
