@@ -14,11 +14,12 @@
 #   SKIP_BUILD=1       use the binaries in build/release as they are
 #   PARLEYD_CONFIG=F   parleyd's config (default bench/parleyd-bench.toml)
 #   PARLEYD_THREADS=N  parleyd's I/O threads (default: its config's, one per core)
+#   PARLEYD_BIN=FILE   the parleyd binary to measure (default: the build's)
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 if [[ $# -lt 1 ]]; then
-  sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'
   exit 2
 fi
 scenario=$1
