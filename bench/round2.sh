@@ -21,7 +21,11 @@
 #   BENCH_OUT=DIR      results (default build/bench-results/TIME-round2-MODE)
 #   BENCH_REPEAT=N     rounds per comparison (full: 3, quick: 1)
 #   SKIP_BUILD=1       use the binaries in build/release as they are
-#   PARLEYD_BIN=FILE   the parleyd binary to measure (for before/after runs)
+#   PARLEYD_BIN=FILE   the parleyd binary to measure
+#   PARLEYD_BEFORE_BIN=FILE  a second parleyd (an earlier build), measured in
+#                      every round of the comparisons too (label parleyd-before):
+#                      before/after in the same sitting, alternating binaries
+#   ROUND2_IDLE_REPEAT=N  rounds of the idle step (default BENCH_REPEAT)
 #   SOURCE_ADDRESSES   for the idle and churn runs (default 127.0.0.2-127.0.0.9)
 #   ROUND2_STEPS       a subset of: fsync pairs group100 mix churn idle search latency
 set -euo pipefail
@@ -44,13 +48,18 @@ bench_binaries "$root"
 export SKIP_BUILD=1
 fsync_rate=$root/build/${BENCH_BUILD:-release}/bench/parley-fsync-rate
 [[ -z ${PARLEYD_BIN:-} ]] || export PARLEYD_BIN
+[[ -z ${PARLEYD_BEFORE_BIN:-} ]] || export PARLEYD_BEFORE_BIN
+# One data directory per parleyd binary for the whole sitting: accounts and
+# sessions are made once (argon2 is most of a setup's time) and reused.
+export PARLEYD_DATA=$out/data
+mkdir -p "$PARLEYD_DATA"
 
 if [[ $mode == full ]]; then
   repeat=${BENCH_REPEAT:-3}
-  dur=8 fan_dur=10 warm=2
-  idle_n=19000 idle_dur=30 idle_proc=2
-  churn_n=1000 churn_rate=500 churn_dur=10
-  search_dur=5 search_probes=7 fsync_s=5
+  dur=6 fan_dur=6 warm=2
+  idle_n=19000 idle_dur=15 idle_proc=2
+  churn_n=200 churn_rate=200 churn_dur=6
+  search_dur=4 search_probes=5 fsync_s=5
 else
   repeat=${BENCH_REPEAT:-1}
   dur=3 fan_dur=3 warm=1
@@ -62,7 +71,7 @@ fi
 step() { [[ " $steps " == *" $1 "* ]]; }
 note_load() { echo "$(date -u +%H:%M:%S) $1 $(cut -d' ' -f1-3 /proc/loadavg)" >>"$out/load.txt"; }
 {
-  echo "mode=$mode repeat=$repeat parleyd=${PARLEYD_BIN:-$parleyd}"
+  echo "mode=$mode repeat=$repeat parleyd=${PARLEYD_BIN:-$parleyd} parleyd-before=${PARLEYD_BEFORE_BIN:-none}"
   echo "git=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown) cores=$(nproc)"
 } >"$out/run.txt"
 
@@ -86,9 +95,9 @@ step pairs && compare pairs pairs --connections 200 --rate 6000 --duration "$dur
 step group100 && compare group100 group100 --connections 200 --rate 300 --duration "$fan_dur"
 step mix && compare mix mix --connections 200 --rate 400 --duration "$fan_dur"
 step churn && compare churn churn --connections "$churn_n" --rate "$churn_rate" --duration "$churn_dur" \
-  --churn-interval 2 --churn-downtime 0.5 --source-addresses "$sources"
+  --churn-interval 1 --churn-downtime 0.3 --source-addresses "$sources"
 step fsync && fsync_reading 2
-step idle && compare idle idle --connections "$idle_n" --processes "$idle_proc" --source-addresses "$sources" \
+step idle && repeat=${ROUND2_IDLE_REPEAT:-$repeat} compare idle idle --connections "$idle_n" --processes "$idle_proc" --source-addresses "$sources" \
   --duration "$idle_dur"
 
 # The highest rate parleyd sustains in pairs: acked ≥ 97% of offered, ack
@@ -107,7 +116,7 @@ PY
 probe() {
   local rate=$1
   note_load "search-$rate"
-  BENCH_ONLY=parleyd BENCH_OUT=$out/search/$rate "$root/bench/run-comparison.sh" pairs --connections 200 \
+  PARLEYD_BEFORE_BIN= BENCH_ONLY=parleyd BENCH_OUT=$out/search/$rate "$root/bench/run-comparison.sh" pairs --connections 200 \
     --rate "$rate" --duration "$search_dur" --warmup "$warm" --quiet >/dev/null 2>"$out/search-$rate.err" || true
   [[ -f $out/search/$rate/parleyd-1.json ]] && sustained "$out/search/$rate/parleyd-1.json"
 }
@@ -129,7 +138,7 @@ if step search; then
 fi
 if step latency && [[ $max_rate -gt 0 ]]; then
   note_load latency
-  BENCH_ONLY=parleyd BENCH_REPEAT=$repeat BENCH_OUT=$out/latency "$root/bench/run-comparison.sh" pairs \
+  PARLEYD_BEFORE_BIN= BENCH_ONLY=parleyd BENCH_REPEAT=$repeat BENCH_OUT=$out/latency "$root/bench/run-comparison.sh" pairs \
     --connections 200 --rate $((max_rate / 2)) --duration "$dur" --warmup "$warm" ||
     echo "latency: a run failed (see $out/latency)" | tee -a "$out/problems.txt"
 fi

@@ -14,7 +14,7 @@ import sys
 
 
 def reports(out, step, label):
-    files = sorted(glob.glob(os.path.join(out, step, f"{label}-*.json")))
+    files = sorted(glob.glob(os.path.join(out, step, f"{label}-[0-9]*.json")))
     return [json.load(open(f)) for f in files]
 
 
@@ -58,16 +58,21 @@ def main():
 
     rows = []
 
-    def ratio_row(figure, step, path, unit, target, scale=1.0):
+    before_runs = bool(reports(out, "pairs", "parleyd-before") or reports(out, "group100", "parleyd-before"))
+
+    def ratio_row(figure, step, path, unit, target):
         a = med(out, step, "parleyd", path)
         b = med(out, step, "node-ws", path)
-        a = a * scale if a is not None else None
-        b = b * scale if b is not None else None
+        p = med(out, step, "parleyd-before", path)
         r = a / b if a is not None and b else None
+        rp = p / b if p is not None and b else None
         met = None if r is None else r <= target
-        rows.append((figure, f"{fmt(a)} {unit}", f"{fmt(b)} {unit}", fmt(r, 2) + "×" if r is not None else "–",
-                     f"≤ {target}×", met))
-        return a, b, r
+        value = f"{fmt(a)} {unit}"
+        ratio = fmt(r, 2) + "×" if r is not None else "–"
+        if before_runs:
+            value += f" (before: {fmt(p)})"
+            ratio += f" (before: {fmt(rp, 2)}×)" if rp is not None else ""
+        rows.append((figure, value, f"{fmt(b)} {unit}", ratio, f"≤ {target}×", met))
 
     ratio_row("(b) 1:1, server CPU µs per durable message", "pairs", "server_process.cpu_us_per_acked", "µs", 0.5)
     ratio_row("(c) groups of 100, server CPU µs per delivery", "group100", "server_process.cpu_us_per_delivered",
@@ -80,7 +85,9 @@ def main():
                  "≥ 10×", None if sustained is None else sustained >= 10))
 
     writer = med(out, "pairs", "parleyd", "server_process.threads.parley-writer.cpu_us_per_acked")
-    rows.append(("writer thread CPU µs per durable message", f"{fmt(writer)} µs", "", "", "≤ 15 µs",
+    writer_before = med(out, "pairs", "parleyd-before", "server_process.threads.parley-writer.cpu_us_per_acked")
+    shown = f"{fmt(writer)} µs" + (f" (before: {fmt(writer_before)})" if before_runs else "")
+    rows.append(("writer thread CPU µs per durable message", shown, "", "", "≤ 15 µs",
                  None if writer is None else writer <= 15))
 
     p99_ms = med(out, "latency", "parleyd", "latency_us.delivery.p99")
@@ -98,10 +105,14 @@ def main():
     a, b, r = None, None, None
     a = med(out, "idle", "parleyd", "server_process.rss_per_connection_bytes")
     b = med(out, "idle", "node-ws", "server_process.rss_per_connection_bytes")
+    p = med(out, "idle", "parleyd-before", "server_process.rss_per_connection_bytes")
     r = a / b if a is not None and b else None
     met = None if r is None else (r <= 0.33 and a <= 2048)
+    shown = f"{fmt(a / 1024 if a is not None else None, 2)} KiB"
+    if before_runs:
+        shown += f" (before: {fmt(p / 1024 if p is not None else None, 2)})"
     rows.append((f"RSS per idle authenticated connection at {fmt(connections)}",
-                 f"{fmt(a / 1024 if a is not None else None, 2)} KiB",
+                 shown,
                  f"{fmt(b / 1024 if b is not None else None, 2)} KiB", fmt(r, 2) + "×" if r is not None else "–",
                  "≤ 0.33× and ≤ 2 KiB", met))
 
@@ -118,7 +129,7 @@ def main():
     # What else a reader needs to trust the table.
     notes = []
     for step in ("pairs", "group100", "mix", "churn", "idle", "latency"):
-        for label in ("parleyd", "node-ws"):
+        for label in ("parleyd", "parleyd-before", "node-ws"):
             rs = reports(out, step, label)
             if not rs:
                 continue
@@ -150,7 +161,8 @@ def main():
         notes += ["- PROBLEM: " + l.strip() for l in open(problems)]
     run = os.path.join(out, "run.txt")
     header = open(run).read().strip().replace("\n", "; ") if os.path.exists(run) else ""
-    print(f"Round 2 figures ({header}); ratios parleyd / node-ws, medians of rounds\n")
+    print(f"Round 2 figures ({header}); ratios parleyd / node-ws, medians of rounds; "
+          "met / not met for parleyd (the build measured)\n")
     print("\n".join(lines))
     print()
     print("\n".join(notes))
