@@ -119,7 +119,7 @@ PY
 probe() {
   local rate=$1
   note_load "search-$rate"
-  PARLEYD_BEFORE_BIN= BENCH_ONLY=parleyd BENCH_OUT=$out/search/$rate "$root/bench/run-comparison.sh" pairs --connections 200 \
+  PARLEYD_BEFORE_BIN='' BENCH_ONLY=parleyd BENCH_OUT=$out/search/$rate "$root/bench/run-comparison.sh" pairs --connections 200 \
     --rate "$rate" --duration "$search_dur" --warmup "$warm" --quiet >/dev/null 2>"$out/search-$rate.err" || true
   [[ -f $out/search/$rate/parleyd-1.json ]] && sustained "$out/search/$rate/parleyd-1.json"
 }
@@ -143,7 +143,7 @@ if step search; then
 fi
 if step latency && [[ $max_rate -gt 0 ]]; then
   note_load latency
-  PARLEYD_BEFORE_BIN= BENCH_ONLY=parleyd BENCH_REPEAT=$repeat BENCH_OUT=$out/latency "$root/bench/run-comparison.sh" pairs \
+  PARLEYD_BEFORE_BIN='' BENCH_ONLY=parleyd BENCH_REPEAT=$repeat BENCH_OUT=$out/latency "$root/bench/run-comparison.sh" pairs \
     --connections 200 --rate $((max_rate / 2)) --duration "$dur" --warmup "$warm" ||
     echo "latency: a run failed (see $out/latency)" | tee -a "$out/problems.txt"
 fi
