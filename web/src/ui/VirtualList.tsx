@@ -34,6 +34,7 @@ export function VirtualList<T>({ items, itemKey, render, estimate = 64, overscan
   /** The row to keep in place at the next commit (set when rows change). */
   const anchor = useRef<{ key: string; delta: number; index: number; length: number; next?: { key: string; delta: number } } | null>(null);
   const observer = useRef<ResizeObserver | null>(null);
+  const rendered = useRef<{ render: Props<T>['render']; nodes: Map<string, { item: T; node: ComponentChildren }> }>({ render, nodes: new Map() });
   // Keys and heights of the rows. Loading older history prepends rows: then
   // only the new rows are looked at and the rest is copied, so a page costs
   // its own size, not the size of the whole loaded history.
@@ -170,7 +171,7 @@ export function VirtualList<T>({ items, itemKey, render, estimate = 64, overscan
     if (atBottom !== stick.current) onAtBottom?.(atBottom);
     stick.current = atBottom;
     setViewport({ top: el.scrollTop, height: el.clientHeight });
-    if (el.scrollTop < 800) onNearTop?.();
+    if (el.scrollTop < nearTop(el)) onNearTop?.();
   }, [onNearTop, onAtBottom]);
 
   useEffect(() => {
@@ -189,7 +190,8 @@ export function VirtualList<T>({ items, itemKey, render, estimate = 64, overscan
         const el = e.target as HTMLElement;
         const key = el.dataset['key'];
         if (!key) continue;
-        const h = Math.ceil(el.offsetHeight);
+        // The observer's own size (no layout read): the row's border box.
+        const h = Math.ceil(e.borderBoxSize?.[0]?.blockSize ?? el.offsetHeight);
         if (h > 0 && heights.get(key) !== h) {
           heights.set(key, h);
           const i = Number(el.dataset['index']);
@@ -210,7 +212,7 @@ export function VirtualList<T>({ items, itemKey, render, estimate = 64, overscan
   // ask for more, as no scroll event may come.
   useEffect(() => {
     const el = scroller.current;
-    if (el && (el.scrollTop < 800 || el.scrollHeight <= el.clientHeight + 800)) onNearTop?.();
+    if (el && (el.scrollTop < nearTop(el) || el.scrollHeight <= el.clientHeight + nearTop(el))) onNearTop?.();
   }, [keys.length, onNearTop]);
 
   // Items changed: keep the row that was at the top where it was (measured
@@ -244,16 +246,27 @@ export function VirtualList<T>({ items, itemKey, render, estimate = 64, overscan
     });
   });
 
+  // A scroll renders the list again, mostly with the rows it had: their
+  // content is the same vnode as before (while `render` is the same
+  // function, i.e. nothing else changed), which Preact skips without
+  // diffing, so a scroll step costs the rows it adds, not every row shown.
+  if (rendered.current.render !== render) rendered.current = { render, nodes: new Map() };
+  const before = rendered.current.nodes;
+  const nodes = new Map<string, { item: T; node: ComponentChildren }>();
   const rows: ComponentChildren[] = [];
   for (let i = first; i <= last; i++) {
     const item = items[i]!;
     const key = keys[i]!;
+    let cached = before.get(key);
+    if (!cached || cached.item !== item) cached = { item, node: render(item) };
+    nodes.set(key, cached);
     rows.push(
       <Row key={key} rowKey={key} index={i} top={offsets[i]!} observer={observer.current}>
-        {render(item)}
+        {cached.node}
       </Row>,
     );
   }
+  rendered.current.nodes = nodes;
 
   return (
     <div class="vlist" ref={scroller} onScroll={onScroll} role={role} aria-label={label} tabIndex={0}>
@@ -262,6 +275,15 @@ export function VirtualList<T>({ items, itemKey, render, estimate = 64, overscan
       </div>
     </div>
   );
+}
+
+/**
+ * How close to the top older rows are asked for: three screens, so that
+ * small pages arrive ahead of need and a fast scroll never waits on one
+ * large read.
+ */
+function nearTop(el: HTMLElement): number {
+  return Math.max(2000, el.clientHeight * 3);
 }
 
 /** Whether the keys of `items` from `at` on equal `keys` from `from` on (to the end of `keys`). */
