@@ -164,9 +164,18 @@ export function VirtualList<T>({ items, itemKey, render, estimate = 64, overscan
     }
   });
 
+  // While scrolling, the rows take no pointer events: rows passing under a
+  // still mouse would otherwise change :hover every frame, and restyle.
+  const scrolling = useRef<ReturnType<typeof setTimeout> | null>(null);
   const onScroll = useCallback(() => {
     const el = scroller.current;
     if (!el) return;
+    if (scrolling.current) clearTimeout(scrolling.current);
+    else el.classList.add('scrolling');
+    scrolling.current = setTimeout(() => {
+      scrolling.current = null;
+      el.classList.remove('scrolling');
+    }, 150);
     const atBottom = el.scrollHeight - el.scrollTop - el.clientHeight < 40;
     if (atBottom !== stick.current) onAtBottom?.(atBottom);
     stick.current = atBottom;
