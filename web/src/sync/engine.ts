@@ -77,8 +77,6 @@ const PERMANENT_SEND_ERRORS = new Set(['validation_failed', 'not_found', 'blocke
 /** After an `internal` error the outcome is unknown: the entry is looked at again after this long. */
 const OP_RETRY_MS = 2_000;
 
-type Pending = { resolve: () => void; reject: (e: Error) => void };
-
 export class SyncEngine {
   readonly state: Observable<SyncState>;
   private readonly conn: Connection;
@@ -92,8 +90,6 @@ export class SyncEngine {
   private sentOnThisConnection = new Set<string>();
   /** Counts connections: an async step that outlived its connection does nothing. */
   private connection = 0;
-  private pending = new Map<string, Pending>();
-  private refCounter = 0;
   private typingSent = new Map<Id, number>();
   private typingTimers = new Map<Id, ReturnType<typeof setTimeout>>();
   private flushTimer: ReturnType<typeof setTimeout> | null = null;
@@ -141,8 +137,6 @@ export class SyncEngine {
     for (const t of this.typingTimers.values()) clearTimeout(t);
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.conn.stop();
-    for (const p of this.pending.values()) p.reject(new Error('stopped'));
-    this.pending.clear();
   }
 
   retryNow(): void {
@@ -216,9 +210,6 @@ export class SyncEngine {
           }
         });
       }
-      // Replies to frames of a dead connection never come: fail them now.
-      for (const p of this.pending.values()) p.reject(new Error('connection lost'));
-      this.pending.clear();
     }
     this.state.update((st) => ({ ...st, connection: s }));
   }
@@ -289,7 +280,6 @@ export class SyncEngine {
           this.state.update((s) => ({ ...s, outbox: s.outbox.filter((o) => o.client_id !== frame.client_id) }));
           this.flushOutbox();
         }
-        this.settle(frame.ref);
         return;
       }
       case 'ok':
@@ -297,10 +287,8 @@ export class SyncEngine {
           await this.removeFromOutbox(frame.ref.slice(3));
           this.flushOutbox();
         }
-        this.settle(frame.ref);
         return;
       case 'pong':
-        this.settle(frame.ref);
         return;
       case 'error': {
         const ref = frame.ref;
@@ -327,7 +315,6 @@ export class SyncEngine {
             }, OP_RETRY_MS);
           }
         }
-        this.settle(ref, new Error(frame.message || frame.code));
         return;
       }
       case 'typing': {
@@ -757,26 +744,6 @@ export class SyncEngine {
     if (item.attachments?.length) frame.attachments = item.attachments;
     if (item.sticker) frame.sticker = item.sticker;
     if (this.conn.send(frame)) this.sentOnThisConnection.add(item.client_id);
-  }
-
-  private request(frame: Parameters<Connection['send']>[0] & { ref?: string }): Promise<void> {
-    const ref = `r${++this.refCounter}`;
-    return new Promise<void>((resolve, reject) => {
-      if (this.conn.getState() !== 'online' || !this.conn.send({ ...frame, ref } as never)) {
-        reject(new Error('You are offline.'));
-        return;
-      }
-      this.pending.set(ref, { resolve, reject });
-    });
-  }
-
-  private settle(ref: string | undefined, error?: Error): void {
-    if (!ref) return;
-    const p = this.pending.get(ref);
-    if (!p) return;
-    this.pending.delete(ref);
-    if (error) p.reject(error);
-    else p.resolve();
   }
 
   /** Edits one's message: queued in the outbox, shown at once, sent in order (also offline). */
