@@ -452,3 +452,46 @@ describe('history windows', () => {
     expect(f.calls).toContain('GET /api/v1/conversations/7/messages?before=8&limit=100');
   });
 });
+
+describe('bounded history window', () => {
+  it('keeps at most WINDOW messages: scrolling up drops the newest, scrolling back down reads them again from the store', async () => {
+    const { WINDOW } = await import('./engine');
+    const total = 2 * WINDOW + 500;
+    await store.putMessages(Array.from({ length: total }, (_, i) => message(i + 1, i + 1)));
+    // Not started (offline): everything comes from the store.
+    const e = makeEngine(routes());
+    await e.openConversation(7);
+    const seqs = () => e.state.get().messages[7]!.map((m) => m.seq);
+    expect(seqs()[0]).toBe(total - 99);
+    let steps = 0;
+    while (e.state.get().hasOlder[7] !== false && steps++ < 100) {
+      await e.loadOlder(7);
+      expect(seqs().length).toBeLessThanOrEqual(WINDOW);
+    }
+    // At the first message: the window is the oldest WINDOW, contiguous.
+    expect(seqs()).toEqual(Array.from({ length: WINDOW }, (_, i) => i + 1));
+    expect(e.state.get().hasNewer[7]).toBe(true);
+    steps = 0;
+    while (e.state.get().hasNewer[7] && steps++ < 100) {
+      expect(await e.loadNewer(7)).toBeGreaterThan(0);
+      expect(seqs().length).toBeLessThanOrEqual(WINDOW);
+    }
+    expect(seqs()).toEqual(Array.from({ length: WINDOW }, (_, i) => total - WINDOW + i + 1));
+    expect(e.state.get().hasOlder[7]).toBe(true);
+    expect(await e.loadNewer(7)).toBe(0);
+  });
+
+  it('reopening a window scrolled far up shows the newest messages again', async () => {
+    const { WINDOW } = await import('./engine');
+    const total = WINDOW + 300;
+    await store.putMessages(Array.from({ length: total }, (_, i) => message(i + 1, i + 1)));
+    const e = makeEngine(routes());
+    await e.openConversation(7);
+    for (let i = 0; i < WINDOW / 100 + 2; i++) await e.loadOlder(7);
+    expect(e.state.get().hasNewer[7]).toBe(true);
+    await e.openConversation(7);
+    const list = e.state.get().messages[7]!;
+    expect(list[list.length - 1]!.seq).toBe(total);
+    expect(e.state.get().hasNewer[7]).toBe(false);
+  });
+});

@@ -47,6 +47,12 @@ export interface SyncState {
   messages: Record<Id, Message[]>;
   /** Whether older messages exist before the loaded part. */
   hasOlder: Record<Id, boolean>;
+  /**
+   * Whether newer messages exist after the loaded part: the window holds at
+   * most WINDOW messages, and scrolling far up drops the newest ones (they
+   * stay in the store and are read again when scrolled back to).
+   */
+  hasNewer: Record<Id, boolean>;
   users: Record<Id, PublicUser>;
 }
 
@@ -70,6 +76,12 @@ export interface EngineOptions {
  */
 const PAGE = 100;
 const LOCAL_PAGE = 100;
+/**
+ * The most messages of one conversation kept in memory: pages far from the
+ * view are dropped, so a long history costs the same as a short one (no
+ * array of 50,000 to copy or collect as pages come and go).
+ */
+export const WINDOW = 1000;
 /** Outbox pacing: 15 sends every 500 ms (30/s) leaves room for receipts and typing. */
 const OUTBOX_CHUNK = 15;
 const OUTBOX_CHUNK_MS = 500;
@@ -112,6 +124,7 @@ export class SyncEngine {
       outbox: [],
       messages: {},
       hasOlder: {},
+      hasNewer: {},
       users: { [opts.me.id]: opts.me },
     });
     const connOpts: ConstructorParameters<typeof Connection>[0] = {
@@ -403,7 +416,12 @@ export class SyncEngine {
       const messages = { ...s.messages };
       for (const [cid, list] of changes.messages) {
         const loaded = messages[cid];
-        if (loaded) messages[cid] = mergeSorted(loaded, list);
+        if (!loaded) continue;
+        // Newer messages were dropped from the window: new ones are stored
+        // and read with them when the reader scrolls back down, and only
+        // changes to loaded messages apply here.
+        const end = loaded[loaded.length - 1]?.seq ?? 0;
+        messages[cid] = mergeSorted(loaded, s.hasNewer[cid] ? list.filter((m) => m.seq <= end) : list);
       }
       for (const id of changes.removedConversations) delete messages[id];
       return withUsers({ ...s, ...patch, conversations: sortConversations([...convs.values()]), messages });
@@ -497,6 +515,7 @@ export class SyncEngine {
         blocks: blocks.blocked,
         settings: settings?.settings ?? s.settings,
         messages: { ...windows },
+        hasNewer: {},
       }),
     );
   }
@@ -505,7 +524,8 @@ export class SyncEngine {
 
   /** Loads the newest part of a conversation (store first, then server). */
   async openConversation(id: Id): Promise<void> {
-    if (!this.state.get().messages[id]) {
+    // A window scrolled far up (its newest messages dropped) opens at the newest again.
+    if (!this.state.get().messages[id] || this.state.get().hasNewer[id]) {
       const local = contiguousTail(await this.store.messagesBefore(id, Number.MAX_SAFE_INTEGER, PAGE));
       this.setWindow(id, local, local.length > 0 ? local[0]!.seq > 1 : true);
     }
@@ -563,11 +583,71 @@ export class SyncEngine {
       }
     }
     const hasOlder = page.length > 0 && page[0]!.seq > 1;
-    this.state.update((s) => ({
-      ...s,
-      messages: { ...s.messages, [id]: mergeSorted(s.messages[id] ?? [], page) },
-      hasOlder: { ...s.hasOlder, [id]: hasOlder },
-    }));
+    this.state.update((s) => {
+      let merged = mergeSorted(s.messages[id] ?? [], page);
+      let hasNewer = s.hasNewer[id] ?? false;
+      if (merged.length > WINDOW) {
+        // The newest messages leave the window (they are in the store).
+        merged = merged.slice(0, WINDOW);
+        hasNewer = true;
+      }
+      return {
+        ...s,
+        messages: { ...s.messages, [id]: merged },
+        hasOlder: { ...s.hasOlder, [id]: hasOlder },
+        hasNewer: { ...s.hasNewer, [id]: hasNewer },
+      };
+    });
+    return page.length;
+  }
+
+  /**
+   * Reads up to one page after the newest loaded message, when newer ones
+   * were dropped from the window: from the store, else (a gap) from the
+   * server. The oldest messages leave the window as it fills. Returns how
+   * many messages were added.
+   */
+  async loadNewer(id: Id): Promise<number> {
+    const window = this.state.get().messages[id] ?? [];
+    if (!this.state.get().hasNewer[id] || window.length === 0) return 0;
+    const newest = window[window.length - 1]!.seq;
+    // One more than a page: whether the store holds more after it.
+    let page = await this.store.messagesAfter(id, newest, LOCAL_PAGE + 1);
+    // Only the part that follows on without a gap.
+    let n = 0;
+    while (n < page.length && page[n]!.seq === newest + n + 1) n++;
+    const lastSeq = this.state.get().conversations.find((c) => c.id === id)?.last_seq ?? 0;
+    page = page.slice(0, Math.min(n, LOCAL_PAGE));
+    let more = n > LOCAL_PAGE || lastSeq > newest + page.length;
+    if (page.length === 0) {
+      if (lastSeq > newest) {
+        try {
+          const p = await this.rest.messages(id, { after: newest, limit: PAGE });
+          page = await this.store.putMessages(p.messages);
+          more = p.has_more;
+        } catch {
+          // Offline: the reader stays where the store ends; scrolling again retries.
+          return 0;
+        }
+      }
+    }
+    this.state.update((s) => {
+      const loaded = s.messages[id] ?? [];
+      // The window changed meanwhile (reopened, reloaded): this page no longer follows it.
+      if (!s.hasNewer[id] || loaded[loaded.length - 1]?.seq !== newest) return s;
+      let merged = mergeSorted(loaded, page);
+      let hasOlder = s.hasOlder[id] ?? true;
+      if (merged.length > WINDOW) {
+        merged = merged.slice(merged.length - WINDOW);
+        hasOlder = true;
+      }
+      return {
+        ...s,
+        messages: { ...s.messages, [id]: merged },
+        hasOlder: { ...s.hasOlder, [id]: hasOlder },
+        hasNewer: { ...s.hasNewer, [id]: more },
+      };
+    });
     return page.length;
   }
 
@@ -576,6 +656,7 @@ export class SyncEngine {
       ...s,
       messages: { ...s.messages, [id]: messages },
       hasOlder: { ...s.hasOlder, [id]: hasOlder },
+      hasNewer: { ...s.hasNewer, [id]: false },
     }));
   }
 

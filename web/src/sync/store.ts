@@ -216,6 +216,12 @@ export class Store {
     return out.reverse();
   }
 
+  /** Up to `limit` stored messages after `afterSeq`, ascending (fewer where seqs are missing). */
+  async messagesAfter(conversation: Id, afterSeq: number, limit: number): Promise<Message[]> {
+    const range = IDBKeyRange.bound([conversation, afterSeq + 1], [conversation, afterSeq + limit]);
+    return this.db.getAllFromIndex('messages', 'by_seq', range);
+  }
+
   /** The highest seq stored for a conversation (0 when none). */
   async maxSeq(conversation: Id): Promise<number> {
     const range = IDBKeyRange.bound([conversation, 0], [conversation, Number.MAX_SAFE_INTEGER]);

@@ -41,6 +41,7 @@ export function Dialog({ id }: { id: Id }) {
   const list = useRef<VirtualListHandle | null>(null);
   const composer = useRef<ComposerApi | null>(null);
   const loadingOlder = useRef(false);
+  const loadingNewer = useRef(false);
   useTick(60_000);
 
   useEffect(() => {
@@ -83,6 +84,20 @@ export function Dialog({ id }: { id: Id }) {
       loadingOlder.current = false;
     });
   }, [id, state.hasOlder[id]]);
+
+  const hasNewer = state.hasNewer[id] ?? false;
+  const onNearBottom = useCallback(() => {
+    if (loadingNewer.current || !hasNewer) return;
+    loadingNewer.current = true;
+    void engine.loadNewer(id).finally(() => {
+      loadingNewer.current = false;
+    });
+  }, [id, hasNewer]);
+  const toNewest = async () => {
+    // The newest messages were dropped from the window: read them again first.
+    if (hasNewer) await engine.openConversation(id);
+    list.current?.scrollToBottom();
+  };
 
   const jumpTo = async (messageId: Id) => {
     for (let i = 0; i < 100; i++) {
@@ -145,6 +160,8 @@ export function Dialog({ id }: { id: Id }) {
         itemKey={(r) => r.key}
         label="Messages"
         onNearTop={onNearTop}
+        moreBelow={hasNewer}
+        onNearBottom={onNearBottom}
         onAtBottom={setAtBottom}
         handle={(h) => { list.current = h; }}
         render={(r) =>
@@ -161,10 +178,10 @@ export function Dialog({ id }: { id: Id }) {
       />
       {rows.length === 0 && state.hasOlder[id] === false && <p class="no-messages">No messages yet: say hello!</p>}
       {!atBottom && (
-        <button type="button" class="to-bottom" aria-label="Jump to the newest message" onClick={() => list.current?.scrollToBottom()}>↓</button>
+        <button type="button" class="to-bottom" aria-label="Jump to the newest message" onClick={() => void toNewest()}>↓</button>
       )}
       <div class="typing" aria-live="polite">{typing.length > 0 ? `${typing.join(', ')} ${typing.length > 1 ? 'are' : 'is'} typing…` : ''}</div>
-      <Composer key={id} conv={conv} state={state} api={(a) => { composer.current = a; }} onSent={() => list.current?.scrollToBottom()} />
+      <Composer key={id} conv={conv} state={state} api={(a) => { composer.current = a; }} onSent={() => void toNewest()} />
       {reactTo && (
         <Suspense fallback={null}>
           <EmojiPicker label={`React to ${displayName(state.users[reactTo.sender_id])}'s message`} onClose={() => setReactTo(null)}

@@ -2,7 +2,9 @@
 // near) the viewport are in the DOM, each placed at its offset; row heights
 // are measured once rendered and estimated before. It sticks to the bottom
 // when the user is there, keeps the rows in view still when rows are added
-// above or change height, and asks for more when the top comes near.
+// or dropped above or below or change height, and asks for more when the
+// top (or, when the items are a window of a longer list, the bottom) comes
+// near.
 import type { ComponentChildren } from 'preact';
 import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 
@@ -18,6 +20,9 @@ interface Props<T> {
   estimate?: number;
   overscan?: number;
   onNearTop?: () => void;
+  /** More items exist below the last one (dropped from a window): the list does not stick to the bottom. */
+  moreBelow?: boolean;
+  onNearBottom?: () => void;
   onAtBottom?: (atBottom: boolean) => void;
   handle?: (h: VirtualListHandle) => void;
   label: string;
@@ -26,11 +31,13 @@ interface Props<T> {
 
 const heights = new Map<string, number>();
 
-export function VirtualList<T>({ items, itemKey, render, estimate = 64, overscan = 1200, onNearTop, onAtBottom, handle, label, role = 'log' }: Props<T>) {
+export function VirtualList<T>({ items, itemKey, render, estimate = 64, overscan = 1200, onNearTop, moreBelow = false, onNearBottom, onAtBottom, handle, label, role = 'log' }: Props<T>) {
   const scroller = useRef<HTMLDivElement>(null);
   const [viewport, setViewport] = useState({ top: 0, height: 800 });
   const [measured, setMeasured] = useState(0);
   const stick = useRef(true);
+  // Not at the bottom of the whole list while more items exist below.
+  if (moreBelow) stick.current = false;
   /** The row to keep in place at the next commit (set when rows change). */
   const anchor = useRef<{ key: string; delta: number; index: number; length: number; next?: { key: string; delta: number } } | null>(null);
   const observer = useRef<ResizeObserver | null>(null);
@@ -176,12 +183,14 @@ export function VirtualList<T>({ items, itemKey, render, estimate = 64, overscan
       scrolling.current = null;
       el.classList.remove('scrolling');
     }, 150);
-    const atBottom = el.scrollHeight - el.scrollTop - el.clientHeight < 40;
+    const below = el.scrollHeight - el.scrollTop - el.clientHeight;
+    const atBottom = !moreBelow && below < 40;
     if (atBottom !== stick.current) onAtBottom?.(atBottom);
     stick.current = atBottom;
     setViewport({ top: el.scrollTop, height: el.clientHeight });
     if (el.scrollTop < nearTop(el)) onNearTop?.();
-  }, [onNearTop, onAtBottom]);
+    if (moreBelow && below < nearTop(el)) onNearBottom?.();
+  }, [onNearTop, onNearBottom, onAtBottom, moreBelow]);
 
   useEffect(() => {
     const el = scroller.current;
@@ -222,7 +231,8 @@ export function VirtualList<T>({ items, itemKey, render, estimate = 64, overscan
   useEffect(() => {
     const el = scroller.current;
     if (el && (el.scrollTop < nearTop(el) || el.scrollHeight <= el.clientHeight + nearTop(el))) onNearTop?.();
-  }, [keys.length, onNearTop]);
+    if (el && moreBelow && el.scrollHeight - el.scrollTop - el.clientHeight < nearTop(el)) onNearBottom?.();
+  }, [keys, onNearTop, onNearBottom, moreBelow]);
 
   // Items changed: keep the row that was at the top where it was (measured
   // against the previous keys and offsets).
