@@ -495,3 +495,31 @@ describe('bounded history window', () => {
     expect(e.state.get().hasNewer[7]).toBe(false);
   });
 });
+
+describe('bounded history window, live', () => {
+  it('a message arriving while the newest are out of the window is stored, and shown once scrolled back down', async () => {
+    const { WINDOW } = await import('./engine');
+    const total = WINDOW + 300;
+    await store.applyEvents([{ position: 40, event: CONVERSATION_CREATED as never }], ME.id);
+    await store.putMessages(Array.from({ length: total }, (_, i) => message(i + 1, i + 1)));
+    const e = makeEngine(routes());
+    await e.openConversation(7);
+    for (let i = 0; i < WINDOW / 100 + 2; i++) await e.loadOlder(7);
+    const before = e.state.get().messages[7]!;
+    expect(e.state.get().hasNewer[7]).toBe(true);
+    await e.start();
+    const ws = await server.next(0);
+    ws.open();
+    await ws.waitSent(1);
+    ws.receive(WELCOME);
+    ws.receive({ type: 'event', position: 41, event: { type: 'message.new', conversation_id: 7, message: message(total + 1, total + 1) } });
+    ws.receive({ type: 'synced', position: 41 });
+    await e.idle();
+    expect(e.state.get().messages[7]!.map((m) => m.seq)).toEqual(before.map((m) => m.seq));
+    expect((await store.messagesAfter(7, total, 10)).map((m) => m.seq)).toEqual([total + 1]);
+    for (let i = 0; i < 20 && e.state.get().hasNewer[7]; i++) await e.loadNewer(7);
+    const after = e.state.get().messages[7]!;
+    expect(after[after.length - 1]!.seq).toBe(total + 1);
+    expect(after.length).toBeLessThanOrEqual(WINDOW);
+  });
+});
