@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "core/config.hpp"
+#include "storage/sqlite/writer_cache.hpp"
 #include "storage/store.hpp"
 
 namespace parley::storage::sqlite {
@@ -97,6 +98,7 @@ class SqliteStore final : public Store {
 
   std::unique_ptr<Connection> writer_;  // used only by writer_thread_
   Position last_position_ = 0;          // used only by writer_thread_
+  WriterCache cache_;                   // used only by writer_thread_
   std::atomic<Position> committed_position_{0};
 
   std::mutex queue_mutex_;
