@@ -4,7 +4,10 @@
 // takes every queued write (up to kMaxBatch), runs each in a savepoint of one
 // transaction, commits once, and only then completes them: group commit. With
 // synchronous=FULL one fsync then covers the whole batch, so throughput grows
-// with concurrency instead of being capped at the disk's fsync rate.
+// with concurrency instead of being capped at the disk's fsync rate. What
+// every send reads (conversations, members, blocks) the writer serves from
+// its own memory, and the counters a send moves are written once per batch
+// (writer_cache.hpp).
 //
 // Reads use a small pool of reader connections, which in WAL mode see a
 // consistent snapshot and never wait for the writer.
