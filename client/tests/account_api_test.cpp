@@ -259,7 +259,8 @@ TEST_F(StickerTest, AStickerImageIsCachedAndServedWithoutTheServer) {
   auto catalogue = await_result<std::vector<StickerPack>>([&](auto done) { account->sticker_packs(false, done); });
   ASSERT_TRUE(catalogue) << catalogue.error().message;
   ASSERT_FALSE(catalogue.value().empty());
-  auto pack = await_result<StickerPack>([&](auto done) { account->sticker_pack(catalogue.value().front().name, done); });
+  const auto name = catalogue.value().front().name;
+  auto pack = await_result<StickerPack>([&](auto done) { account->sticker_pack(name, done); });
   ASSERT_TRUE(pack) << pack.error().message;
   ASSERT_FALSE(pack.value().stickers.empty());
   const auto sticker = pack.value().stickers.front().id;
@@ -286,13 +287,14 @@ TEST_F(StickerTest, AStickerImageIsCachedAndServedWithoutTheServer) {
 
   // Bad input: an unknown sticker is the server's not_found, an id that
   // cannot be one is refused before the network; neither leaves a file.
-  auto unknown = await_result<std::filesystem::path>([&](auto done) { account->sticker_image(sticker + 100000, done); });
+  const auto unknown_id = sticker + 100000;
+  auto unknown = await_result<std::filesystem::path>([&](auto done) { account->sticker_image(unknown_id, done); });
   ASSERT_FALSE(unknown);
   EXPECT_EQ(unknown.error().code, Errc::not_found) << unknown.error().message;
   auto invalid = await_result<std::filesystem::path>([&](auto done) { account->sticker_image(0, done); });
   ASSERT_FALSE(invalid);
   EXPECT_EQ(invalid.error().code, Errc::invalid_argument);
-  EXPECT_FALSE(account->cached_sticker_image(sticker + 100000));
+  EXPECT_FALSE(account->cached_sticker_image(unknown_id));
   EXPECT_EQ(account->media_cache_bytes(), static_cast<std::int64_t>(direct.body.size()));
 
   // Without the server the cached image is still given; another is not.
