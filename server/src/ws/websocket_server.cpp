@@ -239,14 +239,7 @@ class Session final : public realtime::Device, public std::enable_shared_from_th
     read_next();
   }
 
-  bool session_still_exists() {
-    auto user = user_id();
-    auto session = session_id();
-    return context_.services.store.read([&](Transaction& tx) {
-      auto sessions = tx.sessions(user);
-      return std::any_of(sessions.begin(), sessions.end(), [&](const auto& s) { return s.id == session; });
-    });
-  }
+  bool session_still_exists() { return context_.services.authenticator.session_exists(user_id(), session_id()); }
 
   // The read side ended (closed, failed, timed out or cut): the connection
   // is over. Runs once; pending handlers then find the session dead.
@@ -256,9 +249,7 @@ class Session final : public realtime::Device, public std::enable_shared_from_th
     context_.hub.detach(*this);
     // A device that only uses the WebSocket still counts as using its
     // session: record when it was last connected.
-    auto session = session_id();
-    context_.services.store.submit_write(
-        [session](Transaction& tx) { tx.touch_session(session, now_millis()); }, [](std::exception_ptr) {});
+    context_.services.authenticator.touch(session_id(), now_millis());
   }
 
   awaitable<void> send_now(const Frame& frame) {
@@ -294,7 +285,9 @@ class Session final : public realtime::Device, public std::enable_shared_from_th
 
     std::vector<Transaction::StreamItem> items;
     Position current = 0;
-    if (from) {
+    if (from && context_.hub.nothing_since(user_id(), *from)) {
+      current = *from;  // nothing new for this user, known from memory: no read
+    } else if (from) {
       items = store.read([&](Transaction& tx) {
         auto found = tx.stream_since(user_id(), *from, options_.max_resume_events + 1);
         current = tx.current_position();
