@@ -19,6 +19,7 @@ interface Props<T> {
   itemKey: (item: T) => string;
   render: (item: T) => ComponentChildren;
   estimate?: number;
+  /** How far beyond the viewport rows are kept rendered (added in idle time), above; half of it below. */
   overscan?: number;
   /**
    * About how many items exist above the first one, not loaded yet: room is
@@ -49,11 +50,38 @@ let measuredItems = new WeakSet<object>();
 /** The most room kept above the loaded rows (browsers cap an element's height at some 33 million px). */
 const MAX_PAD = 10_000_000;
 
-export function VirtualList<T>({ items, itemKey, render, estimate = 64, overscan = 1200, above = 0, onNearTop, moreBelow = false, onNearBottom, onAtBottom, handle, remeasure, label, role = 'log' }: Props<T>) {
+/** Rows beyond the viewport rendered at once, when it moves past those rendered ahead. */
+const MARGIN = 200;
+/** How many pixels of rows one idle-time slice adds ahead of the viewport. */
+const SLICE = 600;
+
+/** Runs `f` when the main thread is idle (soon in any case). */
+const whenIdle: (f: () => void) => () => void =
+  typeof requestIdleCallback === 'function'
+    ? (f) => {
+        const id = requestIdleCallback(f, { timeout: 250 });
+        return () => cancelIdleCallback(id);
+      }
+    : (f) => {
+        const id = setTimeout(f, 30);
+        return () => clearTimeout(id);
+      };
+
+export function VirtualList<T>({ items, itemKey, render, estimate = 64, overscan = 2400, above = 0, onNearTop, moreBelow = false, onNearBottom, onAtBottom, handle, remeasure, label, role = 'log' }: Props<T>) {
   const scroller = useRef<HTMLDivElement>(null);
   const [, setViewport] = useState({ top: 0, height: 800 });
   const [measured, setMeasured] = useState(0);
   const [generation, setGeneration] = useState(0);
+  const [, setGrown] = useState(0);
+  /**
+   * The part of the list rendered, in the list's coordinates (rows do not
+   * move: see the pad). The viewport (and a small margin) is always in it;
+   * beyond that it grows in idle time, a slice at a time, so that a scroll
+   * step mostly finds its rows rendered already and a frame never has to
+   * build a screenful of rows at once.
+   */
+  const span = useRef({ lo: 0, hi: 0 });
+  const idle = useRef<(() => void) | null>(null);
   /** The scroll position and the viewport's size as last seen (scroll events, the viewport's observer, own writes): rendering reads no layout. */
   const view = useRef({ top: 0, height: 800, width: 0 });
   const stick = useRef(true);
@@ -179,6 +207,8 @@ export function VirtualList<T>({ items, itemKey, render, estimate = 64, overscan
         view.current.top = Math.max(0, view.current.top + target - p);
         scrollTo.current = view.current.top;
       }
+      span.current.lo += target - p;
+      span.current.hi += target - p;
       p = target;
     }
     pad.current = p;
@@ -188,8 +218,48 @@ export function VirtualList<T>({ items, itemKey, render, estimate = 64, overscan
 
   const height = view.current.height;
   const top = stick.current ? Math.max(0, space + total - height) : view.current.top;
-  const first = keys.length ? indexIn(offsets, keys.length, Math.max(0, top - overscan - space)) : 0;
-  const last = keys.length ? indexIn(offsets, keys.length, Math.max(0, top + height + overscan - space)) : -1;
+  const below = overscan / 2;
+  {
+    const s = span.current;
+    const lo = top - MARGIN;
+    const hi = top + height + MARGIN;
+    if (s.hi < lo || s.lo > hi) {
+      s.lo = lo;
+      s.hi = hi;
+    } else {
+      s.lo = Math.max(Math.min(s.lo, lo), top - overscan);
+      s.hi = Math.min(Math.max(s.hi, hi), top + height + below);
+    }
+  }
+  const first = keys.length ? indexIn(offsets, keys.length, Math.max(0, span.current.lo - space)) : 0;
+  const last = keys.length ? indexIn(offsets, keys.length, Math.max(0, span.current.hi - space)) : -1;
+
+  // Rows ahead of the viewport, in idle time: a slice above (where the
+  // reader is mostly going), then below, until `overscan` is covered.
+  useEffect(() => {
+    if (idle.current) return;
+    const more = () => {
+      const v = view.current;
+      const s = span.current;
+      const { keys: k, offsets: o, pad: p } = latest.current;
+      if (k.length === 0) return null;
+      const up = Math.max(p, v.top - overscan);
+      const down = Math.min(p + o[k.length]!, v.top + v.height + below);
+      if (s.lo > up + 1) return () => { s.lo = Math.max(up, s.lo - SLICE); };
+      if (s.hi < down - 1) return () => { s.hi = Math.min(down, s.hi + SLICE); };
+      return null;
+    };
+    if (!more()) return;
+    const step = () => {
+      idle.current = null;
+      const grow = more();
+      if (!grow) return;
+      grow();
+      setGrown((n) => n + 1);
+    };
+    idle.current = whenIdle(step);
+  });
+  useEffect(() => () => idle.current?.(), []);
 
   useLayoutEffect(() => {
     const el = scroller.current;
