@@ -47,8 +47,14 @@ const rowHeights = new RowHeights(4000);
  */
 let measuredItems = new WeakSet<object>();
 
-/** The most room kept above the loaded rows (browsers cap an element's height at some 33 million px). */
-const MAX_PAD = 10_000_000;
+/**
+ * The most room kept above the loaded rows, about 1,500 rows: Chromium's
+ * paint and commit of the list cost more the taller it is (a pad for
+ * 50,000 rows, 3.5 million px, made every frame dearer), so a long history
+ * gets the room for the next rows only, renewed (one move of the rows and
+ * the scroll position) when it runs out, about every fifteen pages.
+ */
+const MAX_PAD = 100_000;
 
 /** Rows beyond the viewport rendered at once, when it moves past those rendered ahead. */
 const MARGIN = 200;
