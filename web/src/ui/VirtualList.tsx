@@ -48,11 +48,11 @@ const rowHeights = new RowHeights(4000);
 let measuredItems = new WeakSet<object>();
 
 /**
- * The most room kept above the loaded rows, about 1,500 rows: Chromium's
- * paint and commit of the list cost more the taller it is (a pad for
- * 50,000 rows, 3.5 million px, made every frame dearer), so a long history
- * gets the room for the next rows only, renewed (one move of the rows and
- * the scroll position) when it runs out, about every fifteen pages.
+ * The most room kept above the loaded rows, about 1,500 rows, renewed (one
+ * move of the rows and the scroll position) when it runs out, about every
+ * fifteen pages: a list a few times taller than the rows it holds, never
+ * millions of pixels (a very tall list was suspected of making Chromium's
+ * paint and commit dearer; the shared machine's load hid whether it does).
  */
 const MAX_PAD = 100_000;
 
