@@ -15,16 +15,17 @@ port=
 
 # bench_binaries ROOT: builds parleyd and parley-bench with the release
 # preset (unless SKIP_BUILD=1) and sets parleyd and bench to the binaries
-# of build/$BENCH_BUILD (default release). Raises the open-file limit to the
+# of build/$BENCH_BUILD (default release); PARLEYD_BIN=FILE measures another
+# parleyd binary (an earlier build kept aside, for before/after runs). Raises the open-file limit to the
 # hard one: the tool and the server need a descriptor per connection.
 bench_binaries() {
   local root=$1
   if [[ -z ${SKIP_BUILD:-} ]]; then
     cmake --preset release >/dev/null
-    cmake --build --preset release --target parleyd parley-bench -j2
+    cmake --build --preset release --target parleyd parley-bench parley-fsync-rate -j2
   fi
   local build=${BENCH_BUILD:-release}
-  parleyd=$root/build/$build/server/parleyd
+  parleyd=${PARLEYD_BIN:-$root/build/$build/server/parleyd}
   bench=$root/build/$build/bench/parley-bench
   ulimit -n "$(ulimit -Hn)"
 }

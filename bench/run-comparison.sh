@@ -14,11 +14,18 @@
 #   SKIP_BUILD=1       use the binaries in build/release as they are
 #   PARLEYD_CONFIG=F   parleyd's config (default bench/parleyd-bench.toml)
 #   PARLEYD_THREADS=N  parleyd's I/O threads (default: its config's, one per core)
+#   PARLEYD_BIN=FILE   the parleyd binary to measure (default: the build's)
+#   PARLEYD_BEFORE_BIN=FILE  also measure this parleyd (label parleyd-before) in
+#                      every round, between parleyd and node-ws: before/after
+#                      in one sitting
+#   PARLEYD_DATA=DIR   keep parleyd's data in DIR across runs (both binaries:
+#                      they must share the schema) and reuse its accounts and
+#                      sessions (--session-cache): no argon2 after the first run
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 if [[ $# -lt 1 ]]; then
-  sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'
   exit 2
 fi
 scenario=$1
@@ -41,19 +48,28 @@ run_one() {
   local label=$1 i=$2
   shift 2
   local log=$out/$label-$i.log
-  if [[ $label == parleyd ]]; then
-    local args=(--config "$config" --listen 127.0.0.1:0 --data-dir "$out/parleyd-data-$i")
+  local extra=()
+  if [[ $label == parleyd* ]]; then
+    local binary=$parleyd data=$out/parleyd-data-$i
+    [[ $label == parleyd-before ]] && binary=$PARLEYD_BEFORE_BIN
+    if [[ -n ${PARLEYD_DATA:-} ]]; then
+      # Kept across runs and shared by both parleyd binaries (same schema):
+      # the accounts and their sessions are reused.
+      data=$PARLEYD_DATA/parleyd
+      extra=(--users-prefix r2 --session-cache "$PARLEYD_DATA/sessions.json")
+    fi
+    local args=(--config "$config" --listen 127.0.0.1:0 --data-dir "$data")
     [[ -n ${PARLEYD_THREADS:-} ]] && args+=(--threads "$PARLEYD_THREADS")
-    bench_start "$log" "$parleyd" "${args[@]}"
+    bench_start "$log" "$binary" "${args[@]}"
   else
     bench_start "$log" node "$node_dir/server.js" --listen 127.0.0.1:0
   fi
   echo "== $label run $i (pid $server_pid, port $port)" >&2
   local status=0
   "$bench" --server "http://127.0.0.1:$port" --server-pid "$server_pid" --label "$label" \
-    --scenario "$scenario" "$@" --json "$out/$label-$i.json" | tee "$out/$label-$i.txt" || status=$?
+    --scenario "$scenario" "$@" "${extra[@]}" --json "$out/$label-$i.json" | tee "$out/$label-$i.txt" || status=$?
   bench_stop
-  rm -rf "$out/parleyd-data-$i"
+  [[ -n ${PARLEYD_DATA:-} ]] || rm -rf "$out/parleyd-data-$i"
   if [[ $status -ne 0 ]]; then
     echo "parley-bench failed against $label (exit $status)" >&2
     exit "$status"
@@ -62,12 +78,13 @@ run_one() {
 
 for i in $(seq "$repeat"); do
   [[ $only == node ]] || run_one parleyd "$i" "$@"
+  [[ $only == node || -z ${PARLEYD_BEFORE_BIN:-} ]] || run_one parleyd-before "$i" "$@"
   [[ $only == parleyd ]] || run_one node-ws "$i" "$@"
 done
 
 if [[ -z $only ]]; then
   echo
-  "$bench" compare --a "$out"/parleyd-*.json --b "$out"/node-ws-*.json --json "$out/comparison.json" |
+  "$bench" compare --a "$out"/parleyd-[0-9]*.json --b "$out"/node-ws-[0-9]*.json --json "$out/comparison.json" |
     tee "$out/comparison.txt"
 fi
 echo "reports and logs: $out"

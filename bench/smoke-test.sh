@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # bench.smoke: parley-bench against a real parleyd for one second. Checks
 # that messages were acked and delivered with no errors (parley-bench
-# --check), and that the JSON report says so.
+# --check), and that the JSON report says so; then a short churn run whose
+# resumes must neither lose nor repeat a delivery.
 #
 # usage: smoke-test.sh PARLEYD PARLEY_BENCH
 set -euo pipefail
@@ -27,4 +28,13 @@ bench_start "$work/parleyd.log" "$parleyd" --config "$here/parleyd-bench.toml" -
 grep -q '"tool":"parley-bench"' "$work/out.json"
 grep -Eq '"delivered":[1-9]' "$work/out.json"
 grep -q '"errors":{"total":0' "$work/out.json"
-echo "bench.smoke: 1 passed, 0 failed"
+
+# Churn: connections drop and resume from their position while messages
+# flow; --check fails if a resume repeated or lost a delivery.
+"$bench" --server "http://127.0.0.1:$port" --server-pid "$server_pid" --label parleyd \
+  --scenario churn --connections 6 --rate 60 --duration 1.5 --warmup 0.5 --churn-interval 0.4 \
+  --churn-downtime 0.1 --source-addresses 127.0.0.2-127.0.0.3 --json "$work/churn.json" --check
+grep -Eq '"reconnects":[1-9]' "$work/churn.json"
+grep -q '"repeated_deliveries":0' "$work/churn.json"
+grep -q '"missing_deliveries":0' "$work/churn.json"
+echo "bench.smoke: 2 passed, 0 failed"

@@ -1,9 +1,13 @@
 // parley-fsync-rate: how many small durable writes per second the disk
-// takes, one fdatasync() each: the ceiling of a server that commits every
-// message on its own, and the yardstick for group commit
+// takes, one fdatasync() each, and how long each takes: the ceiling of a
+// server that commits every message on its own, the yardstick for group
+// commit, and the floor under any durable send's latency
 // (docs/benchmarks.md).
 //
 // Usage: parley-fsync-rate [DIR] [SECONDS]  (defaults: ./data, 3)
+// Prints one JSON object: fdatasync_per_second, count, seconds, and
+// latency_us {count, min, mean, p50, p90, p99, p999, max} of each
+// write + fdatasync.
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -13,7 +17,12 @@
 #include <filesystem>
 #include <string>
 
+#include <boost/json/serialize.hpp>
+
+#include "histogram.hpp"
+
 int main(int argc, char** argv) {
+  using Clock = std::chrono::steady_clock;
   std::filesystem::path dir = argc > 1 ? argv[1] : "data";
   double seconds = argc > 2 ? std::atof(argv[2]) : 3.0;
   std::filesystem::create_directories(dir);
@@ -24,20 +33,26 @@ int main(int argc, char** argv) {
     return 1;
   }
   const std::string record(100, 'x');  // about one small message
-  auto start = std::chrono::steady_clock::now();
+  parley::bench::Histogram latency;
+  auto start = Clock::now();
   std::chrono::duration<double> elapsed{};
   long count = 0;
   while (elapsed.count() < seconds) {
+    auto before = Clock::now();
     if (::write(fd, record.data(), record.size()) < 0 || ::fdatasync(fd) != 0) {
       std::perror("write/fdatasync");
       return 1;
     }
+    auto after = Clock::now();
+    latency.record(
+        static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(after - before).count()));
     ++count;
-    elapsed = std::chrono::steady_clock::now() - start;
+    elapsed = after - start;
   }
   ::close(fd);
   std::filesystem::remove(path);
-  std::printf("{\"fdatasync_per_second\": %.1f, \"count\": %ld, \"seconds\": %.2f}\n", count / elapsed.count(), count,
-              elapsed.count());
+  std::printf("{\"fdatasync_per_second\": %.1f, \"count\": %ld, \"seconds\": %.2f, \"latency_us\": %s}\n",
+              static_cast<double>(count) / elapsed.count(), count, elapsed.count(),
+              boost::json::serialize(latency.summary()).c_str());
   return 0;
 }

@@ -238,6 +238,7 @@ class Client {
     } else {
       stats_.resume.record(took);
       ++stats_.reconnects;
+      if (in_window(to_ns(Clock::now()))) ++stats_.reconnects_in_window;
     }
     requeue_unacked(*session);
     co_return true;
@@ -544,12 +545,26 @@ class Client {
       ++stats_.echoes;
       return;
     }
-    auto& last = last_seq_[id->origin];
-    if (id->seq <= last) {
+    // Every message seen from each sender, so that a resume that replays
+    // one twice is told from one that reorders: counted exactly.
+    constexpr std::uint64_t kMaxSeq = 1U << 24;  // far beyond any run; bounds the bitmap
+    if (id->seq > kMaxSeq) {
+      ++stats_.foreign_messages;
+      return;
+    }
+    auto& seen = seen_[id->origin];
+    if (id->seq < seen.received.size() && seen.received[id->seq]) {
+      ++stats_.repeated_deliveries;
+      return;
+    }
+    if (id->seq >= seen.received.size()) seen.received.resize(std::max<std::size_t>(id->seq + 1, 2 * seen.received.size()));
+    seen.received[id->seq] = true;
+    if (id->seq <= seen.newest) {
       ++stats_.out_of_order;
       return;
     }
-    last = id->seq;
+    seen.newest = id->seq;
+    if (resuming_) ++stats_.resumed_deliveries;
     ++stats_.delivered;
     ++s_.delivered;
     s_.last_delivery_ns.store(now, std::memory_order_relaxed);
@@ -611,7 +626,11 @@ class Client {
   std::int64_t position_ = -1;        // the newest stream position seen
   std::uint64_t seq_ = 0;             // the last message number used
   std::map<std::uint64_t, Pending> unacked_;
-  std::unordered_map<std::uint32_t, std::uint64_t> last_seq_;  // newest seq delivered, by sending connection
+  struct Seen {
+    std::uint64_t newest = 0;    // the newest seq delivered
+    std::vector<bool> received;  // by seq
+  };
+  std::unordered_map<std::uint32_t, Seen> seen_;  // by sending connection
   std::map<std::uint32_t, std::pair<std::int64_t, std::int64_t>> unread_;  // conversation -> (newest seq, read seq)
 };
 

@@ -337,6 +337,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   cli.add_option("--users-prefix", options.users_prefix, "username prefix (default: random, so runs do not collide)");
   cli.add_option("--password", options.password, "password of every bench account")->capture_default_str();
+  cli.add_option("--session-cache", options.session_cache,
+                 "JSON file of sessions reused across runs against the same server data (skips argon2)");
   cli.add_option("--json", options.json_path, "write the JSON report here");
   cli.add_flag("--check", options.check, "exit 3 on errors, failed connections or missing deliveries");
   cli.add_flag("-q,--quiet", options.quiet, "no progress on stderr");

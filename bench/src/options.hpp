@@ -53,6 +53,11 @@ struct Options {
   unsigned connect_concurrency = 200; // connections opening at once, per process
 
   std::string users_prefix;     // usernames are PREFIX + "u" + N; default a random prefix
+  // A JSON file of sessions ({username: {token, id}}) from earlier runs
+  // against the same server and data: users found there are neither
+  // registered nor logged in again (argon2 costs most of a setup); the
+  // file is rewritten with every user's session after setup.
+  std::string session_cache;
   std::string password = "bench-password";
   std::string run_id;           // part of every client_id; random
   std::string json_path;        // where to write the JSON report

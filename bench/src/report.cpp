@@ -128,6 +128,11 @@ object build_report(const Options& options, const Topology& topology, const RunR
     server["delivered_per_cpu_s"] = std::round(ratio(static_cast<double>(s.delivered_in_window), cpu));
     server["cpu_us_per_acked"] = round3(ratio(cpu * 1e6, static_cast<double>(s.acked_in_window)));
     server["cpu_us_per_delivered"] = round3(ratio(cpu * 1e6, static_cast<double>(s.delivered_in_window)));
+    // Churn: all the window's CPU over its reconnections, traffic included
+    // (the same traffic for every server compared; see bench/README.md).
+    if (s.reconnects_in_window > 0) {
+      server["cpu_us_per_reconnect"] = round3(ratio(cpu * 1e6, static_cast<double>(s.reconnects_in_window)));
+    }
     // By thread name: a single thread near one core is the bottleneck,
     // whatever the process's total.
     object threads;
@@ -163,6 +168,7 @@ object build_report(const Options& options, const Topology& topology, const RunR
                   {"missing_deliveries", missing},
                   {"echoes", s.echoes},
                   {"out_of_order", s.out_of_order},
+                  {"repeated_deliveries", s.repeated_deliveries},
                   {"sender_behind_max_ms", round3(static_cast<double>(s.send_lag.max()) / 1000)}};
 
   std::uint64_t error_total = 0;
@@ -208,7 +214,10 @@ object build_report(const Options& options, const Topology& topology, const RunR
               {"resume", s.resume.summary()}}},
       {"churn",
        object{{"reconnects", s.reconnects},
+              {"reconnects_in_window", s.reconnects_in_window},
+              {"reconnects_per_s", round3(static_cast<double>(s.reconnects_in_window) / window)},
               {"replayed_events", s.replayed_events},
+              {"resumed_deliveries", s.resumed_deliveries},
               {"resync_required", s.resync_required}}},
       {"server_process", std::move(server)},
       {"tool_process",
@@ -254,8 +263,11 @@ std::string human_summary(const object& report) {
     out += latency_line("ack", report, "ack");
   }
   if (num("churn.reconnects") > 0) {
-    out += fmt::format("  churn      {:.0f} reconnects, {:.0f} events replayed, {:.0f} resyncs\n",
-                       num("churn.reconnects"), num("churn.replayed_events"), num("churn.resync_required"));
+    out += fmt::format("  churn      {:.0f} reconnects ({:.1f}/s in the window), {:.0f} events replayed, {:.0f} messages "
+                       "delivered by resumes, {:.0f} repeated, {:.0f} resyncs; server {:.1f} CPU µs per reconnect\n",
+                       num("churn.reconnects"), num("churn.reconnects_per_s"), num("churn.replayed_events"),
+                       num("churn.resumed_deliveries"), num("messages.repeated_deliveries"),
+                       num("churn.resync_required"), num("server_process.cpu_us_per_reconnect"));
     out += latency_line("resume", report, "resume");
   }
   if (has("server_process.cpu_seconds")) {
@@ -319,6 +331,12 @@ std::vector<std::string> problems(const object& report) {
       found.push_back(fmt::format("{:.0f} deliveries missing", num("messages.missing_deliveries")));
     }
     if (num("messages.unacked") > 0) found.push_back(fmt::format("{:.0f} messages unacked", num("messages.unacked")));
+    if (num("messages.repeated_deliveries") > 0) {
+      found.push_back(fmt::format("{:.0f} deliveries repeated", num("messages.repeated_deliveries")));
+    }
+    if (num("messages.out_of_order") > 0) {
+      found.push_back(fmt::format("{:.0f} deliveries out of order", num("messages.out_of_order")));
+    }
   }
   return found;
 }
@@ -353,12 +371,16 @@ object compare(const std::vector<std::string>& a_files, const std::vector<std::s
       {"server_process.cpu_us_per_delivered", "server CPU µs per delivery", Better::kLower},
       {"server_process.delivered_per_cpu_s", "deliveries per server CPU-s", Better::kHigher},
       {"server_process.cpu_us_per_connection_per_s", "server CPU µs per connection-s", Better::kLower},
+      {"server_process.cpu_us_per_reconnect", "server CPU µs per reconnect+resume", Better::kLower},
+      {"latency_us.resume.p50", "reconnect to synced p50 (µs)", Better::kLower},
+      {"latency_us.resume.p99", "reconnect to synced p99 (µs)", Better::kLower},
       {"server_process.rss_per_connection_bytes", "server RSS per connection (bytes)", Better::kLower},
       {"server_process.rss_max_kib", "server RSS max (KiB)", Better::kLower},
       {"connections.latency_us.p50", "connect to synced p50 (µs)", Better::kLower},
       {"connections.latency_us.p99", "connect to synced p99 (µs)", Better::kLower},
       {"tool_process.cpu_cores", "tool CPU (cores)", Better::kNone},
       {"messages.missing_deliveries", "missing deliveries", Better::kNone},
+      {"messages.repeated_deliveries", "repeated deliveries", Better::kNone},
       {"errors.total", "errors", Better::kNone},
   };
 

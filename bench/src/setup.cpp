@@ -3,9 +3,11 @@
 #include <atomic>
 #include <chrono>
 #include <exception>
+#include <fstream>
 #include <functional>
 #include <iostream>
 #include <mutex>
+#include <sstream>
 #include <stdexcept>
 #include <thread>
 
@@ -159,10 +161,28 @@ object run_setup(const Options& options, Topology& t) {
   };
   auto start = Clock::now();
 
+  // Sessions kept from an earlier run against the same data.
+  std::vector<bool> cached(t.users.size(), false);
+  object cache;
+  if (!options.session_cache.empty()) {
+    std::ifstream in(options.session_cache);
+    std::stringstream text;
+    text << in.rdbuf();
+    if (in && !text.str().empty()) cache = boost::json::parse(text.str()).as_object();
+    for (std::size_t i = 0; i < t.users.size(); ++i) {
+      if (const auto* entry = cache.if_contains(t.users[i].username)) {
+        t.users[i].token = std::string(entry->at("token").as_string());
+        t.users[i].id = entry->at("id").to_number<std::int64_t>();
+        cached[i] = true;
+      }
+    }
+  }
+
   // Accounts. An existing account (a rerun with the same --users-prefix) is
   // reused: the login below tells whether the password matches.
   parallel(options, t.users.size(), [&](RestClient& client, std::size_t i) {
     auto& user = t.users[i];
+    if (cached[i]) return;
     auto reply = client.post("/api/v1/accounts", object{{"username", user.username},
                                                         {"password", options.password},
                                                         {"display_name", "Bench " + user.username}});
@@ -173,6 +193,7 @@ object run_setup(const Options& options, Topology& t) {
   auto phase_start = Clock::now();
   parallel(options, t.users.size(), [&](RestClient& client, std::size_t i) {
     auto& user = t.users[i];
+    if (cached[i]) return;
     auto reply = client.post("/api/v1/sessions", object{{"username", user.username},
                                                         {"password", options.password},
                                                         {"device_name", "parley-bench"}});
@@ -182,6 +203,12 @@ object run_setup(const Options& options, Topology& t) {
     user.id = body.at("user").as_object().at("id").to_number<std::int64_t>();
   });
   progress("logins", t.users.size(), phase_start);
+  if (!options.session_cache.empty()) {
+    for (const auto& user : t.users) cache[user.username] = object{{"token", user.token}, {"id", user.id}};
+    std::ofstream out(options.session_cache);
+    out << boost::json::serialize(cache) << '\n';
+    if (!out) throw std::runtime_error("cannot write " + options.session_cache);
+  }
 
   phase_start = Clock::now();
   parallel(options, t.contacts.size(), [&](RestClient& client, std::size_t i) {

@@ -32,12 +32,15 @@ namespace parley::bench {
   X(delivered)               /* message.new events from other connections, first time */                 \
   X(delivered_in_window)     /* ... that arrived in the window */                                        \
   X(echoes)                  /* message.new of a connection's own message */                             \
-  X(out_of_order)            /* deliveries older than one already seen from the same sender */           \
+  X(out_of_order)            /* deliveries older than one already seen from the same sender, not seen before */ \
+  X(repeated_deliveries)     /* message.new of a message this connection had already received */       \
+  X(resumed_deliveries)      /* deliveries (first time) received while resuming, before "synced" */      \
   X(foreign_messages)        /* message.new not sent by this run */                                      \
   X(other_events)            /* stream events other than message.new (receipts, contacts...) */         \
   X(replayed_events)         /* events received while resuming, before "synced" */                       \
   X(resync_required)         /* resumes refused: too far behind */                                       \
   X(reconnects)              /* connections reopened after a drop */                                     \
+  X(reconnects_in_window)    /* ... whose "synced" arrived in the window */                              \
   X(unexpected_disconnects)  /* connections the server or network ended */                               \
   X(pings_sent)                                                                                          \
   X(typing_sent)                                                                                         \

@@ -632,6 +632,67 @@ TEST(RealtimeTest, AUsersOtherDevicesSeeWhatTheySendAndTheirReadReceipts) {
   EXPECT_TRUE(extra.empty()) << dump(extra.front());
 }
 
+// Sends written back to back, without waiting, as a busy client does: every
+// one is answered exactly once (ack, duplicate ack or error), and on the
+// sending device each new message's ack comes before the message's own
+// event, also when several commits' answers and events travel together.
+TEST(RealtimeTest, PipelinedSendsAreEachAnsweredOnceAckBeforeTheirOwnEvent) {
+  World w;
+  WsClient a(w.port());
+  a.hello(w.alice.token);
+  WsClient b(w.port());
+  b.hello(w.bob.token);
+  constexpr int kSends = 60;
+  std::set<std::string> refs;
+  for (int i = 0; i < kSends; ++i) {
+    auto conversation = i % 2 == 0 ? w.direct : w.group;
+    auto frame = send_frame(conversation, "piped-" + std::to_string(i), "message " + std::to_string(i));
+    if (i == 31) {  // a re-send of message 3 (same conversation and text): answered as a duplicate
+      frame["client_id"] = "piped-3";
+      frame["text"] = "message 3";
+    }
+    if (i == 40) frame["conversation_id"] = 999999;  // nobody's: answered with an error
+    frame["ref"] = "r" + std::to_string(i);
+    refs.insert("r" + std::to_string(i));
+    a.send(frame);
+  }
+  std::map<std::string, object> answers;         // by ref
+  std::map<std::int64_t, std::size_t> acked_at;  // new message's position -> index of its ack
+  std::map<std::int64_t, std::size_t> event_at;  // event position -> index in the stream
+  std::size_t index = 0;
+  auto deadline = Clock::now() + 20s;
+  while (answers.size() < refs.size() || event_at.size() < acked_at.size()) {
+    auto frame = a.next(std::max(left_until(deadline), 1ms));
+    auto type = type_of(frame);
+    if (type == "event") {
+      EXPECT_TRUE(event_at.emplace(position_of(frame), index).second) << "an event twice: " << dump(frame);
+    } else if (type == "ack" || type == "error") {
+      auto ref = str(frame.at("ref"));
+      EXPECT_TRUE(refs.contains(ref)) << dump(frame);
+      EXPECT_TRUE(answers.emplace(ref, frame).second) << "answered twice: " << dump(frame);
+      if (type == "ack" && !frame.at("duplicate").as_bool()) acked_at[frame.at("position").as_int64()] = index;
+    }
+    ++index;
+  }
+  ASSERT_EQ(answers.size(), static_cast<std::size_t>(kSends));
+  EXPECT_EQ(type_of(answers.at("r31")), "ack") << dump(answers.at("r31"));
+  EXPECT_TRUE(answers.at("r31").at("duplicate").as_bool());
+  EXPECT_EQ(answers.at("r31").at("message_id"), answers.at("r3").at("message_id"));
+  EXPECT_EQ(type_of(answers.at("r40")), "error");
+  EXPECT_EQ(str(answers.at("r40").at("code")), "not_found");
+  EXPECT_EQ(acked_at.size(), static_cast<std::size_t>(kSends - 2));
+  for (const auto& [pos, ack_index] : acked_at) {
+    ASSERT_TRUE(event_at.contains(pos)) << "no own event at position " << pos;
+    EXPECT_LT(ack_index, event_at.at(pos)) << "the event at " << pos << " came before its ack";
+  }
+  // The other member got every new message once, in position order.
+  std::vector<std::int64_t> at_bob;
+  while (at_bob.size() < acked_at.size()) at_bob.push_back(position_of(b.next_of_type("event")));
+  std::vector<std::int64_t> expected;
+  for (const auto& [pos, ack_index] : acked_at) expected.push_back(pos);
+  EXPECT_EQ(at_bob, expected);
+}
+
 // ---- message operations --------------------------------------------------------
 
 TEST(RealtimeTest, EditsDeletionsReactionsRepliesAndMentions) {

@@ -52,6 +52,7 @@ function newUser(username, password, displayName) {
     contacts: new Map(), // user id -> since
     sockets: new Set(),
     log: [], // recent { pos, frame } for resuming devices
+    trimmedThrough: 0, // the newest position trimmed from the log
     clientIds: new Map(), // client_id -> message, for idempotent sends
   };
   usersByName.set(username, user);
@@ -87,7 +88,10 @@ function publish(recipients, event) {
   const frame = JSON.stringify({ type: 'event', position: pos, event });
   for (const user of recipients) {
     user.log.push({ pos, frame });
-    if (user.log.length > 2 * MAX_RESUME_EVENTS) user.log.splice(0, user.log.length - MAX_RESUME_EVENTS);
+    if (user.log.length > 2 * MAX_RESUME_EVENTS) {
+      const dropped = user.log.splice(0, user.log.length - MAX_RESUME_EVENTS);
+      user.trimmedThrough = dropped[dropped.length - 1].pos;
+    }
     for (const ws of user.sockets) {
       if (ws.synced) ws.send(frame);
     }
@@ -316,9 +320,10 @@ function hello(ws, frame) {
   const from = frame.position;
   if (Number.isInteger(from)) {
     const log = user.log;
-    // The log holds everything after `from` if it starts at or before it
-    // (or the user has had no events since).
-    if (from > position || (log.length > 0 && log[0].pos > from + 1 && from < log[log.length - 1].pos)) {
+    // The log holds everything after `from` unless entries after it were
+    // trimmed. (Positions are global, so a gap before the log's first entry
+    // only means the user had no events then.)
+    if (from > position || from < user.trimmedThrough) {
       ws.send(JSON.stringify({ type: 'resync_required', position }));
     } else {
       let i = log.length;

@@ -1,6 +1,7 @@
 #include "realtime/hub.hpp"
 
 #include <algorithm>
+#include <unordered_map>
 
 #include <fmt/format.h>
 
@@ -58,26 +59,59 @@ void Hub::detach(const Device& device) {
   if (last && presence_observer_) presence_observer_(device.user_id(), false);
 }
 
-std::vector<std::shared_ptr<Device>> Hub::devices_of(const std::vector<storage::UserId>& users) const {
-  std::vector<std::shared_ptr<Device>> devices;
-  std::lock_guard lock(mutex_);
+void Hub::append_devices_locked(const std::vector<storage::UserId>& users,
+                                std::vector<std::shared_ptr<Device>>& out) const {
   for (auto user : users) {
     auto it = by_user_.find(user);
     if (it == by_user_.end()) continue;
     for (const auto& entry : it->second) {
-      if (auto device = entry.lock()) devices.push_back(std::move(device));
+      if (auto device = entry.lock()) out.push_back(std::move(device));
     }
   }
+}
+
+std::vector<std::shared_ptr<Device>> Hub::devices_of(const std::vector<storage::UserId>& users) const {
+  std::vector<std::shared_ptr<Device>> devices;
+  std::lock_guard lock(mutex_);
+  append_devices_locked(users, devices);
   return devices;
 }
 
 void Hub::publish(const std::vector<storage::Event>& events) {
-  for (const auto& event : events) {
-    auto devices = devices_of(event.recipients);
-    if (devices.empty()) continue;
+  // Each event's recipients' devices, under one lock for the whole batch:
+  // devices[begin[i] .. begin[i + 1]) are event i's.
+  std::vector<std::shared_ptr<Device>> devices;
+  std::vector<std::size_t> begin;
+  begin.reserve(events.size() + 1);
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& event : events) {
+      begin.push_back(devices.size());
+      append_devices_locked(event.recipients, devices);
+    }
+  }
+  begin.push_back(devices.size());
+  if (devices.empty()) return;
+
+  // The frames of the batch grouped by device, each list in position order.
+  std::unordered_map<Device*, std::pair<std::shared_ptr<Device>, Device::EventFrames>> by_device;
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    if (begin[i] == begin[i + 1]) continue;
+    const auto& event = events[i];
     auto payload = event.payload ? event.payload : events::message_payload(*event.message);
     auto frame = event_frame(event.pos, *payload);
-    for (const auto& device : devices) device->deliver_event(event.pos, frame);
+    for (auto d = begin[i]; d < begin[i + 1]; ++d) {
+      auto& entry = by_device[devices[d].get()];
+      if (!entry.first) entry.first = std::move(devices[d]);
+      entry.second.emplace_back(event.pos, frame);
+    }
+  }
+  for (auto& [raw, entry] : by_device) {
+    if (entry.second.size() == 1) {
+      entry.first->deliver_event(entry.second.front().first, std::move(entry.second.front().second));
+    } else {
+      entry.first->deliver_events(std::move(entry.second));
+    }
   }
 }
 

@@ -3,9 +3,12 @@
 // Every committed event reaches the hub's publish(), batch after batch in
 // position order (from the store's EventSink, on one strand of the I/O
 // threads: see app/server_app.cpp). The hub builds the event's frame
-// once and gives the same immutable buffer to every recipient's devices; each
-// device queues it on its own strand. The device list is copied under the
-// lock and the frames are handed out after it is released.
+// once and gives the same immutable buffer to every recipient's devices
+// (reference counted, never copied); each device queues it on its own
+// strand. A batch's frames are grouped by device, so that a device gets one
+// call (one post to its strand) per commit, however many of the batch's
+// events are its. The device lists are read under one lock per batch and
+// the frames are handed out after it is released.
 //
 // Thread-safe.
 #pragma once
@@ -32,6 +35,13 @@ class Device {
   [[nodiscard]] virtual storage::SessionId session_id() const = 0;
   // A committed event's frame; `pos` is its position.
   virtual void deliver_event(storage::Position pos, std::shared_ptr<const std::string> frame) = 0;
+  // Several committed events at once, in position order: what one commit
+  // brought this device. A session queues them with one wake-up of its
+  // strand instead of one per event; by default, one deliver_event() each.
+  using EventFrames = std::vector<std::pair<storage::Position, std::shared_ptr<const std::string>>>;
+  virtual void deliver_events(EventFrames frames) {
+    for (auto& [pos, frame] : frames) deliver_event(pos, std::move(frame));
+  }
   // A frame that is not part of the stream (typing, presence).
   virtual void deliver_ephemeral(std::shared_ptr<const std::string> frame) = 0;
   // Closes the connection with a WebSocket close code and reason.
@@ -90,6 +100,9 @@ class Hub {
 
  private:
   std::vector<std::shared_ptr<Device>> devices_of(const std::vector<storage::UserId>& users) const;
+  // Appends the live devices of `users` to `out`; mutex_ must be held.
+  void append_devices_locked(const std::vector<storage::UserId>& users,
+                             std::vector<std::shared_ptr<Device>>& out) const;
 
   PresenceObserver presence_observer_;
   mutable std::mutex mutex_;

@@ -62,5 +62,54 @@ TEST(HubTest, AFailingCheckLeavesTheDeviceDetached) {
   EXPECT_EQ(hub.device_count(), 0U);
 }
 
+// Records what the hub hands it, call by call.
+class RecordingDevice final : public Device {
+ public:
+  explicit RecordingDevice(storage::UserId user) : user_(user) {}
+  storage::UserId user_id() const override { return user_; }
+  storage::SessionId session_id() const override { return user_; }
+  void deliver_event(storage::Position pos, std::shared_ptr<const std::string> frame) override {
+    calls.push_back({{pos, std::move(frame)}});
+  }
+  void deliver_events(EventFrames frames) override { calls.push_back(std::move(frames)); }
+  void deliver_ephemeral(std::shared_ptr<const std::string>) override {}
+  void close(std::uint16_t, std::string) override {}
+  std::vector<EventFrames> calls;  // one entry per call
+
+ private:
+  storage::UserId user_;
+};
+
+storage::Event event_for(storage::Position pos, std::vector<storage::UserId> recipients) {
+  storage::Event event;
+  event.pos = pos;
+  event.payload = std::make_shared<const std::string>(R"({"type":"test"})");
+  event.recipients = std::move(recipients);
+  return event;
+}
+
+// A commit's events reach each device in one call (one wake-up of its
+// strand), in position order, and a frame two devices get is one buffer.
+TEST(HubTest, ABatchReachesEachDeviceInOneCallInOrderWithSharedFrames) {
+  Hub hub;
+  auto alice = std::make_shared<RecordingDevice>(1);
+  auto bob = std::make_shared<RecordingDevice>(2);
+  hub.attach(alice);
+  hub.attach(bob);
+  hub.publish({event_for(7, {1}), event_for(8, {1, 2}), event_for(9, {1}), event_for(10, {3})});
+
+  ASSERT_EQ(alice->calls.size(), 1U) << "one call for the whole batch";
+  const auto& frames = alice->calls.front();
+  ASSERT_EQ(frames.size(), 3U);
+  EXPECT_EQ(frames[0].first, 7);
+  EXPECT_EQ(frames[1].first, 8);
+  EXPECT_EQ(frames[2].first, 9);
+  EXPECT_EQ(*frames[1].second, R"({"type":"event","position":8,"event":{"type":"test"}})");
+  ASSERT_EQ(bob->calls.size(), 1U);
+  ASSERT_EQ(bob->calls.front().size(), 1U);
+  EXPECT_EQ(bob->calls.front().front().first, 8);
+  EXPECT_EQ(bob->calls.front().front().second.get(), frames[1].second.get()) << "serialised once, shared";
+}
+
 }  // namespace
 }  // namespace parley::realtime

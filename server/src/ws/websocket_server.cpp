@@ -1,6 +1,8 @@
 #include "ws/websocket_server.hpp"
 
 #include <algorithm>
+#include <functional>
+#include <mutex>
 #include <type_traits>
 #include <unordered_map>
 #include <variant>
@@ -175,15 +177,16 @@ class Session final : public realtime::Device, public std::enable_shared_from_th
 
   void deliver_event(Position pos, Frame frame) override {
     asio::post(strand_, [self = shared_from_this(), pos, frame = std::move(frame)]() mutable {
-      if (!self->synced_) {
-        self->pending_bytes_ += frame->size();
-        self->pending_.emplace_back(pos, std::move(frame));
-        if (self->pending_bytes_ > self->options_.max_outbound_bytes * kBurstFactor) self->drop_too_slow();
-        return;
-      }
-      if (pos <= self->last_pos_) return;  // already sent while catching up
-      self->last_pos_ = pos;
-      self->enqueue(std::move(frame));
+      self->on_event(pos, std::move(frame));
+      self->after_events();
+    });
+  }
+
+  // A commit's events for this device: one post, not one per event.
+  void deliver_events(EventFrames frames) override {
+    asio::post(strand_, [self = shared_from_this(), frames = std::move(frames)]() mutable {
+      for (auto& [pos, frame] : frames) self->on_event(pos, std::move(frame));
+      self->after_events();
     });
   }
 
@@ -255,6 +258,13 @@ class Session final : public realtime::Device, public std::enable_shared_from_th
     dead_ = true;
     clear_outbox();
     context_.hub.detach(*this);
+    {
+      // Events stop coming: answers still to come are posted (and dropped,
+      // the connection being dead), held ones are let go.
+      std::lock_guard lock(held_mutex_);
+      detached_ = true;
+      held_acks_ = {};
+    }
     // A device that only uses the WebSocket still counts as using its
     // session: record when it was last connected.
     auto session = session_id();
@@ -328,6 +338,49 @@ class Session final : public realtime::Device, public std::enable_shared_from_th
     }
     pending_ = {};
     pending_bytes_ = 0;
+  }
+
+  // One committed event, on the strand. The acks this device holds for
+  // positions up to `pos` go first: each is the ack of a message whose own
+  // event this is (or an earlier one), queued together with it.
+  void on_event(Position pos, Frame frame) {
+    release_held_acks(pos);
+    if (!synced_) {
+      pending_bytes_ += frame->size();
+      pending_.emplace_back(pos, std::move(frame));
+      if (pending_bytes_ > options_.max_outbound_bytes * kBurstFactor) drop_too_slow();
+      return;
+    }
+    if (pos <= last_pos_) return;  // already sent while catching up
+    last_pos_ = pos;
+    enqueue(std::move(frame));
+  }
+
+  // After a post's events: reading resumes if released acks made room.
+  void after_events() {
+    if (released_acks_) {
+      released_acks_ = false;
+      resume_reading();
+    }
+  }
+
+  // Queues (on the strand) the answers of sends whose message has a
+  // position up to `pos`, in the order they were committed.
+  void release_held_acks(Position pos) {
+    std::vector<HeldAck> ready;
+    {
+      std::lock_guard lock(held_mutex_);
+      if (held_acks_.empty() || held_acks_.front().pos > pos) return;
+      auto end = std::find_if(held_acks_.begin(), held_acks_.end(), [pos](const HeldAck& a) { return a.pos > pos; });
+      ready.assign(std::make_move_iterator(held_acks_.begin()), std::make_move_iterator(end));
+      held_acks_.erase(held_acks_.begin(), end);
+      if (held_acks_.empty() && held_acks_.capacity() > 16) held_acks_ = {};
+    }
+    for (auto& held : ready) {
+      --inflight_;
+      enqueue(held.build());
+    }
+    released_acks_ = true;
   }
 
   void enqueue(Frame frame) {
@@ -492,24 +545,49 @@ class Session final : public realtime::Device, public std::enable_shared_from_th
   void execute(const std::optional<std::string>& ref, SendRequest& send) {
     auto user = user_id();
     auto result = std::make_shared<messaging::SendResult>();
-    submit(
-        ref,
+    auto reply = [result, ref] {
+      const auto& m = result->message;
+      object ack{{"type", "ack"},
+                 {"client_id", m.client_id},
+                 {"conversation_id", m.conversation_id},
+                 {"message_id", m.id},
+                 {"seq", m.seq},
+                 {"position", m.pos},
+                 {"created_at", m.created_at},
+                 {"duplicate", result->duplicate}};
+      add_ref(ack, ref);
+      return make_frame(ack);
+    };
+    ++inflight_;
+    auto self = shared_from_this();
+    context_.services.store.submit_write(
         [user, request = std::move(send.message), result](Transaction& tx) {
           *result = messaging::send(tx, user, request);
         },
-        [result, ref] {
-          const auto& m = result->message;
-          object ack{{"type", "ack"},
-                     {"client_id", m.client_id},
-                     {"conversation_id", m.conversation_id},
-                     {"message_id", m.id},
-                     {"seq", m.seq},
-                     {"position", m.pos},
-                     {"created_at", m.created_at},
-                     {"duplicate", result->duplicate}};
-          add_ref(ack, ref);
-          return make_frame(ack);
+        [self, ref, reply, result](std::exception_ptr error) {
+          // On the writer's thread. A new message's event reaches this
+          // device after this callback (the store publishes a batch's events
+          // once every write in it has been answered), and the sender is a
+          // member, so its device is among the event's recipients: the ack
+          // waits for that event and both are queued in one wake-up of the
+          // strand, ack first. Errors and duplicates have no event of their
+          // own: they are posted.
+          if (!error && !result->duplicate && self->hold_ack(result->message.pos, reply)) return;
+          asio::post(self->strand_, [self, ref, reply, error] {
+            --self->inflight_;
+            self->enqueue(error ? error_frame(ref, error) : reply());
+            self->resume_reading();
+          });
         });
+  }
+
+  // Keeps a send's answer until its event arrives (release_held_acks()).
+  // False once the device is detached from the hub: no event would come.
+  bool hold_ack(Position pos, std::function<Frame()> build) {
+    std::lock_guard lock(held_mutex_);
+    if (detached_) return false;
+    held_acks_.push_back(HeldAck{pos, std::move(build)});
+    return true;
   }
 
   void execute(const std::optional<std::string>& ref, EditRequest& edit) {
@@ -600,6 +678,17 @@ class Session final : public realtime::Device, public std::enable_shared_from_th
   ConnectionLimits::AddressTicket address_ticket_;
   std::shared_ptr<void> connection_slot_;  // the place in http.max_connections
   std::shared_ptr<spdlog::logger> logger_;
+
+  // A send's answer waiting for the message's own event (hold_ack()).
+  struct HeldAck {
+    Position pos = 0;
+    std::function<Frame()> build;
+  };
+  // Written by the database writer's thread, read on the strand.
+  std::mutex held_mutex_;
+  std::vector<HeldAck> held_acks_;  // guarded by held_mutex_, in position order
+  bool detached_ = false;           // guarded by held_mutex_
+  bool released_acks_ = false;
 
   bool synced_ = false;
   Position last_pos_ = 0;  // the newest position queued for the device
