@@ -14,6 +14,7 @@
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/websocket.hpp>
+#include <mutex>
 #include <thread>
 
 #include "echo_server.hpp"
@@ -368,6 +369,82 @@ TEST(EchoServer, APeerThatDoesNotReadIsCutOff) {
   raw.send(wsproto::testing::text("flood"));  // 125 MiB that this client never reads
   closer->wait();
   EXPECT_EQ(closer->error, wsproto::Error::kQueueFull);
+}
+
+// Pauses reading at "pause"; counts the other messages and answers
+// "count" with their number.
+class Pauser final : public wsproto::SessionHandler {
+ public:
+  void on_message(wsproto::Session& session, wsproto::Opcode, std::string&& payload) override {
+    auto& connection = static_cast<wsproto::Connection<tcp::socket>&>(session);
+    if (payload == "pause") {
+      connection.pause_reading();
+      {
+        std::lock_guard lock(mutex_);
+        paused_ = connection.shared_from_this();
+      }
+      connection.send_message(wsproto::Opcode::kText, "paused");
+    } else if (payload == "count") {
+      connection.send_message(wsproto::Opcode::kText, std::to_string(count_));
+    } else {
+      ++count_;
+    }
+  }
+  // From the test's thread: reading goes on.
+  void resume() {
+    std::shared_ptr<wsproto::Connection<tcp::socket>> connection;
+    {
+      std::lock_guard lock(mutex_);
+      connection = std::move(paused_);
+    }
+    asio::post(connection->stream().get_executor(), [connection] { connection->resume_reading(); });
+  }
+
+ private:
+  std::mutex mutex_;
+  std::shared_ptr<wsproto::Connection<tcp::socket>> paused_;
+  std::size_t count_ = 0;  // on the connection's thread
+};
+
+TEST(EchoServer, PausedReadingLeavesThePeersFramesInTheSocketUntilResumed) {
+  auto pauser = std::make_shared<Pauser>();
+  Server server({}, pauser);
+  Client client(server.port());
+  EXPECT_EQ(client.echo("pause"), "paused");
+  // The server reads nothing now: the peer's writes fill the socket
+  // buffers and then would block. Without the pause they never would.
+  auto& socket = client.ws.next_layer();
+  socket.non_blocking(true);
+  const std::string frame = wsproto::testing::text(std::string(1000, 'p'));
+  std::size_t frames = 0, partial = 0;
+  bool blocked = false;
+  for (std::size_t sent = 0; sent < (64u << 20);) {
+    boost::system::error_code ec;
+    std::size_t n = socket.write_some(asio::buffer(frame), ec);
+    if (ec == asio::error::would_block) {
+      blocked = true;
+      break;
+    }
+    ASSERT_FALSE(ec) << ec.message();
+    sent += n;
+    if (n == frame.size()) {
+      ++frames;
+    } else {
+      // The rest of a partly written frame, blocking, once resumed.
+      partial = frame.size() - n;
+      break;
+    }
+  }
+  ASSERT_TRUE(blocked || partial > 0) << "64 MiB written to a connection that does not read";
+  pauser->resume();
+  socket.non_blocking(false);
+  if (partial > 0) {
+    asio::write(socket, asio::buffer(frame.data() + frame.size() - partial, partial));
+    ++frames;
+  }
+  // Every frame written before and during the pause arrives, in order,
+  // before "count".
+  EXPECT_EQ(client.echo("count"), std::to_string(frames));
 }
 
 TEST(EchoServer, IdleConnectionsArePingedThenCut) {
