@@ -4,6 +4,7 @@
 // would send.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <boost/asio/buffers_iterator.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -385,11 +386,12 @@ class Pauser final : public wsproto::SessionHandler {
       }
       connection.send_message(wsproto::Opcode::kText, "paused");
     } else if (payload == "count") {
-      connection.send_message(wsproto::Opcode::kText, std::to_string(count_));
+      connection.send_message(wsproto::Opcode::kText, std::to_string(count_.load()));
     } else {
       ++count_;
     }
   }
+  std::size_t count() const { return count_; }
   // From the test's thread: reading goes on.
   void resume() {
     std::shared_ptr<wsproto::Connection<tcp::socket>> connection;
@@ -403,7 +405,7 @@ class Pauser final : public wsproto::SessionHandler {
  private:
   std::mutex mutex_;
   std::shared_ptr<wsproto::Connection<tcp::socket>> paused_;
-  std::size_t count_ = 0;  // on the connection's thread
+  std::atomic<std::size_t> count_{0};
 };
 
 TEST(EchoServer, PausedReadingLeavesThePeersFramesInTheSocketUntilResumed) {
@@ -436,6 +438,7 @@ TEST(EchoServer, PausedReadingLeavesThePeersFramesInTheSocketUntilResumed) {
     }
   }
   ASSERT_TRUE(blocked || partial > 0) << "64 MiB written to a connection that does not read";
+  EXPECT_EQ(pauser->count(), 0u) << "frames were read while paused";
   pauser->resume();
   socket.non_blocking(false);
   if (partial > 0) {
