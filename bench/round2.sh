@@ -26,6 +26,7 @@
 #                      every round of the comparisons too (label parleyd-before):
 #                      before/after in the same sitting, alternating binaries
 #   ROUND2_IDLE_REPEAT=N  rounds of the idle step (default BENCH_REPEAT)
+#   ROUND2_SEARCH_START=R the rate search's first probe (default 4000 msg/s)
 #   SOURCE_ADDRESSES   for the idle and churn runs (default 127.0.0.2-127.0.0.9)
 #   ROUND2_STEPS       a subset of: fsync pairs group100 mix churn idle search latency
 set -euo pipefail
@@ -35,7 +36,7 @@ mode=${1:-full}
 case $mode in
   quick | full) ;;
   *)
-    sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,/^set /p' "$0" | grep '^#' | sed 's/^# \{0,1\}//'
     exit 2
     ;;
 esac
@@ -101,8 +102,10 @@ step idle && repeat=${ROUND2_IDLE_REPEAT:-$repeat} compare idle idle --connectio
   --duration "$idle_dur"
 
 # The highest rate parleyd sustains in pairs: acked ≥ 97% of offered, ack
-# p99 ≤ 1 s, nothing left unacked. Up by 1.5× from 4,000 msg/s until a rate
-# fails, then halve the interval; at most search_probes probes.
+# p99 ≤ 1 s, nothing left unacked. From ROUND2_SEARCH_START (4,000) msg/s up
+# by 1.5× while rates pass, or down by half while they fail, then halve the
+# interval between the best pass and the lowest failure; at most
+# search_probes probes.
 sustained() {
   python3 - "$1" <<'PY'
 import json, sys
@@ -116,18 +119,20 @@ PY
 probe() {
   local rate=$1
   note_load "search-$rate"
-  PARLEYD_BEFORE_BIN= BENCH_ONLY=parleyd BENCH_OUT=$out/search/$rate "$root/bench/run-comparison.sh" pairs --connections 200 \
+  PARLEYD_BEFORE_BIN='' BENCH_ONLY=parleyd BENCH_OUT=$out/search/$rate "$root/bench/run-comparison.sh" pairs --connections 200 \
     --rate "$rate" --duration "$search_dur" --warmup "$warm" --quiet >/dev/null 2>"$out/search-$rate.err" || true
   [[ -f $out/search/$rate/parleyd-1.json ]] && sustained "$out/search/$rate/parleyd-1.json"
 }
 max_rate=0
 if step search; then
-  good=0 bad=0 rate=4000
+  good=0 bad=0 rate=${ROUND2_SEARCH_START:-4000}
   for _ in $(seq "$search_probes"); do
     if probe "$rate"; then good=$rate; else bad=$rate; fi
     echo "search: $rate msg/s $([[ $good == "$rate" ]] && echo sustained || echo not sustained)" | tee -a "$out/search.txt"
     if [[ $bad == 0 ]]; then
       rate=$((rate * 3 / 2))
+    elif [[ $good == 0 ]]; then
+      rate=$((rate / 2))
     else
       [[ $((bad - good)) -le $((good / 10 + 1)) ]] && break
       rate=$(((good + bad) / 2))
@@ -138,7 +143,7 @@ if step search; then
 fi
 if step latency && [[ $max_rate -gt 0 ]]; then
   note_load latency
-  PARLEYD_BEFORE_BIN= BENCH_ONLY=parleyd BENCH_REPEAT=$repeat BENCH_OUT=$out/latency "$root/bench/run-comparison.sh" pairs \
+  PARLEYD_BEFORE_BIN='' BENCH_ONLY=parleyd BENCH_REPEAT=$repeat BENCH_OUT=$out/latency "$root/bench/run-comparison.sh" pairs \
     --connections 200 --rate $((max_rate / 2)) --duration "$dur" --warmup "$warm" ||
     echo "latency: a run failed (see $out/latency)" | tee -a "$out/problems.txt"
 fi

@@ -151,7 +151,8 @@ def main():
         notes.append(f"- fdatasync: {fmt(f['fdatasync_per_second'])}/s, p50 {lat['p50'] / 1000:.2f} ms, "
                      f"p99 {lat['p99'] / 1000:.2f} ms")
     if os.path.exists(search):
-        notes.append("- search: " + "; ".join(l.strip() for l in open(search) if l.startswith("search:")))
+        notes.append("- rate search: " + "; ".join(l.strip()[len("search: "):] for l in open(search)
+                                                 if l.startswith("search:")))
     load = os.path.join(out, "load.txt")
     if os.path.exists(load):
         notes.append("- load averages (1/5/15 min) before each step: " +
