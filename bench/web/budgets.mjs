@@ -18,7 +18,7 @@
 // bench/web/run.sh, which builds what is missing.
 
 import { mkdirSync, writeFileSync, mkdtempSync, rmSync, openSync, writeSync, closeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { tmpdir, loadavg } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -48,6 +48,12 @@ const outFile = path.resolve(process.env.BENCH_OUT ?? path.join(here, '..', '..'
 const BIG = Number(process.env.BENCH_BIG_MESSAGES ?? 50_000);
 /** Reloads measured for the first render (the median is reported). */
 const RELOADS = Number(process.env.BENCH_RELOADS ?? 11);
+/**
+ * Which measurements to make besides the first-screen JavaScript (which
+ * also signs the profile in): render, scroll, lighthouse (all by default);
+ * e.g. BENCH_PARTS=scroll for quick tries at the long scroll.
+ */
+const PARTS = new Set((process.env.BENCH_PARTS ?? 'render,scroll,lighthouse').split(',').map((p) => p.trim()));
 const TIMEOUT_MS = 120_000;
 
 const log = (...args) => console.error('[budgets]', ...args);
@@ -103,7 +109,7 @@ mkdirSync(path.dirname(outFile), { recursive: true });
 const server = new Parleyd({ config: path.join(here, 'parleyd-budgets.toml') });
 await server.start();
 log(`parleyd at ${server.baseURL}, data in ${server.dataDir}`);
-const results = { date: new Date().toISOString(), machine: {}, big_messages: BIG };
+const results = { date: new Date().toISOString(), machine: { loadavg_start: loadavg() }, big_messages: BIG };
 const profiles = [];
 const profile = () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'parley-budgets-chromium-'));
@@ -157,6 +163,7 @@ try {
   log(`  ${results.first_screen_js.total_gzip_bytes} bytes`);
 
   // --------------------------------------------- 2. first render from IndexedDB
+  if (PARTS.has('render')) {
   log('first render of the conversation list from IndexedDB');
   // Recorded by the page itself, before any of the app's code runs: the time
   // (since navigation start) at which the list first holds an entry.
@@ -202,9 +209,11 @@ try {
   results.first_render.server_stopped_first_list_item_ms = { median: median(offline), min: Math.min(...offline), max: Math.max(...offline), all: offline };
   await server.restart();
   log(`  median ${results.first_render.first_list_item_ms.median} ms (server stopped: ${results.first_render.server_stopped_first_list_item_ms.median} ms)`);
+  }
   await context.close();
 
   // --------------------------------------------- 3. 50,000 messages
+  if (PARTS.has('scroll')) {
   log(`seeding ${BIG} messages`);
   const bob = friends[0];
   const big = await createGroup(alice, 'Archive', [bob]);
@@ -268,13 +277,18 @@ try {
   const box = await page.getByRole('main').boundingBox();
   await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
   const first = log50k.getByRole('article').filter({ hasText: 'Archive message 1: ' });
+  results.machine.loadavg_scroll_start = loadavg();
   const scrollStart = Date.now();
   let wheels = 0;
   const frame = () => page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => resolve())));
   // Scrolling as a person would (wheel steps, one per frame), until the
   // oldest stored message is on screen; the cap only ends a broken run.
   const SCROLL_CAP_MS = Number(process.env.BENCH_SCROLL_CAP_MS ?? 300_000);
-  while (!(await first.count()) && Date.now() - scrollStart < SCROLL_CAP_MS) {
+  // At the top: the log scrolled to 0 with the oldest message in it (being
+  // in the DOM alone is not enough: the list renders rows ahead of the
+  // viewport, and measuring them may still move the view).
+  const atTop = async () => (await first.count()) > 0 && (await log50k.evaluate((el) => el.scrollTop === 0));
+  while (!(await atTop()) && Date.now() - scrollStart < SCROLL_CAP_MS) {
     await page.mouse.wheel(0, -2000);
     await frame();
     wheels += 1;
@@ -283,10 +297,11 @@ try {
       log(`  ${wheels} wheel steps, ${Date.now() - scrollStart} ms, oldest shown: ${oldest?.slice(0, 60)}`);
     }
   }
+  results.machine.loadavg_scroll_end = loadavg();
   results.big_scroll = {
     wheels,
     ms: Date.now() - scrollStart,
-    reached_top: (await first.count()) > 0,
+    reached_top: await atTop(),
     oldest_shown: await log50k.getByRole('article').first().getAttribute('aria-label'),
     rows_in_page: await log50k.getByRole('article').count(),
   };
@@ -297,20 +312,24 @@ try {
   writeTrace(outFile.replace(/\.json$/, '-trace.json'), traceEvents);
   log(`  open ${results.big_open_ms} ms, ${wheels} wheel steps, longest frame ${results.big_trace.longest_frame_ms} ms, longest task ${results.big_trace.longest_task_ms} ms`);
   await context.close();
+  }
 
   // --------------------------------------------- 4. Lighthouse
-  log('Lighthouse');
-  results.lighthouse = {
-    signed_out: await runLighthouse(`${server.baseURL}/`, profile()),
-    signed_in: await runLighthouse(`${server.baseURL}/`, userDir),
-  };
-  log(`  ${JSON.stringify({ out: results.lighthouse.signed_out.scores, in: results.lighthouse.signed_in.scores })}`);
+  if (PARTS.has('lighthouse')) {
+    log('Lighthouse');
+    results.lighthouse = {
+      signed_out: await runLighthouse(`${server.baseURL}/`, profile()),
+      signed_in: await runLighthouse(`${server.baseURL}/`, userDir),
+    };
+    log(`  ${JSON.stringify({ out: results.lighthouse.signed_out.scores, in: results.lighthouse.signed_in.scores })}`);
+  }
   await seedContext.close();
 } finally {
   await server.dispose();
   for (const dir of profiles) rmSync(dir, { recursive: true, force: true });
 }
 
+results.machine.loadavg_end = loadavg();
 writeFileSync(outFile, JSON.stringify(results, null, 2));
 console.log(summary(results));
 
@@ -341,8 +360,9 @@ function analyseTrace(events) {
   }
   const longTaskContents = Object.entries(inside).sort((a, b) => b[1] - a[1]).slice(0, 12)
     .map(([name, ms]) => ({ name, ms: Math.round(ms) }));
-  const frames = pairAsync(events.filter((e) => e.name === 'PipelineReporter'));
+  const frames = pairAsync(events.filter((e) => e.name === 'PipelineReporter'), events);
   const presented = frames.filter((f) => f.state === 'STATE_PRESENTED_ALL' || f.state === 'STATE_PRESENTED_PARTIAL');
+  const slow = presented.filter((f) => f.dur > 50).sort((a, b) => b.dur - a.dur);
   return {
     main_thread_tasks: tasks.length,
     longest_task_ms: tasks.length ? Math.max(...tasks.map((e) => e.dur / 1000)) : null,
@@ -354,7 +374,65 @@ function analyseTrace(events) {
     longest_frame_ms: presented.length ? Math.max(...presented.map((f) => f.dur)) : null,
     frames_over_50ms: presented.filter((f) => f.dur > 50).length,
     median_frame_ms: presented.length ? median(presented.map((f) => f.dur)) : null,
+    slow_frames: slowFrameContents(events, slow.slice(0, 12)),
   };
+}
+
+/**
+ * What the slow frames waited for: each frame's pipeline stages (the
+ * PipelineReporter's nested slices: begin-frame to main frame, commit,
+ * activation, draw, submit to presentation…), and on every thread of the
+ * browser, renderer and GPU processes the complete events that overlapped
+ * the frame, by thread and name, clipped to the frame (top-level ones only,
+ * so that nested names are not counted twice).
+ */
+function slowFrameContents(events, slow) {
+  const threads = new Map();
+  for (const e of events) {
+    if (e.name === 'thread_name') threads.set(`${e.pid}:${e.tid}`, e.args?.name ?? String(e.tid));
+  }
+  // Top-level complete events per thread: those not inside another one.
+  const byThread = new Map();
+  for (const e of events) {
+    if (e.ph !== 'X' || !e.dur) continue;
+    const key = `${e.pid}:${e.tid}`;
+    if (!byThread.has(key)) byThread.set(key, []);
+    byThread.get(key).push(e);
+  }
+  const topLevel = [];
+  for (const [key, list] of byThread) {
+    list.sort((a, b) => a.ts - b.ts || b.dur - a.dur);
+    let end = -Infinity;
+    for (const e of list) {
+      if (e.ts >= end) {
+        topLevel.push({ thread: threads.get(key) ?? key, e });
+        end = e.ts + e.dur;
+      }
+    }
+  }
+  // Nested events that say what a task did (GC, layout, paint, raster, IPC).
+  const telling = /GC|Layout|Paint|Raster|Decode|UpdateLayer|Commit|Draw|IndexedDB|mojo|ParseHTML|FunctionCall|EvaluateScript|TimerFire|FireAnimationFrame|EventDispatch|RecalculateStyles|UpdateLayoutTree|PrePaint|Layerize/;
+  return slow.map((frame) => {
+    const from = frame.ts;
+    const to = frame.ts + frame.dur * 1000;
+    const busy = {};
+    const inner = {};
+    for (const { thread, e } of topLevel) {
+      const ms = (Math.min(to, e.ts + e.dur) - Math.max(from, e.ts)) / 1000;
+      if (ms <= 0.5) continue;
+      const name = `${thread} / ${e.name}`;
+      busy[name] = (busy[name] ?? 0) + ms;
+    }
+    for (const e of events) {
+      if (e.ph !== 'X' || !e.dur || !telling.test(e.name)) continue;
+      const ms = (Math.min(to, e.ts + e.dur) - Math.max(from, e.ts)) / 1000;
+      if (ms <= 0.5) continue;
+      const name = `${threads.get(`${e.pid}:${e.tid}`) ?? e.tid} / ${e.name}`;
+      inner[name] = (inner[name] ?? 0) + ms;
+    }
+    const top = (o, n) => Object.entries(o).sort((a, b) => b[1] - a[1]).slice(0, n).map(([name, ms]) => ({ name, ms: Math.round(ms * 10) / 10 }));
+    return { ms: Math.round(frame.dur * 10) / 10, stages: frame.stages, busy: top(busy, 10), inside: top(inner, 14) };
+  });
 }
 
 /**
@@ -362,7 +440,7 @@ function analyseTrace(events) {
  * reuses ids, one frame after the other, so each end closes the oldest open
  * begin of its id.
  */
-function pairAsync(events) {
+function pairAsync(events, all = events) {
   const open = new Map();
   const slices = [];
   for (const e of [...events].sort((a, b) => a.ts - b.ts)) {
@@ -373,7 +451,33 @@ function pairAsync(events) {
     } else if (e.ph === 'e' && open.get(key)?.length) {
       const b = open.get(key).shift();
       const reporter = b.args?.frame_reporter ?? b.args?.chrome_frame_reporter;
-      slices.push({ state: reporter?.state, dur: (e.ts - b.ts) / 1000 });
+      slices.push({ state: reporter?.state, dur: (e.ts - b.ts) / 1000, ts: b.ts, key, end: e.ts });
+    }
+  }
+  // The stages of the slow frames: async slices of the same id inside them.
+  const slow = slices.filter((s) => s.dur > 50);
+  if (slow.length) {
+    const wanted = new Set(slow.map((s) => s.key));
+    const stages = new Map();
+    const starts = new Map();
+    for (const e of all) {
+      if ((e.ph !== 'b' && e.ph !== 'e') || e.name === 'PipelineReporter') continue;
+      const key = `${e.pid}:${e.id2?.local ?? e.id2?.global ?? e.id}`;
+      if (!wanted.has(key)) continue;
+      const k = `${key}|${e.name}`;
+      if (e.ph === 'b') {
+        if (!starts.has(k)) starts.set(k, []);
+        starts.get(k).push(e.ts);
+      } else if (starts.get(k)?.length) {
+        if (!stages.has(key)) stages.set(key, []);
+        stages.get(key).push({ name: e.name, ts: starts.get(k).shift(), end: e.ts });
+      }
+    }
+    for (const s of slow) {
+      s.stages = (stages.get(s.key) ?? [])
+        .filter((st) => st.ts >= s.ts && st.end <= s.end)
+        .map((st) => ({ name: st.name, ms: Math.round((st.end - st.ts) / 100) / 10 }))
+        .filter((st) => st.ms >= 1);
     }
   }
   return slices;
@@ -424,16 +528,24 @@ async function runLighthouse(url, userDataDir) {
 
 function summary(r) {
   const kb = (bytes) => `${(bytes / 1024).toFixed(1)} KiB`;
-  return [
+  const lines = [
     `first-screen JS (gzip): ${kb(r.first_screen_js.total_gzip_bytes)} ` +
       `(sign-in screen ${kb(r.first_screen_js.sign_in_screen.gzip_bytes)}, then ${kb(r.first_screen_js.loaded_after_sign_in.gzip_bytes)})  [budget 150 KiB]`,
-    `first list entry after navigation: median ${r.first_render.first_list_item_ms.median?.toFixed(0)} ms ` +
-      `(server stopped: ${r.first_render.server_stopped_first_list_item_ms.median?.toFixed(0)} ms)  [budget 300 ms]`,
-    `${r.big_messages} messages: device holds ${r.big_device_messages}, open ${r.big_open_ms} ms, ` +
+  ];
+  if (r.first_render) {
+    lines.push(`first list entry after navigation: median ${r.first_render.first_list_item_ms.median?.toFixed(0)} ms ` +
+      `(server stopped: ${r.first_render.server_stopped_first_list_item_ms.median?.toFixed(0)} ms)  [budget 300 ms]`);
+  }
+  if (r.big_trace) {
+    lines.push(`${r.big_messages} messages: device holds ${r.big_device_messages}, open ${r.big_open_ms} ms, ` +
       `scroll to top ${r.big_scroll.reached_top ? 'reached' : 'NOT reached'} in ${r.big_scroll.wheels} wheel steps; ` +
       `${r.big_trace.frames_presented} frames, longest ${r.big_trace.longest_frame_ms?.toFixed(1)} ms (median ${r.big_trace.median_frame_ms?.toFixed(1)} ms, ${r.big_trace.frames_over_50ms} over 50 ms, ${r.big_trace.frames_dropped} dropped); ` +
-      `longest task ${r.big_trace.longest_task_ms?.toFixed(1)} ms, ${r.big_trace.long_tasks_over_50ms} tasks > 50 ms  [budget: no frame > 50 ms]`,
-    `Lighthouse signed out: accessibility ${r.lighthouse.signed_out.scores.accessibility}, best practices ${r.lighthouse.signed_out.scores.best_practices}; ` +
-      `signed in: ${r.lighthouse.signed_in.scores.accessibility}, ${r.lighthouse.signed_in.scores.best_practices}  [budget ≥ 95]`,
-  ].join('\n');
+      `longest task ${r.big_trace.longest_task_ms?.toFixed(1)} ms, ${r.big_trace.long_tasks_over_50ms} tasks > 50 ms  [budget: no frame > 50 ms]`);
+  }
+  if (r.lighthouse) {
+    lines.push(`Lighthouse signed out: accessibility ${r.lighthouse.signed_out.scores.accessibility}, best practices ${r.lighthouse.signed_out.scores.best_practices}; ` +
+      `signed in: ${r.lighthouse.signed_in.scores.accessibility}, ${r.lighthouse.signed_in.scores.best_practices}  [budget ≥ 95]`);
+  }
+  lines.push(`load average at the end: ${r.machine.loadavg_end?.map((x) => x.toFixed(2)).join(' ')}`);
+  return lines.join('\n');
 }

@@ -913,6 +913,66 @@ TEST(RealtimeTest, PresenceFollowsConnectionsAndRespectsPrivacy) {
   (void)after_leaving;
 }
 
+// Two users who become contacts see each other's presence at once, without
+// reconnecting: by accepting an invitation, and by inviting someone who had
+// invited them; a user who shows it to nobody is not shown.
+TEST(RealtimeTest, NewContactsGetEachOthersPresenceWithoutReconnecting) {
+  ServerProcess server;
+  HttpClient client(server.port());
+  auto alice = register_and_login(client, "alice");
+  auto bob = register_and_login(client, "bob");
+  auto carol = register_and_login(client, "carol");
+  auto dave = register_and_login(client, "dave");
+  auto erin = register_and_login(client, "erin");
+  auto hide = client.patch("/api/v1/me/settings", object{{"last_seen_visibility", "nobody"}}, carol.token);
+  ASSERT_EQ(hide.status, 200) << hide.body;
+  WsClient a(server.port());
+  EXPECT_FALSE(lists_user(a.hello(alice.token).welcome, bob.id));
+  WsClient b(server.port());
+  b.hello(bob.token);
+  WsClient c(server.port());
+  c.hello(carol.token);
+  WsClient d(server.port());
+  d.hello(dave.token);
+
+  // Accepting an invitation.
+  make_contacts(client, bob, alice);
+  auto bob_seen = a.next_of_type("presence");
+  EXPECT_EQ(bob_seen.at("user_id").as_int64(), bob.id) << dump(bob_seen);
+  EXPECT_EQ(bob_seen.at("online"), true) << dump(bob_seen);
+  EXPECT_TRUE(bob_seen.at("last_seen_at").is_int64()) << dump(bob_seen);
+  auto alice_seen = b.next_of_type("presence");
+  EXPECT_EQ(alice_seen.at("user_id").as_int64(), alice.id) << dump(alice_seen);
+  EXPECT_EQ(alice_seen.at("online"), true) << dump(alice_seen);
+
+  // A new contact who never connected: offline, never seen.
+  make_contacts(client, erin, alice);
+  auto erin_seen = a.next_of_type("presence");
+  EXPECT_EQ(erin_seen.at("user_id").as_int64(), erin.id) << dump(erin_seen);
+  EXPECT_EQ(erin_seen.at("online"), false) << dump(erin_seen);
+  EXPECT_TRUE(erin_seen.at("last_seen_at").is_null()) << dump(erin_seen);
+
+  // Inviting back (which accepts at once); carol shows her presence to
+  // nobody: dave is not told of her, she is told of him.
+  auto invited = client.post("/api/v1/contacts/invitations", object{{"username", "carol"}}, dave.token);
+  ASSERT_EQ(invited.status, 201) << invited.body;
+  auto accepted = client.post("/api/v1/contacts/invitations", object{{"username", "dave"}}, carol.token);
+  ASSERT_EQ(accepted.status, 200) << accepted.body;
+  ASSERT_EQ(accepted.json().at("state"), "accepted") << accepted.body;
+  auto dave_seen = c.next_of_type("presence");
+  EXPECT_EQ(dave_seen.at("user_id").as_int64(), dave.id) << dump(dave_seen);
+  EXPECT_EQ(dave_seen.at("online"), true) << dump(dave_seen);
+  // The presence frames were queued before the HTTP reply: everything dave's
+  // device got before the answer to a later ping includes any of them.
+  std::vector<object> before_pong;
+  auto pong = d.request(object{{"type", "ping"}}, &before_pong);
+  ASSERT_EQ(type_of(pong), "pong") << dump(pong);
+  for (const auto& frame : before_pong) {
+    EXPECT_NE(type_of(frame), "presence") << "presence of a user who shows it to nobody: " << dump(frame);
+  }
+  EXPECT_FALSE(lists_user(WsClient(server.port()).hello(dave.token).welcome, carol.id));
+}
+
 // ---- close codes ----------------------------------------------------------------
 
 TEST(RealtimeTest, RevokedSessionIsClosedWith4403AndShutdownClosesWith1001) {

@@ -1,5 +1,6 @@
 // Two people chatting in two browsers: registration through the app, a
-// contact invitation sent and accepted, messages both ways, typing, read
+// contact invitation sent and accepted (each then sees the other online at
+// once), messages both ways, typing, read
 // marks, a reaction, a reply, an edit and a deletion, each seen by the other.
 
 import assert from 'node:assert/strict';
@@ -9,6 +10,7 @@ import {
   acceptInvitation,
   closePanel,
   conversationEntry,
+  conversationList,
   invite,
   message,
   messageAction,
@@ -43,7 +45,13 @@ e2eTest('an invitation sent by username is accepted and opens a conversation', a
   // Bob writes to his new contact; the conversation shows up in Alice's list.
   await messageContact(bob.page, alice.displayName);
   await conversationEntry(alice.page, bob.displayName).waitFor();
+  // Each sees the new contact online at once, without a reconnect or a
+  // reload (both were connected before they became contacts): the dot on
+  // the entry, read out after the name, and the dialog's subtitle.
+  await conversationList(alice.page).getByRole('link', { name: new RegExp(`^${bob.displayName}\\s*, online`) }).waitFor();
+  await bob.page.getByRole('main').locator('.subtitle').getByText('online', { exact: true }).waitFor();
   await openConversation(alice.page, bob.displayName);
+  await alice.page.getByRole('main').locator('.subtitle').getByText('online', { exact: true }).waitFor();
 }, state);
 
 e2eTest('messages go both ways, with typing and read marks', async () => {

@@ -1,6 +1,8 @@
 // A long history scrolls upwards as a person scrolls with the mouse wheel,
 // down to the first message, keeping the reader's place while older pages
-// load; only a window of it is in the page at a time (a virtualised list).
+// load; only a window of it is in the page at a time (a virtualised list),
+// and only a window of it in memory: scrolling back down reads the newest
+// messages again, keeping the reader's place as well.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -16,6 +18,8 @@ const COUNT = 1200;
 const STEP = 1500;
 /** The topmost message on screen after each wheel step (its line number). */
 const tops = [];
+/** The same, scrolling back down. */
+const bottoms = [];
 
 e2eTest(`scrolling up reaches the first of ${COUNT} messages`, async () => {
   const alice = await signedInUser(state, 'alice', 'Alice Martin');
@@ -48,6 +52,22 @@ e2eTest(`scrolling up reaches the first of ${COUNT} messages`, async () => {
   // Virtualised: far fewer rows in the page than messages in the history.
   const rows = await log.getByRole('article').count();
   assert.ok(rows < COUNT / 4, `${rows} message rows in the page`);
+  // Only a window of the history is loaded: at the top, the newest
+  // messages were dropped (the list's height holds fewer rows, of the
+  // height of those shown, than there are messages), and scrolling back
+  // down reads them again.
+  const { height, row } = await log.evaluate((element) => {
+    const shown = [...element.querySelectorAll('.vrow')].map((r) => r.getBoundingClientRect().height);
+    return { height: element.scrollHeight, row: shown.reduce((a, b) => a + b, 0) / shown.length };
+  });
+  assert.ok(height / row < COUNT * 0.9, `the list is ${height} px high, ${Math.round(height / row)} rows of ${row} px: every message is still loaded`);
+  const last = log.getByRole('article').filter({ hasText: `History line ${COUNT}.` });
+  while ((await last.count()) === 0) {
+    assert.ok(bottoms.length < 200, `the last message is not reached after ${bottoms.length} wheel steps; topmost: ${bottoms.at(-1)}`);
+    await page.mouse.wheel(0, STEP);
+    await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(() => resolve()))));
+    bottoms.push(await topmost());
+  }
 }, state);
 
 test('older messages load above without moving what the reader sees', () => {
@@ -58,6 +78,18 @@ test('older messages load above without moving what the reader sees', () => {
   let previous = COUNT;
   for (const top of tops) {
     if (!(previous - top <= STEP / 20)) jumps.push(`${previous} → ${top}`);
+    previous = top;
+  }
+  assert.deepEqual(jumps, []);
+});
+
+test('newer messages dropped while far up load again below without moving what the reader sees', () => {
+  assert.equal(state.failed, undefined, 'the scroll ran');
+  assert.ok(bottoms.length > 0);
+  const jumps = [];
+  let previous = tops.at(-1);
+  for (const top of bottoms) {
+    if (!(top - previous >= 0 && top - previous <= STEP / 20)) jumps.push(`${previous} → ${top}`);
     previous = top;
   }
   assert.deepEqual(jumps, []);

@@ -68,6 +68,27 @@ Result<T> storage_failure(const std::exception& error) {
   return Error{Errc::storage, error.what(), 0};
 }
 
+// Stores a message in the outbox (durable before this returns, so a crash
+// loses nothing), then, on the engine's thread, tells the app its
+// conversation changed and tries to send. Returns the client message id.
+Result<std::string> queue_message(const std::shared_ptr<Account::Impl>& impl, store::OutboxEntry entry) {
+  try {
+    store::Store::Write write(*impl->store);
+    impl->store->outbox_add(write, entry);
+    write.commit();
+  } catch (const std::exception& error) {
+    return storage_failure<std::string>(error);
+  }
+  impl->runtime.run([impl, conversation = entry.conversation_id] {
+    if (impl->closed) return;
+    Changes changes;
+    changes.conversations.push_back(conversation);
+    impl->emit_changes(changes);
+    impl->flush_outbox();
+  });
+  return std::move(entry.client_id);
+}
+
 }  // namespace
 
 std::string Conversation::title() const {
@@ -354,22 +375,7 @@ Result<std::string> Account::send_text(ConversationId conversation, const std::s
   entry.text = text;
   entry.reply_to = reply_to;
   entry.created_at = now_ms();
-  try {
-    store::Store::Write write(*impl_->store);
-    impl_->store->outbox_add(write, entry);
-    write.commit();
-  } catch (const std::exception& error) {
-    return storage_failure<std::string>(error);
-  }
-  auto impl = impl_;
-  impl->runtime.run([impl, conversation] {
-    if (impl->closed) return;
-    Changes changes;
-    changes.conversations.push_back(conversation);
-    impl->emit_changes(changes);
-    impl->flush_outbox();
-  });
-  return entry.client_id;
+  return queue_message(impl_, std::move(entry));
 }
 
 Result<std::string> Account::quick_reply(ConversationId conversation, MessageId message, const std::string& text) {
@@ -1022,22 +1028,7 @@ Result<std::string> Account::send_sticker(ConversationId conversation, std::int6
   entry.conversation_id = conversation;
   entry.sticker_id = sticker_id;
   entry.created_at = now_ms();
-  try {
-    store::Store::Write write(*impl_->store);
-    impl_->store->outbox_add(write, entry);
-    write.commit();
-  } catch (const std::exception& error) {
-    return storage_failure<std::string>(error);
-  }
-  auto impl = impl_;
-  impl->runtime.run([impl, conversation] {
-    if (impl->closed) return;
-    Changes changes;
-    changes.conversations.push_back(conversation);
-    impl->emit_changes(changes);
-    impl->flush_outbox();
-  });
-  return entry.client_id;
+  return queue_message(impl_, std::move(entry));
 }
 
 void Account::delete_account(const std::string& password, const std::string& two_factor_code, Callback<Done> done) {

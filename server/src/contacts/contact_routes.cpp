@@ -1,5 +1,7 @@
 #include "contacts/contact_routes.hpp"
 
+#include <optional>
+
 #include <boost/json/array.hpp>
 
 #include "api/lookups.hpp"
@@ -13,6 +15,7 @@
 #include "events/emit.hpp"
 #include "http/json_body.hpp"
 #include "http/router.hpp"
+#include "realtime/presence.hpp"
 #include "storage/store.hpp"
 
 namespace parley::contacts {
@@ -77,6 +80,7 @@ class ContactRoutes {
     std::string username = body.required_string("username");
     body.reject_unknown_fields();
 
+    std::optional<storage::UserId> new_contact;
     auto result = co_await s_.store.write([&](Transaction& tx) {
       User target = api::user_named(tx, username);
       if (target.id == me.user_id) throw ApiError(ErrorCode::kValidationFailed, "username: cannot invite yourself");
@@ -94,6 +98,7 @@ class ContactRoutes {
         tx.insert_contact_pair(me.user_id, target.id, now);
         announce_invitation_gone(tx, *reverse, "accepted");
         announce_contact(tx, me.user_id, target.id, now);
+        new_contact = target.id;
         return Response::json(object{{"state", "accepted"}, {"contact", contact_view(target, now)}}, 200);
       }
       auto invitation = tx.insert_invitation(me.user_id, target.id, now);
@@ -108,6 +113,7 @@ class ContactRoutes {
       return Response::json(object{{"state", "pending"}, {"invitation", invitation_view(tx, invitation, me.user_id)}},
                             201);
     });
+    if (new_contact) realtime::Presence::introduce(s_.store, s_.hub, me.user_id, *new_contact);
     co_return result;
   }
 
@@ -130,6 +136,7 @@ class ContactRoutes {
   awaitable<Response> accept(Request& request) {
     auto me = co_await s_.authenticator.authenticate(request.authorization);
     auto id = http::id_param(request, "invitation_id");
+    storage::UserId inviter = 0;
     auto view = co_await s_.store.write([&](Transaction& tx) {
       auto invitation = incoming_invitation(tx, id, me.user_id);
       UnixMillis now = now_millis();
@@ -137,8 +144,11 @@ class ContactRoutes {
       tx.insert_contact_pair(invitation.from_user_id, me.user_id, now);
       announce_invitation_gone(tx, invitation, "accepted");
       announce_contact(tx, me.user_id, invitation.from_user_id, now);
+      inviter = invitation.from_user_id;
       return contact_view(*tx.user_by_id(invitation.from_user_id), now);
     });
+    // After the commit: the presence rules read the new contact pair.
+    realtime::Presence::introduce(s_.store, s_.hub, me.user_id, inviter);
     co_return Response::json(object{{"contact", std::move(view)}});
   }
 

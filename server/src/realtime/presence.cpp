@@ -66,6 +66,27 @@ void Presence::changed(UserId user, bool online) {
   if (frame && !audience.empty()) hub_.send_to_users(audience, frame);
 }
 
+void Presence::introduce(storage::Store& store, Hub& hub, UserId a, UserId b) {
+  UnixMillis now = now_millis();
+  std::vector<std::pair<UserId, std::shared_ptr<const std::string>>> frames;
+  store.read([&](Transaction& tx) {
+    auto tell = [&](UserId subject_id, UserId viewer) {
+      if (!hub.online(viewer)) return;
+      auto subject = tx.user_by_id(subject_id);
+      if (!subject || !may_see(tx, *subject, viewer)) return;
+      bool online = hub.online(subject_id);
+      frames.emplace_back(viewer, std::make_shared<const std::string>(boost::json::serialize(
+                                      object{{"type", "presence"},
+                                             {"user_id", subject_id},
+                                             {"online", online},
+                                             {"last_seen_at", last_seen(*subject, online, now)}})));
+    };
+    tell(a, b);
+    tell(b, a);
+  });
+  for (const auto& [viewer, frame] : frames) hub.send_to_users({viewer}, frame);
+}
+
 boost::json::array Presence::visible_to(UserId viewer) {
   return store_.read([&](Transaction& tx) {
     boost::json::array list;

@@ -29,6 +29,14 @@ class Presence {
   // Whether `viewer` may see `subject`'s presence.
   [[nodiscard]] static bool may_see(storage::Transaction& tx, const storage::User& subject, storage::UserId viewer);
 
+  // `a` and `b` just became contacts (after the commit): each one's connected
+  // devices get the other's presence frame, as welcome.presence would list
+  // it, when the other's setting now lets them see it. Without it a device
+  // would learn the new contact's presence only at its next connection, or
+  // at the contact's next connect or disconnect. Static, like may_see: the
+  // routes that make contacts have the store and the hub, not this object.
+  static void introduce(storage::Store& store, Hub& hub, storage::UserId a, storage::UserId b);
+
  private:
   storage::Store& store_;
   Hub& hub_;

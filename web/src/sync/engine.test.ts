@@ -265,6 +265,145 @@ describe('outbox', () => {
   });
 });
 
+describe('outbox: edits, deletions and reactions', () => {
+  const mine = (id: number) => message(id, id, { sender_id: ME.id, client_id: `mine${id}` });
+
+  async function withMessages() {
+    await store.applyEvents(
+      [
+        { position: 40, event: CONVERSATION_CREATED as never },
+        ...[1, 2, 3].map((id) => ({ position: 40 + id, event: { type: 'message.new', conversation_id: 7, message: mine(id) } as never })),
+      ],
+      ME.id,
+    );
+  }
+
+  async function online(e: SyncEngine, index: number, position = 43, catchUp: unknown[] = []) {
+    const ws = await server.next(index);
+    ws.open();
+    await ws.waitSent(1);
+    ws.receive(WELCOME);
+    for (const frame of catchUp) ws.receive(frame);
+    ws.receive({ type: 'synced', position });
+    await e.idle();
+    return ws;
+  }
+
+  /** Frames other than hello, ping and receipts: what the outbox sent. */
+  const writes = (ws: { sent: Record<string, unknown>[] }) => ws.sent.filter((f) => ['send', 'edit', 'delete', 'react'].includes(f['type'] as string));
+  const answer = async (e: SyncEngine, ws: { receive: (f: unknown) => void }, frame: Record<string, unknown>) => {
+    ws.receive({ type: 'ok', ref: frame['ref'] });
+    await e.idle();
+  };
+
+  it('keeps them offline in the store, shows them at once, and sends them in order, each after the previous answer', async () => {
+    await withMessages();
+    const e = makeEngine(routes());
+    await e.start();
+    await e.edit(mine(1), 'edited offline');
+    await e.react(mine(2), '👍');
+    await e.delete(mine(3));
+    // Stored (a reload keeps them), in the order made.
+    expect((await store.outbox()).map((o) => [o.op, o.message_id, o.text, o.emoji ?? null])).toEqual([
+      ['edit', 1, 'edited offline', null],
+      ['react', 2, '', '👍'],
+      ['delete', 3, '', null],
+    ]);
+    expect(e.state.get().outbox).toHaveLength(3);
+    const ws = await online(e, 0);
+    // One at a time: the next goes after the server's answer to the previous.
+    expect(writes(ws)).toEqual([{ type: 'edit', ref: expect.stringMatching(/^op:/), message_id: 1, text: 'edited offline' }]);
+    await answer(e, ws, writes(ws)[0]!);
+    expect(writes(ws)[1]).toEqual({ type: 'react', ref: expect.stringMatching(/^op:/), message_id: 2, emoji: '👍' });
+    expect(writes(ws)).toHaveLength(2);
+    await answer(e, ws, writes(ws)[1]!);
+    expect(writes(ws)[2]).toEqual({ type: 'delete', ref: expect.stringMatching(/^op:/), message_id: 3 });
+    await answer(e, ws, writes(ws)[2]!);
+    expect(await store.outbox()).toEqual([]);
+    expect(e.state.get().outbox).toEqual([]);
+    // Nothing is sent again, on this connection or the next.
+    ws.receive({ type: 'pong' });
+    await e.idle();
+    expect(writes(ws)).toHaveLength(3);
+    ws.drop();
+    const ws2 = await online(e, 1);
+    expect(writes(ws2)).toEqual([]);
+  });
+
+  it('keeps the order with messages: an op waits for the acks of messages before it, and messages after it wait for its answer', async () => {
+    await withMessages();
+    const e = makeEngine(routes());
+    await e.start();
+    const a = await e.send(7, 'before');
+    await e.edit(mine(1), 'between');
+    const b = await e.send(7, 'after');
+    const ws = await online(e, 0);
+    expect(writes(ws).map((f) => f['type'])).toEqual(['send']);
+    ws.receive({ type: 'ack', client_id: a, conversation_id: 7, message_id: 60, seq: 4, position: 44, created_at: 9, duplicate: false, ref: `send:${a}` });
+    await e.idle();
+    expect(writes(ws).map((f) => f['type'])).toEqual(['send', 'edit']);
+    await answer(e, ws, writes(ws)[1]!);
+    expect(writes(ws).map((f) => [f['type'], f['client_id'] ?? null])).toEqual([['send', a], ['edit', null], ['send', b]]);
+  });
+
+  it('an edit of unknown outcome that the catch-up shows applied is not sent again', async () => {
+    await withMessages();
+    const e = makeEngine(routes());
+    await e.start();
+    const ws = await online(e, 0);
+    await e.edit(mine(1), 'once only');
+    await e.react(mine(2), '👍');
+    expect(writes(ws).map((f) => f['type'])).toEqual(['edit']);
+    // Lost before the answer: the server may have applied it.
+    ws.drop();
+    await e.idle();
+    // It did: the catch-up brings its message.edited.
+    const ws2 = await online(e, 1, 44, [
+      { type: 'event', position: 44, event: { type: 'message.edited', conversation_id: 7, message: { ...mine(1), text: 'once only', edited_at: 2000 } } },
+    ]);
+    // The edit is done (not repeated); the reaction after it goes.
+    expect(writes(ws2).map((f) => f['type'])).toEqual(['react']);
+    expect((await store.outbox()).map((o) => o.op)).toEqual(['react']);
+    expect((await store.message(1))?.text).toBe('once only');
+  });
+
+  it('an edit of unknown outcome that was not applied is sent again, once', async () => {
+    await withMessages();
+    const e = makeEngine(routes());
+    await e.start();
+    const ws = await online(e, 0);
+    await e.edit(mine(1), 'lost with the connection');
+    expect(writes(ws)).toHaveLength(1);
+    ws.drop();
+    await e.idle();
+    expect((await store.outbox())[0]?.uncertain).toBe(true);
+    const ws2 = await online(e, 1);
+    expect(writes(ws2)).toEqual([{ type: 'edit', ref: expect.stringMatching(/^op:/), message_id: 1, text: 'lost with the connection' }]);
+    await answer(e, ws2, writes(ws2)[0]!);
+    expect(await store.outbox()).toEqual([]);
+  });
+
+  it('an op refused for good is marked failed and not sent again; the ops after it go on', async () => {
+    await withMessages();
+    const e = makeEngine(routes());
+    await e.start();
+    const ws = await online(e, 0);
+    await e.react(mine(1), '👍');
+    await e.edit(mine(2), 'still fine');
+    ws.receive({ type: 'error', code: 'conflict', message: 'the message was deleted', ref: writes(ws)[0]!['ref'] });
+    await e.idle();
+    expect((await store.outbox())[0]).toMatchObject({ op: 'react', failed: 'the message was deleted' });
+    expect(writes(ws).map((f) => f['type'])).toEqual(['react', 'edit']);
+    await answer(e, ws, writes(ws)[1]!);
+    ws.drop();
+    const ws2 = await online(e, 1);
+    expect(writes(ws2)).toEqual([]);
+    // Dismissed by the user: gone.
+    await e.discardOutbox((await store.outbox())[0]!.client_id);
+    expect(await store.outbox()).toEqual([]);
+  });
+});
+
 describe('Backoff', () => {
   it('grows exponentially up to the cap, with jitter, and resets', () => {
     const b = new Backoff(100, 1000, () => 0.999);
@@ -311,5 +450,76 @@ describe('history windows', () => {
     await e.loadOlder(7);
     expect(e.state.get().messages[7]?.map((m) => m.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     expect(f.calls).toContain('GET /api/v1/conversations/7/messages?before=8&limit=100');
+  });
+});
+
+describe('bounded history window', () => {
+  it('keeps at most WINDOW messages: scrolling up drops the newest, scrolling back down reads them again from the store', async () => {
+    const { WINDOW } = await import('./engine');
+    const total = 2 * WINDOW + 500;
+    await store.putMessages(Array.from({ length: total }, (_, i) => message(i + 1, i + 1)));
+    // Not started (offline): everything comes from the store.
+    const e = makeEngine(routes());
+    await e.openConversation(7);
+    const seqs = () => e.state.get().messages[7]!.map((m) => m.seq);
+    expect(seqs()[0]).toBe(total - 99);
+    let steps = 0;
+    while (e.state.get().hasOlder[7] !== false && steps++ < 100) {
+      await e.loadOlder(7);
+      expect(seqs().length).toBeLessThanOrEqual(WINDOW);
+    }
+    // At the first message: the window is the oldest WINDOW, contiguous.
+    expect(seqs()).toEqual(Array.from({ length: WINDOW }, (_, i) => i + 1));
+    expect(e.state.get().hasNewer[7]).toBe(true);
+    steps = 0;
+    while (e.state.get().hasNewer[7] && steps++ < 100) {
+      expect(await e.loadNewer(7)).toBeGreaterThan(0);
+      expect(seqs().length).toBeLessThanOrEqual(WINDOW);
+    }
+    expect(seqs()).toEqual(Array.from({ length: WINDOW }, (_, i) => total - WINDOW + i + 1));
+    expect(e.state.get().hasOlder[7]).toBe(true);
+    expect(await e.loadNewer(7)).toBe(0);
+  });
+
+  it('reopening a window scrolled far up shows the newest messages again', async () => {
+    const { WINDOW } = await import('./engine');
+    const total = WINDOW + 300;
+    await store.putMessages(Array.from({ length: total }, (_, i) => message(i + 1, i + 1)));
+    const e = makeEngine(routes());
+    await e.openConversation(7);
+    for (let i = 0; i < WINDOW / 100 + 2; i++) await e.loadOlder(7);
+    expect(e.state.get().hasNewer[7]).toBe(true);
+    await e.openConversation(7);
+    const list = e.state.get().messages[7]!;
+    expect(list[list.length - 1]!.seq).toBe(total);
+    expect(e.state.get().hasNewer[7]).toBe(false);
+  });
+});
+
+describe('bounded history window, live', () => {
+  it('a message arriving while the newest are out of the window is stored, and shown once scrolled back down', async () => {
+    const { WINDOW } = await import('./engine');
+    const total = WINDOW + 300;
+    await store.applyEvents([{ position: 40, event: CONVERSATION_CREATED as never }], ME.id);
+    await store.putMessages(Array.from({ length: total }, (_, i) => message(i + 1, i + 1)));
+    const e = makeEngine(routes());
+    await e.openConversation(7);
+    for (let i = 0; i < WINDOW / 100 + 2; i++) await e.loadOlder(7);
+    const before = e.state.get().messages[7]!;
+    expect(e.state.get().hasNewer[7]).toBe(true);
+    await e.start();
+    const ws = await server.next(0);
+    ws.open();
+    await ws.waitSent(1);
+    ws.receive(WELCOME);
+    ws.receive({ type: 'event', position: 41, event: { type: 'message.new', conversation_id: 7, message: message(total + 1, total + 1) } });
+    ws.receive({ type: 'synced', position: 41 });
+    await e.idle();
+    expect(e.state.get().messages[7]!.map((m) => m.seq)).toEqual(before.map((m) => m.seq));
+    expect((await store.messagesAfter(7, total, 10)).map((m) => m.seq)).toEqual([total + 1]);
+    for (let i = 0; i < 20 && e.state.get().hasNewer[7]; i++) await e.loadNewer(7);
+    const after = e.state.get().messages[7]!;
+    expect(after[after.length - 1]!.seq).toBe(total + 1);
+    expect(after.length).toBeLessThanOrEqual(WINDOW);
   });
 });

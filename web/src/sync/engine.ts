@@ -27,6 +27,7 @@ import { newClientId } from './ids';
 import { Observable } from './observable';
 import type { RestClient } from './rest';
 import { emptyChanges, type Changes, type OutboxItem, type Store } from './store';
+import { opApplied } from './pending';
 import { Backoff } from './backoff';
 
 export interface SyncState {
@@ -46,6 +47,12 @@ export interface SyncState {
   messages: Record<Id, Message[]>;
   /** Whether older messages exist before the loaded part. */
   hasOlder: Record<Id, boolean>;
+  /**
+   * Whether newer messages exist after the loaded part: the window holds at
+   * most WINDOW messages, and scrolling far up drops the newest ones (they
+   * stay in the store and are read again when scrolled back to).
+   */
+  hasNewer: Record<Id, boolean>;
   users: Record<Id, PublicUser>;
 }
 
@@ -62,15 +69,25 @@ export interface EngineOptions {
   onSignedOut?: (reason: string) => void;
 }
 
-/** Messages per page from the server, and per page read from the store. */
+/**
+ * Messages per page from the server, and per page read from the store: a
+ * store read's reply is deserialised on the main thread in one go, so its
+ * pages are small (the list asks for the next one well ahead of need).
+ */
 const PAGE = 100;
-const LOCAL_PAGE = 150;
+const LOCAL_PAGE = 100;
+/**
+ * The most messages of one conversation kept in memory: pages far from the
+ * view are dropped, so a long history costs the same as a short one (no
+ * array of 50,000 to copy or collect as pages come and go).
+ */
+export const WINDOW = 1000;
 /** Outbox pacing: 15 sends every 500 ms (30/s) leaves room for receipts and typing. */
 const OUTBOX_CHUNK = 15;
 const OUTBOX_CHUNK_MS = 500;
 const PERMANENT_SEND_ERRORS = new Set(['validation_failed', 'not_found', 'blocked', 'conflict', 'forbidden']);
-
-type Pending = { resolve: () => void; reject: (e: Error) => void };
+/** After an `internal` error the outcome is unknown: the entry is looked at again after this long. */
+const OP_RETRY_MS = 2_000;
 
 export class SyncEngine {
   readonly state: Observable<SyncState>;
@@ -83,8 +100,8 @@ export class SyncEngine {
   private catchingUp = false;
   /** Outbox entries sent on the current connection (each is sent once per connection). */
   private sentOnThisConnection = new Set<string>();
-  private pending = new Map<string, Pending>();
-  private refCounter = 0;
+  /** Counts connections: an async step that outlived its connection does nothing. */
+  private connection = 0;
   private typingSent = new Map<Id, number>();
   private typingTimers = new Map<Id, ReturnType<typeof setTimeout>>();
   private flushTimer: ReturnType<typeof setTimeout> | null = null;
@@ -107,6 +124,7 @@ export class SyncEngine {
       outbox: [],
       messages: {},
       hasOlder: {},
+      hasNewer: {},
       users: { [opts.me.id]: opts.me },
     });
     const connOpts: ConstructorParameters<typeof Connection>[0] = {
@@ -132,17 +150,27 @@ export class SyncEngine {
     for (const t of this.typingTimers.values()) clearTimeout(t);
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.conn.stop();
-    for (const p of this.pending.values()) p.reject(new Error('stopped'));
-    this.pending.clear();
   }
 
   retryNow(): void {
     this.conn.retryNow();
   }
 
-  /** Waits until every frame received so far has been applied (tests, UI). */
-  idle(): Promise<void> {
-    return this.chain;
+  /**
+   * Waits until every frame received so far has been applied, and the work
+   * they queued after them (tests, UI).
+   */
+  async idle(): Promise<void> {
+    let chain: Promise<void>;
+    do {
+      chain = this.chain;
+      await chain;
+    } while (chain !== this.chain);
+  }
+
+  /** Runs `step` after everything queued before it (frames, outbox work). */
+  private after(step: () => Promise<void>): void {
+    this.chain = this.chain.then(step).catch((e) => console.error('parley: outbox step failed', e));
   }
 
   // -- loading ------------------------------------------------------------------
@@ -176,15 +204,25 @@ export class SyncEngine {
     if (token) hello.token = token;
     if (position !== undefined) hello.position = position;
     this.catchingUp = true;
+    this.connection++;
     this.sentOnThisConnection.clear();
     return hello;
   }
 
   private onConnectionState(s: ConnectionState): void {
     if (s !== 'online') {
-      // Replies to frames of a dead connection never come: fail them now.
-      for (const p of this.pending.values()) p.reject(new Error('connection lost'));
-      this.pending.clear();
+      // An op sent on the lost connection without an answer may or may not
+      // have been applied: marked so, and looked at again after the next
+      // catch-up (flushOutbox, resolveUncertain), which the chain runs after.
+      const lost = this.state.get().outbox.filter((o) => o.op && !o.failed && !o.uncertain && this.sentOnThisConnection.has(o.client_id));
+      if (lost.length > 0) {
+        this.after(async () => {
+          for (const item of lost) {
+            const now = this.state.get().outbox.find((o) => o.client_id === item.client_id);
+            if (now && !now.uncertain) await this.updateOutbox({ ...now, uncertain: true });
+          }
+        });
+      }
     }
     this.state.update((st) => ({ ...st, connection: s }));
   }
@@ -253,16 +291,21 @@ export class SyncEngine {
           const changes = await this.store.applyAck(item, frame, this.opts.me.id);
           await this.reflect(changes);
           this.state.update((s) => ({ ...s, outbox: s.outbox.filter((o) => o.client_id !== frame.client_id) }));
+          this.flushOutbox();
         }
-        this.settle(frame.ref);
         return;
       }
       case 'ok':
+        if (frame.ref?.startsWith('op:')) {
+          await this.removeFromOutbox(frame.ref.slice(3));
+          this.flushOutbox();
+        }
+        return;
       case 'pong':
-        this.settle(frame.ref);
         return;
       case 'error': {
         const ref = frame.ref;
+        if (ref?.startsWith('op:')) await this.opRefused(ref.slice(3), frame.code, frame.message);
         if (ref?.startsWith('send:')) {
           const clientId = ref.slice(5);
           if (PERMANENT_SEND_ERRORS.has(frame.code)) {
@@ -273,10 +316,18 @@ export class SyncEngine {
               this.state.update((s) => ({ ...s, outbox: s.outbox.map((o) => (o.client_id === clientId ? failed : o)) }));
             }
           }
-          // Otherwise (internal, too_many_requests) it is sent again on the
-          // next connection, with the same client id.
+          // Otherwise (internal) its outcome is unknown: it is sent again,
+          // with the same client id (a duplicate is acknowledged as such),
+          // a little later on this connection or on the next one.
+          else {
+            const connection = this.connection;
+            setTimeout(() => {
+              if (connection !== this.connection || this.stopped) return;
+              this.sentOnThisConnection.delete(clientId);
+              if (this.conn.getState() === 'online') this.flushOutbox();
+            }, OP_RETRY_MS);
+          }
         }
-        this.settle(ref, new Error(frame.message || frame.code));
         return;
       }
       case 'typing': {
@@ -365,7 +416,12 @@ export class SyncEngine {
       const messages = { ...s.messages };
       for (const [cid, list] of changes.messages) {
         const loaded = messages[cid];
-        if (loaded) messages[cid] = mergeSorted(loaded, list);
+        if (!loaded) continue;
+        // Newer messages were dropped from the window: new ones are stored
+        // and read with them when the reader scrolls back down, and only
+        // changes to loaded messages apply here.
+        const end = loaded[loaded.length - 1]?.seq ?? 0;
+        messages[cid] = mergeSorted(loaded, s.hasNewer[cid] ? list.filter((m) => m.seq <= end) : list);
       }
       for (const id of changes.removedConversations) delete messages[id];
       return withUsers({ ...s, ...patch, conversations: sortConversations([...convs.values()]), messages });
@@ -459,6 +515,7 @@ export class SyncEngine {
         blocks: blocks.blocked,
         settings: settings?.settings ?? s.settings,
         messages: { ...windows },
+        hasNewer: {},
       }),
     );
   }
@@ -467,7 +524,8 @@ export class SyncEngine {
 
   /** Loads the newest part of a conversation (store first, then server). */
   async openConversation(id: Id): Promise<void> {
-    if (!this.state.get().messages[id]) {
+    // A window scrolled far up (its newest messages dropped) opens at the newest again.
+    if (!this.state.get().messages[id] || this.state.get().hasNewer[id]) {
       const local = contiguousTail(await this.store.messagesBefore(id, Number.MAX_SAFE_INTEGER, PAGE));
       this.setWindow(id, local, local.length > 0 ? local[0]!.seq > 1 : true);
     }
@@ -525,11 +583,71 @@ export class SyncEngine {
       }
     }
     const hasOlder = page.length > 0 && page[0]!.seq > 1;
-    this.state.update((s) => ({
-      ...s,
-      messages: { ...s.messages, [id]: mergeSorted(s.messages[id] ?? [], page) },
-      hasOlder: { ...s.hasOlder, [id]: hasOlder },
-    }));
+    this.state.update((s) => {
+      let merged = mergeSorted(s.messages[id] ?? [], page);
+      let hasNewer = s.hasNewer[id] ?? false;
+      if (merged.length > WINDOW) {
+        // The newest messages leave the window (they are in the store).
+        merged = merged.slice(0, WINDOW);
+        hasNewer = true;
+      }
+      return {
+        ...s,
+        messages: { ...s.messages, [id]: merged },
+        hasOlder: { ...s.hasOlder, [id]: hasOlder },
+        hasNewer: { ...s.hasNewer, [id]: hasNewer },
+      };
+    });
+    return page.length;
+  }
+
+  /**
+   * Reads up to one page after the newest loaded message, when newer ones
+   * were dropped from the window: from the store, else (a gap) from the
+   * server. The oldest messages leave the window as it fills. Returns how
+   * many messages were added.
+   */
+  async loadNewer(id: Id): Promise<number> {
+    const window = this.state.get().messages[id] ?? [];
+    if (!this.state.get().hasNewer[id] || window.length === 0) return 0;
+    const newest = window[window.length - 1]!.seq;
+    // One more than a page: whether the store holds more after it.
+    let page = await this.store.messagesAfter(id, newest, LOCAL_PAGE + 1);
+    // Only the part that follows on without a gap.
+    let n = 0;
+    while (n < page.length && page[n]!.seq === newest + n + 1) n++;
+    const lastSeq = this.state.get().conversations.find((c) => c.id === id)?.last_seq ?? 0;
+    page = page.slice(0, Math.min(n, LOCAL_PAGE));
+    let more = n > LOCAL_PAGE || lastSeq > newest + page.length;
+    if (page.length === 0) {
+      if (lastSeq > newest) {
+        try {
+          const p = await this.rest.messages(id, { after: newest, limit: PAGE });
+          page = await this.store.putMessages(p.messages);
+          more = p.has_more;
+        } catch {
+          // Offline: the reader stays where the store ends; scrolling again retries.
+          return 0;
+        }
+      }
+    }
+    this.state.update((s) => {
+      const loaded = s.messages[id] ?? [];
+      // The window changed meanwhile (reopened, reloaded): this page no longer follows it.
+      if (!s.hasNewer[id] || loaded[loaded.length - 1]?.seq !== newest) return s;
+      let merged = mergeSorted(loaded, page);
+      let hasOlder = s.hasOlder[id] ?? true;
+      if (merged.length > WINDOW) {
+        merged = merged.slice(merged.length - WINDOW);
+        hasOlder = true;
+      }
+      return {
+        ...s,
+        messages: { ...s.messages, [id]: merged },
+        hasOlder: { ...s.hasOlder, [id]: hasOlder },
+        hasNewer: { ...s.hasNewer, [id]: more },
+      };
+    });
     return page.length;
   }
 
@@ -538,6 +656,7 @@ export class SyncEngine {
       ...s,
       messages: { ...s.messages, [id]: messages },
       hasOlder: { ...s.hasOlder, [id]: hasOlder },
+      hasNewer: { ...s.hasNewer, [id]: false },
     }));
   }
 
@@ -563,8 +682,54 @@ export class SyncEngine {
   }
 
   async discardOutbox(clientId: string): Promise<void> {
+    await this.removeFromOutbox(clientId);
+  }
+
+  private async removeFromOutbox(clientId: string): Promise<void> {
     await this.store.removeOutbox(clientId);
+    this.sentOnThisConnection.delete(clientId);
     this.state.update((s) => ({ ...s, outbox: s.outbox.filter((o) => o.client_id !== clientId) }));
+  }
+
+  private async updateOutbox(item: OutboxItem): Promise<void> {
+    await this.store.addOutbox(item);
+    this.state.update((s) => ({ ...s, outbox: s.outbox.map((o) => (o.client_id === item.client_id ? item : o)) }));
+  }
+
+  /**
+   * Queues a change to an existing message (edit, delete, react) in the
+   * outbox, like a message: stored first, shown at once (pending.ts), sent
+   * in order when connected, removed on the server's `ok`.
+   */
+  private async queueOp(m: Pick<Message, 'id' | 'conversation_id'>, op: Pick<OutboxItem, 'op' | 'text' | 'emoji' | 'remove'>): Promise<void> {
+    const now = Date.now();
+    const last = this.state.get().outbox.reduce((max, o) => Math.max(max, o.order), 0);
+    const item: OutboxItem = { client_id: newClientId(), conversation_id: m.conversation_id, message_id: m.id, created_at: now, order: Math.max(now, last + 1), ...op };
+    await this.store.addOutbox(item);
+    this.state.update((s) => ({ ...s, outbox: [...s.outbox, item] }));
+    if (this.conn.getState() === 'online') this.flushOutbox();
+  }
+
+  /** The server refused an op: for good (marked failed, shown), or for now (`internal`: outcome unknown). */
+  private async opRefused(clientId: string, code: string, message: string): Promise<void> {
+    const item = this.state.get().outbox.find((o) => o.client_id === clientId);
+    if (!item) return;
+    if (PERMANENT_SEND_ERRORS.has(code)) {
+      this.sentOnThisConnection.delete(clientId);
+      await this.updateOutbox({ ...item, failed: message || code });
+      this.flushOutbox();
+      return;
+    }
+    // After `internal` the outcome is unknown: looked at again (and sent
+    // again unless the store shows it applied) a little later, on this
+    // connection, so that the ops after it do not wait for a reconnect.
+    await this.updateOutbox({ ...item, uncertain: true });
+    const connection = this.connection;
+    setTimeout(() => {
+      if (connection !== this.connection || this.stopped) return;
+      this.sentOnThisConnection.delete(clientId);
+      if (this.conn.getState() === 'online') this.flushOutbox();
+    }, OP_RETRY_MS);
   }
 
   /**
@@ -572,12 +737,32 @@ export class SyncEngine {
    * order, paced under the server's frame rate (50/s per session, bursts of
    * 200): a frame over the limit is dropped without a `ref`, so the client
    * could not tell which message to resend.
+   *
+   * New messages are sent without waiting for each other's acks (their
+   * client ids make a resend harmless). An op (edit, delete, react) waits
+   * until everything before it is answered, and nothing after it is sent
+   * before its own answer: so the server applies them in the order they
+   * were made, and at most one op is ever of unknown outcome when a
+   * connection drops (see resolveUncertain).
    */
   private flushOutbox(): void {
     if (this.flushTimer) return;
     let sent = 0;
+    let waiting = false;
     for (const item of this.state.get().outbox) {
-      if (item.failed || this.sentOnThisConnection.has(item.client_id)) continue;
+      if (item.failed) continue;
+      if (this.sentOnThisConnection.has(item.client_id)) {
+        if (item.op) return;
+        waiting = true;
+        continue;
+      }
+      if (item.op) {
+        if (waiting) return;
+        this.sentOnThisConnection.add(item.client_id);
+        if (item.uncertain) this.after(() => this.resolveUncertain(item));
+        else this.sendOp(item);
+        return;
+      }
       if (sent === OUTBOX_CHUNK) {
         this.flushTimer = setTimeout(() => {
           this.flushTimer = null;
@@ -586,8 +771,45 @@ export class SyncEngine {
         return;
       }
       this.sendItem(item);
+      waiting = true;
       sent++;
     }
+  }
+
+  private sendOp(item: OutboxItem): void {
+    const ref = `op:${item.client_id}`;
+    const id = item.message_id!;
+    let frame: Parameters<Connection['send']>[0];
+    if (item.op === 'edit') frame = { type: 'edit', ref, message_id: id, text: item.text };
+    else if (item.op === 'delete') frame = { type: 'delete', ref, message_id: id };
+    else {
+      frame = { type: 'react', ref, message_id: id, emoji: item.emoji ?? '' };
+      if (item.remove) frame.remove = true;
+    }
+    if (!this.conn.send(frame)) this.sentOnThisConnection.delete(item.client_id);
+  }
+
+  /**
+   * The op of unknown outcome (sent, then the connection dropped or the
+   * server failed before answering), after the catch-up: if the stored
+   * message already shows its effect it was applied and goes; otherwise
+   * it is sent again. Deleting and reacting are idempotent on the server
+   * (a repeat is answered `ok` and emits nothing), an edit is not (a
+   * repeat emits a second `message.edited`, with the same text): the check
+   * keeps the other devices from seeing it twice.
+   */
+  private async resolveUncertain(item: OutboxItem): Promise<void> {
+    const connection = this.connection;
+    const stored = item.message_id === undefined ? undefined : await this.store.message(item.message_id);
+    if (connection !== this.connection || !this.state.get().outbox.some((o) => o.client_id === item.client_id)) return;
+    if (opApplied(item, stored, this.opts.me.id)) {
+      await this.removeFromOutbox(item.client_id);
+      if (this.conn.getState() === 'online') this.flushOutbox();
+      return;
+    }
+    const { uncertain: _, ...sure } = item;
+    await this.updateOutbox(sure);
+    if (connection === this.connection) this.sendOp(sure);
   }
 
   private sendItem(item: OutboxItem): void {
@@ -605,38 +827,19 @@ export class SyncEngine {
     if (this.conn.send(frame)) this.sentOnThisConnection.add(item.client_id);
   }
 
-  private request(frame: Parameters<Connection['send']>[0] & { ref?: string }): Promise<void> {
-    const ref = `r${++this.refCounter}`;
-    return new Promise<void>((resolve, reject) => {
-      if (this.conn.getState() !== 'online' || !this.conn.send({ ...frame, ref } as never)) {
-        reject(new Error('You are offline.'));
-        return;
-      }
-      this.pending.set(ref, { resolve, reject });
-    });
+  /** Edits one's message: queued in the outbox, shown at once, sent in order (also offline). */
+  edit(m: Pick<Message, 'id' | 'conversation_id'>, text: string): Promise<void> {
+    return this.queueOp(m, { op: 'edit', text });
   }
 
-  private settle(ref: string | undefined, error?: Error): void {
-    if (!ref) return;
-    const p = this.pending.get(ref);
-    if (!p) return;
-    this.pending.delete(ref);
-    if (error) p.reject(error);
-    else p.resolve();
+  delete(m: Pick<Message, 'id' | 'conversation_id'>): Promise<void> {
+    return this.queueOp(m, { op: 'delete', text: '' });
   }
 
-  edit(messageId: Id, text: string): Promise<void> {
-    return this.request({ type: 'edit', message_id: messageId, text });
-  }
-
-  delete(messageId: Id): Promise<void> {
-    return this.request({ type: 'delete', message_id: messageId });
-  }
-
-  react(messageId: Id, emoji: string, remove = false): Promise<void> {
-    const f: Parameters<Connection['send']>[0] = { type: 'react', message_id: messageId, emoji };
-    if (remove) f.remove = true;
-    return this.request(f);
+  react(m: Pick<Message, 'id' | 'conversation_id'>, emoji: string, remove = false): Promise<void> {
+    const op: Pick<OutboxItem, 'op' | 'text' | 'emoji' | 'remove'> = { op: 'react', text: '', emoji };
+    if (remove) op.remove = true;
+    return this.queueOp(m, op);
   }
 
   /** Marks a conversation read up to `seq` (only forward, only when online). */

@@ -44,6 +44,22 @@ export interface OutboxItem {
   order: number;
   /** Set when the server refused it for good (the UI offers to discard it). */
   failed?: string;
+  /**
+   * A change to an existing message instead of a new one (`text` is then
+   * the new text of an edit, else empty): queued, shown and sent like a
+   * message, in the same order (docs: web/README.md, "Outbox").
+   */
+  op?: 'edit' | 'delete' | 'react';
+  /** The message an op changes. */
+  message_id?: Id;
+  /** A reaction's emoji, and whether the op removes it. */
+  emoji?: string;
+  remove?: boolean;
+  /**
+   * An op sent on a connection that was lost before its answer: it may or
+   * may not have been applied. Looked at again after the next catch-up.
+   */
+  uncertain?: boolean;
 }
 
 /** A resumable upload in progress, kept so that it continues after a reload. */
@@ -198,6 +214,12 @@ export class Store {
       cursor = await cursor.continue();
     }
     return out.reverse();
+  }
+
+  /** Up to `limit` stored messages after `afterSeq`, ascending (fewer where seqs are missing). */
+  async messagesAfter(conversation: Id, afterSeq: number, limit: number): Promise<Message[]> {
+    const range = IDBKeyRange.bound([conversation, afterSeq + 1], [conversation, afterSeq + limit]);
+    return this.db.getAllFromIndex('messages', 'by_seq', range);
   }
 
   /** The highest seq stored for a conversation (0 when none). */

@@ -107,7 +107,7 @@ export function Composer({ conv, state, api, onSent }: { conv: ConversationRecor
     setError(null);
     if (editing) {
       try {
-        await engine.edit(editing.id, value);
+        await engine.edit(editing, value);
         setEditing(null);
         setText('');
       } catch (e) {

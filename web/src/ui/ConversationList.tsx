@@ -19,7 +19,17 @@ export function conversationTitle(c: ConversationRecord, s: Pick<SyncState, 'use
 
 export function ConversationList({ openId, onPanel }: { openId: Id | null; onPanel: (p: 'contacts' | 'settings' | 'group') => void }) {
   const { engine, open, signOut } = useCtx();
-  const state = useObservable(engine.state, (s) => s);
+  // Only what the list shows: loading a page of history or typing elsewhere
+  // does not render it again.
+  const state = {
+    conversations: useObservable(engine.state, (s) => s.conversations),
+    users: useObservable(engine.state, (s) => s.users),
+    invitations: useObservable(engine.state, (s) => s.invitations),
+    settings: useObservable(engine.state, (s) => s.settings),
+    me: useObservable(engine.state, (s) => s.me),
+    presence: useObservable(engine.state, (s) => s.presence),
+    connection: useObservable(engine.state, (s) => s.connection),
+  };
   const [filter, setFilter] = useState('');
   const f = filter.trim().toLowerCase();
   const list = state.conversations.filter((c) => {
@@ -81,6 +91,8 @@ export function ConversationList({ openId, onPanel }: { openId: Id | null; onPan
                   <span class="conv-main">
                     <span class="conv-top">
                       <span class="conv-title">{title}</span>
+                      {/* The dot on the avatar, for screen readers (after the title, which names the entry first). */}
+                      {online && <span class="visually-hidden">, online</span>}
                       <span class="visually-hidden">, </span>
                       <span class="conv-time">{shortWhen(c.last_activity)}</span>
                     </span>

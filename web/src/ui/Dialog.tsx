@@ -1,10 +1,11 @@
 // The open conversation: header, the virtualised message log, the composer.
-import { lazy, Suspense } from 'preact/compat';
+import { lazy, memo, Suspense } from 'preact/compat';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import type { Id, Message } from '../protocol/types';
+import type { Id, Me, Message, PublicUser } from '../protocol/types';
 import { deliveryMark, type ConversationRecord } from '../sync/apply';
 import type { SyncState } from '../sync/engine';
 import type { OutboxItem } from '../sync/store';
+import { pendingOps, withPendingOps } from '../sync/pending';
 import { Avatar } from './Avatar';
 import { preview, useCtx } from './Chat';
 import { ConnectionBadge, conversationTitle } from './ConversationList';
@@ -40,6 +41,7 @@ export function Dialog({ id }: { id: Id }) {
   const list = useRef<VirtualListHandle | null>(null);
   const composer = useRef<ComposerApi | null>(null);
   const loadingOlder = useRef(false);
+  const loadingNewer = useRef(false);
   useTick(60_000);
 
   useEffect(() => {
@@ -64,6 +66,16 @@ export function Dialog({ id }: { id: Id }) {
     built.current = { messages, rows: msgRows };
     return withOutbox(msgRows, messages, outbox, id);
   }, [messages, outbox, id]);
+  // Edits, deletions and reactions not yet applied by the server: shown
+  // over the stored messages at once; refused ones are said so.
+  const ops = useMemo(() => pendingOps(outbox, id), [outbox, id]);
+  const refused = useMemo(() => {
+    const byMessage = new Map<Id, OutboxItem[]>();
+    for (const o of outbox) {
+      if (o.op && o.failed && o.conversation_id === id && o.message_id !== undefined) byMessage.set(o.message_id, [...(byMessage.get(o.message_id) ?? []), o]);
+    }
+    return byMessage;
+  }, [outbox, id]);
 
   const onNearTop = useCallback(() => {
     if (loadingOlder.current || state.hasOlder[id] === false) return;
@@ -72,6 +84,20 @@ export function Dialog({ id }: { id: Id }) {
       loadingOlder.current = false;
     });
   }, [id, state.hasOlder[id]]);
+
+  const hasNewer = state.hasNewer[id] ?? false;
+  const onNearBottom = useCallback(() => {
+    if (loadingNewer.current || !hasNewer) return;
+    loadingNewer.current = true;
+    void engine.loadNewer(id).finally(() => {
+      loadingNewer.current = false;
+    });
+  }, [id, hasNewer]);
+  const toNewest = async () => {
+    // The newest messages were dropped from the window: read them again first.
+    if (hasNewer) await engine.openConversation(id);
+    list.current?.scrollToBottom();
+  };
 
   const jumpTo = async (messageId: Id) => {
     for (let i = 0; i < 100; i++) {
@@ -87,9 +113,22 @@ export function Dialog({ id }: { id: Id }) {
     }
   };
 
+  // What the rows do, as one object that never changes, so that a row whose
+  // message did not change is not rendered again (MessageView is memo).
+  const jump = useRef(jumpTo);
+  jump.current = jumpTo;
+  const actions = useMemo<RowActions>(() => ({
+    reply: (m) => composer.current?.reply(m),
+    edit: (m) => composer.current?.edit(m),
+    react: (m) => setReactTo(m),
+    jump: (messageId) => void jump.current(messageId),
+    view: (a) => setViewer(a),
+  }), []);
+  const members = conv?.members;
+  const memberNames = useMemo(() => new Set((members ?? []).map((m) => m.user.username)), [members]);
+
   if (!conv) return <main class="dialog" aria-label="Conversation" />;
   const title = conversationTitle(conv, state);
-  const memberNames = new Set((conv.members ?? []).map((m) => m.user.username));
   const typing = Object.entries(state.typing[id] ?? {})
     .filter(([, until]) => until > Date.now())
     .map(([uid]) => displayName(state.users[Number(uid)]));
@@ -121,15 +160,17 @@ export function Dialog({ id }: { id: Id }) {
         itemKey={(r) => r.key}
         label="Messages"
         onNearTop={onNearTop}
+        moreBelow={hasNewer}
+        onNearBottom={onNearBottom}
         onAtBottom={setAtBottom}
         handle={(h) => { list.current = h; }}
         render={(r) =>
           r.kind === 'day' ? (
             <div class="day" role="separator"><span>{r.label}</span></div>
           ) : r.kind === 'msg' ? (
-            <MessageView m={r.m} first={r.first} conv={conv} state={state} memberNames={memberNames}
-              onReply={() => composer.current?.reply(r.m)} onEdit={() => composer.current?.edit(r.m)}
-              onReact={() => setReactTo(r.m)} onJump={jumpTo} onView={(a) => setViewer(a)} />
+            <MessageView m={withPendingOps(r.m, ops.get(r.m.id), state.me.id)} first={r.first} conv={conv} me={state.me} users={state.users}
+              replied={r.m.reply_to ? messages.find((x) => x.id === r.m.reply_to) : undefined} memberNames={memberNames}
+              pending={ops.has(r.m.id)} refused={refused.get(r.m.id)} actions={actions} />
           ) : (
             <PendingView item={r.item} state={state} />
           )
@@ -137,16 +178,17 @@ export function Dialog({ id }: { id: Id }) {
       />
       {rows.length === 0 && state.hasOlder[id] === false && <p class="no-messages">No messages yet: say hello!</p>}
       {!atBottom && (
-        <button type="button" class="to-bottom" aria-label="Jump to the newest message" onClick={() => list.current?.scrollToBottom()}>↓</button>
+        <button type="button" class="to-bottom" aria-label="Jump to the newest message" onClick={() => void toNewest()}>↓</button>
       )}
       <div class="typing" aria-live="polite">{typing.length > 0 ? `${typing.join(', ')} ${typing.length > 1 ? 'are' : 'is'} typing…` : ''}</div>
-      <Composer key={id} conv={conv} state={state} api={(a) => { composer.current = a; }} onSent={() => list.current?.scrollToBottom()} />
+      <Composer key={id} conv={conv} state={state} api={(a) => { composer.current = a; }} onSent={() => void toNewest()} />
       {reactTo && (
         <Suspense fallback={null}>
           <EmojiPicker label={`React to ${displayName(state.users[reactTo.sender_id])}'s message`} onClose={() => setReactTo(null)}
             onPick={(emoji) => {
-              const mine = reactTo.reactions.find((r) => r.emoji === emoji)?.user_ids.includes(state.me.id) ?? false;
-              void engine.react(reactTo.id, emoji, mine).catch(() => undefined);
+              const shown = withPendingOps(reactTo, ops.get(reactTo.id), state.me.id);
+              const mine = shown.reactions.find((r) => r.emoji === emoji)?.user_ids.includes(state.me.id) ?? false;
+              void engine.react(reactTo, emoji, mine);
               setReactTo(null);
             }} />
         </Suspense>
@@ -211,7 +253,7 @@ function sameRun(list: Message[], at: number, run: Message[]): boolean {
 }
 
 function withOutbox(rows: Row[], messages: Message[], outbox: OutboxItem[], id: Id): Row[] {
-  const waiting = outbox.filter((item) => item.conversation_id === id);
+  const waiting = outbox.filter((item) => item.conversation_id === id && !item.op);
   if (waiting.length === 0) return rows;
   const acked = new Set(messages.slice(-200).map((m) => m.client_id));
   const out = rows.slice();
@@ -257,19 +299,38 @@ function subtitle(c: ConversationRecord, s: SyncState): string {
   return p.last_seen_at ? `last seen ${relative(p.last_seen_at)}` : `@${c.peer.username}`;
 }
 
-function MessageView({ m, first, conv, state, memberNames, onReply, onEdit, onReact, onJump, onView }: {
-  m: Message; first: boolean; conv: ConversationRecord; state: SyncState; memberNames: Set<string>;
-  onReply: () => void; onEdit: () => void; onReact: () => void; onJump: (id: Id) => void; onView: (a: { id: string; name: string }) => void;
+interface RowActions {
+  reply: (m: Message) => void;
+  edit: (m: Message) => void;
+  react: (m: Message) => void;
+  jump: (id: Id) => void;
+  view: (a: { id: string; name: string }) => void;
+}
+
+/**
+ * One message. Memo: its props are the message and what it is drawn with,
+ * each the same object until it changes, so rows that did not change are
+ * skipped when the list renders again (older pages loading, new messages).
+ */
+const MessageView = memo(function MessageView({ m, first, conv, me: meUser, users, replied, memberNames, pending, refused, actions }: {
+  m: Message; first: boolean; conv: ConversationRecord; me: Me; users: Record<Id, PublicUser>;
+  /** The message it replies to, when loaded. */
+  replied: Message | undefined;
+  memberNames: Set<string>;
+  /** Changes of this message wait in the outbox (shown already). */
+  pending: boolean;
+  /** Changes of this message the server refused. */
+  refused: OutboxItem[] | undefined;
+  actions: RowActions;
 }) {
   const { engine } = useCtx();
-  const me = state.me.id;
+  const me = meUser.id;
   const own = m.sender_id === me;
-  const sender = state.users[m.sender_id];
-  const name = own ? displayName(state.me) : displayName(sender);
+  const sender = users[m.sender_id];
+  const name = own ? displayName(meUser) : displayName(sender);
   const group = conv.kind === 'group';
-  const replied = m.reply_to ? (state.messages[conv.id] ?? []).find((x) => x.id === m.reply_to) : undefined;
   const canDelete = own || (group && (conv.role === 'owner' || conv.role === 'admin'));
-  const mark = own ? deliveryMark(conv, m, me) : null;
+  const mark = pending ? 'pending' : own ? deliveryMark(conv, m, me) : null;
   const described = m.deleted ? 'Message deleted' : m.sticker ? `Sticker ${m.sticker.emoji}` : [m.text, ...m.attachments.map((a) => a.name)].filter(Boolean).join(' ');
   const mentioned = m.mentions.includes(me);
 
@@ -280,8 +341,8 @@ function MessageView({ m, first, conv, state, memberNames, onReply, onEdit, onRe
       <div class={`bubble${m.deleted ? ' deleted' : ''}${m.sticker ? ' sticker' : ''}`}>
         {group && !own && first && <div class={`sender hue-text-${(m.sender_id * 47) % 8}`}>{name}</div>}
         {m.reply_to && !m.deleted && (
-          <button type="button" class="quote" onClick={() => onJump(m.reply_to!)} aria-label={`Show the original message${replied ? ` from ${displayName(state.users[replied.sender_id])}` : ''}`}>
-            <strong>{replied ? displayName(state.users[replied.sender_id]) : 'Reply'}</strong>
+          <button type="button" class="quote" onClick={() => actions.jump(m.reply_to!)} aria-label={`Show the original message${replied ? ` from ${displayName(users[replied.sender_id])}` : ''}`}>
+            <strong>{replied ? displayName(users[replied.sender_id]) : 'Reply'}</strong>
             <span>{replied ? preview(replied) : 'Earlier message'}</span>
           </button>
         )}
@@ -289,7 +350,7 @@ function MessageView({ m, first, conv, state, memberNames, onReply, onEdit, onRe
         {m.sticker && <StickerImage id={m.sticker.id} emoji={m.sticker.emoji} width={m.sticker.width} height={m.sticker.height} />}
         {m.attachments.map((a) =>
           a.content_type.startsWith('image/') && a.width ? (
-            <ImageAttachment key={a.id} id={a.id} name={a.name} width={a.width} height={a.height ?? a.width} onView={() => onView({ id: a.id, name: a.name })} />
+            <ImageAttachment key={a.id} id={a.id} name={a.name} width={a.width} height={a.height ?? a.width} onView={() => actions.view({ id: a.id, name: a.name })} />
           ) : (
             <div class="file-card" key={a.id}>
               <span class="file-icon" aria-hidden="true">📄</span>
@@ -308,29 +369,35 @@ function MessageView({ m, first, conv, state, memberNames, onReply, onEdit, onRe
           <div class="reactions">
             {m.reactions.map((r) => {
               const mine = r.user_ids.includes(me);
-              const who = r.user_ids.map((u) => displayName(state.users[u])).join(', ');
+              const who = r.user_ids.map((u) => displayName(users[u])).join(', ');
               return (
                 <button type="button" key={r.emoji} class={`reaction${mine ? ' mine' : ''}`} aria-pressed={mine} title={who}
                   aria-label={`${r.emoji} ${r.user_ids.length}, by ${who}`}
-                  onClick={() => void engine.react(m.id, r.emoji, mine).catch(() => undefined)}>
+                  onClick={() => void engine.react(m, r.emoji, mine)}>
                   {r.emoji} {r.user_ids.length}
                 </button>
               );
             })}
           </div>
         )}
+        {refused?.map((o) => (
+          <p class="refused error-text" key={o.client_id}>
+            {o.op === 'edit' ? 'Edit' : o.op === 'delete' ? 'Deletion' : 'Reaction'} not applied: {o.failed}{' '}
+            <button type="button" class="link" onClick={() => void engine.discardOutbox(o.client_id)}>Dismiss</button>
+          </p>
+        ))}
       </div>
       {!m.deleted && (
         <div class="actions" role="toolbar" aria-label="Message actions">
-          <button type="button" onClick={onReply} title="Reply">Reply</button>
-          <button type="button" onClick={onReact} title="React">React</button>
-          {own && !m.sticker && <button type="button" onClick={onEdit} title="Edit">Edit</button>}
-          {canDelete && <button type="button" onClick={() => void engine.delete(m.id).catch(() => undefined)} title="Delete">Delete</button>}
+          <button type="button" onClick={() => actions.reply(m)} title="Reply">Reply</button>
+          <button type="button" onClick={() => actions.react(m)} title="React">React</button>
+          {own && !m.sticker && <button type="button" onClick={() => actions.edit(m)} title="Edit">Edit</button>}
+          {canDelete && <button type="button" onClick={() => void engine.delete(m)} title="Delete">Delete</button>}
         </div>
       )}
     </article>
   );
-}
+});
 
 function Mark({ mark }: { mark: string }) {
   const label = mark === 'read' ? 'Read' : mark === 'delivered' ? 'Delivered' : mark === 'pending' ? 'Sending' : 'Sent';

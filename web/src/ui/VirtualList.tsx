@@ -2,7 +2,9 @@
 // near) the viewport are in the DOM, each placed at its offset; row heights
 // are measured once rendered and estimated before. It sticks to the bottom
 // when the user is there, keeps the rows in view still when rows are added
-// above or change height, and asks for more when the top comes near.
+// or dropped above or below or change height, and asks for more when the
+// top (or, when the items are a window of a longer list, the bottom) comes
+// near.
 import type { ComponentChildren } from 'preact';
 import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 
@@ -18,6 +20,9 @@ interface Props<T> {
   estimate?: number;
   overscan?: number;
   onNearTop?: () => void;
+  /** More items exist below the last one (dropped from a window): the list does not stick to the bottom. */
+  moreBelow?: boolean;
+  onNearBottom?: () => void;
   onAtBottom?: (atBottom: boolean) => void;
   handle?: (h: VirtualListHandle) => void;
   label: string;
@@ -26,14 +31,17 @@ interface Props<T> {
 
 const heights = new Map<string, number>();
 
-export function VirtualList<T>({ items, itemKey, render, estimate = 64, overscan = 1200, onNearTop, onAtBottom, handle, label, role = 'log' }: Props<T>) {
+export function VirtualList<T>({ items, itemKey, render, estimate = 64, overscan = 1200, onNearTop, moreBelow = false, onNearBottom, onAtBottom, handle, label, role = 'log' }: Props<T>) {
   const scroller = useRef<HTMLDivElement>(null);
   const [viewport, setViewport] = useState({ top: 0, height: 800 });
   const [measured, setMeasured] = useState(0);
   const stick = useRef(true);
+  // Not at the bottom of the whole list while more items exist below.
+  if (moreBelow) stick.current = false;
   /** The row to keep in place at the next commit (set when rows change). */
   const anchor = useRef<{ key: string; delta: number; index: number; length: number; next?: { key: string; delta: number } } | null>(null);
   const observer = useRef<ResizeObserver | null>(null);
+  const rendered = useRef<{ render: Props<T>['render']; nodes: Map<string, { item: T; node: ComponentChildren }> }>({ render, nodes: new Map() });
   // Keys and heights of the rows. Loading older history prepends rows: then
   // only the new rows are looked at and the rest is copied, so a page costs
   // its own size, not the size of the whole loaded history.
@@ -163,15 +171,26 @@ export function VirtualList<T>({ items, itemKey, render, estimate = 64, overscan
     }
   });
 
+  // While scrolling, the rows take no pointer events: rows passing under a
+  // still mouse would otherwise change :hover every frame, and restyle.
+  const scrolling = useRef<ReturnType<typeof setTimeout> | null>(null);
   const onScroll = useCallback(() => {
     const el = scroller.current;
     if (!el) return;
-    const atBottom = el.scrollHeight - el.scrollTop - el.clientHeight < 40;
+    if (scrolling.current) clearTimeout(scrolling.current);
+    else el.classList.add('scrolling');
+    scrolling.current = setTimeout(() => {
+      scrolling.current = null;
+      el.classList.remove('scrolling');
+    }, 150);
+    const below = el.scrollHeight - el.scrollTop - el.clientHeight;
+    const atBottom = !moreBelow && below < 40;
     if (atBottom !== stick.current) onAtBottom?.(atBottom);
     stick.current = atBottom;
     setViewport({ top: el.scrollTop, height: el.clientHeight });
-    if (el.scrollTop < 800) onNearTop?.();
-  }, [onNearTop, onAtBottom]);
+    if (el.scrollTop < nearTop(el)) onNearTop?.();
+    if (moreBelow && below < nearTop(el)) onNearBottom?.();
+  }, [onNearTop, onNearBottom, onAtBottom, moreBelow]);
 
   useEffect(() => {
     const el = scroller.current;
@@ -189,7 +208,8 @@ export function VirtualList<T>({ items, itemKey, render, estimate = 64, overscan
         const el = e.target as HTMLElement;
         const key = el.dataset['key'];
         if (!key) continue;
-        const h = Math.ceil(el.offsetHeight);
+        // The observer's own size (no layout read): the row's border box.
+        const h = Math.ceil(e.borderBoxSize?.[0]?.blockSize ?? el.offsetHeight);
         if (h > 0 && heights.get(key) !== h) {
           heights.set(key, h);
           const i = Number(el.dataset['index']);
@@ -210,8 +230,9 @@ export function VirtualList<T>({ items, itemKey, render, estimate = 64, overscan
   // ask for more, as no scroll event may come.
   useEffect(() => {
     const el = scroller.current;
-    if (el && (el.scrollTop < 800 || el.scrollHeight <= el.clientHeight + 800)) onNearTop?.();
-  }, [keys.length, onNearTop]);
+    if (el && (el.scrollTop < nearTop(el) || el.scrollHeight <= el.clientHeight + nearTop(el))) onNearTop?.();
+    if (el && moreBelow && el.scrollHeight - el.scrollTop - el.clientHeight < nearTop(el)) onNearBottom?.();
+  }, [keys, onNearTop, onNearBottom, moreBelow]);
 
   // Items changed: keep the row that was at the top where it was (measured
   // against the previous keys and offsets).
@@ -244,16 +265,27 @@ export function VirtualList<T>({ items, itemKey, render, estimate = 64, overscan
     });
   });
 
+  // A scroll renders the list again, mostly with the rows it had: their
+  // content is the same vnode as before (while `render` is the same
+  // function, i.e. nothing else changed), which Preact skips without
+  // diffing, so a scroll step costs the rows it adds, not every row shown.
+  if (rendered.current.render !== render) rendered.current = { render, nodes: new Map() };
+  const before = rendered.current.nodes;
+  const nodes = new Map<string, { item: T; node: ComponentChildren }>();
   const rows: ComponentChildren[] = [];
   for (let i = first; i <= last; i++) {
     const item = items[i]!;
     const key = keys[i]!;
+    let cached = before.get(key);
+    if (!cached || cached.item !== item) cached = { item, node: render(item) };
+    nodes.set(key, cached);
     rows.push(
       <Row key={key} rowKey={key} index={i} top={offsets[i]!} observer={observer.current}>
-        {render(item)}
+        {cached.node}
       </Row>,
     );
   }
+  rendered.current.nodes = nodes;
 
   return (
     <div class="vlist" ref={scroller} onScroll={onScroll} role={role} aria-label={label} tabIndex={0}>
@@ -262,6 +294,15 @@ export function VirtualList<T>({ items, itemKey, render, estimate = 64, overscan
       </div>
     </div>
   );
+}
+
+/**
+ * How close to the top older rows are asked for: three screens, so that
+ * small pages arrive ahead of need and a fast scroll never waits on one
+ * large read.
+ */
+function nearTop(el: HTMLElement): number {
+  return Math.max(2000, el.clientHeight * 3);
 }
 
 /** Whether the keys of `items` from `at` on equal `keys` from `from` on (to the end of `keys`). */
