@@ -253,6 +253,61 @@ TEST_F(StickerTest, PacksAreListedAddedRemovedAndAStickerIsSentOnce) {
   EXPECT_FALSE(account->send_sticker(direct, 0));  // refused before the outbox
 }
 
+TEST_F(StickerTest, AStickerImageIsCachedAndServedWithoutTheServer) {
+  auto recorder = std::make_shared<Recorder>();
+  auto account = signed_in_account(runtime, dir / "alice", server.port(), alice, recorder);
+  auto catalogue = await_result<std::vector<StickerPack>>([&](auto done) { account->sticker_packs(false, done); });
+  ASSERT_TRUE(catalogue) << catalogue.error().message;
+  ASSERT_FALSE(catalogue.value().empty());
+  const auto name = catalogue.value().front().name;
+  auto pack = await_result<StickerPack>([&](auto done) { account->sticker_pack(name, done); });
+  ASSERT_TRUE(pack) << pack.error().message;
+  ASSERT_FALSE(pack.value().stickers.empty());
+  const auto sticker = pack.value().stickers.front().id;
+
+  // What the server serves, fetched directly.
+  const auto direct = http.get("/api/v1/stickers/" + std::to_string(sticker) + "/image", alice.token);
+  ASSERT_EQ(direct.status, 200) << direct.body;
+  ASSERT_FALSE(direct.body.empty());
+
+  EXPECT_FALSE(account->cached_sticker_image(sticker));
+  EXPECT_EQ(account->media_cache_bytes(), 0);
+  auto image = await_result<std::filesystem::path>([&](auto done) { account->sticker_image(sticker, done); });
+  ASSERT_TRUE(image) << image.error().message;
+  const auto read_file = [](const std::filesystem::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  EXPECT_EQ(sha256_hex(read_file(image.value())), sha256_hex(direct.body));
+  EXPECT_EQ(image.value().parent_path(), dir / "alice" / "media");
+  EXPECT_EQ(account->media_cache_bytes(), static_cast<std::int64_t>(direct.body.size()));
+  auto cached = account->cached_sticker_image(sticker);
+  ASSERT_TRUE(cached);
+  EXPECT_EQ(*cached, image.value());
+
+  // Bad input: an unknown sticker is the server's not_found, an id that
+  // cannot be one is refused before the network; neither leaves a file.
+  const auto unknown_id = sticker + 100000;
+  auto unknown = await_result<std::filesystem::path>([&](auto done) { account->sticker_image(unknown_id, done); });
+  ASSERT_FALSE(unknown);
+  EXPECT_EQ(unknown.error().code, Errc::not_found) << unknown.error().message;
+  auto invalid = await_result<std::filesystem::path>([&](auto done) { account->sticker_image(0, done); });
+  ASSERT_FALSE(invalid);
+  EXPECT_EQ(invalid.error().code, Errc::invalid_argument);
+  EXPECT_FALSE(account->cached_sticker_image(unknown_id));
+  EXPECT_EQ(account->media_cache_bytes(), static_cast<std::int64_t>(direct.body.size()));
+
+  // Without the server the cached image is still given; another is not.
+  server.kill9();
+  auto again = await_result<std::filesystem::path>([&](auto done) { account->sticker_image(sticker, done); });
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_EQ(again.value(), image.value());
+  EXPECT_EQ(sha256_hex(read_file(again.value())), sha256_hex(direct.body));
+  auto offline = await_result<std::filesystem::path>([&](auto done) { account->sticker_image(sticker + 1, done); });
+  ASSERT_FALSE(offline);
+  EXPECT_EQ(offline.error().code, Errc::network);
+}
+
 TEST_F(AccountApiTest, PersonalDataIsExportedAndTheAccountDeleted) {
   auto recorder = std::make_shared<Recorder>();
   auto account = signed_in_account(runtime, dir / "alice", server.port(), alice, recorder);

@@ -309,6 +309,13 @@ class Account {
   void remove_sticker_pack(const std::string& name, Callback<Done> done);
   // Queues a sticker message like send_text (outbox, sent in order).
   Result<std::string> send_sticker(ConversationId conversation, std::int64_t sticker_id);
+  // A sticker's image (PNG or WebP, as the pack has it), downloaded into the
+  // media cache like download() (same size limit and eviction) or found
+  // there; the path stays valid until the cache evicts it. An unknown
+  // sticker answers Errc::not_found, an id <= 0 Errc::invalid_argument.
+  void sticker_image(std::int64_t sticker_id, Callback<std::filesystem::path> done);
+  // The cached image, if present (no network). Marks it recently used.
+  [[nodiscard]] std::optional<std::filesystem::path> cached_sticker_image(std::int64_t sticker_id) const;
 
   // --- The account itself -------------------------------------------------------------
   // Deletes the account on the server (password, and the two-factor code

@@ -63,6 +63,15 @@ std::string media_target(const MediaId& id, Account::Variant variant) {
   return {};
 }
 
+// Sticker images share the media cache (same LRU and limit) under keys
+// that no media id can take: media keys are 22 base64url characters and a
+// dot, these start with "sticker-".
+std::string sticker_key(std::int64_t sticker_id) { return "sticker-" + std::to_string(sticker_id) + ".image"; }
+
+// The server refuses sticker images over 512 KiB (media/sticker_pack.hpp);
+// twice that bounds what a hostile server can make us write.
+constexpr std::int64_t kMaxStickerImageBytes = 1 << 20;
+
 template <typename T>
 Result<T> storage_failure(const std::exception& error) {
   return Error{Errc::storage, error.what(), 0};
@@ -700,14 +709,21 @@ void Account::download(const MediaId& media, Variant variant, std::function<void
 
 awaitable<std::filesystem::path> Account::Impl::fetch_media(const MediaId& media, Account::Variant variant,
                                                             std::function<void(Progress)> progress) {
+  // Bounded by the cache's limit at most (or 1 GiB, the server's largest
+  // upload), so that a hostile server cannot fill the disk.
+  const auto cap = std::max<std::int64_t>(options.media_cache_limit_bytes, 1LL << 30);
+  co_return co_await fetch_to_cache(media_key(media, variant), media_target(media, variant), cap, std::move(progress));
+}
+
+awaitable<std::filesystem::path> Account::Impl::fetch_to_cache(std::string key, std::string target, std::int64_t cap,
+                                                               std::function<void(Progress)> progress) {
   auto impl = shared_from_this();
   if (!impl->cache) throw Failure(Errc::storage, "the store is open read-only");
-  const auto key = media_key(media, variant);
   if (auto cached = impl->cache->lookup(key)) co_return *cached;
   if (impl->token.empty()) throw Failure(Errc::not_signed_in, "not signed in");
   const auto temporary = impl->cache->temporary(key);
   rest::Request request;
-  request.target = media_target(media, variant);
+  request.target = std::move(target);
   request.token = impl->token;
   std::function<void(Progress)> report;
   if (progress) {
@@ -715,9 +731,6 @@ awaitable<std::filesystem::path> Account::Impl::fetch_media(const MediaId& media
   }
   int status = 0;
   try {
-    // Bounded by the cache's limit at most (or 1 GiB, the server's
-    // largest upload), so that a hostile server cannot fill the disk.
-    const auto cap = std::max<std::int64_t>(impl->options.media_cache_limit_bytes, 1LL << 30);
     status = co_await rest::download(impl->endpoint, request, temporary, cap, report, std::chrono::seconds(60));
   } catch (...) {
     std::error_code ignored;
@@ -741,6 +754,28 @@ awaitable<std::filesystem::path> Account::Impl::fetch_media(const MediaId& media
     throw Failure(parse_error(parsed, status));
   }
   co_return impl->cache->admit(key, temporary);
+}
+
+std::optional<std::filesystem::path> Account::cached_sticker_image(std::int64_t sticker_id) const {
+  if (sticker_id <= 0 || !impl_->cache) return std::nullopt;
+  try {
+    return impl_->cache->lookup(sticker_key(sticker_id));
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+void Account::sticker_image(std::int64_t sticker_id, Callback<std::filesystem::path> done) {
+  if (sticker_id <= 0) {
+    if (done) done(Error{Errc::invalid_argument, "not a sticker id", 0});
+    return;
+  }
+  auto impl = impl_;
+  impl->spawn<std::filesystem::path>(std::move(done), [impl, sticker_id]() -> awaitable<std::filesystem::path> {
+    co_return co_await impl->fetch_to_cache(sticker_key(sticker_id),
+                                            "/api/v1/stickers/" + std::to_string(sticker_id) + "/image",
+                                            kMaxStickerImageBytes, nullptr);
+  });
 }
 
 std::int64_t Account::media_cache_bytes() const { return impl_->cache ? impl_->cache->total_bytes() : 0; }

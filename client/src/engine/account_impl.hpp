@@ -139,6 +139,10 @@ struct Account::Impl : std::enable_shared_from_this<Account::Impl> {
   // The cached file, or downloaded into the cache (docs/client.md "Media").
   boost::asio::awaitable<std::filesystem::path> fetch_media(const MediaId& media, Account::Variant variant,
                                                             std::function<void(Progress)> progress);
+  // The cached file under `key`, or `target` downloaded into the cache
+  // (refused past `cap` bytes). Media and sticker images both come here.
+  boost::asio::awaitable<std::filesystem::path> fetch_to_cache(std::string key, std::string target, std::int64_t cap,
+                                                               std::function<void(Progress)> progress);
   // Thumbnails first: the small thumbnail of each image that arrives is
   // fetched into the cache at once (the original only when asked for), so
   // that history shows images offline.

@@ -148,9 +148,14 @@ SendResult send(Transaction& tx, storage::UserId sender, const SendRequest& requ
     return {*existing, true};
   }
 
-  require_member(tx, request.conversation_id, sender);
-  auto conversation = *tx.conversation_by_id(request.conversation_id);
-  auto members = tx.member_ids(conversation.id);
+  // The conversation, its members and blocks come from the writer's memory
+  // (storage/sqlite/writer_cache.hpp): no statement.
+  auto found = tx.conversation_by_id(request.conversation_id);
+  auto members = tx.member_ids(request.conversation_id);
+  if (!found || std::find(members.begin(), members.end(), sender) == members.end()) {
+    throw ApiError(ErrorCode::kNotFound, "no such conversation");
+  }
+  const auto& conversation = *found;
   if (conversation.kind == ConversationKind::kDirect) {
     for (auto other : members) {
       if (other != sender && tx.block_between(other, sender)) {
@@ -184,7 +189,8 @@ SendResult send(Transaction& tx, storage::UserId sender, const SendRequest& requ
   message.mentions = mentions_for(tx, conversation, request.text);
   message.created_at = now_millis();
   auto stored = tx.insert_message(message, tx.next_position());
-  // Writing in a conversation implies having read it up to there.
+  // Writing in a conversation implies having read it up to there (on the
+  // writer, the row is written once per batch).
   tx.advance_read(stored.conversation_id, sender, stored.seq);
   events::new_message(tx, stored, std::move(members));
   return {stored, false};

@@ -249,18 +249,16 @@ class Session final : public realtime::Device,
     asio::post(strand_, [self = shared_from_this(), pos, frame = std::move(frame)]() mutable {
       self->cork();
       self->on_event(pos, std::move(frame));
-      self->after_events();
       self->uncork();
     });
   }
 
   // A commit's events for this device: one post, not one per event, and
-  // one gathered write for all of them (with the acks they release).
+  // one gathered write for all of them.
   void deliver_events(EventFrames frames) override {
     asio::post(strand_, [self = shared_from_this(), frames = std::move(frames)]() mutable {
       self->cork();
       for (auto& [pos, frame] : frames) self->on_event(pos, std::move(frame));
-      self->after_events();
       self->uncork();
     });
   }
@@ -401,13 +399,6 @@ class Session final : public realtime::Device,
     pending_ = {};
     if (!attached_) return;
     context_.hub.detach(*this);
-    {
-      // Events stop coming: answers still to come are posted (and dropped,
-      // the connection being over), held ones are let go.
-      std::lock_guard lock(held_mutex_);
-      detached_ = true;
-      held_acks_ = {};
-    }
     // A device that only uses the WebSocket still counts as using its
     // session: record when it was last connected.
     auto session = session_id();
@@ -493,11 +484,8 @@ class Session final : public realtime::Device,
     if (connection_) connection_->uncork();
   }
 
-  // One committed event, on the strand. The acks this device holds for
-  // positions up to `pos` go first: each is the ack of a message whose own
-  // event this is (or an earlier one), queued together with it.
+  // One committed event, on the strand.
   void on_event(Position pos, Frame frame) {
-    release_held_acks(pos);
     if (!synced_) {
       pending_bytes_ += frame->size();
       pending_.emplace_back(pos, std::move(frame));
@@ -507,33 +495,6 @@ class Session final : public realtime::Device,
     if (pos <= last_pos_) return;  // already sent while catching up
     last_pos_ = pos;
     enqueue(std::move(frame));
-  }
-
-  // After a post's events: reading resumes if released acks made room.
-  void after_events() {
-    if (released_acks_) {
-      released_acks_ = false;
-      resume_reading();
-    }
-  }
-
-  // Queues (on the strand) the answers of sends whose message has a
-  // position up to `pos`, in the order they were committed.
-  void release_held_acks(Position pos) {
-    std::vector<HeldAck> ready;
-    {
-      std::lock_guard lock(held_mutex_);
-      if (held_acks_.empty() || held_acks_.front().pos > pos) return;
-      auto end = std::find_if(held_acks_.begin(), held_acks_.end(), [pos](const HeldAck& a) { return a.pos > pos; });
-      ready.assign(std::make_move_iterator(held_acks_.begin()), std::make_move_iterator(end));
-      held_acks_.erase(held_acks_.begin(), end);
-      if (held_acks_.empty() && held_acks_.capacity() > 16) held_acks_ = {};
-    }
-    for (auto& held : ready) {
-      --inflight_;
-      enqueue(held.build());
-    }
-    released_acks_ = true;
   }
 
   // Queues a frame; the layer cuts a peer that stopped reading (see
@@ -634,49 +595,24 @@ class Session final : public realtime::Device,
   void execute(const std::optional<std::string>& ref, SendRequest& send) {
     auto user = user_id();
     auto result = std::make_shared<messaging::SendResult>();
-    auto reply = [result, ref] {
-      const auto& m = result->message;
-      object ack{{"type", "ack"},
-                 {"client_id", m.client_id},
-                 {"conversation_id", m.conversation_id},
-                 {"message_id", m.id},
-                 {"seq", m.seq},
-                 {"position", m.pos},
-                 {"created_at", m.created_at},
-                 {"duplicate", result->duplicate}};
-      add_ref(ack, ref);
-      return make_frame(ack);
-    };
-    ++inflight_;
-    auto self = shared_from_this();
-    context_.services.store.submit_write(
+    submit(
+        ref,
         [user, request = std::move(send.message), result](Transaction& tx) {
           *result = messaging::send(tx, user, request);
         },
-        [self, ref, reply, result](std::exception_ptr error) {
-          // On the writer's thread. A new message's event reaches this
-          // device after this callback (the store publishes a batch's events
-          // once every write in it has been answered), and the sender is a
-          // member, so its device is among the event's recipients: the ack
-          // waits for that event and both are queued in one wake-up of the
-          // strand, ack first. Errors and duplicates have no event of their
-          // own: they are posted.
-          if (!error && !result->duplicate && self->hold_ack(result->message.pos, reply)) return;
-          asio::post(self->strand_, [self, ref, reply, error] {
-            --self->inflight_;
-            self->enqueue(error ? error_frame(ref, error) : reply());
-            self->resume_reading();
-          });
+        [result, ref] {
+          const auto& m = result->message;
+          object ack{{"type", "ack"},
+                     {"client_id", m.client_id},
+                     {"conversation_id", m.conversation_id},
+                     {"message_id", m.id},
+                     {"seq", m.seq},
+                     {"position", m.pos},
+                     {"created_at", m.created_at},
+                     {"duplicate", result->duplicate}};
+          add_ref(ack, ref);
+          return make_frame(ack);
         });
-  }
-
-  // Keeps a send's answer until its event arrives (release_held_acks()).
-  // False once the device is detached from the hub: no event would come.
-  bool hold_ack(Position pos, std::function<Frame()> build) {
-    std::lock_guard lock(held_mutex_);
-    if (detached_) return false;
-    held_acks_.push_back(HeldAck{pos, std::move(build)});
-    return true;
   }
 
   void execute(const std::optional<std::string>& ref, EditRequest& edit) {
@@ -769,17 +705,6 @@ class Session final : public realtime::Device,
   std::shared_ptr<spdlog::logger> logger_;
   std::shared_ptr<Connection> connection_;            // from on_open to on_closed
   const wsproto::DeflateOptions* deflate_ = nullptr;  // when negotiated: the shared compressed forms
-
-  // A send's answer waiting for the message's own event (hold_ack()).
-  struct HeldAck {
-    Position pos = 0;
-    std::function<Frame()> build;
-  };
-  // Written by the database writer's thread, read on the strand.
-  std::mutex held_mutex_;
-  std::vector<HeldAck> held_acks_;  // guarded by held_mutex_, in position order
-  bool detached_ = false;           // guarded by held_mutex_
-  bool released_acks_ = false;
 
   bool hello_received_ = false;
   bool attached_ = false;  // to the hub

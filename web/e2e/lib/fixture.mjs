@@ -4,6 +4,7 @@
 // that the failure can be seen, not only read.
 
 import { after, before, test } from 'node:test';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Parleyd, parleydPath, webRootPath } from './server.mjs';
 import { artifactsDir, chromiumPath, openBrowser } from './browser.mjs';
@@ -75,6 +76,8 @@ export function e2eTest(name, fn, state) {
           await page.screenshot({ path: path.join(dir, `failure-${slug}-${i}.png`), fullPage: true }).catch(() => {});
         }
       }
+      // The server's own account of the failure (errors, closed sessions).
+      if (state.server?.log) writeFileSync(path.join(dir, `failure-${slug}-parleyd.log`), state.server.log);
       throw error;
     }
   });

@@ -40,6 +40,10 @@ class Statement {
   Statement& bind(int index, std::int64_t value);
   Statement& bind(int index, std::string_view value);
   Statement& bind_blob(int index, std::string_view bytes);
+  // Binds text without copying it: the bytes must stay valid and unchanged
+  // until the statement has run (its next reset drops the binding). For
+  // the send path, where the message outlives its INSERT.
+  Statement& bind_static(int index, std::string_view value);
   Statement& bind_null(int index);
   Statement& bind_optional(int index, const std::optional<std::string>& value);
   Statement& bind_optional_int(int index, const std::optional<std::int64_t>& value);

@@ -63,6 +63,7 @@ void SqliteTransaction::set_conversation_avatar(ConversationId id, const std::op
       .bind(1, id)
       .bind_optional(2, media_id)
       .run();
+  if (auto* entry = cache() ? cache()->change(id) : nullptr) entry->row.avatar_media_id = media_id;
 }
 
 std::vector<MediaId> SqliteTransaction::orphaned_media(UnixMillis before, std::size_t limit) {

@@ -74,7 +74,10 @@ std::optional<Media> SqliteTransaction::media_by_id(std::string_view id) {
 
 bool SqliteTransaction::delete_media(std::string_view id) {
   db_.prepare("DELETE FROM media WHERE id = ?1").bind(1, id).run();
-  return db_.changes() > 0;
+  bool deleted = db_.changes() > 0;
+  // A group avatar's foreign key is ON DELETE SET NULL.
+  if (auto* c = cache(); c != nullptr && deleted) c->forget_avatar(id);
+  return deleted;
 }
 
 std::int64_t SqliteTransaction::media_usage(UserId user) {

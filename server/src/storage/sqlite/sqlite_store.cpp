@@ -244,26 +244,48 @@ bool SqliteStore::run_batch(std::vector<Job>& batch) {
       // in the batch still commit.
       writer_->prepare("SAVEPOINT job").run();
       std::size_t events_before = events.size();
+      cache_.begin_write();
       try {
-        SqliteTransaction tx(*writer_, SqliteTransaction::Writer{&last_position_, &events, &search_text_removed});
+        SqliteTransaction tx(*writer_,
+                             SqliteTransaction::Writer{&last_position_, &events, &search_text_removed, &cache_});
         batch[i].body(tx);
         writer_->release_statements();  // no statement may be active at RELEASE
         writer_->prepare("RELEASE job").run();
         writer_->release_statements();
+        cache_.release_write();
       } catch (...) {
         errors[i] = std::current_exception();
         writer_->release_statements();
         writer_->prepare("ROLLBACK TO job").run();
         writer_->prepare("RELEASE job").run();
         writer_->release_statements();
+        // The cache goes back with the rows: what the write loaded or changed.
+        cache_.undo_write();
         events.resize(events_before);
       }
     }
+    // Once per batch: the conversations' counters, the senders' read marks
+    // and the stream position.
+    for (auto* entry : cache_.pending_conversations()) {
+      writer_->prepare("UPDATE conversations SET last_seq = ?2, last_pos = ?3 WHERE id = ?1")
+          .bind(1, entry->row.id)
+          .bind(2, entry->row.last_seq)
+          .bind(3, entry->row.last_pos)
+          .run();
+    }
+    for (auto [conversation, user, seq] : cache_.pending_reads()) {
+      writer_->prepare("UPDATE members SET read_seq = ?3 WHERE conversation_id = ?1 AND user_id = ?2 AND read_seq < ?3")
+          .bind(1, conversation)
+          .bind(2, user)
+          .bind(3, seq)
+          .run();
+    }
     if (last_position_ != position_before) {
       writer_->prepare("UPDATE stream_state SET last_pos = ?1").bind(1, last_position_).run();
-      writer_->release_statements();
     }
+    writer_->release_statements();
     writer_->exec("COMMIT");
+    cache_.committed();
   } catch (const std::exception& e) {
     // The commit itself failed (disk full, I/O error): nothing of the batch
     // is stored, so every write in it fails.
@@ -271,6 +293,8 @@ bool SqliteStore::run_batch(std::vector<Job>& batch) {
     writer_->release_statements();
     writer_->rollback_quietly();
     last_position_ = position_before;
+    // Read everything again from what is committed.
+    cache_.clear();
     auto failure = std::current_exception();
     for (auto& job : batch) job.done(failure);
     return false;

@@ -4,7 +4,10 @@
 // takes every queued write (up to kMaxBatch), runs each in a savepoint of one
 // transaction, commits once, and only then completes them: group commit. With
 // synchronous=FULL one fsync then covers the whole batch, so throughput grows
-// with concurrency instead of being capped at the disk's fsync rate.
+// with concurrency instead of being capped at the disk's fsync rate. What
+// every send reads (conversations, members, blocks) the writer serves from
+// its own memory, and the counters a send moves are written once per batch
+// (writer_cache.hpp).
 //
 // Reads use a small pool of reader connections, which in WAL mode see a
 // consistent snapshot and never wait for the writer.
@@ -29,6 +32,7 @@
 #include <vector>
 
 #include "core/config.hpp"
+#include "storage/sqlite/writer_cache.hpp"
 #include "storage/store.hpp"
 
 namespace parley::storage::sqlite {
@@ -97,6 +101,7 @@ class SqliteStore final : public Store {
 
   std::unique_ptr<Connection> writer_;  // used only by writer_thread_
   Position last_position_ = 0;          // used only by writer_thread_
+  WriterCache cache_;                   // used only by writer_thread_
   std::atomic<Position> committed_position_{0};
 
   std::mutex queue_mutex_;

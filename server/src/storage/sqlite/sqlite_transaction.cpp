@@ -105,6 +105,7 @@ std::vector<SessionId> SqliteTransaction::purge_account(UserId user, std::string
   db_.prepare("DELETE FROM contacts WHERE user_id = ?1 OR contact_id = ?1").bind(1, user).run();
   db_.prepare("DELETE FROM invitations WHERE from_user = ?1 OR to_user = ?1").bind(1, user).run();
   db_.prepare("DELETE FROM blocks WHERE user_id = ?1 OR blocked_id = ?1").bind(1, user).run();
+  if (auto* c = cache()) c->forget_blocks_of(user);
   db_.prepare("DELETE FROM user_sticker_packs WHERE user_id = ?1").bind(1, user).run();
   // Cleared first: the avatar is then a file nothing refers to.
   db_.prepare(
@@ -417,10 +418,16 @@ std::vector<Contact> SqliteTransaction::contacts(UserId user) {
 }
 
 bool SqliteTransaction::block_between(UserId a, UserId b) {
+  auto* c = cache();
+  if (c != nullptr) {
+    if (auto known = c->block_between(a, b)) return *known;
+  }
   Statement& query = db_.prepare(
       "SELECT 1 FROM blocks WHERE (user_id = ?1 AND blocked_id = ?2) OR (user_id = ?2 AND blocked_id = ?1)");
   query.bind(1, a).bind(2, b);
-  return query.step();
+  bool blocked = query.step();
+  if (c != nullptr) c->put_block(a, b, blocked);
+  return blocked;
 }
 
 bool SqliteTransaction::insert_block(UserId user, UserId blocked, UnixMillis now) {
@@ -429,12 +436,17 @@ bool SqliteTransaction::insert_block(UserId user, UserId blocked, UnixMillis now
       .bind(2, blocked)
       .bind(3, now)
       .run();
-  return db_.changes() > 0;
+  bool added = db_.changes() > 0;
+  if (auto* c = cache()) c->forget_block(user, blocked);
+  return added;
 }
 
 bool SqliteTransaction::delete_block(UserId user, UserId blocked) {
   db_.prepare("DELETE FROM blocks WHERE user_id = ?1 AND blocked_id = ?2").bind(1, user).bind(2, blocked).run();
-  return db_.changes() > 0;
+  bool removed = db_.changes() > 0;
+  // The block the other way, if any, still stands: read again next time.
+  if (auto* c = cache()) c->forget_block(user, blocked);
+  return removed;
 }
 
 std::vector<Block> SqliteTransaction::blocks(UserId user) {
@@ -531,6 +543,11 @@ Conversation SqliteTransaction::insert_conversation(ConversationKind kind, std::
 }
 
 std::optional<Conversation> SqliteTransaction::conversation_by_id(ConversationId id) {
+  if (cache() != nullptr) {
+    auto* entry = cached_conversation(id);
+    if (entry == nullptr) return std::nullopt;
+    return entry->row;
+  }
   static const std::string kSql = sql(sql("SELECT ", kConversationColumns), " FROM conversations c WHERE c.id = ?1");
   Statement& query = db_.prepare(kSql);
   query.bind(1, id);
@@ -544,7 +561,10 @@ std::optional<Conversation> SqliteTransaction::conversation_by_direct_key(std::s
   Statement& query = db_.prepare(kSql);
   query.bind(1, direct_key);
   if (!query.step()) return std::nullopt;
-  return read_conversation(query);
+  auto conversation = read_conversation(query);
+  // The writer's counters may be newer than the row.
+  if (auto* entry = cache() ? cache()->find(conversation.id) : nullptr) return entry->row;
+  return conversation;
 }
 
 void SqliteTransaction::update_conversation(ConversationId id, const std::optional<std::string>& name,
@@ -554,6 +574,10 @@ void SqliteTransaction::update_conversation(ConversationId id, const std::option
       .bind_optional(2, name)
       .bind_optional(3, topic)
       .run();
+  if (auto* entry = cache() ? cache()->change(id) : nullptr) {
+    if (name) entry->row.name = *name;
+    if (topic) entry->row.topic = *topic;
+  }
 }
 
 std::vector<ConversationSummary> SqliteTransaction::conversations_of(UserId user) {
@@ -564,6 +588,8 @@ std::vector<ConversationSummary> SqliteTransaction::conversations_of(UserId user
           "AND u.sender_id != m.user_id AND u.deleted_at IS NULL) "
           "FROM members m JOIN conversations c ON c.id = m.conversation_id WHERE m.user_id = ?1 "
           "ORDER BY c.last_pos DESC, c.id DESC");
+  write_pending_counters();  // the statement orders by them
+  write_pending_reads();     // and counts unread messages from the marks
   Statement& query = db_.prepare(kSql);
   query.bind(1, user);
   std::vector<ConversationSummary> result;
@@ -584,6 +610,7 @@ std::vector<ConversationSummary> SqliteTransaction::conversations_of(UserId user
 }
 
 std::optional<Member> SqliteTransaction::member(ConversationId conversation, UserId user) {
+  write_pending_read(conversation, user);
   static const std::string kSql =
       sql(sql("SELECT ", kMemberColumns), " FROM members m WHERE m.conversation_id = ?1 AND m.user_id = ?2");
   Statement& query = db_.prepare(kSql);
@@ -593,6 +620,7 @@ std::optional<Member> SqliteTransaction::member(ConversationId conversation, Use
 }
 
 std::vector<Member> SqliteTransaction::members(ConversationId conversation) {
+  write_pending_reads();
   static const std::string kSql = sql(sql("SELECT ", kMemberColumns),
                                       " FROM members m WHERE m.conversation_id = ?1 ORDER BY m.joined_pos, m.user_id");
   Statement& query = db_.prepare(kSql);
@@ -603,6 +631,14 @@ std::vector<Member> SqliteTransaction::members(ConversationId conversation) {
 }
 
 std::vector<UserId> SqliteTransaction::member_ids(ConversationId conversation) {
+  if (cache() != nullptr) {
+    std::vector<UserId> ids;
+    if (auto* entry = cached_conversation(conversation)) {
+      ids.reserve(entry->members.size());
+      for (const auto& member : entry->members) ids.push_back(member.user);
+    }
+    return ids;
+  }
   Statement& query = db_.prepare("SELECT user_id FROM members WHERE conversation_id = ?1");
   query.bind(1, conversation);
   std::vector<UserId> result;
@@ -611,6 +647,7 @@ std::vector<UserId> SqliteTransaction::member_ids(ConversationId conversation) {
 }
 
 void SqliteTransaction::insert_member(const Member& m) {
+  write_pending_read(m.conversation_id, m.user_id);
   db_.prepare(
          "INSERT INTO members (conversation_id, user_id, role, joined_at, joined_pos, read_seq, delivered_seq) "
          "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")
@@ -622,9 +659,15 @@ void SqliteTransaction::insert_member(const Member& m) {
       .bind(6, m.read_seq)
       .bind(7, m.delivered_seq)
       .run();
+  if (auto* entry = cache() ? cache()->change(m.conversation_id) : nullptr) {
+    auto at = std::lower_bound(entry->members.begin(), entry->members.end(), m.user_id,
+                               [](const WriterCache::MemberState& s, UserId u) { return s.user < u; });
+    entry->members.insert(at, WriterCache::MemberState{m.user_id, m.read_seq, false});
+  }
 }
 
 bool SqliteTransaction::delete_member(ConversationId conversation, UserId user) {
+  write_pending_read(conversation, user);
   // The membership ends at the newest position: its devices resume through
   // everything up to here.
   Statement& end = db_.prepare(
@@ -632,7 +675,11 @@ bool SqliteTransaction::delete_member(ConversationId conversation, UserId user) 
       "SELECT conversation_id, user_id, joined_pos, ?3 FROM members WHERE conversation_id = ?1 AND user_id = ?2");
   end.bind(1, conversation).bind(2, user).bind(3, current_position()).run();
   db_.prepare("DELETE FROM members WHERE conversation_id = ?1 AND user_id = ?2").bind(1, conversation).bind(2, user).run();
-  return db_.changes() > 0;
+  bool removed = db_.changes() > 0;
+  if (auto* entry = removed && cache() ? cache()->change(conversation) : nullptr) {
+    std::erase_if(entry->members, [user](const WriterCache::MemberState& s) { return s.user == user; });
+  }
+  return removed;
 }
 
 void SqliteTransaction::set_role(ConversationId conversation, UserId user, Role role) {
@@ -644,6 +691,15 @@ void SqliteTransaction::set_role(ConversationId conversation, UserId user, Role 
 }
 
 bool SqliteTransaction::advance_read(ConversationId conversation, UserId user, Seq seq) {
+  if (auto* c = cache()) {
+    // The cached mark is the row's (or newer, pending): the answer needs no
+    // statement, and the row is written once per batch.
+    auto* entry = cached_conversation(conversation);
+    auto* member = entry != nullptr ? entry->member(user) : nullptr;
+    if (member == nullptr || member->read_seq >= seq) return false;
+    c->raise_read(*entry, *member, seq);
+    return true;
+  }
   db_.prepare("UPDATE members SET read_seq = ?3 WHERE conversation_id = ?1 AND user_id = ?2 AND read_seq < ?3")
       .bind(1, conversation)
       .bind(2, user)
@@ -665,13 +721,12 @@ bool SqliteTransaction::advance_delivered(ConversationId conversation, UserId us
 // --- Messages -------------------------------------------------------------
 
 Message SqliteTransaction::insert_message(const NewMessage& message, Position pos) {
-  // The conversation row is the seq counter: incrementing it inside the write
-  // transaction makes seqs gapless and in commit order.
-  Statement& next = db_.prepare(
-      "UPDATE conversations SET last_seq = last_seq + 1, last_pos = ?2 WHERE id = ?1 RETURNING last_seq");
-  next.bind(1, message.conversation_id).bind(2, pos);
-  if (!next.step()) throw StorageError("insert_message: no such conversation");
-  Seq seq = next.int64(0);
+  // The writer's cached row is the seq counter: the writer alone takes
+  // seqs, so they are gapless and in commit order; the row is written once
+  // per batch (SqliteStore::run_batch).
+  auto* entry = cached_conversation(message.conversation_id);
+  if (entry == nullptr) throw StorageError("insert_message: no such conversation");
+  Seq seq = entry->row.last_seq + 1;
   db_.prepare(
          "INSERT INTO messages (conversation_id, seq, pos, sender_id, client_id, body, reply_to_id, created_at, "
          "attachment_count) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)")
@@ -679,13 +734,14 @@ Message SqliteTransaction::insert_message(const NewMessage& message, Position po
       .bind(2, seq)
       .bind(3, pos)
       .bind(4, message.sender_id)
-      .bind(5, message.client_id)
-      .bind(6, message.body)
+      .bind_static(5, message.client_id)
+      .bind_static(6, message.body)
       .bind_optional_int(7, message.reply_to_id)
       .bind(8, message.created_at)
       .bind(9, static_cast<std::int64_t>(message.attachments.size()))
       .run();
   MessageId id = db_.last_insert_rowid();
+  writer().cache->advance(*entry, seq, pos);
   // Nothing more for a message without attachments (the common send).
   for (std::size_t i = 0; i < message.attachments.size(); ++i) {
     db_.prepare("INSERT INTO message_attachments (message_id, media_id, position) VALUES (?1, ?2, ?3)")
@@ -962,6 +1018,53 @@ SqliteTransaction::Writer& SqliteTransaction::writer() {
 
 Position SqliteTransaction::next_position() { return ++*writer().last_position; }
 
+WriterCache::Entry* SqliteTransaction::cached_conversation(ConversationId id) {
+  WriterCache& c = *writer().cache;
+  if (auto* found = c.find(id)) return found;
+  static const std::string kSql = sql(sql("SELECT ", kConversationColumns), " FROM conversations c WHERE c.id = ?1");
+  Statement& row = db_.prepare(kSql);
+  row.bind(1, id);
+  if (!row.step()) return nullptr;
+  WriterCache::Entry entry;
+  entry.row = read_conversation(row);
+  Statement& members = db_.prepare("SELECT user_id, read_seq FROM members WHERE conversation_id = ?1");
+  members.bind(1, id);
+  while (members.step()) entry.members.push_back({members.int64(0), members.int64(1), false});
+  return &c.put(std::move(entry));
+}
+
+void SqliteTransaction::write_pending_counters() {
+  auto* c = cache();
+  if (c == nullptr) return;
+  for (auto* entry : c->pending_conversations()) {
+    db_.prepare("UPDATE conversations SET last_seq = ?2, last_pos = ?3 WHERE id = ?1")
+        .bind(1, entry->row.id)
+        .bind(2, entry->row.last_seq)
+        .bind(3, entry->row.last_pos)
+        .run();
+    c->counters_written(*entry);
+  }
+}
+
+void SqliteTransaction::write_pending_read(ConversationId conversation, UserId user) {
+  auto* c = cache();
+  auto* entry = c != nullptr ? c->find(conversation) : nullptr;
+  auto* member = entry != nullptr ? entry->member(user) : nullptr;
+  if (member == nullptr || !member->read_pending) return;
+  db_.prepare("UPDATE members SET read_seq = ?3 WHERE conversation_id = ?1 AND user_id = ?2 AND read_seq < ?3")
+      .bind(1, conversation)
+      .bind(2, user)
+      .bind(3, member->read_seq)
+      .run();
+  c->read_written(*entry, *member);
+}
+
+void SqliteTransaction::write_pending_reads() {
+  auto* c = cache();
+  if (c == nullptr) return;
+  for (auto [conversation, user, seq] : c->pending_reads()) write_pending_read(conversation, user);
+}
+
 void SqliteTransaction::note_search_text_removed() {
   if (writer_ && writer_->search_text_removed != nullptr) *writer_->search_text_removed = true;
 }
@@ -987,6 +1090,10 @@ void SqliteTransaction::emit(Event event, Keep keep) {
           .bind(1, *event.conversation_id)
           .bind(2, event.pos)
           .run();
+      auto* c = cache();
+      if (auto* entry = c ? c->find(*event.conversation_id) : nullptr; entry && entry->row.last_pos == 0) {
+        c->change(*event.conversation_id)->row.last_pos = event.pos;
+      }
     }
   }
   writer().events->push_back(std::move(event));

@@ -3,6 +3,7 @@
 
 #include <functional>
 
+#include "storage/sqlite/writer_cache.hpp"
 #include "storage/store.hpp"
 
 namespace parley::storage::sqlite {
@@ -15,11 +16,13 @@ class SqliteTransaction final : public Transaction {
   // What only the writer's transactions have: the position counter, the
   // list of events to publish after commit, and a flag set when a message's
   // indexed text was deleted or replaced (its words stay in the search
-  // index's segments until the store purges them: SqliteStore).
+  // index's segments until the store purges them: SqliteStore), and the
+  // memory the writer reads conversations and blocks from (writer_cache.hpp).
   struct Writer {
     Position* last_position;
     std::vector<Event>* events;
     bool* search_text_removed = nullptr;
+    WriterCache* cache = nullptr;
   };
 
   // A write transaction.
@@ -169,6 +172,16 @@ class SqliteTransaction final : public Transaction {
 
  private:
   Writer& writer();
+  // The writer's cache, or nullptr in a read transaction.
+  WriterCache* cache() { return writer_ ? writer_->cache : nullptr; }
+  // The conversation's cached entry (read into the cache first if need
+  // be); nullptr when there is no such conversation. Writer only.
+  WriterCache::Entry* cached_conversation(ConversationId id);
+  // Write the pending counters of every conversation, and the pending read
+  // marks of one member or of all, before a statement reads those rows.
+  void write_pending_counters();
+  void write_pending_read(ConversationId conversation, UserId user);
+  void write_pending_reads();
   // The search index's 'delete' left a message's old words in its segments
   // (migration 0008's triggers): the store is to purge them after commit.
   void note_search_text_removed();
