@@ -329,11 +329,16 @@ awaitable<void> PushService::deliver(std::shared_ptr<Delivery> d) {
         // The browser unsubscribed or the subscription expired (RFC 8030 §7.3).
         metrics_.observe_push("gone");
         auto id = d->subscription.id;
+        // Logged once the deletion is committed, so that the log never
+        // reports a subscription gone that is still listed.
         store_.submit_write([id](storage::Transaction& tx) { tx.delete_push_subscription_by_id(id); },
-                            [logger, id](std::exception_ptr error) {
-                              if (error) logger->warn("push subscription not deleted subscription={}", id);
+                            [logger, id, detail = std::move(result.detail)](std::exception_ptr error) {
+                              if (error) {
+                                logger->warn("push subscription not deleted subscription={}", id);
+                              } else {
+                                logger->info("push subscription gone subscription={} {}", id, detail);
+                              }
                             });
-        logger->info("push subscription gone subscription={} {}", id, result.detail);
         co_return;
       }
       case Outcome::kRefused:
