@@ -272,6 +272,10 @@ class Connection final : public Session,
           boost::asio::socket_base::wait_read,
           boost::asio::bind_executor(executor(), [self = this->shared_from_this()](boost::system::error_code ec) {
             self->reading_ = false;
+            // The wait may have completed just before a failed write
+            // ended the connection: its completion then finds the socket
+            // closed, and there is nothing left to read.
+            if (self->phase_ == Phase::kDone) return;
             if (ec) return self->finish(close_code::kAbnormal, ec);
             self->read_available();
           }));
@@ -293,8 +297,9 @@ class Connection final : public Session,
   // thread's scratch buffer.
   void read_available() {
     thread_local std::array<std::uint8_t, 64 * 1024> scratch;
+    if (phase_ == Phase::kDone) return;
     auto& s = socket();
-    if (!s.non_blocking()) s.non_blocking(true);
+    if (!set_non_blocking()) return;
     for (int rounds = 0; rounds < 16; ++rounds) {  // then let other connections run
       boost::system::error_code ec;
       std::size_t n = s.read_some(boost::asio::buffer(scratch), ec);
@@ -305,6 +310,18 @@ class Connection final : public Session,
       if (n < scratch.size() || (paused_ && phase_ == Phase::kOpen)) break;
     }
     start_reading();
+  }
+
+  // Puts the socket in non-blocking mode (once); false, with the
+  // connection ended, when the socket cannot be (it never throws: an
+  // exception here would leave the I/O thread's run()).
+  bool set_non_blocking() {
+    auto& s = socket();
+    if (s.non_blocking()) return true;
+    boost::system::error_code ec;
+    s.non_blocking(true, ec);
+    if (ec) finish(close_code::kAbnormal, ec);
+    return !ec;
   }
 
   // Feeds bytes to the Reader; false when reading is over.
@@ -407,8 +424,11 @@ class Connection final : public Session,
   }
 
   void write_available() {
+    // As for reading: a wait for room may complete after the connection
+    // ended (a read saw the peer's reset meanwhile).
+    if (phase_ == Phase::kDone) return;
     auto& s = socket();
-    if (!s.non_blocking()) s.non_blocking(true);
+    if (!set_non_blocking()) return;
     std::vector<boost::asio::const_buffer> buffers;
     while (!queue_.empty()) {
       buffers.clear();
