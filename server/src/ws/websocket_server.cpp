@@ -64,6 +64,11 @@ constexpr int kMaxRefusals = 20;
 // little memory per connection; a stuck reader must not keep them forever.
 constexpr auto kStallTime = std::chrono::seconds(1);
 constexpr std::size_t kBurstFactor = 8;
+// Answers held for their events, at most, before they leave anyway: a
+// bound, not expected to be reached (a batch holds fewer of one
+// connection's writes than max_inflight_writes).
+constexpr unsigned kMaxHeldAnswers = 256;
+constexpr std::chrono::milliseconds kMaxAnswerHold{20};
 // What a refusal over a connection cap tells the client to wait: a place
 // frees up only when another connection closes, which a client cannot know.
 constexpr std::chrono::seconds kCapRetryAfter{30};
@@ -250,6 +255,7 @@ class Session final : public realtime::Device,
       self->cork();
       self->on_event(pos, std::move(frame));
       self->uncork();
+      self->release_answers(pos);
     });
   }
 
@@ -260,6 +266,7 @@ class Session final : public realtime::Device,
       self->cork();
       for (auto& [pos, frame] : frames) self->on_event(pos, std::move(frame));
       self->uncork();
+      if (!frames.empty()) self->release_answers(frames.back().first);
     });
   }
 
@@ -313,10 +320,15 @@ class Session final : public realtime::Device,
     connection_over();
   }
 
-  // wsproto::TimerClient: the hello's deadline.
-  void on_timer(std::uint32_t) override {
-    asio::post(strand_, [self = shared_from_this()] {
-      if (!self->hello_received_) self->begin_close(realtime::close_code::kHelloTimeout, "no hello in time");
+  // wsproto::TimerClient: the hello's deadline (token 0), or the bound on
+  // answers held for their events (their generation).
+  void on_timer(std::uint32_t token) override {
+    asio::post(strand_, [self = shared_from_this(), token] {
+      if (token == 0) {
+        if (!self->hello_received_) self->begin_close(realtime::close_code::kHelloTimeout, "no hello in time");
+      } else if (token == self->answers_generation_) {
+        self->release_answers(self->awaited_pos_);
+      }
     });
   }
 
@@ -394,6 +406,7 @@ class Session final : public realtime::Device,
   // pending handlers then find the session over.
   void connection_over() {
     over_ = true;
+    answers_corked_ = false;
     connection_.reset();  // the connection held this session; the cycle ends
     clear_deferred();
     pending_ = {};
@@ -497,6 +510,40 @@ class Session final : public realtime::Device,
     enqueue(std::move(frame));
   }
 
+  // The ack of a new message, queued as soon as its write completes, but
+  // held in the connection's queue (corked) until the message's own
+  // message.new is queued behind it: both leave in one write. The event
+  // always follows: the store answers every write of a batch before it
+  // publishes the batch's events, both by posts onto this strand from the
+  // writer's thread, and the sender's device is among a new message's
+  // recipients. Only the flush waits: the answer counts as done (reads
+  // resume at once, so a client with many sends in flight is never left
+  // waiting on a connection that stopped reading), and at most
+  // kMaxHeldAnswers answers, for at most kMaxAnswerHold (within a tick of
+  // the timer wheel), are held before they leave anyway.
+  void queue_answer_held(Frame frame, Position event_pos) {
+    if (over_ || closing_ || !connection_) return;
+    if (!answers_corked_) {
+      answers_corked_ = true;
+      cork();
+      // The bound in time, should an event never come.
+      if (++answers_generation_ == 0) ++answers_generation_;  // 0 is the hello's
+      context_.transport->wheel().schedule(this->weak_from_this(), kMaxAnswerHold, answers_generation_);
+    }
+    awaited_pos_ = std::max(awaited_pos_, event_pos);
+    enqueue(std::move(frame));
+    if (++held_answers_ >= kMaxHeldAnswers) release_answers(awaited_pos_);
+  }
+
+  // Events up to `pos` are queued: held answers whose events these are
+  // leave with them.
+  void release_answers(Position pos) {
+    if (!answers_corked_ || pos < awaited_pos_) return;
+    answers_corked_ = false;
+    held_answers_ = 0;
+    uncork();
+  }
+
   // Queues a frame; the layer cuts a peer that stopped reading (see
   // Transport).
   void enqueue(Frame frame) {
@@ -524,6 +571,7 @@ class Session final : public realtime::Device,
 
   void begin_close(std::uint16_t code, std::string reason) {
     if (closing_ || over_) return;
+    release_answers(awaited_pos_);  // the close frame must not wait behind them
     closing_ = true;
     clear_deferred();
     if (connection_) connection_->close(code, std::move(reason));
@@ -612,7 +660,9 @@ class Session final : public realtime::Device,
                      {"duplicate", result->duplicate}};
           add_ref(ack, ref);
           return make_frame(ack);
-        });
+        },
+        // A new message's event follows its ack; a duplicate has none.
+        [result] { return result->duplicate ? Position{0} : result->message.pos; });
   }
 
   void execute(const std::optional<std::string>& ref, EditRequest& edit) {
@@ -650,20 +700,33 @@ class Session final : public realtime::Device,
     enqueue(make_frame(pong));
   }
 
-  // Queues a write; `reply` builds the answer after its commit.
-  template <typename Body, typename Reply>
-  void submit(const std::optional<std::string>& ref, Body body, Reply reply) {
+  // Queues a write; `reply` builds the answer after its commit. `event_of`
+  // gives the position of the event the write's own device will receive
+  // for it (0: none), whose frame the answer waits for in the queue.
+  template <typename Body, typename Reply, typename EventOf>
+  void submit(const std::optional<std::string>& ref, Body body, Reply reply, EventOf event_of) {
     ++inflight_;
     auto self = shared_from_this();
-    context_.services.store.submit_write(std::move(body), [self, ref, reply](std::exception_ptr error) {
+    context_.services.store.submit_write(std::move(body), [self, ref, reply, event_of](std::exception_ptr error) {
       // On the writer's thread, which commits nothing else meanwhile: the
       // answer is built on the connection's strand.
-      asio::post(self->strand_, [self, ref, reply, error] {
+      asio::post(self->strand_, [self, ref, reply, event_of, error] {
         --self->inflight_;
-        self->enqueue(error ? error_frame(ref, error) : reply());
+        if (error) {
+          self->enqueue(error_frame(ref, error));
+        } else if (Position pos = event_of(); pos > 0) {
+          self->queue_answer_held(reply(), pos);
+        } else {
+          self->enqueue(reply());
+        }
         self->resume_reading();
       });
     });
+  }
+
+  template <typename Body, typename Reply>
+  void submit(const std::optional<std::string>& ref, Body body, Reply reply) {
+    submit(ref, std::move(body), std::move(reply), [] { return Position{0}; });
   }
 
   template <typename Body>
@@ -723,6 +786,10 @@ class Session final : public realtime::Device,
   bool over_ = false;
   unsigned inflight_ = 0;
   int refusals_ = 0;
+  bool answers_corked_ = false;  // answers wait in the queue for their events (queue_answer_held)
+  unsigned held_answers_ = 0;
+  Position awaited_pos_ = 0;  // the newest event a held answer waits for
+  std::uint32_t answers_generation_ = 0;  // of the current hold, for its timer
   std::unordered_map<storage::ConversationId, std::chrono::steady_clock::time_point> last_typing_;
 };
 
