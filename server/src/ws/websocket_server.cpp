@@ -13,6 +13,7 @@
 #include <boost/beast/core/stream_traits.hpp>
 #include <boost/json/serialize.hpp>
 #include <functional>
+#include <limits>
 #include <mutex>
 #include <type_traits>
 #include <unordered_map>
@@ -327,7 +328,7 @@ class Session final : public realtime::Device,
       if (token == 0) {
         if (!self->hello_received_) self->begin_close(realtime::close_code::kHelloTimeout, "no hello in time");
       } else if (token == self->answers_generation_) {
-        self->release_answers(self->awaited_pos_);
+        self->release_answers();
       }
     });
   }
@@ -514,31 +515,35 @@ class Session final : public realtime::Device,
   // held in the connection's queue (corked) until the message's own
   // message.new is queued behind it: both leave in one write. The event
   // always follows: the store answers every write of a batch before it
-  // publishes the batch's events, both by posts onto this strand from the
-  // writer's thread, and the sender's device is among a new message's
-  // recipients. Only the flush waits: the answer counts as done (reads
-  // resume at once, so a client with many sends in flight is never left
-  // waiting on a connection that stopped reading), and at most
-  // kMaxHeldAnswers answers, for at most kMaxAnswerHold (within a tick of
-  // the timer wheel), are held before they leave anyway.
+  // hands the batch's events to the hub (whose strand then posts them
+  // here), and the sender's device is among a new message's recipients.
+  // The hold ends with the first post of events that reaches the first
+  // held answer's position: answers of later batches queued meanwhile
+  // leave then too, without waiting for their own events, so that a
+  // client that keeps many sends in flight never has its queue grow
+  // behind a hold. Only the flush waits: the answer counts as done (reads
+  // resume at once, so such a client is never left waiting on a
+  // connection that stopped reading), and at most kMaxHeldAnswers
+  // answers, for at most kMaxAnswerHold (within a tick of the timer
+  // wheel), are held before they leave anyway.
   void queue_answer_held(Frame frame, Position event_pos) {
     if (over_ || closing_ || !connection_) return;
     if (!answers_corked_) {
       answers_corked_ = true;
+      first_awaited_pos_ = event_pos;
       cork();
       // The bound in time, should an event never come.
       if (++answers_generation_ == 0) ++answers_generation_;  // 0 is the hello's
       context_.transport->wheel().schedule(this->weak_from_this(), kMaxAnswerHold, answers_generation_);
     }
-    awaited_pos_ = std::max(awaited_pos_, event_pos);
     enqueue(std::move(frame));
-    if (++held_answers_ >= kMaxHeldAnswers) release_answers(awaited_pos_);
+    if (++held_answers_ >= kMaxHeldAnswers) release_answers();
   }
 
-  // Events up to `pos` are queued: held answers whose events these are
-  // leave with them.
-  void release_answers(Position pos) {
-    if (!answers_corked_ || pos < awaited_pos_) return;
+  // Events up to `pos` are queued: held answers leave with them, once the
+  // first one's event is among them (no `pos`: at once).
+  void release_answers(Position pos = std::numeric_limits<Position>::max()) {
+    if (!answers_corked_ || pos < first_awaited_pos_) return;
     answers_corked_ = false;
     held_answers_ = 0;
     uncork();
@@ -571,7 +576,7 @@ class Session final : public realtime::Device,
 
   void begin_close(std::uint16_t code, std::string reason) {
     if (closing_ || over_) return;
-    release_answers(awaited_pos_);  // the close frame must not wait behind them
+    release_answers();  // the close frame must not wait behind them
     closing_ = true;
     clear_deferred();
     if (connection_) connection_->close(code, std::move(reason));
@@ -788,7 +793,7 @@ class Session final : public realtime::Device,
   int refusals_ = 0;
   bool answers_corked_ = false;  // answers wait in the queue for their events (queue_answer_held)
   unsigned held_answers_ = 0;
-  Position awaited_pos_ = 0;  // the newest event a held answer waits for
+  Position first_awaited_pos_ = 0;  // the event the first held answer waits for
   std::uint32_t answers_generation_ = 0;  // of the current hold, for its timer
   std::unordered_map<storage::ConversationId, std::chrono::steady_clock::time_point> last_typing_;
 };
