@@ -96,7 +96,8 @@ struct ServerApp::Impl {
         presence(store, hub),
         services{config, store, hasher, throttle, authenticator, metrics, hub, media, exports},
         ws_limits(config.websocket),
-        ws_context{services, hub, presence, config.websocket, ws_limits},
+        ws_context{services, hub, presence, config.websocket, ws_limits, nullptr},
+        ws_transport(ws::make_transport(io.get_executor(), config.websocket)),
         server(io, config.http, router, metrics),
         media(io, store, config.media, config.data_dir / "media"),
         exports(io, store, media.blobs(), config.data_export, config.data_dir / "exports"),
@@ -107,6 +108,7 @@ struct ServerApp::Impl {
     store.set_event_sink(&event_sink);
     // Before any write: what a resume with nothing new is answered from.
     hub.start_stream_at(store.read([](storage::Transaction& tx) { return tx.current_position(); }));
+    ws_context.transport = ws_transport.get();
     hub.set_presence_observer([this](storage::UserId user, bool online) { presence.changed(user, online); });
     auth::register_account_routes(router, services);
     auth::register_two_factor_routes(router, services);
@@ -210,6 +212,9 @@ struct ServerApp::Impl {
   http::Router router;
   std::atomic<bool> stopping{false};
   boost::asio::io_context io;
+  // The WebSocket connections' options and timer wheel: after io, whose
+  // timer the wheel uses.
+  std::shared_ptr<ws::Transport> ws_transport;
   http::Server server;
   // After io (its sweep timer) and before anything that serves requests.
   media::MediaService media;
