@@ -285,6 +285,16 @@ class Session final : public realtime::Device,
 
   std::shared_ptr<Connection> live_connection() const { return connection_.lock(); }
 
+  // A connection that does not read has no pending operation to keep it
+  // alive while the session waits (for the database, or the catch-up): the
+  // session holds it until reading resumes.
+  void pause_connection() {
+    if (auto live = live_connection()) {
+      live->pause_reading();
+      held_while_paused_ = std::move(live);
+    }
+  }
+
   // ---- wsproto::SessionHandler (on the strand) -------------------------------
 
   void on_open(wsproto::Session& connection) override {
@@ -307,7 +317,7 @@ class Session final : public realtime::Device,
       // database: kept, in order, until then. Bounded: reading pauses, so
       // at most what one read of the socket brought waits here.
       deferred_.emplace_back(opcode, std::move(payload));
-      if (auto live = live_connection()) live->pause_reading();
+      pause_connection();
       return;
     }
     receive(opcode, payload);
@@ -404,6 +414,7 @@ class Session final : public realtime::Device,
     over_ = true;
     answers_corked_ = false;
     connection_.reset();
+    held_while_paused_.reset();
     clear_deferred();
     pending_ = {};
     if (!attached_) return;
@@ -587,7 +598,10 @@ class Session final : public realtime::Device,
     }
     if (deferred_head_ < deferred_.size()) return;
     clear_deferred();
-    if (auto live = live_connection(); live && !paused_) live->resume_reading();
+    if (auto live = live_connection(); live && !paused_) {
+      held_while_paused_.reset();
+      live->resume_reading();
+    }
   }
 
   void clear_deferred() {
@@ -623,7 +637,7 @@ class Session final : public realtime::Device,
     // database; the client's next frames wait in the socket.
     if (inflight_ >= options_.max_inflight_writes && !paused_) {
       paused_ = true;
-      if (auto live = live_connection()) live->pause_reading();
+      pause_connection();
     }
   }
 
@@ -772,6 +786,7 @@ class Session final : public realtime::Device,
   // destroying those (an io_context shut down while a close handshake is
   // still pending) frees both, where a strong pointer here left a cycle.
   std::weak_ptr<Connection> connection_;
+  std::shared_ptr<Connection> held_while_paused_;  // see pause_connection()
   const wsproto::DeflateOptions* deflate_ = nullptr;  // when negotiated: the shared compressed forms
 
   bool hello_received_ = false;
