@@ -227,6 +227,9 @@ void apply_toml(Config& config, std::string_view text, std::string_view source_n
       throw ConfigError(fmt::format("storage.sqlite_synchronous: '{}' is not 'full' or 'normal'", sync));
     }
     r.seconds("search_purge_interval_seconds", config.storage.search_purge_interval, 0, 86400);
+    std::int64_t window_us = config.storage.group_commit_window.count();
+    r.integer("group_commit_window_us", window_us, 0, 100000);
+    config.storage.group_commit_window = std::chrono::microseconds(window_us);
     r.finish();
   }
   if (const toml::table* tls = top.table("tls")) {

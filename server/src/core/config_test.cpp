@@ -20,6 +20,7 @@ TEST(ConfigTest, DefaultsAreValidAndLoopback) {
   EXPECT_EQ(config.listen_port, 8080);
   EXPECT_EQ(config.storage.sqlite_synchronous, SqliteSynchronous::kFull);
   EXPECT_EQ(config.storage.search_purge_interval, std::chrono::seconds(60));
+  EXPECT_EQ(config.storage.group_commit_window, std::chrono::microseconds(1000));
 }
 
 TEST(ConfigTest, TomlSetsEveryKnownSection) {
@@ -44,6 +45,7 @@ TEST(ConfigTest, TomlSetsEveryKnownSection) {
     [storage]
     sqlite_synchronous = "normal"
     search_purge_interval_seconds = 5
+    group_commit_window_us = 250
   )", "test.toml");
   EXPECT_EQ(config.listen_host, "0.0.0.0");
   EXPECT_EQ(config.listen_port, 9000);
@@ -63,6 +65,7 @@ TEST(ConfigTest, TomlSetsEveryKnownSection) {
   EXPECT_NO_THROW(validate(config));
   EXPECT_EQ(config.storage.sqlite_synchronous, SqliteSynchronous::kNormal);
   EXPECT_EQ(config.storage.search_purge_interval, std::chrono::seconds(5));
+  EXPECT_EQ(config.storage.group_commit_window, std::chrono::microseconds(250));
 }
 
 TEST(ConfigTest, AccountsSection) {
@@ -131,6 +134,7 @@ TEST(ConfigTest, WrongTypesAndRangesAreErrors) {
   EXPECT_THROW(apply_toml(config, "log_level = \"loud\"", "t"), ConfigError);
   EXPECT_THROW(apply_toml(config, "[storage]\nsqlite_synchronous = \"off\"", "t"), ConfigError);
   EXPECT_THROW(apply_toml(config, "[storage]\nsearch_purge_interval_seconds = -1", "t"), ConfigError);
+  EXPECT_THROW(apply_toml(config, "[storage]\ngroup_commit_window_us = 100001", "t"), ConfigError);
   EXPECT_THROW(apply_toml(config, "this is not toml", "t"), ConfigError);
 }
 

@@ -54,6 +54,9 @@ SqliteStore::SqliteStore(const std::filesystem::path& path, const StorageOptions
   writer_->exec("PRAGMA journal_mode = WAL");
   // The writer never checkpoints itself; checkpoint_loop() does.
   writer_->exec("PRAGMA wal_autocheckpoint = 0");
+  // A burst can leave a long WAL behind; when it starts over, the file is
+  // cut back to this size, which steady writes reuse without growing it.
+  writer_->exec("PRAGMA journal_size_limit = 67108864");
   int version = migrate(*writer_, sqlite_migrations());
   last_position_ = max_position(*writer_);
   committed_position_ = last_position_;
@@ -104,10 +107,23 @@ void SqliteStore::stop() {
 }
 
 void SqliteStore::checkpoint_loop() {
-  // Every second with commits, or at once after many: a PASSIVE checkpoint
-  // copies what no reader still needs and never blocks the writer. The WAL
-  // then starts over from its beginning, so it stays a few MiB.
+  // Every second with commits, or at once after many. A PASSIVE checkpoint
+  // copies what no reader still needs and never blocks the writer; when the
+  // writer is idle for a moment it copies everything, and the next commit
+  // writes the WAL from its beginning again.
+  //
+  // Under steady writes that moment never comes: the writer appends while
+  // the PASSIVE copies, so the WAL is never wholly copied and would grow
+  // without bound (gigabytes in seconds at a few thousand messages a
+  // second), and every commit would append to a file that only grows, which
+  // costs the kernel new blocks, zeroed pages and an inode write in each
+  // fdatasync. So once the WAL holds more than kRestartFrames, a RESTART
+  // follows the PASSIVE: it copies the little appended meanwhile while the
+  // writer waits (a few milliseconds, once per cycle), waits a moment for
+  // readers to leave the WAL, and the next commit starts again at its
+  // beginning, reusing the file's blocks.
   constexpr std::size_t kCommitsPerCheckpoint = 1000;
+  constexpr std::int64_t kRestartFrames = 1024;  // 4 MiB at 4 KiB pages
   auto connection = open_connection();
   for (;;) {
     bool truncate = false;
@@ -130,18 +146,28 @@ void SqliteStore::checkpoint_loop() {
       if (truncate) {
         // busy is 1 when a reader or the writer kept it from completing;
         // the next purge tries again.
-        Statement& checkpoint = connection->prepare("PRAGMA wal_checkpoint(TRUNCATE)");
-        checkpoint.step();
-        bool busy = checkpoint.int64(0) != 0;
-        connection->release_statements();
+        bool busy = checkpoint(*connection, "TRUNCATE").busy;
         log::get("storage")->info("wal checkpoint after search index purge truncated={}", !busy);
-      } else {
-        connection->exec("PRAGMA wal_checkpoint(PASSIVE)");
+      } else if (checkpoint(*connection, "PASSIVE").wal_frames > kRestartFrames) {
+        // A reader that keeps the WAL longer than this wait leaves the
+        // restart to the next cycle rather than holding up the writer.
+        connection->exec("PRAGMA busy_timeout = 20");
+        CheckpointResult restart = checkpoint(*connection, "RESTART");
+        connection->exec("PRAGMA busy_timeout = 5000");
+        if (restart.busy) log::get("storage")->debug("wal restart deferred: a reader or the writer was busy");
       }
     } catch (const std::exception& e) {
       log::get("storage")->warn("checkpoint failed error=\"{}\"", e.what());
     }
   }
+}
+
+SqliteStore::CheckpointResult SqliteStore::checkpoint(Connection& connection, std::string_view mode) {
+  Statement& statement = connection.prepare("PRAGMA wal_checkpoint(" + std::string(mode) + ")");
+  statement.step();
+  CheckpointResult result{statement.int64(0) != 0, statement.int64(1)};
+  connection.release_statements();
+  return result;
 }
 
 std::unique_ptr<Connection> SqliteStore::open_connection() {
@@ -206,6 +232,17 @@ void SqliteStore::writer_loop() {
         queue_ready_.wait_until(lock, search_purge_not_before_, ready);
       } else {
         queue_ready_.wait(lock, ready);
+      }
+      // Writes that keep coming right after a commit are let gather for the
+      // rest of the window before the next batch starts: the cost of a
+      // commit (its WAL frames, the fdatasync, the counters written once per
+      // batch) is then shared by more messages. A write after a quiet
+      // moment starts at once; under load each waits at most the window.
+      auto gather_until = last_commit_ended_ + options_.group_commit_window;
+      if (!stopping_ && !queue_.empty() && std::chrono::steady_clock::now() < gather_until) {
+        lock.unlock();
+        std::this_thread::sleep_until(gather_until);
+        lock.lock();
       }
       stopping = stopping_;
       while (!queue_.empty() && batch.size() < kMaxBatch) {
@@ -352,6 +389,7 @@ bool SqliteStore::run_batch(std::vector<Job>& batch) {
     return false;
   }
   committed_position_ = last_position_;
+  last_commit_ended_ = std::chrono::steady_clock::now();
   {
     std::lock_guard lock(checkpoint_mutex_);
     if (++commits_since_checkpoint_ == 1000) checkpoint_wake_.notify_one();

@@ -28,11 +28,13 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <deque>
 #include <filesystem>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -103,6 +105,11 @@ class SqliteStore final : public Store {
   // writer's connection. False when there was nothing to index.
   bool index_new_messages();
   void checkpoint_loop();
+  struct CheckpointResult {
+    bool busy;               // a reader or the writer kept it from completing
+    std::int64_t wal_frames; // frames in the WAL when it ran
+  };
+  static CheckpointResult checkpoint(Connection& connection, std::string_view mode);
 
   std::filesystem::path path_;
   StorageOptions options_;
@@ -111,6 +118,7 @@ class SqliteStore final : public Store {
 
   std::unique_ptr<Connection> writer_;  // used only by writer_thread_
   Position last_position_ = 0;          // used only by writer_thread_
+  std::chrono::steady_clock::time_point last_commit_ended_;  // used only by writer_thread_
   WriterCache cache_;                   // used only by writer_thread_
   std::atomic<Position> committed_position_{0};
 
