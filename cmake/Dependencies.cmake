@@ -6,6 +6,8 @@ find_package(Boost 1.81.0 EXACT CONFIG REQUIRED COMPONENTS json url)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
 pkg_check_modules(SQLITE3 REQUIRED IMPORTED_TARGET sqlite3)
+# The PostgreSQL storage backend (server/src/storage/postgres): libpq 15.
+pkg_check_modules(LIBPQ REQUIRED IMPORTED_TARGET libpq>=15)
 # QR codes of two-factor enrolment URIs (SVG and terminal text).
 pkg_check_modules(QRENCODE REQUIRED IMPORTED_TARGET libqrencode)
 # Media processing (server/src/media): libvips for image probing and
