@@ -59,23 +59,35 @@ bool postgres_backend_selected() {
   return backend != nullptr && std::string_view(backend) == "postgres";
 }
 
-PgTestDatabase::PgTestDatabase() {
-  auto cluster = postgres_cluster();
-  if (!cluster) throw std::runtime_error("no test PostgreSQL (PARLEY_TEST_POSTGRES_FILE is not set)");
+std::string create_test_database() {
   static std::atomic<int> counter{0};
   std::random_device random;
-  name_ = fmt::format("t{}_{}_{:08x}", getpid(), counter++, random());
-  admin_query(fmt::format("CREATE DATABASE {} TEMPLATE parley_template", name_));
-  conninfo_ = fmt::format("{} dbname={}", *cluster, name_);
+  std::string name = fmt::format("t{}_{}_{:08x}", getpid(), counter++, random());
+  PgTestDatabase::admin_query(fmt::format("CREATE DATABASE {} TEMPLATE parley_template", name));
+  return name;
 }
 
-PgTestDatabase::~PgTestDatabase() {
+void drop_test_database(const std::string& name) noexcept {
   try {
-    admin_query(fmt::format("DROP DATABASE IF EXISTS {} WITH (FORCE)", name_));
+    PgTestDatabase::admin_query(fmt::format("DROP DATABASE IF EXISTS {} WITH (FORCE)", name));
   } catch (const std::exception&) {
     // The cluster is deleted after the run anyway.
   }
 }
+
+std::string test_database_conninfo(const std::string& name) {
+  auto cluster = postgres_cluster();
+  if (!cluster) throw std::runtime_error("no test PostgreSQL (PARLEY_TEST_POSTGRES_FILE is not set)");
+  return fmt::format("{} dbname={}", *cluster, name);
+}
+
+std::string test_query(const std::string& database, const std::string& sql) {
+  return run(test_database_conninfo(database), sql);
+}
+
+PgTestDatabase::PgTestDatabase() : name_(create_test_database()), conninfo_(test_database_conninfo(name_)) {}
+
+PgTestDatabase::~PgTestDatabase() { drop_test_database(name_); }
 
 std::string PgTestDatabase::query(const std::string& sql) const { return run(conninfo_, sql); }
 

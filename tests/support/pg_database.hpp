@@ -18,6 +18,17 @@ std::optional<std::string> postgres_cluster();
 // $PARLEY_TEST_BACKEND is "postgres" (ctest's `postgres` label sets it).
 bool postgres_backend_selected();
 
+// Creates a database from the template; returns its name. Throws
+// std::runtime_error when no cluster is configured or it cannot be reached.
+std::string create_test_database();
+// Drops it (ending connections still open); never throws.
+void drop_test_database(const std::string& name) noexcept;
+// The connection string of a database of the cluster.
+std::string test_database_conninfo(const std::string& name);
+// Runs SQL on a database of the cluster; the first column of the first row,
+// or "" when there is none. Throws std::runtime_error.
+std::string test_query(const std::string& database, const std::string& sql);
+
 class PgTestDatabase {
  public:
   // Creates the database; throws std::runtime_error when no cluster is

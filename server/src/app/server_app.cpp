@@ -42,7 +42,7 @@
 #include "search/search_routes.hpp"
 #include "stickers/sticker_routes.hpp"
 #include "storage/blob_store.hpp"
-#include "storage/sqlite/sqlite_store.hpp"
+#include "storage/open_store.hpp"
 #include "web/static_site.hpp"
 
 namespace parley::app {
@@ -83,10 +83,11 @@ struct ServerApp::Impl {
   explicit Impl(Config c)
       : signals(io_for_signals, SIGINT, SIGTERM, SIGHUP),
         config(std::move(c)),
-        store(prepare_data_dir(config) / "parley.db", config.storage,
-              [this](bool write, std::size_t writes, std::chrono::duration<double> elapsed) {
-                metrics.observe_transaction(write ? "write" : "read", writes, elapsed);
-              }),
+        opened_store(storage::open_store(config.storage, prepare_data_dir(config),
+                                         [this](bool write, std::size_t writes, std::chrono::duration<double> elapsed) {
+                                           metrics.observe_transaction(write ? "write" : "read", writes, elapsed);
+                                         })),
+        store(*opened_store.store),
         hasher(config.auth),
         throttle(config.auth),
         authenticator(store, config.auth),
@@ -176,7 +177,8 @@ struct ServerApp::Impl {
   boost::asio::signal_set signals;
   Config config;
   metrics::Metrics metrics;  // before store: the store's observer uses it
-  storage::sqlite::SqliteStore store;
+  storage::OpenedStore opened_store;  // the backend storage.backend names
+  storage::Store& store;
   auth::PasswordHasher hasher;
   auth::LoginThrottle throttle;
   auth::Authenticator authenticator;
@@ -278,7 +280,7 @@ int ServerApp::run() {
   app.push.stop();
   // Writes still queued complete now, while the I/O objects their
   // completions post to and the hub that gets their events still exist.
-  app.store.stop();
+  app.opened_store.stop();
   app.io_for_signals.stop();
   signal_thread.join();
   logger->info("stopped");

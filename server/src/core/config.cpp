@@ -225,6 +225,17 @@ void apply_toml(Config& config, std::string_view text, std::string_view source_n
       throw ConfigError(fmt::format("storage.sqlite_synchronous: '{}' is not 'full' or 'normal'", sync));
     }
     r.seconds("search_purge_interval_seconds", config.storage.search_purge_interval, 0, 86400);
+    std::string backend;
+    r.string("backend", backend);
+    if (backend == "sqlite") {
+      config.storage.backend = StorageBackend::kSqlite;
+    } else if (backend == "postgres") {
+      config.storage.backend = StorageBackend::kPostgres;
+    } else if (!backend.empty()) {
+      throw ConfigError(fmt::format("storage.backend: '{}' is not 'sqlite' or 'postgres'", backend));
+    }
+    r.string("postgres_url", config.storage.postgres_url);
+    r.integer("postgres_pool_size", config.storage.postgres_pool_size, 1, 1000);
     r.finish();
   }
   if (const toml::table* tls = top.table("tls")) {
@@ -318,9 +329,15 @@ void apply_environment(Config& config, const EnvLookup& env) {
   }
   if (auto v = env("PARLEY_LOG_LEVEL")) apply_log_level(config, *v);
   if (auto v = env("PARLEY_WEB_ROOT")) config.web.root = *v;
+  // The database's address often carries a secret: from the environment, it
+  // stays out of config files.
+  if (auto v = env("PARLEY_POSTGRES_URL")) config.storage.postgres_url = *v;
 }
 
 void validate(const Config& config) {
+  if (config.storage.backend == StorageBackend::kPostgres && config.storage.postgres_url.empty()) {
+    throw ConfigError("storage.postgres_url: required with storage.backend = \"postgres\"");
+  }
   if (config.auth.password_memory_bytes < kMinPasswordMemory) {
     throw ConfigError(fmt::format("auth.password_memory_kib: {} is below the minimum of {} KiB",
                                   config.auth.password_memory_bytes / 1024, kMinPasswordMemory / 1024));

@@ -174,6 +174,10 @@ struct TlsOptions {
 
 enum class SqliteSynchronous { kFull, kNormal };
 
+// Where parleyd keeps its data (docs/architecture.md "Storage"): SQLite in
+// the data folder (one node), or PostgreSQL (several nodes on one database).
+enum class StorageBackend { kSqlite, kPostgres };
+
 struct StorageOptions {
   // FULL makes every commit durable against power loss, not only against a
   // crash of the process; NORMAL in WAL mode may lose the last commits on
@@ -188,6 +192,16 @@ struct StorageOptions {
   // it (at most 1% of the writer's time): a deleted word leaves the files
   // within about a minute on a small server, ten on a large one.
   std::chrono::seconds search_purge_interval{60};
+  // [storage] backend = "sqlite" | "postgres".
+  StorageBackend backend = StorageBackend::kSqlite;
+  // A libpq connection string ("host=db.example port=5432 dbname=parley
+  // user=parley") or URL (postgresql://...), for the PostgreSQL backend. A
+  // password is better kept in ~/.pgpass or PGPASSWORD than here.
+  std::string postgres_url;
+  // Reader connections per node at most. Reads are short; 8 keeps a node's
+  // I/O threads busy without taking many of the server's max_connections
+  // (each node also holds one writer connection).
+  std::size_t postgres_pool_size = 8;
 };
 
 // The media server (docs/architecture.md "Media"): uploads, quotas, the

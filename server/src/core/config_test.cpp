@@ -289,5 +289,31 @@ TEST(ConfigTest, MediaSectionIsReadAndValidated) {
   EXPECT_THROW(apply_toml(config, "[media]\nquota = 5\n", "t"), ConfigError);
 }
 
+TEST(ConfigTest, StorageBackendIsSqliteOrPostgresWithAUrl) {
+  Config config;
+  EXPECT_EQ(config.storage.backend, StorageBackend::kSqlite);
+  EXPECT_EQ(config.storage.postgres_pool_size, 8U);
+  apply_toml(config,
+             "[storage]\nbackend = \"postgres\"\npostgres_url = \"host=db dbname=parley\"\npostgres_pool_size = 3\n",
+             "t");
+  EXPECT_EQ(config.storage.backend, StorageBackend::kPostgres);
+  EXPECT_EQ(config.storage.postgres_url, "host=db dbname=parley");
+  EXPECT_EQ(config.storage.postgres_pool_size, 3U);
+  EXPECT_NO_THROW(validate(config));
+  // The address from the environment wins (it may carry a password).
+  apply_environment(config, env_of({{"PARLEY_POSTGRES_URL", "postgresql://parley@db2/parley"}}));
+  EXPECT_EQ(config.storage.postgres_url, "postgresql://parley@db2/parley");
+  // PostgreSQL without an address is refused at start-up, with the key named.
+  config.storage.postgres_url.clear();
+  try {
+    validate(config);
+    FAIL() << "accepted postgres without postgres_url";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("storage.postgres_url"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(apply_toml(config, "[storage]\nbackend = \"mysql\"\n", "t"), ConfigError);
+  EXPECT_THROW(apply_toml(config, "[storage]\npostgres_pool_size = 0\n", "t"), ConfigError);
+}
+
 }  // namespace
 }  // namespace parley
