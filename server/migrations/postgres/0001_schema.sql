@@ -1,5 +1,6 @@
--- The whole schema for PostgreSQL: what SQLite's migrations 0001-0011 build,
--- in one step (docs/architecture.md "PostgreSQL"). Times are Unix
+-- The whole schema for PostgreSQL: what SQLite's migrations 0001-0012 build,
+-- in one step (0012 only changes how FTS5 is kept, which has no counterpart
+-- here: the GIN index below is kept by PostgreSQL itself) (docs/architecture.md "PostgreSQL"). Times are Unix
 -- milliseconds (BIGINT); flags are 0/1 integers as in the SQLite schema, so
 -- that both backends read rows alike. Ids are identities "by default", so
 -- that `parleyd migrate-to-postgres` can keep a SQLite deployment's ids.

@@ -148,6 +148,35 @@ TEST(PgStore, FailedWriteLeavesNoGap) {
   EXPECT_EQ(seqs[0].seq, 1);
 }
 
+// An idempotent send stores a client_id once, takes no seq the second time,
+// and a retry on another node finds the first.
+TEST(PgStore, InsertIfNewStoresAClientIdOnce) {
+  PgTestDatabase db;
+  PgStore node_a({db.conninfo(), 2});
+  PgStore node_b({db.conninfo(), 2});
+  auto w = make_world(node_a);
+  auto first = node_a.write_blocking([&](Transaction& tx) {
+    return tx.insert_message_if_new(text_message(w.group, w.alice, "once"), tx.next_position());
+  });
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->seq, 1);
+  auto again = node_b.write_blocking([&](Transaction& tx) {
+    return tx.insert_message_if_new(text_message(w.group, w.alice, "once"), tx.next_position());
+  });
+  EXPECT_FALSE(again);
+  auto next = node_b.write_blocking([&](Transaction& tx) {
+    return tx.insert_message_if_new(text_message(w.group, w.alice, "twice"), tx.next_position());
+  });
+  ASSERT_TRUE(next);
+  EXPECT_EQ(next->seq, 2);
+  EXPECT_EQ(db.query("SELECT count(*) FROM messages WHERE client_id = 'once'"), "1");
+  // A conversation that does not exist is still an error, not a duplicate.
+  EXPECT_THROW(node_a.write_blocking([&](Transaction& tx) {
+    return tx.insert_message_if_new(text_message(w.group + 100, w.alice, "nowhere"), tx.next_position());
+  }),
+               StorageError);
+}
+
 // Three stores on one database, as three nodes, writing into one
 // conversation at once, while a fourth reads. Every read sees positions
 // 1..current without a hole (a later position never before an earlier

@@ -667,14 +667,35 @@ bool PgTransaction::advance_delivered(ConversationId conversation, UserId user, 
 // --- Messages -------------------------------------------------------------
 
 Message PgTransaction::insert_message(const NewMessage& message, Position pos) {
+  return *insert_message_row(message, pos, false);
+}
+
+std::optional<Message> PgTransaction::insert_message_if_new(const NewMessage& message, Position pos) {
+  return insert_message_row(message, pos, true);
+}
+
+std::optional<Message> PgTransaction::insert_message_row(const NewMessage& message, Position pos, bool if_new) {
   // The conversation's row is the seq counter. The UPDATE locks the row
   // until commit and reads its newest committed version (READ COMMITTED),
   // so writers on any node take seqs one after another, without gaps: a
-  // batch that fails rolls its increment back.
-  Statement& counter =
-      db_.prepare("UPDATE conversations SET last_seq = last_seq + 1, last_pos = ?2 WHERE id = ?1 RETURNING last_seq");
+  // batch that fails rolls its increment back. An idempotent send takes no
+  // seq when its client_id was used: the check is the unique index's probe
+  // in the same statement. Write batches run one at a time (the stream
+  // lock, PgStore), so nothing can store that client_id between the check
+  // and the INSERT below.
+  constexpr std::string_view kCounter =
+      "UPDATE conversations SET last_seq = last_seq + 1, last_pos = ?2 WHERE id = ?1 RETURNING last_seq";
+  constexpr std::string_view kCounterIfNew =
+      "UPDATE conversations SET last_seq = last_seq + 1, last_pos = ?2 WHERE id = ?1 AND NOT EXISTS "
+      "(SELECT 1 FROM messages WHERE sender_id = ?3 AND client_id = ?4) RETURNING last_seq";
+  Statement& counter = db_.prepare(if_new ? kCounterIfNew : kCounter);
   counter.bind(1, message.conversation_id).bind(2, pos);
-  if (!counter.step()) throw StorageError("insert_message: no such conversation");
+  if (if_new) counter.bind(3, message.sender_id).bind(4, message.client_id);
+  if (!counter.step()) {
+    counter.reset();
+    if (if_new && conversation_by_id(message.conversation_id)) return std::nullopt;
+    throw StorageError("insert_message: no such conversation");
+  }
   Seq seq = counter.int64(0);
   counter.reset();
   Statement& insert = db_.prepare(

@@ -96,6 +96,7 @@ class PgTransaction final : public Transaction {
   bool advance_delivered(ConversationId conversation, UserId user, Seq seq) override;
 
   Message insert_message(const NewMessage& message, Position pos) override;
+  std::optional<Message> insert_message_if_new(const NewMessage& message, Position pos) override;
   std::optional<Message> message_by_id(MessageId id) override;
   std::optional<Message> message_by_client_id(UserId sender, std::string_view client_id) override;
   void edit_message(MessageId id, std::string_view body, const std::vector<UserId>& mentions,
@@ -169,6 +170,8 @@ class PgTransaction final : public Transaction {
 
  private:
   Writer& writer();
+  // insert_message(), or with `if_new` insert_message_if_new().
+  std::optional<Message> insert_message_row(const NewMessage& message, Position pos, bool if_new);
   // Fills mentions and reactions of messages read from the messages table.
   void load_details(std::vector<Message>& messages);
   void load_details(Message& message);
