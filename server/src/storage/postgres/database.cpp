@@ -45,8 +45,11 @@ Statement::~Statement() {
 void Statement::set(int index, std::optional<std::string> value, unsigned type, int format) {
   auto i = static_cast<std::size_t>(index - 1);
   if (values_.size() <= i) {
+    // A parameter left unbound (a statement that uses ?10 but not ?3) is
+    // sent as a NULL text: PostgreSQL refuses a parameter of unknown type
+    // that the statement does not use.
     values_.resize(i + 1);
-    types_.resize(i + 1, 0);
+    types_.resize(i + 1, kText);
     formats_.resize(i + 1, 0);
   }
   values_[i] = std::move(value);

@@ -221,7 +221,7 @@ SearchPage PgTransaction::search_messages(const SearchQuery& q) {
     if (text) {
       // The words around the matches, for the page's messages only.
       Statement& headline = db_.prepare(
-          "SELECT ts_headline('public.parley_search', ?1, ?2::tsquery, 'StartSel=\x01, StopSel=\x02, MaxWords=24, MinWords=8, "
+          "SELECT ts_headline('public.parley_search', ?1, ?2::tsquery, 'StartSel=\x01, StopSel=\x02, MaxWords=24, MinWords=8, ShortWord=0, "
           "MaxFragments=1, FragmentDelimiter=…')");
       headline.bind(1, row.body).bind(2, row.query);
       std::string marked = headline.step() ? headline.text(0) : std::string();
