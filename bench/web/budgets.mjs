@@ -308,8 +308,10 @@ try {
   await page.screenshot({ path: outFile.replace(/\.json$/, '-top.png') });
   await cdp.send('Tracing.end');
   await traceDone;
-  results.big_trace = analyseTrace(traceEvents);
+  // The trace is written first, so that a long run's trace is kept even if
+  // its analysis fails.
   writeTrace(outFile.replace(/\.json$/, '-trace.json'), traceEvents);
+  results.big_trace = analyseTrace(traceEvents);
   log(`  open ${results.big_open_ms} ms, ${wheels} wheel steps, longest frame ${results.big_trace.longest_frame_ms} ms, longest task ${results.big_trace.longest_task_ms} ms`);
   await context.close();
   }
@@ -365,13 +367,13 @@ function analyseTrace(events) {
   const slow = presented.filter((f) => f.dur > 50).sort((a, b) => b.dur - a.dur);
   return {
     main_thread_tasks: tasks.length,
-    longest_task_ms: tasks.length ? Math.max(...tasks.map((e) => e.dur / 1000)) : null,
+    longest_task_ms: tasks.length ? tasks.reduce((m, e) => Math.max(m, e.dur / 1000), 0) : null,
     long_tasks_over_50ms: long.length,
     long_tasks_ms: long.sort((a, b) => b - a).slice(0, 20),
     long_task_contents: longTaskContents,
     frames_presented: presented.length,
     frames_dropped: frames.filter((f) => f.state === 'STATE_DROPPED').length,
-    longest_frame_ms: presented.length ? Math.max(...presented.map((f) => f.dur)) : null,
+    longest_frame_ms: presented.length ? presented.reduce((m, f) => Math.max(m, f.dur), 0) : null,
     frames_over_50ms: presented.filter((f) => f.dur > 50).length,
     median_frame_ms: presented.length ? median(presented.map((f) => f.dur)) : null,
     slow_frames: slowFrameContents(events, slow.slice(0, 12)),

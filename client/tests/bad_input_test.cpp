@@ -145,11 +145,8 @@ void send(websocket::stream<tcp::socket>& ws, const std::string& text) { ws.writ
 
 TEST(BadInputTest, MalformedFramesAndRepliesGiveAClearErrorAndLoseNothing) {
   ServerProcess server;
-  HttpClient http{server.port()};
-  TestUser alice = register_and_login(http, "alice");
-  TestUser bob = register_and_login(http, "bob");
-  make_contacts(http, alice, bob);
-  const auto direct = direct_conversation(http, alice, bob);
+  AliceAndBob users(server);
+  auto& [http, alice, bob, direct] = users;
   {
     WsClient ws(server.port());
     ws.hello(bob.token);

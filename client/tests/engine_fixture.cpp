@@ -178,6 +178,18 @@ void TcpProxy::drop_all() {
 
 std::string url_of(std::uint16_t port) { return "http://127.0.0.1:" + std::to_string(port); }
 
+AliceAndBob::AliceAndBob(const ServerProcess& server)
+    : http(server.port()), alice(register_and_login(http, "alice")), bob(register_and_login(http, "bob")) {
+  make_contacts(http, alice, bob);
+  direct = direct_conversation(http, alice, bob);
+}
+
+TwoDevices::TwoDevices(const ServerProcess& server, AccountOptions alice_options, AccountOptions bob_options)
+    : AliceAndBob(server) {
+  alice_account = signed_in_account(runtime, dir / "alice", server.port(), alice, alice_recorder, alice_options);
+  bob_account = signed_in_account(runtime, dir / "bob", server.port(), bob, bob_recorder, bob_options);
+}
+
 std::unique_ptr<Account> signed_in_account(Runtime& runtime, const std::filesystem::path& dir, std::uint16_t port,
                                            const TestUser& user, const std::shared_ptr<Recorder>& recorder,
                                            AccountOptions options) {

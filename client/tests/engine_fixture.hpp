@@ -104,6 +104,47 @@ class TempDir {
   std::filesystem::path path_;
 };
 
+// Alice and Bob, registered on `server`, contacts, with their direct
+// conversation: where most tests start.
+struct AliceAndBob {
+  explicit AliceAndBob(const ServerProcess& server);
+  HttpClient http;
+  TestUser alice;
+  TestUser bob;
+  ConversationId direct = 0;
+};
+
+// AliceAndBob, each signed in on a device of their own (in `dir`) with a
+// recorder each. The accounts are declared last, so they close before the
+// runtime and the folder go.
+struct TwoDevices : AliceAndBob {
+  explicit TwoDevices(const ServerProcess& server, AccountOptions alice_options = {},
+                      AccountOptions bob_options = {});
+  TempDir dir;
+  Runtime runtime;
+  std::shared_ptr<Recorder> alice_recorder = std::make_shared<Recorder>();
+  std::shared_ptr<Recorder> bob_recorder = std::make_shared<Recorder>();
+  std::unique_ptr<Account> alice_account;
+  std::unique_ptr<Account> bob_account;
+};
+
+// A fixture for TEST_F: a server of its own and TwoDevices on it, their
+// members in the test's scope. The server is a base before TwoDevices, so
+// it starts first and stops after the devices closed.
+class ServerOfItsOwn {
+ protected:
+  explicit ServerOfItsOwn(ServerOptions options) : server(std::move(options)) {}
+  ServerProcess server;
+};
+
+class TwoDeviceTest : public ::testing::Test, protected ServerOfItsOwn, protected TwoDevices {
+ protected:
+  explicit TwoDeviceTest(ServerOptions server_options = {}, AccountOptions alice_options = {},
+                         AccountOptions bob_options = {})
+      : ServerOfItsOwn(std::move(server_options)), TwoDevices(server, std::move(alice_options),
+                                                              std::move(bob_options)) {}
+};
+
 // Every message of a conversation on the server, ascending, as (seq, text, client_id).
 struct ServerMessage {
   std::int64_t seq;

@@ -25,11 +25,8 @@ TEST(EvictionTest, LiveHistoryOverTheLimitEvictsTheOldestAndPagingFetchesItAgain
   ServerProcess server(ServerOptions{"[websocket]\nframes_per_second = 2000\nframe_burst = 2000\n"
                                      "user_frames_per_second = 2000\nuser_frame_burst = 2000\n",
                                      {}});
-  HttpClient http{server.port()};
-  TestUser alice = register_and_login(http, "alice");
-  TestUser bob = register_and_login(http, "bob");
-  make_contacts(http, alice, bob);
-  const auto direct = direct_conversation(http, alice, bob);
+  AliceAndBob users(server);
+  auto& [http, alice, bob, direct] = users;
   TempDir dir;
   Runtime runtime;
   auto recorder = std::make_shared<Recorder>();
@@ -85,19 +82,9 @@ TEST(EvictionTest, LiveHistoryOverTheLimitEvictsTheOldestAndPagingFetchesItAgain
   })) << "the paged-back history was kept over the limit";
 }
 
-TEST(EvictionTest, AnImagesThumbnailIsCachedBeforeTheFileAndServedWithTheServerDown) {
-  ServerProcess server;
-  HttpClient http{server.port()};
-  TestUser alice = register_and_login(http, "alice");
-  TestUser bob = register_and_login(http, "bob");
-  make_contacts(http, alice, bob);
-  const auto direct = direct_conversation(http, alice, bob);
-  TempDir dir;
-  Runtime runtime;
-  auto alice_recorder = std::make_shared<Recorder>();
-  auto bob_recorder = std::make_shared<Recorder>();
-  auto alice_account = signed_in_account(runtime, dir / "alice", server.port(), alice, alice_recorder);
-  auto bob_account = signed_in_account(runtime, dir / "bob", server.port(), bob, bob_recorder);
+using ThumbnailTest = TwoDeviceTest;
+
+TEST_F(ThumbnailTest, AnImagesThumbnailIsCachedBeforeTheFileAndServedWithTheServerDown) {
 
   std::ofstream(dir / "photo.png", std::ios::binary) << kTinyPng;
   auto sent = await_result<std::string>(

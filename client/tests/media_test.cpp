@@ -23,21 +23,18 @@ std::string read_all(const std::filesystem::path& path) {
   return {std::istreambuf_iterator<char>(in), {}};
 }
 
-TEST(MediaTest, UploadsWithProgressAndTheCacheKeepsToItsLimitLeastRecentlyUsedFirst) {
-  ServerProcess server;
-  HttpClient http{server.port()};
-  TestUser alice = register_and_login(http, "alice");
-  TestUser bob = register_and_login(http, "bob");
-  make_contacts(http, alice, bob);
-  const auto direct = direct_conversation(http, alice, bob);
-  TempDir dir;
-  Runtime runtime;
-  auto alice_recorder = std::make_shared<Recorder>();
-  auto bob_recorder = std::make_shared<Recorder>();
-  auto alice_account = signed_in_account(runtime, dir / "alice", server.port(), alice, alice_recorder);
-  AccountOptions small_cache;
-  small_cache.media_cache_limit_bytes = 100'000;
-  auto bob_account = signed_in_account(runtime, dir / "bob", server.port(), bob, bob_recorder, small_cache);
+// Bob's device keeps a small media cache.
+class MediaTest : public TwoDeviceTest {
+ protected:
+  MediaTest() : TwoDeviceTest({}, {}, small_cache()) {}
+  static AccountOptions small_cache() {
+    AccountOptions options;
+    options.media_cache_limit_bytes = 100'000;
+    return options;
+  }
+};
+
+TEST_F(MediaTest, UploadsWithProgressAndTheCacheKeepsToItsLimitLeastRecentlyUsedFirst) {
 
   // Three files of 40 kB and one of 600 kB (three upload parts).
   std::vector<std::string> contents;

@@ -32,11 +32,8 @@ int run_parleyd(const ServerProcess& server, const std::filesystem::path& data, 
 
 TEST(ResyncTest, AServerRestoredFromAnOlderBackupMakesTheDeviceReloadToExactlyItsState) {
   ServerProcess server;
-  HttpClient http{server.port()};
-  TestUser alice = register_and_login(http, "alice");
-  TestUser bob = register_and_login(http, "bob");
-  make_contacts(http, alice, bob);
-  const auto direct = direct_conversation(http, alice, bob);
+  AliceAndBob users(server);
+  auto& [http, alice, bob, direct] = users;
   TempDir dir;
   Runtime runtime;
   TcpProxy proxy;

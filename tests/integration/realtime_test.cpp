@@ -693,6 +693,68 @@ TEST(RealtimeTest, PipelinedSendsAreEachAnsweredOnceAckBeforeTheirOwnEvent) {
   EXPECT_EQ(at_bob, expected);
 }
 
+// A client that keeps 100 sends in flight on one connection, more than the
+// server's max_inflight_writes (64), so that the server pauses its reads
+// again and again while answers are due: every send is acknowledged once,
+// in the order sent, and the sender's own message.new for each arrives
+// once, in position order, after its ack, and the connection never closes.
+// (Answers held back until something else happened would leave such a
+// client waiting on a connection the server has stopped reading.)
+TEST(RealtimeTest, AHundredSendsInFlightAreAllAnsweredInOrderWithoutStalling) {
+  World w(
+      "[websocket]\nframes_per_second = 100000\nframe_burst = 100000\nuser_frames_per_second = 100000\n"
+      "user_frame_burst = 100000\n");
+  WsClient a(w.port());
+  a.hello(w.alice.token);
+  constexpr int kSends = 1200;
+  constexpr int kInFlight = 100;
+  auto send = [&](int i) {
+    auto frame = send_frame(w.direct, "flight-" + std::to_string(i), "message " + std::to_string(i));
+    frame["ref"] = "f" + std::to_string(i);
+    a.send(frame);
+  };
+  int sent = 0;
+  while (sent < kInFlight) send(sent++);
+  int acked = 0;
+  std::vector<std::int64_t> ack_positions;    // in the order the acks came
+  std::vector<std::int64_t> event_positions;  // own message.new, in the order they came
+  std::set<std::int64_t> acked_positions;
+  auto deadline = Clock::now() + 120s;
+  while (acked < kSends || event_positions.size() < ack_positions.size()) {
+    object frame;
+    try {
+      frame = a.next(std::max(left_until(deadline), 1ms));
+    } catch (const std::exception& e) {
+      FAIL() << e.what() << " after " << acked << " acks and " << event_positions.size()
+             << " own events; closed=" << a.closed() << " code=" << a.close_code();
+    }
+    auto type = type_of(frame);
+    if (type == "ack") {
+      ASSERT_EQ(str(frame.at("ref")), "f" + std::to_string(acked)) << "ack out of order: " << dump(frame);
+      ASSERT_FALSE(frame.at("duplicate").as_bool()) << dump(frame);
+      auto pos = frame.at("position").as_int64();
+      ASSERT_TRUE(acked_positions.insert(pos).second) << "two acks at one position: " << dump(frame);
+      ack_positions.push_back(pos);
+      ++acked;
+      if (sent < kSends) send(sent++);
+    } else if (type == "event") {
+      ASSERT_EQ(event_type(frame), "message.new") << dump(frame);
+      auto pos = position_of(frame);
+      ASSERT_TRUE(acked_positions.contains(pos)) << "own event before its ack: " << dump(frame);
+      ASSERT_TRUE(event_positions.empty() || event_positions.back() < pos) << "event out of order: " << dump(frame);
+      event_positions.push_back(pos);
+    } else if (type != "presence") {
+      FAIL() << "unexpected frame: " << dump(frame);
+    }
+  }
+  EXPECT_EQ(event_positions, ack_positions);
+  EXPECT_FALSE(a.closed());
+  // Nothing more: each ack and each event came exactly once.
+  for (const auto& frame : frames_within(a, 300ms)) {
+    EXPECT_EQ(type_of(frame), "presence") << "one more: " << dump(frame);
+  }
+}
+
 // ---- message operations --------------------------------------------------------
 
 TEST(RealtimeTest, EditsDeletionsReactionsRepliesAndMentions) {

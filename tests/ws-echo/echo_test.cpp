@@ -4,6 +4,7 @@
 // would send.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <boost/asio/buffers_iterator.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -14,6 +15,7 @@
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/websocket.hpp>
+#include <mutex>
 #include <thread>
 
 #include "echo_server.hpp"
@@ -368,6 +370,162 @@ TEST(EchoServer, APeerThatDoesNotReadIsCutOff) {
   raw.send(wsproto::testing::text("flood"));  // 125 MiB that this client never reads
   closer->wait();
   EXPECT_EQ(closer->error, wsproto::Error::kQueueFull);
+}
+
+// Pauses reading at "pause"; counts the other messages and answers
+// "count" with their number.
+class Pauser final : public wsproto::SessionHandler {
+ public:
+  void on_message(wsproto::Session& session, wsproto::Opcode, std::string&& payload) override {
+    auto& connection = static_cast<wsproto::Connection<tcp::socket>&>(session);
+    if (payload == "pause") {
+      connection.pause_reading();
+      {
+        std::lock_guard lock(mutex_);
+        paused_ = connection.shared_from_this();
+      }
+      connection.send_message(wsproto::Opcode::kText, "paused");
+    } else if (payload == "count") {
+      connection.send_message(wsproto::Opcode::kText, std::to_string(count_.load()));
+    } else {
+      ++count_;
+    }
+  }
+  std::size_t count() const { return count_; }
+  // From the test's thread: reading goes on.
+  void resume() {
+    std::shared_ptr<wsproto::Connection<tcp::socket>> connection;
+    {
+      std::lock_guard lock(mutex_);
+      connection = std::move(paused_);
+    }
+    asio::post(connection->stream().get_executor(), [connection] { connection->resume_reading(); });
+  }
+
+ private:
+  std::mutex mutex_;
+  std::shared_ptr<wsproto::Connection<tcp::socket>> paused_;
+  std::atomic<std::size_t> count_{0};
+};
+
+TEST(EchoServer, PausedReadingLeavesThePeersFramesInTheSocketUntilResumed) {
+  auto pauser = std::make_shared<Pauser>();
+  Server server({}, pauser);
+  Client client(server.port());
+  EXPECT_EQ(client.echo("pause"), "paused");
+  // The server reads nothing now: the peer's writes fill the socket
+  // buffers and then would block. Without the pause they never would.
+  auto& socket = client.ws.next_layer();
+  socket.non_blocking(true);
+  const std::string frame = wsproto::testing::text(std::string(1000, 'p'));
+  std::size_t frames = 0, partial = 0;
+  bool blocked = false;
+  for (std::size_t sent = 0; sent < (64u << 20);) {
+    boost::system::error_code ec;
+    std::size_t n = socket.write_some(asio::buffer(frame), ec);
+    if (ec == asio::error::would_block) {
+      blocked = true;
+      break;
+    }
+    ASSERT_FALSE(ec) << ec.message();
+    sent += n;
+    if (n == frame.size()) {
+      ++frames;
+    } else {
+      // The rest of a partly written frame, blocking, once resumed.
+      partial = frame.size() - n;
+      break;
+    }
+  }
+  ASSERT_TRUE(blocked || partial > 0) << "64 MiB written to a connection that does not read";
+  EXPECT_EQ(pauser->count(), 0u) << "frames were read while paused";
+  pauser->resume();
+  socket.non_blocking(false);
+  if (partial > 0) {
+    asio::write(socket, asio::buffer(frame.data() + frame.size() - partial, partial));
+    ++frames;
+  }
+  // Every frame written before and during the pause arrives, in order,
+  // before "count".
+  EXPECT_EQ(client.echo("count"), std::to_string(frames));
+}
+
+// Makes a wait for readable data complete just before a write ends the
+// connection. Told "go", it waits for the socket to be writable, then
+// holds the server's thread until the peer has sent more and reset the
+// connection. The reactor's next round then finds the socket both
+// writable and readable, and completes the write wait first (Asio's epoll
+// reactor runs a descriptor's write operations before its reads): its
+// handler writes, the write fails and closes the socket, and only then
+// does the connection's own read wait complete.
+class ResetRace final : public wsproto::SessionHandler {
+ public:
+  void on_message(wsproto::Session& session, wsproto::Opcode, std::string&& payload) override {
+    if (payload != "go") return;
+    auto connection =
+        std::static_pointer_cast<wsproto::Connection<tcp::socket>>(
+            static_cast<wsproto::Connection<tcp::socket>&>(session).shared_from_this());
+    auto executor = connection->stream().get_executor();
+    connection->stream().async_wait(
+        tcp::socket::wait_write, asio::bind_executor(executor, [connection](boost::system::error_code) {
+          connection->send_message(wsproto::Opcode::kText, "after the reset");
+        }));
+    std::unique_lock lock(mutex_);
+    holding_ = true;
+    changed_.notify_all();
+    changed_.wait(lock, [&] { return reset_; });
+  }
+  void on_closed(wsproto::Session&, std::uint16_t, boost::system::error_code ec) override {
+    std::lock_guard lock(mutex_);
+    ++closed_;
+    error_ = ec;
+    changed_.notify_all();
+  }
+  void wait_holding() {
+    std::unique_lock lock(mutex_);
+    ASSERT_TRUE(changed_.wait_for(lock, 10s, [&] { return holding_; }));
+  }
+  void peer_reset() {
+    std::lock_guard lock(mutex_);
+    reset_ = true;
+    changed_.notify_all();
+  }
+  // How many times the connection reported its end, once it has.
+  int wait_closed(boost::system::error_code& error) {
+    std::unique_lock lock(mutex_);
+    changed_.wait_for(lock, 10s, [&] { return closed_ > 0; });
+    error = error_;
+    return closed_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  bool holding_ = false;
+  bool reset_ = false;
+  int closed_ = 0;
+  boost::system::error_code error_;
+};
+
+// A read whose wait completed as a failed write ended the connection finds
+// the socket closed: it ends quietly (the server's thread once died of an
+// exception there, taking the whole process with it).
+TEST(EchoServer, AReadReadyAsAWriteFailsEndsQuietly) {
+  auto race = std::make_shared<ResetRace>();
+  Server server({}, race);
+  RawClient raw(server.port());
+  raw.send(wsproto::testing::text("go"));
+  race->wait_holding();
+  raw.send(wsproto::testing::text("more"));
+  raw.socket.set_option(asio::socket_base::linger(true, 0));  // close with a reset
+  raw.socket.close();
+  race->peer_reset();
+  boost::system::error_code error;
+  ASSERT_EQ(race->wait_closed(error), 1);
+  EXPECT_TRUE(error) << "a connection reset by its peer ended cleanly";
+  // The server's thread lives on: another client gets its handshake answered.
+  RawClient next(server.port());
+  EXPECT_NE(next.response.find("101"), std::string::npos) << next.response;
 }
 
 TEST(EchoServer, IdleConnectionsArePingedThenCut) {

@@ -23,6 +23,21 @@ using protocol::reactions_json;
 
 namespace {
 
+// The user in the six columns from `first` on: id, username, display name,
+// status, avatar, deleted (every query that joins users selects them so).
+User user_at(const Statement& statement, int first) {
+  return User{statement.int64(first), statement.text(first + 1), statement.text(first + 2),
+              statement.text(first + 3), statement.optional_text(first + 4), statement.int64(first + 5) != 0};
+}
+
+// Steps `statement` to its end and returns `row(statement)` of every row.
+template <typename RowReader>
+auto collect_rows(Statement& statement, RowReader row) {
+  std::vector<decltype(row(statement))> rows;
+  while (statement.step()) rows.push_back(row(statement));
+  return rows;
+}
+
 // The columns read_message() expects, in its order.
 constexpr const char* kMessageColumns =
     "m.id, m.conversation_id, m.seq, m.sender_id, m.client_id, m.text, m.reply_to, m.mentions, m.reactions, "
@@ -446,24 +461,22 @@ void Store::outbox_failed(Write&, const std::string& client_id, const std::strin
 
 std::vector<UploadRecord> Store::uploads() {
   std::lock_guard lock(read_mutex_);
-  std::vector<UploadRecord> records;
   auto statement = reader_->prepare(
       "SELECT client_id, conversation_id, path, size, mtime_ns, caption, upload_id, offset, created_at FROM uploads "
       "ORDER BY created_at, client_id");
-  while (statement.step()) {
+  return collect_rows(statement, [this](const Statement& row) {
     UploadRecord r;
-    r.client_id = statement.text(0);
-    r.conversation_id = statement.int64(1);
-    r.path = statement.text(2);
-    r.size = statement.int64(3);
-    r.mtime_ns = statement.int64(4);
-    r.caption = open_text(statement.text(5), outbox_ad(r.client_id));
-    r.upload_id = statement.optional_text(6).value_or("");
-    r.offset = statement.int64(7);
-    r.created_at = statement.int64(8);
-    records.push_back(std::move(r));
-  }
-  return records;
+    r.client_id = row.text(0);
+    r.conversation_id = row.int64(1);
+    r.path = row.text(2);
+    r.size = row.int64(3);
+    r.mtime_ns = row.int64(4);
+    r.caption = open_text(row.text(5), outbox_ad(r.client_id));
+    r.upload_id = row.optional_text(6).value_or("");
+    r.offset = row.int64(7);
+    r.created_at = row.int64(8);
+    return r;
+  });
 }
 
 void Store::put_upload(Write&, const UploadRecord& r) {
@@ -498,22 +511,20 @@ void Store::remove_upload(Write&, const std::string& client_id) {
 
 std::vector<OutboxEntry> Store::outbox_pending() {
   std::lock_guard lock(read_mutex_);
-  std::vector<OutboxEntry> entries;
   auto statement = reader_->prepare(
       "SELECT client_id, conversation_id, text, reply_to, attachments, created_at, sticker_id FROM outbox "
       "WHERE state = 'pending' ORDER BY ordinal");
-  while (statement.step()) {
+  return collect_rows(statement, [this](const Statement& row) {
     OutboxEntry e;
-    e.client_id = statement.text(0);
-    e.conversation_id = statement.int64(1);
-    e.text = open_text(statement.text(2), outbox_ad(e.client_id));
-    e.reply_to = statement.optional_int64(3);
-    e.attachments = outbox_attachments(statement.text(4));
-    e.sticker_id = statement.optional_int64(6);
-    e.created_at = statement.int64(5);
-    entries.push_back(std::move(e));
-  }
-  return entries;
+    e.client_id = row.text(0);
+    e.conversation_id = row.int64(1);
+    e.text = open_text(row.text(2), outbox_ad(e.client_id));
+    e.reply_to = row.optional_int64(3);
+    e.attachments = outbox_attachments(row.text(4));
+    e.sticker_id = row.optional_int64(6);
+    e.created_at = row.int64(5);
+    return e;
+  });
 }
 
 void Store::clear_outbox_and_users() {
@@ -700,8 +711,7 @@ std::optional<User> Store::user(UserId id) {
       "SELECT id, username, display_name, status_text, avatar_media_id, deleted FROM users WHERE id = ?");
   statement.bind(id);
   if (!statement.step()) return std::nullopt;
-  return User{statement.int64(0), statement.text(1), statement.text(2), statement.text(3),
-              statement.optional_text(4), statement.int64(5) != 0};
+  return user_at(statement, 0);
 }
 
 Message Store::read_message(Statement& s, int c, Database&) {
@@ -754,8 +764,7 @@ std::vector<Conversation> Store::conversations(UserId me, std::optional<Conversa
     c.read_seq = statement.int64(8);
     c.muted_until = statement.optional_int64(9);
     if (!statement.is_null(10)) {
-      c.peer = User{statement.int64(10), statement.text(11), statement.text(12), statement.text(13),
-                    statement.optional_text(14), statement.int64(15) != 0};
+      c.peer = user_at(statement, 10);
     }
     c.unread_count = statement.int64(16);
     last_ids.push_back(statement.optional_int64(17));
@@ -778,23 +787,20 @@ std::vector<Conversation> Store::conversations(UserId me, std::optional<Conversa
 
 std::vector<Member> Store::members(ConversationId id) {
   std::lock_guard lock(read_mutex_);
-  std::vector<Member> list;
   auto statement = reader_->prepare(
       "SELECT u.id, u.username, u.display_name, u.status_text, u.avatar_media_id, u.deleted, m.role, m.joined_at, "
       "m.read_seq, m.delivered_seq FROM members m JOIN users u ON u.id = m.user_id WHERE m.conversation_id = ? "
       "ORDER BY m.joined_at, u.id");
   statement.bind(id);
-  while (statement.step()) {
+  return collect_rows(statement, [](const Statement& row) {
     Member member;
-    member.user = User{statement.int64(0), statement.text(1), statement.text(2), statement.text(3),
-                       statement.optional_text(4), statement.int64(5) != 0};
-    member.role = protocol::parse_role(statement.text(6));
-    member.joined_at = statement.int64(7);
-    member.read_seq = statement.int64(8);
-    member.delivered_seq = statement.int64(9);
-    list.push_back(std::move(member));
-  }
-  return list;
+    member.user = user_at(row, 0);
+    member.role = protocol::parse_role(row.text(6));
+    member.joined_at = row.int64(7);
+    member.read_seq = row.int64(8);
+    member.delivered_seq = row.int64(9);
+    return member;
+  });
 }
 
 HistoryPage Store::history(ConversationId id, std::int64_t before_seq, int limit, UserId me) {
@@ -883,36 +889,30 @@ std::vector<ConversationId> Store::conversation_ids() {
 
 std::vector<Contact> Store::contacts() {
   std::lock_guard lock(read_mutex_);
-  std::vector<Contact> list;
   auto statement = reader_->prepare(
       "SELECT u.id, u.username, u.display_name, u.status_text, u.avatar_media_id, u.deleted, c.since "
       "FROM contacts c JOIN users u ON u.id = c.user_id ORDER BY u.username");
-  while (statement.step()) {
+  return collect_rows(statement, [](const Statement& row) {
     Contact contact;
-    contact.user = User{statement.int64(0), statement.text(1), statement.text(2), statement.text(3),
-                        statement.optional_text(4), statement.int64(5) != 0};
-    contact.since = statement.int64(6);
-    list.push_back(std::move(contact));
-  }
-  return list;
+    contact.user = user_at(row, 0);
+    contact.since = row.int64(6);
+    return contact;
+  });
 }
 
 std::vector<Invitation> Store::invitations() {
   std::lock_guard lock(read_mutex_);
-  std::vector<Invitation> list;
   auto statement = reader_->prepare(
       "SELECT i.id, i.incoming, i.created_at, u.id, u.username, u.display_name, u.status_text, u.avatar_media_id, "
       "u.deleted FROM invitations i JOIN users u ON u.id = i.user_id ORDER BY i.id");
-  while (statement.step()) {
+  return collect_rows(statement, [](const Statement& row) {
     Invitation invitation;
-    invitation.id = statement.int64(0);
-    invitation.incoming = statement.int64(1) != 0;
-    invitation.created_at = statement.int64(2);
-    invitation.user = User{statement.int64(3), statement.text(4), statement.text(5), statement.text(6),
-                           statement.optional_text(7), statement.int64(8) != 0};
-    list.push_back(std::move(invitation));
-  }
-  return list;
+    invitation.id = row.int64(0);
+    invitation.incoming = row.int64(1) != 0;
+    invitation.created_at = row.int64(2);
+    invitation.user = user_at(row, 3);
+    return invitation;
+  });
 }
 
 std::optional<Millis> Store::muted_until(ConversationId id) {

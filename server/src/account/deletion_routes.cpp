@@ -98,6 +98,7 @@ class DeletionRoutes {
       return std::make_pair(sessions, tx.delete_exports(me.user_id));
     });
     logger_->info("account deleted user_id={} sessions_ended={}", me.user_id, ended.first.size());
+    s_.authenticator.sessions_ended(ended.first);  // before anything else sees the deletion
     if (!ended.first.empty()) {
       s_.hub.close_sessions(ended.first, realtime::close_code::kSessionRevoked, "account deleted");
     }

@@ -73,8 +73,9 @@ constexpr std::chrono::minutes kSessionSweepInterval{10};
 // pushes it.
 class StrandEventSink final : public storage::EventSink {
  public:
-  StrandEventSink(boost::asio::io_context& io, realtime::Hub& hub, push::PushService& push)
-      : strand_(boost::asio::make_strand(io)), hub_(hub), push_(push) {}
+  StrandEventSink(boost::asio::io_context& io, realtime::Hub& hub, realtime::Presence& presence,
+                  push::PushService& push)
+      : strand_(boost::asio::make_strand(io)), hub_(hub), presence_(presence), push_(push) {}
 
   // Set once at start-up, before any write.
   void set_cluster(cluster::ClusterNode* cluster) { cluster_ = cluster; }
@@ -87,6 +88,7 @@ class StrandEventSink final : public storage::EventSink {
       return;
     }
     boost::asio::post(strand_, [this, events = std::move(events)] {
+      presence_.committed(events);  // who may see whom, before devices hear of it
       hub_.publish(events);
       push_.notify(events);
     });
@@ -95,6 +97,7 @@ class StrandEventSink final : public storage::EventSink {
  private:
   boost::asio::strand<boost::asio::io_context::executor_type> strand_;
   realtime::Hub& hub_;
+  realtime::Presence& presence_;
   push::PushService& push_;
   cluster::ClusterNode* cluster_ = nullptr;
 };
@@ -122,14 +125,19 @@ struct ServerApp::Impl {
         presence(store, hub),
         services{config, store, hasher, throttle, authenticator, metrics, hub, media, exports},
         ws_limits(config.websocket),
-        ws_context{services, hub, presence, config.websocket, ws_limits},
+        ws_context{services, hub, presence, config.websocket, ws_limits, nullptr},
+        ws_transport(ws::make_transport(io.get_executor(), config.websocket)),
         server(io, config.http, router, metrics),
         media(io, store, config.media, config.data_dir / "media"),
         exports(io, store, media.blobs(), config.data_export, config.data_dir / "exports"),
         push(store, hub, metrics, config.push, config.data_dir),
         sweep_timer(io),
-        event_sink(io, hub, push) {
+        touch_timer(io),
+        event_sink(io, hub, presence, push) {
     store.set_event_sink(&event_sink);
+    // Before any write: what a resume with nothing new is answered from.
+    hub.start_stream_at(store.read([](storage::Transaction& tx) { return tx.current_position(); }));
+    ws_context.transport = ws_transport.get();
     if (config.cluster.enabled()) {
       enable_cluster();
     } else {
@@ -210,12 +218,14 @@ struct ServerApp::Impl {
                    std::optional<storage::UserId> except) { hub.send_to_users(to, frame, except); },
         .sessions_revoked =
             [this](const std::vector<storage::SessionId>& sessions) {
+              authenticator.sessions_ended(sessions);
               hub.close_sessions_here(sessions, realtime::close_code::kSessionRevoked, "session revoked");
             },
     };
     cluster_node = std::make_unique<cluster::ClusterNode>(io, options, std::move(hooks));
     shared_counters = std::make_unique<cluster::SharedCounters>(endpoint, options.redis_timeout);
     throttle.set_shared(shared_counters.get());
+    authenticator.read_sessions_every_time();
     event_sink.set_cluster(cluster_node.get());
     hub.set_presence_observer([this](storage::UserId user, bool online) {
       // Shown only when the user's state across the cluster changed.
@@ -251,7 +261,12 @@ struct ServerApp::Impl {
     sweep_timer.expires_after(kSessionSweepInterval);
     sweep_timer.async_wait([this](boost::system::error_code ec) {
       if (ec) return;
-      auto idle_ms = std::chrono::duration_cast<std::chrono::milliseconds>(config.auth.session_idle_timeout).count();
+      // Sessions' last-used times reach the database up to one touch
+      // interval late (auth/authenticator.hpp): the sweep allows for two, so
+      // it never removes a session in use. A session used after its idle
+      // timeout is refused and deleted by the authenticator itself.
+      auto idle_ms = std::chrono::duration_cast<std::chrono::milliseconds>(config.auth.session_idle_timeout).count() +
+                     2 * authenticator.touch_interval().count();
       auto removed = std::make_shared<std::vector<storage::SessionId>>();
       store.submit_write(
           [removed, idle_ms](storage::Transaction& tx) {
@@ -263,12 +278,23 @@ struct ServerApp::Impl {
               if (error) std::rethrow_exception(error);
               if (removed->empty()) return;
               logger->info("expired sessions removed count={}", removed->size());
+              authenticator.sessions_ended(*removed);
               hub.close_sessions(*removed, realtime::close_code::kSessionRevoked, "session expired");
             } catch (const std::exception& e) {
               logger->error("session sweep failed error=\"{}\"", e.what());
             }
           });
       schedule_session_sweep();
+    });
+  }
+
+  // Writes the sessions' last-used times kept in memory, once per interval.
+  void schedule_touch_flush() {
+    touch_timer.expires_after(authenticator.touch_interval());
+    touch_timer.async_wait([this](boost::system::error_code ec) {
+      if (ec) return;
+      authenticator.flush_touches();
+      schedule_touch_flush();
     });
   }
 
@@ -290,6 +316,9 @@ struct ServerApp::Impl {
   http::Router router;
   std::atomic<bool> stopping{false};
   boost::asio::io_context io;
+  // The WebSocket connections' options and timer wheel: after io, whose
+  // timer the wheel uses.
+  std::shared_ptr<ws::Transport> ws_transport;
   http::Server server;
   // After io (its sweep timer) and before anything that serves requests.
   media::MediaService media;
@@ -300,6 +329,7 @@ struct ServerApp::Impl {
   // store is.
   push::PushService push;
   boost::asio::steady_timer sweep_timer;
+  boost::asio::steady_timer touch_timer;
   StrandEventSink event_sink;
   // Cluster mode only (null otherwise); after io, hub, store and
   // presence, which it uses; stopped after the I/O threads.
@@ -351,6 +381,7 @@ int ServerApp::run() {
       logger->info("shutting down signal={}", signal);
       boost::asio::post(app.io, [&app] {
         app.sweep_timer.cancel();
+        app.touch_timer.cancel();
         app.media.stop();
         app.exports.stop();
         app.push.stop();
@@ -366,6 +397,7 @@ int ServerApp::run() {
   app.signals.async_wait(on_signal);
   std::thread signal_thread([&app] { app.io_for_signals.run(); });
   app.schedule_session_sweep();
+  app.schedule_touch_flush();
   if (app.cluster_node) {
     app.cluster_node->start(app.store.read([](storage::Transaction& tx) { return tx.current_position(); }));
   }
@@ -386,6 +418,8 @@ int ServerApp::run() {
   // The export job in progress stops at its next page and writes nothing more.
   app.exports.join();
   app.push.stop();
+  // The last uses of sessions (connections that just closed among them).
+  app.authenticator.flush_touches();
   // Writes still queued complete now, while the I/O objects their
   // completions post to and the hub that gets their events still exist.
   app.store.stop();

@@ -168,7 +168,11 @@ class AccountRoutes {
     Principal me = co_await s_.authenticator.authenticate(request.authorization);
     auto sessions = s_.store.read([&](Transaction& tx) { return tx.sessions(me.user_id); });
     boost::json::array list;
-    for (const auto& session : sessions) list.push_back(api::session_view(session, session.id == me.session_id));
+    for (auto& session : sessions) {
+      // Uses not yet written (at most one touch interval's) are in memory.
+      session.last_seen_at = s_.authenticator.last_used(session.id, session.last_seen_at);
+      list.push_back(api::session_view(session, session.id == me.session_id));
+    }
     co_return Response::json(object{{"sessions", std::move(list)}});
   }
 
@@ -252,9 +256,11 @@ class AccountRoutes {
                              201);
   }
 
-  // A revoked session's open WebSocket connections end now, not at their
-  // next request.
+  // After the commit that deleted `sessions`: they are no longer accepted
+  // from memory (before anything else can observe the deletion), and their
+  // open WebSocket connections end now, not at their next request.
   void close_sockets(const std::vector<storage::SessionId>& sessions) {
+    s_.authenticator.sessions_ended(sessions);
     if (!sessions.empty()) s_.hub.close_sessions(sessions, realtime::close_code::kSessionRevoked, "session revoked");
   }
 

@@ -188,6 +188,8 @@ void apply_toml(Config& config, std::string_view text, std::string_view source_n
     r.seconds("login_delay_max_seconds", config.auth.login_delay_max, 1, 7LL * 24 * 3600);
     r.seconds("login_failure_window_seconds", config.auth.login_failure_window, 1, 7LL * 24 * 3600);
     r.integer("login_throttle_max_entries", config.auth.login_throttle_max_entries, 16, 100'000'000);
+    r.integer("session_cache_entries", config.auth.session_cache_entries, 16, 100'000'000);
+    r.seconds("session_touch_interval_seconds", config.auth.session_touch_interval, 1, 3600);
     r.finish();
   }
   if (const toml::table* accounts = top.table("accounts")) {

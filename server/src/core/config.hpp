@@ -91,6 +91,17 @@ struct AuthOptions {
   // Keys the throttle keeps (about 200 bytes each); the least recently
   // touched is evicted beyond it, never the whole table.
   std::size_t login_throttle_max_entries = 100'000;
+  // Sessions served from memory (auth/session_cache.hpp): token hash to
+  // session, about 200 bytes each, the least recently used evicted beyond
+  // it. 100,000 covers every device of a large server; a session that was
+  // evicted costs one database read at its next use, nothing else.
+  std::size_t session_cache_entries = 100'000;
+  // A session's last-used time is kept in memory and written to the
+  // database at most once per this interval: a reconnecting device costs no
+  // write, and the sessions list, which reads the memory too, stays exact.
+  // A minute is nothing beside the idle timeout the stored time serves;
+  // with an idle timeout under two intervals, half the timeout is used.
+  std::chrono::seconds session_touch_interval{60};
 };
 
 // Account deletion (docs/security.md "Account deletion").

@@ -130,24 +130,28 @@ storage::Member require_member(Transaction& tx, storage::ConversationId conversa
   return *member;
 }
 
-SendResult send(Transaction& tx, storage::UserId sender, const SendRequest& request) {
-  // Idempotency first: a retry of a stored message gets the same answer even
-  // if the sender has since left or been blocked.
-  if (auto existing = tx.message_by_client_id(sender, request.client_id)) {
-    // A retry carries the same message; the same id on another message is a
-    // client bug that must not silently lose that message.
-    bool same_files = existing->attachments.size() == request.attachments.size();
-    for (std::size_t i = 0; same_files && i < request.attachments.size(); ++i) {
-      same_files = existing->attachments[i].media_id == request.attachments[i];
-    }
-    bool same = existing->conversation_id == request.conversation_id &&
-                ((existing->body == request.text && same_files) || existing->edited_at || existing->deleted_at) &&
-                (existing->deleted_at || (existing->sticker ? std::optional<storage::StickerId>(existing->sticker->id)
-                                                            : std::nullopt) == request.sticker);
-    if (!same) throw ApiError(ErrorCode::kConflict, "client_id: already used for a different message");
-    return {*existing, true};
-  }
+namespace {
 
+// The answer to a send whose client_id its sender used before: the stored
+// message if this is a retry of it, else a conflict.
+SendResult retry_of(const storage::Message& existing, const SendRequest& request) {
+  // A retry carries the same message; the same id on another message is a
+  // client bug that must not silently lose that message.
+  bool same_files = existing.attachments.size() == request.attachments.size();
+  for (std::size_t i = 0; same_files && i < request.attachments.size(); ++i) {
+    same_files = existing.attachments[i].media_id == request.attachments[i];
+  }
+  bool same = existing.conversation_id == request.conversation_id &&
+              ((existing.body == request.text && same_files) || existing.edited_at || existing.deleted_at) &&
+              (existing.deleted_at || (existing.sticker ? std::optional<storage::StickerId>(existing.sticker->id)
+                                                        : std::nullopt) == request.sticker);
+  if (!same) throw ApiError(ErrorCode::kConflict, "client_id: already used for a different message");
+  return {existing, true};
+}
+
+// The checks a new message passes; returns the conversation's members.
+std::vector<storage::UserId> check_send(Transaction& tx, storage::UserId sender, const SendRequest& request,
+                                        storage::Conversation& conversation) {
   // The conversation, its members and blocks come from the writer's memory
   // (storage/sqlite/writer_cache.hpp): no statement.
   auto found = tx.conversation_by_id(request.conversation_id);
@@ -155,7 +159,7 @@ SendResult send(Transaction& tx, storage::UserId sender, const SendRequest& requ
   if (!found || std::find(members.begin(), members.end(), sender) == members.end()) {
     throw ApiError(ErrorCode::kNotFound, "no such conversation");
   }
-  const auto& conversation = *found;
+  conversation = std::move(*found);
   if (conversation.kind == ConversationKind::kDirect) {
     for (auto other : members) {
       if (other != sender && tx.block_between(other, sender)) {
@@ -178,6 +182,24 @@ SendResult send(Transaction& tx, storage::UserId sender, const SendRequest& requ
     }
   }
   if (request.sticker) check_sticker(tx, sender, *request.sticker);
+  return members;
+}
+
+}  // namespace
+
+SendResult send(Transaction& tx, storage::UserId sender, const SendRequest& request) {
+  // Idempotency: a retry of a stored message gets the same answer even if
+  // the sender has since left or been blocked. The common send is new, so
+  // the stored one is looked up only when a check fails or the insert finds
+  // the client_id taken (the unique index's own probe, no lookup first).
+  storage::Conversation conversation;
+  std::vector<storage::UserId> members;
+  try {
+    members = check_send(tx, sender, request, conversation);
+  } catch (const ApiError&) {
+    if (auto existing = tx.message_by_client_id(sender, request.client_id)) return retry_of(*existing, request);
+    throw;
+  }
   storage::NewMessage message;
   message.sticker_id = request.sticker;
   message.conversation_id = request.conversation_id;
@@ -188,12 +210,18 @@ SendResult send(Transaction& tx, storage::UserId sender, const SendRequest& requ
   message.reply_to_id = request.reply_to;
   message.mentions = mentions_for(tx, conversation, request.text);
   message.created_at = now_millis();
-  auto stored = tx.insert_message(message, tx.next_position());
+  auto stored = tx.insert_message_if_new(message, tx.next_position());
+  if (!stored) {
+    // Taken: by this sender, so the lookup finds it.
+    auto existing = tx.message_by_client_id(sender, request.client_id);
+    if (!existing) throw ApiError(ErrorCode::kInternal, "client_id: taken but not found");
+    return retry_of(*existing, request);
+  }
   // Writing in a conversation implies having read it up to there (on the
   // writer, the row is written once per batch).
-  tx.advance_read(stored.conversation_id, sender, stored.seq);
-  events::new_message(tx, stored, std::move(members));
-  return {stored, false};
+  tx.advance_read(stored->conversation_id, sender, stored->seq);
+  events::new_message(tx, *stored, std::move(members));
+  return {std::move(*stored), false};
 }
 
 void edit(Transaction& tx, storage::UserId actor, storage::MessageId id, const std::string& text) {

@@ -10,6 +10,7 @@
 
 #include "core/error.hpp"
 #include "messaging/messages.hpp"
+#include "storage/sqlite/database.hpp"
 #include "storage/sqlite/sqlite_store.hpp"
 
 namespace parley::messaging {
@@ -86,14 +87,31 @@ class SendBatchTest : public ::testing::Test {
     return result;
   }
 
-  std::function<void(Transaction&)> Send(UserId sender, ConversationId conversation, std::string client_id) {
+  std::function<void(Transaction&)> Send(UserId sender, ConversationId conversation, std::string client_id,
+                                         std::string text = "") {
     return [=](Transaction& tx) {
       SendRequest request;
       request.conversation_id = conversation;
       request.client_id = client_id;
-      request.text = "hello " + client_id;
+      request.text = text.empty() ? "hello " + client_id : text;
       send(tx, sender, request);
     };
+  }
+
+  // The ids of the messages the search index finds for an FTS5 query, as a
+  // reader sees the committed database.
+  std::vector<storage::MessageId> Found(const std::string& match) {
+    storage::sqlite::Connection db(path_);
+    auto& query = db.prepare("SELECT rowid FROM message_search WHERE message_search MATCH ?1 ORDER BY rowid");
+    query.bind(1, match);
+    std::vector<storage::MessageId> ids;
+    while (query.step()) ids.push_back(query.int64(0));
+    db.release_statements();
+    return ids;
+  }
+
+  storage::MessageId IdOf(UserId sender, const std::string& client_id) {
+    return store_->read([&](Transaction& tx) { return tx.message_by_client_id(sender, client_id)->id; });
   }
 
   static std::optional<ErrorCode> Code(const std::exception_ptr& error) {
@@ -222,6 +240,95 @@ TEST_F(SendBatchTest, ARetryInTheSameBatchIsAnsweredWithTheFirst) {
   EXPECT_TRUE(retry->duplicate);
   EXPECT_EQ(retry->message.id, first->message.id);
   EXPECT_EQ(Seqs(group_), (std::vector<storage::Seq>{1}));
+}
+
+TEST_F(SendBatchTest, ARetryAfterLeavingIsStillAnsweredWithTheStoredMessage) {
+  std::optional<SendResult> retry;
+  auto outcomes = RunInOneBatch({
+      Send(bob_, group_, "b1"),
+      [&](Transaction& tx) { tx.delete_member(group_, bob_); },
+      [&](Transaction& tx) {
+        SendRequest request;
+        request.conversation_id = group_;
+        request.client_id = "b1";
+        request.text = "hello b1";
+        retry = send(tx, bob_, request);
+      },
+      Send(bob_, group_, "b2"),
+  });
+  EXPECT_EQ(Code(outcomes[2]), std::nullopt);
+  EXPECT_EQ(Code(outcomes[3]), ErrorCode::kNotFound);
+  ASSERT_TRUE(retry);
+  EXPECT_TRUE(retry->duplicate);
+  EXPECT_EQ(retry->message.seq, 1);
+  EXPECT_EQ(Seqs(group_), (std::vector<storage::Seq>{1}));
+}
+
+// Search indexes a batch's new messages just before its commit: each is
+// found from that commit on, with the text it has then; edits and deletions
+// in the batch (before it was indexed) and rolled-back writes leave no words.
+TEST_F(SendBatchTest, SearchFindsABatchsMessagesAsCommitted) {
+  auto outcomes = RunInOneBatch({
+      Send(ann_, group_, "a1", "apple pie"),
+      Send(ann_, group_, "a2", "banana split"),
+      [&](Transaction& tx) {
+        auto id = tx.message_by_client_id(ann_, "a2")->id;
+        tx.edit_message(id, "cherry tart", {}, 5);
+      },
+      Send(ann_, group_, "a3", "damson jam"),
+      [&](Transaction& tx) { tx.delete_message(tx.message_by_client_id(ann_, "a3")->id, 6); },
+      [&](Transaction& tx) {
+        Send(ann_, group_, "a-lost", "elderberry wine")(tx);
+        throw std::runtime_error("fails after the send");
+      },
+      Send(bob_, group_, "b1", "fig roll"),
+  });
+  EXPECT_EQ(Code(outcomes[5]), ErrorCode::kInternal);
+  auto a1 = IdOf(ann_, "a1"), a2 = IdOf(ann_, "a2"), b1 = IdOf(bob_, "b1");
+  EXPECT_EQ(Found("apple"), (std::vector<storage::MessageId>{a1}));
+  EXPECT_EQ(Found("banana"), (std::vector<storage::MessageId>{}));
+  EXPECT_EQ(Found("cherry"), (std::vector<storage::MessageId>{a2}));
+  EXPECT_EQ(Found("damson"), (std::vector<storage::MessageId>{}));
+  EXPECT_EQ(Found("elderberry"), (std::vector<storage::MessageId>{}));
+  EXPECT_EQ(Found("fig"), (std::vector<storage::MessageId>{b1}));
+
+  // Once indexed, an edit replaces the words and a deletion removes them.
+  RunInOneBatch({[&](Transaction& tx) { tx.edit_message(a1, "grape juice", {}, 7); },
+                 [&](Transaction& tx) { tx.delete_message(b1, 8); }, Send(bob_, group_, "b2", "apple crumble")});
+  auto b2 = IdOf(bob_, "b2");
+  EXPECT_EQ(Found("apple"), (std::vector<storage::MessageId>{b2}));
+  EXPECT_EQ(Found("grape"), (std::vector<storage::MessageId>{a1}));
+  EXPECT_EQ(Found("fig"), (std::vector<storage::MessageId>{}));
+}
+
+// A write's savepoint is opened by its first statement that changes
+// anything: what came before only read, and what it changed is undone.
+TEST_F(SendBatchTest, AWriteThatFailsIsUndoneWhetherOrNotItChangedAnything) {
+  auto outcomes = RunInOneBatch({
+      Send(ann_, group_, "a1"),
+      [&](Transaction& tx) {
+        EXPECT_TRUE(tx.member(group_, bob_).has_value());
+        throw std::runtime_error("fails having only read");
+      },
+      [&](Transaction& tx) {
+        EXPECT_TRUE(tx.user_by_id(bob_).has_value());
+        tx.set_role(group_, bob_, Role::kAdmin);
+        Send(bob_, group_, "b-lost")(tx);
+        throw std::runtime_error("fails having written");
+      },
+      Send(bob_, group_, "b1"),
+      [&](Transaction& tx) { EXPECT_EQ(tx.member(group_, bob_)->role, Role::kMember); },
+  });
+  EXPECT_EQ(Code(outcomes[0]), std::nullopt);
+  EXPECT_EQ(Code(outcomes[1]), ErrorCode::kInternal);
+  EXPECT_EQ(Code(outcomes[2]), ErrorCode::kInternal);
+  EXPECT_EQ(Code(outcomes[3]), std::nullopt);
+  EXPECT_EQ(Code(outcomes[4]), std::nullopt);
+  EXPECT_EQ(Seqs(group_), (std::vector<storage::Seq>{1, 2}));
+  store_->read([&](Transaction& tx) {
+    EXPECT_EQ(tx.member(group_, bob_)->role, Role::kMember);
+    EXPECT_FALSE(tx.message_by_client_id(bob_, "b-lost").has_value());
+  });
 }
 
 }  // namespace

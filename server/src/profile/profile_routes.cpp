@@ -11,6 +11,7 @@
 #include "http/router.hpp"
 #include "media/avatar.hpp"
 #include "messaging/messages.hpp"
+#include "realtime/presence.hpp"
 #include "storage/store.hpp"
 
 namespace parley::profile {
@@ -75,6 +76,8 @@ class ProfileRoutes {
     patch.notification_previews = body.optional_bool("notification_previews");
     body.reject_unknown_fields();
     co_await s_.store.write([&](Transaction& tx) { tx.update_user(me.user_id, patch); });
+    // Who may see this user's presence may have changed (not an event).
+    if (patch.last_seen_visibility) realtime::Presence::relationships_changed();
     co_return Response::json(object{{"settings", settings(me.user_id)}});
   }
 

@@ -78,6 +78,8 @@ std::vector<std::shared_ptr<Device>> Hub::devices_of(const std::vector<storage::
 }
 
 void Hub::publish(const std::vector<storage::Event>& events) {
+  // Recorded before the devices are looked up: see nothing_since().
+  positions_.published(events);
   // Each event's recipients' devices, under one lock for the whole batch:
   // devices[begin[i] .. begin[i + 1]) are event i's.
   std::vector<std::shared_ptr<Device>> devices;

@@ -22,6 +22,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "realtime/stream_positions.hpp"
 #include "storage/store.hpp"
 
 namespace parley::realtime {
@@ -117,6 +118,15 @@ class Hub {
   void close_all(std::uint16_t code, const std::string& reason);
 
   [[nodiscard]] bool online(storage::UserId user) const;
+
+  // The store's position at start-up (realtime/stream_positions.hpp).
+  void start_stream_at(storage::Position current) { positions_.start_at(current); }
+  // True when `user` is known, from memory, to have nothing in the stream
+  // after `from`. Ask once the device is attached: then an event this
+  // misses reaches the device live.
+  [[nodiscard]] bool nothing_since(storage::UserId user, storage::Position from) const {
+    return positions_.nothing_since(user, from);
+  }
   [[nodiscard]] std::size_t device_count() const;
 
   // The frame of a stream event: {"type":"event","position":N,"event":...}.
@@ -131,6 +141,7 @@ class Hub {
 
   PresenceObserver presence_observer_;
   Relay relay_;
+  StreamPositions positions_;
   mutable std::mutex mutex_;
   std::unordered_map<storage::UserId, std::vector<std::weak_ptr<Device>>> by_user_;  // guarded by mutex_
   std::size_t count_ = 0;                                                             // guarded by mutex_

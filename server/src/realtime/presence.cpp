@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <set>
+#include <string_view>
 
 #include <boost/json/serialize.hpp>
 
@@ -17,6 +18,14 @@ using storage::UserId;
 
 namespace {
 
+// Entries kept per map; beyond it the map is emptied and refilled as users
+// come and go (a few reads each), which bounds memory without bookkeeping
+// on every hit.
+constexpr std::size_t kMaxEntries = 100'000;
+
+// One generation for the process: bumped by any change of who may see whom.
+std::atomic<std::uint64_t> g_generation{1};
+
 // Contacts and members of shared conversations.
 std::set<UserId> acquaintances(Transaction& tx, UserId user) {
   std::set<UserId> people;
@@ -28,12 +37,36 @@ std::set<UserId> acquaintances(Transaction& tx, UserId user) {
   return people;
 }
 
-boost::json::value last_seen(const storage::User& user, bool online, UnixMillis now) {
+boost::json::value last_seen(std::optional<UnixMillis> last_online_at, bool online, UnixMillis now) {
   if (online) return now;
-  return user.last_online_at ? boost::json::value(*user.last_online_at) : boost::json::value(nullptr);
+  return last_online_at ? boost::json::value(*last_online_at) : boost::json::value(nullptr);
+}
+
+// Whether an event's type can change who may see whom: contacts (made,
+// removed, by account deletion too), blocks, and memberships (a shared
+// conversation makes acquaintances). Payloads are serialised objects whose
+// first member is "type".
+bool changes_relationships(const storage::Event& event) {
+  if (event.message || !event.payload) return false;  // new messages: the bulk, and never such a change
+  std::string_view payload(*event.payload);
+  constexpr std::string_view kPrefix = R"({"type":")";
+  if (!payload.starts_with(kPrefix)) return true;  // not the usual shape: assume it may
+  payload.remove_prefix(kPrefix.size());
+  for (std::string_view type : {"contact.added", "contact.removed", "block.", "member.", "conversation.created"}) {
+    if (payload.starts_with(type)) return true;
+  }
+  return false;
 }
 
 }  // namespace
+
+Presence::Generation Presence::generation() { return g_generation.load(std::memory_order_acquire); }
+
+void Presence::relationships_changed() { g_generation.fetch_add(1, std::memory_order_acq_rel); }
+
+void Presence::committed(const std::vector<storage::Event>& events) {
+  if (std::any_of(events.begin(), events.end(), changes_relationships)) relationships_changed();
+}
 
 bool Presence::may_see(Transaction& tx, const storage::User& subject, UserId viewer) {
   if (tx.block_between(subject.id, viewer)) return false;
@@ -45,6 +78,12 @@ bool Presence::may_see(Transaction& tx, const storage::User& subject, UserId vie
   return false;
 }
 
+std::optional<UnixMillis> Presence::last_offline(UserId user, std::optional<UnixMillis> stored) const {
+  auto found = offline_at_.find(user);
+  if (found == offline_at_.end()) return stored;
+  return stored ? std::max(*stored, found->second) : found->second;
+}
+
 void Presence::changed(UserId user, bool online, LastSeen record) {
   UnixMillis now = now_millis();
   if (!online && record == LastSeen::kRecord) {
@@ -52,18 +91,44 @@ void Presence::changed(UserId user, bool online, LastSeen record) {
                         [user](std::exception_ptr error) {
                           if (error) log::get("presence")->warn("could not record last seen user_id={}", user);
                         });
-  }
-  std::vector<UserId> audience;
-  auto frame = store_.read([&](Transaction& tx) -> std::shared_ptr<const std::string> {
-    auto subject = tx.user_by_id(user);
-    if (!subject || subject->last_seen_visibility == LastSeenVisibility::kNobody) return nullptr;
-    for (UserId viewer : acquaintances(tx, user)) {
-      if (hub_.online(viewer) && may_see(tx, *subject, viewer)) audience.push_back(viewer);
+    std::lock_guard lock(mutex_);
+    if (offline_at_.size() >= kMaxEntries) {
+      offline_at_.clear();
+      visible_.clear();  // their stored times may predate what was forgotten
     }
-    return std::make_shared<const std::string>(boost::json::serialize(
-        object{{"type", "presence"}, {"user_id", user}, {"online", online}, {"last_seen_at", now}}));
-  });
-  if (frame && !audience.empty()) hub_.send_to_users(audience, frame);
+    offline_at_[user] = now;
+  }
+  std::vector<UserId> viewers;
+  bool cached = false;
+  {
+    std::lock_guard lock(mutex_);
+    auto found = audiences_.find(user);
+    if (found != audiences_.end() && found->second.generation == generation()) {
+      viewers = found->second.viewers;
+      cached = true;
+    }
+  }
+  if (!cached) {
+    // Taken before the read: a change committed meanwhile leaves this entry
+    // of an old generation, read again next time.
+    auto read_at = generation();
+    viewers = store_.read([&](Transaction& tx) {
+      std::vector<UserId> may;
+      auto subject = tx.user_by_id(user);
+      if (!subject || subject->last_seen_visibility == LastSeenVisibility::kNobody) return may;
+      for (UserId viewer : acquaintances(tx, user)) {
+        if (may_see(tx, *subject, viewer)) may.push_back(viewer);
+      }
+      return may;
+    });
+    std::lock_guard lock(mutex_);
+    if (audiences_.size() >= kMaxEntries) audiences_.clear();
+    audiences_[user] = Audience{read_at, viewers};
+  }
+  std::erase_if(viewers, [&](UserId viewer) { return !hub_.online(viewer); });
+  if (viewers.empty()) return;
+  hub_.send_to_users(viewers, std::make_shared<const std::string>(boost::json::serialize(object{
+                                  {"type", "presence"}, {"user_id", user}, {"online", online}, {"last_seen_at", now}})));
 }
 
 void Presence::introduce(storage::Store& store, Hub& hub, UserId a, UserId b) {
@@ -79,7 +144,7 @@ void Presence::introduce(storage::Store& store, Hub& hub, UserId a, UserId b) {
                                       object{{"type", "presence"},
                                              {"user_id", subject_id},
                                              {"online", online},
-                                             {"last_seen_at", last_seen(*subject, online, now)}})));
+                                             {"last_seen_at", last_seen(subject->last_online_at, online, now)}})));
     };
     tell(a, b);
     tell(b, a);
@@ -88,17 +153,42 @@ void Presence::introduce(storage::Store& store, Hub& hub, UserId a, UserId b) {
 }
 
 boost::json::array Presence::visible_to(UserId viewer) {
-  return store_.read([&](Transaction& tx) {
-    boost::json::array list;
-    UnixMillis now = now_millis();
-    for (UserId id : acquaintances(tx, viewer)) {
-      auto subject = tx.user_by_id(id);
-      if (!subject || !may_see(tx, *subject, viewer)) continue;
-      bool online = hub_.online_anywhere(id);
-      list.push_back(object{{"user_id", id}, {"online", online}, {"last_seen_at", last_seen(*subject, online, now)}});
+  Visible visible;
+  bool cached = false;
+  {
+    std::lock_guard lock(mutex_);
+    auto found = visible_.find(viewer);
+    if (found != visible_.end() && found->second.generation == generation()) {
+      visible = found->second;
+      cached = true;
     }
-    return list;
-  });
+  }
+  if (!cached) {
+    visible.generation = generation();
+    store_.read([&](Transaction& tx) {
+      for (UserId id : acquaintances(tx, viewer)) {
+        auto subject = tx.user_by_id(id);
+        if (!subject || !may_see(tx, *subject, viewer)) continue;
+        visible.subjects.emplace_back(id, subject->last_online_at);
+      }
+    });
+    std::lock_guard lock(mutex_);
+    if (visible_.size() >= kMaxEntries) visible_.clear();
+    visible_[viewer] = visible;
+  }
+  {
+    // The stored times, made current by this process's own records (taken
+    // under the lock; the hub is asked without it).
+    std::lock_guard lock(mutex_);
+    for (auto& [id, stored] : visible.subjects) stored = last_offline(id, stored);
+  }
+  boost::json::array list;
+  UnixMillis now = now_millis();
+  for (const auto& [id, stored] : visible.subjects) {
+    bool online = hub_.online_anywhere(id);
+    list.push_back(object{{"user_id", id}, {"online", online}, {"last_seen_at", last_seen(stored, online, now)}});
+  }
+  return list;
 }
 
 }  // namespace parley::realtime

@@ -5,7 +5,22 @@
 //   nobody    no one (neither online state nor last seen).
 // A block in either direction hides presence both ways. Presence is
 // ephemeral: it is not part of the event stream.
+//
+// Who may see whom is kept in memory (docs/architecture.md "Presence from
+// memory"): a user's audience (who is told when they come and go) and a
+// viewer's visible list (the welcome frame's presence) are read from the
+// database once and then reused until relationships change. Every change
+// that can alter them bumps one generation, and an entry of an older
+// generation is read again: events of contacts, blocks and memberships as
+// they are published (committed()), and a change of the last-seen setting
+// (relationships_changed(), called by the settings route after its commit).
 #pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+#include <unordered_map>
+#include <vector>
 
 #include <boost/json/array.hpp>
 
@@ -21,13 +36,24 @@ class Presence {
   // A user's first device connected (online) or last one left (offline):
   // records the time (kRecord) and tells those allowed to know. In a
   // cluster, a change seen on another node is shown here but recorded
-  // there (kKeep).
+  // there (kKeep). No database read when the user's audience is cached.
   enum class LastSeen { kRecord, kKeep };
   void changed(storage::UserId user, bool online, LastSeen last_seen = LastSeen::kRecord);
 
   // The presence of everyone `viewer` may see, for the welcome frame:
-  // [{"user_id", "online", "last_seen_at"}].
+  // [{"user_id", "online", "last_seen_at"}]. No database read when the
+  // viewer's visible list is cached.
   [[nodiscard]] boost::json::array visible_to(storage::UserId viewer);
+
+  // Committed events, as the hub gets them (before it does): those that
+  // change who may see whom (contacts, blocks, memberships) end every
+  // cached audience and visible list. Thread-safe.
+  void committed(const std::vector<storage::Event>& events);
+
+  // Something that decides who may see whom changed outside the event
+  // stream (a user's last-seen setting): call after its commit. Ends every
+  // cached entry of every Presence in the process.
+  static void relationships_changed();
 
   // Whether `viewer` may see `subject`'s presence.
   [[nodiscard]] static bool may_see(storage::Transaction& tx, const storage::User& subject, storage::UserId viewer);
@@ -41,8 +67,28 @@ class Presence {
   static void introduce(storage::Store& store, Hub& hub, storage::UserId a, storage::UserId b);
 
  private:
+  using Generation = std::uint64_t;
+  // Those who may see a user (online or not).
+  struct Audience {
+    Generation generation = 0;
+    std::vector<storage::UserId> viewers;
+  };
+  // Those a viewer may see, with their stored last-seen time.
+  struct Visible {
+    Generation generation = 0;
+    std::vector<std::pair<storage::UserId, std::optional<UnixMillis>>> subjects;
+  };
+
+  [[nodiscard]] static Generation generation();
+  // The last time `user` went offline in this process, if newer than `stored`.
+  [[nodiscard]] std::optional<UnixMillis> last_offline(storage::UserId user, std::optional<UnixMillis> stored) const;
+
   storage::Store& store_;
   Hub& hub_;
+  mutable std::mutex mutex_;
+  std::unordered_map<storage::UserId, Audience> audiences_;  // guarded by mutex_
+  std::unordered_map<storage::UserId, Visible> visible_;     // guarded by mutex_
+  std::unordered_map<storage::UserId, UnixMillis> offline_at_;  // guarded by mutex_
 };
 
 }  // namespace parley::realtime

@@ -162,6 +162,18 @@ class Transaction {
   // Messages.
   // Stores a message under the conversation's next seq, at position `pos`.
   virtual Message insert_message(const NewMessage& message, Position pos) = 0;
+  // Idempotent sends: stores the message as insert_message() does unless
+  // its sender already stored one with the same client_id; then it stores
+  // nothing and returns nullopt (the caller looks that one up with
+  // message_by_client_id()). A backend answers it from its unique index on
+  // (sender_id, client_id) in the same statement as the insert
+  // (INSERT ... ON CONFLICT DO NOTHING), so that a new message, the common
+  // case, costs no lookup first. The default here is the lookup then the
+  // insert, correct on a single writer.
+  virtual std::optional<Message> insert_message_if_new(const NewMessage& message, Position pos) {
+    if (message_by_client_id(message.sender_id, message.client_id)) return std::nullopt;
+    return insert_message(message, pos);
+  }
   virtual std::optional<Message> message_by_id(MessageId id) = 0;
   virtual std::optional<Message> message_by_client_id(UserId sender, std::string_view client_id) = 0;
   virtual void edit_message(MessageId id, std::string_view body, const std::vector<UserId>& mentions,

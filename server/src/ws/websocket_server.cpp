@@ -1,23 +1,23 @@
 #include "ws/websocket_server.hpp"
 
-#include <algorithm>
-#include <type_traits>
-#include <unordered_map>
-#include <variant>
+#include <fmt/format.h>
 
+#include <algorithm>
+#include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/beast/core/buffers_to_string.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/websocket/stream.hpp>
-#include <boost/beast/websocket/ssl.hpp>
+#include <boost/beast/core/stream_traits.hpp>
 #include <boost/json/serialize.hpp>
-#include <fmt/format.h>
+#include <functional>
+#include <limits>
+#include <mutex>
+#include <type_traits>
+#include <unordered_map>
+#include <variant>
 
 #include "api/services.hpp"
 #include "auth/authenticator.hpp"
@@ -30,23 +30,23 @@
 #include "http/upgrade.hpp"
 #include "messaging/messages.hpp"
 #include "metrics/metrics.hpp"
+#include "net/tls_stream.hpp"
 #include "realtime/hub.hpp"
 #include "realtime/presence.hpp"
 #include "storage/store.hpp"
 #include "ws/connection_limits.hpp"
 #include "ws/frame_handlers.hpp"
+#include "wsproto/connection.hpp"
 
 namespace parley::ws {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
-namespace websocket = boost::beast::websocket;
 using asio::awaitable;
 using boost::json::object;
 using storage::Position;
 using storage::Transaction;
 using Frame = std::shared_ptr<const std::string>;
-constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 
 namespace {
 
@@ -65,10 +65,11 @@ constexpr int kMaxRefusals = 20;
 // little memory per connection; a stuck reader must not keep them forever.
 constexpr auto kStallTime = std::chrono::seconds(1);
 constexpr std::size_t kBurstFactor = 8;
-// The first read of each frame asks for at most this much: enough for a
-// typical chat frame in one read, and what an idle connection's pending read
-// holds (Beast would otherwise prepare 1,536 bytes).
-constexpr std::size_t kIdleReadBytes = 512;
+// Answers held for their events, at most, before they leave anyway: a
+// bound, not expected to be reached (a batch holds fewer of one
+// connection's writes than max_inflight_writes).
+constexpr unsigned kMaxHeldAnswers = 256;
+constexpr std::chrono::milliseconds kMaxAnswerHold{20};
 // What a refusal over a connection cap tells the client to wait: a place
 // frees up only when another connection closes, which a client cannot know.
 constexpr std::chrono::seconds kCapRetryAfter{30};
@@ -114,18 +115,6 @@ bool origin_allowed(std::string_view origin, std::string_view host, const std::v
   return true;
 }
 
-// Over the bare socket, not Beast's tcp_stream: the WebSocket keeps its own
-// timeouts (handshake, idle pings), so the tcp_stream's timers and its extra
-// layer of composed operations on every frame would be spent for nothing.
-// Over TLS, the SSL stream that carried the HTTP request carries on (its
-// state cannot move to another stream); its tcp_stream's timer stays unset.
-using PlainStream = websocket::stream<asio::ip::tcp::socket>;
-using TlsWsStream = websocket::stream<net::TlsStream>;
-
-// The TCP socket under a WebSocket, to cut it without a close handshake.
-asio::ip::tcp::socket& tcp_socket(PlainStream& ws) { return ws.next_layer(); }
-asio::ip::tcp::socket& tcp_socket(TlsWsStream& ws) { return beast::get_lowest_layer(ws).socket(); }
-
 // The close code for a hello refused with `code` (docs/protocol.md).
 std::uint16_t hello_close_code(ErrorCode code) {
   switch (code) {
@@ -134,37 +123,126 @@ std::uint16_t hello_close_code(ErrorCode code) {
     case ErrorCode::kTooManyRequests:  // over the user's connection cap
       return realtime::close_code::kRateLimited;
     default:
-      return static_cast<std::uint16_t>(websocket::close_code::policy_error);
+      return wsproto::close_code::kPolicyViolation;
   }
 }
 
-// A close frame's reason holds at most 123 bytes (RFC 6455, 5.5).
-websocket::close_reason close_reason(std::uint16_t code, std::string_view text) {
-  return websocket::close_reason(static_cast<websocket::close_code>(code), text.substr(0, 123));
+}  // namespace
+
+// What every WebSocket connection shares: the layer's options, made once
+// from the configuration, and the one timer wheel that keeps their
+// heartbeats, idle limits, close handshakes and hello deadlines.
+class Transport {
+ public:
+  Transport(asio::any_io_executor executor, const WebSocketOptions& options)
+      : wheel_(std::move(executor), tick_for(options)) {
+    auto& o = connection_options_;
+    // A message over max_frame_bytes, whole or in one frame, compressed or
+    // inflated, is refused with 1009 (a deflate bomb included).
+    o.limits.max_frame_bytes = options.max_frame_bytes;
+    o.limits.max_message_bytes = options.max_frame_bytes;
+    o.deflate.enabled = true;
+    // No server context takeover, plain or TLS: each compressed frame
+    // stands alone, so that (i) a fan-out's compressed form is made once
+    // and shared by every recipient, (ii) an idle connection holds no zlib
+    // state (a 15-bit window with memLevel 8 is ~ 256 KiB per connection),
+    // and (iii) over TLS, text a peer gets into this connection's frames
+    // cannot be compared with earlier frames through the encrypted sizes (a
+    // CRIME-style oracle). docs/benchmarks.md has the measurements.
+    o.deflate.context_takeover = false;
+    // Slow consumers. One commit can hand a connection hundreds of frames
+    // at once, so the queue's size alone does not tell a slow reader from
+    // a burst: past max_outbound_bytes a client is too slow only once its
+    // socket has taken nothing for kStallTime; past kBurstFactor times the
+    // limit it is too slow at once. The frames are shared by all
+    // recipients, so a burst costs little memory per connection; a stuck
+    // reader must not keep them forever.
+    o.max_queued_bytes = options.max_outbound_bytes * kBurstFactor;
+    o.stall_bytes = options.max_outbound_bytes;
+    o.stall_time = kStallTime;
+    o.handshake_timeout = options.handshake_timeout;
+    o.idle_timeout = options.idle_timeout;  // a ping at half of it
+    o.close_timeout = options.handshake_timeout;
+    o.server_name = "parleyd";
+    wheel_.start();
+  }
+  Transport(const Transport&) = delete;
+  Transport& operator=(const Transport&) = delete;
+  ~Transport() { wheel_.stop(); }
+
+  const wsproto::ConnectionOptions& options() const noexcept { return connection_options_; }
+  wsproto::TimerWheel& wheel() noexcept { return wheel_; }
+
+ private:
+  // Deadlines are met within a tick or two: a tenth of the shortest limit,
+  // between 10 ms and 1 s.
+  static std::chrono::milliseconds tick_for(const WebSocketOptions& options) {
+    auto shortest = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::min(options.handshake_timeout,
+                 options.idle_timeout.count() > 0 ? options.idle_timeout : options.handshake_timeout));
+    return std::clamp(shortest / 10, std::chrono::milliseconds(10), std::chrono::milliseconds(1000));
+  }
+
+  wsproto::ConnectionOptions connection_options_;
+  wsproto::TimerWheel wheel_;
+};
+
+namespace {
+
+// The frame of a message for one connection: a fan-out's frame (the same
+// buffer handed by the hub to every recipient) is framed, and compressed,
+// once per I/O thread and shared by every recipient's queue there.
+wsproto::SharedMessage prepare(const Frame& frame, const wsproto::DeflateOptions* deflate) {
+  if (frame.use_count() <= 1) {
+    // This connection's own (an ack, an answer): nobody to share it with.
+    return wsproto::PreparedMessage::make(wsproto::Opcode::kText, *frame, {.deflate = deflate});
+  }
+  struct Entry {
+    std::weak_ptr<const std::string> frame;  // keeps its control block: never reused while here
+    wsproto::SharedMessage message;
+  };
+  thread_local std::array<Entry, 8> cache;
+  thread_local std::size_t next = 0;
+  for (auto& entry : cache) {
+    if (!entry.message || entry.frame.owner_before(frame) || frame.owner_before(entry.frame)) continue;
+    if (deflate && !entry.message->has_compressed() && frame->size() >= deflate->min_compress_bytes) break;
+    return entry.message;
+  }
+  auto message = wsproto::PreparedMessage::make(wsproto::Opcode::kText, *frame, {.deflate = deflate});
+  cache[next] = Entry{frame, message};
+  next = (next + 1) % cache.size();
+  return message;
 }
 
 // One connected device. Everything runs on the connection's strand; the
-// Device methods post onto it.
+// Device methods post onto it. The connection (wsproto::Connection) owns
+// the session as its handler; the session holds the connection only from
+// on_open to on_closed.
 //
-// The catch-up is a coroutine; once it is done, the connection runs on
-// completion handlers (one read and at most one write pending, each holding
-// the session), so that an idle connection holds no coroutine frame and no
-// timer of its own: with tens of thousands of connections, those would be
-// most of the server's memory.
+// An idle connection holds no coroutine, no timer and no read buffer: the
+// layer waits for the socket to become readable, and the shared timer
+// wheel keeps its heartbeat.
 template <class Stream>
-class Session final : public realtime::Device, public std::enable_shared_from_this<Session<Stream>> {
+class Session final : public realtime::Device,
+                      public wsproto::SessionHandler,
+                      public wsproto::TimerClient,
+                      public std::enable_shared_from_this<Session<Stream>> {
+  using Connection = wsproto::Connection<Stream>;
+
  public:
   using std::enable_shared_from_this<Session<Stream>>::shared_from_this;
 
   // The tickets and the slot hold the connection's places in the caps for
-  // as long as the session lives.
-  Session(Stream ws, Context& context, auth::Principal principal, ConnectionLimits::UserTicket user_ticket,
-          ConnectionLimits::AddressTicket address_ticket, std::shared_ptr<void> connection_slot)
-      : ws_(std::move(ws)),
-        context_(context),
+  // as long as the session lives. `principal` and `user_ticket` are set
+  // when the upgrade request authenticated the device, else the hello does.
+  Session(Context& context, asio::any_io_executor strand, std::optional<auth::Principal> principal,
+          std::optional<ConnectionLimits::UserTicket> user_ticket, ConnectionLimits::AddressTicket address_ticket,
+          std::shared_ptr<void> connection_slot)
+      : context_(context),
         options_(context.options),
-        principal_(principal),
-        strand_(ws_.get_executor()),
+        principal_(principal.value_or(auth::Principal{})),
+        authenticated_(principal.has_value()),
+        strand_(std::move(strand)),
         user_ticket_(std::move(user_ticket)),
         address_ticket_(std::move(address_ticket)),
         connection_slot_(std::move(connection_slot)),
@@ -175,14 +253,21 @@ class Session final : public realtime::Device, public std::enable_shared_from_th
 
   void deliver_event(Position pos, Frame frame) override {
     asio::post(strand_, [self = shared_from_this(), pos, frame = std::move(frame)]() mutable {
+      self->cork();
       self->on_event(pos, std::move(frame));
+      self->uncork();
+      self->release_answers(pos);
     });
   }
 
-  // A commit's events for this device: one post, not one per event.
+  // A commit's events for this device: one post, not one per event, and
+  // one gathered write for all of them.
   void deliver_events(EventFrames frames) override {
     asio::post(strand_, [self = shared_from_this(), frames = std::move(frames)]() mutable {
+      self->cork();
       for (auto& [pos, frame] : frames) self->on_event(pos, std::move(frame));
+      self->uncork();
+      if (!frames.empty()) self->release_answers(frames.back().first);
     });
   }
 
@@ -198,14 +283,92 @@ class Session final : public realtime::Device, public std::enable_shared_from_th
     });
   }
 
-  // Catches up from `resume_from` (if given), then serves until the
-  // connection ends.
-  void start(std::optional<Position> resume_from) {
-    asio::co_spawn(strand_, catch_up_then_serve(resume_from), asio::detached);
+  // ---- wsproto::SessionHandler (on the strand) -------------------------------
+
+  void on_open(wsproto::Session& connection) override {
+    connection_ = std::static_pointer_cast<Connection>(static_cast<Connection&>(connection).shared_from_this());
+    deflate_ = connection.deflate() ? &context_.transport->options().deflate : nullptr;
+    // The hello must come within the handshake timeout.
+    context_.transport->wheel().schedule(
+        this->weak_from_this(), std::chrono::duration_cast<std::chrono::milliseconds>(options_.handshake_timeout));
+  }
+
+  void on_message(wsproto::Session&, wsproto::Opcode opcode, std::string&& payload) override {
+    if (closing_) return;  // draining until the close handshake ends
+    if (!hello_received_) {
+      hello_received_ = true;
+      asio::co_spawn(strand_, hello(std::move(payload)), asio::detached);
+      return;
+    }
+    if (!serving_ || paused_ || deferred_head_ < deferred_.size()) {
+      // Read before the catch-up ended, or while writes wait for the
+      // database: kept, in order, until then. Bounded: reading pauses, so
+      // at most what one read of the socket brought waits here.
+      deferred_.emplace_back(opcode, std::move(payload));
+      if (connection_) connection_->pause_reading();
+      return;
+    }
+    receive(opcode, payload);
+  }
+
+  void on_closed(wsproto::Session&, std::uint16_t code, boost::system::error_code error) override {
+    if (error == wsproto::make_error_code(wsproto::Error::kQueueFull)) {
+      // Cut by the layer (see Transport): it stopped reading.
+      logger_->info("disconnecting slow consumer user_id={} session_id={}", user_id(), session_id());
+    } else if (error && error != asio::error::eof && error != asio::error::operation_aborted) {
+      logger_->debug("connection ended user_id={} code={} reason=\"{}\"", user_id(), code, error.message());
+    }
+    connection_over();
+  }
+
+  // wsproto::TimerClient: the hello's deadline (token 0), or the bound on
+  // answers held for their events (their generation).
+  void on_timer(std::uint32_t token) override {
+    asio::post(strand_, [self = shared_from_this(), token] {
+      if (token == 0) {
+        if (!self->hello_received_) self->begin_close(realtime::close_code::kHelloTimeout, "no hello in time");
+      } else if (token == self->answers_generation_) {
+        self->release_answers();
+      }
+    });
   }
 
  private:
-  awaitable<void> catch_up_then_serve(std::optional<Position> resume_from) {
+  // Authenticates the hello (unless the upgrade request did), then catches
+  // up from its position and serves.
+  awaitable<void> hello(std::string text) {
+    auto self = shared_from_this();
+    Hello hello;
+    std::optional<std::pair<std::uint16_t, std::string>> refusal;
+    try {
+      hello = parse_hello(text);
+      if (!authenticated_) {
+        if (!hello.token) throw ApiError(ErrorCode::kUnauthorized, "hello: token is required");
+        principal_ = co_await context_.services.authenticator.authenticate_token(*hello.token);
+        authenticated_ = true;
+      }
+      if (!user_ticket_) {
+        user_ticket_ = context_.limits.admit_user(principal_.user_id, principal_.session_id);
+        if (!user_ticket_) throw ApiError(ErrorCode::kTooManyRequests, "too many connections for this user");
+      }
+    } catch (const ApiError& e) {
+      refusal.emplace(hello_close_code(e.code()), e.what());
+    } catch (const std::exception& e) {
+      logger_->error("hello failed error=\"{}\"", e.what());
+      refusal.emplace(wsproto::close_code::kInternalError, "internal error");
+    }
+    if (refusal) {
+      begin_close(refusal->first, std::move(refusal->second));
+      co_return;
+    }
+    if (over_) co_return;  // the connection ended while authenticating
+    logger_->debug("connected user_id={} session_id={}", user_id(), session_id());
+    start(hello.position);
+  }
+
+  // Catches up from `resume_from` (if given), then serves until the
+  // connection ends.
+  void start(std::optional<Position> resume_from) {
     auto self = shared_from_this();
     bool valid = false;
     try {
@@ -213,74 +376,55 @@ class Session final : public realtime::Device, public std::enable_shared_from_th
       // found no device to close. Checked again once the hub knows the
       // device, a revocation cannot slip between the two.
       valid = context_.hub.attach_checked(self, [this] { return session_still_exists(); });
+      attached_ = valid;
     } catch (const std::exception& e) {
       logger_->error("session check failed user_id={} error=\"{}\"", user_id(), e.what());
-      begin_close(websocket::close_code::internal_error, "internal error");
+      return begin_close(wsproto::close_code::kInternalError, "internal error");
     }
-    if (!valid) {
-      begin_close(realtime::close_code::kSessionRevoked, "session revoked");
-      serving_ = true;
-      write_next();
-      read_next();
-      co_return;
-    }
+    if (!valid) return begin_close(realtime::close_code::kSessionRevoked, "session revoked");
+    cork();
     try {
-      co_await catch_up(resume_from);
-    } catch (const boost::system::system_error& e) {
-      // The connection went away while catching up: it will resume later.
-      logger_->debug("connection ended during catch-up user_id={} reason=\"{}\"", user_id(), e.what());
-      dead_ = true;
+      catch_up(resume_from);
     } catch (const std::exception& e) {
       logger_->error("catch-up failed user_id={} error=\"{}\"", user_id(), e.what());
-      begin_close(websocket::close_code::internal_error, "internal error");
+      begin_close(wsproto::close_code::kInternalError, "internal error");
     }
     serving_ = true;
-    write_next();
-    read_next();
+    uncork();
+    drain_deferred();
   }
 
-  bool session_still_exists() {
-    auto user = user_id();
-    auto session = session_id();
-    return context_.services.store.read([&](Transaction& tx) {
-      auto sessions = tx.sessions(user);
-      return std::any_of(sessions.begin(), sessions.end(), [&](const auto& s) { return s.id == session; });
-    });
-  }
+  bool session_still_exists() { return context_.services.authenticator.session_exists(user_id(), session_id()); }
 
-  // The read side ended (closed, failed, timed out or cut): the connection
-  // is over. Runs once; pending handlers then find the session dead.
+  // The connection ended (closed, failed, timed out or cut). Runs once;
+  // pending handlers then find the session over.
   void connection_over() {
-    dead_ = true;
-    clear_outbox();
+    over_ = true;
+    answers_corked_ = false;
+    connection_.reset();  // the connection held this session; the cycle ends
+    clear_deferred();
+    pending_ = {};
+    if (!attached_) return;
     context_.hub.detach(*this);
     // A device that only uses the WebSocket still counts as using its
     // session: record when it was last connected.
-    auto session = session_id();
-    context_.services.store.submit_write(
-        [session](Transaction& tx) { tx.touch_session(session, now_millis()); }, [](std::exception_ptr) {});
+    context_.services.authenticator.touch(session_id(), now_millis());
   }
 
-  awaitable<void> send_now(const Frame& frame) {
-    auto [ec, n] = co_await ws_.async_write(asio::buffer(*frame), kTuple);
-    if (ec) throw boost::system::system_error(ec);
-  }
-
-  // Built outside the coroutine: GCC 12 miscompiles some braced
+  // Built outside any coroutine: GCC 12 miscompiles some braced
   // initialisations inside coroutines.
   Frame welcome_frame() {
     object welcome{{"type", "welcome"},
                    {"user_id", user_id()},
                    {"session_id", session_id()},
                    {"presence", context_.presence.visible_to(user_id())},
-                   {"limits",
-                    object{{"max_frame_bytes", options_.max_frame_bytes},
-                           {"frames_per_second", options_.frames_per_second},
-                           {"frame_burst", options_.frame_burst},
-                           {"user_frames_per_second", options_.user_frames_per_second},
-                           {"user_frame_burst", options_.user_frame_burst},
-                           {"max_connections_per_user", options_.max_connections_per_user},
-                           {"idle_timeout_ms", options_.idle_timeout.count() * 1000}}}};
+                   {"limits", object{{"max_frame_bytes", options_.max_frame_bytes},
+                                     {"frames_per_second", options_.frames_per_second},
+                                     {"frame_burst", options_.frame_burst},
+                                     {"user_frames_per_second", options_.user_frames_per_second},
+                                     {"user_frame_burst", options_.user_frame_burst},
+                                     {"max_connections_per_user", options_.max_connections_per_user},
+                                     {"idle_timeout_ms", options_.idle_timeout.count() * 1000}}}};
     return make_frame(welcome);
   }
 
@@ -288,13 +432,18 @@ class Session final : public realtime::Device, public std::enable_shared_from_th
     return make_frame(object{{"type", type}, {"position", pos}});
   }
 
-  awaitable<void> catch_up(std::optional<Position> from) {
+  // Queues the welcome, the events since `from` and `synced` (or
+  // `resync_required`): corked, they leave in as few writes as the socket
+  // takes. Events the hub delivers meanwhile wait on the strand.
+  void catch_up(std::optional<Position> from) {
     auto& store = context_.services.store;
-    co_await send_now(welcome_frame());
+    send_now(welcome_frame());
 
     std::vector<Transaction::StreamItem> items;
     Position current = 0;
-    if (from) {
+    if (from && context_.hub.nothing_since(user_id(), *from)) {
+      current = *from;  // nothing new for this user, known from memory: no read
+    } else if (from) {
       items = store.read([&](Transaction& tx) {
         auto found = tx.stream_since(user_id(), *from, options_.max_resume_events + 1);
         current = tx.current_position();
@@ -308,18 +457,18 @@ class Session final : public realtime::Device, public std::enable_shared_from_th
     if (from && (*from > current || items.size() > options_.max_resume_events)) {
       // Too far behind (or ahead of this server): page history instead.
       last_pos_ = current;
-      co_await send_now(position_frame("resync_required", current));
+      send_now(position_frame("resync_required", current));
     } else {
       last_pos_ = from.value_or(current);
       for (const auto& item : items) {
         auto payload = item.payload ? item.payload : events::message_payload(*item.message);
-        co_await send_now(realtime::Hub::event_frame(item.pos, *payload));
+        send_now(realtime::Hub::event_frame(item.pos, *payload));
         last_pos_ = item.pos;
       }
-      co_await send_now(position_frame("synced", last_pos_));
+      send_now(position_frame("synced", last_pos_));
     }
     synced_ = true;
-    // What arrived live while catching up, minus what the catch-up covered.
+    // What arrived live before the catch-up, minus what it covered.
     for (auto& [pos, frame] : pending_) {
       if (pos <= last_pos_) continue;
       last_pos_ = pos;
@@ -327,6 +476,19 @@ class Session final : public realtime::Device, public std::enable_shared_from_th
     }
     pending_ = {};
     pending_bytes_ = 0;
+  }
+
+  // A catch-up frame: the catch-up is bounded by max_resume_events, and
+  // its events are in memory already; the client reads them at its pace.
+  void send_now(const Frame& frame) {
+    if (connection_ && !over_) connection_->send_unbounded(prepare(frame, deflate_));
+  }
+
+  void cork() {
+    if (connection_) connection_->cork();
+  }
+  void uncork() {
+    if (connection_) connection_->uncork();
   }
 
   // One committed event, on the strand.
@@ -342,138 +504,109 @@ class Session final : public realtime::Device, public std::enable_shared_from_th
     enqueue(std::move(frame));
   }
 
-  void enqueue(Frame frame) {
-    if (dead_ || closing_) return;
-    outbox_bytes_ += frame->size();
-    outbox_.push_back(std::move(frame));
-    if (outbox_bytes_ > options_.max_outbound_bytes) {
-      bool stalled = write_pending_ && std::chrono::steady_clock::now() - write_started_ > kStallTime;
-      if (stalled || outbox_bytes_ > options_.max_outbound_bytes * kBurstFactor) {
-        drop_too_slow();
-        return;
-      }
+  // The ack of a new message, queued as soon as its write completes, but
+  // held in the connection's queue (corked) until the message's own
+  // message.new is queued behind it: both leave in one write. The event
+  // always follows: the store answers every write of a batch before it
+  // hands the batch's events to the hub (whose strand then posts them
+  // here), and the sender's device is among a new message's recipients.
+  // The hold ends with the first post of events that reaches the first
+  // held answer's position: answers of later batches queued meanwhile
+  // leave then too, without waiting for their own events, so that a
+  // client that keeps many sends in flight never has its queue grow
+  // behind a hold. Only the flush waits: the answer counts as done (reads
+  // resume at once, so such a client is never left waiting on a
+  // connection that stopped reading), and at most kMaxHeldAnswers
+  // answers, for at most kMaxAnswerHold (within a tick of the timer
+  // wheel), are held before they leave anyway.
+  void queue_answer_held(Frame frame, Position event_pos) {
+    if (over_ || closing_ || !connection_) return;
+    if (!answers_corked_) {
+      answers_corked_ = true;
+      first_awaited_pos_ = event_pos;
+      cork();
+      // The bound in time, should an event never come.
+      if (++answers_generation_ == 0) ++answers_generation_;  // 0 is the hello's
+      context_.transport->wheel().schedule(this->weak_from_this(), kMaxAnswerHold, answers_generation_);
     }
-    write_next();
+    enqueue(std::move(frame));
+    if (++held_answers_ >= kMaxHeldAnswers) release_answers();
   }
 
-  // Empties the queue, giving back the memory a burst made it take.
-  void clear_outbox() {
-    outbox_bytes_ = 0;
-    outbox_head_ = 0;
-    if (outbox_.capacity() > 64) {
-      outbox_ = {};
-    } else {
-      outbox_.clear();
-    }
+  // Events up to `pos` are queued: held answers leave with them, once the
+  // first one's event is among them (no `pos`: at once).
+  void release_answers(Position pos = std::numeric_limits<Position>::max()) {
+    if (!answers_corked_ || pos < first_awaited_pos_) return;
+    answers_corked_ = false;
+    held_answers_ = 0;
+    uncork();
+  }
+
+  // Queues a frame; the layer cuts a peer that stopped reading (see
+  // Transport).
+  void enqueue(Frame frame) {
+    if (over_ || closing_ || !connection_) return;
+    connection_->send(prepare(frame, deflate_));
   }
 
   // The peer does not read fast enough: cut the connection (no close frame
   // can get through a full socket). The device resumes when it reconnects.
   void drop_too_slow() {
-    if (dead_) return;
-    dead_ = true;
+    if (over_) return;
     logger_->info("disconnecting slow consumer user_id={} session_id={} queued_bytes={}", user_id(), session_id(),
-                  outbox_bytes_ + pending_bytes_);
-    clear_outbox();
+                  pending_bytes_);
     pending_ = {};
-    beast::error_code ignored;
-    tcp_socket(ws_).shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
-    tcp_socket(ws_).close(ignored);
-    resume_reading();  // a paused reader must see the end too
+    if (connection_) {
+      boost::system::error_code ignored;
+      if constexpr (std::is_same_v<Stream, net::TlsStream>) {
+        beast::get_lowest_layer(connection_->stream()).socket().close(ignored);
+      } else {
+        connection_->stream().close(ignored);
+      }
+      connection_->resume_reading();  // the read side sees the end and reports it
+    }
   }
 
   void begin_close(std::uint16_t code, std::string reason) {
-    if (closing_ || dead_) return;
+    if (closing_ || over_) return;
+    release_answers();  // the close frame must not wait behind them
     closing_ = true;
-    close_reason_ = close_reason(code, reason);
-    clear_outbox();
-    write_next();
+    clear_deferred();
+    if (connection_) connection_->close(code, std::move(reason));
   }
 
-  // Starts writing the next queued frame, unless a write is under way; with
-  // the queue empty after a close began, sends the close frame.
-  void write_next() {
-    if (!serving_ || write_pending_ || dead_) return;
-    if (outbox_head_ == outbox_.size()) {
-      clear_outbox();
-      if (closing_ && !close_sent_ && ws_.is_open()) {
-        close_sent_ = true;
-        ws_.async_close(close_reason_, [self = shared_from_this()](beast::error_code) {});
-      }
-      return;
+  // Handles what was read while the catch-up ran or while writes waited
+  // for the database, then reads on.
+  void drain_deferred() {
+    while (deferred_head_ < deferred_.size() && !paused_ && !closing_ && !over_) {
+      auto [opcode, payload] = std::move(deferred_[deferred_head_++]);
+      receive(opcode, payload);
     }
-    Frame frame = std::move(outbox_[outbox_head_++]);
-    outbox_bytes_ -= frame->size();
-    write_pending_ = true;
-    write_started_ = std::chrono::steady_clock::now();
-    auto buffer = asio::buffer(*frame);
-    ws_.async_write(buffer, [self = shared_from_this(), frame = std::move(frame)](beast::error_code ec, std::size_t) {
-      self->write_pending_ = false;
-      if (ec) {
-        self->dead_ = true;  // the read side ends too, and ends the connection
-        self->clear_outbox();
-        self->resume_reading();
-        return;
-      }
-      self->write_next();
-    });
+    if (deferred_head_ < deferred_.size()) return;
+    clear_deferred();
+    if (!paused_ && connection_) connection_->resume_reading();
   }
 
-  // Reads the next frame, unless too many of this connection's writes are
-  // waiting for the database (backpressure: the client's frames then wait
-  // in the socket).
-  void read_next() {
-    if (inflight_ >= options_.max_inflight_writes && !dead_) {
-      read_paused_ = true;
-      return;
-    }
-    read_more(kIdleReadBytes);
-  }
-
-  // Reads into read_buffer_, at most `limit` bytes (0: as much as Beast
-  // thinks fit). The first read of a message is small: its buffer is
-  // allocated while the read waits, which for an idle connection is always.
-  void read_more(std::size_t limit) {
-    ws_.async_read_some(read_buffer_, limit,
-                        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
+  void clear_deferred() {
+    deferred_ = {};
+    deferred_head_ = 0;
   }
 
   void resume_reading() {
-    if (!read_paused_) return;
-    read_paused_ = false;
-    read_next();
+    if (!paused_ || inflight_ >= options_.max_inflight_writes) return;
+    paused_ = false;
+    drain_deferred();
   }
 
-  void on_read(beast::error_code ec) {
-    if (ec) {
-      if (ec != websocket::error::closed && ec != asio::error::operation_aborted && ec != asio::error::eof) {
-        logger_->debug("connection ended user_id={} reason=\"{}\"", user_id(), ec.message());
-      }
-      connection_over();
-      return;
-    }
-    if (!ws_.is_message_done()) {
-      read_more(0);  // the rest of a message larger than the first read
-      return;
-    }
-    if (!closing_ && !dead_) receive();  // else draining until the close handshake ends
-    if (read_buffer_.capacity() > kIdleReadBytes) {
-      read_buffer_ = beast::flat_buffer();  // a big frame's memory goes back
-    } else {
-      read_buffer_.clear();
-    }
-    read_next();
-  }
-
-  // One frame read from the client.
-  void receive() {
-    if (!ws_.got_text()) {
+  // One message read from the client.
+  void receive(wsproto::Opcode opcode, const std::string& payload) {
+    if (opcode != wsproto::Opcode::kText) {
       begin_close(realtime::close_code::kUnsupportedData, "binary frames are not supported");
       return;
     }
     // Budgets shared with the user's and the session's other connections:
     // more sockets bring no more frames.
-    if (!user_ticket_.allow_frame()) {
+    if (!user_ticket_->allow_frame()) {
       if (++refusals_ > kMaxRefusals) {
         begin_close(realtime::close_code::kRateLimited, "rate limit exceeded");
       } else {
@@ -482,9 +615,13 @@ class Session final : public realtime::Device, public std::enable_shared_from_th
       return;
     }
     refusals_ = 0;
-    // The whole message is in the buffer, contiguous: read in place.
-    auto data = read_buffer_.data();
-    handle(std::string_view(static_cast<const char*>(data.data()), data.size()));
+    handle(payload);
+    // Backpressure: too many of this connection's writes wait for the
+    // database; the client's next frames wait in the socket.
+    if (inflight_ >= options_.max_inflight_writes && !paused_) {
+      paused_ = true;
+      if (connection_) connection_->pause_reading();
+    }
   }
 
   void handle(std::string_view text) {
@@ -521,7 +658,9 @@ class Session final : public realtime::Device, public std::enable_shared_from_th
                      {"duplicate", result->duplicate}};
           add_ref(ack, ref);
           return make_frame(ack);
-        });
+        },
+        // A new message's event follows its ack; a duplicate has none.
+        [result] { return result->duplicate ? Position{0} : result->message.pos; });
   }
 
   void execute(const std::optional<std::string>& ref, EditRequest& edit) {
@@ -559,20 +698,33 @@ class Session final : public realtime::Device, public std::enable_shared_from_th
     enqueue(make_frame(pong));
   }
 
-  // Queues a write; `reply` builds the answer after its commit.
-  template <typename Body, typename Reply>
-  void submit(const std::optional<std::string>& ref, Body body, Reply reply) {
+  // Queues a write; `reply` builds the answer after its commit. `event_of`
+  // gives the position of the event the write's own device will receive
+  // for it (0: none), whose frame the answer waits for in the queue.
+  template <typename Body, typename Reply, typename EventOf>
+  void submit(const std::optional<std::string>& ref, Body body, Reply reply, EventOf event_of) {
     ++inflight_;
     auto self = shared_from_this();
-    context_.services.store.submit_write(std::move(body), [self, ref, reply](std::exception_ptr error) {
+    context_.services.store.submit_write(std::move(body), [self, ref, reply, event_of](std::exception_ptr error) {
       // On the writer's thread, which commits nothing else meanwhile: the
       // answer is built on the connection's strand.
-      asio::post(self->strand_, [self, ref, reply, error] {
+      asio::post(self->strand_, [self, ref, reply, event_of, error] {
         --self->inflight_;
-        self->enqueue(error ? error_frame(ref, error) : reply());
+        if (error) {
+          self->enqueue(error_frame(ref, error));
+        } else if (Position pos = event_of(); pos > 0) {
+          self->queue_answer_held(reply(), pos);
+        } else {
+          self->enqueue(reply());
+        }
         self->resume_reading();
       });
     });
+  }
+
+  template <typename Body, typename Reply>
+  void submit(const std::optional<std::string>& ref, Body body, Reply reply) {
+    submit(ref, std::move(body), std::move(reply), [] { return Position{0}; });
   }
 
   template <typename Body>
@@ -605,40 +757,47 @@ class Session final : public realtime::Device, public std::enable_shared_from_th
                                           user_id());
   }
 
-  Stream ws_;
   Context& context_;
   const WebSocketOptions& options_;
   auth::Principal principal_;
+  bool authenticated_ = false;
   asio::any_io_executor strand_;
-  ConnectionLimits::UserTicket user_ticket_;
+  std::optional<ConnectionLimits::UserTicket> user_ticket_;
   ConnectionLimits::AddressTicket address_ticket_;
   std::shared_ptr<void> connection_slot_;  // the place in http.max_connections
   std::shared_ptr<spdlog::logger> logger_;
+  std::shared_ptr<Connection> connection_;            // from on_open to on_closed
+  const wsproto::DeflateOptions* deflate_ = nullptr;  // when negotiated: the shared compressed forms
 
+  bool hello_received_ = false;
+  bool attached_ = false;  // to the hub
   bool synced_ = false;
-  Position last_pos_ = 0;  // the newest position queued for the device
+  Position last_pos_ = 0;                            // the newest position queued for the device
   std::vector<std::pair<Position, Frame>> pending_;  // live events held while catching up
   std::size_t pending_bytes_ = 0;
-  // A vector used as a queue (head_ is the next to send): an empty
+  // Messages read but not handled yet (before serving, or while paused).
+  // A vector used as a queue (deferred_head_ is the next): an empty
   // std::deque would still hold a 512-byte block per idle connection.
-  std::vector<Frame> outbox_;
-  std::size_t outbox_head_ = 0;
-  std::size_t outbox_bytes_ = 0;
-  beast::flat_buffer read_buffer_;
-  bool serving_ = false;        // caught up: frames are written from the outbox
-  bool read_paused_ = false;    // by backpressure, until a database write completes
-  bool write_pending_ = false;  // a frame is being handed to the socket
-  std::chrono::steady_clock::time_point write_started_;
+  std::vector<std::pair<wsproto::Opcode, std::string>> deferred_;
+  std::size_t deferred_head_ = 0;
+  bool serving_ = false;  // caught up: client frames are handled
+  bool paused_ = false;   // by backpressure, until a database write completes
   bool closing_ = false;
-  bool close_sent_ = false;
-  bool dead_ = false;
-  websocket::close_reason close_reason_;
+  bool over_ = false;
   unsigned inflight_ = 0;
   int refusals_ = 0;
+  bool answers_corked_ = false;  // answers wait in the queue for their events (queue_answer_held)
+  unsigned held_answers_ = 0;
+  Position first_awaited_pos_ = 0;  // the event the first held answer waits for
+  std::uint32_t answers_generation_ = 0;  // of the current hold, for its timer
   std::unordered_map<storage::ConversationId, std::chrono::steady_clock::time_point> last_typing_;
 };
 
 }  // namespace
+
+std::shared_ptr<Transport> make_transport(asio::any_io_executor executor, const WebSocketOptions& options) {
+  return std::make_shared<Transport>(std::move(executor), options);
+}
 
 template <class Stream, class Upgrade>
 awaitable<void> serve_upgrade(Upgrade upgrade, Context& context) {
@@ -653,8 +812,8 @@ awaitable<void> serve_upgrade(Upgrade upgrade, Context& context) {
   if (!origin_allowed(request[beast::http::field::origin], request[beast::http::field::host],
                       options.allowed_origins)) {
     observe(http_status(ErrorCode::kForbidden));
-    co_await http::write_response(
-        upgrade.stream, http::Response::error(ApiError(ErrorCode::kForbidden, "origin not allowed")), false);
+    co_await http::write_response(upgrade.stream,
+                                  http::Response::error(ApiError(ErrorCode::kForbidden, "origin not allowed")), false);
     co_return;
   }
   auto address_ticket = context.limits.admit_address(upgrade.remote_address);
@@ -695,97 +854,35 @@ awaitable<void> serve_upgrade(Upgrade upgrade, Context& context) {
     }
   }
 
-  Stream ws = [&] {
-    if constexpr (std::is_same_v<Stream, TlsWsStream>) {
-      return Stream(std::move(upgrade.stream));
+  // A malformed WebSocket handshake is answered 400 (426 for another
+  // version) by the layer; checked here too, for the request metrics.
+  auto& transport = *context.transport;
+  bool valid = wsproto::accept_handshake(request.base(), transport.options().deflate).accepted;
+  observe(valid ? 101 : 400);
+
+  Stream stream = [&] {
+    if constexpr (std::is_same_v<Stream, net::TlsStream>) {
+      return std::move(upgrade.stream);
     } else {
-      return Stream(upgrade.stream.release_socket());
+      return upgrade.stream.release_socket();
     }
   }();
-  websocket::stream_base::timeout timeouts;
-  timeouts.handshake_timeout = options.handshake_timeout;
-  timeouts.idle_timeout = options.idle_timeout;
-  timeouts.keep_alive_pings = true;
-  ws.set_option(timeouts);
-  websocket::permessage_deflate deflate;
-  deflate.server_enable = true;
-  if constexpr (std::is_same_v<Stream, TlsWsStream>) {
-    // Each frame compressed on its own: with a shared window, text a peer
-    // gets into this connection's frames (a message it sends) could be
-    // compared with earlier frames' text through the encrypted sizes (a
-    // CRIME-style oracle). Plain connections have no encryption to break.
-    deflate.server_no_context_takeover = true;
-  }
-  ws.set_option(deflate);
-  // Applies to the inflated size too, so a compressed bomb is refused.
-  ws.read_message_max(options.max_frame_bytes);
-  ws.set_option(websocket::stream_base::decorator(
-      [](websocket::response_type& response) { response.set(beast::http::field::server, "parleyd"); }));
-  auto [accept_ec] = co_await ws.async_accept(request, kTuple);
-  // Beast answers a malformed handshake with 400 itself.
-  observe(accept_ec ? 400 : 101);
-  if (accept_ec) co_return;
-  request = {};  // the upgrade request is not needed any more
-
-  // The hello frame, within the handshake timeout.
-  asio::steady_timer hello_deadline(ws.get_executor(), options.handshake_timeout);
-  bool hello_received = false;
-  hello_deadline.async_wait([&](boost::system::error_code ec) {
-    // A close may be started while a read is pending; the read then ends.
-    if (!ec && !hello_received) {
-      ws.async_close(close_reason(realtime::close_code::kHelloTimeout, "no hello in time"),
-                     [](boost::system::error_code) {});
-    }
-  });
-  beast::flat_buffer buffer;
-  auto [read_ec, n] = co_await ws.async_read(buffer, kTuple);
-  hello_received = true;
-  hello_deadline.cancel();
-  if (read_ec) {
-    logger->debug("no hello remote={} reason=\"{}\"", upgrade.remote_address, read_ec.message());
-    co_return;
-  }
-
-  Hello hello;
-  std::optional<websocket::close_reason> refusal;
-  std::string hello_text = beast::buffers_to_string(buffer.data());
-  buffer = beast::flat_buffer();  // nor is its buffer, for the connection's life
-  try {
-    hello = parse_hello(hello_text);
-    if (!principal) {
-      if (!hello.token) throw ApiError(ErrorCode::kUnauthorized, "hello: token is required");
-      principal = co_await context.services.authenticator.authenticate_token(*hello.token);
-    }
-    if (!user_ticket) {
-      user_ticket = context.limits.admit_user(principal->user_id, principal->session_id);
-      if (!user_ticket) throw ApiError(ErrorCode::kTooManyRequests, "too many connections for this user");
-    }
-  } catch (const ApiError& e) {
-    refusal = close_reason(hello_close_code(e.code()), e.what());
-  } catch (const std::exception& e) {
-    logger->error("hello failed error=\"{}\"", e.what());
-    refusal = close_reason(static_cast<std::uint16_t>(websocket::close_code::internal_error), "internal error");
-  }
-  if (refusal) {
-    co_await ws.async_close(*refusal, kTuple);
-    co_return;
-  }
-
-  auto session = std::make_shared<Session<Stream>>(std::move(ws), context, *principal, std::move(*user_ticket),
+  auto strand = stream.get_executor();
+  auto session = std::make_shared<Session<Stream>>(context, strand, principal, std::move(user_ticket),
                                                    std::move(*address_ticket), std::move(upgrade.slot));
-  logger->debug("connected user_id={} session_id={}", principal->user_id, principal->session_id);
-  // The session keeps itself alive through its pending operations; this
-  // coroutine (and everything it held for the handshake) ends here.
-  session->start(hello.position);
+  auto connection =
+      std::make_shared<wsproto::Connection<Stream>>(std::move(stream), transport.options(), transport.wheel(), session);
+  // The connection keeps itself (and the session) alive through its pending
+  // operations; this coroutine ends here.
+  connection->run(std::move(request.base()));
 }
 
-
 awaitable<void> serve(http::Upgrade upgrade, Context& context) {
-  return serve_upgrade<PlainStream>(std::move(upgrade), context);
+  return serve_upgrade<asio::ip::tcp::socket>(std::move(upgrade), context);
 }
 
 awaitable<void> serve(http::TlsUpgrade upgrade, Context& context) {
-  return serve_upgrade<TlsWsStream>(std::move(upgrade), context);
+  return serve_upgrade<net::TlsStream>(std::move(upgrade), context);
 }
 
 std::function<awaitable<void>(http::TlsUpgrade)> tls_upgrade_handler(Context& context) {

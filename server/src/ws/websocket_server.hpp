@@ -3,9 +3,10 @@
 // protocol is written down in docs/protocol.md.
 #pragma once
 
-#include <functional>
-
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <functional>
+#include <memory>
 
 #include "core/config.hpp"
 
@@ -24,6 +25,12 @@ class Presence;
 namespace parley::ws {
 
 class ConnectionLimits;
+// What every WebSocket connection shares (the layer's options and timer
+// wheel); defined in websocket_server.cpp.
+class Transport;
+
+// Makes the Transport for `options`; its timer wheel ticks on `executor`.
+std::shared_ptr<Transport> make_transport(boost::asio::any_io_executor executor, const WebSocketOptions& options);
 
 struct Context {
   api::Services& services;
@@ -31,6 +38,7 @@ struct Context {
   realtime::Presence& presence;
   const WebSocketOptions& options;
   ConnectionLimits& limits;  // per user, session and address (ws/connection_limits.hpp)
+  Transport* transport;      // make_transport(); outlives every connection
 };
 
 // Takes one upgraded connection through the WebSocket handshake and the

@@ -62,6 +62,11 @@ struct ConnectionOptions {
   // Messages a connection prepares itself (send_text) leave in frames of at
   // most this many bytes (0: one frame).
   std::size_t fragment_bytes = 0;
+  // A peer whose queue holds more than this (0: no such check) and whose
+  // socket has taken nothing for stall_time is cut off as well: a burst
+  // may pass it for a moment, a reader that stopped may not.
+  std::size_t stall_bytes = 0;
+  std::chrono::milliseconds stall_time{1'000};
   // The upgrade request must arrive within this.
   std::chrono::milliseconds handshake_timeout{10'000};
   // Nothing received for half of this: a ping is sent; for all of it: the
@@ -142,6 +147,12 @@ class Connection final : public Session,
     });
   }
 
+  // On the strand: queues `message` past max_queued_bytes, for a burst
+  // whose size the caller bounds itself (a catch-up of at most so many
+  // events, read into memory already). The stall check still applies to
+  // what is queued after it.
+  void send_unbounded(SharedMessage message) { enqueue(std::move(message), true); }
+
   // Sends a text or binary message prepared for this connection alone.
   void send_message(Opcode opcode, std::string payload) {
     send(PreparedMessage::make(opcode, std::move(payload), {.fragment_bytes = options_->fragment_bytes}));
@@ -156,6 +167,23 @@ class Connection final : public Session,
   [[nodiscard]] const std::optional<DeflateParams>& deflate() const noexcept override { return deflate_; }
 
   Stream& stream() noexcept { return stream_; }
+
+  // On the strand. While corked, what is queued waits; uncork() sends it
+  // all in one gathered write (a batch of messages, one system call).
+  void cork() noexcept { ++corked_; }
+  void uncork() {
+    if (corked_ > 0 && --corked_ == 0) flush();
+  }
+
+  // On the strand. While paused, nothing more is read from the socket
+  // (backpressure: the peer's frames wait in the kernel); messages already
+  // read are still delivered. Idle timeouts still apply.
+  void pause_reading() noexcept { paused_ = true; }
+  void resume_reading() {
+    if (!paused_) return;
+    paused_ = false;
+    if (phase_ == Phase::kOpen) start_reading();
+  }
 
  private:
   enum class Phase : std::uint8_t { kHandshake, kOpen, kClosing, kDone };
@@ -236,6 +264,7 @@ class Connection final : public Session,
 
   void start_reading() {
     if (reading_ || phase_ == Phase::kDone || !reader_) return;
+    if (paused_ && phase_ == Phase::kOpen) return;
     if (reader_->closed() && !draining_) return;
     reading_ = true;
     if constexpr (kPlain) {
@@ -243,6 +272,10 @@ class Connection final : public Session,
           boost::asio::socket_base::wait_read,
           boost::asio::bind_executor(executor(), [self = this->shared_from_this()](boost::system::error_code ec) {
             self->reading_ = false;
+            // The wait may have completed just before a failed write
+            // ended the connection: its completion then finds the socket
+            // closed, and there is nothing left to read.
+            if (self->phase_ == Phase::kDone) return;
             if (ec) return self->finish(close_code::kAbnormal, ec);
             self->read_available();
           }));
@@ -264,8 +297,9 @@ class Connection final : public Session,
   // thread's scratch buffer.
   void read_available() {
     thread_local std::array<std::uint8_t, 64 * 1024> scratch;
+    if (phase_ == Phase::kDone) return;
     auto& s = socket();
-    if (!s.non_blocking()) s.non_blocking(true);
+    if (!set_non_blocking()) return;
     for (int rounds = 0; rounds < 16; ++rounds) {  // then let other connections run
       boost::system::error_code ec;
       std::size_t n = s.read_some(boost::asio::buffer(scratch), ec);
@@ -273,9 +307,21 @@ class Connection final : public Session,
       if (ec && draining_) return finish_drained();  // the peer's end after ours
       if (ec) return finish(close_code::kAbnormal, ec);
       if (!consume(scratch.data(), n)) return;
-      if (n < scratch.size()) break;
+      if (n < scratch.size() || (paused_ && phase_ == Phase::kOpen)) break;
     }
     start_reading();
+  }
+
+  // Puts the socket in non-blocking mode (once); false, with the
+  // connection ended, when the socket cannot be (it never throws: an
+  // exception here would leave the I/O thread's run()).
+  bool set_non_blocking() {
+    auto& s = socket();
+    if (s.non_blocking()) return true;
+    boost::system::error_code ec;
+    s.non_blocking(true, ec);
+    if (ec) finish(close_code::kAbnormal, ec);
+    return !ec;
   }
 
   // Feeds bytes to the Reader; false when reading is over.
@@ -320,7 +366,7 @@ class Connection final : public Session,
 
   // --- Writing
 
-  void enqueue(SharedMessage message) {
+  void enqueue(SharedMessage message, bool unbounded = false) {
     if (phase_ != Phase::kOpen) return;
     bool compressed = false;
     if (deflate_ && message->size() >= options_->deflate.min_compress_bytes && !is_control(message->opcode())) {
@@ -336,7 +382,9 @@ class Connection final : public Session,
         message = prepare_compressed(message->opcode(), std::move(deflated), options_->fragment_bytes);
       }
     }
-    if (!queue_.push(std::move(message), compressed)) {
+    if (!queue_.push(std::move(message), compressed, unbounded) ||
+        (options_->stall_bytes > 0 && queue_.bytes() > options_->stall_bytes && writing_ && !unbounded &&
+         Clock::now() - last_progress_ > options_->stall_time)) {
       // The peer does not read: no close frame could reach it either.
       return finish(close_code::kAbnormal, Error::kQueueFull);
     }
@@ -351,8 +399,9 @@ class Connection final : public Session,
   static bool is_control(Opcode op) { return (static_cast<std::uint8_t>(op) & 0x8) != 0; }
 
   void flush() {
-    if (writing_ || queue_.empty() || phase_ == Phase::kDone) return;
+    if (writing_ || corked_ > 0 || queue_.empty() || phase_ == Phase::kDone) return;
     writing_ = true;
+    last_progress_ = Clock::now();
     if constexpr (kPlain) {
       // Try at once: a socket with room takes the batch without a trip
       // through the reactor.
@@ -375,8 +424,11 @@ class Connection final : public Session,
   }
 
   void write_available() {
+    // As for reading: a wait for room may complete after the connection
+    // ended (a read saw the peer's reset meanwhile).
+    if (phase_ == Phase::kDone) return;
     auto& s = socket();
-    if (!s.non_blocking()) s.non_blocking(true);
+    if (!set_non_blocking()) return;
     std::vector<boost::asio::const_buffer> buffers;
     while (!queue_.empty()) {
       buffers.clear();
@@ -411,7 +463,10 @@ class Connection final : public Session,
     after_flush();
   }
 
-  void note_written(std::size_t n) { queue_.consume(n); }
+  void note_written(std::size_t n) {
+    queue_.consume(n);
+    if (n > 0 && options_->stall_bytes > 0) last_progress_ = Clock::now();
+  }
 
   // The queue is empty: if our close frame was in it, it is sent now.
   void after_flush() {
@@ -552,7 +607,8 @@ class Connection final : public Session,
   std::optional<DeflateParams> deflate_;
   std::unique_ptr<Deflater> own_deflater_;  // with server context takeover only
   Clock::time_point last_received_{};
-  Clock::time_point deadline_{};  // of the handshake or the close handshake
+  Clock::time_point deadline_{};       // of the handshake or the close handshake
+  Clock::time_point last_progress_{};  // the socket last took bytes (or a write began)
   Error fail_error_ = Error::kOk;
   std::uint16_t close_code_ = 0;
   std::uint16_t peer_close_code_ = 0;
@@ -561,6 +617,8 @@ class Connection final : public Session,
   Clock::time_point timer_due_{};
   std::uint32_t timer_token_ = 0;
   bool timer_armed_ = false;
+  std::uint8_t corked_ = 0;
+  bool paused_ = false;
   bool draining_ = false;
   bool reading_ = false;
   bool writing_ = false;

@@ -86,6 +86,12 @@ export function Dialog({ id }: { id: Id }) {
   }, [id, state.hasOlder[id]]);
 
   const hasNewer = state.hasNewer[id] ?? false;
+  // How many messages are older than the loaded ones (seqs have no gaps):
+  // the list keeps room for them, so that loading them moves nothing.
+  const above = state.hasOlder[id] === false ? 0 : Math.max(0, (messages[0]?.seq ?? 1) - 1);
+  // Pending and refused changes are drawn over a message without changing
+  // its row: its height may change all the same.
+  const remeasure = useMemo(() => ({}), [ops, refused]);
   const onNearBottom = useCallback(() => {
     if (loadingNewer.current || !hasNewer) return;
     loadingNewer.current = true;
@@ -159,8 +165,10 @@ export function Dialog({ id }: { id: Id }) {
         items={rows}
         itemKey={(r) => r.key}
         label="Messages"
+        above={above}
         onNearTop={onNearTop}
         moreBelow={hasNewer}
+        remeasure={remeasure}
         onNearBottom={onNearBottom}
         onAtBottom={setAtBottom}
         handle={(h) => { list.current = h; }}

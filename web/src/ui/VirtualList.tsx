@@ -7,6 +7,7 @@
 // near.
 import type { ComponentChildren } from 'preact';
 import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { RowHeights } from './heights';
 
 export interface VirtualListHandle {
   scrollToKey: (key: string) => boolean;
@@ -18,30 +19,89 @@ interface Props<T> {
   itemKey: (item: T) => string;
   render: (item: T) => ComponentChildren;
   estimate?: number;
+  /** How far beyond the viewport rows are kept rendered (added in idle time), above; half of it below. */
   overscan?: number;
+  /**
+   * About how many items exist above the first one, not loaded yet: room is
+   * kept for them, so that loading them moves nothing on screen.
+   */
+  above?: number;
   onNearTop?: () => void;
   /** More items exist below the last one (dropped from a window): the list does not stick to the bottom. */
   moreBelow?: boolean;
   onNearBottom?: () => void;
   onAtBottom?: (atBottom: boolean) => void;
   handle?: (h: VirtualListHandle) => void;
+  /** Changes when rows may have changed height without their items changing: they are measured again. */
+  remeasure?: unknown;
   label: string;
   role?: "log" | "list" | "listbox";
 }
 
-const heights = new Map<string, number>();
+/** Measured row heights, shared by the lists (a reopened conversation's rows are known), bounded. */
+const rowHeights = new RowHeights(4000);
+/**
+ * The items whose rows were measured at the current width (a message read
+ * again from the store is a new item, whose row is measured once again:
+ * it may have been edited meanwhile). Weak: it holds nothing alive.
+ */
+let measuredItems = new WeakSet<object>();
 
-export function VirtualList<T>({ items, itemKey, render, estimate = 64, overscan = 1200, onNearTop, moreBelow = false, onNearBottom, onAtBottom, handle, label, role = 'log' }: Props<T>) {
+/**
+ * The most room kept above the loaded rows, about 1,500 rows, renewed (one
+ * move of the rows and the scroll position) when it runs out, about every
+ * fifteen pages: a list a few times taller than the rows it holds, never
+ * millions of pixels (a very tall list was suspected of making Chromium's
+ * paint and commit dearer; the shared machine's load hid whether it does).
+ */
+const MAX_PAD = 100_000;
+
+/** Rows beyond the viewport rendered at once, when it moves past those rendered ahead. */
+const MARGIN = 200;
+/** How many pixels of rows one idle-time slice adds ahead of the viewport. */
+const SLICE = 600;
+
+/** Runs `f` when the main thread is idle (soon in any case). */
+const whenIdle: (f: () => void) => () => void =
+  typeof requestIdleCallback === 'function'
+    ? (f) => {
+        const id = requestIdleCallback(f, { timeout: 250 });
+        return () => cancelIdleCallback(id);
+      }
+    : (f) => {
+        const id = setTimeout(f, 30);
+        return () => clearTimeout(id);
+      };
+
+export function VirtualList<T>({ items, itemKey, render, estimate = 64, overscan = 2400, above = 0, onNearTop, moreBelow = false, onNearBottom, onAtBottom, handle, remeasure, label, role = 'log' }: Props<T>) {
   const scroller = useRef<HTMLDivElement>(null);
-  const [viewport, setViewport] = useState({ top: 0, height: 800 });
+  const [, setViewport] = useState({ top: 0, height: 800 });
   const [measured, setMeasured] = useState(0);
+  const [generation, setGeneration] = useState(0);
+  const [, setGrown] = useState(0);
+  /**
+   * The part of the list rendered, in the list's coordinates (rows do not
+   * move: see the pad). The viewport (and a small margin) is always in it;
+   * beyond that it grows in idle time, a slice at a time, so that a scroll
+   * step mostly finds its rows rendered already and a frame never has to
+   * build a screenful of rows at once.
+   */
+  const span = useRef({ lo: 0, hi: 0 });
+  const idle = useRef<(() => void) | null>(null);
+  /** The scroll position and the viewport's size as last seen (scroll events, the viewport's observer, own writes): rendering reads no layout. */
+  const view = useRef({ top: 0, height: 800, width: 0 });
   const stick = useRef(true);
   // Not at the bottom of the whole list while more items exist below.
   if (moreBelow) stick.current = false;
-  /** The row to keep in place at the next commit (set when rows change). */
-  const anchor = useRef<{ key: string; delta: number; index: number; length: number; next?: { key: string; delta: number } } | null>(null);
+  /** Room above the first loaded row (see below). */
+  const pad = useRef(0);
+  /** A scroll position to set at the next commit (the rows moved). */
+  const scrollTo = useRef<number | null>(null);
   const observer = useRef<ResizeObserver | null>(null);
   const rendered = useRef<{ render: Props<T>['render']; nodes: Map<string, { item: T; node: ComponentChildren }> }>({ render, nodes: new Map() });
+  /** The keys, offsets and pad of the last render (read by the next one, the observers and the scroll handler). */
+  const latest = useRef<{ keys: string[]; offsets: Float64Array; pad: number }>({ keys: [], offsets: new Float64Array(1), pad: 0 });
+  const latestSizes = useRef<{ items: T[]; sizes: Float64Array }>({ items: [], sizes: new Float64Array(0) });
   // Keys and heights of the rows. Loading older history prepends rows: then
   // only the new rows are looked at and the rest is copied, so a page costs
   // its own size, not the size of the whole loaded history.
@@ -74,7 +134,7 @@ export function VirtualList<T>({ items, itemKey, render, estimate = 64, overscan
       h.set(p.sizes);
       for (let i = m; i < items.length; i++) {
         tail[i - m] = itemKey(items[i]!);
-        h[i] = heights.get(tail[i - m]!) ?? estimate;
+        h[i] = rowHeights.get(tail[i - m]!) ?? estimate;
       }
       k = p.keys.concat(tail);
     } else if (p && shared >= 0) {
@@ -82,7 +142,7 @@ export function VirtualList<T>({ items, itemKey, render, estimate = 64, overscan
       h = new Float64Array(items.length);
       for (let i = 0; i < n; i++) {
         head[i] = itemKey(items[i]!);
-        h[i] = heights.get(head[i]!) ?? estimate;
+        h[i] = rowHeights.get(head[i]!) ?? estimate;
       }
       h.set(p.sizes.subarray(shared), n);
       k = head.concat(shared === 0 ? p.keys : p.keys.slice(shared));
@@ -91,7 +151,7 @@ export function VirtualList<T>({ items, itemKey, render, estimate = 64, overscan
       h = new Float64Array(items.length);
       for (let i = 0; i < items.length; i++) {
         k[i] = itemKey(items[i]!);
-        h[i] = heights.get(k[i]!) ?? estimate;
+        h[i] = rowHeights.get(k[i]!) ?? estimate;
       }
     }
     prev.current = { items, keys: k, sizes: h };
@@ -99,7 +159,7 @@ export function VirtualList<T>({ items, itemKey, render, estimate = 64, overscan
   }, [items, estimate]);
 
   // Prefix sums of the heights (updated in place as rows are measured): a
-  // pass over a typed array, cheap even for 50,000 rows.
+  // pass over a typed array of at most a window's rows.
   const offsets = useMemo(() => {
     const o = new Float64Array(sizes.length + 1);
     for (let i = 0; i < sizes.length; i++) o[i + 1] = o[i]! + sizes[i]!;
@@ -107,67 +167,119 @@ export function VirtualList<T>({ items, itemKey, render, estimate = 64, overscan
   }, [sizes, measured]);
   const total = offsets[keys.length] ?? 0;
 
-  const indexAt = (y: number) => {
-    let lo = 0;
-    let hi = keys.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (offsets[mid + 1]! <= y) lo = mid + 1;
-      else hi = mid;
+  // Where the rows go. Row i is at `pad + offsets[i]`: the pad is room kept
+  // above the loaded rows for the older ones (about as many rows as exist
+  // there, at the loaded rows' mean height). Loading a page above, dropping
+  // one, or measuring rows above the reader's place changes the pad by as
+  // much as the rows' offsets change, so that no row on screen moves and the
+  // scroll position is left alone: no scroll write (and the synchronous
+  // layout it forces) and no new position, hence no repaint, for every row
+  // shown. Only when the pad runs out, or the first row of the whole
+  // history is loaded (no room may be left above it), are the rows moved
+  // and the scroll position with them, once.
+  const was = latest.current;
+  const mean = keys.length > 0 && total > 0 ? total / keys.length : estimate;
+  const wanted = Math.min(Math.round(Math.max(0, above) * mean), MAX_PAD);
+  if (was.offsets !== offsets) {
+    let p = pad.current;
+    if (was.keys.length === 0) p = wanted;
+    else {
+      // The row at the top of the viewport keeps its position.
+      const y = Math.max(0, view.current.top - was.pad);
+      const a = indexIn(was.offsets, was.keys.length, y);
+      const at = was.pad + was.offsets[a]!;
+      // Rows are mostly added above (older pages): look where the shift
+      // puts the row before searching the whole list.
+      const guess = a + (keys.length - was.keys.length);
+      let i = -1;
+      for (const c of [guess, a, guess + 1, guess - 1, guess + 2, guess - 2]) {
+        if (keys[c] === was.keys[a]) {
+          i = c;
+          break;
+        }
+      }
+      if (i < 0) i = keys.indexOf(was.keys[a]!);
+      if (i >= 0) p = at - offsets[i]!;
+      else if (a + 1 < was.keys.length) {
+        // The row went (a day separator merged): keep the one below it.
+        const j = keys.indexOf(was.keys[a + 1]!);
+        if (j >= 0) p = was.pad + was.offsets[a + 1]! - offsets[j]!;
+      }
     }
-    return Math.min(lo, Math.max(0, keys.length - 1));
-  };
-
-  const first = keys.length ? indexAt(Math.max(0, viewport.top - overscan)) : 0;
-  const last = keys.length ? indexAt(viewport.top + viewport.height + overscan) : -1;
-
-  // Remember which row is at the top of the viewport before each update
-  // (reads the latest keys and offsets: also called from the observer).
-  const latest = useRef({ keys, offsets, sizes });
-  const rememberAnchor = () => {
-    const el = scroller.current;
-    const { keys: k, offsets: o } = latest.current;
-    if (!el || k.length === 0) return;
-    let lo = 0;
-    let hi = k.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (o[mid + 1]! <= el.scrollTop) lo = mid + 1;
-      else hi = mid;
+    const target = above > 0 ? wanted : 0;
+    if (above > 0 ? p < 0 : p !== 0) {
+      // Rebase: every row moves by the same amount, and the view with them.
+      if (!stick.current && was.keys.length > 0) {
+        view.current.top = Math.max(0, view.current.top + target - p);
+        scrollTo.current = view.current.top;
+      }
+      span.current.lo += target - p;
+      span.current.hi += target - p;
+      p = target;
     }
-    anchor.current = { key: k[lo]!, delta: el.scrollTop - o[lo]!, index: lo, length: k.length };
-    // The row below, in case the top one goes (a separator that moves).
-    if (lo + 1 < k.length) anchor.current.next = { key: k[lo + 1]!, delta: el.scrollTop - o[lo + 1]! };
-  };
+    pad.current = p;
+  }
+  const space = pad.current;
+  latest.current = { keys, offsets, pad: space };
+
+  const height = view.current.height;
+  const top = stick.current ? Math.max(0, space + total - height) : view.current.top;
+  const below = overscan / 2;
+  {
+    const s = span.current;
+    const lo = top - MARGIN;
+    const hi = top + height + MARGIN;
+    if (s.hi < lo || s.lo > hi) {
+      s.lo = lo;
+      s.hi = hi;
+    } else {
+      s.lo = Math.max(Math.min(s.lo, lo), top - overscan);
+      s.hi = Math.min(Math.max(s.hi, hi), top + height + below);
+    }
+  }
+  const first = keys.length ? indexIn(offsets, keys.length, Math.max(0, span.current.lo - space)) : 0;
+  const last = keys.length ? indexIn(offsets, keys.length, Math.max(0, span.current.hi - space)) : -1;
+
+  // Rows ahead of the viewport, in idle time: a slice above (where the
+  // reader is mostly going), then below, until `overscan` is covered.
+  useEffect(() => {
+    if (idle.current) return;
+    const more = () => {
+      const v = view.current;
+      const s = span.current;
+      const { keys: k, offsets: o, pad: p } = latest.current;
+      if (k.length === 0) return null;
+      const up = Math.max(p, v.top - overscan);
+      const down = Math.min(p + o[k.length]!, v.top + v.height + below);
+      if (s.lo > up + 1) return () => { s.lo = Math.max(up, s.lo - SLICE); };
+      if (s.hi < down - 1) return () => { s.hi = Math.min(down, s.hi + SLICE); };
+      return null;
+    };
+    if (!more()) return;
+    const step = () => {
+      idle.current = null;
+      const grow = more();
+      if (!grow) return;
+      grow();
+      setGrown((n) => n + 1);
+    };
+    idle.current = whenIdle(step);
+  });
+  useEffect(() => () => idle.current?.(), []);
 
   useLayoutEffect(() => {
     const el = scroller.current;
     if (!el) return;
     if (stick.current) {
-      if (el.scrollTop < total - el.clientHeight - 1) el.scrollTop = total;
-    } else if (anchor.current) {
-      const a = anchor.current;
-      anchor.current = null;
-      // Rows are mostly added above (older pages): look where the shift puts
-      // the row before searching the whole list.
-      const guess = a.index + (keys.length - a.length);
-      let i = -1;
-      for (const c of [guess, guess + 1, guess - 1, guess + 2, guess - 2, a.index]) {
-        if (keys[c] === a.key) {
-          i = c;
-          break;
-        }
+      const bottom = Math.max(0, space + total - view.current.height);
+      if (Math.abs(view.current.top - bottom) > 1) {
+        el.scrollTop = bottom;
+        view.current.top = bottom;
       }
-      if (i < 0) i = keys.indexOf(a.key);
-      let delta = a.delta;
-      if (i < 0 && a.next) {
-        i = keys.indexOf(a.next.key);
-        delta = a.next.delta;
-      }
-      if (i >= 0) {
-        const want = offsets[i]! + delta;
-        if (Math.abs(el.scrollTop - want) > 1) el.scrollTop = want;
-      }
+      scrollTo.current = null;
+    } else if (scrollTo.current !== null) {
+      el.scrollTop = scrollTo.current;
+      scrollTo.current = null;
     }
   });
 
@@ -183,65 +295,85 @@ export function VirtualList<T>({ items, itemKey, render, estimate = 64, overscan
       scrolling.current = null;
       el.classList.remove('scrolling');
     }, 150);
-    const below = el.scrollHeight - el.scrollTop - el.clientHeight;
+    // The only layout read: where the scroll is. The rest is known (the
+    // rows' extent from the offsets, the viewport's height from its
+    // observer), so a scroll step reads nothing that a DOM change made stale.
+    const t = el.scrollTop;
+    view.current.top = t;
+    const { offsets: o, keys: k, pad: s } = latest.current;
+    const h = view.current.height;
+    const below = s + o[k.length]! - t - h;
     const atBottom = !moreBelow && below < 40;
     if (atBottom !== stick.current) onAtBottom?.(atBottom);
     stick.current = atBottom;
-    setViewport({ top: el.scrollTop, height: el.clientHeight });
-    if (el.scrollTop < nearTop(el)) onNearTop?.();
-    if (moreBelow && below < nearTop(el)) onNearBottom?.();
+    setViewport({ top: t, height: h });
+    if (t - s < nearTop(h)) onNearTop?.();
+    if (moreBelow && below < nearTop(h)) onNearBottom?.();
   }, [onNearTop, onNearBottom, onAtBottom, moreBelow]);
 
   useEffect(() => {
     const el = scroller.current;
     if (!el) return;
-    setViewport({ top: el.scrollTop, height: el.clientHeight });
-    const ro = new ResizeObserver(() => setViewport({ top: el.scrollTop, height: el.clientHeight }));
+    view.current.height = el.clientHeight;
+    setViewport({ top: view.current.top, height: el.clientHeight });
+    const ro = new ResizeObserver((entries) => {
+      const box = entries[entries.length - 1]!.contentRect;
+      if (view.current.width > 0 && Math.abs(box.width - view.current.width) >= 1) {
+        // Rows wrap differently at another width: measure them all again.
+        rowHeights.clear();
+        measuredItems = new WeakSet();
+        setGeneration((g) => g + 1);
+      }
+      view.current.width = box.width;
+      view.current.height = box.height;
+      setViewport({ top: view.current.top, height: box.height });
+    });
     ro.observe(el);
     return () => ro.disconnect();
   }, []);
 
+  // Each row is measured once, when first shown (unless its height is
+  // known from before), and again when its item changes or the width
+  // does: the observer stops watching a row as soon as it has its height,
+  // so the browser has no observed rows to check at every frame and a
+  // scroll step notifies only the rows it adds.
   if (!observer.current && typeof ResizeObserver !== 'undefined') {
     observer.current = new ResizeObserver((entries) => {
       let changed = false;
+      const { keys: k } = latest.current;
+      const { items: its, sizes: z } = latestSizes.current;
       for (const e of entries) {
         const el = e.target as HTMLElement;
         const key = el.dataset['key'];
         if (!key) continue;
         // The observer's own size (no layout read): the row's border box.
         const h = Math.ceil(e.borderBoxSize?.[0]?.blockSize ?? el.offsetHeight);
-        if (h > 0 && heights.get(key) !== h) {
-          heights.set(key, h);
-          const i = Number(el.dataset['index']);
-          const { keys: k, sizes: z } = latest.current;
-          if (k[i] === key) z[i] = h;
+        if (h <= 0) continue;
+        observer.current?.unobserve(el);
+        rowHeights.set(key, h);
+        const i = Number(el.dataset['index']);
+        if (k[i] !== key) continue;
+        const item = its[i];
+        if (typeof item === 'object' && item !== null) measuredItems.add(item);
+        if (z[i] !== h) {
+          z[i] = h;
           changed = true;
         }
       }
-      if (changed) {
-        rememberAnchor();
-        setMeasured((n) => n + 1);
-      }
+      if (changed) setMeasured((n) => n + 1);
     });
   }
   useEffect(() => () => observer.current?.disconnect(), []);
+  latestSizes.current = { items, sizes };
 
-  // Still near the top after rows were added (or nothing to scroll yet):
-  // ask for more, as no scroll event may come.
+  // Still near the top after rows were added (or too few rows to fill the
+  // view): ask for more, as no scroll event may come.
   useEffect(() => {
-    const el = scroller.current;
-    if (el && (el.scrollTop < nearTop(el) || el.scrollHeight <= el.clientHeight + nearTop(el))) onNearTop?.();
-    if (el && moreBelow && el.scrollHeight - el.scrollTop - el.clientHeight < nearTop(el)) onNearBottom?.();
+    const h = view.current.height;
+    const t = view.current.top;
+    if (t - space < nearTop(h) || total <= h + nearTop(h)) onNearTop?.();
+    if (moreBelow && space + total - t - h < nearTop(h)) onNearBottom?.();
   }, [keys, onNearTop, onNearBottom, moreBelow]);
-
-  // Items changed: keep the row that was at the top where it was (measured
-  // against the previous keys and offsets).
-  const prevKeys = useRef(keys);
-  if (prevKeys.current !== keys) {
-    prevKeys.current = keys;
-    if (!stick.current) rememberAnchor();
-  }
-  latest.current = { keys, offsets, sizes };
 
   useEffect(() => {
     handle?.({
@@ -250,9 +382,10 @@ export function VirtualList<T>({ items, itemKey, render, estimate = 64, overscan
         const el = scroller.current;
         if (i < 0 || !el) return false;
         stick.current = false;
-        el.scrollTop = Math.max(0, offsets[i]! - el.clientHeight / 3);
-        anchor.current = { key, delta: el.scrollTop - offsets[i]!, index: i, length: keys.length };
-        setViewport({ top: el.scrollTop, height: el.clientHeight });
+        const t = Math.max(0, pad.current + offsets[i]! - view.current.height / 3);
+        el.scrollTop = t;
+        view.current.top = t;
+        setViewport({ top: t, height: view.current.height });
         return true;
       },
       scrollToBottom: () => {
@@ -261,6 +394,7 @@ export function VirtualList<T>({ items, itemKey, render, estimate = 64, overscan
         stick.current = true;
         el.scrollTop = el.scrollHeight;
         onAtBottom?.(true);
+        setViewport({ top: view.current.top, height: view.current.height });
       },
     });
   });
@@ -280,7 +414,8 @@ export function VirtualList<T>({ items, itemKey, render, estimate = 64, overscan
     if (!cached || cached.item !== item) cached = { item, node: render(item) };
     nodes.set(key, cached);
     rows.push(
-      <Row key={key} rowKey={key} index={i} top={offsets[i]!} observer={observer.current}>
+      <Row key={key} rowKey={key} index={i} top={space + offsets[i]!} observer={observer.current} item={item}
+        known={typeof item === 'object' && item !== null && measuredItems.has(item)} generation={generation} remeasure={remeasure}>
         {cached.node}
       </Row>,
     );
@@ -289,11 +424,23 @@ export function VirtualList<T>({ items, itemKey, render, estimate = 64, overscan
 
   return (
     <div class="vlist" ref={scroller} onScroll={onScroll} role={role} aria-label={label} tabIndex={0}>
-      <div class="vspace" style={{ height: `${total}px` }}>
+      <div class="vspace" style={{ height: `${space + total}px` }}>
         {rows}
       </div>
     </div>
   );
+}
+
+/** The index of the row at `y` (an offset from the first row's top), by binary search over the prefix sums. */
+function indexIn(offsets: Float64Array, length: number, y: number): number {
+  let lo = 0;
+  let hi = length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (offsets[mid + 1]! <= y) lo = mid + 1;
+    else hi = mid;
+  }
+  return Math.min(lo, Math.max(0, length - 1));
 }
 
 /**
@@ -301,8 +448,8 @@ export function VirtualList<T>({ items, itemKey, render, estimate = 64, overscan
  * small pages arrive ahead of need and a fast scroll never waits on one
  * large read.
  */
-function nearTop(el: HTMLElement): number {
-  return Math.max(2000, el.clientHeight * 3);
+function nearTop(height: number): number {
+  return Math.max(2000, height * 3);
 }
 
 /** Whether the keys of `items` from `at` on equal `keys` from `from` on (to the end of `keys`). */
@@ -312,14 +459,27 @@ function sameKeys<T>(items: T[], at: number, keys: string[], from: number, itemK
   return true;
 }
 
-function Row({ rowKey, index, top, observer, children }: { rowKey: string; index: number; top: number; observer: ResizeObserver | null; children: ComponentChildren }) {
+function Row({ rowKey, index, top, observer, item, known, generation, remeasure, children }: {
+  rowKey: string; index: number; top: number; observer: ResizeObserver | null;
+  /** The row's item: a new one may have another height. */
+  item: unknown;
+  /** Its height is known already: not measured when it mounts. */
+  known: boolean;
+  generation: number;
+  remeasure: unknown;
+  children: ComponentChildren;
+}) {
   const el = useRef<HTMLDivElement>(null);
+  const mounted = useRef(false);
   useLayoutEffect(() => {
     const node = el.current;
-    if (!node || !observer) return;
+    const mounting = !mounted.current;
+    mounted.current = true;
+    if (!node || !observer || (mounting && known)) return;
+    // The observer stops watching once it has the height.
     observer.observe(node);
     return () => observer.unobserve(node);
-  }, [observer]);
+  }, [observer, item, generation, remeasure]);
   return (
     <div ref={el} data-key={rowKey} data-index={index} class="vrow" style={{ transform: `translateY(${top}px)` }}>
       {children}

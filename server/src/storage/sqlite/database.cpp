@@ -68,6 +68,9 @@ Statement& Statement::bind_optional(int index, const std::optional<std::string>&
 }
 
 bool Statement::step() {
+  if (owner_->savepoint_ == Connection::SavepointState::kOwed && !sqlite3_stmt_readonly(stmt_)) {
+    owner_->open_owed_savepoint();
+  }
   int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;
@@ -134,7 +137,7 @@ Statement& Connection::prepare(std::string_view sql) {
     int rc =
         sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
     if (rc != SQLITE_OK) throw_error(db_, rc, fmt::format("prepare '{}'", sql));
-    it = statements_.emplace(std::string(sql), std::make_unique<Statement>(stmt)).first;
+    it = statements_.emplace(std::string(sql), std::make_unique<Statement>(stmt, this)).first;
   }
   it->second->reset();
   in_use_.push_back(it->second.get());
@@ -148,6 +151,25 @@ void Connection::release_statements() {
 
 void Connection::rollback_quietly() noexcept {
   if (!sqlite3_get_autocommit(db_)) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+}
+
+void Connection::open_owed_savepoint() {
+  // SAVEPOINT is itself read-only to sqlite3_stmt_readonly(): no recursion.
+  prepare("SAVEPOINT job").run();
+  savepoint_ = SavepointState::kOpen;
+}
+
+void Connection::release_savepoint() {
+  if (savepoint_ == SavepointState::kOpen) prepare("RELEASE job").run();
+  savepoint_ = SavepointState::kNone;
+}
+
+void Connection::rollback_savepoint() {
+  if (savepoint_ == SavepointState::kOpen) {
+    prepare("ROLLBACK TO job").run();
+    prepare("RELEASE job").run();
+  }
+  savepoint_ = SavepointState::kNone;
 }
 
 std::int64_t Connection::last_insert_rowid() const { return sqlite3_last_insert_rowid(db_); }

@@ -29,9 +29,11 @@ class ConstraintError : public StorageError {
   using StorageError::StorageError;
 };
 
+class Connection;
+
 class Statement {
  public:
-  explicit Statement(sqlite3_stmt* stmt) : stmt_(stmt) {}
+  Statement(sqlite3_stmt* stmt, Connection* owner) : stmt_(stmt), owner_(owner) {}
   Statement(const Statement&) = delete;
   Statement& operator=(const Statement&) = delete;
   ~Statement();
@@ -64,6 +66,7 @@ class Statement {
  private:
   void check(int rc, std::string_view what) const;
   sqlite3_stmt* stmt_;
+  Connection* owner_;
 };
 
 class Connection {
@@ -89,11 +92,28 @@ class Connection {
   // where SQLite may already have rolled back on its own).
   void rollback_quietly() noexcept;
 
+  // A savepoint opened only when needed, inside a transaction: after
+  // defer_savepoint(), the first statement that may change the database
+  // (sqlite3_stmt_readonly() false) opens it just before it runs, so that
+  // nothing is changed outside it. A unit of work that only reads, or
+  // fails before it writes, then costs no SAVEPOINT and no RELEASE.
+  // release_savepoint() keeps what was done since, rollback_savepoint()
+  // undoes it; both end the savepoint (no-ops when it was never opened)
+  // and need every statement reset first (release_statements()).
+  void defer_savepoint() { savepoint_ = SavepointState::kOwed; }
+  void release_savepoint();
+  void rollback_savepoint();
+
   std::int64_t last_insert_rowid() const;
   int changes() const;
   sqlite3* handle() { return db_; }
 
  private:
+  friend class Statement;
+  enum class SavepointState { kNone, kOwed, kOpen };
+  // Called by a statement that may write, before its first step.
+  void open_owed_savepoint();
+
   // Looked up by std::string_view without building a key string: prepare()
   // runs several times per message on the writer's hot path.
   struct SqlHash {
@@ -103,6 +123,7 @@ class Connection {
   sqlite3* db_ = nullptr;
   std::unordered_map<std::string, std::unique_ptr<Statement>, SqlHash, std::equal_to<>> statements_;
   std::vector<Statement*> in_use_;
+  SavepointState savepoint_ = SavepointState::kNone;
 };
 
 }  // namespace parley::storage::sqlite

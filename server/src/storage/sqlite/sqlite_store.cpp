@@ -24,6 +24,25 @@ Position max_position(Connection& db) {
   return pos;
 }
 
+// Migration 0008's Greek folding (tonos and dialytika, only in text holding
+// a Greek letter), the same expression as its triggers and migration 0012's:
+// FTS5's 'delete' must be given exactly the text that was indexed.
+constexpr std::string_view kIndexNewMessages =
+    "INSERT INTO message_search (rowid, body) SELECT id, CASE WHEN body GLOB '*[Ά-ώ]*' THEN "
+    "replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace("
+    "replace(replace(replace(replace(replace(replace(replace(body, 'ά', 'α'), 'έ', 'ε'), 'ή', 'η'), 'ί', 'ι'), "
+    "'ό', 'ο'), 'ύ', 'υ'), 'ώ', 'ω'), 'ΐ', 'ι'), 'ΰ', 'υ'), 'ϊ', 'ι'), 'ϋ', 'υ'), 'Ά', 'Α'), 'Έ', 'Ε'), 'Ή', 'Η'), "
+    "'Ί', 'Ι'), 'Ό', 'Ο'), 'Ύ', 'Υ'), 'Ώ', 'Ω'), 'Ϊ', 'Ι'), 'Ϋ', 'Υ') ELSE body END "
+    "FROM messages WHERE id > ?1 AND deleted_at IS NULL";
+
+MessageId newest_message_id(Connection& db) {
+  Statement& query = db.prepare("SELECT COALESCE(MAX(id), 0) FROM messages");
+  query.step();
+  MessageId id = query.int64(0);
+  query.reset();
+  return id;
+}
+
 }  // namespace
 
 SqliteStore::SqliteStore(const std::filesystem::path& path, const StorageOptions& options,
@@ -38,6 +57,18 @@ SqliteStore::SqliteStore(const std::filesystem::path& path, const StorageOptions
   int version = migrate(*writer_, sqlite_migrations());
   last_position_ = max_position(*writer_);
   committed_position_ = last_position_;
+  // Messages added while the server was stopped (by a tool, or SQL) are
+  // indexed now, before the first search can miss them.
+  writer_->exec("BEGIN IMMEDIATE");
+  try {
+    if (index_new_messages()) log::get("storage")->info("search index caught up with messages added while stopped");
+    writer_->release_statements();
+    writer_->exec("COMMIT");
+  } catch (...) {
+    writer_->release_statements();
+    writer_->rollback_quietly();
+    throw;
+  }
   log::get("storage")->info("sqlite database ready path={} schema_version={} position={}", path_.string(), version,
                             last_position_);
   checkpoint_thread_ = std::thread([this] {
@@ -231,33 +262,50 @@ void SqliteStore::purge_search_index() {
                             std::chrono::duration_cast<std::chrono::milliseconds>(ended - started).count());
 }
 
+bool SqliteStore::index_new_messages() {
+  // Read, not remembered: the delete trigger lowers it when the newest
+  // indexed row goes (a new row may then take its id).
+  Statement& mark = writer_->prepare("SELECT indexed_through FROM stream_state");
+  mark.step();
+  MessageId indexed_through = mark.int64(0);
+  mark.reset();
+  MessageId newest = newest_message_id(*writer_);
+  if (newest <= indexed_through) return false;
+  writer_->prepare(kIndexNewMessages).bind(1, indexed_through).run();
+  writer_->prepare("UPDATE stream_state SET indexed_through = ?1").bind(1, newest).run();
+  return true;
+}
+
 bool SqliteStore::run_batch(std::vector<Job>& batch) {
   auto started = std::chrono::steady_clock::now();
   std::vector<std::exception_ptr> errors(batch.size());
   std::vector<Event> events;
   Position position_before = last_position_;
   bool search_text_removed = false;
+  bool messages_inserted = false;
   try {
     writer_->exec("BEGIN IMMEDIATE");
     for (std::size_t i = 0; i < batch.size(); ++i) {
       // A savepoint per write: one that throws is undone alone, the others
-      // in the batch still commit.
-      writer_->prepare("SAVEPOINT job").run();
+      // in the batch still commit. It is opened by the write's first
+      // statement that may change the database (Connection::defer_savepoint):
+      // a write that only reads, or is refused before it changes anything,
+      // has nothing to undo and costs no SAVEPOINT and no RELEASE.
+      writer_->defer_savepoint();
       std::size_t events_before = events.size();
       cache_.begin_write();
       try {
-        SqliteTransaction tx(*writer_,
-                             SqliteTransaction::Writer{&last_position_, &events, &search_text_removed, &cache_});
+        SqliteTransaction tx(*writer_, SqliteTransaction::Writer{&last_position_, &events, &search_text_removed,
+                                                                 &cache_, &messages_inserted});
         batch[i].body(tx);
         writer_->release_statements();  // no statement may be active at RELEASE
-        writer_->prepare("RELEASE job").run();
+        writer_->release_savepoint();
         writer_->release_statements();
         cache_.release_write();
       } catch (...) {
         errors[i] = std::current_exception();
         writer_->release_statements();
-        writer_->prepare("ROLLBACK TO job").run();
-        writer_->prepare("RELEASE job").run();
+        writer_->rollback_savepoint();
         writer_->release_statements();
         // The cache goes back with the rows: what the write loaded or changed.
         cache_.undo_write();
@@ -283,6 +331,10 @@ bool SqliteStore::run_batch(std::vector<Job>& batch) {
     if (last_position_ != position_before) {
       writer_->prepare("UPDATE stream_state SET last_pos = ?1").bind(1, last_position_).run();
     }
+    // The batch's new messages enter the search index in one statement,
+    // outside any write's savepoint (none is open here), so that they are
+    // found from this commit on.
+    if (messages_inserted) index_new_messages();
     writer_->release_statements();
     writer_->exec("COMMIT");
     cache_.committed();

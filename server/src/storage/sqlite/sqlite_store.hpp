@@ -16,6 +16,11 @@
 // its fsyncs) run on a thread of their own, so that they never hold up the
 // writer and the acks behind it.
 //
+// New messages enter the search index once per batch, in one statement just
+// before the commit (index_new_messages()): a message is searchable from the
+// commit that stores it, and the index costs the writer a fraction of what
+// one index insert per message did (docs/architecture.md "Search").
+//
 // Deleted and edited messages' old words are purged from the search index by
 // the writer, between batches (purge_search_index(); docs/architecture.md
 // "Search"), at most every StorageOptions::search_purge_interval.
@@ -92,6 +97,11 @@ class SqliteStore final : public Store {
   // segments behind delete markers), then has the checkpointer truncate the
   // WAL so that no old page image keeps them either. On the writer thread.
   void purge_search_index();
+  // Indexes every message not deleted above stream_state.indexed_through
+  // and moves that mark to the newest message id (migration 0012: the edit
+  // and delete triggers consult it). In the open transaction, on the
+  // writer's connection. False when there was nothing to index.
+  bool index_new_messages();
   void checkpoint_loop();
 
   std::filesystem::path path_;

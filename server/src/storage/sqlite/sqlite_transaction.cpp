@@ -721,15 +721,28 @@ bool SqliteTransaction::advance_delivered(ConversationId conversation, UserId us
 // --- Messages -------------------------------------------------------------
 
 Message SqliteTransaction::insert_message(const NewMessage& message, Position pos) {
+  return *insert_message_row(message, pos, false);
+}
+
+std::optional<Message> SqliteTransaction::insert_message_if_new(const NewMessage& message, Position pos) {
+  return insert_message_row(message, pos, true);
+}
+
+std::optional<Message> SqliteTransaction::insert_message_row(const NewMessage& message, Position pos, bool if_new) {
   // The writer's cached row is the seq counter: the writer alone takes
   // seqs, so they are gapless and in commit order; the row is written once
   // per batch (SqliteStore::run_batch).
   auto* entry = cached_conversation(message.conversation_id);
   if (entry == nullptr) throw StorageError("insert_message: no such conversation");
   Seq seq = entry->row.last_seq + 1;
-  db_.prepare(
-         "INSERT INTO messages (conversation_id, seq, pos, sender_id, client_id, body, reply_to_id, created_at, "
-         "attachment_count) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)")
+  // A send's idempotency check is the unique index's own probe: a
+  // client_id its sender used before makes the INSERT change nothing. Only
+  // that constraint is waived; any other violation still throws.
+  constexpr std::string_view kInsert =
+      "INSERT INTO messages (conversation_id, seq, pos, sender_id, client_id, body, reply_to_id, created_at, "
+      "attachment_count) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+  static const std::string kInsertIfNew = sql(kInsert, " ON CONFLICT (sender_id, client_id) DO NOTHING");
+  db_.prepare(if_new ? std::string_view(kInsertIfNew) : kInsert)
       .bind(1, message.conversation_id)
       .bind(2, seq)
       .bind(3, pos)
@@ -740,6 +753,8 @@ Message SqliteTransaction::insert_message(const NewMessage& message, Position po
       .bind(8, message.created_at)
       .bind(9, static_cast<std::int64_t>(message.attachments.size()))
       .run();
+  if (if_new && db_.changes() == 0) return std::nullopt;
+  if (writer_ && writer_->messages_inserted != nullptr) *writer_->messages_inserted = true;
   MessageId id = db_.last_insert_rowid();
   writer().cache->advance(*entry, seq, pos);
   // Nothing more for a message without attachments (the common send).

@@ -23,6 +23,9 @@ class SqliteTransaction final : public Transaction {
     std::vector<Event>* events;
     bool* search_text_removed = nullptr;
     WriterCache* cache = nullptr;
+    // Set when a message was inserted: the batch's new messages are to be
+    // indexed for search before the commit (SqliteStore::index_new_messages).
+    bool* messages_inserted = nullptr;
   };
 
   // A write transaction.
@@ -99,6 +102,7 @@ class SqliteTransaction final : public Transaction {
   bool advance_delivered(ConversationId conversation, UserId user, Seq seq) override;
 
   Message insert_message(const NewMessage& message, Position pos) override;
+  std::optional<Message> insert_message_if_new(const NewMessage& message, Position pos) override;
   std::optional<Message> message_by_id(MessageId id) override;
   std::optional<Message> message_by_client_id(UserId sender, std::string_view client_id) override;
   void edit_message(MessageId id, std::string_view body, const std::vector<UserId>& mentions,
@@ -185,6 +189,8 @@ class SqliteTransaction final : public Transaction {
   // The search index's 'delete' left a message's old words in its segments
   // (migration 0008's triggers): the store is to purge them after commit.
   void note_search_text_removed();
+  // insert_message(), or insert_message_if_new() when `if_new`.
+  std::optional<Message> insert_message_row(const NewMessage& message, Position pos, bool if_new);
   // Fills mentions and reactions of messages read from the messages table.
   void load_details(std::vector<Message>& messages);
   void load_details(Message& message);
