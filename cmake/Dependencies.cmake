@@ -24,6 +24,9 @@ find_package(ZLIB REQUIRED)
 # Personal data export archives (zip), written by the server and read back
 # by the export tests (server/src/account/export_archive.hpp).
 pkg_check_modules(LIBARCHIVE REQUIRED IMPORTED_TARGET libarchive)
+# Fan-out between nodes (server/src/cluster): hiredis 0.14, blocking
+# connections on threads of their own (cluster/redis_client.hpp).
+pkg_check_modules(HIREDIS REQUIRED IMPORTED_TARGET hiredis)
 find_package(spdlog REQUIRED)
 find_package(CLI11 REQUIRED)
 find_package(tomlplusplus REQUIRED)

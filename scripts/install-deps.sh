@@ -19,6 +19,7 @@ packages=(
   libncurses-dev libnotify-dev libglib2.0-dev
   tmux dbus dunst xvfb xauth libglib2.0-bin python3-gi
   postgresql-15 libpq-dev
+  libhiredis-dev redis-server haproxy
 )
 
 missing=()

@@ -317,3 +317,37 @@ TEST(ConfigTest, StorageBackendIsSqliteOrPostgresWithAUrl) {
 
 }  // namespace
 }  // namespace parley
+
+namespace parley {
+namespace {
+
+TEST(ConfigTest, ClusterSectionIsReadAndRefusedOnSqlite) {
+  Config config;
+  EXPECT_FALSE(config.cluster.enabled());
+  EXPECT_NO_THROW(validate(config));
+  apply_toml(config,
+             "[cluster]\nredis_url = \"redis://127.0.0.1:6379\"\nnode_id = \"node-1\"\nheartbeat_interval_ms = 500\n"
+             "node_timeout_ms = 3000\ngap_wait_ms = 50\npoll_interval_ms = 100\n",
+             "t");
+  EXPECT_EQ(config.cluster.node_id, "node-1");
+  EXPECT_EQ(config.cluster.heartbeat_interval, std::chrono::milliseconds(500));
+  EXPECT_EQ(config.cluster.node_timeout, std::chrono::milliseconds(3000));
+  EXPECT_EQ(config.cluster.gap_wait, std::chrono::milliseconds(50));
+  EXPECT_TRUE(config.cluster.enabled());
+  // The only backend today is SQLite: cluster mode is refused, saying why.
+  try {
+    validate(config);
+    ADD_FAILURE() << "cluster mode on SQLite was accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("PostgreSQL"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(apply_toml(config, "[cluster]\nnode_id = \"a b\"\n", "t"), ConfigError);
+  EXPECT_THROW(apply_toml(config, "[cluster]\nnode_timeout_ms = 1\n", "t"), ConfigError);
+  EXPECT_THROW(apply_toml(config, "[cluster]\nredis = \"x\"\n", "t"), ConfigError);
+  Config timing;
+  apply_toml(timing, "[cluster]\nheartbeat_interval_ms = 5000\nnode_timeout_ms = 6000\n", "t");
+  EXPECT_THROW(validate(timing), ConfigError);
+}
+
+}  // namespace
+}  // namespace parley
