@@ -378,7 +378,7 @@ void validate(const Config& config) {
   (void)http::TrustedProxies::parse(config.http.trusted_proxies);  // throws on a bad entry
   (void)http::parse_forwarded_header(config.http.forwarded_header);
   if (config.data_dir.empty()) throw ConfigError("data_dir is empty");
-  if (config.cluster.enabled()) {
+  if (config.cluster.enabled() && config.storage.backend != StorageBackend::kPostgres) {
     // Several nodes share one database; SQLite is one process's file
     // (docs/deploy.md). Refused rather than run as nodes that never see
     // each other's writes.
