@@ -262,7 +262,7 @@ class TlsShutdownTest(unittest.TestCase):
             self.assertEqual(opcode, 8)  # close frame: 1001 going away
             self.assertEqual(int.from_bytes(payload[:2], "big"), 1001)
             self.assertEqual(idle.recv(1), b"")  # close_notify, not a truncation
-            self.assertEqual(server.stop(), 0)
+            self.assertEqual(server.stop(), 0, server.log())
             idle.close()
             ws.close()
         finally:

@@ -283,6 +283,18 @@ class Session final : public realtime::Device,
     });
   }
 
+  std::shared_ptr<Connection> live_connection() const { return connection_.lock(); }
+
+  // A connection that does not read has no pending operation to keep it
+  // alive while the session waits (for the database, or the catch-up): the
+  // session holds it until reading resumes.
+  void pause_connection() {
+    if (auto live = live_connection()) {
+      live->pause_reading();
+      held_while_paused_ = std::move(live);
+    }
+  }
+
   // ---- wsproto::SessionHandler (on the strand) -------------------------------
 
   void on_open(wsproto::Session& connection) override {
@@ -305,7 +317,7 @@ class Session final : public realtime::Device,
       // database: kept, in order, until then. Bounded: reading pauses, so
       // at most what one read of the socket brought waits here.
       deferred_.emplace_back(opcode, std::move(payload));
-      if (connection_) connection_->pause_reading();
+      pause_connection();
       return;
     }
     receive(opcode, payload);
@@ -401,7 +413,8 @@ class Session final : public realtime::Device,
   void connection_over() {
     over_ = true;
     answers_corked_ = false;
-    connection_.reset();  // the connection held this session; the cycle ends
+    connection_.reset();
+    held_while_paused_.reset();
     clear_deferred();
     pending_ = {};
     if (!attached_) return;
@@ -481,14 +494,14 @@ class Session final : public realtime::Device,
   // A catch-up frame: the catch-up is bounded by max_resume_events, and
   // its events are in memory already; the client reads them at its pace.
   void send_now(const Frame& frame) {
-    if (connection_ && !over_) connection_->send_unbounded(prepare(frame, deflate_));
+    if (auto live = live_connection(); live && !over_) live->send_unbounded(prepare(frame, deflate_));
   }
 
   void cork() {
-    if (connection_) connection_->cork();
+    if (auto live = live_connection()) live->cork();
   }
   void uncork() {
-    if (connection_) connection_->uncork();
+    if (auto live = live_connection()) live->uncork();
   }
 
   // One committed event, on the strand.
@@ -520,7 +533,7 @@ class Session final : public realtime::Device,
   // answers, for at most kMaxAnswerHold (within a tick of the timer
   // wheel), are held before they leave anyway.
   void queue_answer_held(Frame frame, Position event_pos) {
-    if (over_ || closing_ || !connection_) return;
+    if (over_ || closing_ || connection_.expired()) return;
     if (!answers_corked_) {
       answers_corked_ = true;
       first_awaited_pos_ = event_pos;
@@ -545,8 +558,9 @@ class Session final : public realtime::Device,
   // Queues a frame; the layer cuts a peer that stopped reading (see
   // Transport).
   void enqueue(Frame frame) {
-    if (over_ || closing_ || !connection_) return;
-    connection_->send(prepare(frame, deflate_));
+    auto live = live_connection();
+    if (over_ || closing_ || !live) return;
+    live->send(prepare(frame, deflate_));
   }
 
   // The peer does not read fast enough: cut the connection (no close frame
@@ -556,14 +570,14 @@ class Session final : public realtime::Device,
     logger_->info("disconnecting slow consumer user_id={} session_id={} queued_bytes={}", user_id(), session_id(),
                   pending_bytes_);
     pending_ = {};
-    if (connection_) {
+    if (auto live = live_connection()) {
       boost::system::error_code ignored;
       if constexpr (std::is_same_v<Stream, net::TlsStream>) {
-        beast::get_lowest_layer(connection_->stream()).socket().close(ignored);
+        beast::get_lowest_layer(live->stream()).socket().close(ignored);
       } else {
-        connection_->stream().close(ignored);
+        live->stream().close(ignored);
       }
-      connection_->resume_reading();  // the read side sees the end and reports it
+      live->resume_reading();  // the read side sees the end and reports it
     }
   }
 
@@ -572,7 +586,7 @@ class Session final : public realtime::Device,
     release_answers();  // the close frame must not wait behind them
     closing_ = true;
     clear_deferred();
-    if (connection_) connection_->close(code, std::move(reason));
+    if (auto live = live_connection()) live->close(code, std::move(reason));
   }
 
   // Handles what was read while the catch-up ran or while writes waited
@@ -584,7 +598,10 @@ class Session final : public realtime::Device,
     }
     if (deferred_head_ < deferred_.size()) return;
     clear_deferred();
-    if (!paused_ && connection_) connection_->resume_reading();
+    if (auto live = live_connection(); live && !paused_) {
+      held_while_paused_.reset();
+      live->resume_reading();
+    }
   }
 
   void clear_deferred() {
@@ -620,7 +637,7 @@ class Session final : public realtime::Device,
     // database; the client's next frames wait in the socket.
     if (inflight_ >= options_.max_inflight_writes && !paused_) {
       paused_ = true;
-      if (connection_) connection_->pause_reading();
+      pause_connection();
     }
   }
 
@@ -766,7 +783,12 @@ class Session final : public realtime::Device,
   ConnectionLimits::AddressTicket address_ticket_;
   std::shared_ptr<void> connection_slot_;  // the place in http.max_connections
   std::shared_ptr<spdlog::logger> logger_;
-  std::shared_ptr<Connection> connection_;            // from on_open to on_closed
+  // From on_open to on_closed. Held weakly: the connection owns this session
+  // (its handler) and keeps itself alive through its pending operations, so
+  // destroying those (an io_context shut down while a close handshake is
+  // still pending) frees both, where a strong pointer here left a cycle.
+  std::weak_ptr<Connection> connection_;
+  std::shared_ptr<Connection> held_while_paused_;  // see pause_connection()
   const wsproto::DeflateOptions* deflate_ = nullptr;  // when negotiated: the shared compressed forms
 
   bool hello_received_ = false;
