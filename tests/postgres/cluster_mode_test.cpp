@@ -130,7 +130,9 @@ TEST(ClusterMode, PresenceFollowsBlocks) {
     EXPECT_EQ(type_of(pong), "pong") << dump(pong);
     bool told = false;
     for (const auto& frame : before) {
-      if (type_of(frame) == "presence" && frame.at("user_id").as_int64() == bob.id) told = told || frame.at("online").as_bool();
+      if (type_of(frame) == "presence" && frame.at("user_id").as_int64() == bob.id) {
+        told = told || frame.at("online").as_bool();
+      }
     }
     return told;
   };
