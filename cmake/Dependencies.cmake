@@ -6,6 +6,8 @@ find_package(Boost 1.81.0 EXACT CONFIG REQUIRED COMPONENTS json url)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
 pkg_check_modules(SQLITE3 REQUIRED IMPORTED_TARGET sqlite3)
+# The PostgreSQL storage backend (server/src/storage/postgres): libpq 15.
+pkg_check_modules(LIBPQ REQUIRED IMPORTED_TARGET libpq>=15)
 # QR codes of two-factor enrolment URIs (SVG and terminal text).
 pkg_check_modules(QRENCODE REQUIRED IMPORTED_TARGET libqrencode)
 # Media processing (server/src/media): libvips for image probing and
@@ -22,6 +24,9 @@ find_package(ZLIB REQUIRED)
 # Personal data export archives (zip), written by the server and read back
 # by the export tests (server/src/account/export_archive.hpp).
 pkg_check_modules(LIBARCHIVE REQUIRED IMPORTED_TARGET libarchive)
+# Fan-out between nodes (server/src/cluster): hiredis 0.14, blocking
+# connections on threads of their own (cluster/redis_client.hpp).
+pkg_check_modules(HIREDIS REQUIRED IMPORTED_TARGET hiredis)
 find_package(spdlog REQUIRED)
 find_package(CLI11 REQUIRED)
 find_package(tomlplusplus REQUIRED)

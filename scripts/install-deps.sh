@@ -18,6 +18,8 @@ packages=(
   clang libfuzzer-14-dev
   libncurses-dev libnotify-dev libglib2.0-dev
   tmux dbus dunst xvfb xauth libglib2.0-bin python3-gi
+  postgresql-15 libpq-dev
+  libhiredis-dev redis-server haproxy
 )
 
 missing=()

@@ -26,6 +26,7 @@
 #include "support/http_client.hpp"
 #include "support/media_client.hpp"
 #include "support/parleyd_command.hpp"
+#include "support/pg_database.hpp"
 #include "support/server_process.hpp"
 #include "support/ws_client.hpp"
 
@@ -126,6 +127,7 @@ bool empty_or_missing(const fs::path& path) { return !fs::exists(path) || fs::is
 // ---- a backup under send load, restored ---------------------------------------------------------
 
 TEST(BackupTest, BackupUnderSendLoadRestoresEveryAckedMessageAndTheSameMediaBytes) {
+  if (postgres_backend_selected()) GTEST_SKIP() << "SQLite by nature: parleyd backup copies parley.db (PostgreSQL is backed up with its own tools)";
   ServerProcess server{ServerOptions{"[stickers]\ninstall_default_pack = true\n", {}}};
   HttpClient client(server.port());
   auto alice = register_and_login(client, "alice");
@@ -258,6 +260,7 @@ TEST(BackupTest, BackupUnderSendLoadRestoresEveryAckedMessageAndTheSameMediaByte
 // ---- refusals --------------------------------------------------------------------------------
 
 TEST(BackupTest, DamagedOrIncompleteBackupsAndNonEmptyTargetsAreRefused) {
+  if (postgres_backend_selected()) GTEST_SKIP() << "SQLite by nature: parleyd backup copies parley.db (PostgreSQL is backed up with its own tools)";
   ServerProcess server;
   HttpClient client(server.port());
   auto alice = register_and_login(client, "alice");
@@ -322,6 +325,7 @@ TEST(BackupTest, DamagedOrIncompleteBackupsAndNonEmptyTargetsAreRefused) {
 // ---- the blob sweeper and a running backup -------------------------------------------------------
 
 TEST(BackupTest, TheBlobSweeperDeletesNothingWhileABackupHoldsTheLock) {
+  if (postgres_backend_selected()) GTEST_SKIP() << "SQLite by nature: parleyd backup copies parley.db (PostgreSQL is backed up with its own tools)";
   ServerProcess server{ServerOptions{"[media]\norphan_grace_seconds = 1\nsweep_interval_seconds = 1\n", {}}};
   HttpClient client(server.port());
   auto alice = register_and_login(client, "alice");
@@ -369,6 +373,7 @@ TEST(BackupTest, TheBlobSweeperDeletesNothingWhileABackupHoldsTheLock) {
 // ---- devices of a restored server ----------------------------------------------------------------
 
 TEST(BackupTest, DevicesAheadOfARestoredServerResyncAndDevicesBehindItResume) {
+  if (postgres_backend_selected()) GTEST_SKIP() << "SQLite by nature: parleyd backup copies parley.db (PostgreSQL is backed up with its own tools)";
   ServerProcess server;
   HttpClient client(server.port());
   auto alice = register_and_login(client, "alice");

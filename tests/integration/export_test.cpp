@@ -9,7 +9,6 @@
 #include <archive_entry.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
-#include <sqlite3.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -17,6 +16,7 @@
 #include <map>
 #include <thread>
 
+#include "support/data_probe.hpp"
 #include "support/http_client.hpp"
 #include "support/media_client.hpp"
 #include "support/server_process.hpp"
@@ -424,16 +424,8 @@ TEST(ExportTest, DeletingTheAccountDeletesItsExports) {
   w.a.reset();  // no socket to wait for at shutdown
   w.b.reset();
   ASSERT_EQ(w.server.terminate(), 0);
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open_v2((w.server.data_dir() / "data" / "parley.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr),
-            SQLITE_OK);
-  sqlite3_stmt* query = nullptr;
-  ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT user_id FROM data_exports", -1, &query, nullptr), SQLITE_OK);
-  std::vector<std::int64_t> owners;
-  while (sqlite3_step(query) == SQLITE_ROW) owners.push_back(sqlite3_column_int64(query, 0));
-  sqlite3_finalize(query);
-  sqlite3_close(db);
-  EXPECT_EQ(owners, std::vector<std::int64_t>{w.bob.id});
+  auto owners = query_data(w.server.data_dir(), "SELECT user_id FROM data_exports");
+  EXPECT_EQ(owners, std::vector<std::string>{std::to_string(w.bob.id)});
 }
 
 }  // namespace

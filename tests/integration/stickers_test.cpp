@@ -4,7 +4,6 @@
 // rules for sending, editing and deleting sticker messages, and
 // `parleyd stickers import/list/remove` on a running server's data folder.
 #include <gtest/gtest.h>
-#include <sqlite3.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -13,6 +12,7 @@
 #include <fstream>
 #include <iterator>
 
+#include "support/data_probe.hpp"
 #include "support/http_client.hpp"
 #include "support/parleyd_command.hpp"
 #include "support/server_process.hpp"
@@ -214,15 +214,7 @@ TEST_F(StickersTest, StickerMessagesCannotBeEditedAndDeletionPurgesTheSticker) {
   }  // the devices disconnect: the server then stops without waiting for them
   ASSERT_EQ(server.terminate(), 0);
   // Nothing in the database links the message to the sticker any more.
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open_v2((server.data_dir() / "data" / "parley.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr),
-            SQLITE_OK);
-  sqlite3_stmt* query = nullptr;
-  ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT count(*) FROM message_stickers", -1, &query, nullptr), SQLITE_OK);
-  ASSERT_EQ(sqlite3_step(query), SQLITE_ROW);
-  EXPECT_EQ(sqlite3_column_int64(query, 0), 0);
-  sqlite3_finalize(query);
-  sqlite3_close(db);
+  EXPECT_EQ(query_data(server.data_dir(), "SELECT count(*) FROM message_stickers"), std::vector<std::string>{"0"});
 }
 
 // A member who left keeps seeing the stickers sent while they were a member

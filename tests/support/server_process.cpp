@@ -1,5 +1,7 @@
 #include "support/server_process.hpp"
 
+#include "support/pg_database.hpp"
+
 #include <csignal>
 #include <cstdlib>
 #include <fcntl.h>
@@ -45,7 +47,24 @@ ServerProcess::ServerProcess(ServerOptions options) : options_(std::move(options
   if (options_.extra_config.find("[stickers]") == std::string::npos) {
     config << "[stickers]\ninstall_default_pack = false\n";
   }
-  config << options_.extra_config << "\n";
+  std::string extra = options_.extra_config;
+  if (postgres_backend_selected()) {
+    auto name_file = data_dir_ / "pg-database";
+    pg_database_ = read_file(name_file);
+    if (pg_database_.empty()) {
+      pg_database_ = create_test_database();
+      std::ofstream(name_file) << pg_database_;
+    }
+    std::string storage = "backend = \"postgres\"\npostgres_url = \"" + test_database_conninfo(pg_database_) +
+                          "\"\npostgres_pool_size = 4\n";
+    // One [storage] table: the test's own, if it has one, gets the lines.
+    if (auto at = extra.find("[storage]\n"); at != std::string::npos) {
+      extra.insert(at + 10, storage);
+    } else {
+      config << "[storage]\n" << storage;
+    }
+  }
+  config << extra << "\n";
   config.close();
   start();
 }
@@ -55,6 +74,7 @@ ServerProcess::~ServerProcess() {
   if (owns_data_dir_ && std::getenv("PARLEY_TEST_KEEP") == nullptr) {
     std::error_code ignored;
     std::filesystem::remove_all(data_dir_, ignored);
+    if (!pg_database_.empty()) drop_test_database(pg_database_);
   }
 }
 

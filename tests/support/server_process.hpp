@@ -2,6 +2,9 @@
 // free loopback port, with a fresh temporary data folder, and a config file
 // tuned for tests (the minimum allowed password cost, so tests run fast; no
 // default sticker pack unless the extra config has a [stickers] section).
+// With PARLEY_TEST_BACKEND=postgres the server stores its data in a fresh
+// database of the test PostgreSQL cluster (support/pg_database.hpp) instead
+// of SQLite: the same tests then check the PostgreSQL backend.
 #pragma once
 
 #include <chrono>
@@ -60,6 +63,10 @@ class ServerProcess {
   ServerOptions options_;
   std::filesystem::path data_dir_;
   bool owns_data_dir_ = false;
+  // With PARLEY_TEST_BACKEND=postgres: the test database of this data
+  // folder (named in its file pg-database, so that a server started again
+  // on the folder finds the same data); dropped with a folder we own.
+  std::string pg_database_;
   pid_t pid_ = -1;
   std::uint16_t port_ = 0;
   int starts_ = 0;

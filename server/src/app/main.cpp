@@ -16,7 +16,8 @@
 #include "stickers/sticker_import.hpp"
 #include "storage/backup.hpp"
 #include "storage/blob_store.hpp"
-#include "storage/sqlite/sqlite_store.hpp"
+#include "storage/open_store.hpp"
+#include "storage/postgres/migrate_to_postgres.hpp"
 
 namespace {
 
@@ -52,7 +53,8 @@ parley::Config load_config(const std::string& config_file, const std::string& li
 // import or a removal at once.
 int run_stickers(const parley::Config& config, const std::string& action, const std::string& argument) {
   std::filesystem::create_directories(config.data_dir);
-  parley::storage::sqlite::SqliteStore store(config.data_dir / "parley.db", config.storage);
+  auto opened = parley::storage::open_store(config.storage, config.data_dir);
+  auto& store = *opened.store;
   if (action == "list") {
     auto packs = store.read([](parley::storage::Transaction& tx) { return tx.sticker_packs(); });
     for (const auto& summary : packs) {
@@ -110,6 +112,32 @@ int run_backup(const parley::Config& config, bool restore, const std::string& fo
   }
 }
 
+// `parleyd migrate-to-postgres`: copies the data folder's SQLite database
+// into the empty PostgreSQL database of storage.postgres_url. Run it with
+// the server stopped; then set storage.backend = "postgres".
+int run_migrate_to_postgres(const parley::Config& config) {
+  if (config.storage.postgres_url.empty()) {
+    std::cerr << "parleyd: migrate-to-postgres needs storage.postgres_url (or PARLEY_POSTGRES_URL)\n";
+    return 2;
+  }
+  try {
+    auto summary = parley::storage::postgres::migrate_sqlite_to_postgres(config.data_dir / "parley.db",
+                                                                          config.storage.postgres_url);
+    std::int64_t rows = 0;
+    for (const auto& [table, count] : summary.tables) {
+      std::cout << table << '\t' << count << '\n';
+      rows += count;
+    }
+    std::cout << fmt::format("copied {} rows in {} tables, counts verified; stream position {}\n", rows,
+                             summary.tables.size(), summary.position);
+    std::cout << "now set [storage] backend = \"postgres\" and start parleyd\n";
+    return 0;
+  } catch (const std::exception& e) {
+    std::cerr << "parleyd: migrate-to-postgres failed, nothing was kept: " << e.what() << '\n';
+    return 1;
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -143,6 +171,8 @@ int main(int argc, char** argv) {
   backup->add_option("DEST", backup_folder, "a folder that does not exist or is empty")->required();
   auto* restore = cli.add_subcommand("restore", "restore the backup in SRC into the empty --data-dir");
   restore->add_option("SRC", backup_folder, "a folder written by parleyd backup")->required();
+  auto* to_postgres = cli.add_subcommand(
+      "migrate-to-postgres", "copy the data folder's SQLite database into the empty PostgreSQL storage.postgres_url");
   CLI11_PARSE(cli, argc, argv);
 
   try {
@@ -151,6 +181,10 @@ int main(int argc, char** argv) {
       parley::log::init("warn");
       std::string action = import->parsed() ? "import" : remove->parsed() ? "remove" : "list";
       return run_stickers(config, action, sticker_argument);
+    }
+    if (to_postgres->parsed()) {
+      parley::log::init("warn");
+      return run_migrate_to_postgres(config);
     }
     if (backup->parsed() || restore->parsed()) {
       parley::log::init("warn");

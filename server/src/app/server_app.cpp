@@ -1,8 +1,13 @@
 #include "app/server_app.hpp"
 
+#include <algorithm>
 #include <csignal>
+#include <cstring>
 #include <pthread.h>
 #include <thread>
+#include <unistd.h>
+
+#include <fmt/format.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
@@ -19,6 +24,8 @@
 #include "auth/authenticator.hpp"
 #include "auth/login_throttle.hpp"
 #include "auth/two_factor_routes.hpp"
+#include "cluster/cluster_node.hpp"
+#include "cluster/shared_counters.hpp"
 #include "auth/password_hasher.hpp"
 #include "contacts/contact_routes.hpp"
 #include "core/clock.hpp"
@@ -42,7 +49,7 @@
 #include "search/search_routes.hpp"
 #include "stickers/sticker_routes.hpp"
 #include "storage/blob_store.hpp"
-#include "storage/sqlite/sqlite_store.hpp"
+#include "storage/open_store.hpp"
 #include "web/static_site.hpp"
 
 namespace parley::app {
@@ -59,13 +66,27 @@ constexpr std::chrono::minutes kSessionSweepInterval{10};
 // one at a time and in position order: a strand runs its handlers in the
 // order they were posted. Then the push service sees them (after the hub,
 // so that whether a recipient is online is what the hub just delivered to).
+//
+// In a cluster the batch goes to the cluster node instead, whose ordered
+// merge hands this node's and other nodes' events to the hub in position
+// order (cluster/cluster_node.hpp); only the node that committed a message
+// pushes it.
 class StrandEventSink final : public storage::EventSink {
  public:
   StrandEventSink(boost::asio::io_context& io, realtime::Hub& hub, realtime::Presence& presence,
                   push::PushService& push)
       : strand_(boost::asio::make_strand(io)), hub_(hub), presence_(presence), push_(push) {}
 
+  // Set once at start-up, before any write.
+  void set_cluster(cluster::ClusterNode* cluster) { cluster_ = cluster; }
+
   void publish(std::vector<storage::Event> events) override {
+    if (cluster_ != nullptr) {
+      auto copy = events;
+      cluster_->local_commit(std::move(copy));
+      boost::asio::post(strand_, [this, events = std::move(events)] { push_.notify(events); });
+      return;
+    }
     boost::asio::post(strand_, [this, events = std::move(events)] {
       presence_.committed(events);  // who may see whom, before devices hear of it
       hub_.publish(events);
@@ -78,7 +99,15 @@ class StrandEventSink final : public storage::EventSink {
   realtime::Hub& hub_;
   realtime::Presence& presence_;
   push::PushService& push_;
+  cluster::ClusterNode* cluster_ = nullptr;
 };
+
+// The name a node goes by when cluster.node_id is not set.
+std::string default_node_id(const Config& config) {
+  char host[256] = {};
+  if (gethostname(host, sizeof host - 1) != 0) std::strcpy(host, "parleyd");
+  return fmt::format("{}:{}", host, config.listen_port != 0 ? config.listen_port : static_cast<unsigned>(getpid()));
+}
 
 }  // namespace
 
@@ -86,10 +115,11 @@ struct ServerApp::Impl {
   explicit Impl(Config c)
       : signals(io_for_signals, SIGINT, SIGTERM, SIGHUP),
         config(std::move(c)),
-        store(prepare_data_dir(config) / "parley.db", config.storage,
-              [this](bool write, std::size_t writes, std::chrono::duration<double> elapsed) {
-                metrics.observe_transaction(write ? "write" : "read", writes, elapsed);
-              }),
+        opened_store(storage::open_store(config.storage, prepare_data_dir(config),
+                                         [this](bool write, std::size_t writes, std::chrono::duration<double> elapsed) {
+                                           metrics.observe_transaction(write ? "write" : "read", writes, elapsed);
+                                         })),
+        store(*opened_store.store),
         hasher(config.auth),
         throttle(config.auth),
         authenticator(store, config.auth),
@@ -109,7 +139,11 @@ struct ServerApp::Impl {
     // Before any write: what a resume with nothing new is answered from.
     hub.start_stream_at(store.read([](storage::Transaction& tx) { return tx.current_position(); }));
     ws_context.transport = ws_transport.get();
-    hub.set_presence_observer([this](storage::UserId user, bool online) { presence.changed(user, online); });
+    if (config.cluster.enabled()) {
+      enable_cluster();
+    } else {
+      hub.set_presence_observer([this](storage::UserId user, bool online) { presence.changed(user, online); });
+    }
     auth::register_account_routes(router, services);
     auth::register_two_factor_routes(router, services);
     profile::register_profile_routes(router, services);
@@ -134,6 +168,88 @@ struct ServerApp::Impl {
       server.enable_tls(tls, config.tls);
       server.set_tls_upgrade_handler(ws::tls_upgrade_handler(ws_context));
     }
+  }
+
+  // Several nodes (docs/architecture.md "Several nodes"): the cluster node
+  // takes this node's commits and other nodes' over Redis, and hands the
+  // hub one stream in position order; presence, typing and revocations
+  // cross nodes; login throttling is shared.
+  void enable_cluster() {
+    auto options = config.cluster;
+    if (options.node_id.empty()) options.node_id = default_node_id(config);
+    cluster::RedisEndpoint endpoint;
+    try {
+      endpoint = cluster::RedisEndpoint::parse(options.redis_url);
+    } catch (const std::invalid_argument& e) {
+      throw ConfigError(fmt::format("cluster.redis_url: {}", e.what()));
+    }
+    cluster::ClusterHooks hooks{
+        // A gap's events for the users connected here: what each may see
+        // (the resume path's query), merged into position order. Other
+        // users' events are not read, so the hub must not answer their
+        // resumes from memory across the gap: told first, before the users
+        // are chosen (StreamPositions::incomplete_through).
+        .read_range =
+            [this](storage::Position after, storage::Position upto) {
+              hub.stream_incomplete_through(upto);
+              // Nor would a contact, block or membership change among other
+              // users be seen by Presence::committed: forget every audience.
+              realtime::Presence::relationships_changed();
+              std::vector<storage::Event> events;
+              for (auto user : cluster_node->presence().local_users()) {
+                auto items = store.read([&](storage::Transaction& tx) {
+                  return tx.stream_since(user, after, static_cast<std::size_t>(upto - after));
+                });
+                for (auto& item : items) {
+                  if (item.pos > upto) break;
+                  storage::Event event;
+                  event.pos = item.pos;
+                  event.payload = item.payload;
+                  event.message = std::move(item.message);
+                  event.recipients = {user};
+                  events.push_back(std::move(event));
+                }
+              }
+              std::stable_sort(events.begin(), events.end(),
+                               [](const storage::Event& a, const storage::Event& b) { return a.pos < b.pos; });
+              return events;
+            },
+        .current_position =
+            [this] { return store.read([](storage::Transaction& tx) { return tx.current_position(); }); },
+        .deliver =
+            [this](std::vector<storage::Event> events) {
+              presence.committed(events);  // who may see whom, before devices hear of it
+              hub.publish(events);
+            },
+        .presence_changed =
+            [this](storage::UserId user, bool online) {
+              presence.changed(user, online, realtime::Presence::LastSeen::kKeep);
+            },
+        .ephemeral =
+            [this](const std::vector<storage::UserId>& to, std::shared_ptr<const std::string> frame,
+                   std::optional<storage::UserId> except) { hub.send_to_users(to, frame, except); },
+        .sessions_revoked =
+            [this](const std::vector<storage::SessionId>& sessions) {
+              authenticator.sessions_ended(sessions);
+              hub.close_sessions_here(sessions, realtime::close_code::kSessionRevoked, "session revoked");
+            },
+    };
+    cluster_node = std::make_unique<cluster::ClusterNode>(io, options, std::move(hooks));
+    shared_counters = std::make_unique<cluster::SharedCounters>(endpoint, options.redis_timeout);
+    throttle.set_shared(shared_counters.get());
+    authenticator.read_sessions_every_time();
+    event_sink.set_cluster(cluster_node.get());
+    hub.set_presence_observer([this](storage::UserId user, bool online) {
+      // Shown only when the user's state across the cluster changed.
+      if (cluster_node->local_presence(user, online)) presence.changed(user, online);
+    });
+    hub.set_relay(realtime::Hub::Relay{
+        .ephemeral = [this](const std::vector<storage::UserId>& to, const std::string& frame,
+                            std::optional<storage::UserId> except) { cluster_node->publish_ephemeral(to, frame, except); },
+        .sessions_closed =
+            [this](const std::vector<storage::SessionId>& sessions) { cluster_node->publish_sessions_revoked(sessions); },
+        .online_elsewhere = [this](storage::UserId user) { return cluster_node->presence().online_elsewhere(user); },
+    });
   }
 
   static std::filesystem::path prepare_data_dir(const Config& config) {
@@ -200,7 +316,8 @@ struct ServerApp::Impl {
   boost::asio::signal_set signals;
   Config config;
   metrics::Metrics metrics;  // before store: the store's observer uses it
-  storage::sqlite::SqliteStore store;
+  storage::OpenedStore opened_store;  // the backend storage.backend names
+  storage::Store& store;
   auth::PasswordHasher hasher;
   auth::LoginThrottle throttle;
   auth::Authenticator authenticator;
@@ -227,6 +344,10 @@ struct ServerApp::Impl {
   boost::asio::steady_timer sweep_timer;
   boost::asio::steady_timer touch_timer;
   StrandEventSink event_sink;
+  // Cluster mode only (null otherwise); after io, hub, store and
+  // presence, which it uses; stopped after the I/O threads.
+  std::unique_ptr<cluster::ClusterNode> cluster_node;
+  std::unique_ptr<cluster::SharedCounters> shared_counters;
 };
 
 ServerApp::ServerApp(Config config) : impl_(std::make_unique<Impl>(std::move(config))) {}
@@ -290,6 +411,9 @@ int ServerApp::run() {
   std::thread signal_thread([&app] { app.io_for_signals.run(); });
   app.schedule_session_sweep();
   app.schedule_touch_flush();
+  if (app.cluster_node) {
+    app.cluster_node->start(app.store.read([](storage::Transaction& tx) { return tx.current_position(); }));
+  }
   app.media.start();
   app.exports.start();
   app.push.start();
@@ -303,6 +427,7 @@ int ServerApp::run() {
   }
   app.io.run();
   for (auto& thread : pool) thread.join();
+  if (app.cluster_node) app.cluster_node->stop(true);
   // The export job in progress stops at its next page and writes nothing more.
   app.exports.join();
   app.push.stop();
@@ -310,7 +435,7 @@ int ServerApp::run() {
   app.authenticator.flush_touches();
   // Writes still queued complete now, while the I/O objects their
   // completions post to and the hub that gets their events still exist.
-  app.store.stop();
+  app.opened_store.stop();
   app.io_for_signals.stop();
   signal_thread.join();
   logger->info("stopped");

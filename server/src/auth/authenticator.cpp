@@ -32,7 +32,7 @@ boost::asio::awaitable<Principal> Authenticator::authenticate(std::string_view a
 boost::asio::awaitable<Principal> Authenticator::authenticate_token(std::string_view token) {
   if (token.empty()) throw ApiError(ErrorCode::kUnauthorized, "missing token");
   std::string token_hash = hash_token(token);
-  auto entry = cache_.find(token_hash);
+  auto entry = cache_sessions_ ? cache_.find(token_hash) : std::nullopt;
   if (!entry) {
     // Taken before the read: a deletion committing meanwhile makes insert()
     // drop what this read found.
@@ -40,7 +40,7 @@ boost::asio::awaitable<Principal> Authenticator::authenticate_token(std::string_
     auto session = store_.read([&](storage::Transaction& tx) { return tx.session_by_token_hash(token_hash); });
     if (!session) throw ApiError(ErrorCode::kUnauthorized, "invalid or revoked token");
     entry = SessionCache::Entry{session->user_id, session->id, last_used(session->id, session->last_seen_at)};
-    cache_.insert(epoch, std::move(token_hash), *entry);
+    if (cache_sessions_) cache_.insert(epoch, std::move(token_hash), *entry);
   }
 
   UnixMillis now = now_millis();
@@ -55,7 +55,7 @@ boost::asio::awaitable<Principal> Authenticator::authenticate_token(std::string_
 }
 
 bool Authenticator::session_exists(storage::UserId user, storage::SessionId session) {
-  if (cache_.holds(session)) return true;
+  if (cache_sessions_ && cache_.holds(session)) return true;
   return store_.read([&](storage::Transaction& tx) {
     auto sessions = tx.sessions(user);
     return std::any_of(sessions.begin(), sessions.end(), [&](const auto& s) { return s.id == session; });

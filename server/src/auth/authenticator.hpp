@@ -70,11 +70,18 @@ class Authenticator {
 
   [[nodiscard]] std::size_t cached_sessions() const { return cache_.size(); }
 
+  // On several nodes (cluster mode) another node can delete a session, and
+  // the message that tells this node can be lost: sessions are then read
+  // from the database at every authentication, never from memory
+  // (docs/architecture.md "Several nodes"). Call before serving.
+  void read_sessions_every_time() { cache_sessions_ = false; }
+
  private:
   storage::Store& store_;
   AuthOptions options_;
   std::chrono::milliseconds touch_interval_;
   SessionCache cache_;
+  bool cache_sessions_ = true;
   mutable std::mutex touches_mutex_;
   std::unordered_map<storage::SessionId, UnixMillis> touches_;  // not yet written; guarded by touches_mutex_
 };

@@ -28,6 +28,23 @@ std::string device_key(const LoginAttempt& a) { return fmt::format("d{}{}{}", a.
 std::string account_key(const LoginAttempt& a) { return fmt::format("u{}", a.account); }
 std::string address_only_key(const LoginAttempt& a) { return "a" + address_key(a.address); }
 
+// base * 2^(failures - free), computed without overflowing, capped at max.
+template <typename Duration>
+Duration delay_for(unsigned failures, unsigned free, const AuthOptions& options) {
+  unsigned doublings = std::min(failures - free, 30U);
+  Duration delay = std::chrono::duration_cast<Duration>(options.login_delay_base) * (1L << doublings);
+  return std::min<Duration>(delay, std::chrono::duration_cast<Duration>(options.login_delay_max));
+}
+
+// The keys an attempt is checked (and counted) under, with each one's free
+// failures.
+std::vector<std::pair<std::string, unsigned>> keys_of(const LoginAttempt& attempt, const AuthOptions& options) {
+  if (!attempt.known_device.empty()) return {{device_key(attempt), options.login_failures_per_pair}};
+  return {{pair_key(attempt), options.login_failures_per_pair},
+          {address_only_key(attempt), options.login_failures_per_address},
+          {account_key(attempt), options.login_failures_per_account}};
+}
+
 }  // namespace
 
 LoginThrottle::LoginThrottle(const AuthOptions& options) : options_(options) {}
@@ -44,7 +61,7 @@ std::optional<std::chrono::seconds> LoginThrottle::check(const std::string& key,
 }
 
 std::optional<std::chrono::seconds> LoginThrottle::retry_after(const LoginAttempt& attempt, Clock::time_point now) {
-  std::lock_guard lock(mutex_);
+  std::unique_lock lock(mutex_);
   std::optional<std::chrono::seconds> wait;
   auto consider = [&](const std::string& key) {
     auto w = check(key, now);
@@ -56,6 +73,15 @@ std::optional<std::chrono::seconds> LoginThrottle::retry_after(const LoginAttemp
     consider(pair_key(attempt));
     consider(address_only_key(attempt));
     consider(account_key(attempt));
+  }
+  lock.unlock();
+  if (shared_ != nullptr) {
+    std::vector<std::string> keys;
+    for (auto& [key, free] : keys_of(attempt, options_)) keys.push_back(std::move(key));
+    if (auto remote = shared_->blocked(keys); remote && remote->count() > 0) {
+      auto w = std::max(std::chrono::ceil<std::chrono::seconds>(*remote), std::chrono::seconds(1));
+      if (!wait || w > *wait) wait = w;
+    }
   }
   return wait;
 }
@@ -77,23 +103,31 @@ void LoginThrottle::count(std::string key, unsigned free, Clock::time_point now)
   ++entry.failures;
   entry.last_failure = now;
   if (entry.failures >= free) {
-    // base * 2^(failures - free), computed without overflowing.
-    unsigned doublings = std::min(entry.failures - free, 30U);
-    Clock::duration delay = std::chrono::duration_cast<Clock::duration>(options_.login_delay_base) * (1L << doublings);
-    delay = std::min<Clock::duration>(delay, std::chrono::duration_cast<Clock::duration>(options_.login_delay_max));
-    entry.blocked_until = now + delay;
+    entry.blocked_until = now + delay_for<Clock::duration>(entry.failures, free, options_);
   }
 }
 
 void LoginThrottle::record_failure(const LoginAttempt& attempt, Clock::time_point now) {
-  std::lock_guard lock(mutex_);
-  if (!attempt.known_device.empty()) {
-    count(device_key(attempt), options_.login_failures_per_pair, now);
-    return;
+  auto keys = keys_of(attempt, options_);
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [key, free] : keys) count(key, free, now);
   }
-  count(pair_key(attempt), options_.login_failures_per_pair, now);
-  count(address_only_key(attempt), options_.login_failures_per_address, now);
-  count(account_key(attempt), options_.login_failures_per_account, now);
+  if (shared_ == nullptr) return;
+  // The same backoff on the shared counts, outside the lock (a network
+  // round trip).
+  std::vector<std::string> names;
+  for (const auto& [key, free] : keys) names.push_back(key);
+  auto counts = shared_->add_failures(
+      names, std::chrono::duration_cast<std::chrono::milliseconds>(options_.login_failure_window));
+  if (!counts || counts->size() != keys.size()) return;
+  std::vector<std::pair<std::string, std::chrono::milliseconds>> blocks;
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    if ((*counts)[i] >= keys[i].second) {
+      blocks.emplace_back(keys[i].first, delay_for<std::chrono::milliseconds>((*counts)[i], keys[i].second, options_));
+    }
+  }
+  if (!blocks.empty()) shared_->block(blocks);
 }
 
 void LoginThrottle::erase(const std::string& key) {
@@ -105,9 +139,16 @@ void LoginThrottle::erase(const std::string& key) {
 }
 
 void LoginThrottle::record_success(const LoginAttempt& attempt) {
-  std::lock_guard lock(mutex_);
-  erase(pair_key(attempt));
-  if (!attempt.known_device.empty()) erase(device_key(attempt));
+  {
+    std::lock_guard lock(mutex_);
+    erase(pair_key(attempt));
+    if (!attempt.known_device.empty()) erase(device_key(attempt));
+  }
+  if (shared_ != nullptr) {
+    std::vector<std::string> keys{pair_key(attempt)};
+    if (!attempt.known_device.empty()) keys.push_back(device_key(attempt));
+    shared_->forget(keys);
+  }
 }
 
 std::size_t LoginThrottle::size() const {

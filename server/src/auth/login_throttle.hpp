@@ -35,6 +35,14 @@
 // every attempt, so guessing cannot push its own counters out; what falls out
 // are keys nobody has used for the longest time.
 //
+// Several nodes (docs/architecture.md "Several nodes: what is shared"): with
+// a SharedThrottle (Redis counters with expiry, cluster/shared_counters.hpp)
+// the counts and blocks are kept there too, so a guesser spreading attempts
+// over nodes meets one budget. The local counters stay as they are and the
+// stricter of the two answers wins; when the shared store cannot be reached
+// each node falls back to its own counters (a guesser then gets at most one
+// budget per node, never none).
+//
 // Time is passed in by the caller (steady clock), so tests control it.
 // Thread-safe.
 #pragma once
@@ -47,6 +55,8 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "core/config.hpp"
 
@@ -58,6 +68,24 @@ struct LoginAttempt {
   std::string_view account;       // the username given
   std::string_view address;       // the client address (http/client_address)
   std::string_view known_device;  // a verified device id of this account, or empty
+};
+
+// Failure counts and blocks kept for all nodes. Every call returns nullopt
+// (or does nothing) when the store cannot be reached, quickly: the caller
+// then relies on its own counters. Thread-safe.
+class SharedThrottle {
+ public:
+  virtual ~SharedThrottle() = default;
+  // Counts one failure under each key; a key's count is forgotten `window`
+  // after its last failure. Returns the counts, in the keys' order.
+  virtual std::optional<std::vector<unsigned>> add_failures(const std::vector<std::string>& keys,
+                                                            std::chrono::milliseconds window) = 0;
+  // Blocks each key for its duration.
+  virtual void block(const std::vector<std::pair<std::string, std::chrono::milliseconds>>& blocks) = 0;
+  // The longest block left among the keys (zero when none is blocked).
+  virtual std::optional<std::chrono::milliseconds> blocked(const std::vector<std::string>& keys) = 0;
+  // Forgets the keys' counts and blocks.
+  virtual void forget(const std::vector<std::string>& keys) = 0;
 };
 
 class LoginThrottle {
@@ -77,6 +105,10 @@ class LoginThrottle {
   // Clears the attempt's (account, address) and (account, device) keys.
   void record_success(const LoginAttempt& attempt);
 
+  // Shares counts and blocks with the other nodes through `shared` (owned
+  // by the caller, alive as long as this). Set once at start-up.
+  void set_shared(SharedThrottle* shared) { shared_ = shared; }
+
   // Keys held now (for tests and metrics).
   [[nodiscard]] std::size_t size() const;
 
@@ -94,6 +126,7 @@ class LoginThrottle {
   void erase(const std::string& key);
 
   AuthOptions options_;
+  SharedThrottle* shared_ = nullptr;
   mutable std::mutex mutex_;
   Lru lru_;                                                 // guarded by mutex_
   std::unordered_map<std::string_view, Lru::iterator> index_;  // guarded by mutex_; keys view into lru_

@@ -230,6 +230,17 @@ void apply_toml(Config& config, std::string_view text, std::string_view source_n
     std::int64_t window_us = config.storage.group_commit_window.count();
     r.integer("group_commit_window_us", window_us, 0, 100000);
     config.storage.group_commit_window = std::chrono::microseconds(window_us);
+    std::string backend;
+    r.string("backend", backend);
+    if (backend == "sqlite") {
+      config.storage.backend = StorageBackend::kSqlite;
+    } else if (backend == "postgres") {
+      config.storage.backend = StorageBackend::kPostgres;
+    } else if (!backend.empty()) {
+      throw ConfigError(fmt::format("storage.backend: '{}' is not 'sqlite' or 'postgres'", backend));
+    }
+    r.string("postgres_url", config.storage.postgres_url);
+    r.integer("postgres_pool_size", config.storage.postgres_pool_size, 1, 1000);
     r.finish();
   }
   if (const toml::table* tls = top.table("tls")) {
@@ -295,6 +306,30 @@ void apply_toml(Config& config, std::string_view text, std::string_view source_n
     r.seconds("ttl_seconds", p.ttl, 0, 28LL * 24 * 3600);
     r.finish();
   }
+  if (const toml::table* cluster = top.table("cluster")) {
+    TableReader r(*cluster, "cluster.");
+    auto& c = config.cluster;
+    r.string("redis_url", c.redis_url);
+    r.string("node_id", c.node_id);
+    if (c.node_id.size() > 64 ||
+        c.node_id.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:-") !=
+            std::string::npos) {
+      throw ConfigError("cluster.node_id: at most 64 letters, digits and . _ : -");
+    }
+    auto millis = [&](std::string_view key, std::chrono::milliseconds& out, std::int64_t min, std::int64_t max) {
+      std::int64_t value = out.count();
+      r.integer(key, value, min, max);
+      out = std::chrono::milliseconds(value);
+    };
+    millis("heartbeat_interval_ms", c.heartbeat_interval, 100, 60'000);
+    millis("node_timeout_ms", c.node_timeout, 500, 600'000);
+    millis("gap_wait_ms", c.gap_wait, 1, 10'000);
+    millis("poll_interval_ms", c.poll_interval, 10, 60'000);
+    millis("idle_poll_interval_ms", c.idle_poll_interval, 10, 600'000);
+    millis("redis_timeout_ms", c.redis_timeout, 10, 60'000);
+    r.integer("publish_queue", c.publish_queue, 1, 10'000'000);
+    r.finish();
+  }
   if (const toml::table* stickers = top.table("stickers")) {
     TableReader r(*stickers, "stickers.");
     r.boolean("install_default_pack", config.stickers.install_default_pack);
@@ -323,9 +358,15 @@ void apply_environment(Config& config, const EnvLookup& env) {
   }
   if (auto v = env("PARLEY_LOG_LEVEL")) apply_log_level(config, *v);
   if (auto v = env("PARLEY_WEB_ROOT")) config.web.root = *v;
+  // The database's address often carries a secret: from the environment, it
+  // stays out of config files.
+  if (auto v = env("PARLEY_POSTGRES_URL")) config.storage.postgres_url = *v;
 }
 
 void validate(const Config& config) {
+  if (config.storage.backend == StorageBackend::kPostgres && config.storage.postgres_url.empty()) {
+    throw ConfigError("storage.postgres_url: required with storage.backend = \"postgres\"");
+  }
   if (config.auth.password_memory_bytes < kMinPasswordMemory) {
     throw ConfigError(fmt::format("auth.password_memory_kib: {} is below the minimum of {} KiB",
                                   config.auth.password_memory_bytes / 1024, kMinPasswordMemory / 1024));
@@ -340,6 +381,17 @@ void validate(const Config& config) {
   (void)http::TrustedProxies::parse(config.http.trusted_proxies);  // throws on a bad entry
   (void)http::parse_forwarded_header(config.http.forwarded_header);
   if (config.data_dir.empty()) throw ConfigError("data_dir is empty");
+  if (config.cluster.enabled() && config.storage.backend != StorageBackend::kPostgres) {
+    // Several nodes share one database; SQLite is one process's file
+    // (docs/deploy.md). Refused rather than run as nodes that never see
+    // each other's writes.
+    throw ConfigError(
+        "cluster.redis_url: cluster mode needs the PostgreSQL storage backend; the SQLite backend serves one node "
+        "only (remove [cluster] or use PostgreSQL)");
+  }
+  if (config.cluster.node_timeout <= 2 * config.cluster.heartbeat_interval) {
+    throw ConfigError("cluster.node_timeout_ms: must be more than twice heartbeat_interval_ms");
+  }
   // A user's budget covers all of its sessions: one smaller than a single
   // session's would make the session's setting meaningless.
   const auto& ws = config.websocket;

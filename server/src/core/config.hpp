@@ -185,6 +185,10 @@ struct TlsOptions {
 
 enum class SqliteSynchronous { kFull, kNormal };
 
+// Where parleyd keeps its data (docs/architecture.md "Storage"): SQLite in
+// the data folder (one node), or PostgreSQL (several nodes on one database).
+enum class StorageBackend { kSqlite, kPostgres };
+
 struct StorageOptions {
   // FULL makes every commit durable against power loss, not only against a
   // crash of the process; NORMAL in WAL mode may lose the last commits on
@@ -208,6 +212,16 @@ struct StorageOptions {
   // (docs/benchmarks.md "Performance round 2: the writer"). 0 = commit as
   // soon as the previous commit ends.
   std::chrono::microseconds group_commit_window{1000};
+  // [storage] backend = "sqlite" | "postgres".
+  StorageBackend backend = StorageBackend::kSqlite;
+  // A libpq connection string ("host=db.example port=5432 dbname=parley
+  // user=parley") or URL (postgresql://...), for the PostgreSQL backend. A
+  // password is better kept in ~/.pgpass or PGPASSWORD than here.
+  std::string postgres_url;
+  // Reader connections per node at most. Reads are short; 8 keeps a node's
+  // I/O threads busy without taking many of the server's max_connections
+  // (each node also holds one writer connection).
+  std::size_t postgres_pool_size = 8;
 };
 
 // The media server (docs/architecture.md "Media"): uploads, quotas, the
@@ -325,6 +339,45 @@ struct PushOptions {
   std::chrono::seconds ttl{24 * 3600};
 };
 
+// Several nodes on one PostgreSQL database, with Redis between them
+// (docs/architecture.md "Several nodes", docs/deploy.md; TOML table
+// [cluster]). Off unless redis_url is set.
+struct ClusterOptions {
+  // redis://[:password@]host[:port][/db] of the Redis every node of the
+  // cluster uses. Empty: a single node, nothing is published.
+  std::string redis_url;
+  // This node's name, unique in the cluster: other nodes track its users'
+  // presence under it. Empty: the host name and the listening port.
+  std::string node_id;
+  // How often the node announces its connected users (presence
+  // heartbeat). 2 s keeps a heartbeat's cost (one PUBLISH of the user ids)
+  // small against node_timeout.
+  std::chrono::milliseconds heartbeat_interval{2000};
+  // A node not heard for this long is taken for dead and its users go
+  // offline on the other nodes. 10 s is five missed heartbeats: a busy
+  // node is not declared dead, a crashed one's users show offline within
+  // 10 s.
+  std::chrono::milliseconds node_timeout{10'000};
+  // How long a missing position may wait for its batch over Redis before
+  // it is read from the database (cluster/ordered_merge.hpp).
+  std::chrono::milliseconds gap_wait{200};
+  // How often the database's position is polled while Redis is
+  // unreachable: the pace of delivery across nodes then. 250 ms costs one
+  // indexed read four times a second per node.
+  std::chrono::milliseconds poll_interval{250};
+  // The same while Redis is up: how late a lost last batch (nothing after
+  // it to reveal the gap) can be noticed.
+  std::chrono::milliseconds idle_poll_interval{2000};
+  // Messages waiting to be sent to Redis. Beyond this they are dropped
+  // (and read from the database by the other nodes): memory stays bounded
+  // when Redis is slow.
+  std::size_t publish_queue = 10'000;
+  // One Redis command's timeout (connect, and each reply).
+  std::chrono::milliseconds redis_timeout{500};
+
+  [[nodiscard]] bool enabled() const { return !redis_url.empty(); }
+};
+
 struct Config {
   // Loopback by default: a fresh install is not reachable from the network
   // until the operator says so.
@@ -348,6 +401,7 @@ struct Config {
   WebOptions web;
   ExportOptions data_export;  // [export]
   PushOptions push;
+  ClusterOptions cluster;
 };
 
 // Reads an environment variable; returns nullopt when unset.

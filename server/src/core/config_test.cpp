@@ -293,5 +293,65 @@ TEST(ConfigTest, MediaSectionIsReadAndValidated) {
   EXPECT_THROW(apply_toml(config, "[media]\nquota = 5\n", "t"), ConfigError);
 }
 
+TEST(ConfigTest, StorageBackendIsSqliteOrPostgresWithAUrl) {
+  Config config;
+  EXPECT_EQ(config.storage.backend, StorageBackend::kSqlite);
+  EXPECT_EQ(config.storage.postgres_pool_size, 8U);
+  apply_toml(config,
+             "[storage]\nbackend = \"postgres\"\npostgres_url = \"host=db dbname=parley\"\npostgres_pool_size = 3\n",
+             "t");
+  EXPECT_EQ(config.storage.backend, StorageBackend::kPostgres);
+  EXPECT_EQ(config.storage.postgres_url, "host=db dbname=parley");
+  EXPECT_EQ(config.storage.postgres_pool_size, 3U);
+  EXPECT_NO_THROW(validate(config));
+  // The address from the environment wins (it may carry a password).
+  apply_environment(config, env_of({{"PARLEY_POSTGRES_URL", "postgresql://parley@db2/parley"}}));
+  EXPECT_EQ(config.storage.postgres_url, "postgresql://parley@db2/parley");
+  // PostgreSQL without an address is refused at start-up, with the key named.
+  config.storage.postgres_url.clear();
+  try {
+    validate(config);
+    FAIL() << "accepted postgres without postgres_url";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("storage.postgres_url"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(apply_toml(config, "[storage]\nbackend = \"mysql\"\n", "t"), ConfigError);
+  EXPECT_THROW(apply_toml(config, "[storage]\npostgres_pool_size = 0\n", "t"), ConfigError);
+}
+
+}  // namespace
+}  // namespace parley
+
+namespace parley {
+namespace {
+
+TEST(ConfigTest, ClusterSectionIsReadAndRefusedOnSqlite) {
+  Config config;
+  EXPECT_FALSE(config.cluster.enabled());
+  EXPECT_NO_THROW(validate(config));
+  apply_toml(config,
+             "[cluster]\nredis_url = \"redis://127.0.0.1:6379\"\nnode_id = \"node-1\"\nheartbeat_interval_ms = 500\n"
+             "node_timeout_ms = 3000\ngap_wait_ms = 50\npoll_interval_ms = 100\n",
+             "t");
+  EXPECT_EQ(config.cluster.node_id, "node-1");
+  EXPECT_EQ(config.cluster.heartbeat_interval, std::chrono::milliseconds(500));
+  EXPECT_EQ(config.cluster.node_timeout, std::chrono::milliseconds(3000));
+  EXPECT_EQ(config.cluster.gap_wait, std::chrono::milliseconds(50));
+  EXPECT_TRUE(config.cluster.enabled());
+  // The only backend today is SQLite: cluster mode is refused, saying why.
+  try {
+    validate(config);
+    ADD_FAILURE() << "cluster mode on SQLite was accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("PostgreSQL"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(apply_toml(config, "[cluster]\nnode_id = \"a b\"\n", "t"), ConfigError);
+  EXPECT_THROW(apply_toml(config, "[cluster]\nnode_timeout_ms = 1\n", "t"), ConfigError);
+  EXPECT_THROW(apply_toml(config, "[cluster]\nredis = \"x\"\n", "t"), ConfigError);
+  Config timing;
+  apply_toml(timing, "[cluster]\nheartbeat_interval_ms = 5000\nnode_timeout_ms = 6000\n", "t");
+  EXPECT_THROW(validate(timing), ConfigError);
+}
+
 }  // namespace
 }  // namespace parley

@@ -141,7 +141,7 @@ void PushService::notify(const std::vector<storage::Event>& events) {
     const auto& message = *event.message;
     std::vector<storage::UserId> offline;
     for (auto user : event.recipients) {
-      if (user != message.sender_id && !hub_.online(user)) offline.push_back(user);
+      if (user != message.sender_id && !hub_.online_anywhere(user)) offline.push_back(user);
     }
     if (offline.empty()) continue;
     if (queued_.fetch_add(1) >= options_.queue_limit) {

@@ -125,8 +125,25 @@ void Hub::send_to_users(const std::vector<storage::UserId>& users, const std::sh
   }
 }
 
+void Hub::send_to_users_everywhere(const std::vector<storage::UserId>& users,
+                                   const std::shared_ptr<const std::string>& frame,
+                                   std::optional<storage::UserId> except) {
+  send_to_users(users, frame, except);
+  if (relay_.ephemeral) relay_.ephemeral(users, *frame, except);
+}
+
+bool Hub::online_anywhere(storage::UserId user) const {
+  return online(user) || (relay_.online_elsewhere && relay_.online_elsewhere(user));
+}
+
 void Hub::close_sessions(const std::vector<storage::SessionId>& sessions, std::uint16_t code,
                          const std::string& reason) {
+  if (relay_.sessions_closed && !sessions.empty()) relay_.sessions_closed(sessions);
+  close_sessions_here(sessions, code, reason);
+}
+
+void Hub::close_sessions_here(const std::vector<storage::SessionId>& sessions, std::uint16_t code,
+                              const std::string& reason) {
   std::vector<std::shared_ptr<Device>> matching;
   {
     std::lock_guard lock(mutex_);

@@ -83,12 +83,37 @@ class Hub {
   // Committed events, in position order; calls must not overlap.
   void publish(const std::vector<storage::Event>& events);
 
-  // An ephemeral frame to every device of `users`, except those of `except`.
+  // An ephemeral frame to every device of `users` on this node, except
+  // those of `except`.
   void send_to_users(const std::vector<storage::UserId>& users, const std::shared_ptr<const std::string>& frame,
                      std::optional<storage::UserId> except = std::nullopt);
+  // The same, and to their devices on the other nodes of a cluster (typing).
+  void send_to_users_everywhere(const std::vector<storage::UserId>& users,
+                                const std::shared_ptr<const std::string>& frame,
+                                std::optional<storage::UserId> except = std::nullopt);
 
-  // Closes every device of these sessions (revoked sessions).
+  // Closes every device of these sessions (revoked sessions), here and, in
+  // a cluster, on the other nodes.
   void close_sessions(const std::vector<storage::SessionId>& sessions, std::uint16_t code, const std::string& reason);
+  // Closes this node's devices of these sessions only (another node
+  // announced the revocation).
+  void close_sessions_here(const std::vector<storage::SessionId>& sessions, std::uint16_t code,
+                           const std::string& reason);
+
+  // Several nodes (cluster/cluster_node.hpp): what this hub hands to the
+  // other nodes, and who is online there. Each member may be empty. Set once
+  // at start-up, before any device attaches; without it the hub is one
+  // node's.
+  struct Relay {
+    std::function<void(const std::vector<storage::UserId>& users, const std::string& frame,
+                       std::optional<storage::UserId> except)>
+        ephemeral;
+    std::function<void(const std::vector<storage::SessionId>& sessions)> sessions_closed;
+    std::function<bool(storage::UserId user)> online_elsewhere;
+  };
+  void set_relay(Relay relay) { relay_ = std::move(relay); }
+  // Whether `user` has a device on this node or, in a cluster, on another.
+  [[nodiscard]] bool online_anywhere(storage::UserId user) const;
   // Closes every device (shutdown).
   void close_all(std::uint16_t code, const std::string& reason);
 
@@ -96,6 +121,9 @@ class Hub {
 
   // The store's position at start-up (realtime/stream_positions.hpp).
   void start_stream_at(storage::Position current) { positions_.start_at(current); }
+  // Events up to `upto` are published without all their recipients (a
+  // cluster's gap read): StreamPositions::incomplete_through.
+  void stream_incomplete_through(storage::Position upto) { positions_.incomplete_through(upto); }
   // True when `user` is known, from memory, to have nothing in the stream
   // after `from`. Ask once the device is attached: then an event this
   // misses reaches the device live.
@@ -115,6 +143,7 @@ class Hub {
                              std::vector<std::shared_ptr<Device>>& out) const;
 
   PresenceObserver presence_observer_;
+  Relay relay_;
   StreamPositions positions_;
   mutable std::mutex mutex_;
   std::unordered_map<storage::UserId, std::vector<std::weak_ptr<Device>>> by_user_;  // guarded by mutex_

@@ -111,5 +111,38 @@ TEST(HubTest, ABatchReachesEachDeviceInOneCallInOrderWithSharedFrames) {
   EXPECT_EQ(bob->calls.front().front().second.get(), frames[1].second.get()) << "serialised once, shared";
 }
 
+// In a cluster the hub hands typing frames and revocations to the relay
+// (the bus to the other nodes) and asks it who is online elsewhere; a
+// revocation announced by another node is not announced again.
+TEST(HubTest, TheRelayCarriesTypingAndRevocationsToOtherNodes) {
+  Hub hub;
+  std::vector<std::string> relayed_frames;
+  std::vector<storage::SessionId> relayed_sessions;
+  hub.set_relay(Hub::Relay{
+      .ephemeral = [&](const std::vector<storage::UserId>&, const std::string& frame,
+                       std::optional<storage::UserId>) { relayed_frames.push_back(frame); },
+      .sessions_closed =
+          [&](const std::vector<storage::SessionId>& sessions) {
+            relayed_sessions.insert(relayed_sessions.end(), sessions.begin(), sessions.end());
+          },
+      .online_elsewhere = [](storage::UserId user) { return user == 2; }});
+  auto device = std::make_shared<FakeDevice>(1, 10);
+  hub.attach(device);
+  auto frame = std::make_shared<const std::string>("{\"type\":\"typing\"}");
+  hub.send_to_users({1, 2}, frame);
+  EXPECT_TRUE(relayed_frames.empty()) << "presence frames are each node's own";
+  hub.send_to_users_everywhere({1, 2}, frame, 1);
+  EXPECT_EQ(relayed_frames, std::vector<std::string>{*frame});
+  hub.close_sessions_here({10}, close_code::kSessionRevoked, "session revoked");
+  EXPECT_EQ(device->closed_with, close_code::kSessionRevoked);
+  EXPECT_TRUE(relayed_sessions.empty());
+  hub.close_sessions({11}, close_code::kSessionRevoked, "session revoked");
+  EXPECT_EQ(relayed_sessions, std::vector<storage::SessionId>{11});
+  EXPECT_TRUE(hub.online_anywhere(1));
+  EXPECT_TRUE(hub.online_anywhere(2));
+  EXPECT_FALSE(hub.online(2));
+  EXPECT_FALSE(hub.online_anywhere(3));
+}
+
 }  // namespace
 }  // namespace parley::realtime

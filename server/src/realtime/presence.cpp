@@ -84,9 +84,9 @@ std::optional<UnixMillis> Presence::last_offline(UserId user, std::optional<Unix
   return stored ? std::max(*stored, found->second) : found->second;
 }
 
-void Presence::changed(UserId user, bool online) {
+void Presence::changed(UserId user, bool online, LastSeen record) {
   UnixMillis now = now_millis();
-  if (!online) {
+  if (!online && record == LastSeen::kRecord) {
     store_.submit_write([user, now](Transaction& tx) { tx.set_last_online(user, now); },
                         [user](std::exception_ptr error) {
                           if (error) log::get("presence")->warn("could not record last seen user_id={}", user);
@@ -139,7 +139,7 @@ void Presence::introduce(storage::Store& store, Hub& hub, UserId a, UserId b) {
       if (!hub.online(viewer)) return;
       auto subject = tx.user_by_id(subject_id);
       if (!subject || !may_see(tx, *subject, viewer)) return;
-      bool online = hub.online(subject_id);
+      bool online = hub.online_anywhere(subject_id);
       frames.emplace_back(viewer, std::make_shared<const std::string>(boost::json::serialize(
                                       object{{"type", "presence"},
                                              {"user_id", subject_id},
@@ -185,7 +185,7 @@ boost::json::array Presence::visible_to(UserId viewer) {
   boost::json::array list;
   UnixMillis now = now_millis();
   for (const auto& [id, stored] : visible.subjects) {
-    bool online = hub_.online(id);
+    bool online = hub_.online_anywhere(id);
     list.push_back(object{{"user_id", id}, {"online", online}, {"last_seen_at", last_seen(stored, online, now)}});
   }
   return list;

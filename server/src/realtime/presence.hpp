@@ -34,9 +34,11 @@ class Presence {
   Presence(storage::Store& store, Hub& hub) : store_(store), hub_(hub) {}
 
   // A user's first device connected (online) or last one left (offline):
-  // records the time and tells those allowed to know. No database read
-  // when the user's audience is cached.
-  void changed(storage::UserId user, bool online);
+  // records the time (kRecord) and tells those allowed to know. In a
+  // cluster, a change seen on another node is shown here but recorded
+  // there (kKeep). No database read when the user's audience is cached.
+  enum class LastSeen { kRecord, kKeep };
+  void changed(storage::UserId user, bool online, LastSeen last_seen = LastSeen::kRecord);
 
   // The presence of everyone `viewer` may see, for the welcome frame:
   // [{"user_id", "online", "last_seen_at"}]. No database read when the

@@ -764,12 +764,14 @@ class Session final : public realtime::Device,
     auto& last = last_typing_[conversation];
     if (now - last < kTypingInterval) return;  // throttled: silently dropped
     last = now;
-    context_.hub.send_to_users(members,
-                               make_frame(object{{"type", "typing"},
-                                                 {"conversation_id", conversation},
-                                                 {"user_id", user_id()},
-                                                 {"expires_in_ms", kTypingExpiresMs}}),
-                               user_id());
+    // Members' devices on other nodes too (ephemeral: over the cluster
+    // bus when there is one, never stored).
+    context_.hub.send_to_users_everywhere(members,
+                                          make_frame(object{{"type", "typing"},
+                                                            {"conversation_id", conversation},
+                                                            {"user_id", user_id()},
+                                                            {"expires_in_ms", kTypingExpiresMs}}),
+                                          user_id());
   }
 
   Context& context_;

@@ -1,0 +1,233 @@
+#include "cluster/cluster_node.hpp"
+
+#include <future>
+#include <unistd.h>
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+
+#include "core/log.hpp"
+
+namespace parley::cluster {
+
+ClusterNode::ClusterNode(boost::asio::io_context& io, const ClusterOptions& options, ClusterHooks hooks)
+    : io_(io),
+      options_(options),
+      hooks_(std::move(hooks)),
+      strand_(boost::asio::make_strand(io)),
+      tick_timer_(strand_),
+      poll_timer_(strand_),
+      heartbeat_timer_(strand_),
+      presence_(options.node_id, options.node_timeout),
+      commander_(RedisEndpoint::parse(options.redis_url), options.publish_queue, options.redis_timeout) {}
+
+ClusterNode::~ClusterNode() { stop(false); }
+
+void ClusterNode::start(storage::Position position) {
+  merge_ = std::make_unique<OrderedMerge>(
+      position, hooks_.read_range, hooks_.deliver,
+      MergeOptions{.gap_wait = options_.gap_wait, .fill_chunk = 1000, .max_held = 10'000});
+  commander_.start();
+  subscriber_ = std::make_unique<Subscriber>(
+      RedisEndpoint::parse(options_.redis_url),
+      std::vector<std::string>{std::string(channel::kEvents), std::string(channel::kPresence),
+                               std::string(channel::kEphemeral), std::string(channel::kControl)},
+      Subscriber::Handlers{
+          .on_message = [this](std::string_view channel, std::string_view payload) { on_message(channel, payload); },
+          .on_up = [this] { boost::asio::post(strand_, [this] { on_up(); }); },
+          .on_down = {}},
+      options_.redis_timeout);
+  subscriber_->start();
+  boost::asio::post(strand_, [this] {
+    schedule_poll(options_.poll_interval);
+    heartbeat();
+  });
+  log::get("cluster")->info("cluster node started node_id={} redis={} position={}", options_.node_id,
+                            RedisEndpoint::parse(options_.redis_url).describe(), position);
+}
+
+void ClusterNode::stop(bool farewell) {
+  if (stopped_.exchange(true)) return;
+  if (farewell) {
+    auto users = presence_.local_users();
+    if (!users.empty()) {
+      publish(channel::kPresence, encode_presence({options_.node_id, PresenceMessage::Kind::kOffline, users}));
+    }
+  }
+  if (subscriber_) subscriber_->stop();
+  // Lets the commander send what is queued (the farewell) before it stops:
+  // a PING whose reply is awaited, bounded by the command timeout.
+  std::promise<void> flushed;
+  auto done = flushed.get_future();
+  if (commander_.submit({"PING"}, [&flushed](std::optional<RedisReply>) { flushed.set_value(); })) {
+    done.wait_for(options_.redis_timeout * 2);
+  }
+  commander_.stop();
+  // The timers are the strand's; cancel them there, and wait, unless this
+  // is the strand already or the io_context is not running.
+  auto cancelled = std::make_shared<std::promise<void>>();
+  auto cancel_done = cancelled->get_future();
+  boost::asio::post(strand_, [this, cancelled] {
+    tick_timer_.cancel();
+    poll_timer_.cancel();
+    heartbeat_timer_.cancel();
+    cancelled->set_value();
+  });
+  if (!io_.stopped() && !strand_.running_in_this_thread()) cancel_done.wait_for(std::chrono::seconds(2));
+}
+
+bool ClusterNode::redis_up() const { return subscriber_ && subscriber_->connected() && commander_.connected(); }
+
+void ClusterNode::publish(std::string_view channel, std::string message) {
+  if (commander_.submit({"PUBLISH", std::string(channel), std::move(message)})) published_.fetch_add(1);
+}
+
+void ClusterNode::local_commit(std::vector<storage::Event> events) {
+  if (events.empty() || stopped_) return;
+  boost::asio::post(strand_, [this, events = std::move(events)]() mutable {
+    EventBatch batch{events.front().pos, events.back().pos, std::move(events)};
+    publish(channel::kEvents, encode_events(options_.node_id, batch));
+    merge_->add(std::move(batch), Clock::now());
+    schedule_tick();
+  });
+}
+
+bool ClusterNode::local_presence(storage::UserId user, bool online) {
+  auto change = presence_.local(user, online);
+  publish(channel::kPresence, encode_presence({options_.node_id,
+                                               online ? PresenceMessage::Kind::kOnline : PresenceMessage::Kind::kOffline,
+                                               {user}}));
+  return change.has_value();
+}
+
+void ClusterNode::publish_ephemeral(const std::vector<storage::UserId>& to, const std::string& frame,
+                                    std::optional<storage::UserId> except) {
+  publish(channel::kEphemeral, encode_ephemeral({options_.node_id, to, except, frame}));
+}
+
+void ClusterNode::publish_sessions_revoked(const std::vector<storage::SessionId>& sessions) {
+  if (sessions.empty()) return;
+  publish(channel::kControl, encode_sessions_revoked({options_.node_id, sessions}));
+}
+
+void ClusterNode::presence_changes(const std::vector<PresenceTable::Change>& changes) {
+  if (changes.empty() || !hooks_.presence_changed) return;
+  boost::asio::post(io_, [this, changes] {
+    for (const auto& change : changes) hooks_.presence_changed(change.user, change.online);
+  });
+}
+
+void ClusterNode::on_message(std::string_view channel, std::string_view payload) {
+  received_.fetch_add(1);
+  auto logger = log::get("cluster");
+  if (channel == channel::kEvents) {
+    auto message = decode_events(payload);
+    if (!message) {
+      // Its positions are read from the database like a lost message's.
+      rejected_.fetch_add(1);
+      logger->warn("undecodable events message ignored bytes={}", payload.size());
+      return;
+    }
+    if (message->node == options_.node_id) return;  // merged already, from local_commit()
+    boost::asio::post(strand_, [this, batch = std::move(message->batch)]() mutable {
+      merge_->add(std::move(batch), Clock::now());
+      schedule_tick();
+    });
+  } else if (channel == channel::kPresence) {
+    auto message = decode_presence(payload);
+    if (!message) {
+      rejected_.fetch_add(1);
+      return;
+    }
+    presence_changes(presence_.remote(*message, Clock::now()));
+  } else if (channel == channel::kEphemeral) {
+    auto message = decode_ephemeral(payload);
+    if (!message) {
+      rejected_.fetch_add(1);
+      return;
+    }
+    if (message->node == options_.node_id || !hooks_.ephemeral) return;
+    hooks_.ephemeral(message->to, std::make_shared<const std::string>(std::move(message->frame)), message->except);
+  } else if (channel == channel::kControl) {
+    auto message = decode_sessions_revoked(payload);
+    if (!message) {
+      rejected_.fetch_add(1);
+      return;
+    }
+    if (message->node == options_.node_id || !hooks_.sessions_revoked) return;
+    hooks_.sessions_revoked(message->sessions);
+  }
+}
+
+void ClusterNode::on_up() {
+  // Whatever was published while this node was away is lost to it: the
+  // database's position now shows how far the others got.
+  presence_.revive(Clock::now());
+  poll();
+  publish(channel::kPresence,
+          encode_presence({options_.node_id, PresenceMessage::Kind::kSnapshot, presence_.local_users()}));
+}
+
+void ClusterNode::schedule_tick() {
+  auto deadline = merge_->next_deadline();
+  if (!deadline) return;
+  tick_timer_.expires_at(*deadline);
+  tick_timer_.async_wait([this](boost::system::error_code ec) {
+    if (ec || stopped_) return;
+    merge_->tick(Clock::now());
+    schedule_tick();
+  });
+}
+
+void ClusterNode::poll() {
+  try {
+    merge_->horizon(hooks_.current_position(), Clock::now());
+  } catch (const std::exception& e) {
+    log::get("cluster")->warn("could not read the stream position error=\"{}\"", e.what());
+  }
+  schedule_tick();
+}
+
+void ClusterNode::schedule_poll(std::chrono::milliseconds after) {
+  poll_timer_.expires_after(after);
+  poll_timer_.async_wait([this](boost::system::error_code ec) {
+    if (ec || stopped_) return;
+    poll();
+    // Fast while the bus is down: the database is then the only way other
+    // nodes' events arrive.
+    schedule_poll(subscriber_->connected() ? options_.idle_poll_interval : options_.poll_interval);
+  });
+}
+
+void ClusterNode::heartbeat() {
+  if (stopped_) return;
+  publish(channel::kPresence,
+          encode_presence({options_.node_id, PresenceMessage::Kind::kSnapshot, presence_.local_users()}));
+  // A node is declared dead only while this node hears the bus: when the
+  // bus is silent, every node is.
+  if (subscriber_->connected()) presence_changes(presence_.expire(Clock::now()));
+  heartbeat_timer_.expires_after(options_.heartbeat_interval);
+  heartbeat_timer_.async_wait([this](boost::system::error_code ec) {
+    if (!ec) heartbeat();
+  });
+}
+
+ClusterStats ClusterNode::stats() {
+  std::promise<ClusterStats> result;
+  boost::asio::post(strand_, [&] {
+    ClusterStats s;
+    s.published = published_.load();
+    s.publish_dropped = commander_.dropped();
+    s.received = received_.load();
+    s.rejected = rejected_.load();
+    if (merge_) {
+      s.merge = merge_->stats();
+      s.delivered = merge_->delivered();
+    }
+    s.redis_up = redis_up();
+    result.set_value(s);
+  });
+  return result.get_future().get();
+}
+
+}  // namespace parley::cluster

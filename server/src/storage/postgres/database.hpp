@@ -1,0 +1,138 @@
+// A thin RAII layer over libpq: a connection, and a statement with the same
+// typed bind and column access as the SQLite backend's (sqlite/database.hpp),
+// so that both backends' transactions read alike. Statements are sent with
+// PQexecParams: parameters travel apart from the SQL text (no quoting, no
+// injection), integers typed int8, blobs as binary bytea. SQL is written with
+// SQLite's numbered parameters (?1, ?2, ...), turned into $1, $2, ... once
+// per statement text.
+//
+// Errors throw StorageError; constraint violations (SQLSTATE class 23) throw
+// ConstraintError; a lost connection throws ConnectionLost, after which the
+// connection is useless (the store opens a new one).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+struct pg_conn;
+struct pg_result;
+
+namespace parley::storage::postgres {
+
+class StorageError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+class ConstraintError : public StorageError {
+ public:
+  using StorageError::StorageError;
+};
+
+class ConnectionLost : public StorageError {
+ public:
+  using StorageError::StorageError;
+};
+
+class Connection;
+
+class Statement {
+ public:
+  Statement(Connection& connection, std::string sql) : connection_(connection), sql_(std::move(sql)) {}
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+  ~Statement();
+
+  // Parameters are 1-based.
+  Statement& bind(int index, std::int64_t value);
+  Statement& bind(int index, std::string_view value);
+  Statement& bind_blob(int index, std::string_view bytes);
+  // Copies as bind() does (libpq needs the bytes only while the statement
+  // runs); kept so that code shared in form with the SQLite backend reads
+  // the same.
+  Statement& bind_static(int index, std::string_view value) { return bind(index, value); }
+  Statement& bind_null(int index);
+  Statement& bind_optional(int index, const std::optional<std::string>& value);
+  Statement& bind_optional_int(int index, const std::optional<std::int64_t>& value);
+
+  // Runs the statement at the first call, then advances to the next row;
+  // false when there are no more.
+  bool step();
+  // Runs a statement and drops any rows.
+  void run();
+
+  std::int64_t int64(int column) const;
+  std::string text(int column) const;
+  std::optional<std::string> optional_text(int column) const;
+  bool is_null(int column) const;
+
+  // Drops the result and the bindings, ready for reuse.
+  void reset();
+
+ private:
+  void execute();
+  void set(int index, std::optional<std::string> value, unsigned type, int format);
+
+  Connection& connection_;
+  std::string sql_;
+  std::vector<std::optional<std::string>> values_;
+  std::vector<unsigned> types_;
+  std::vector<int> formats_;
+  pg_result* result_ = nullptr;
+  int row_ = -1;
+};
+
+class Connection {
+ public:
+  // Connects with a libpq connection string ("host=... dbname=..." or a
+  // postgresql:// URL). Throws ConnectionLost when the server cannot be
+  // reached.
+  explicit Connection(const std::string& conninfo);
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+  ~Connection();
+
+  // Executes one or more statements without parameters (DDL, BEGIN).
+  void exec(std::string_view sql);
+
+  // A statement for `sql` (cached by its text), reset and ready for binding.
+  // Valid for the connection's life; one user at a time.
+  Statement& prepare(std::string_view sql);
+  // Resets the statements prepared since the last call.
+  void release_statements();
+  // Rolls back the open transaction, if any; never throws.
+  void rollback_quietly() noexcept;
+
+  // The id the last INSERT into a table with an identity column took.
+  std::int64_t last_insert_rowid();
+  // Rows the last statement run through prepare() changed.
+  int changes() const { return changes_; }
+  // False once the connection broke.
+  bool ok() const;
+  pg_conn* handle() { return conn_; }
+
+ private:
+  friend class Statement;
+  // Throws the error of a failed result (and clears it).
+  [[noreturn]] void fail(pg_result* result, std::string_view what);
+
+  struct SqlHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view sql) const noexcept { return std::hash<std::string_view>{}(sql); }
+  };
+  pg_conn* conn_ = nullptr;
+  int changes_ = 0;
+  std::unordered_map<std::string, std::unique_ptr<Statement>, SqlHash, std::equal_to<>> statements_;
+  std::vector<Statement*> in_use_;
+};
+
+// SQLite's numbered parameters (?1) as PostgreSQL's ($1), outside quotes.
+std::string numbered_parameters(std::string_view sql);
+
+}  // namespace parley::storage::postgres

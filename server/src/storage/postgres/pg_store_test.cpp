@@ -1,0 +1,423 @@
+// PgStore against a real PostgreSQL (the CTest fixture `postgres`): group
+// commit, event order across several stores on one database (as several
+// nodes), membership checks against a change made by another node, and a
+// lost connection.
+#include "storage/postgres/pg_store.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <future>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "storage/migration.hpp"
+#include "storage/postgres/database.hpp"
+#include "support/pg_database.hpp"
+
+namespace parley::storage::postgres {
+namespace {
+
+using test::PgTestDatabase;
+
+// Records what a store publishes.
+class RecordingSink final : public EventSink {
+ public:
+  void publish(std::vector<Event> events) override {
+    std::lock_guard lock(mutex_);
+    for (auto& event : events) positions_.push_back(event.pos);
+  }
+  std::vector<Position> positions() {
+    std::lock_guard lock(mutex_);
+    return positions_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::vector<Position> positions_;
+};
+
+Event conversation_event(ConversationId conversation, Position pos) {
+  Event event;
+  event.pos = pos;
+  event.conversation_id = conversation;
+  event.payload = std::make_shared<const std::string>(R"({"type":"test"})");
+  return event;
+}
+
+struct World {
+  UserId alice = 0;
+  UserId bob = 0;
+  ConversationId group = 0;
+};
+
+World make_world(Store& store) {
+  return store.write_blocking([](Transaction& tx) {
+    World w;
+    w.alice = tx.insert_user({"alice", "x", "Alice", 1})->id;
+    w.bob = tx.insert_user({"bob", "x", "Bob", 1})->id;
+    w.group = tx.insert_conversation(ConversationKind::kGroup, "g", "", std::nullopt, w.alice, 1).id;
+    Position pos = tx.next_position();
+    tx.insert_member({w.group, w.alice, Role::kOwner, 1, pos, 0, 0});
+    tx.insert_member({w.group, w.bob, Role::kMember, 1, pos, 0, 0});
+    tx.emit(conversation_event(w.group, pos), Transaction::Keep::kStore);
+    return w;
+  });
+}
+
+NewMessage text_message(ConversationId conversation, UserId sender, std::string client_id) {
+  NewMessage m;
+  m.conversation_id = conversation;
+  m.sender_id = sender;
+  m.client_id = std::move(client_id);
+  m.body = "hello";
+  m.created_at = 2;
+  return m;
+}
+
+TEST(PgStore, SchemaIsMigratedAndAWriteIsReadBack) {
+  PgTestDatabase db;
+  PgStore store({db.conninfo(), 4});
+  EXPECT_EQ(store.schema_version(), static_cast<int>(postgres_migrations().size()));
+  EXPECT_TRUE(store.ping());
+  auto w = make_world(store);
+  auto sent = store.write_blocking([&](Transaction& tx) {
+    Position pos = tx.next_position();
+    return tx.insert_message(text_message(w.group, w.alice, "c1"), pos);
+  });
+  EXPECT_EQ(sent.seq, 1);
+  auto read = store.read([&](Transaction& tx) { return tx.message_by_client_id(w.alice, "c1"); });
+  ASSERT_TRUE(read);
+  EXPECT_EQ(read->body, "hello");
+  EXPECT_EQ(read->pos, sent.pos);
+  EXPECT_EQ(store.read([](Transaction& tx) { return tx.current_position(); }), sent.pos);
+}
+
+TEST(PgStore, NewerSchemaRefusesToStart) {
+  PgTestDatabase db;
+  { PgStore store({db.conninfo(), 1}); }
+  db.query("UPDATE parley_schema SET version = version + 1");
+  try {
+    PgStore store({db.conninfo(), 1});
+    FAIL() << "started on a newer schema";
+  } catch (const StorageError& e) {
+    EXPECT_NE(std::string(e.what()).find("newer than this parleyd knows"), std::string::npos) << e.what();
+  }
+}
+
+TEST(PgStore, UnreachableServerIsAClearError) {
+  try {
+    PgStore store({"host=127.0.0.1 port=1 connect_timeout=2 user=parley dbname=parley", 1});
+    FAIL() << "connected to nothing";
+  } catch (const ConnectionLost& e) {
+    EXPECT_NE(std::string(e.what()).find("cannot connect to PostgreSQL"), std::string::npos) << e.what();
+  }
+}
+
+// A write that throws is undone alone, with its positions: the batch's
+// others commit, and positions stay gapless.
+TEST(PgStore, FailedWriteLeavesNoGap) {
+  PgTestDatabase db;
+  PgStore store({db.conninfo(), 2});
+  auto w = make_world(store);
+  Position before = store.read([](Transaction& tx) { return tx.current_position(); });
+  EXPECT_THROW(store.write_blocking([&](Transaction& tx) {
+    Position pos = tx.next_position();
+    tx.emit(conversation_event(w.group, pos), Transaction::Keep::kStore);
+    throw std::runtime_error("refused");
+  }),
+               std::runtime_error);
+  // A statement that fails (a duplicate client id) is undone the same way.
+  store.write_blocking([&](Transaction& tx) { tx.insert_message(text_message(w.group, w.bob, "dup"), tx.next_position()); });
+  EXPECT_THROW(store.write_blocking([&](Transaction& tx) {
+    tx.insert_message(text_message(w.group, w.bob, "dup"), tx.next_position());
+  }),
+               ConstraintError);
+  Position after = store.write_blocking([&](Transaction& tx) {
+    Position pos = tx.next_position();
+    tx.emit(conversation_event(w.group, pos), Transaction::Keep::kStore);
+    return pos;
+  });
+  EXPECT_EQ(after, before + 2);
+  auto seqs = store.read([&](Transaction& tx) { return tx.messages_after(w.group, 0, 10); });
+  ASSERT_EQ(seqs.size(), 1u);
+  EXPECT_EQ(seqs[0].seq, 1);
+}
+
+// An idempotent send stores a client_id once, takes no seq the second time,
+// and a retry on another node finds the first.
+TEST(PgStore, InsertIfNewStoresAClientIdOnce) {
+  PgTestDatabase db;
+  PgStore node_a({db.conninfo(), 2});
+  PgStore node_b({db.conninfo(), 2});
+  auto w = make_world(node_a);
+  auto first = node_a.write_blocking([&](Transaction& tx) {
+    return tx.insert_message_if_new(text_message(w.group, w.alice, "once"), tx.next_position());
+  });
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->seq, 1);
+  auto again = node_b.write_blocking([&](Transaction& tx) {
+    return tx.insert_message_if_new(text_message(w.group, w.alice, "once"), tx.next_position());
+  });
+  EXPECT_FALSE(again);
+  auto next = node_b.write_blocking([&](Transaction& tx) {
+    return tx.insert_message_if_new(text_message(w.group, w.alice, "twice"), tx.next_position());
+  });
+  ASSERT_TRUE(next);
+  EXPECT_EQ(next->seq, 2);
+  EXPECT_EQ(db.query("SELECT count(*) FROM messages WHERE client_id = 'once'"), "1");
+  // A conversation that does not exist is still an error, not a duplicate.
+  EXPECT_THROW(node_a.write_blocking([&](Transaction& tx) {
+    return tx.insert_message_if_new(text_message(w.group + 100, w.alice, "nowhere"), tx.next_position());
+  }),
+               StorageError);
+}
+
+// Three stores on one database, as three nodes, writing into one
+// conversation at once, while a fourth reads. Every read sees positions
+// 1..current without a hole (a later position never before an earlier
+// one), every store publishes its positions in increasing order, and
+// together the positions and the message seqs are gapless.
+TEST(PgStore, PositionsAreGaplessAndVisibleInOrderAcrossNodes) {
+  PgTestDatabase db;
+  constexpr int kNodes = 3;
+  constexpr int kWritesPerNode = 150;
+  std::vector<std::unique_ptr<PgStore>> nodes;
+  std::vector<std::unique_ptr<RecordingSink>> sinks;
+  World w;
+  for (int i = 0; i < kNodes; ++i) {
+    nodes.push_back(std::make_unique<PgStore>(PgOptions{db.conninfo(), 2}));
+    // Position 1: the conversation's creation (bob joined at it, so his
+    // stream starts after it).
+    if (i == 0) w = make_world(*nodes[0]);
+    sinks.push_back(std::make_unique<RecordingSink>());
+    nodes.back()->set_event_sink(sinks.back().get());
+  }
+  PgStore reader({db.conninfo(), 2});
+
+  std::atomic<bool> writing{true};
+  std::atomic<int> reads{0};
+  std::atomic<int> holes{0};
+  std::thread watcher([&] {
+    while (writing) {
+      auto items = reader.read([&](Transaction& tx) { return tx.stream_since(w.bob, 0, 100000); });
+      for (std::size_t i = 0; i < items.size(); ++i) {
+        if (items[i].pos != static_cast<Position>(i + 2)) ++holes;
+      }
+      ++reads;
+    }
+  });
+
+  std::vector<std::thread> writers;
+  for (int n = 0; n < kNodes; ++n) {
+    writers.emplace_back([&, n] {
+      // Pipelined, as sessions submit them: many per batch.
+      std::vector<std::promise<void>> done(kWritesPerNode);
+      for (int i = 0; i < kWritesPerNode; ++i) {
+        nodes[n]->submit_write(
+            [&, n, i](Transaction& tx) {
+              Position pos = tx.next_position();
+              NewMessage m = text_message(w.group, i % 2 ? w.alice : w.bob, fmt::format("n{}-{}", n, i));
+              Message stored = tx.insert_message(m, pos);
+              Event event = conversation_event(w.group, pos);
+              event.message = stored;
+              tx.emit(std::move(event), Transaction::Keep::kMessagesTable);
+            },
+            [&done, i](std::exception_ptr error) {
+              if (error) {
+                done[i].set_exception(error);
+              } else {
+                done[i].set_value();
+              }
+            });
+      }
+      for (auto& d : done) d.get_future().get();
+    });
+  }
+  for (auto& t : writers) t.join();
+  writing = false;
+  watcher.join();
+  EXPECT_GT(reads.load(), 0);
+  EXPECT_EQ(holes.load(), 0);
+
+  constexpr int kTotal = kNodes * kWritesPerNode;
+  std::set<Position> all;
+  for (auto& sink : sinks) {
+    auto positions = sink->positions();
+    EXPECT_TRUE(std::is_sorted(positions.begin(), positions.end()));
+    all.insert(positions.begin(), positions.end());
+  }
+  // The messages follow the creation without a gap.
+  ASSERT_EQ(all.size(), static_cast<std::size_t>(kTotal));
+  EXPECT_EQ(*all.begin(), 2);
+  EXPECT_EQ(*all.rbegin(), kTotal + 1);
+  auto messages = reader.read([&](Transaction& tx) { return tx.messages_after(w.group, 0, kTotal + 10); });
+  ASSERT_EQ(messages.size(), static_cast<std::size_t>(kTotal));
+  for (std::size_t i = 0; i < messages.size(); ++i) {
+    EXPECT_EQ(messages[i].seq, static_cast<Seq>(i + 1));
+    // Seqs follow positions: a later message never has an earlier position.
+    if (i > 0) {
+      EXPECT_GT(messages[i].pos, messages[i - 1].pos);
+    }
+  }
+  auto items = reader.read([&](Transaction& tx) { return tx.stream_since(w.bob, 0, 100000); });
+  EXPECT_EQ(items.size(), static_cast<std::size_t>(kTotal));
+}
+
+// Waits until one connection to `db` waits for a lock (a batch of another
+// store queued behind the stream lock), or `done` is ready. Returns true
+// for the first: there is no event to wait for across processes, so the
+// server's own view (pg_stat_activity) is polled, with a deadline.
+bool lock_waiter_or_done(const PgTestDatabase& db, const std::future<void>& done) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (done.wait_for(std::chrono::milliseconds(0)) == std::future_status::ready) return false;
+    if (db.query("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                 "AND wait_event_type = 'Lock'") != "0") {
+      return true;
+    }
+    done.wait_for(std::chrono::milliseconds(2));
+  }
+  ADD_FAILURE() << "no lock wait and no completion within 20 s";
+  return false;
+}
+
+// A removal on one node against a send on another, each started while the
+// other's batch is open (so the two always overlap, in both orders): the
+// membership check of a send must see exactly the removals committed before
+// its batch, and the message's position must fall inside the membership.
+// A batch that checked first and took its position later (the stream lock
+// taken late, or a check outside the write) fails here: the other node's
+// write would commit inside the open batch.
+TEST(PgStore, RemovalOnOneNodeStopsSendsOnAnother) {
+  PgTestDatabase db;
+  PgStore node_a({db.conninfo(), 2});
+  PgStore node_b({db.conninfo(), 2});
+  auto w = make_world(node_a);
+  auto send = [&](PgStore& node, const std::string& client_id) {
+    return node.write_blocking([&](Transaction& tx) {
+      // The rule, as messaging::send applies it.
+      if (!tx.member(w.group, w.bob)) return false;
+      tx.insert_message(text_message(w.group, w.bob, client_id), tx.next_position());
+      return true;
+    });
+  };
+  auto remove = [&](PgStore& node) {
+    node.write_blocking([&](Transaction& tx) {
+      Position pos = tx.next_position();
+      tx.emit(conversation_event(w.group, pos), Transaction::Keep::kStore);
+      tx.delete_member(w.group, w.bob);
+    });
+  };
+  auto rejoin = [&] {
+    node_a.write_blocking([&](Transaction& tx) {
+      Position pos = tx.next_position();
+      tx.insert_member({w.group, w.bob, Role::kMember, 3, pos, 0, 0});
+      tx.emit(conversation_event(w.group, pos), Transaction::Keep::kStore);
+    });
+  };
+
+  // 1. The send's batch is open (bob checked as a member) when node A's
+  // removal starts: the removal waits for the send, so the message
+  // belongs to the membership.
+  std::future<void> removal;
+  bool removal_waited = false;
+  bool sent = node_b.write_blocking([&](Transaction& tx) {
+    if (!tx.member(w.group, w.bob)) return false;
+    removal = std::async(std::launch::async, [&] { remove(node_a); });
+    removal_waited = lock_waiter_or_done(db, removal);
+    tx.insert_message(text_message(w.group, w.bob, "during-send"), tx.next_position());
+    return true;
+  });
+  removal.get();
+  EXPECT_TRUE(sent);
+  EXPECT_TRUE(removal_waited) << "node A's removal committed inside node B's open batch";
+
+  // 2. The removal's batch is open when node B's send starts: the send
+  // waits, then sees bob gone and is refused.
+  rejoin();
+  std::future<bool> late_send;
+  std::future<void> late_send_done;
+  bool send_waited = false;
+  node_a.write_blocking([&](Transaction& tx) {
+    Position pos = tx.next_position();
+    tx.emit(conversation_event(w.group, pos), Transaction::Keep::kStore);
+    std::promise<void> finished;
+    late_send_done = finished.get_future();
+    late_send = std::async(std::launch::async, [&, finished = std::move(finished)]() mutable {
+      bool ok = send(node_b, "during-removal");
+      finished.set_value();
+      return ok;
+    });
+    send_waited = lock_waiter_or_done(db, late_send_done);
+    tx.delete_member(w.group, w.bob);
+  });
+  EXPECT_FALSE(late_send.get()) << "a send on node B was accepted after bob's removal on node A";
+  EXPECT_TRUE(send_waited) << "node B's send committed inside node A's open removal";
+
+  // 3. Free-running races, many rounds: whatever the order, every accepted
+  // message lies inside one of bob's memberships.
+  constexpr int kRounds = 20;
+  for (int round = 0; round < kRounds; ++round) {
+    rejoin();
+    std::promise<void> go;
+    auto start = go.get_future().share();
+    auto racing_removal = std::async(std::launch::async, [&] {
+      start.wait();
+      remove(node_a);
+    });
+    auto sends = std::async(std::launch::async, [&] {
+      start.wait();
+      for (int i = 0; i < 5; ++i) send(node_b, fmt::format("r{}-{}", round, i));
+    });
+    go.set_value();
+    racing_removal.get();
+    sends.get();
+  }
+  auto bad = db.query(
+      "SELECT count(*) FROM messages g WHERE g.sender_id = " + std::to_string(w.bob) +
+      " AND NOT EXISTS (SELECT 1 FROM past_memberships p WHERE p.user_id = g.sender_id "
+      "AND p.conversation_id = g.conversation_id AND p.joined_pos < g.pos AND p.left_pos >= g.pos)");
+  EXPECT_EQ(bad, "0");
+  EXPECT_EQ(db.query("SELECT count(*) FROM messages WHERE client_id = 'during-send'"), "1");
+  EXPECT_EQ(db.query("SELECT count(*) FROM messages WHERE client_id = 'during-removal'"), "0");
+}
+
+// PostgreSQL ends the writer's connection (as a restart would): the writes
+// of that batch fail, none is acknowledged, and the next write reconnects.
+TEST(PgStore, LostConnectionFailsTheBatchAndReconnects) {
+  PgTestDatabase db;
+  PgStore store({db.conninfo(), 2});
+  auto w = make_world(store);
+  // Every connection to the database but the one asking (this ends the
+  // store's writer and its idle readers).
+  test::PgTestDatabase::admin_query(
+      "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE datname = '" + db.name() +
+      "' AND pid <> pg_backend_pid()");
+  EXPECT_THROW(store.write_blocking([&](Transaction& tx) {
+    tx.insert_message(text_message(w.group, w.alice, "lost"), tx.next_position());
+  }),
+               StorageError);
+  EXPECT_EQ(db.query("SELECT count(*) FROM messages"), "0");
+  auto sent = store.write_blocking([&](Transaction& tx) {
+    return tx.insert_message(text_message(w.group, w.alice, "lost"), tx.next_position());
+  });
+  EXPECT_EQ(sent.seq, 1);
+  // Readers broken the same way are replaced: a read may fail once.
+  bool read_ok = false;
+  for (int i = 0; i < 3 && !read_ok; ++i) {
+    try {
+      read_ok = store.read([&](Transaction& tx) { return tx.message_by_id(sent.id).has_value(); });
+    } catch (const StorageError&) {
+    }
+  }
+  EXPECT_TRUE(read_ok);
+}
+
+}  // namespace
+}  // namespace parley::storage::postgres

@@ -1,0 +1,1085 @@
+#include "storage/postgres/pg_transaction.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+#include "core/clock.hpp"
+#include "storage/postgres/database.hpp"
+
+namespace parley::storage::postgres {
+namespace {
+
+constexpr std::string_view kUserColumns =
+    "u.id, u.username, u.display_name, u.status_text, u.avatar_media_id, u.last_seen_visibility, "
+    "u.notifications_enabled, u.created_at, u.last_online_at, u.deleted_at IS NOT NULL, u.notification_previews";
+constexpr int kUserColumnCount = 11;
+
+// Reads the kUserColumns starting at `first`.
+User read_user(const Statement& row, int first = 0) {
+  User user;
+  user.id = row.int64(first);
+  user.username = row.text(first + 1);
+  user.display_name = row.text(first + 2);
+  user.status_text = row.text(first + 3);
+  user.avatar_media_id = row.optional_text(first + 4);
+  user.last_seen_visibility = static_cast<LastSeenVisibility>(row.int64(first + 5));
+  user.notifications_enabled = row.int64(first + 6) != 0;
+  user.created_at = row.int64(first + 7);
+  if (!row.is_null(first + 8)) user.last_online_at = row.int64(first + 8);
+  user.deleted = row.int64(first + 9) != 0;
+  user.notification_previews = row.int64(first + 10) != 0;
+  return user;
+}
+
+Session read_session(const Statement& row) {
+  return Session{row.int64(0), row.int64(1), row.text(2), row.int64(3), row.int64(4)};
+}
+
+Invitation read_invitation(const Statement& row) {
+  return Invitation{row.int64(0), row.int64(1), row.int64(2), row.int64(3)};
+}
+
+// Statements composed from the column lists above. Each call site keeps its
+// statement in a function-local static, so that it is built once, not on
+// every call of a hot path.
+std::string sql(std::string_view head, std::string_view tail = "") {
+  std::string s(head);
+  s += tail;
+  return s;
+}
+
+constexpr std::string_view kSessionColumns = "id, user_id, device_name, created_at, last_seen_at";
+constexpr std::string_view kInvitationColumns = "id, from_user, to_user, created_at";
+
+}  // namespace
+
+std::optional<User> PgTransaction::insert_user(const NewUser& user) {
+  Statement& insert = db_.prepare(
+      "INSERT INTO users (username, password_hash, display_name, created_at) VALUES (?1, ?2, ?3, ?4) "
+      "ON CONFLICT (username) DO NOTHING");
+  insert.bind(1, user.username).bind(2, user.password_hash).bind(3, user.display_name).bind(4, user.created_at);
+  insert.run();
+  if (db_.changes() == 0) return std::nullopt;
+  return user_by_id(db_.last_insert_rowid());
+}
+
+std::optional<User> PgTransaction::user_by_id(UserId id) {
+  static const std::string kSql = sql(sql("SELECT ", kUserColumns), " FROM users u WHERE u.id = ?1");
+  Statement& query = db_.prepare(kSql);
+  query.bind(1, id);
+  if (!query.step()) return std::nullopt;
+  return read_user(query);
+}
+
+std::optional<User> PgTransaction::user_by_username(std::string_view username) {
+  static const std::string kSql = sql(sql("SELECT ", kUserColumns), " FROM users u WHERE u.username = ?1");
+  Statement& query = db_.prepare(kSql);
+  query.bind(1, username);
+  if (!query.step()) return std::nullopt;
+  return read_user(query);
+}
+
+std::optional<std::string> PgTransaction::password_hash(UserId id) {
+  Statement& query = db_.prepare("SELECT password_hash FROM users WHERE id = ?1");
+  query.bind(1, id);
+  if (!query.step()) return std::nullopt;
+  return query.text(0);
+}
+
+void PgTransaction::set_password_hash(UserId id, std::string_view hash) {
+  db_.prepare("UPDATE users SET password_hash = ?2 WHERE id = ?1").bind(1, id).bind(2, hash).run();
+}
+
+std::vector<SessionId> PgTransaction::purge_account(UserId user, std::string_view placeholder_username,
+                                                       UnixMillis now) {
+  std::vector<SessionId> ended;
+  Statement& sessions = db_.prepare("SELECT id FROM sessions WHERE user_id = ?1");
+  sessions.bind(1, user);
+  while (sessions.step()) ended.push_back(sessions.int64(0));
+  sessions.reset();
+  db_.prepare("DELETE FROM sessions WHERE user_id = ?1").bind(1, user).run();
+  delete_two_factor(user);
+  db_.prepare("DELETE FROM conversation_mutes WHERE user_id = ?1").bind(1, user).run();
+  db_.prepare("DELETE FROM contacts WHERE user_id = ?1 OR contact_id = ?1").bind(1, user).run();
+  db_.prepare("DELETE FROM invitations WHERE from_user = ?1 OR to_user = ?1").bind(1, user).run();
+  db_.prepare("DELETE FROM blocks WHERE user_id = ?1 OR blocked_id = ?1").bind(1, user).run();
+  db_.prepare("DELETE FROM user_sticker_packs WHERE user_id = ?1").bind(1, user).run();
+  // Cleared first: the avatar is then a file nothing refers to.
+  db_.prepare(
+         "UPDATE users SET username = ?2, password_hash = '', display_name = 'Deleted user', status_text = '', "
+         "avatar_media_id = NULL, deleted_at = ?3 WHERE id = ?1")
+      .bind(1, user)
+      .bind(2, placeholder_username)
+      .bind(3, now)
+      .run();
+  // Stored events (for devices that resume) that show them: their own
+  // stream, and others' events carrying their profile (a user object under
+  // "user", "from", "to" or "peer": contact, invitation, block and member
+  // events). A resuming device then misses an event about someone who is
+  // gone anyway; gaps in positions are harmless (docs/protocol.md).
+  db_.prepare("DELETE FROM events WHERE user_id = ?1").bind(1, user).run();
+  db_.prepare(
+         "DELETE FROM events WHERE strpos(payload, '\"id\":' || ?1) > 0 AND jsonb_path_exists(payload::jsonb, "
+         "'$.** ? (@.user.id == $id || @.from.id == $id || @.to.id == $id || @.peer.id == $id)', "
+         "jsonb_build_object('id', ?1))")
+      .bind(1, user)
+      .run();
+  // Files others received stay theirs; the rest goes now.
+  std::vector<std::string> unused;
+  Statement& media = db_.prepare(
+      "SELECT id FROM media m WHERE owner_id = ?1 "
+      "AND NOT EXISTS (SELECT 1 FROM message_attachments a WHERE a.media_id = m.id) "
+      "AND NOT EXISTS (SELECT 1 FROM conversations c WHERE c.avatar_media_id = m.id)");
+  media.bind(1, user);
+  while (media.step()) unused.push_back(media.text(0));
+  media.reset();
+  for (const auto& id : unused) delete_media(id);
+  return ended;
+}
+
+void PgTransaction::reserve_username(std::string_view username_hash, UnixMillis until) {
+  db_.prepare(
+         "INSERT INTO reserved_usernames (username_hash, reserved_until) VALUES (?1, ?2) "
+         "ON CONFLICT (username_hash) DO UPDATE SET reserved_until = GREATEST(reserved_usernames.reserved_until, excluded.reserved_until)")
+      .bind_blob(1, username_hash)
+      .bind(2, until)
+      .run();
+}
+
+bool PgTransaction::username_reserved(std::string_view username_hash, UnixMillis now) {
+  Statement& query =
+      db_.prepare("SELECT 1 FROM reserved_usernames WHERE username_hash = ?1 AND reserved_until > ?2");
+  query.bind_blob(1, username_hash).bind(2, now);
+  bool reserved = query.step();
+  query.reset();
+  return reserved;
+}
+
+std::optional<TwoFactor> PgTransaction::two_factor(UserId user) {
+  Statement& query =
+      db_.prepare("SELECT secret, enabled, last_used_step, created_at FROM two_factor WHERE user_id = ?1");
+  query.bind(1, user);
+  if (!query.step()) return std::nullopt;
+  return TwoFactor{user, query.text(0), query.int64(1) != 0, query.int64(2), query.int64(3)};
+}
+
+void PgTransaction::begin_two_factor(UserId user, std::string_view secret, UnixMillis now) {
+  db_.prepare(
+         "INSERT INTO two_factor (user_id, secret, enabled, last_used_step, created_at) VALUES (?1, ?2, 0, -1, ?3) "
+         "ON CONFLICT (user_id) DO UPDATE SET secret = excluded.secret, last_used_step = -1, "
+         "created_at = excluded.created_at WHERE enabled = 0")
+      .bind(1, user)
+      .bind_blob(2, secret)
+      .bind(3, now)
+      .run();
+}
+
+bool PgTransaction::enable_two_factor(UserId user, std::int64_t step,
+                                          const std::vector<std::string>& recovery_code_hashes, UnixMillis now) {
+  db_.prepare(
+         "UPDATE two_factor SET enabled = 1, last_used_step = ?2, enabled_at = ?3 WHERE user_id = ?1 AND enabled = 0")
+      .bind(1, user)
+      .bind(2, step)
+      .bind(3, now)
+      .run();
+  if (db_.changes() == 0) return false;
+  db_.prepare("DELETE FROM recovery_codes WHERE user_id = ?1").bind(1, user).run();
+  for (const auto& hash : recovery_code_hashes) {
+    db_.prepare("INSERT INTO recovery_codes (user_id, code_hash) VALUES (?1, ?2)").bind(1, user).bind_blob(2, hash).run();
+  }
+  return true;
+}
+
+bool PgTransaction::use_two_factor_step(UserId user, std::int64_t step) {
+  db_.prepare("UPDATE two_factor SET last_used_step = ?2 WHERE user_id = ?1 AND enabled = 1 AND last_used_step < ?2")
+      .bind(1, user)
+      .bind(2, step)
+      .run();
+  return db_.changes() > 0;
+}
+
+bool PgTransaction::use_recovery_code(UserId user, std::string_view code_hash, UnixMillis now) {
+  db_.prepare("UPDATE recovery_codes SET used_at = ?3 WHERE user_id = ?1 AND code_hash = ?2 AND used_at IS NULL")
+      .bind(1, user)
+      .bind_blob(2, code_hash)
+      .bind(3, now)
+      .run();
+  return db_.changes() > 0;
+}
+
+int PgTransaction::unused_recovery_codes(UserId user) {
+  Statement& query = db_.prepare("SELECT count(*) FROM recovery_codes WHERE user_id = ?1 AND used_at IS NULL");
+  query.bind(1, user);
+  query.step();
+  return static_cast<int>(query.int64(0));
+}
+
+void PgTransaction::delete_two_factor(UserId user) {
+  db_.prepare("DELETE FROM recovery_codes WHERE user_id = ?1").bind(1, user).run();
+  db_.prepare("DELETE FROM two_factor WHERE user_id = ?1").bind(1, user).run();
+}
+
+void PgTransaction::update_user(UserId id, const ProfilePatch& patch) {
+  // COALESCE keeps a column when its parameter is NULL; the avatar needs a
+  // separate flag because NULL is also a value it can be set to.
+  Statement& update = db_.prepare(
+      "UPDATE users SET display_name = COALESCE(?2, display_name), status_text = COALESCE(?3, status_text), "
+      "avatar_media_id = CASE WHEN ?4 = 1 THEN ?5 ELSE avatar_media_id END, "
+      "last_seen_visibility = COALESCE(?6, last_seen_visibility), "
+      "notifications_enabled = COALESCE(?7, notifications_enabled), "
+      "notification_previews = COALESCE(?8, notification_previews) WHERE id = ?1");
+  update.bind(1, id).bind_optional(2, patch.display_name).bind_optional(3, patch.status_text);
+  update.bind(4, std::int64_t{patch.avatar_media_id.has_value()});
+  update.bind_optional(5, patch.avatar_media_id ? *patch.avatar_media_id : std::nullopt);
+  if (patch.last_seen_visibility) {
+    update.bind(6, static_cast<std::int64_t>(*patch.last_seen_visibility));
+  } else {
+    update.bind_null(6);
+  }
+  if (patch.notifications_enabled) {
+    update.bind(7, std::int64_t{*patch.notifications_enabled});
+  } else {
+    update.bind_null(7);
+  }
+  if (patch.notification_previews) {
+    update.bind(8, std::int64_t{*patch.notification_previews});
+  } else {
+    update.bind_null(8);
+  }
+  update.run();
+}
+
+std::vector<ConversationMute> PgTransaction::mutes(UserId user) {
+  Statement& query = db_.prepare(
+      "SELECT conversation_id, muted_until FROM conversation_mutes WHERE user_id = ?1 ORDER BY conversation_id");
+  query.bind(1, user);
+  std::vector<ConversationMute> result;
+  while (query.step()) result.push_back({query.int64(0), query.int64(1)});
+  return result;
+}
+
+void PgTransaction::set_mute(UserId user, ConversationId conversation, UnixMillis until) {
+  db_.prepare(
+         "INSERT INTO conversation_mutes (user_id, conversation_id, muted_until) VALUES (?1, ?2, ?3) "
+         "ON CONFLICT (user_id, conversation_id) DO UPDATE SET muted_until = excluded.muted_until")
+      .bind(1, user)
+      .bind(2, conversation)
+      .bind(3, until)
+      .run();
+}
+
+bool PgTransaction::delete_mute(UserId user, ConversationId conversation) {
+  db_.prepare("DELETE FROM conversation_mutes WHERE user_id = ?1 AND conversation_id = ?2")
+      .bind(1, user)
+      .bind(2, conversation)
+      .run();
+  return db_.changes() > 0;
+}
+
+Session PgTransaction::insert_session(UserId user, std::string_view token_hash, std::string_view device_name,
+                                          UnixMillis now) {
+  db_.prepare(
+         "INSERT INTO sessions (user_id, token_hash, device_name, created_at, last_seen_at) "
+         "VALUES (?1, ?2, ?3, ?4, ?4)")
+      .bind(1, user)
+      .bind_blob(2, token_hash)
+      .bind(3, device_name)
+      .bind(4, now)
+      .run();
+  return Session{db_.last_insert_rowid(), user, std::string(device_name), now, now};
+}
+
+std::optional<Session> PgTransaction::session_by_token_hash(std::string_view token_hash) {
+  static const std::string kSql = sql(sql("SELECT ", kSessionColumns), " FROM sessions WHERE token_hash = ?1");
+  Statement& query = db_.prepare(kSql);
+  query.bind_blob(1, token_hash);
+  if (!query.step()) return std::nullopt;
+  return read_session(query);
+}
+
+std::vector<Session> PgTransaction::sessions(UserId user) {
+  static const std::string kSql = sql(sql("SELECT ", kSessionColumns), " FROM sessions WHERE user_id = ?1 ORDER BY id");
+  Statement& query = db_.prepare(kSql);
+  query.bind(1, user);
+  std::vector<Session> result;
+  while (query.step()) result.push_back(read_session(query));
+  return result;
+}
+
+void PgTransaction::touch_session(SessionId id, UnixMillis now) {
+  db_.prepare("UPDATE sessions SET last_seen_at = ?2 WHERE id = ?1").bind(1, id).bind(2, now).run();
+}
+
+bool PgTransaction::delete_session(UserId user, SessionId id) {
+  db_.prepare("DELETE FROM sessions WHERE id = ?1 AND user_id = ?2").bind(1, id).bind(2, user).run();
+  return db_.changes() > 0;
+}
+
+std::vector<SessionId> PgTransaction::delete_other_sessions(UserId user, SessionId keep) {
+  Statement& query = db_.prepare("DELETE FROM sessions WHERE user_id = ?1 AND id != ?2 RETURNING id");
+  query.bind(1, user).bind(2, keep);
+  std::vector<SessionId> ids;
+  while (query.step()) ids.push_back(query.int64(0));
+  return ids;
+}
+
+std::vector<SessionId> PgTransaction::delete_sessions_idle_since(UnixMillis cutoff) {
+  Statement& query = db_.prepare("DELETE FROM sessions WHERE last_seen_at < ?1 RETURNING id");
+  query.bind(1, cutoff);
+  std::vector<SessionId> ids;
+  while (query.step()) ids.push_back(query.int64(0));
+  return ids;
+}
+
+Invitation PgTransaction::insert_invitation(UserId from, UserId to, UnixMillis now) {
+  db_.prepare("INSERT INTO invitations (from_user, to_user, created_at) VALUES (?1, ?2, ?3)")
+      .bind(1, from)
+      .bind(2, to)
+      .bind(3, now)
+      .run();
+  return Invitation{db_.last_insert_rowid(), from, to, now};
+}
+
+std::optional<Invitation> PgTransaction::invitation_by_id(InvitationId id) {
+  static const std::string kSql = sql(sql("SELECT ", kInvitationColumns), " FROM invitations WHERE id = ?1");
+  Statement& query = db_.prepare(kSql);
+  query.bind(1, id);
+  if (!query.step()) return std::nullopt;
+  return read_invitation(query);
+}
+
+std::optional<Invitation> PgTransaction::invitation_between(UserId from, UserId to) {
+  static const std::string kSql =
+      sql(sql("SELECT ", kInvitationColumns), " FROM invitations WHERE from_user = ?1 AND to_user = ?2");
+  Statement& query = db_.prepare(kSql);
+  query.bind(1, from).bind(2, to);
+  if (!query.step()) return std::nullopt;
+  return read_invitation(query);
+}
+
+std::vector<Invitation> PgTransaction::invitations_to(UserId user) {
+  static const std::string kSql =
+      sql(sql("SELECT ", kInvitationColumns), " FROM invitations WHERE to_user = ?1 ORDER BY id");
+  Statement& query = db_.prepare(kSql);
+  query.bind(1, user);
+  std::vector<Invitation> result;
+  while (query.step()) result.push_back(read_invitation(query));
+  return result;
+}
+
+std::vector<Invitation> PgTransaction::invitations_from(UserId user) {
+  static const std::string kSql =
+      sql(sql("SELECT ", kInvitationColumns), " FROM invitations WHERE from_user = ?1 ORDER BY id");
+  Statement& query = db_.prepare(kSql);
+  query.bind(1, user);
+  std::vector<Invitation> result;
+  while (query.step()) result.push_back(read_invitation(query));
+  return result;
+}
+
+void PgTransaction::delete_invitation(InvitationId id) {
+  db_.prepare("DELETE FROM invitations WHERE id = ?1").bind(1, id).run();
+}
+
+bool PgTransaction::are_contacts(UserId a, UserId b) {
+  Statement& query = db_.prepare("SELECT 1 FROM contacts WHERE user_id = ?1 AND contact_id = ?2");
+  query.bind(1, a).bind(2, b);
+  return query.step();
+}
+
+void PgTransaction::insert_contact_pair(UserId a, UserId b, UnixMillis now) {
+  Statement& insert = db_.prepare(
+      "INSERT INTO contacts (user_id, contact_id, created_at) VALUES (?1, ?2, ?3), (?2, ?1, ?3) "
+      "ON CONFLICT DO NOTHING");
+  insert.bind(1, a).bind(2, b).bind(3, now).run();
+}
+
+bool PgTransaction::delete_contact_pair(UserId a, UserId b) {
+  db_.prepare(
+         "DELETE FROM contacts WHERE (user_id = ?1 AND contact_id = ?2) OR (user_id = ?2 AND contact_id = ?1)")
+      .bind(1, a)
+      .bind(2, b)
+      .run();
+  return db_.changes() > 0;
+}
+
+std::vector<Contact> PgTransaction::contacts(UserId user) {
+  static const std::string kSql = sql(sql("SELECT ", kUserColumns),
+                                      ", c.created_at FROM contacts c JOIN users u ON u.id = c.contact_id "
+                                      "WHERE c.user_id = ?1 ORDER BY u.username");
+  Statement& query = db_.prepare(kSql);
+  query.bind(1, user);
+  std::vector<Contact> result;
+  while (query.step()) result.push_back({read_user(query), query.int64(kUserColumnCount)});
+  return result;
+}
+
+bool PgTransaction::block_between(UserId a, UserId b) {
+  Statement& query = db_.prepare(
+      "SELECT 1 FROM blocks WHERE (user_id = ?1 AND blocked_id = ?2) OR (user_id = ?2 AND blocked_id = ?1)");
+  query.bind(1, a).bind(2, b);
+  return query.step();
+}
+
+bool PgTransaction::insert_block(UserId user, UserId blocked, UnixMillis now) {
+  db_.prepare("INSERT INTO blocks (user_id, blocked_id, created_at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING")
+      .bind(1, user)
+      .bind(2, blocked)
+      .bind(3, now)
+      .run();
+  bool added = db_.changes() > 0;
+  return added;
+}
+
+bool PgTransaction::delete_block(UserId user, UserId blocked) {
+  db_.prepare("DELETE FROM blocks WHERE user_id = ?1 AND blocked_id = ?2").bind(1, user).bind(2, blocked).run();
+  bool removed = db_.changes() > 0;
+  return removed;
+}
+
+std::vector<Block> PgTransaction::blocks(UserId user) {
+  static const std::string kSql = sql(sql("SELECT ", kUserColumns),
+                                      ", b.created_at FROM blocks b JOIN users u ON u.id = b.blocked_id "
+                                      "WHERE b.user_id = ?1 ORDER BY u.username");
+  Statement& query = db_.prepare(kSql);
+  query.bind(1, user);
+  std::vector<Block> result;
+  while (query.step()) result.push_back({read_user(query), query.int64(kUserColumnCount)});
+  return result;
+}
+
+void PgTransaction::set_last_online(UserId user, UnixMillis when) {
+  db_.prepare("UPDATE users SET last_online_at = ?2 WHERE id = ?1").bind(1, user).bind(2, when).run();
+}
+
+// --- Conversations --------------------------------------------------------
+
+namespace {
+
+constexpr std::string_view kConversationColumns =
+    "c.id, c.kind, c.name, c.topic, c.created_by, c.created_at, c.last_seq, c.last_pos, c.avatar_media_id";
+constexpr int kConversationColumnCount = 9;
+
+Conversation read_conversation(const Statement& row, int first = 0) {
+  Conversation c;
+  c.id = row.int64(first);
+  c.kind = static_cast<ConversationKind>(row.int64(first + 1));
+  c.name = row.text(first + 2);
+  c.topic = row.text(first + 3);
+  c.created_by = row.int64(first + 4);
+  c.created_at = row.int64(first + 5);
+  c.last_seq = row.int64(first + 6);
+  c.last_pos = row.int64(first + 7);
+  c.avatar_media_id = row.optional_text(first + 8);
+  return c;
+}
+
+constexpr std::string_view kMemberColumns =
+    "m.conversation_id, m.user_id, m.role, m.joined_at, m.joined_pos, m.read_seq, m.delivered_seq";
+constexpr int kMemberColumnCount = 7;
+
+Member read_member(const Statement& row, int first = 0) {
+  Member m;
+  m.conversation_id = row.int64(first);
+  m.user_id = row.int64(first + 1);
+  m.role = static_cast<Role>(row.int64(first + 2));
+  m.joined_at = row.int64(first + 3);
+  m.joined_pos = row.int64(first + 4);
+  m.read_seq = row.int64(first + 5);
+  m.delivered_seq = row.int64(first + 6);
+  return m;
+}
+
+constexpr std::string_view kMessageColumns =
+    "g.id, g.conversation_id, g.seq, g.pos, g.sender_id, g.client_id, g.body, g.reply_to_id, g.created_at, "
+    "g.edited_at, g.deleted_at, g.attachment_count";
+
+Message read_message(const Statement& row, int first = 0) {
+  Message m;
+  m.id = row.int64(first);
+  m.conversation_id = row.int64(first + 1);
+  m.seq = row.int64(first + 2);
+  m.pos = row.int64(first + 3);
+  m.sender_id = row.int64(first + 4);
+  m.client_id = row.text(first + 5);
+  m.body = row.text(first + 6);
+  if (!row.is_null(first + 7)) m.reply_to_id = row.int64(first + 7);
+  m.created_at = row.int64(first + 8);
+  if (!row.is_null(first + 9)) m.edited_at = row.int64(first + 9);
+  if (!row.is_null(first + 10)) m.deleted_at = row.int64(first + 10);
+  m.attachment_count = row.int64(first + 11);
+  return m;
+}
+
+}  // namespace
+
+Conversation PgTransaction::insert_conversation(ConversationKind kind, std::string_view name,
+                                                    std::string_view topic,
+                                                    const std::optional<std::string>& direct_key, UserId creator,
+                                                    UnixMillis now) {
+  db_.prepare(
+         "INSERT INTO conversations (kind, name, topic, direct_key, created_by, created_at) "
+         "VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+      .bind(1, static_cast<std::int64_t>(kind))
+      .bind(2, name)
+      .bind(3, topic)
+      .bind_optional(4, direct_key)
+      .bind(5, creator)
+      .bind(6, now)
+      .run();
+  return *conversation_by_id(db_.last_insert_rowid());
+}
+
+std::optional<Conversation> PgTransaction::conversation_by_id(ConversationId id) {
+  static const std::string kSql = sql(sql("SELECT ", kConversationColumns), " FROM conversations c WHERE c.id = ?1");
+  Statement& query = db_.prepare(kSql);
+  query.bind(1, id);
+  if (!query.step()) return std::nullopt;
+  return read_conversation(query);
+}
+
+std::optional<Conversation> PgTransaction::conversation_by_direct_key(std::string_view direct_key) {
+  static const std::string kSql =
+      sql(sql("SELECT ", kConversationColumns), " FROM conversations c WHERE c.direct_key = ?1");
+  Statement& query = db_.prepare(kSql);
+  query.bind(1, direct_key);
+  if (!query.step()) return std::nullopt;
+  return read_conversation(query);
+}
+
+void PgTransaction::update_conversation(ConversationId id, const std::optional<std::string>& name,
+                                            const std::optional<std::string>& topic) {
+  db_.prepare("UPDATE conversations SET name = COALESCE(?2, name), topic = COALESCE(?3, topic) WHERE id = ?1")
+      .bind(1, id)
+      .bind_optional(2, name)
+      .bind_optional(3, topic)
+      .run();
+}
+
+std::vector<ConversationSummary> PgTransaction::conversations_of(UserId user) {
+  static const std::string kSql =
+      sql(sql(sql(sql("SELECT ", kConversationColumns), ", "), kMemberColumns),
+          ", (SELECT COUNT(*) FROM members x WHERE x.conversation_id = c.id), "
+          "(SELECT COUNT(*) FROM messages u WHERE u.conversation_id = c.id AND u.seq > m.read_seq "
+          "AND u.sender_id != m.user_id AND u.deleted_at IS NULL) "
+          "FROM members m JOIN conversations c ON c.id = m.conversation_id WHERE m.user_id = ?1 "
+          "ORDER BY c.last_pos DESC, c.id DESC");
+  Statement& query = db_.prepare(kSql);
+  query.bind(1, user);
+  std::vector<ConversationSummary> result;
+  while (query.step()) {
+    ConversationSummary summary;
+    summary.conversation = read_conversation(query);
+    summary.membership = read_member(query, kConversationColumnCount);
+    summary.member_count = static_cast<std::size_t>(query.int64(kConversationColumnCount + kMemberColumnCount));
+    summary.unread_count = static_cast<std::size_t>(query.int64(kConversationColumnCount + kMemberColumnCount + 1));
+    result.push_back(std::move(summary));
+  }
+  for (auto& summary : result) {
+    if (summary.conversation.last_seq == 0) continue;
+    auto last = messages_before(summary.conversation.id, summary.conversation.last_seq + 1, 1);
+    if (!last.empty()) summary.last_message = std::move(last.front());
+  }
+  return result;
+}
+
+std::optional<Member> PgTransaction::member(ConversationId conversation, UserId user) {
+  static const std::string kSql =
+      sql(sql("SELECT ", kMemberColumns), " FROM members m WHERE m.conversation_id = ?1 AND m.user_id = ?2");
+  Statement& query = db_.prepare(kSql);
+  query.bind(1, conversation).bind(2, user);
+  if (!query.step()) return std::nullopt;
+  return read_member(query);
+}
+
+std::vector<Member> PgTransaction::members(ConversationId conversation) {
+  static const std::string kSql = sql(sql("SELECT ", kMemberColumns),
+                                      " FROM members m WHERE m.conversation_id = ?1 ORDER BY m.joined_pos, m.user_id");
+  Statement& query = db_.prepare(kSql);
+  query.bind(1, conversation);
+  std::vector<Member> result;
+  while (query.step()) result.push_back(read_member(query));
+  return result;
+}
+
+std::vector<UserId> PgTransaction::member_ids(ConversationId conversation) {
+  Statement& query = db_.prepare("SELECT user_id FROM members WHERE conversation_id = ?1");
+  query.bind(1, conversation);
+  std::vector<UserId> result;
+  while (query.step()) result.push_back(query.int64(0));
+  return result;
+}
+
+void PgTransaction::insert_member(const Member& m) {
+  db_.prepare(
+         "INSERT INTO members (conversation_id, user_id, role, joined_at, joined_pos, read_seq, delivered_seq) "
+         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")
+      .bind(1, m.conversation_id)
+      .bind(2, m.user_id)
+      .bind(3, static_cast<std::int64_t>(m.role))
+      .bind(4, m.joined_at)
+      .bind(5, m.joined_pos)
+      .bind(6, m.read_seq)
+      .bind(7, m.delivered_seq)
+      .run();
+}
+
+bool PgTransaction::delete_member(ConversationId conversation, UserId user) {
+  // The membership ends at the newest position: its devices resume through
+  // everything up to here.
+  Statement& end = db_.prepare(
+      "INSERT INTO past_memberships (conversation_id, user_id, joined_pos, left_pos) "
+      "SELECT conversation_id, user_id, joined_pos, ?3 FROM members WHERE conversation_id = ?1 AND user_id = ?2");
+  end.bind(1, conversation).bind(2, user).bind(3, current_position()).run();
+  db_.prepare("DELETE FROM members WHERE conversation_id = ?1 AND user_id = ?2").bind(1, conversation).bind(2, user).run();
+  return db_.changes() > 0;
+}
+
+void PgTransaction::set_role(ConversationId conversation, UserId user, Role role) {
+  db_.prepare("UPDATE members SET role = ?3 WHERE conversation_id = ?1 AND user_id = ?2")
+      .bind(1, conversation)
+      .bind(2, user)
+      .bind(3, static_cast<std::int64_t>(role))
+      .run();
+}
+
+bool PgTransaction::advance_read(ConversationId conversation, UserId user, Seq seq) {
+  db_.prepare("UPDATE members SET read_seq = ?3 WHERE conversation_id = ?1 AND user_id = ?2 AND read_seq < ?3")
+      .bind(1, conversation)
+      .bind(2, user)
+      .bind(3, seq)
+      .run();
+  return db_.changes() > 0;
+}
+
+bool PgTransaction::advance_delivered(ConversationId conversation, UserId user, Seq seq) {
+  db_.prepare(
+         "UPDATE members SET delivered_seq = ?3 WHERE conversation_id = ?1 AND user_id = ?2 AND delivered_seq < ?3")
+      .bind(1, conversation)
+      .bind(2, user)
+      .bind(3, seq)
+      .run();
+  return db_.changes() > 0;
+}
+
+// --- Messages -------------------------------------------------------------
+
+Message PgTransaction::insert_message(const NewMessage& message, Position pos) {
+  return *insert_message_row(message, pos, false);
+}
+
+std::optional<Message> PgTransaction::insert_message_if_new(const NewMessage& message, Position pos) {
+  return insert_message_row(message, pos, true);
+}
+
+std::optional<Message> PgTransaction::insert_message_row(const NewMessage& message, Position pos, bool if_new) {
+  // The conversation's row is the seq counter. The UPDATE locks the row
+  // until commit and reads its newest committed version (READ COMMITTED),
+  // so writers on any node take seqs one after another, without gaps: a
+  // batch that fails rolls its increment back. An idempotent send takes no
+  // seq when its client_id was used: the check is the unique index's probe
+  // in the same statement. Write batches run one at a time (the stream
+  // lock, PgStore), so nothing can store that client_id between the check
+  // and the INSERT below.
+  constexpr std::string_view kCounter =
+      "UPDATE conversations SET last_seq = last_seq + 1, last_pos = ?2 WHERE id = ?1 RETURNING last_seq";
+  constexpr std::string_view kCounterIfNew =
+      "UPDATE conversations SET last_seq = last_seq + 1, last_pos = ?2 WHERE id = ?1 AND NOT EXISTS "
+      "(SELECT 1 FROM messages WHERE sender_id = ?3 AND client_id = ?4) RETURNING last_seq";
+  Statement& counter = db_.prepare(if_new ? kCounterIfNew : kCounter);
+  counter.bind(1, message.conversation_id).bind(2, pos);
+  if (if_new) counter.bind(3, message.sender_id).bind(4, message.client_id);
+  if (!counter.step()) {
+    counter.reset();
+    if (if_new && conversation_by_id(message.conversation_id)) return std::nullopt;
+    throw StorageError("insert_message: no such conversation");
+  }
+  Seq seq = counter.int64(0);
+  counter.reset();
+  Statement& insert = db_.prepare(
+         "INSERT INTO messages (conversation_id, seq, pos, sender_id, client_id, body, reply_to_id, created_at, "
+         "attachment_count) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) RETURNING id");
+  insert.bind(1, message.conversation_id)
+      .bind(2, seq)
+      .bind(3, pos)
+      .bind(4, message.sender_id)
+      .bind_static(5, message.client_id)
+      .bind_static(6, message.body)
+      .bind_optional_int(7, message.reply_to_id)
+      .bind(8, message.created_at)
+      .bind(9, static_cast<std::int64_t>(message.attachments.size()));
+  insert.step();
+  MessageId id = insert.int64(0);
+  insert.reset();
+  // Nothing more for a message without attachments (the common send).
+  for (std::size_t i = 0; i < message.attachments.size(); ++i) {
+    db_.prepare("INSERT INTO message_attachments (message_id, media_id, position) VALUES (?1, ?2, ?3)")
+        .bind(1, id)
+        .bind(2, message.attachments[i])
+        .bind(3, static_cast<std::int64_t>(i))
+        .run();
+  }
+  for (UserId user : message.mentions) {
+    db_.prepare("INSERT INTO mentions (message_id, user_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING").bind(1, id).bind(2, user).run();
+  }
+  Message stored;
+  stored.id = id;
+  stored.conversation_id = message.conversation_id;
+  stored.seq = seq;
+  stored.pos = pos;
+  stored.sender_id = message.sender_id;
+  stored.client_id = message.client_id;
+  stored.body = message.body;
+  stored.reply_to_id = message.reply_to_id;
+  stored.created_at = message.created_at;
+  stored.attachment_count = static_cast<std::int64_t>(message.attachments.size());
+  if (stored.attachment_count > 0) load_attachments(stored);
+  stored.mentions = message.mentions;
+  std::sort(stored.mentions.begin(), stored.mentions.end());
+  stored.mentions.erase(std::unique(stored.mentions.begin(), stored.mentions.end()), stored.mentions.end());
+  if (message.sticker_id) {
+    db_.prepare("INSERT INTO message_stickers (message_id, sticker_id) VALUES (?1, ?2)")
+        .bind(1, id)
+        .bind(2, *message.sticker_id)
+        .run();
+    load_sticker(stored);
+  }
+  return stored;
+}
+
+namespace {
+
+// "SELECT <message columns> <from_where>", for query_messages(); callers keep
+// the result in a static so that it is built once.
+std::string select_messages(std::string_view from_where) {
+  return sql(sql(sql("SELECT ", kMessageColumns), " "), from_where);
+}
+
+}  // namespace
+
+std::vector<Message> PgTransaction::query_messages(std::string_view select,
+                                                       const std::function<void(Statement&)>& bind) {
+  Statement& query = db_.prepare(select);
+  bind(query);
+  std::vector<Message> result;
+  while (query.step()) result.push_back(read_message(query));
+  load_details(result);
+  return result;
+}
+
+void PgTransaction::load_details(std::vector<Message>& messages) {
+  for (auto& message : messages) load_details(message);
+}
+
+void PgTransaction::load_details(Message& message) {
+  message.mentions.clear();
+  message.reactions.clear();
+  message.attachments.clear();
+  load_sticker(message);
+  if (message.deleted_at) return;
+  if (message.attachment_count > 0) load_attachments(message);
+  Statement& mentions = db_.prepare("SELECT user_id FROM mentions WHERE message_id = ?1 ORDER BY user_id");
+  mentions.bind(1, message.id);
+  while (mentions.step()) message.mentions.push_back(mentions.int64(0));
+  Statement& reactions =
+      db_.prepare("SELECT emoji, user_id FROM reactions WHERE message_id = ?1 ORDER BY emoji, created_at, user_id");
+  reactions.bind(1, message.id);
+  while (reactions.step()) message.reactions.emplace_back(reactions.text(0), reactions.int64(1));
+}
+
+bool PgTransaction::load_details_as_of(Message& message, Position end) {
+  message.mentions.clear();
+  message.reactions.clear();
+  message.attachments.clear();
+  // A sticker never changes (edits of sticker messages are refused).
+  load_sticker(message);
+  // A deleted message's content is gone from every table: the tombstone is
+  // all anyone gets, whenever they left.
+  if (message.deleted_at) return true;
+  // Attachments never change while the message exists: as of any end they
+  // are what they are now.
+  if (message.attachment_count > 0) load_attachments(message);
+  // The oldest version that lasted through `end`, if an edit came after it;
+  // else the row is as it was at `end`.
+  Statement& version = db_.prepare(
+      "SELECT body, mentions, edited_at FROM message_versions WHERE message_id = ?1 AND through_pos >= ?2 "
+      "ORDER BY through_pos LIMIT 1");
+  version.bind(1, message.id).bind(2, end);
+  if (version.step()) {
+    if (version.is_null(0)) return false;  // overwritten before versions were kept: unknown
+    message.body = version.text(0);
+    message.edited_at = version.is_null(2) ? std::nullopt : std::optional<UnixMillis>(version.int64(2));
+    Statement& mentions =
+        db_.prepare("SELECT value::BIGINT FROM jsonb_array_elements_text(?1::jsonb) AS value ORDER BY 1");
+    mentions.bind(1, version.text(1));
+    while (mentions.step()) message.mentions.push_back(mentions.int64(0));
+  } else {
+    Statement& mentions = db_.prepare("SELECT user_id FROM mentions WHERE message_id = ?1 ORDER BY user_id");
+    mentions.bind(1, message.id);
+    while (mentions.step()) message.mentions.push_back(mentions.int64(0));
+  }
+  // Reactions added by then, current or since taken back.
+  Statement& reactions = db_.prepare(
+      "SELECT emoji, user_id, created_at FROM reactions WHERE message_id = ?1 AND added_after < ?2 "
+      "UNION ALL SELECT emoji, user_id, created_at FROM past_reactions "
+      "WHERE message_id = ?1 AND added_after < ?2 AND removed_after >= ?2 ORDER BY 1, 3, 2");
+  reactions.bind(1, message.id).bind(2, end);
+  while (reactions.step()) message.reactions.emplace_back(reactions.text(0), reactions.int64(1));
+  return true;
+}
+
+std::optional<Message> PgTransaction::message_by_id(MessageId id) {
+  static const std::string kSql = select_messages("FROM messages g WHERE g.id = ?1");
+  auto found = query_messages(kSql, [&](Statement& q) { q.bind(1, id); });
+  if (found.empty()) return std::nullopt;
+  return std::move(found.front());
+}
+
+std::optional<Message> PgTransaction::message_by_client_id(UserId sender, std::string_view client_id) {
+  static const std::string kSql = select_messages("FROM messages g WHERE g.sender_id = ?1 AND g.client_id = ?2");
+  auto found = query_messages(kSql, [&](Statement& q) { q.bind(1, sender).bind(2, client_id); });
+  if (found.empty()) return std::nullopt;
+  return std::move(found.front());
+}
+
+void PgTransaction::edit_message(MessageId id, std::string_view body, const std::vector<UserId>& mentions,
+                                     UnixMillis now) {
+  // The content being replaced lasted through the newest position. Kept
+  // only if an ex-member saw the message (a membership that ended after it
+  // was sent, and began before): their devices must still see it as it was.
+  // Memberships that end later end after this edit and need only the new
+  // content.
+  db_.prepare(
+         "INSERT INTO message_versions (message_id, through_pos, body, mentions, edited_at) "
+         "SELECT g.id, ?2, g.body, "
+         "COALESCE((SELECT json_agg(user_id ORDER BY user_id) FROM mentions WHERE message_id = g.id)::TEXT, '[]'), "
+         "g.edited_at FROM messages g WHERE g.id = ?1 AND EXISTS (SELECT 1 FROM "
+         "past_memberships p WHERE p.conversation_id = g.conversation_id AND p.left_pos >= g.pos "
+         "AND p.joined_pos < g.pos) ON CONFLICT DO NOTHING")
+      .bind(1, id)
+      .bind(2, current_position())
+      .run();
+  db_.prepare("UPDATE messages SET body = ?2, edited_at = ?3 WHERE id = ?1").bind(1, id).bind(2, body).bind(3, now).run();
+  db_.prepare("DELETE FROM mentions WHERE message_id = ?1").bind(1, id).run();
+  for (UserId user : mentions) {
+    db_.prepare("INSERT INTO mentions (message_id, user_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING").bind(1, id).bind(2, user).run();
+  }
+}
+
+void PgTransaction::delete_message(MessageId id, UnixMillis now) {
+  // Every stored copy of the content: the row (and when it was last edited),
+  // its attachments, mentions, reactions, the versions and reactions kept for ex-members, and
+  // the stored events that carry any of it. PostgreSQL leaves the old row
+  // versions until VACUUM reclaims them (autovacuum; docs/security.md).
+  db_.prepare("UPDATE messages SET body = '', edited_at = NULL, deleted_at = ?2, attachment_count = 0 WHERE id = ?1")
+      .bind(1, id)
+      .bind(2, now)
+      .run();
+  db_.prepare("DELETE FROM mentions WHERE message_id = ?1").bind(1, id).run();
+  db_.prepare("DELETE FROM reactions WHERE message_id = ?1").bind(1, id).run();
+  // Its files are no longer shared through it; one that nothing else
+  // refers to becomes an orphan (migration 0006) and is swept later.
+  db_.prepare("DELETE FROM message_attachments WHERE message_id = ?1").bind(1, id).run();
+  db_.prepare("DELETE FROM message_stickers WHERE message_id = ?1").bind(1, id).run();
+  db_.prepare("DELETE FROM message_versions WHERE message_id = ?1").bind(1, id).run();
+  db_.prepare("DELETE FROM past_reactions WHERE message_id = ?1").bind(1, id).run();
+  db_.prepare("DELETE FROM events WHERE message_id = ?1").bind(1, id).run();
+}
+
+bool PgTransaction::add_reaction(MessageId id, UserId user, std::string_view emoji, UnixMillis now) {
+  db_.prepare(
+         "INSERT INTO reactions (message_id, user_id, emoji, created_at, added_after) "
+         "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING")
+      .bind(1, id)
+      .bind(2, user)
+      .bind(3, emoji)
+      .bind(4, now)
+      .bind(5, current_position())
+      .run();
+  return db_.changes() > 0;
+}
+
+bool PgTransaction::remove_reaction(MessageId id, UserId user, std::string_view emoji) {
+  // Kept while an ex-member who saw it needs it (see edit_message).
+  db_.prepare(
+         "INSERT INTO past_reactions (message_id, user_id, emoji, created_at, added_after, removed_after) "
+         "SELECT r.message_id, r.user_id, r.emoji, r.created_at, r.added_after, ?4 FROM reactions r "
+         "JOIN messages g ON g.id = r.message_id WHERE r.message_id = ?1 AND r.user_id = ?2 AND r.emoji = ?3 "
+         "AND EXISTS (SELECT 1 FROM past_memberships p WHERE p.conversation_id = g.conversation_id "
+         "AND p.left_pos > r.added_after AND p.left_pos >= g.pos AND p.joined_pos < g.pos) ON CONFLICT DO NOTHING")
+      .bind(1, id)
+      .bind(2, user)
+      .bind(3, emoji)
+      .bind(4, current_position())
+      .run();
+  db_.prepare("DELETE FROM reactions WHERE message_id = ?1 AND user_id = ?2 AND emoji = ?3")
+      .bind(1, id)
+      .bind(2, user)
+      .bind(3, emoji)
+      .run();
+  return db_.changes() > 0;
+}
+
+std::vector<Message> PgTransaction::messages_before(ConversationId conversation, Seq before, std::size_t limit) {
+  static const std::string kSql =
+      select_messages("FROM messages g WHERE g.conversation_id = ?1 AND g.seq < ?2 ORDER BY g.seq DESC LIMIT ?3");
+  auto page = query_messages(
+      kSql, [&](Statement& q) { q.bind(1, conversation).bind(2, before).bind(3, static_cast<std::int64_t>(limit)); });
+  std::reverse(page.begin(), page.end());
+  return page;
+}
+
+std::vector<Message> PgTransaction::messages_after(ConversationId conversation, Seq after, std::size_t limit) {
+  static const std::string kSql =
+      select_messages("FROM messages g WHERE g.conversation_id = ?1 AND g.seq > ?2 ORDER BY g.seq LIMIT ?3");
+  return query_messages(
+      kSql, [&](Statement& q) { q.bind(1, conversation).bind(2, after).bind(3, static_cast<std::int64_t>(limit)); });
+}
+
+ReadablePage PgTransaction::readable_messages(UserId reader, ConversationId conversation, Seq after,
+                                                 std::size_t limit) {
+  ReadablePage page;
+  page.last_seq = after;
+  auto lim = static_cast<std::int64_t>(limit);
+  if (member(conversation, reader)) {
+    // A member pages the whole history (docs/protocol.md, Visibility).
+    static const std::string kSql = select_messages(
+        "FROM messages g WHERE g.conversation_id = ?1 AND g.seq > ?2 AND g.deleted_at IS NULL ORDER BY g.seq "
+        "LIMIT ?3");
+    page.messages = query_messages(kSql, [&](Statement& q) { q.bind(1, conversation).bind(2, after).bind(3, lim); });
+    if (!page.messages.empty()) page.last_seq = page.messages.back().seq;
+    page.done = page.messages.size() < limit;
+    return page;
+  }
+  // Through memberships that ended: what was posted during one, as it was at
+  // its end (the rule of stream_since and search). Memberships of one user
+  // in one conversation never overlap, so each message comes once.
+  static const std::string kSql = select_messages(
+      "FROM messages g JOIN past_memberships p ON p.user_id = ?1 AND p.conversation_id = g.conversation_id "
+      "AND p.joined_pos < g.pos AND p.left_pos >= g.pos "
+      "WHERE g.conversation_id = ?2 AND g.seq > ?3 AND g.deleted_at IS NULL ORDER BY g.seq LIMIT ?4");
+  static const std::string kWithEnd = kSql.substr(0, kSql.find(" FROM ")) + ", p.left_pos" +
+                                      kSql.substr(kSql.find(" FROM "));
+  std::vector<std::pair<Message, Position>> rows;
+  Statement& query = db_.prepare(kWithEnd);
+  query.bind(1, reader).bind(2, conversation).bind(3, after).bind(4, lim);
+  while (query.step()) {
+    constexpr int kLeftPos = 12;  // after the message columns
+    rows.emplace_back(read_message(query), query.int64(kLeftPos));
+  }
+  query.reset();
+  page.done = rows.size() < limit;
+  if (!rows.empty()) page.last_seq = rows.back().first.seq;
+  for (auto& [message, end] : rows) {
+    if (load_details_as_of(message, end)) page.messages.push_back(std::move(message));
+  }
+  return page;
+}
+
+// --- The event stream -----------------------------------------------------
+
+PgTransaction::Writer& PgTransaction::writer() {
+  if (!writer_) throw std::logic_error("event stream writes need a write transaction");
+  return *writer_;
+}
+
+Position PgTransaction::next_position() { return ++*writer().last_position; }
+
+Position PgTransaction::current_position() {
+  if (writer_) return *writer_->last_position;
+  // A read's snapshot: the newest position of the batches it sees.
+  Statement& query = db_.prepare("SELECT last_pos FROM stream_state");
+  query.step();
+  Position pos = query.int64(0);
+  query.reset();
+  return pos;
+}
+
+void PgTransaction::emit(Event event, Keep keep) {
+  if (keep == Keep::kStore) {
+    db_.prepare(
+           "INSERT INTO events (pos, conversation_id, user_id, payload, created_at, message_id) "
+           "VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+        .bind(1, event.pos)
+        .bind_optional_int(2, event.conversation_id)
+        .bind_optional_int(3, event.user_id)
+        .bind(4, std::string_view(*event.payload))
+        .bind(5, now_millis())
+        .bind_optional_int(6, event.content_of)
+        .run();
+    // Lists order conversations by their last message; until there is one,
+    // by their first event (the creation).
+    if (event.conversation_id) {
+      db_.prepare("UPDATE conversations SET last_pos = ?2 WHERE id = ?1 AND last_pos = 0")
+          .bind(1, *event.conversation_id)
+          .bind(2, event.pos)
+          .run();
+    }
+  }
+  writer().events->push_back(std::move(event));
+}
+
+std::vector<Transaction::StreamItem> PgTransaction::stream_since(UserId user, Position after, std::size_t limit) {
+  // Three ordered sources, each read through an index, merged by position:
+  // events addressed to the user, their conversations' events after they
+  // joined, and those conversations' messages after they joined.
+  std::vector<StreamItem> items;
+  auto lim = static_cast<std::int64_t>(limit);
+  Statement& own = db_.prepare("SELECT pos, payload FROM events WHERE user_id = ?1 AND pos > ?2 ORDER BY pos LIMIT ?3");
+  own.bind(1, user).bind(2, after).bind(3, lim);
+  while (own.step()) items.push_back({own.int64(0), std::make_shared<const std::string>(own.text(1)), std::nullopt});
+
+  // Memberships that may hold something after `after`: current ones, and
+  // ended ones that ended after it (up to their end).
+  constexpr std::string_view kMemberships =
+      "(SELECT conversation_id, joined_pos, NULL AS left_pos FROM members WHERE user_id = ?1 "
+      "UNION ALL SELECT conversation_id, joined_pos, left_pos FROM past_memberships "
+      "WHERE user_id = ?1 AND left_pos > ?2)";
+  static const std::string kEventsSql =
+      sql(sql("SELECT e.pos, e.payload FROM ", kMemberships),
+          " m JOIN events e ON e.conversation_id = m.conversation_id AND e.pos > GREATEST(?2, m.joined_pos) "
+          "AND (m.left_pos IS NULL OR e.pos <= m.left_pos) ORDER BY e.pos LIMIT ?3");
+  Statement& shared = db_.prepare(kEventsSql);
+  shared.bind(1, user).bind(2, after).bind(3, lim);
+  while (shared.step()) {
+    items.push_back({shared.int64(0), std::make_shared<const std::string>(shared.text(1)), std::nullopt});
+  }
+
+  // Each message with the end of the membership it is seen through, if it
+  // ended: an ex-member sees the message as it was then, never later state
+  // (docs/protocol.md, Visibility). Memberships of one user in one
+  // conversation never overlap, so each message comes once.
+  static const std::string kMessagesSql = select_messages(
+      sql(sql(", m.left_pos FROM ", kMemberships),
+          " m JOIN messages g ON g.conversation_id = m.conversation_id AND g.pos > GREATEST(?2, m.joined_pos) "
+          "AND (m.left_pos IS NULL OR g.pos <= m.left_pos) ORDER BY g.pos LIMIT ?3"));
+  std::vector<std::pair<Message, std::optional<Position>>> messages;
+  Statement& query = db_.prepare(kMessagesSql);
+  query.bind(1, user).bind(2, after).bind(3, lim);
+  while (query.step()) {
+    constexpr int kLeftPos = 12;  // after the message columns
+    messages.emplace_back(read_message(query),
+                          query.is_null(kLeftPos) ? std::nullopt : std::optional<Position>(query.int64(kLeftPos)));
+  }
+  for (auto& [message, end] : messages) {
+    if (end) {
+      if (!load_details_as_of(message, *end)) continue;
+    } else {
+      load_details(message);
+    }
+    items.push_back({message.pos, nullptr, std::move(message)});
+  }
+
+  std::sort(items.begin(), items.end(), [](const StreamItem& a, const StreamItem& b) { return a.pos < b.pos; });
+  // An event both addressed to the user and shared in their conversation
+  // appears twice; keep it once.
+  items.erase(std::unique(items.begin(), items.end(),
+                          [](const StreamItem& a, const StreamItem& b) { return a.pos == b.pos; }),
+              items.end());
+  if (items.size() > limit) items.resize(limit);
+  return items;
+}
+
+}  // namespace parley::storage::postgres
