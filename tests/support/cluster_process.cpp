@@ -118,7 +118,9 @@ ClusterProcess::ClusterProcess(const std::string& node_config) {
     setenv("PARLEY_NODE_CONFIG", config.c_str(), 1);
     setenv("PARLEY_CLUSTER_PORT", "0", 1);
     std::string script = std::string(PARLEY_SOURCE_DIR) + "/scripts/cluster.sh";
-    execl(script.c_str(), script.c_str(), "--no-build", "--dir", dir_.c_str(), static_cast<char*>(nullptr));
+    // PARLEY_TEST_KEEP keeps the folders (logs) for a look afterwards.
+    const char* keep = std::getenv("PARLEY_TEST_KEEP") != nullptr ? "--keep" : "--no-build";
+    execl(script.c_str(), script.c_str(), "--no-build", keep, "--dir", dir_.c_str(), static_cast<char*>(nullptr));
     _exit(127);
   }
   auto deadline = Clock::now() + 90s;
@@ -251,7 +253,7 @@ int ClusterProcess::cut_redis_connections() {
   std::string before = output_of("ss -Htn " + filter);
   int open = 0;
   for (char c : before) open += c == '\n' ? 1 : 0;
-  if (run("ss -K " + filter + " >/dev/null") != 0) throw std::runtime_error("ss -K failed");
+  if (run("ss -K " + filter + " >/dev/null 2>&1") != 0) throw std::runtime_error("ss -K failed");
   return open;
 }
 
