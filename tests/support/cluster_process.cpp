@@ -29,9 +29,23 @@ std::string read_file(const std::filesystem::path& path) {
   return text.str();
 }
 
-// Runs a command line through the shell; its exit status.
+// In a child before exec: closes every descriptor but stdin, stdout and
+// stderr. The test's own sockets (its WebSocket clients) must not live on in
+// what it starts: a PostgreSQL or Redis started again from the test would
+// keep them open, and parleyd would never see those clients leave.
+void close_inherited_descriptors() { ::close_range(3, ~0U, 0); }
+
+// Runs a command line through the shell, nothing inherited; its exit status.
 int run(const std::string& command) {
-  int status = std::system(command.c_str());
+  pid_t pid = fork();
+  if (pid < 0) return -1;
+  if (pid == 0) {
+    close_inherited_descriptors();
+    execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  int status = 0;
+  if (waitpid(pid, &status, 0) != pid) return -1;
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
@@ -111,6 +125,7 @@ ClusterProcess::ClusterProcess(const std::string& node_config) {
     // Its own process group, so that a test's Ctrl-C reaches it only
     // through our destructor, in order.
     setpgid(0, 0);
+    close_inherited_descriptors();
     int fd = open(out.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     dup2(fd, STDOUT_FILENO);
     dup2(fd, STDERR_FILENO);
@@ -232,6 +247,7 @@ void ClusterProcess::start_redis() {
   redis_pid_ = fork();
   if (redis_pid_ < 0) throw std::runtime_error("fork failed");
   if (redis_pid_ == 0) {
+    close_inherited_descriptors();
     std::string port = std::to_string(redis_port());
     std::string script = std::string(PARLEY_SOURCE_DIR) + "/scripts/redis-test-server.sh";
     execl(script.c_str(), script.c_str(), env("REDIS_DIR").c_str(), port.c_str(), static_cast<char*>(nullptr));
