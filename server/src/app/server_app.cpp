@@ -185,9 +185,16 @@ struct ServerApp::Impl {
     }
     cluster::ClusterHooks hooks{
         // A gap's events for the users connected here: what each may see
-        // (the resume path's query), merged into position order.
+        // (the resume path's query), merged into position order. Other
+        // users' events are not read, so the hub must not answer their
+        // resumes from memory across the gap: told first, before the users
+        // are chosen (StreamPositions::incomplete_through).
         .read_range =
             [this](storage::Position after, storage::Position upto) {
+              hub.stream_incomplete_through(upto);
+              // Nor would a contact, block or membership change among other
+              // users be seen by Presence::committed: forget every audience.
+              realtime::Presence::relationships_changed();
               std::vector<storage::Event> events;
               for (auto user : cluster_node->presence().local_users()) {
                 auto items = store.read([&](storage::Transaction& tx) {
@@ -209,7 +216,11 @@ struct ServerApp::Impl {
             },
         .current_position =
             [this] { return store.read([](storage::Transaction& tx) { return tx.current_position(); }); },
-        .deliver = [this](std::vector<storage::Event> events) { hub.publish(events); },
+        .deliver =
+            [this](std::vector<storage::Event> events) {
+              presence.committed(events);  // who may see whom, before devices hear of it
+              hub.publish(events);
+            },
         .presence_changed =
             [this](storage::UserId user, bool online) {
               presence.changed(user, online, realtime::Presence::LastSeen::kKeep);

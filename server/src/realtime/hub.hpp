@@ -121,6 +121,9 @@ class Hub {
 
   // The store's position at start-up (realtime/stream_positions.hpp).
   void start_stream_at(storage::Position current) { positions_.start_at(current); }
+  // Events up to `upto` are published without all their recipients (a
+  // cluster's gap read): StreamPositions::incomplete_through.
+  void stream_incomplete_through(storage::Position upto) { positions_.incomplete_through(upto); }
   // True when `user` is known, from memory, to have nothing in the stream
   // after `from`. Ask once the device is attached: then an event this
   // misses reaches the device live.

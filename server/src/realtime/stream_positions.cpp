@@ -23,11 +23,19 @@ void StreamPositions::published(const std::vector<storage::Event>& events) {
   }
 }
 
+void StreamPositions::incomplete_through(storage::Position upto) {
+  std::lock_guard lock(mutex_);
+  newest_.clear();
+  if (floor_) floor_ = std::max({*floor_, published_, upto});
+}
+
 bool StreamPositions::nothing_since(storage::UserId user, storage::Position from) const {
   std::lock_guard lock(mutex_);
   if (!floor_ || from > published_) return false;
   auto found = newest_.find(user);
-  return from >= (found == newest_.end() ? *floor_ : found->second);
+  // Never below the floor: after incomplete_through() a user's recorded
+  // newest may be older than what they had in the gap.
+  return from >= (found == newest_.end() ? *floor_ : std::max(*floor_, found->second));
 }
 
 }  // namespace parley::realtime

@@ -38,6 +38,14 @@ class StreamPositions {
   // A committed batch, in position order, before the hub delivers it.
   void published(const std::vector<storage::Event>& events);
 
+  // Events up to `upto` are, or will be, published without all their
+  // recipients: a cluster node's gap read (cluster/ordered_merge.hpp) reads
+  // the stream of the users connected here only. Every user's newest is
+  // forgotten and the floor raised to `upto`, so a resume from before it
+  // reads the database. Call before the read that chooses the users: a
+  // device that attaches after it is answered from the database, one that
+  // attached before is among the users read for.
+  void incomplete_through(storage::Position upto);
   // True when `user` is known to have nothing in the stream after `from`
   // (and `from` is not ahead of what was published): the resume needs no
   // read. False means "read the stream", never "something is there".

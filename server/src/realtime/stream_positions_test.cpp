@@ -58,5 +58,30 @@ TEST(StreamPositionsTest, PastItsCapacityItForgetsUsersButStaysExact) {
   EXPECT_TRUE(positions.nothing_since(3, 3));
 }
 
+// A cluster's gap read delivers (a, b] to the users connected here only:
+// another user's newest position is unknown, so a resume from before b
+// must read the database, not be answered "nothing since" from memory
+// (which would skip whatever that user had in the gap).
+TEST(StreamPositionsTest, AGapFilledForSomeUsersIsReadFromTheDatabaseForOthers) {
+  StreamPositions positions;
+  positions.start_at(10);
+  positions.published({event(11, {1, 2})});
+  positions.incomplete_through(15);
+  // Filled for user 1 only; user 2 may have had 12..15 too.
+  positions.published({event(13, {1})});
+  EXPECT_FALSE(positions.nothing_since(2, 11));
+  EXPECT_FALSE(positions.nothing_since(3, 10));
+  EXPECT_FALSE(positions.nothing_since(1, 13));  // 14 or 15 may be theirs as well
+  EXPECT_FALSE(positions.nothing_since(2, 15));  // not yet published up to 15
+  positions.published({event(15, {1})});
+  EXPECT_TRUE(positions.nothing_since(2, 15));
+  EXPECT_TRUE(positions.nothing_since(1, 15));
+  // From then on, exact again.
+  positions.published({event(16, {2})});
+  EXPECT_FALSE(positions.nothing_since(2, 15));
+  EXPECT_TRUE(positions.nothing_since(2, 16));
+  EXPECT_TRUE(positions.nothing_since(1, 15));
+}
+
 }  // namespace
 }  // namespace parley::realtime
