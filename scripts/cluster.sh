@@ -149,9 +149,10 @@ done
 
 lb_port=${PARLEY_CLUSTER_PORT:-8080}
 if [[ $lb_port == 0 ]]; then lb_port=$(free_port); fi
-# haproxy.cfg's maxconn (100000) needs twice as many file descriptors, which
-# a production unit grants (LimitNOFILE); here it is fitted to this shell's
-# limit instead (haproxy -n).
+# haproxy.cfg's maxconn (100000) needs twice as many file descriptors;
+# HAProxy started as root raises its limit that far when the hard limit
+# allows, and refuses to start otherwise (as in containers with a hard limit
+# of 20000). Here maxconn is fitted to this shell's limit instead (-n).
 haproxy_maxconn=$(( $(ulimit -n) / 2 - 100 ))
 PARLEY_HAPROXY_BIND=127.0.0.1:$lb_port \
 PARLEY_NODE1=127.0.0.1:${node_ports[0]} PARLEY_NODE2=127.0.0.1:${node_ports[1]} PARLEY_NODE3=127.0.0.1:${node_ports[2]} \
