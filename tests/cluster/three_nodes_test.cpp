@@ -452,13 +452,13 @@ TEST(ThreeNodes, RedisKilledUnderLoadLosesAndRepeatsNothing) {
     cluster.kill_redis();
     // Every node notices; sends and deliveries go on from the database.
     for (int node = 1; node <= 3; ++node) {
-      EXPECT_TRUE(cluster.wait_for_node_log(node, "redis connection lost", 1, 15s)) << "node " << node;
+      EXPECT_TRUE(cluster.wait_for_node_log(node, "redis connection lost role=subscribe", 1, 15s)) << "node " << node;
     }
     ASSERT_TRUE(load.wait_acks(kTotal / 2));
     load.set_budget(kTotal);
     cluster.start_redis();
     for (int node = 1; node <= 3; ++node) {
-      EXPECT_TRUE(cluster.wait_for_node_log(node, "redis connected", 2, 20s)) << "node " << node;
+      EXPECT_TRUE(cluster.wait_for_node_log(node, "redis connected role=subscribe", 2, 20s)) << "node " << node;
     }
     ASSERT_TRUE(load.finish());
   }
@@ -476,8 +476,8 @@ TEST(ThreeNodes, RedisConnectionsCutUnderLoadLoseAndRepeatNothing) {
     ASSERT_TRUE(load.wait_acks(kTotal / 3));
     EXPECT_GE(cluster.cut_redis_connections(), 3);  // at least each node's subscriber
     for (int node = 1; node <= 3; ++node) {
-      EXPECT_TRUE(cluster.wait_for_node_log(node, "redis connection lost", 1, 15s)) << "node " << node;
-      EXPECT_TRUE(cluster.wait_for_node_log(node, "redis connected", 2, 20s)) << "node " << node;
+      EXPECT_TRUE(cluster.wait_for_node_log(node, "redis connection lost role=subscribe", 1, 15s)) << "node " << node;
+      EXPECT_TRUE(cluster.wait_for_node_log(node, "redis connected role=subscribe", 2, 20s)) << "node " << node;
     }
     ASSERT_TRUE(load.finish());
   }
