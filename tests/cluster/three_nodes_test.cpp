@@ -6,8 +6,11 @@
 // have seen the same gapless order of messages in each group, each
 // acknowledged message exactly once, and the stored history must hold each
 // client message id once.
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <atomic>
+#include <boost/json.hpp>
 #include <condition_variable>
 #include <functional>
 #include <iostream>
@@ -16,9 +19,6 @@
 #include <mutex>
 #include <set>
 #include <thread>
-
-#include <boost/json.hpp>
-#include <gtest/gtest.h>
 
 #include "support/cluster_process.hpp"
 #include "support/http_client.hpp"
@@ -68,7 +68,7 @@ struct Device {
   int reconnects = 0;
   int internal_errors = 0;
   int duplicate_acks = 0;  // retries that found their first attempt stored
-  std::string failure;  // why the thread gave up, if it did
+  std::string failure;     // why the thread gave up, if it did
 };
 
 // Runs the devices' threads and lets a test act when the load reaches a
@@ -119,8 +119,7 @@ class Load {
   // Waits until `count` sends were acknowledged across devices.
   bool wait_acks(int count, std::chrono::seconds timeout = 60s) {
     std::unique_lock lock(mutex_);
-    return changed_.wait_for(lock, timeout, [&] { return acks_ >= count || finished_ == kDevices; }) &&
-           acks_ >= count;
+    return changed_.wait_for(lock, timeout, [&] { return acks_ >= count || finished_ == kDevices; }) && acks_ >= count;
   }
 
   // Waits for every device to have sent everything and seen every
@@ -170,7 +169,8 @@ class Load {
     if (event.at("type").as_string() == "message.new") {
       const auto& message = event.at("message").as_object();
       device.seen[message.at("conversation_id").as_int64()].push_back(
-          {message.at("id").as_int64(), message.at("seq").as_int64(), std::string(message.at("client_id").as_string())});
+          {message.at("id").as_int64(), message.at("seq").as_int64(),
+           std::string(message.at("client_id").as_string())});
     }
   }
 
@@ -208,8 +208,10 @@ class Load {
       }
       std::string client_id = device.user.username + "-" + std::to_string(i);
       std::int64_t conversation = device.conversations[static_cast<std::size_t>(i) % device.conversations.size()];
-      json::object frame{{"type", "send"},           {"conversation_id", conversation},
-                         {"client_id", client_id},   {"text", "message " + client_id},
+      json::object frame{{"type", "send"},
+                         {"conversation_id", conversation},
+                         {"client_id", client_id},
+                         {"text", "message " + client_id},
                          {"ref", client_id}};
       auto deadline = Clock::now() + 60s;
       for (;;) {
@@ -306,7 +308,8 @@ Scene make_scene(const HttpClient& rest) {
   for (int i = 0; i < kDevices; ++i) {
     Device device;
     device.user = users[static_cast<std::size_t>(i)];
-    device.conversations = i < 4 ? std::vector<std::int64_t>{scene.all, scene.four} : std::vector<std::int64_t>{scene.all};
+    device.conversations =
+        i < 4 ? std::vector<std::int64_t>{scene.all, scene.four} : std::vector<std::int64_t>{scene.all};
     scene.devices.push_back(std::move(device));
   }
   return scene;
@@ -342,8 +345,7 @@ void check_outcome(const HttpClient& rest, const Scene& scene) {
     duplicates += device.duplicate_acks;
   }
   std::cout << "[ load     ] " << kTotal << " messages from " << kDevices << " devices: " << reconnects
-            << " reconnects, " << internal << " sends answered internal, " << duplicates
-            << " retries found stored\n";
+            << " reconnects, " << internal << " sends answered internal, " << duplicates << " retries found stored\n";
   std::map<std::int64_t, std::map<std::string, std::int64_t>> acked;  // conversation → client id → message id
   std::size_t total = 0;
   for (const auto& device : scene.devices) {
@@ -508,9 +510,8 @@ TEST(ThreeNodes, PostgresRestartFailsSendsWithInternalAndRetriesStoreOnce) {
     }
     ASSERT_TRUE(load.finish());
     std::cout << "[ restart  ] PostgreSQL back after "
-              << std::chrono::duration_cast<std::chrono::milliseconds>(back - restart).count()
-              << " ms, the load done " << std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - back).count()
-              << " ms later\n";
+              << std::chrono::duration_cast<std::chrono::milliseconds>(back - restart).count() << " ms, the load done "
+              << std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - back).count() << " ms later\n";
   }
   int internal = 0;
   for (const auto& device : scene.devices) internal += device.internal_errors;
@@ -540,8 +541,11 @@ TEST(ThreeNodes, SendRetriedOnAnotherNodeIsStoredOnce) {
         for (int i = 0; i < kMessagesPerDevice; ++i) {
           std::string client_id = device.user.username + "-" + std::to_string(i);
           std::int64_t conversation = device.conversations[static_cast<std::size_t>(i) % device.conversations.size()];
-          json::object a{{"type", "send"}, {"conversation_id", conversation}, {"client_id", client_id},
-                         {"text", "message " + client_id}, {"ref", client_id + "-a"}};
+          json::object a{{"type", "send"},
+                         {"conversation_id", conversation},
+                         {"client_id", client_id},
+                         {"text", "message " + client_id},
+                         {"ref", client_id + "-a"}};
           json::object b = a;
           b["ref"] = client_id + "-b";
           json::object first;

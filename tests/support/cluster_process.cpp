@@ -1,6 +1,8 @@
 #include "support/cluster_process.hpp"
 
 #include <fcntl.h>
+#include <hiredis/hiredis.h>
+#include <libpq-fe.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -12,9 +14,6 @@
 #include <sstream>
 #include <stdexcept>
 #include <thread>
-
-#include <hiredis/hiredis.h>
-#include <libpq-fe.h>
 
 namespace parley::test {
 namespace {

@@ -5,6 +5,8 @@
 // again, cut Redis's connections (ss -K), restart PostgreSQL.
 #pragma once
 
+#include <sys/types.h>
+
 #include <array>
 #include <chrono>
 #include <cstddef>
@@ -13,7 +15,6 @@
 #include <map>
 #include <string>
 #include <string_view>
-#include <sys/types.h>
 
 namespace parley::test {
 
