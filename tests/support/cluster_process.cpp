@@ -5,6 +5,7 @@
 #include <libpq-fe.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -124,6 +125,9 @@ ClusterProcess::ClusterProcess(const std::string& node_config) {
     // Its own process group, so that a test's Ctrl-C reaches it only
     // through our destructor, in order.
     setpgid(0, 0);
+    // A test that dies without its destructor (a timeout's SIGKILL) takes
+    // the cluster with it: the script's cleanup stops everything.
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
     close_inherited_descriptors();
     int fd = open(out.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     dup2(fd, STDOUT_FILENO);
@@ -246,6 +250,7 @@ void ClusterProcess::start_redis() {
   redis_pid_ = fork();
   if (redis_pid_ < 0) throw std::runtime_error("fork failed");
   if (redis_pid_ == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
     close_inherited_descriptors();
     std::string port = std::to_string(redis_port());
     std::string script = std::string(PARLEY_SOURCE_DIR) + "/scripts/redis-test-server.sh";
