@@ -111,11 +111,39 @@ void PgStore::release_reader(std::unique_ptr<Connection> connection) {
   reader_free_.notify_one();
 }
 
+void PgStore::drop_idle_readers() {
+  std::vector<std::unique_ptr<Connection>> dropped;
+  {
+    std::lock_guard lock(readers_mutex_);
+    dropped.swap(idle_readers_);
+    open_readers_ -= dropped.size();
+  }
+  reader_free_.notify_all();
+  // Closed here, outside the lock.
+}
+
 void PgStore::run_read(const std::function<void(Transaction&)>& body) {
   auto started = std::chrono::steady_clock::now();
   auto reader = acquire_reader();
   try {
     reader->exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+  } catch (const ConnectionLost&) {
+    // An idle connection of the pool that PostgreSQL closed meanwhile (a
+    // restart, an idle timeout), and so most likely every idle one: nothing
+    // ran on it yet, so they are all dropped and the read starts once more
+    // on a new connection instead of failing requests after the database is
+    // back.
+    release_reader(nullptr);
+    drop_idle_readers();
+    reader = acquire_reader();
+    try {
+      reader->exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    } catch (...) {
+      release_reader(std::move(reader));
+      throw;
+    }
+  }
+  try {
     PgTransaction tx(*reader);
     body(tx);
     reader->release_statements();

@@ -77,6 +77,8 @@ class PgStore final : public Store {
 
   std::unique_ptr<Connection> acquire_reader();
   void release_reader(std::unique_ptr<Connection> connection);
+  // Closes every idle reader (after one turned out broken).
+  void drop_idle_readers();
   void writer_loop();
   void run_batch(std::vector<Job>& batch);
 
