@@ -49,6 +49,7 @@
 #   SCALE_CONNECTIONS=300   WebSocket connections
 #   SCALE_RATE=6000         offered messages/s (must overload the largest cluster)
 #   SCALE_DURATION, SCALE_WARMUP  seconds measured / before (full: 8 and 3)
+#   SCALE_PERIOD_US         the quota's period (default the kernel's, 100000)
 #   SCALE_THREADS=1         each node's I/O threads
 #   SCALE_SHARES=16384      cpu.shares of the benchmark's groups
 #   SCALE_PG_FSYNC=on       PostgreSQL's fsync (off: as the test server starts)
@@ -102,13 +103,17 @@ group=parley-scale-$$
 max_nodes=0
 for n in $nodes_list; do ((n > max_nodes)) && max_nodes=$n; done
 ((max_nodes >= 1)) || max_nodes=1
-period=$(cat "$cpu_root/cpu.cfs_period_us")
+# The quota's period: within each, a node runs for quota × period and is then
+# frozen until the period ends, whatever it holds (the stream lock of the
+# PostgreSQL writer included). Shorter periods freeze it for less at a time.
+period=${SCALE_PERIOD_US:-$(cat "$cpu_root/cpu.cfs_period_us")}
 quota_us=$(python3 -c "import sys; print(max(1000, round(float(sys.argv[1]) * int(sys.argv[2]))))" "$quota" "$period")
 mkdir -p "$cpu_root/$group" "$acct_root/$group"
 echo "$shares" >"$cpu_root/$group/cpu.shares"
 for name in postgres redis tool; do mkdir -p "$cpu_root/$group/$name" "$acct_root/$group/$name"; done
 for k in $(seq "$max_nodes"); do
   mkdir -p "$cpu_root/$group/nodes/node$k" "$acct_root/$group/nodes/node$k"
+  echo "$period" >"$cpu_root/$group/nodes/node$k/cpu.cfs_period_us"
   echo "$quota_us" >"$cpu_root/$group/nodes/node$k/cpu.cfs_quota_us"
 done
 

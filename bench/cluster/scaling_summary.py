@@ -114,16 +114,15 @@ def main():
     base = stats.get(("cluster", 1))
 
     lines.append("| configuration | rounds | offered msg/s | messages/s | deliveries/s | × 1 node | CPU per node (cores) "
-                 "| throttled periods | PostgreSQL cores | Redis cores | tool cores | ack p50 / p99 (ms) |")
-    lines.append("| --- | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: |")
+                 "| PostgreSQL cores | Redis cores | tool cores | ack p50 / p99 (ms) |")
+    lines.append("| --- | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: |")
     for key in keys:
         s = stats[key]
         name = "1 node, SQLite" if key[0] == "sqlite" else f"{key[1]} node{'s' if key[1] > 1 else ''}, PostgreSQL + Redis"
         ratio = s["acked"] / base["acked"] if base and key[0] == "cluster" and base["acked"] else None
         lines.append(
             f"| {name} | {s['rounds']} | {fmt(s['offered'])} | {fmt(s['acked'])} | {fmt(s['delivered'])} "
-            f"| {fmt(ratio, 2) + '×' if ratio else '–'} | {fmt(s['node_cores'], 3)} "
-            f"| {fmt(s['throttled'] * 100 if s['throttled'] is not None else None, 0)}% | {fmt(s['pg_cores'], 2)} "
+            f"| {fmt(ratio, 2) + '×' if ratio else '–'} | {fmt(s['node_cores'], 3)} | {fmt(s['pg_cores'], 2)} "
             f"| {fmt(s['redis_cores'], 2)} | {fmt(s['tool_cores'], 2)} "
             f"| {fmt(s['ack_p50'] / 1000 if s['ack_p50'] else None, 0)} / {fmt(s['ack_p99'] / 1000 if s['ack_p99'] else None, 0)} |")
     lines.append("")
