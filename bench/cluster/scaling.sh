@@ -9,7 +9,7 @@
 #
 # usage: sudo bench/cluster/scaling.sh [quick|full]
 #   quick: 1 round, short windows (~3 min): for tries
-#   full:  SCALE_ROUNDS (3) rounds (~10-15 min)
+#   full:  SCALE_ROUNDS (3) rounds (~15 min: a stopped node drains its backlog)
 #
 # Method. PostgreSQL (scripts/pg-test-server.sh, then restarted with fsync
 # on: acks mean durable commits, as with SQLite's synchronous = "full") and Redis
@@ -48,7 +48,7 @@
 #   SCALE_SCENARIO=pairs    parley-bench scenario (pairs, group10, ...)
 #   SCALE_CONNECTIONS=300   WebSocket connections
 #   SCALE_RATE=6000         offered messages/s (must overload the largest cluster)
-#   SCALE_DURATION, SCALE_WARMUP  seconds measured / before (full: 8 and 3)
+#   SCALE_DURATION, SCALE_WARMUP  seconds measured / before (full: 6 and 2)
 #   SCALE_PERIOD_US         the quota's period (default the kernel's, 100000)
 #   SCALE_THREADS=1         each node's I/O threads
 #   SCALE_SHARES=16384      cpu.shares of the benchmark's groups
@@ -87,7 +87,7 @@ threads=${SCALE_THREADS:-1}
 shares=${SCALE_SHARES:-16384}
 pg_fsync=${SCALE_PG_FSYNC:-on}
 if [[ $mode == full ]]; then
-  rounds=${SCALE_ROUNDS:-3} duration=${SCALE_DURATION:-8} warmup=${SCALE_WARMUP:-3}
+  rounds=${SCALE_ROUNDS:-3} duration=${SCALE_DURATION:-6} warmup=${SCALE_WARMUP:-2}
 else
   rounds=${SCALE_ROUNDS:-1} duration=${SCALE_DURATION:-4} warmup=${SCALE_WARMUP:-2}
 fi
