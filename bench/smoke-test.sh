@@ -37,4 +37,28 @@ grep -q '"errors":{"total":0' "$work/out.json"
 grep -Eq '"reconnects":[1-9]' "$work/churn.json"
 grep -q '"repeated_deliveries":0' "$work/churn.json"
 grep -q '"missing_deliveries":0' "$work/churn.json"
-echo "bench.smoke: 2 passed, 0 failed"
+# Several servers (here the same one twice: what matters is that both
+# addresses are used and reported) and a control group's CPU time, read
+# from a stand-in cgroup folder whose counter does not move.
+mkdir -p "$work/cgroup"
+echo 1000000000 >"$work/cgroup/cpuacct.usage"
+"$bench" --server "http://127.0.0.1:$port,127.0.0.1:$port" --label parleyd \
+  --scenario pairs --connections 4 --rate 40 --duration 0.5 --warmup 0.3 \
+  --cpu-group "fake=$work/cgroup" --json "$work/multi.json" --check --quiet >/dev/null
+python3 - "$work/multi.json" "$port" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["servers"] == [f"http://127.0.0.1:{sys.argv[2]}"] * 2, r["servers"]
+assert r["cpu_groups"]["fake"]["cpu_seconds"] == 0, r["cpu_groups"]
+assert r["messages"]["delivered"] > 0
+PY
+# Bad input: a --cpu-group that is not NAME=DIR, or names no cgroup, is
+# refused with a message before anything runs.
+for bad in "nonsense" "x=$work"; do
+  if "$bench" --server "http://127.0.0.1:$port" --cpu-group "$bad" --duration 0.5 2>"$work/bad.err"; then
+    echo "bench.smoke: --cpu-group $bad was accepted" >&2
+    exit 1
+  fi
+  grep -q -- '--cpu-group' "$work/bad.err"
+done
+echo "bench.smoke: 4 passed, 0 failed"

@@ -136,8 +136,8 @@ struct Worker::Shared {
 
   const Options& options;
   const Topology& topology;
-  tcp::endpoint server;
-  std::string host_header;
+  std::vector<tcp::endpoint> servers;  // connection i talks to servers[i % size]
+  std::vector<std::string> host_headers;
   std::vector<asio::ip::address> sources;
   std::unordered_map<std::int64_t, std::uint32_t> conversation_by_id;
   double interval_ns = 0;  // between one connection's messages; 0 = no messages
@@ -199,7 +199,7 @@ class Client {
     session->deadline.async_wait([session](boost::system::error_code wait_ec) {
       if (!wait_ec && !session->ready) session->shut();
     });
-    auto [connect_ec] = co_await stream.async_connect(s_.server, kTuple);
+    auto [connect_ec] = co_await stream.async_connect(s_.servers[index_ % s_.servers.size()], kTuple);
     if (connect_ec) co_return opened(first, session, "connect", connect_ec.message());
 
     session->ws.set_option(websocket::stream_base::timeout::suggested(beast::role_type::client));
@@ -210,7 +210,7 @@ class Client {
     }
     session->ws.read_message_max(16 << 20);
     session->ws.text(true);
-    auto [handshake_ec] = co_await session->ws.async_handshake(s_.host_header, "/ws", kTuple);
+    auto [handshake_ec] = co_await session->ws.async_handshake(s_.host_headers[index_ % s_.host_headers.size()], "/ws", kTuple);
     if (handshake_ec) co_return opened(first, session, "handshake", handshake_ec.message());
 
     std::string hello = hello_frame(first);
@@ -649,8 +649,10 @@ struct Worker::Lane {
 Worker::Worker(const Options& options, const Topology& topology, std::vector<std::uint32_t> connections)
     : shared_(std::make_unique<Shared>(options, topology)) {
   auto& s = *shared_;
-  s.server = tcp::endpoint(asio::ip::make_address(options.host), options.port);
-  s.host_header = fmt::format("{}:{}", options.host, options.port);
+  for (const auto& server : server_list(options)) {
+    s.servers.emplace_back(asio::ip::make_address(server.host), server.port);
+    s.host_headers.push_back(fmt::format("{}:{}", server.host, server.port));
+  }
   for (const auto& source : options.source_addresses) s.sources.push_back(asio::ip::make_address(source));
   for (std::uint32_t i = 0; i < topology.conversations.size(); ++i) s.conversation_by_id[topology.conversations[i].id] = i;
   if (options.rate > 0) s.interval_ns = 1e9 * static_cast<double>(topology.connections.size()) / options.rate;
@@ -778,10 +780,14 @@ Stats Worker::stats() const {
   return total;
 }
 
-WindowSample sample_window(const Schedule& schedule, int server_pid) {
+WindowSample sample_window(const Schedule& schedule, int server_pid, const std::vector<CpuGroup>& groups) {
   WindowSample result;
   std::this_thread::sleep_until(schedule.window_start);
   double cpu_start = own_cpu_seconds();
+  std::map<std::string, double> group_start;
+  for (const auto& group : groups) {
+    if (auto cpu = cgroup_cpu_seconds(group.path)) group_start[group.name] = *cpu;
+  }
   if (server_pid > 0) {
     if (auto sample = sample_process(server_pid)) {
       result.server_seen = true;
@@ -804,6 +810,11 @@ WindowSample sample_window(const Schedule& schedule, int server_pid) {
     }
   }
   result.tool_cpu_seconds = own_cpu_seconds() - cpu_start;
+  for (const auto& group : groups) {
+    auto start = group_start.find(group.name);
+    auto end = cgroup_cpu_seconds(group.path);
+    if (start != group_start.end() && end) result.group_cpu_seconds[group.name] = *end - start->second;
+  }
   return result;
 }
 

@@ -74,8 +74,8 @@ class Worker {
   std::vector<std::unique_ptr<Lane>> lanes_;
 };
 
-// Samples a process's CPU time and RSS over the measurement window and this
-// process's own CPU time; blocks until window_end. pid <= 0: only this
+// Samples a process's CPU time and RSS over the measurement window, the CPU
+// time of control groups, and this process's own CPU time; blocks until window_end. pid <= 0: only this
 // process.
 struct WindowSample {
   double tool_cpu_seconds = 0;
@@ -87,7 +87,11 @@ struct WindowSample {
   bool server_seen = false;
   std::map<std::string, double> server_thread_cpu_start;  // by thread name
   std::map<std::string, double> server_thread_cpu_end;
+  // CPU seconds of each --cpu-group over the window, by name (a group that
+  // could not be read at both ends is absent).
+  std::map<std::string, double> group_cpu_seconds;
 };
-[[nodiscard]] WindowSample sample_window(const Schedule& schedule, int server_pid);
+[[nodiscard]] WindowSample sample_window(const Schedule& schedule, int server_pid,
+                                         const std::vector<CpuGroup>& groups = {});
 
 }  // namespace parley::bench

@@ -61,6 +61,34 @@ void parse_server(const std::string& url, Options& options) {
   options.host = rest;
 }
 
+// "URL[,URL...]": the first is options.host:port, all of them options.servers.
+void parse_servers(const std::string& text, Options& options) {
+  std::stringstream items(text);
+  std::string item;
+  options.servers.clear();
+  while (std::getline(items, item, ',')) {
+    if (item.empty()) continue;
+    parse_server(item, options);
+    options.servers.push_back(Endpoint{options.host, options.port});
+  }
+  if (options.servers.empty()) throw std::invalid_argument("--server: no address");
+  options.host = options.servers.front().host;
+  options.port = options.servers.front().port;
+}
+
+// "NAME=DIR": a control group sampled over the window.
+CpuGroup parse_cpu_group(const std::string& text) {
+  auto equals = text.find('=');
+  if (equals == std::string::npos || equals == 0 || equals + 1 == text.size()) {
+    throw std::invalid_argument("--cpu-group: expected NAME=DIR, got " + text);
+  }
+  CpuGroup group{text.substr(0, equals), text.substr(equals + 1)};
+  if (!cgroup_cpu_seconds(group.path)) {
+    throw std::invalid_argument("--cpu-group: no cpuacct.usage or cpu.stat in " + group.path);
+  }
+  return group;
+}
+
 // "127.0.0.2-127.0.0.9,127.0.1.1": ranges of IPv4 addresses and single ones.
 std::vector<std::string> parse_addresses(const std::string& text) {
   std::vector<std::string> result;
@@ -186,7 +214,7 @@ RunResult run_load(const Options& options, const Topology& topology) {
     result.server_connected = sample_server(options);
     auto schedule = make_schedule(options);
     worker.start(schedule);
-    result.window = sample_window(schedule, pid);
+    result.window = sample_window(schedule, pid, options.cpu_groups);
     worker.wait_acked(ack_deadline(schedule));
     worker.drain_and_stop(Clock::now() + seconds(5), worker.expected_deliveries());
     result.stats = worker.stats();
@@ -223,7 +251,7 @@ RunResult run_load(const Options& options, const Topology& topology) {
                  {"window_start", to_ns(schedule.window_start)},
                  {"window_end", to_ns(schedule.window_end)}};
     for (auto& child : children) write_line(child.to, times);
-    result.window = sample_window(schedule, pid);
+    result.window = sample_window(schedule, pid, options.cpu_groups);
     for (auto& child : children) read_line(child.from);
     // Every message is acked, so every event is published: what remains is
     // deliveries in flight.
@@ -307,8 +335,13 @@ int main(int argc, char** argv) {
 
   std::string server = "http://127.0.0.1:8080", scenario = "pairs", sources;
   int server_pid = 0;
-  cli.add_option("--server", server, "server to load: http://HOST:PORT")->capture_default_str();
+  std::vector<std::string> cpu_groups;
+  cli.add_option("--server", server,
+                 "server to load: http://HOST:PORT, or several separated by commas (connections round robin)")
+      ->capture_default_str();
   cli.add_option("--server-pid", server_pid, "its process id, for CPU and RSS from /proc");
+  cli.add_option("--cpu-group", cpu_groups,
+                 "NAME=DIR: a cgroup whose CPU time is reported over the window (repeatable)");
   cli.add_option("--label", options.label, "the server's name in reports (parleyd, node-ws)");
   cli.add_option("--scenario", scenario, "idle, pairs, group10, group100, churn or mix")->capture_default_str();
   cli.add_option("-n,--connections", options.connections, "WebSocket connections")->capture_default_str();
@@ -388,7 +421,8 @@ int main(int argc, char** argv) {
       }
       return 0;
     }
-    parse_server(server, options);
+    parse_servers(server, options);
+    for (const auto& group : cpu_groups) options.cpu_groups.push_back(parse_cpu_group(group));
     if (server_pid > 0) options.server_pid = server_pid;
     options.scenario = parse_scenario(scenario);
     options.source_addresses = parse_addresses(sources);

@@ -17,10 +17,28 @@ enum class Scenario { kIdle, kPairs, kGroup10, kGroup100, kChurn, kMix };
 // Throws std::invalid_argument for an unknown name.
 [[nodiscard]] Scenario parse_scenario(std::string_view name);
 
-struct Options {
-  // The server under test.
+// One server address: the tool spreads connections over several (the nodes
+// of a cluster, without a load balancer in between).
+struct Endpoint {
   std::string host = "127.0.0.1";
   std::uint16_t port = 8080;
+};
+
+// A control group whose CPU time is sampled over the measurement window,
+// by name (e.g. "postgres" and the folder of its cgroup).
+struct CpuGroup {
+  std::string name;
+  std::string path;  // a cgroup folder: v1 cpuacct.usage or v2 cpu.stat
+};
+
+struct Options {
+  // The server under test: `host`:`port` is the first of `servers`. With
+  // several servers, connection i talks to servers[i % n] and setup's
+  // REST connections go round robin over them too.
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 8080;
+  std::vector<Endpoint> servers;  // at least one once parsed
+  std::vector<CpuGroup> cpu_groups;  // --cpu-group NAME=DIR
   std::optional<pid_t> server_pid;  // for CPU and RSS from /proc
   std::string label;                // names the server in reports ("parleyd", "node-ws")
 
@@ -64,5 +82,11 @@ struct Options {
   bool check = false;           // exit 3 if nothing was delivered, something is missing, or errors occurred
   bool quiet = false;           // no progress lines on stderr
 };
+
+// The servers to spread connections over: `servers`, or host:port alone.
+[[nodiscard]] inline std::vector<Endpoint> server_list(const Options& options) {
+  if (!options.servers.empty()) return options.servers;
+  return {Endpoint{options.host, options.port}};
+}
 
 }  // namespace parley::bench

@@ -64,6 +64,22 @@ std::optional<ProcSample> sample_process(pid_t pid) {
   return sample;
 }
 
+std::optional<double> cgroup_cpu_seconds(const std::string& dir) {
+  std::filesystem::path base = dir;
+  if (std::ifstream usage(base / "cpuacct.usage"); usage) {
+    unsigned long long ns = 0;
+    if (usage >> ns) return static_cast<double>(ns) / 1e9;
+    return std::nullopt;
+  }
+  std::ifstream stat(base / "cpu.stat");
+  std::string key;
+  unsigned long long value = 0;
+  while (stat >> key >> value) {
+    if (key == "usage_usec") return static_cast<double>(value) / 1e6;
+  }
+  return std::nullopt;
+}
+
 double own_cpu_seconds() {
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);

@@ -22,6 +22,12 @@ struct ProcSample {
 // when the process does not exist (any more) or the files cannot be parsed.
 [[nodiscard]] std::optional<ProcSample> sample_process(pid_t pid);
 
+// CPU seconds used by every process of a control group, `dir` being its
+// folder: cgroup v1's cpuacct.usage (ns), else cgroup v2's cpu.stat
+// usage_usec. Counts processes that have exited (PostgreSQL's backends), which
+// /proc cannot. nullopt when neither file can be read.
+[[nodiscard]] std::optional<double> cgroup_cpu_seconds(const std::string& dir);
+
 // CPU seconds (user + system) this process has used, all threads.
 [[nodiscard]] double own_cpu_seconds();
 

@@ -2,6 +2,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -42,6 +44,26 @@ TEST(ProcStats, CpuTimeIsReportedByThreadName) {
 TEST(ProcStats, AProcessThatDoesNotExistHasNoSample) {
   // PIDs are below pid_max (at most 2^22): this one cannot exist.
   EXPECT_FALSE(sample_process(1 << 23).has_value());
+}
+
+// A control group's CPU time from either cgroup version's file; a folder
+// with neither has none.
+TEST(ProcStats, CgroupCpuTimeFromEitherVersion) {
+  auto dir = std::filesystem::temp_directory_path() / ("parley-bench-cgroup-" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir / "v1");
+  std::filesystem::create_directories(dir / "v2");
+  std::filesystem::create_directories(dir / "none");
+  std::ofstream(dir / "v1" / "cpuacct.usage") << "2500000000\n";
+  std::ofstream(dir / "v2" / "cpu.stat") << "usage_usec 1750000\nuser_usec 1000000\nsystem_usec 750000\n";
+  auto v1 = cgroup_cpu_seconds((dir / "v1").string());
+  auto v2 = cgroup_cpu_seconds((dir / "v2").string());
+  auto none = cgroup_cpu_seconds((dir / "none").string());
+  std::filesystem::remove_all(dir);
+  ASSERT_TRUE(v1);
+  EXPECT_DOUBLE_EQ(*v1, 2.5);
+  ASSERT_TRUE(v2);
+  EXPECT_DOUBLE_EQ(*v2, 1.75);
+  EXPECT_FALSE(none);
 }
 
 }  // namespace

@@ -171,6 +171,22 @@ object build_report(const Options& options, const Topology& topology, const RunR
                   {"repeated_deliveries", s.repeated_deliveries},
                   {"sender_behind_max_ms", round3(static_cast<double>(s.send_lag.max()) / 1000)}};
 
+  // Control groups (--cpu-group): the CPU of processes /proc cannot follow
+  // (PostgreSQL's backends come and go) or of several at once (a cluster's
+  // nodes), per message of the window.
+  object cpu_groups;
+  for (const auto& [name, cpu] : w.group_cpu_seconds) {
+    cpu_groups[name] =
+        object{{"cpu_seconds", round3(cpu)},
+               {"cpu_cores", round3(cpu / window)},
+               {"cpu_us_per_acked", round3(ratio(cpu * 1e6, static_cast<double>(s.acked_in_window)))},
+               {"cpu_us_per_delivered", round3(ratio(cpu * 1e6, static_cast<double>(s.delivered_in_window)))}};
+  }
+  array servers;
+  for (const auto& endpoint : server_list(options)) {
+    servers.push_back(boost::json::string(fmt::format("http://{}:{}", endpoint.host, endpoint.port)));
+  }
+
   std::uint64_t error_total = 0;
   for (const auto& [key, count] : s.errors) error_total += count;
   object by_kind;
@@ -193,6 +209,7 @@ object build_report(const Options& options, const Topology& topology, const RunR
       {"label", options.label},
       {"scenario", scenario_name(options.scenario)},
       {"server", fmt::format("http://{}:{}", options.host, options.port)},
+      {"servers", std::move(servers)},
       {"config", std::move(config)},
       {"setup", result.setup},
       {"connections",
@@ -220,6 +237,7 @@ object build_report(const Options& options, const Topology& topology, const RunR
               {"resumed_deliveries", s.resumed_deliveries},
               {"resync_required", s.resync_required}}},
       {"server_process", std::move(server)},
+      {"cpu_groups", std::move(cpu_groups)},
       {"tool_process",
        object{{"cpu_seconds", round3(s.tool_cpu_seconds)},
               {"cpu_cores", round3(s.tool_cpu_seconds / window)},

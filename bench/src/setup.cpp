@@ -130,9 +130,11 @@ void parallel(const Options& options, std::size_t n, const std::function<void(Re
   std::mutex error_mutex;
   std::vector<std::thread> threads;
   auto count = std::min<std::size_t>(options.setup_concurrency, n);
+  auto servers = server_list(options);
   for (std::size_t t = 0; t < count; ++t) {
-    threads.emplace_back([&] {
-      RestClient client(options.host, options.port);
+    // Round robin over the servers: the nodes of a cluster share the setup.
+    threads.emplace_back([&, server = servers[t % servers.size()]] {
+      RestClient client(server.host, server.port);
       for (std::size_t i = next++; i < n && !failed; i = next++) {
         try {
           task(client, i);
