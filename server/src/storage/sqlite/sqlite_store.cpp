@@ -117,11 +117,8 @@ void SqliteStore::checkpoint_loop() {
   // without bound (gigabytes in seconds at a few thousand messages a
   // second), and every commit would append to a file that only grows, which
   // costs the kernel new blocks, zeroed pages and an inode write in each
-  // fdatasync. So once the WAL holds more than kRestartFrames, a RESTART
-  // follows the PASSIVE: it copies the little appended meanwhile while the
-  // writer waits (a few milliseconds, once per cycle), waits a moment for
-  // readers to leave the WAL, and the next commit starts again at its
-  // beginning, reusing the file's blocks.
+  // fdatasync. So once the WAL holds more than kRestartFrames, the writer
+  // is asked to run a RESTART between two batches (restart_wal()).
   constexpr std::size_t kCommitsPerCheckpoint = 1000;
   constexpr std::int64_t kRestartFrames = 1024;  // 4 MiB at 4 KiB pages
   auto connection = open_connection();
@@ -149,16 +146,31 @@ void SqliteStore::checkpoint_loop() {
         bool busy = checkpoint(*connection, "TRUNCATE").busy;
         log::get("storage")->info("wal checkpoint after search index purge truncated={}", !busy);
       } else if (checkpoint(*connection, "PASSIVE").wal_frames > kRestartFrames) {
-        // A reader that keeps the WAL longer than this wait leaves the
-        // restart to the next cycle rather than holding up the writer.
-        connection->exec("PRAGMA busy_timeout = 20");
-        CheckpointResult restart = checkpoint(*connection, "RESTART");
-        connection->exec("PRAGMA busy_timeout = 5000");
-        if (restart.busy) log::get("storage")->debug("wal restart deferred: a reader or the writer was busy");
+        restart_wal_owed_ = true;
       }
     } catch (const std::exception& e) {
       log::get("storage")->warn("checkpoint failed error=\"{}\"", e.what());
     }
+  }
+}
+
+void SqliteStore::restart_wal() {
+  // On the writer's own connection, between two batches: a RESTART from
+  // another connection would take the write lock while a batch is being
+  // written, and the writer, finding it taken, would back off in SQLite's
+  // busy-handler steps (1, 2, 5, 10, 15, 20, 25, … 100 ms), adding tens of
+  // milliseconds to every ack of the moment. Here it copies what the last
+  // PASSIVE left (the frames of a few batches), and waits at most 20 ms for
+  // readers still in the WAL; one that stays longer (a backup's copy)
+  // leaves the restart to a later cycle.
+  try {
+    writer_->exec("PRAGMA busy_timeout = 20");
+    bool busy = checkpoint(*writer_, "RESTART").busy;
+    writer_->exec("PRAGMA busy_timeout = 5000");
+    if (busy) log::get("storage")->debug("wal restart deferred: a reader was still in the WAL");
+  } catch (const std::exception& e) {
+    writer_->exec("PRAGMA busy_timeout = 5000");
+    log::get("storage")->warn("wal restart failed error=\"{}\"", e.what());
   }
 }
 
@@ -254,6 +266,7 @@ void SqliteStore::writer_loop() {
       if (run_batch(batch)) search_purge_owed_ = true;
       batch.clear();
     }
+    if (restart_wal_owed_.exchange(false)) restart_wal();
     // A clean stop purges what is owed, so that a stopped server's files
     // hold no deleted words whatever the interval.
     if (search_purge_owed_ && (stopping || std::chrono::steady_clock::now() >= search_purge_not_before_)) {

@@ -26,6 +26,7 @@
 // "Search"), at most every StorageOptions::search_purge_interval.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -110,6 +111,7 @@ class SqliteStore final : public Store {
     std::int64_t wal_frames; // frames in the WAL when it ran
   };
   static CheckpointResult checkpoint(Connection& connection, std::string_view mode);
+  void restart_wal();
 
   std::filesystem::path path_;
   StorageOptions options_;
@@ -136,6 +138,7 @@ class SqliteStore final : public Store {
   std::size_t commits_since_checkpoint_ = 0;  // guarded by checkpoint_mutex_
   bool checkpoint_stopping_ = false;          // guarded by checkpoint_mutex_
   bool truncate_wal_ = false;                 // guarded by checkpoint_mutex_
+  std::atomic<bool> restart_wal_owed_{false};  // set by checkpoint_thread_, cleared by writer_thread_
   std::thread checkpoint_thread_;
 
   std::mutex readers_mutex_;
