@@ -169,6 +169,9 @@ class PgTransaction final : public Transaction {
   std::vector<StreamItem> stream_since(UserId user, Position after, std::size_t limit) override;
 
  private:
+  // Nothing to forget: the PostgreSQL backend keeps no writer cache of
+  // conversation rows (storage/sql/media_methods.inc).
+  void forget_cached_avatar(std::string_view) {}
   Writer& writer();
   // insert_message(), or with `if_new` insert_message_if_new().
   std::optional<Message> insert_message_row(const NewMessage& message, Position pos, bool if_new);

@@ -107,8 +107,8 @@ class SqliteStore final : public Store {
   bool index_new_messages();
   void checkpoint_loop();
   struct CheckpointResult {
-    bool busy;               // a reader or the writer kept it from completing
-    std::int64_t wal_frames; // frames in the WAL when it ran
+    bool busy;                // a reader or the writer kept it from completing
+    std::int64_t wal_frames;  // frames in the WAL when it ran
   };
   static CheckpointResult checkpoint(Connection& connection, std::string_view mode);
   void restart_wal();

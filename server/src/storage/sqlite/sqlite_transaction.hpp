@@ -178,6 +178,12 @@ class SqliteTransaction final : public Transaction {
   Writer& writer();
   // The writer's cache, or nullptr in a read transaction.
   WriterCache* cache() { return writer_ ? writer_->cache : nullptr; }
+  // A deleted media row was perhaps a group's avatar, whose foreign key is
+  // ON DELETE SET NULL: the cached conversation row must forget it too
+  // (storage/sql/media_methods.inc).
+  void forget_cached_avatar(std::string_view media_id) {
+    if (auto* c = cache()) c->forget_avatar(media_id);
+  }
   // The conversation's cached entry (read into the cache first if need
   // be); nullptr when there is no such conversation. Writer only.
   WriterCache::Entry* cached_conversation(ConversationId id);
