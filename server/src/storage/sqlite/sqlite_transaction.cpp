@@ -55,43 +55,6 @@ constexpr std::string_view kInvitationColumns = "id, from_user, to_user, created
 
 }  // namespace
 
-std::optional<User> SqliteTransaction::insert_user(const NewUser& user) {
-  Statement& insert = db_.prepare(
-      "INSERT INTO users (username, password_hash, display_name, created_at) VALUES (?1, ?2, ?3, ?4) "
-      "ON CONFLICT (username) DO NOTHING");
-  insert.bind(1, user.username).bind(2, user.password_hash).bind(3, user.display_name).bind(4, user.created_at);
-  insert.run();
-  if (db_.changes() == 0) return std::nullopt;
-  return user_by_id(db_.last_insert_rowid());
-}
-
-std::optional<User> SqliteTransaction::user_by_id(UserId id) {
-  static const std::string kSql = sql(sql("SELECT ", kUserColumns), " FROM users u WHERE u.id = ?1");
-  Statement& query = db_.prepare(kSql);
-  query.bind(1, id);
-  if (!query.step()) return std::nullopt;
-  return read_user(query);
-}
-
-std::optional<User> SqliteTransaction::user_by_username(std::string_view username) {
-  static const std::string kSql = sql(sql("SELECT ", kUserColumns), " FROM users u WHERE u.username = ?1");
-  Statement& query = db_.prepare(kSql);
-  query.bind(1, username);
-  if (!query.step()) return std::nullopt;
-  return read_user(query);
-}
-
-std::optional<std::string> SqliteTransaction::password_hash(UserId id) {
-  Statement& query = db_.prepare("SELECT password_hash FROM users WHERE id = ?1");
-  query.bind(1, id);
-  if (!query.step()) return std::nullopt;
-  return query.text(0);
-}
-
-void SqliteTransaction::set_password_hash(UserId id, std::string_view hash) {
-  db_.prepare("UPDATE users SET password_hash = ?2 WHERE id = ?1").bind(1, id).bind(2, hash).run();
-}
-
 std::vector<SessionId> SqliteTransaction::purge_account(UserId user, std::string_view placeholder_username,
                                                        UnixMillis now) {
   std::vector<SessionId> ended;
@@ -149,79 +112,6 @@ void SqliteTransaction::reserve_username(std::string_view username_hash, UnixMil
       .run();
 }
 
-bool SqliteTransaction::username_reserved(std::string_view username_hash, UnixMillis now) {
-  Statement& query =
-      db_.prepare("SELECT 1 FROM reserved_usernames WHERE username_hash = ?1 AND reserved_until > ?2");
-  query.bind_blob(1, username_hash).bind(2, now);
-  bool reserved = query.step();
-  query.reset();
-  return reserved;
-}
-
-std::optional<TwoFactor> SqliteTransaction::two_factor(UserId user) {
-  Statement& query =
-      db_.prepare("SELECT secret, enabled, last_used_step, created_at FROM two_factor WHERE user_id = ?1");
-  query.bind(1, user);
-  if (!query.step()) return std::nullopt;
-  return TwoFactor{user, query.text(0), query.int64(1) != 0, query.int64(2), query.int64(3)};
-}
-
-void SqliteTransaction::begin_two_factor(UserId user, std::string_view secret, UnixMillis now) {
-  db_.prepare(
-         "INSERT INTO two_factor (user_id, secret, enabled, last_used_step, created_at) VALUES (?1, ?2, 0, -1, ?3) "
-         "ON CONFLICT (user_id) DO UPDATE SET secret = excluded.secret, last_used_step = -1, "
-         "created_at = excluded.created_at WHERE enabled = 0")
-      .bind(1, user)
-      .bind_blob(2, secret)
-      .bind(3, now)
-      .run();
-}
-
-bool SqliteTransaction::enable_two_factor(UserId user, std::int64_t step,
-                                          const std::vector<std::string>& recovery_code_hashes, UnixMillis now) {
-  db_.prepare(
-         "UPDATE two_factor SET enabled = 1, last_used_step = ?2, enabled_at = ?3 WHERE user_id = ?1 AND enabled = 0")
-      .bind(1, user)
-      .bind(2, step)
-      .bind(3, now)
-      .run();
-  if (db_.changes() == 0) return false;
-  db_.prepare("DELETE FROM recovery_codes WHERE user_id = ?1").bind(1, user).run();
-  for (const auto& hash : recovery_code_hashes) {
-    db_.prepare("INSERT INTO recovery_codes (user_id, code_hash) VALUES (?1, ?2)").bind(1, user).bind_blob(2, hash).run();
-  }
-  return true;
-}
-
-bool SqliteTransaction::use_two_factor_step(UserId user, std::int64_t step) {
-  db_.prepare("UPDATE two_factor SET last_used_step = ?2 WHERE user_id = ?1 AND enabled = 1 AND last_used_step < ?2")
-      .bind(1, user)
-      .bind(2, step)
-      .run();
-  return db_.changes() > 0;
-}
-
-bool SqliteTransaction::use_recovery_code(UserId user, std::string_view code_hash, UnixMillis now) {
-  db_.prepare("UPDATE recovery_codes SET used_at = ?3 WHERE user_id = ?1 AND code_hash = ?2 AND used_at IS NULL")
-      .bind(1, user)
-      .bind_blob(2, code_hash)
-      .bind(3, now)
-      .run();
-  return db_.changes() > 0;
-}
-
-int SqliteTransaction::unused_recovery_codes(UserId user) {
-  Statement& query = db_.prepare("SELECT count(*) FROM recovery_codes WHERE user_id = ?1 AND used_at IS NULL");
-  query.bind(1, user);
-  query.step();
-  return static_cast<int>(query.int64(0));
-}
-
-void SqliteTransaction::delete_two_factor(UserId user) {
-  db_.prepare("DELETE FROM recovery_codes WHERE user_id = ?1").bind(1, user).run();
-  db_.prepare("DELETE FROM two_factor WHERE user_id = ?1").bind(1, user).run();
-}
-
 void SqliteTransaction::update_user(UserId id, const ProfilePatch& patch) {
   // COALESCE keeps a column when its parameter is NULL; the avatar needs a
   // separate flag because NULL is also a value it can be set to.
@@ -250,171 +140,6 @@ void SqliteTransaction::update_user(UserId id, const ProfilePatch& patch) {
     update.bind_null(8);
   }
   update.run();
-}
-
-std::vector<ConversationMute> SqliteTransaction::mutes(UserId user) {
-  Statement& query = db_.prepare(
-      "SELECT conversation_id, muted_until FROM conversation_mutes WHERE user_id = ?1 ORDER BY conversation_id");
-  query.bind(1, user);
-  std::vector<ConversationMute> result;
-  while (query.step()) result.push_back({query.int64(0), query.int64(1)});
-  return result;
-}
-
-void SqliteTransaction::set_mute(UserId user, ConversationId conversation, UnixMillis until) {
-  db_.prepare(
-         "INSERT INTO conversation_mutes (user_id, conversation_id, muted_until) VALUES (?1, ?2, ?3) "
-         "ON CONFLICT (user_id, conversation_id) DO UPDATE SET muted_until = excluded.muted_until")
-      .bind(1, user)
-      .bind(2, conversation)
-      .bind(3, until)
-      .run();
-}
-
-bool SqliteTransaction::delete_mute(UserId user, ConversationId conversation) {
-  db_.prepare("DELETE FROM conversation_mutes WHERE user_id = ?1 AND conversation_id = ?2")
-      .bind(1, user)
-      .bind(2, conversation)
-      .run();
-  return db_.changes() > 0;
-}
-
-Session SqliteTransaction::insert_session(UserId user, std::string_view token_hash, std::string_view device_name,
-                                          UnixMillis now) {
-  db_.prepare(
-         "INSERT INTO sessions (user_id, token_hash, device_name, created_at, last_seen_at) "
-         "VALUES (?1, ?2, ?3, ?4, ?4)")
-      .bind(1, user)
-      .bind_blob(2, token_hash)
-      .bind(3, device_name)
-      .bind(4, now)
-      .run();
-  return Session{db_.last_insert_rowid(), user, std::string(device_name), now, now};
-}
-
-std::optional<Session> SqliteTransaction::session_by_token_hash(std::string_view token_hash) {
-  static const std::string kSql = sql(sql("SELECT ", kSessionColumns), " FROM sessions WHERE token_hash = ?1");
-  Statement& query = db_.prepare(kSql);
-  query.bind_blob(1, token_hash);
-  if (!query.step()) return std::nullopt;
-  return read_session(query);
-}
-
-std::vector<Session> SqliteTransaction::sessions(UserId user) {
-  static const std::string kSql = sql(sql("SELECT ", kSessionColumns), " FROM sessions WHERE user_id = ?1 ORDER BY id");
-  Statement& query = db_.prepare(kSql);
-  query.bind(1, user);
-  std::vector<Session> result;
-  while (query.step()) result.push_back(read_session(query));
-  return result;
-}
-
-void SqliteTransaction::touch_session(SessionId id, UnixMillis now) {
-  db_.prepare("UPDATE sessions SET last_seen_at = ?2 WHERE id = ?1").bind(1, id).bind(2, now).run();
-}
-
-bool SqliteTransaction::delete_session(UserId user, SessionId id) {
-  db_.prepare("DELETE FROM sessions WHERE id = ?1 AND user_id = ?2").bind(1, id).bind(2, user).run();
-  return db_.changes() > 0;
-}
-
-std::vector<SessionId> SqliteTransaction::delete_other_sessions(UserId user, SessionId keep) {
-  Statement& query = db_.prepare("DELETE FROM sessions WHERE user_id = ?1 AND id != ?2 RETURNING id");
-  query.bind(1, user).bind(2, keep);
-  std::vector<SessionId> ids;
-  while (query.step()) ids.push_back(query.int64(0));
-  return ids;
-}
-
-std::vector<SessionId> SqliteTransaction::delete_sessions_idle_since(UnixMillis cutoff) {
-  Statement& query = db_.prepare("DELETE FROM sessions WHERE last_seen_at < ?1 RETURNING id");
-  query.bind(1, cutoff);
-  std::vector<SessionId> ids;
-  while (query.step()) ids.push_back(query.int64(0));
-  return ids;
-}
-
-Invitation SqliteTransaction::insert_invitation(UserId from, UserId to, UnixMillis now) {
-  db_.prepare("INSERT INTO invitations (from_user, to_user, created_at) VALUES (?1, ?2, ?3)")
-      .bind(1, from)
-      .bind(2, to)
-      .bind(3, now)
-      .run();
-  return Invitation{db_.last_insert_rowid(), from, to, now};
-}
-
-std::optional<Invitation> SqliteTransaction::invitation_by_id(InvitationId id) {
-  static const std::string kSql = sql(sql("SELECT ", kInvitationColumns), " FROM invitations WHERE id = ?1");
-  Statement& query = db_.prepare(kSql);
-  query.bind(1, id);
-  if (!query.step()) return std::nullopt;
-  return read_invitation(query);
-}
-
-std::optional<Invitation> SqliteTransaction::invitation_between(UserId from, UserId to) {
-  static const std::string kSql =
-      sql(sql("SELECT ", kInvitationColumns), " FROM invitations WHERE from_user = ?1 AND to_user = ?2");
-  Statement& query = db_.prepare(kSql);
-  query.bind(1, from).bind(2, to);
-  if (!query.step()) return std::nullopt;
-  return read_invitation(query);
-}
-
-std::vector<Invitation> SqliteTransaction::invitations_to(UserId user) {
-  static const std::string kSql =
-      sql(sql("SELECT ", kInvitationColumns), " FROM invitations WHERE to_user = ?1 ORDER BY id");
-  Statement& query = db_.prepare(kSql);
-  query.bind(1, user);
-  std::vector<Invitation> result;
-  while (query.step()) result.push_back(read_invitation(query));
-  return result;
-}
-
-std::vector<Invitation> SqliteTransaction::invitations_from(UserId user) {
-  static const std::string kSql =
-      sql(sql("SELECT ", kInvitationColumns), " FROM invitations WHERE from_user = ?1 ORDER BY id");
-  Statement& query = db_.prepare(kSql);
-  query.bind(1, user);
-  std::vector<Invitation> result;
-  while (query.step()) result.push_back(read_invitation(query));
-  return result;
-}
-
-void SqliteTransaction::delete_invitation(InvitationId id) {
-  db_.prepare("DELETE FROM invitations WHERE id = ?1").bind(1, id).run();
-}
-
-bool SqliteTransaction::are_contacts(UserId a, UserId b) {
-  Statement& query = db_.prepare("SELECT 1 FROM contacts WHERE user_id = ?1 AND contact_id = ?2");
-  query.bind(1, a).bind(2, b);
-  return query.step();
-}
-
-void SqliteTransaction::insert_contact_pair(UserId a, UserId b, UnixMillis now) {
-  Statement& insert = db_.prepare(
-      "INSERT INTO contacts (user_id, contact_id, created_at) VALUES (?1, ?2, ?3), (?2, ?1, ?3) "
-      "ON CONFLICT DO NOTHING");
-  insert.bind(1, a).bind(2, b).bind(3, now).run();
-}
-
-bool SqliteTransaction::delete_contact_pair(UserId a, UserId b) {
-  db_.prepare(
-         "DELETE FROM contacts WHERE (user_id = ?1 AND contact_id = ?2) OR (user_id = ?2 AND contact_id = ?1)")
-      .bind(1, a)
-      .bind(2, b)
-      .run();
-  return db_.changes() > 0;
-}
-
-std::vector<Contact> SqliteTransaction::contacts(UserId user) {
-  static const std::string kSql = sql(sql("SELECT ", kUserColumns),
-                                      ", c.created_at FROM contacts c JOIN users u ON u.id = c.contact_id "
-                                      "WHERE c.user_id = ?1 ORDER BY u.username");
-  Statement& query = db_.prepare(kSql);
-  query.bind(1, user);
-  std::vector<Contact> result;
-  while (query.step()) result.push_back({read_user(query), query.int64(kUserColumnCount)});
-  return result;
 }
 
 bool SqliteTransaction::block_between(UserId a, UserId b) {
@@ -447,21 +172,6 @@ bool SqliteTransaction::delete_block(UserId user, UserId blocked) {
   // The block the other way, if any, still stands: read again next time.
   if (auto* c = cache()) c->forget_block(user, blocked);
   return removed;
-}
-
-std::vector<Block> SqliteTransaction::blocks(UserId user) {
-  static const std::string kSql = sql(sql("SELECT ", kUserColumns),
-                                      ", b.created_at FROM blocks b JOIN users u ON u.id = b.blocked_id "
-                                      "WHERE b.user_id = ?1 ORDER BY u.username");
-  Statement& query = db_.prepare(kSql);
-  query.bind(1, user);
-  std::vector<Block> result;
-  while (query.step()) result.push_back({read_user(query), query.int64(kUserColumnCount)});
-  return result;
-}
-
-void SqliteTransaction::set_last_online(UserId user, UnixMillis when) {
-  db_.prepare("UPDATE users SET last_online_at = ?2 WHERE id = ?1").bind(1, user).bind(2, when).run();
 }
 
 // --- Conversations --------------------------------------------------------
@@ -524,23 +234,6 @@ Message read_message(const Statement& row, int first = 0) {
 }
 
 }  // namespace
-
-Conversation SqliteTransaction::insert_conversation(ConversationKind kind, std::string_view name,
-                                                    std::string_view topic,
-                                                    const std::optional<std::string>& direct_key, UserId creator,
-                                                    UnixMillis now) {
-  db_.prepare(
-         "INSERT INTO conversations (kind, name, topic, direct_key, created_by, created_at) "
-         "VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
-      .bind(1, static_cast<std::int64_t>(kind))
-      .bind(2, name)
-      .bind(3, topic)
-      .bind_optional(4, direct_key)
-      .bind(5, creator)
-      .bind(6, now)
-      .run();
-  return *conversation_by_id(db_.last_insert_rowid());
-}
 
 std::optional<Conversation> SqliteTransaction::conversation_by_id(ConversationId id) {
   if (cache() != nullptr) {
@@ -682,14 +375,6 @@ bool SqliteTransaction::delete_member(ConversationId conversation, UserId user) 
   return removed;
 }
 
-void SqliteTransaction::set_role(ConversationId conversation, UserId user, Role role) {
-  db_.prepare("UPDATE members SET role = ?3 WHERE conversation_id = ?1 AND user_id = ?2")
-      .bind(1, conversation)
-      .bind(2, user)
-      .bind(3, static_cast<std::int64_t>(role))
-      .run();
-}
-
 bool SqliteTransaction::advance_read(ConversationId conversation, UserId user, Seq seq) {
   if (auto* c = cache()) {
     // The cached mark is the row's (or newer, pending): the answer needs no
@@ -708,25 +393,7 @@ bool SqliteTransaction::advance_read(ConversationId conversation, UserId user, S
   return db_.changes() > 0;
 }
 
-bool SqliteTransaction::advance_delivered(ConversationId conversation, UserId user, Seq seq) {
-  db_.prepare(
-         "UPDATE members SET delivered_seq = ?3 WHERE conversation_id = ?1 AND user_id = ?2 AND delivered_seq < ?3")
-      .bind(1, conversation)
-      .bind(2, user)
-      .bind(3, seq)
-      .run();
-  return db_.changes() > 0;
-}
-
 // --- Messages -------------------------------------------------------------
-
-Message SqliteTransaction::insert_message(const NewMessage& message, Position pos) {
-  return *insert_message_row(message, pos, false);
-}
-
-std::optional<Message> SqliteTransaction::insert_message_if_new(const NewMessage& message, Position pos) {
-  return insert_message_row(message, pos, true);
-}
 
 std::optional<Message> SqliteTransaction::insert_message_row(const NewMessage& message, Position pos, bool if_new) {
   // The writer's cached row is the seq counter: the writer alone takes
@@ -803,16 +470,6 @@ std::string select_messages(std::string_view from_where) {
 
 }  // namespace
 
-std::vector<Message> SqliteTransaction::query_messages(std::string_view select,
-                                                       const std::function<void(Statement&)>& bind) {
-  Statement& query = db_.prepare(select);
-  bind(query);
-  std::vector<Message> result;
-  while (query.step()) result.push_back(read_message(query));
-  load_details(result);
-  return result;
-}
-
 void SqliteTransaction::load_details(std::vector<Message>& messages) {
   for (auto& message : messages) load_details(message);
 }
@@ -871,20 +528,6 @@ bool SqliteTransaction::load_details_as_of(Message& message, Position end) {
   reactions.bind(1, message.id).bind(2, end);
   while (reactions.step()) message.reactions.emplace_back(reactions.text(0), reactions.int64(1));
   return true;
-}
-
-std::optional<Message> SqliteTransaction::message_by_id(MessageId id) {
-  static const std::string kSql = select_messages("FROM messages g WHERE g.id = ?1");
-  auto found = query_messages(kSql, [&](Statement& q) { q.bind(1, id); });
-  if (found.empty()) return std::nullopt;
-  return std::move(found.front());
-}
-
-std::optional<Message> SqliteTransaction::message_by_client_id(UserId sender, std::string_view client_id) {
-  static const std::string kSql = select_messages("FROM messages g WHERE g.sender_id = ?1 AND g.client_id = ?2");
-  auto found = query_messages(kSql, [&](Statement& q) { q.bind(1, sender).bind(2, client_id); });
-  if (found.empty()) return std::nullopt;
-  return std::move(found.front());
 }
 
 void SqliteTransaction::edit_message(MessageId id, std::string_view body, const std::vector<UserId>& mentions,
@@ -947,89 +590,7 @@ bool SqliteTransaction::add_reaction(MessageId id, UserId user, std::string_view
   return db_.changes() > 0;
 }
 
-bool SqliteTransaction::remove_reaction(MessageId id, UserId user, std::string_view emoji) {
-  // Kept while an ex-member who saw it needs it (see edit_message).
-  db_.prepare(
-         "INSERT INTO past_reactions (message_id, user_id, emoji, created_at, added_after, removed_after) "
-         "SELECT r.message_id, r.user_id, r.emoji, r.created_at, r.added_after, ?4 FROM reactions r "
-         "JOIN messages g ON g.id = r.message_id WHERE r.message_id = ?1 AND r.user_id = ?2 AND r.emoji = ?3 "
-         "AND EXISTS (SELECT 1 FROM past_memberships p WHERE p.conversation_id = g.conversation_id "
-         "AND p.left_pos > r.added_after AND p.left_pos >= g.pos AND p.joined_pos < g.pos) ON CONFLICT DO NOTHING")
-      .bind(1, id)
-      .bind(2, user)
-      .bind(3, emoji)
-      .bind(4, current_position())
-      .run();
-  db_.prepare("DELETE FROM reactions WHERE message_id = ?1 AND user_id = ?2 AND emoji = ?3")
-      .bind(1, id)
-      .bind(2, user)
-      .bind(3, emoji)
-      .run();
-  return db_.changes() > 0;
-}
-
-std::vector<Message> SqliteTransaction::messages_before(ConversationId conversation, Seq before, std::size_t limit) {
-  static const std::string kSql =
-      select_messages("FROM messages g WHERE g.conversation_id = ?1 AND g.seq < ?2 ORDER BY g.seq DESC LIMIT ?3");
-  auto page = query_messages(
-      kSql, [&](Statement& q) { q.bind(1, conversation).bind(2, before).bind(3, static_cast<std::int64_t>(limit)); });
-  std::reverse(page.begin(), page.end());
-  return page;
-}
-
-std::vector<Message> SqliteTransaction::messages_after(ConversationId conversation, Seq after, std::size_t limit) {
-  static const std::string kSql =
-      select_messages("FROM messages g WHERE g.conversation_id = ?1 AND g.seq > ?2 ORDER BY g.seq LIMIT ?3");
-  return query_messages(
-      kSql, [&](Statement& q) { q.bind(1, conversation).bind(2, after).bind(3, static_cast<std::int64_t>(limit)); });
-}
-
-ReadablePage SqliteTransaction::readable_messages(UserId reader, ConversationId conversation, Seq after,
-                                                 std::size_t limit) {
-  ReadablePage page;
-  page.last_seq = after;
-  auto lim = static_cast<std::int64_t>(limit);
-  if (member(conversation, reader)) {
-    // A member pages the whole history (docs/protocol.md, Visibility).
-    static const std::string kSql = select_messages(
-        "FROM messages g WHERE g.conversation_id = ?1 AND g.seq > ?2 AND g.deleted_at IS NULL ORDER BY g.seq "
-        "LIMIT ?3");
-    page.messages = query_messages(kSql, [&](Statement& q) { q.bind(1, conversation).bind(2, after).bind(3, lim); });
-    if (!page.messages.empty()) page.last_seq = page.messages.back().seq;
-    page.done = page.messages.size() < limit;
-    return page;
-  }
-  // Through memberships that ended: what was posted during one, as it was at
-  // its end (the rule of stream_since and search). Memberships of one user
-  // in one conversation never overlap, so each message comes once.
-  static const std::string kSql = select_messages(
-      "FROM messages g JOIN past_memberships p ON p.user_id = ?1 AND p.conversation_id = g.conversation_id "
-      "AND p.joined_pos < g.pos AND p.left_pos >= g.pos "
-      "WHERE g.conversation_id = ?2 AND g.seq > ?3 AND g.deleted_at IS NULL ORDER BY g.seq LIMIT ?4");
-  static const std::string kWithEnd = kSql.substr(0, kSql.find(" FROM ")) + ", p.left_pos" +
-                                      kSql.substr(kSql.find(" FROM "));
-  std::vector<std::pair<Message, Position>> rows;
-  Statement& query = db_.prepare(kWithEnd);
-  query.bind(1, reader).bind(2, conversation).bind(3, after).bind(4, lim);
-  while (query.step()) {
-    constexpr int kLeftPos = 12;  // after the message columns
-    rows.emplace_back(read_message(query), query.int64(kLeftPos));
-  }
-  query.reset();
-  page.done = rows.size() < limit;
-  if (!rows.empty()) page.last_seq = rows.back().first.seq;
-  for (auto& [message, end] : rows) {
-    if (load_details_as_of(message, end)) page.messages.push_back(std::move(message));
-  }
-  return page;
-}
-
 // --- The event stream -----------------------------------------------------
-
-SqliteTransaction::Writer& SqliteTransaction::writer() {
-  if (!writer_) throw std::logic_error("event stream writes need a write transaction");
-  return *writer_;
-}
 
 Position SqliteTransaction::next_position() { return ++*writer().last_position; }
 
@@ -1174,5 +735,9 @@ std::vector<Transaction::StreamItem> SqliteTransaction::stream_since(UserId user
   if (items.size() > limit) items.resize(limit);
   return items;
 }
+
+// The methods whose SQL is the same on both backends.
+using BackendTransaction = SqliteTransaction;
+#include "storage/sql/transaction_methods.inc"
 
 }  // namespace parley::storage::sqlite
