@@ -52,7 +52,8 @@ SqliteStore::SqliteStore(const std::filesystem::path& path, const StorageOptions
   // WAL: readers never block the writer nor each other. The mode is stored in
   // the file, so it only needs setting once, but setting it again is free.
   writer_->exec("PRAGMA journal_mode = WAL");
-  // The writer never checkpoints itself; checkpoint_loop() does.
+  // SQLite's own checkpoints stay off: checkpoint_loop() runs the PASSIVE
+  // ones and asks the writer for a RESTART when needed (restart_wal()).
   writer_->exec("PRAGMA wal_autocheckpoint = 0");
   // A burst can leave a long WAL behind; when it starts over, the file is
   // cut back to this size, which steady writes reuse without growing it.
