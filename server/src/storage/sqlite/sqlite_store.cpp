@@ -1,6 +1,7 @@
 #include "storage/sqlite/sqlite_store.hpp"
 
 #include <pthread.h>
+#include <sqlite3.h>
 
 #include "core/log.hpp"
 #include "storage/migration.hpp"
@@ -58,6 +59,16 @@ SqliteStore::SqliteStore(const std::filesystem::path& path, const StorageOptions
   // A burst can leave a long WAL behind; when it starts over, the file is
   // cut back to this size, which steady writes reuse without growing it.
   writer_->exec("PRAGMA journal_size_limit = 67108864");
+  // After each commit SQLite tells the writer how many frames the WAL holds
+  // (note_wal_frames() passes it on to the checkpointer). Replaces the hook
+  // of SQLite's own checkpoints, which are off.
+  sqlite3_wal_hook(
+      writer_->handle(),
+      [](void* store, sqlite3*, const char*, int frames) {
+        static_cast<SqliteStore*>(store)->wal_frames_ = frames;
+        return SQLITE_OK;
+      },
+      this);
   int version = migrate(*writer_, sqlite_migrations());
   last_position_ = max_position(*writer_);
   committed_position_ = last_position_;
@@ -108,10 +119,9 @@ void SqliteStore::stop() {
 }
 
 void SqliteStore::checkpoint_loop() {
-  // Every second with commits, or at once after many. A PASSIVE checkpoint
-  // copies what no reader still needs and never blocks the writer; when the
-  // writer is idle for a moment it copies everything, and the next commit
-  // writes the WAL from its beginning again.
+  // A PASSIVE checkpoint copies what no reader still needs and never blocks
+  // the writer; when the writer is idle for a moment it copies everything,
+  // and the next commit writes the WAL from its beginning again.
   //
   // Under steady writes that moment never comes: the writer appends while
   // the PASSIVE copies, so the WAL is never wholly copied and would grow
@@ -120,20 +130,28 @@ void SqliteStore::checkpoint_loop() {
   // costs the kernel new blocks, zeroed pages and an inode write in each
   // fdatasync. So once the WAL holds more than kRestartFrames, the writer
   // is asked to run a RESTART between two batches (restart_wal()).
-  constexpr std::size_t kCommitsPerCheckpoint = 1000;
-  constexpr std::int64_t kRestartFrames = 1024;  // 4 MiB at 4 KiB pages
+  //
+  // The writer is stopped while its RESTART copies what the PASSIVEs have
+  // not, so this thread keeps close behind it: it runs whenever the writer
+  // has added kWakeFrames to the WAL (see note_wal_frames()), and the
+  // restart is asked for only when the last PASSIVE left at most
+  // kRestartBacklogFrames to copy. Run once a second, with 20,000 frames
+  // written in between, a RESTART held the writer for 15-65 ms.
+  constexpr std::int64_t kRestartFrames = 1024;         // 4 MiB at 4 KiB pages
+  constexpr std::int64_t kRestartBacklogFrames = 256;   // 1 MiB left to copy
   auto connection = open_connection();
   for (;;) {
     bool truncate = false;
     {
       std::unique_lock lock(checkpoint_mutex_);
       checkpoint_wake_.wait_for(lock, std::chrono::seconds(1), [this] {
-        return checkpoint_stopping_ || truncate_wal_ || commits_since_checkpoint_ >= kCommitsPerCheckpoint;
+        return checkpoint_stopping_ || truncate_wal_ || wal_grew_;
       });
       if (checkpoint_stopping_) return;
       truncate = truncate_wal_;
       truncate_wal_ = false;
-      if (commits_since_checkpoint_ == 0 && !truncate) continue;
+      if (!wal_grew_ && commits_since_checkpoint_ == 0 && !truncate) continue;
+      wal_grew_ = false;
       commits_since_checkpoint_ = 0;
     }
     try {
@@ -146,12 +164,27 @@ void SqliteStore::checkpoint_loop() {
         // the next purge tries again.
         bool busy = checkpoint(*connection, "TRUNCATE").busy;
         log::get("storage")->info("wal checkpoint after search index purge truncated={}", !busy);
-      } else if (checkpoint(*connection, "PASSIVE").wal_frames > kRestartFrames) {
-        restart_wal_owed_ = true;
+      } else {
+        auto result = checkpoint(*connection, "PASSIVE");
+        if (result.wal_frames > kRestartFrames && result.wal_frames - result.copied_frames <= kRestartBacklogFrames) {
+          restart_wal_owed_ = true;
+        }
       }
     } catch (const std::exception& e) {
       log::get("storage")->warn("checkpoint failed error=\"{}\"", e.what());
     }
+  }
+}
+
+void SqliteStore::note_wal_frames() {
+  constexpr std::int64_t kWakeFrames = 256;  // 1 MiB at 4 KiB pages
+  std::lock_guard lock(checkpoint_mutex_);
+  ++commits_since_checkpoint_;
+  if (wal_frames_ < frames_at_last_wake_) frames_at_last_wake_ = 0;  // the WAL started over
+  if (wal_frames_ - frames_at_last_wake_ >= kWakeFrames) {
+    frames_at_last_wake_ = wal_frames_;
+    wal_grew_ = true;
+    checkpoint_wake_.notify_one();
   }
 }
 
@@ -161,14 +194,14 @@ void SqliteStore::restart_wal() {
   // written, and the writer, finding it taken, would back off in SQLite's
   // busy-handler steps (1, 2, 5, 10, 15, 20, 25, … 100 ms), adding tens of
   // milliseconds to every ack of the moment. Here it copies what the last
-  // PASSIVE left (the frames of a few batches), and waits at most 20 ms for
-  // readers still in the WAL; one that stays longer (a backup's copy)
-  // leaves the restart to a later cycle.
+  // PASSIVE left (at most kRestartBacklogFrames, usually nothing) and waits
+  // for nothing: if the checkpointer is running or a reader is still in the
+  // WAL, SQLite answers busy at once and the next cycle tries again.
   try {
-    writer_->exec("PRAGMA busy_timeout = 20");
+    writer_->exec("PRAGMA busy_timeout = 0");
     bool busy = checkpoint(*writer_, "RESTART").busy;
     writer_->exec("PRAGMA busy_timeout = 5000");
-    if (busy) log::get("storage")->debug("wal restart deferred: a reader was still in the WAL");
+    if (busy) log::get("storage")->debug("wal restart deferred: the checkpointer or a reader was in the WAL");
   } catch (const std::exception& e) {
     writer_->exec("PRAGMA busy_timeout = 5000");
     log::get("storage")->warn("wal restart failed error=\"{}\"", e.what());
@@ -178,7 +211,7 @@ void SqliteStore::restart_wal() {
 SqliteStore::CheckpointResult SqliteStore::checkpoint(Connection& connection, std::string_view mode) {
   Statement& statement = connection.prepare("PRAGMA wal_checkpoint(" + std::string(mode) + ")");
   statement.step();
-  CheckpointResult result{statement.int64(0) != 0, statement.int64(1)};
+  CheckpointResult result{statement.int64(0) != 0, statement.int64(1), statement.int64(2)};
   connection.release_statements();
   return result;
 }
@@ -404,10 +437,7 @@ bool SqliteStore::run_batch(std::vector<Job>& batch) {
   }
   committed_position_ = last_position_;
   last_commit_ended_ = std::chrono::steady_clock::now();
-  {
-    std::lock_guard lock(checkpoint_mutex_);
-    if (++commits_since_checkpoint_ == 1000) checkpoint_wake_.notify_one();
-  }
+  note_wal_frames();
   if (observer_) observer_(true, batch.size(), std::chrono::steady_clock::now() - started);
   for (std::size_t i = 0; i < batch.size(); ++i) batch[i].done(errors[i]);
   if (sink_ != nullptr && !events.empty()) sink_->publish(std::move(events));

@@ -109,9 +109,13 @@ class SqliteStore final : public Store {
   struct CheckpointResult {
     bool busy;                // a reader or the writer kept it from completing
     std::int64_t wal_frames;  // frames in the WAL when it ran
+    std::int64_t copied_frames;  // of those, copied to the database file (now or before)
   };
   static CheckpointResult checkpoint(Connection& connection, std::string_view mode);
   void restart_wal();
+  // After a commit, on the writer thread: wakes the checkpointer when the
+  // WAL has grown by enough since it last ran.
+  void note_wal_frames();
 
   std::filesystem::path path_;
   StorageOptions options_;
@@ -136,6 +140,9 @@ class SqliteStore final : public Store {
   std::mutex checkpoint_mutex_;
   std::condition_variable checkpoint_wake_;
   std::size_t commits_since_checkpoint_ = 0;  // guarded by checkpoint_mutex_
+  std::int64_t wal_frames_ = 0;               // set by SQLite's WAL hook on writer_thread_ only
+  std::int64_t frames_at_last_wake_ = 0;      // guarded by checkpoint_mutex_
+  bool wal_grew_ = false;                     // guarded by checkpoint_mutex_
   bool checkpoint_stopping_ = false;          // guarded by checkpoint_mutex_
   bool truncate_wal_ = false;                 // guarded by checkpoint_mutex_
   std::atomic<bool> restart_wal_owed_{false};  // set by checkpoint_thread_, cleared by writer_thread_
