@@ -138,6 +138,7 @@ void SqliteStore::checkpoint_loop() {
   // kRestartBacklogFrames to copy. Run once a second, with 20,000 frames
   // written in between, a RESTART held the writer for 15-65 ms.
   constexpr std::int64_t kRestartFrames = 1024;         // 4 MiB at 4 KiB pages
+  constexpr std::int64_t kForceRestartFrames = 4096;    // 16 MiB
   constexpr std::int64_t kRestartBacklogFrames = 256;   // 1 MiB left to copy
   auto connection = open_connection();
   for (;;) {
@@ -166,7 +167,10 @@ void SqliteStore::checkpoint_loop() {
         log::get("storage")->info("wal checkpoint after search index purge truncated={}", !busy);
       } else {
         auto result = checkpoint(*connection, "PASSIVE");
-        if (result.wal_frames > kRestartFrames && result.wal_frames - result.copied_frames <= kRestartBacklogFrames) {
+        if (result.wal_frames > kRestartFrames && result.copied_frames == result.wal_frames) {
+          restart_when_wal_frames_ = result.wal_frames;
+        } else if (result.wal_frames > kForceRestartFrames &&
+                   result.wal_frames - result.copied_frames <= kRestartBacklogFrames) {
           restart_wal_owed_ = true;
         }
       }
@@ -186,6 +190,20 @@ void SqliteStore::note_wal_frames() {
     wal_grew_ = true;
     checkpoint_wake_.notify_one();
   }
+}
+
+bool SqliteStore::wal_fully_copied() {
+  // The checkpointer saw the WAL at this size, all of it copied, and the
+  // writer has committed nothing since: a RESTART has nothing to copy and no
+  // database file to sync.
+  std::int64_t frames = restart_when_wal_frames_.load();
+  if (frames == 0) return false;
+  if (frames != wal_frames_) {
+    restart_when_wal_frames_.compare_exchange_strong(frames, 0);  // stale: the writer moved on
+    return false;
+  }
+  restart_when_wal_frames_ = 0;
+  return true;
 }
 
 void SqliteStore::restart_wal() {
@@ -291,6 +309,13 @@ void SqliteStore::writer_loop() {
         lock.lock();
       }
       stopping = stopping_;
+      // The checkpointer may have caught up during the window: then a
+      // RESTART costs only its locks.
+      if (wal_fully_copied()) {
+        lock.unlock();
+        restart_wal();
+        lock.lock();
+      }
       while (!queue_.empty() && batch.size() < kMaxBatch) {
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
@@ -300,7 +325,7 @@ void SqliteStore::writer_loop() {
       if (run_batch(batch)) search_purge_owed_ = true;
       batch.clear();
     }
-    if (restart_wal_owed_.exchange(false)) restart_wal();
+    if (restart_wal_owed_.exchange(false) || wal_fully_copied()) restart_wal();
     // A clean stop purges what is owed, so that a stopped server's files
     // hold no deleted words whatever the interval.
     if (search_purge_owed_ && (stopping || std::chrono::steady_clock::now() >= search_purge_not_before_)) {

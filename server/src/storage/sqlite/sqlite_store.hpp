@@ -116,6 +116,9 @@ class SqliteStore final : public Store {
   // After a commit, on the writer thread: wakes the checkpointer when the
   // WAL has grown by enough since it last ran.
   void note_wal_frames();
+  // On the writer thread: whether the checkpointer has copied the whole WAL
+  // as it is now (then a RESTART is nearly free).
+  bool wal_fully_copied();
 
   std::filesystem::path path_;
   StorageOptions options_;
@@ -146,6 +149,9 @@ class SqliteStore final : public Store {
   bool checkpoint_stopping_ = false;          // guarded by checkpoint_mutex_
   bool truncate_wal_ = false;                 // guarded by checkpoint_mutex_
   std::atomic<bool> restart_wal_owed_{false};  // set by checkpoint_thread_, cleared by writer_thread_
+  // The WAL's size at a PASSIVE that copied all of it (0: none since the
+  // writer last looked); set by checkpoint_thread_, cleared by writer_thread_.
+  std::atomic<std::int64_t> restart_when_wal_frames_{0};
   std::thread checkpoint_thread_;
 
   std::mutex readers_mutex_;

@@ -71,7 +71,7 @@ TEST_F(WalSizeTest, StaysBoundedWhileTheWriterNeverPauses) {
     in_flight.release(64);
   };
 
-  // Checkpoint cycles (one a second, or per 1,000 commits), then as many
+  // Checkpoint cycles (one per MiB written, or a second), then as many
   // again: a WAL that starts over stays the size of a cycle, one that does
   // not keeps every frame written and doubles.
   send_for(std::chrono::seconds(2));
