@@ -140,6 +140,7 @@ void SqliteStore::checkpoint_loop() {
   constexpr std::int64_t kRestartFrames = 1024;         // 4 MiB at 4 KiB pages
   constexpr std::int64_t kForceRestartFrames = 4096;    // 16 MiB
   constexpr std::int64_t kRestartBacklogFrames = 256;   // 1 MiB left to copy
+  constexpr std::int64_t kLimitFrames = 16384;          // 64 MiB, journal_size_limit: restart whatever it costs
   auto connection = open_connection();
   for (;;) {
     bool truncate = false;
@@ -169,8 +170,9 @@ void SqliteStore::checkpoint_loop() {
         auto result = checkpoint(*connection, "PASSIVE");
         if (result.wal_frames > kRestartFrames && result.copied_frames == result.wal_frames) {
           restart_when_wal_frames_ = result.wal_frames;
-        } else if (result.wal_frames > kForceRestartFrames &&
-                   result.wal_frames - result.copied_frames <= kRestartBacklogFrames) {
+        } else if (result.wal_frames > kLimitFrames ||
+                   (result.wal_frames > kForceRestartFrames &&
+                    result.wal_frames - result.copied_frames <= kRestartBacklogFrames)) {
           restart_wal_owed_ = true;
         }
       }
