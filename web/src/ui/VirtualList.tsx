@@ -54,7 +54,24 @@ let measuredItems = new WeakSet<object>();
  * millions of pixels (a very tall list was suspected of making Chromium's
  * paint and commit dearer; the shared machine's load hid whether it does).
  */
-const MAX_PAD = 100_000;
+const MAX_PAD = roomSetting();
+
+/**
+ * The cap on the room above, in pixels: 100,000, or a smaller one (at
+ * least 5,000) set in localStorage as `parley.list.room`. It is for tests:
+ * with a small room, a short history walks through several renewals of the
+ * room, the one place where the list moves its rows and the scroll
+ * position, which 100,000 px would need thousands of messages to reach.
+ */
+function roomSetting(): number {
+  try {
+    const set = Number(globalThis.localStorage?.getItem('parley.list.room'));
+    if (Number.isFinite(set) && set >= 5_000 && set < 100_000) return set;
+  } catch {
+    // No storage (a sandboxed frame): the default.
+  }
+  return 100_000;
+}
 
 /** Rows beyond the viewport rendered at once, when it moves past those rendered ahead. */
 const MARGIN = 200;
