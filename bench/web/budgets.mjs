@@ -106,6 +106,46 @@ function scriptRecorder(page) {
   };
 }
 
+/**
+ * What the page's WebSocket connections exchange: the frames by type (events
+ * by event type), the position the hello resumed from and when `synced`
+ * arrived.
+ */
+function socketRecorder(page) {
+  const frames = [];
+  page.on('websocket', (ws) => {
+    const note = (dir) => (f) => {
+      try {
+        const j = JSON.parse(f.payload);
+        frames.push({ t: Date.now(), dir, type: j.type, event: j.event?.type, position: j.position });
+      } catch {
+        // Not JSON: not the app's protocol.
+      }
+    };
+    ws.on('framesent', note('sent'));
+    ws.on('framereceived', note('received'));
+  });
+  return {
+    /** Times in ms after `from`; `clicked`: when the conversation was clicked. */
+    summary(from, clicked) {
+      const counts = {};
+      for (const f of frames) {
+        const k = `${f.dir} ${f.type}${f.event ? ` ${f.event}` : ''}`;
+        counts[k] = (counts[k] ?? 0) + 1;
+      }
+      const hello = frames.find((f) => f.type === 'hello');
+      const synced = frames.find((f) => f.type === 'synced' || f.type === 'resync_required');
+      return {
+        frames: counts,
+        hello_position: hello?.position ?? null,
+        synced_position: synced?.position ?? null,
+        synced_after_navigation_ms: synced ? synced.t - from : null,
+        clicked_after_navigation_ms: clicked - from,
+      };
+    },
+  };
+}
+
 // ---------------------------------------------------------------- seeding
 mkdirSync(path.dirname(outFile), { recursive: true });
 const server = new Parleyd({ config: path.join(here, 'parleyd-budgets.toml') });
@@ -257,6 +297,11 @@ try {
   log(`  device stores ${storedOnDevice} messages`);
 
   // Open it again from a fresh navigation, traced, and scroll to the top.
+  // What the app's connection does meanwhile is recorded (the catch-up the
+  // server sends after the navigation, and when it ends), since opening
+  // must not wait for it.
+  const sockets = socketRecorder(page);
+  const navigated = Date.now();
   await page.goto('/');
   await conversationEntry(page, 'Team 4').waitFor();
   const cdp = await context.newCDPSession(page);
@@ -267,6 +312,8 @@ try {
   const log50k = messageLog(page);
   await log50k.getByRole('article').filter({ hasText: `Archive message ${BIG}:` }).waitFor();
   results.big_open_ms = Date.now() - openStart;
+  results.big_open_connection = sockets.summary(navigated, openStart);
+  log(`  open ${results.big_open_ms} ms; connection: ${JSON.stringify(results.big_open_connection)}`);
   // The pointer over the middle of the dialog (the log itself may be as
   // tall as all its rows), where a person's wheel scrolls the messages.
   const box = await page.getByRole('main').boundingBox();
