@@ -479,7 +479,7 @@ describe('bounded history window', () => {
     expect(seqs()).toEqual(Array.from({ length: WINDOW }, (_, i) => total - WINDOW + i + 1));
     expect(e.state.get().hasOlder[7]).toBe(true);
     expect(await e.loadNewer(7)).toBe(0);
-  });
+  }, 30_000);
 
   it('reopening a window scrolled far up shows the newest messages again', async () => {
     const { WINDOW } = await import('./engine');
@@ -493,7 +493,7 @@ describe('bounded history window', () => {
     const list = e.state.get().messages[7]!;
     expect(list[list.length - 1]!.seq).toBe(total);
     expect(e.state.get().hasNewer[7]).toBe(false);
-  });
+  }, 30_000);
 });
 
 describe('bounded history window, live', () => {
@@ -521,7 +521,7 @@ describe('bounded history window, live', () => {
     const after = e.state.get().messages[7]!;
     expect(after[after.length - 1]!.seq).toBe(total + 1);
     expect(after.length).toBeLessThanOrEqual(WINDOW);
-  });
+  }, 30_000);
 });
 
 describe('opening a conversation during a catch-up', () => {
@@ -547,7 +547,7 @@ describe('opening a conversation during a catch-up', () => {
   beforeEach(async () => {
     await store.applyEvents([{ position: 40, event: CONVERSATION_CREATED as never }], ME.id);
     await store.putMessages(serverMessages.slice(0, 300));
-  });
+  }, 30_000);
 
   it('shows the server\'s newest page before the catch-up has ended', async () => {
     const f = catchUpRoutes();
@@ -567,7 +567,7 @@ describe('opening a conversation during a catch-up', () => {
     expect(shown.length).toBeLessThanOrEqual(100);
     expect(f.calls).toContain('GET /api/v1/conversations/7/messages?limit=100');
     expect(e.state.get().hasOlder[7]).toBe(true);
-  });
+  }, 30_000);
 
   it('the catch-up\'s older messages go to the store, not into the window', async () => {
     const { WINDOW } = await import('./engine');
@@ -591,7 +591,7 @@ describe('opening a conversation during a catch-up', () => {
     // Scrolling up reads the caught-up messages from the store.
     await e.loadOlder(7);
     expect(e.state.get().messages[7]![0]!.seq).toBe(opened[0]! - 100);
-  });
+  }, 30_000);
 
   it('a window opened offline follows a long catch-up at its end, holding at most WINDOW messages', async () => {
     const { WINDOW } = await import('./engine');
@@ -611,5 +611,5 @@ describe('opening a conversation during a catch-up', () => {
     expect(seqs.length).toBe(WINDOW);
     expect(seqs).toEqual(Array.from({ length: WINDOW }, (_, i) => 2800 - WINDOW + i + 1));
     expect(e.state.get().hasOlder[7]).toBe(true);
-  });
+  }, 30_000);
 });

@@ -642,12 +642,20 @@ export class SyncEngine {
     }
     const hasOlder = page.length > 0 && page[0]!.seq > 1;
     this.state.update((s) => {
-      let merged = mergeSorted(s.messages[id] ?? [], page);
+      const loaded = s.messages[id] ?? [];
       let hasNewer = s.hasNewer[id] ?? false;
-      if (merged.length > WINDOW) {
-        // The newest messages leave the window (they are in the store).
-        merged = merged.slice(0, WINDOW);
-        hasNewer = true;
+      let merged: Message[];
+      if (precedes(page, loaded)) {
+        // The common case, a page just above the window: one array, the
+        // newest messages beyond WINDOW left out (they are in the store).
+        merged = joinWithin(page, loaded, WINDOW, 'oldest');
+        if (merged.length < page.length + loaded.length) hasNewer = true;
+      } else {
+        merged = mergeSorted(loaded, page);
+        if (merged.length > WINDOW) {
+          merged = merged.slice(0, WINDOW);
+          hasNewer = true;
+        }
       }
       return {
         ...s,
@@ -693,11 +701,17 @@ export class SyncEngine {
       const loaded = s.messages[id] ?? [];
       // The window changed meanwhile (reopened, reloaded): this page no longer follows it.
       if (!s.hasNewer[id] || loaded[loaded.length - 1]?.seq !== newest) return s;
-      let merged = mergeSorted(loaded, page);
       let hasOlder = s.hasOlder[id] ?? true;
-      if (merged.length > WINDOW) {
-        merged = merged.slice(merged.length - WINDOW);
-        hasOlder = true;
+      let merged: Message[];
+      if (precedes(loaded, page)) {
+        merged = joinWithin(loaded, page, WINDOW, 'newest');
+        if (merged.length < page.length + loaded.length) hasOlder = true;
+      } else {
+        merged = mergeSorted(loaded, page);
+        if (merged.length > WINDOW) {
+          merged = merged.slice(merged.length - WINDOW);
+          hasOlder = true;
+        }
       }
       return {
         ...s,
@@ -997,7 +1011,8 @@ export function mergeSorted(base: Message[], add: Message[]): Message[] {
   if (base.length === 0) return [...add].sort((a, b) => a.seq - b.seq);
   // Fast paths (a page of older messages, or new ones at the end): no
   // re-sort of a loaded history that may hold tens of thousands.
-  const sortedAdd = add.length > 1 ? [...add].sort((a, b) => a.seq - b.seq) : add;
+  // Pages read from the store or the server come ascending: no copy to sort.
+  const sortedAdd = add.length > 1 && !ascending(add) ? [...add].sort((a, b) => a.seq - b.seq) : add;
   if (sortedAdd[sortedAdd.length - 1]!.seq < base[0]!.seq) return [...sortedAdd, ...base];
   if (sortedAdd[0]!.seq > base[base.length - 1]!.seq) return [...base, ...sortedAdd];
   if (add.length <= 4) {
@@ -1015,6 +1030,32 @@ export function mergeSorted(base: Message[], add: Message[]): Message[] {
   for (const m of add) byId.set(m.id, m);
   // Fast path: appending newer messages to the end keeps the order.
   return [...byId.values()].sort((a, b) => a.seq - b.seq);
+}
+
+function ascending(list: Message[]): boolean {
+  for (let i = 1; i < list.length; i++) if (list[i]!.seq <= list[i - 1]!.seq) return false;
+  return true;
+}
+
+/** Whether `older` (ascending, not empty) ends before `newer` (ascending, not empty) starts. */
+function precedes(older: Message[], newer: Message[]): boolean {
+  return older.length > 0 && newer.length > 0 && ascending(older) && ascending(newer) && older[older.length - 1]!.seq < newer[0]!.seq;
+}
+
+/**
+ * `older` followed by `newer`, at most `limit` of them, keeping the oldest
+ * or the newest: one array (no concatenation copied again to be cut).
+ */
+export function joinWithin(older: Message[], newer: Message[], limit: number, keep: 'oldest' | 'newest'): Message[] {
+  const total = older.length + newer.length;
+  const n = Math.min(total, limit);
+  const out = new Array<Message>(n);
+  const skip = keep === 'newest' ? total - n : 0;
+  for (let i = 0; i < n; i++) {
+    const j = i + skip;
+    out[i] = j < older.length ? older[j]! : newer[j - older.length]!;
+  }
+  return out;
 }
 
 /** The part of an ascending list after its last gap in seqs (all of it when there is none). */
