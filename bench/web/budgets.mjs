@@ -520,6 +520,15 @@ function combineTraces(segments) {
     median_frame_ms: durations.length ? median(durations) : null,
     traced_ms: sum('traced_ms'),
     slow_frames: segments.flatMap((s) => s.slow_frames).sort((a, b) => b.ms - a.ms).slice(0, 12),
+    gc: Object.fromEntries(['MinorGC', 'MajorGC'].map((name) => {
+      const parts = segments.map((s) => s.gc[name]).filter(Boolean);
+      return [name, {
+        count: parts.reduce((n, g) => n + g.count, 0),
+        ms: Math.round(parts.reduce((n, g) => n + g.ms, 0)),
+        longest_ms: Math.round(parts.reduce((m, g) => Math.max(m, g.longest_ms), 0) * 10) / 10,
+        freed_mb: Math.round(parts.reduce((n, g) => n + g.freed_bytes, 0) / 1e5) / 10,
+      }];
+    })),
   };
 }
 
@@ -550,6 +559,17 @@ function analyseTrace(events) {
   }
   const longTaskContents = Object.entries(inside).sort((a, b) => b[1] - a[1]).slice(0, 12)
     .map(([name, ms]) => ({ name, ms: Math.round(ms) }));
+  // Garbage collections on the main thread: how many, how long, and how
+  // much they freed (the garbage made, whatever the machine's load).
+  const gc = {};
+  for (const e of events) {
+    if ((e.name !== 'MinorGC' && e.name !== 'MajorGC') || e.ph !== 'X' || !mainThreads.has(`${e.pid}:${e.tid}`)) continue;
+    const g = (gc[e.name] ??= { count: 0, ms: 0, longest_ms: 0, freed_bytes: 0 });
+    g.count += 1;
+    g.ms += e.dur / 1000;
+    g.longest_ms = Math.max(g.longest_ms, e.dur / 1000);
+    g.freed_bytes += Math.max(0, (e.args?.usedHeapSizeBefore ?? 0) - (e.args?.usedHeapSizeAfter ?? 0));
+  }
   const frames = pairAsync(events.filter((e) => e.name === 'PipelineReporter'), events);
   const presented = frames.filter((f) => f.state === 'STATE_PRESENTED_ALL' || f.state === 'STATE_PRESENTED_PARTIAL');
   const slow = presented.filter((f) => f.dur > 50).sort((a, b) => b.dur - a.dur);
@@ -567,6 +587,7 @@ function analyseTrace(events) {
     presented_ms: presented.map((f) => Math.round(f.dur * 10) / 10),
     traced_ms: tasks.length ? (tasks.reduce((m, e) => Math.max(m, e.ts + e.dur), -Infinity) - tasks.reduce((m, e) => Math.min(m, e.ts), Infinity)) / 1000 : 0,
     slow_frames: slowFrameContents(events, slow.slice(0, 12)),
+    gc,
   };
 }
 
@@ -733,6 +754,12 @@ function summary(r) {
       `scroll to top ${r.big_scroll.reached_top ? 'reached' : 'NOT reached'} in ${r.big_scroll.wheels} wheel steps; ` +
       `${r.big_trace.frames_presented} frames, longest ${r.big_trace.longest_frame_ms?.toFixed(1)} ms (median ${r.big_trace.median_frame_ms?.toFixed(1)} ms, ${r.big_trace.frames_over_50ms} over 50 ms, ${r.big_trace.frames_dropped} dropped); ` +
       `longest task ${r.big_trace.longest_task_ms?.toFixed(1)} ms, ${r.big_trace.long_tasks_over_50ms} tasks > 50 ms; traced ${((r.big_trace.traced_wall_ms ?? 0) / 1000).toFixed(0)} s in ${r.big_trace.segments} segments, ${((r.big_trace.untraced_wall_ms ?? 0) / 1000).toFixed(0)} s between them (the scroll paused, the page quiet)  [budget: no frame > 50 ms]`);
+    const gc = r.big_trace.gc;
+    if (gc) {
+      lines.push(`  garbage collection on the main thread: ${gc.MinorGC.count} minor (${gc.MinorGC.ms} ms, longest ${gc.MinorGC.longest_ms} ms, ${gc.MinorGC.freed_mb} MB freed), ` +
+        `${gc.MajorGC.count} major (${gc.MajorGC.ms} ms, longest ${gc.MajorGC.longest_ms} ms, ${gc.MajorGC.freed_mb} MB freed); ` +
+        `${((gc.MinorGC.freed_mb + gc.MajorGC.freed_mb) / Math.max(1, r.big_scroll.wheels)).toFixed(2)} MB per wheel step`);
+    }
     if (r.big_page_long) {
       const l = r.big_page_long;
       lines.push(`  the page's own record, open to top without a break: ${l.long_animation_frames} long animation frames (> 50 ms main-thread frames; ${l.long_animation_frames_outside_trace} outside the trace) [${l.long_animation_frames_ms.join(', ')}], ` +
