@@ -433,6 +433,11 @@ function pageLongSummary(seen, times) {
     long_animation_frames: seen.frames.length,
     long_animation_frames_ms: top(seen.frames),
     long_animation_frames_outside_trace: seen.frames.filter(outside).length,
+    // Where those fell: ms after the nearest segment end before them.
+    long_animation_frames_outside_trace_at: seen.frames.filter(outside).map((e) => {
+      const end = times.filter((t) => t.to <= e.at).at(-1)?.to;
+      return { after_segment_end_ms: end === undefined ? null : Math.round(e.at - end), ms: Math.round(e.ms) };
+    }),
     long_tasks: seen.tasks.length,
     long_tasks_ms: top(seen.tasks),
     long_tasks_outside_trace: seen.tasks.filter(outside).length,
