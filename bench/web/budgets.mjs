@@ -106,6 +106,46 @@ function scriptRecorder(page) {
   };
 }
 
+/**
+ * What the page's WebSocket connections exchange: the frames by type (events
+ * by event type), the position the hello resumed from and when `synced`
+ * arrived.
+ */
+function socketRecorder(page) {
+  const frames = [];
+  page.on('websocket', (ws) => {
+    const note = (dir) => (f) => {
+      try {
+        const j = JSON.parse(f.payload);
+        frames.push({ t: Date.now(), dir, type: j.type, event: j.event?.type, position: j.position });
+      } catch {
+        // Not JSON: not the app's protocol.
+      }
+    };
+    ws.on('framesent', note('sent'));
+    ws.on('framereceived', note('received'));
+  });
+  return {
+    /** Times in ms after `from`; `clicked`: when the conversation was clicked. */
+    summary(from, clicked) {
+      const counts = {};
+      for (const f of frames) {
+        const k = `${f.dir} ${f.type}${f.event ? ` ${f.event}` : ''}`;
+        counts[k] = (counts[k] ?? 0) + 1;
+      }
+      const hello = frames.find((f) => f.type === 'hello');
+      const synced = frames.find((f) => f.type === 'synced' || f.type === 'resync_required');
+      return {
+        frames: counts,
+        hello_position: hello?.position ?? null,
+        synced_position: synced?.position ?? null,
+        synced_after_navigation_ms: synced ? synced.t - from : null,
+        clicked_after_navigation_ms: clicked - from,
+      };
+    },
+  };
+}
+
 // ---------------------------------------------------------------- seeding
 mkdirSync(path.dirname(outFile), { recursive: true });
 const server = new Parleyd({ config: path.join(here, 'parleyd-budgets.toml') });
@@ -257,16 +297,39 @@ try {
   log(`  device stores ${storedOnDevice} messages`);
 
   // Open it again from a fresh navigation, traced, and scroll to the top.
+  // What the app's connection does meanwhile is recorded (the catch-up the
+  // server sends after the navigation, and when it ends), since opening
+  // must not wait for it.
+  const sockets = socketRecorder(page);
+  const navigated = Date.now();
   await page.goto('/');
   await conversationEntry(page, 'Team 4').waitFor();
   const cdp = await context.newCDPSession(page);
   const tracer = segmentedTracer(cdp, outFile.replace(/\.json$/, '-trace.json'));
+  // The page's own record of long animation frames and long tasks, kept
+  // from before the click to the end of the scroll without a break: the
+  // trace's segments have gaps (see segmentedTracer), this has none.
+  await page.evaluate(() => {
+    const seen = { frames: [], tasks: [] };
+    globalThis.__budgetLong = seen;
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) seen.frames.push({ at: performance.timeOrigin + e.startTime, ms: e.duration, blocking: e.blockingDuration });
+    }).observe({ type: 'long-animation-frame' });
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) seen.tasks.push({ at: performance.timeOrigin + e.startTime, ms: e.duration });
+    }).observe({ type: 'longtask' });
+  });
   await tracer.start();
   const openStart = Date.now();
   await conversationEntry(page, 'Archive').click();
   const log50k = messageLog(page);
   await log50k.getByRole('article').filter({ hasText: `Archive message ${BIG}:` }).waitFor();
   results.big_open_ms = Date.now() - openStart;
+  results.big_open_connection = sockets.summary(navigated, openStart);
+  log(`  open ${results.big_open_ms} ms; connection: ${JSON.stringify(results.big_open_connection)}`);
+  // The opening is a segment of its own.
+  await quiet(page);
+  await tracer.next();
   // The pointer over the middle of the dialog (the log itself may be as
   // tall as all its rows), where a person's wheel scrolls the messages.
   const box = await page.getByRole('main').boundingBox();
@@ -275,6 +338,7 @@ try {
   results.machine.loadavg_scroll_start = loadavg();
   const scrollStart = Date.now();
   let wheels = 0;
+  let paused = 0;
   const frame = () => page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => resolve())));
   // Scrolling as a person would (wheel steps, one per frame), until the
   // oldest stored message is on screen; the cap only ends a broken run.
@@ -287,9 +351,16 @@ try {
     await page.mouse.wheel(0, -2000);
     await frame();
     wheels += 1;
-    // The scroll pauses while a segment of the trace is collected, so no
-    // frame of it goes untraced.
-    if (wheels % TRACE_SEGMENT_WHEELS === 0) await tracer.next();
+    // The scroll pauses while a segment of the trace is collected, and the
+    // segment ends only once the page is quiet (what the last steps started
+    // is done: pages read, rows added in idle time), so that no frame of
+    // the scroll falls between two segments.
+    if (wheels % TRACE_SEGMENT_WHEELS === 0) {
+      const pause = Date.now();
+      await quiet(page);
+      await tracer.next();
+      paused += Date.now() - pause;
+    }
     if (wheels % 100 === 0) {
       const oldest = await log50k.getByRole('article').first().getAttribute('aria-label');
       log(`  ${wheels} wheel steps, ${Date.now() - scrollStart} ms, oldest shown: ${oldest?.slice(0, 60)}`);
@@ -299,12 +370,16 @@ try {
   results.big_scroll = {
     wheels,
     ms: Date.now() - scrollStart,
+    paused_for_trace_ms: paused,
     reached_top: await atTop(),
     oldest_shown: await log50k.getByRole('article').first().getAttribute('aria-label'),
     rows_in_page: await log50k.getByRole('article').count(),
   };
   await page.screenshot({ path: outFile.replace(/\.json$/, '-top.png') });
+  await quiet(page);
   results.big_trace = await tracer.finish();
+  results.big_page_long = await page.evaluate(() => globalThis.__budgetLong);
+  results.big_page_long = pageLongSummary(results.big_page_long, results.big_trace.segment_times);
   log(`  open ${results.big_open_ms} ms, ${wheels} wheel steps, longest frame ${results.big_trace.longest_frame_ms} ms, longest task ${results.big_trace.longest_task_ms} ms`);
   await context.close();
   }
@@ -329,6 +404,47 @@ writeFileSync(outFile, JSON.stringify(results, null, 2));
 console.log(summary(results));
 
 /**
+ * Waits until the page has nothing left to do: idle periods of a full 50 ms
+ * four times in a row (no frame, task or reply between them), and at least
+ * 300 ms after the call (the list's scroll state ends 150 ms after the last
+ * scroll event).
+ */
+function quiet(page) {
+  return page.evaluate(() => new Promise((resolve) => {
+    const start = performance.now();
+    let calm = 0;
+    const check = (deadline) => {
+      calm = deadline.timeRemaining() >= 45 && !deadline.didTimeout ? calm + 1 : 0;
+      if (calm >= 4 && performance.now() - start >= 300) resolve();
+      else requestIdleCallback(check, { timeout: 1000 });
+    };
+    requestIdleCallback(check, { timeout: 1000 });
+  }));
+}
+
+/**
+ * The page's long animation frames and long tasks (all over 50 ms by
+ * definition), and how many of them fell outside the trace's segments.
+ */
+function pageLongSummary(seen, times) {
+  const outside = (e) => !times.some((t) => e.at >= t.from && e.at <= t.to);
+  const top = (list) => list.map((e) => Math.round(e.ms * 10) / 10).sort((a, b) => b - a).slice(0, 10);
+  return {
+    long_animation_frames: seen.frames.length,
+    long_animation_frames_ms: top(seen.frames),
+    long_animation_frames_outside_trace: seen.frames.filter(outside).length,
+    // Where those fell: ms after the nearest segment end before them.
+    long_animation_frames_outside_trace_at: seen.frames.filter(outside).map((e) => {
+      const end = times.filter((t) => t.to <= e.at).at(-1)?.to;
+      return { after_segment_end_ms: end === undefined ? null : Math.round(e.at - end), ms: Math.round(e.ms) };
+    }),
+    long_tasks: seen.tasks.length,
+    long_tasks_ms: top(seen.tasks),
+    long_tasks_outside_trace: seen.tasks.filter(outside).length,
+  };
+}
+
+/**
  * Traces a long scroll in segments. Chromium stops recording when its trace
  * buffer is full, which a whole 50,000-message scroll overflows (a single
  * trace kept its first 20 seconds of 110); Node could not hold it either.
@@ -338,17 +454,23 @@ console.log(summary(results));
  */
 function segmentedTracer(cdp, file) {
   const segments = [];
+  /** When each segment was recording (wall clock, ms): what lies between them was not traced. */
+  const times = [];
   let events = [];
   let worst = { longest: -1, file: null };
   cdp.on('Tracing.dataCollected', ({ value }) => { for (const e of value) events.push(e); });
-  const start = () => cdp.send('Tracing.start', {
-    traceConfig: {
-      includedCategories: ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'disabled-by-default-devtools.timeline.frame', 'toplevel', 'benchmark', 'cc', 'viz'],
-    },
-    transferMode: 'ReportEvents',
-  });
+  const start = async () => {
+    await cdp.send('Tracing.start', {
+      traceConfig: {
+        includedCategories: ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'disabled-by-default-devtools.timeline.frame', 'toplevel', 'benchmark', 'cc', 'viz'],
+      },
+      transferMode: 'ReportEvents',
+    });
+    times.push({ from: Date.now(), to: null });
+  };
   const end = async () => {
     const done = new Promise((resolve) => cdp.once('Tracing.tracingComplete', resolve));
+    times.at(-1).to = Date.now();
     await cdp.send('Tracing.end');
     await done;
     const analysis = analyseTrace(events);
@@ -369,7 +491,16 @@ function segmentedTracer(cdp, file) {
     },
     async finish() {
       await end();
-      return { ...combineTraces(segments), segments: segments.length, trace_file_segment: worst.segment };
+      const traced = times.reduce((n, t) => n + (t.to - t.from), 0);
+      const span = times.at(-1).to - times[0].from;
+      return {
+        ...combineTraces(segments),
+        segments: segments.length,
+        trace_file_segment: worst.segment,
+        segment_times: times,
+        traced_wall_ms: traced,
+        untraced_wall_ms: span - traced,
+      };
     },
   };
 }
@@ -394,6 +525,15 @@ function combineTraces(segments) {
     median_frame_ms: durations.length ? median(durations) : null,
     traced_ms: sum('traced_ms'),
     slow_frames: segments.flatMap((s) => s.slow_frames).sort((a, b) => b.ms - a.ms).slice(0, 12),
+    gc: Object.fromEntries(['MinorGC', 'MajorGC'].map((name) => {
+      const parts = segments.map((s) => s.gc[name]).filter(Boolean);
+      return [name, {
+        count: parts.reduce((n, g) => n + g.count, 0),
+        ms: Math.round(parts.reduce((n, g) => n + g.ms, 0)),
+        longest_ms: Math.round(parts.reduce((m, g) => Math.max(m, g.longest_ms), 0) * 10) / 10,
+        freed_mb: Math.round(parts.reduce((n, g) => n + g.freed_bytes, 0) / 1e5) / 10,
+      }];
+    })),
   };
 }
 
@@ -424,6 +564,17 @@ function analyseTrace(events) {
   }
   const longTaskContents = Object.entries(inside).sort((a, b) => b[1] - a[1]).slice(0, 12)
     .map(([name, ms]) => ({ name, ms: Math.round(ms) }));
+  // Garbage collections on the main thread: how many, how long, and how
+  // much they freed (the garbage made, whatever the machine's load).
+  const gc = {};
+  for (const e of events) {
+    if ((e.name !== 'MinorGC' && e.name !== 'MajorGC') || e.ph !== 'X' || !mainThreads.has(`${e.pid}:${e.tid}`)) continue;
+    const g = (gc[e.name] ??= { count: 0, ms: 0, longest_ms: 0, freed_bytes: 0 });
+    g.count += 1;
+    g.ms += e.dur / 1000;
+    g.longest_ms = Math.max(g.longest_ms, e.dur / 1000);
+    g.freed_bytes += Math.max(0, (e.args?.usedHeapSizeBefore ?? 0) - (e.args?.usedHeapSizeAfter ?? 0));
+  }
   const frames = pairAsync(events.filter((e) => e.name === 'PipelineReporter'), events);
   const presented = frames.filter((f) => f.state === 'STATE_PRESENTED_ALL' || f.state === 'STATE_PRESENTED_PARTIAL');
   const slow = presented.filter((f) => f.dur > 50).sort((a, b) => b.dur - a.dur);
@@ -441,6 +592,7 @@ function analyseTrace(events) {
     presented_ms: presented.map((f) => Math.round(f.dur * 10) / 10),
     traced_ms: tasks.length ? (tasks.reduce((m, e) => Math.max(m, e.ts + e.dur), -Infinity) - tasks.reduce((m, e) => Math.min(m, e.ts), Infinity)) / 1000 : 0,
     slow_frames: slowFrameContents(events, slow.slice(0, 12)),
+    gc,
   };
 }
 
@@ -606,7 +758,18 @@ function summary(r) {
     lines.push(`${r.big_messages} messages: device holds ${r.big_device_messages}, open ${r.big_open_ms} ms, ` +
       `scroll to top ${r.big_scroll.reached_top ? 'reached' : 'NOT reached'} in ${r.big_scroll.wheels} wheel steps; ` +
       `${r.big_trace.frames_presented} frames, longest ${r.big_trace.longest_frame_ms?.toFixed(1)} ms (median ${r.big_trace.median_frame_ms?.toFixed(1)} ms, ${r.big_trace.frames_over_50ms} over 50 ms, ${r.big_trace.frames_dropped} dropped); ` +
-      `longest task ${r.big_trace.longest_task_ms?.toFixed(1)} ms, ${r.big_trace.long_tasks_over_50ms} tasks > 50 ms; traced ${((r.big_trace.traced_ms ?? 0) / 1000).toFixed(0)} s of the scroll's ${((r.big_scroll?.ms ?? 0) / 1000).toFixed(0)} s in ${r.big_trace.segments} segments  [budget: no frame > 50 ms]`);
+      `longest task ${r.big_trace.longest_task_ms?.toFixed(1)} ms, ${r.big_trace.long_tasks_over_50ms} tasks > 50 ms; traced ${((r.big_trace.traced_wall_ms ?? 0) / 1000).toFixed(0)} s in ${r.big_trace.segments} segments, ${((r.big_trace.untraced_wall_ms ?? 0) / 1000).toFixed(0)} s between them (the scroll paused, the page quiet)  [budget: no frame > 50 ms]`);
+    const gc = r.big_trace.gc;
+    if (gc) {
+      lines.push(`  garbage collection on the main thread: ${gc.MinorGC.count} minor (${gc.MinorGC.ms} ms, longest ${gc.MinorGC.longest_ms} ms, ${gc.MinorGC.freed_mb} MB freed), ` +
+        `${gc.MajorGC.count} major (${gc.MajorGC.ms} ms, longest ${gc.MajorGC.longest_ms} ms, ${gc.MajorGC.freed_mb} MB freed); ` +
+        `${((gc.MinorGC.freed_mb + gc.MajorGC.freed_mb) / Math.max(1, r.big_scroll.wheels)).toFixed(2)} MB per wheel step`);
+    }
+    if (r.big_page_long) {
+      const l = r.big_page_long;
+      lines.push(`  the page's own record, open to top without a break: ${l.long_animation_frames} long animation frames (> 50 ms main-thread frames; ${l.long_animation_frames_outside_trace} outside the trace) [${l.long_animation_frames_ms.join(', ')}], ` +
+        `${l.long_tasks} long tasks (${l.long_tasks_outside_trace} outside the trace) [${l.long_tasks_ms.join(', ')}]`);
+    }
   }
   if (r.lighthouse) {
     lines.push(`Lighthouse signed out: accessibility ${r.lighthouse.signed_out.scores.accessibility}, best practices ${r.lighthouse.signed_out.scores.best_practices}; ` +

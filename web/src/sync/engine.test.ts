@@ -443,8 +443,8 @@ describe('history windows', () => {
         return { messages: page, has_more: (page[0]?.seq ?? 1) > 1 };
       },
     });
+    // Not connected (offline): opening shows what the store holds.
     const e = makeEngine(f);
-    await e.start();
     await e.openConversation(7);
     expect(e.state.get().messages[7]?.map((m) => m.seq)).toEqual([8, 9, 10]);
     await e.loadOlder(7);
@@ -479,7 +479,7 @@ describe('bounded history window', () => {
     expect(seqs()).toEqual(Array.from({ length: WINDOW }, (_, i) => total - WINDOW + i + 1));
     expect(e.state.get().hasOlder[7]).toBe(true);
     expect(await e.loadNewer(7)).toBe(0);
-  });
+  }, 30_000);
 
   it('reopening a window scrolled far up shows the newest messages again', async () => {
     const { WINDOW } = await import('./engine');
@@ -493,7 +493,7 @@ describe('bounded history window', () => {
     const list = e.state.get().messages[7]!;
     expect(list[list.length - 1]!.seq).toBe(total);
     expect(e.state.get().hasNewer[7]).toBe(false);
-  });
+  }, 30_000);
 });
 
 describe('bounded history window, live', () => {
@@ -521,5 +521,95 @@ describe('bounded history window, live', () => {
     const after = e.state.get().messages[7]!;
     expect(after[after.length - 1]!.seq).toBe(total + 1);
     expect(after.length).toBeLessThanOrEqual(WINDOW);
-  });
+  }, 30_000);
+});
+
+describe('opening a conversation during a catch-up', () => {
+  // The device was away: it stores seqs 1-300 and an old position; the
+  // server has 5,000 messages since, which the catch-up brings as events,
+  // applied in order before `synced`.
+  const SERVER_TOTAL = 5000;
+  const serverMessages = Array.from({ length: SERVER_TOTAL }, (_, i) => message(i + 1, i + 1));
+  const catchUpRoutes = () =>
+    routes({
+      'GET /api/v1/conversations/7/messages': (url: URL) => {
+        const before = Number(url.searchParams.get('before') ?? SERVER_TOTAL + 1);
+        const limit = Number(url.searchParams.get('limit') ?? 100);
+        const page = serverMessages.filter((m) => m.seq < before).slice(-limit);
+        return { messages: page, has_more: (page[0]?.seq ?? 1) > 1 };
+      },
+    });
+  const catchUp = (from: number, to: number) =>
+    Array.from({ length: to - from + 1 }, (_, i) => ({
+      type: 'event', position: 41 + from + i, event: { type: 'message.new', conversation_id: 7, message: serverMessages[from + i - 1] },
+    }));
+
+  beforeEach(async () => {
+    await store.applyEvents([{ position: 40, event: CONVERSATION_CREATED as never }], ME.id);
+    await store.putMessages(serverMessages.slice(0, 300));
+  }, 30_000);
+
+  it('shows the server\'s newest page before the catch-up has ended', async () => {
+    const f = catchUpRoutes();
+    const e = makeEngine(f);
+    await e.start();
+    const ws = await server.next(0);
+    ws.open();
+    await ws.waitSent(1);
+    ws.receive(WELCOME);
+    ws.receive(catchUp(301, 310)[0]);
+    await e.idle();
+    // Not synced yet: the device's newest stored message is far behind.
+    expect(e.state.get().connection).toBe('connecting');
+    await e.openConversation(7);
+    const shown = e.state.get().messages[7]!.map((m) => m.seq);
+    expect(shown.at(-1)).toBe(SERVER_TOTAL);
+    expect(shown.length).toBeLessThanOrEqual(100);
+    expect(f.calls).toContain('GET /api/v1/conversations/7/messages?limit=100');
+    expect(e.state.get().hasOlder[7]).toBe(true);
+  }, 30_000);
+
+  it('the catch-up\'s older messages go to the store, not into the window', async () => {
+    const { WINDOW } = await import('./engine');
+    const e = makeEngine(catchUpRoutes());
+    await e.start();
+    const ws = await server.next(0);
+    ws.open();
+    await ws.waitSent(1);
+    ws.receive(WELCOME);
+    await e.idle();
+    await e.openConversation(7);
+    const opened = e.state.get().messages[7]!.map((m) => m.seq);
+    for (const frame of catchUp(301, SERVER_TOTAL)) ws.receive(frame);
+    ws.receive({ type: 'synced', position: 41 + SERVER_TOTAL });
+    await e.idle();
+    // The window still holds the newest page only, contiguous.
+    const seqs = e.state.get().messages[7]!.map((m) => m.seq);
+    expect(seqs).toEqual(opened);
+    expect(seqs.length).toBeLessThanOrEqual(WINDOW);
+    expect((await store.messagesBefore(7, 2000, 5)).map((m) => m.seq)).toEqual([1995, 1996, 1997, 1998, 1999]);
+    // Scrolling up reads the caught-up messages from the store.
+    await e.loadOlder(7);
+    expect(e.state.get().messages[7]![0]!.seq).toBe(opened[0]! - 100);
+  }, 30_000);
+
+  it('a window opened offline follows a long catch-up at its end, holding at most WINDOW messages', async () => {
+    const { WINDOW } = await import('./engine');
+    const e = makeEngine(catchUpRoutes());
+    // Opened before connecting (from the store only).
+    await e.openConversation(7);
+    expect(e.state.get().messages[7]!.at(-1)!.seq).toBe(300);
+    await e.start();
+    const ws = await server.next(0);
+    ws.open();
+    await ws.waitSent(1);
+    ws.receive(WELCOME);
+    for (const frame of catchUp(301, 2800)) ws.receive(frame);
+    ws.receive({ type: 'synced', position: 41 + 2800 });
+    await e.idle();
+    const seqs = e.state.get().messages[7]!.map((m) => m.seq);
+    expect(seqs.length).toBe(WINDOW);
+    expect(seqs).toEqual(Array.from({ length: WINDOW }, (_, i) => 2800 - WINDOW + i + 1));
+    expect(e.state.get().hasOlder[7]).toBe(true);
+  }, 30_000);
 });

@@ -414,17 +414,35 @@ export class SyncEngine {
     if (changes.blocks) patch.blocks = await this.store.blocks();
     this.state.update((s) => {
       const messages = { ...s.messages };
+      const hasOlder = { ...s.hasOlder };
       for (const [cid, list] of changes.messages) {
         const loaded = messages[cid];
         if (!loaded) continue;
-        // Newer messages were dropped from the window: new ones are stored
-        // and read with them when the reader scrolls back down, and only
-        // changes to loaded messages apply here.
+        // The window is a contiguous run of seqs. Messages older than its
+        // first one stay in the store (a catch-up after a long absence
+        // brings thousands, behind a window that opened on the server's
+        // newest page): scrolling up reads them. Newer messages were
+        // dropped from the window: new ones are stored and read with them
+        // when the reader scrolls back down, and only changes to loaded
+        // messages apply here.
+        const start = loaded[0]?.seq ?? 0;
         const end = loaded[loaded.length - 1]?.seq ?? 0;
-        messages[cid] = mergeSorted(loaded, s.hasNewer[cid] ? list.filter((m) => m.seq <= end) : list);
+        const newer = s.hasNewer[cid] ?? false;
+        let fits = list;
+        if (loaded.length > 0 && list.some((m) => m.seq < start || (newer && m.seq > end))) {
+          fits = list.filter((m) => m.seq >= start && (!newer || m.seq <= end));
+        }
+        let merged = mergeSorted(loaded, fits);
+        if (merged.length > WINDOW) {
+          // Many new messages at once (a catch-up, a busy group): the window
+          // follows the newest, and the oldest leave it, as scrolling down does.
+          merged = merged.slice(merged.length - WINDOW);
+          hasOlder[cid] = true;
+        }
+        messages[cid] = merged;
       }
       for (const id of changes.removedConversations) delete messages[id];
-      return withUsers({ ...s, ...patch, conversations: sortConversations([...convs.values()]), messages });
+      return withUsers({ ...s, ...patch, conversations: sortConversations([...convs.values()]), messages, hasOlder });
     });
     // Added to a conversation this device does not know: load it.
     for (const id of toLoad) void this.fetchConversation(id).catch(() => undefined);
@@ -522,15 +540,47 @@ export class SyncEngine {
 
   // -- history --------------------------------------------------------------------
 
-  /** Loads the newest part of a conversation (store first, then server). */
+  /**
+   * Loads the newest part of a conversation: from the store, and from the
+   * server when the store may be behind it.
+   *
+   * Online means caught up: the conversation's last seq is the server's, and
+   * the server is asked only when the store lacks the newest messages. While
+   * connecting or catching up (after a reload or a long absence, a catch-up
+   * may bring tens of thousands of events, applied in order before anything
+   * else, each batch in a transaction that store reads queue behind), the
+   * store's newest may be far behind and its reads slow: the server's newest
+   * page is asked for at once, alongside the store, and shown as soon as it
+   * arrives, before it is stored and whatever the store answers. Opening
+   * never waits for the catch-up.
+   */
   async openConversation(id: Id): Promise<void> {
+    const state = this.conn.getState();
+    const current = state === 'online';
+    let remoteShown = false;
     // A window scrolled far up (its newest messages dropped) opens at the newest again.
-    if (!this.state.get().messages[id] || this.state.get().hasNewer[id]) {
-      const local = contiguousTail(await this.store.messagesBefore(id, Number.MAX_SAFE_INTEGER, PAGE));
-      this.setWindow(id, local, local.length > 0 ? local[0]!.seq > 1 : true);
+    const local =
+      !this.state.get().messages[id] || this.state.get().hasNewer[id]
+        ? this.store.messagesBefore(id, Number.MAX_SAFE_INTEGER, PAGE).then((list) => {
+            if (remoteShown) return;
+            const tail = contiguousTail(list);
+            this.setWindow(id, tail, tail.length > 0 ? tail[0]!.seq > 1 : true);
+          })
+        : Promise.resolve();
+    // Known to be offline: what the store holds is all there is.
+    if (state === 'offline') return local;
+    if (!current) {
+      const page = await this.rest.messages(id, { limit: PAGE }).catch(() => null);
+      if (page) {
+        remoteShown = true;
+        this.showNewest(id, page.messages, page.has_more);
+        // Stored behind the catch-up's transactions; the window has it already.
+        void this.store.putMessages(page.messages).catch((e) => console.warn('parley: storing the newest page failed', e));
+      }
+      return local;
     }
+    await local;
     const conv = this.state.get().conversations.find((c) => c.id === id);
-    if (this.conn.getState() !== 'online' && this.state.get().connection !== 'online') return;
     try {
       if (!conv?.members) await this.fetchConversation(id);
       const window = this.state.get().messages[id] ?? [];
@@ -538,22 +588,30 @@ export class SyncEngine {
       const lastSeq = this.state.get().conversations.find((c) => c.id === id)?.last_seq ?? 0;
       if (newest < lastSeq || window.length < Math.min(PAGE, lastSeq)) {
         const page = await this.rest.messages(id, { limit: PAGE });
-        const stored = await this.store.putMessages(page.messages);
-        this.state.update((s) => {
-          // Older stored messages separated from the newest page by a gap
-          // (missed while away) leave the window; scrolling up reloads them
-          // and the gap from the server, in order.
-          const merged = contiguousTail(mergeSorted(s.messages[id] ?? [], stored));
-          return {
-            ...s,
-            messages: { ...s.messages, [id]: merged },
-            hasOlder: { ...s.hasOlder, [id]: (merged[0]?.seq ?? 1) > 1 || page.has_more },
-          };
-        });
+        this.showNewest(id, await this.store.putMessages(page.messages), page.has_more);
       }
     } catch {
       // Offline or refused: what the store holds is shown.
     }
+  }
+
+  /**
+   * Puts the server's newest page in the window: older stored messages
+   * separated from it by a gap (missed while away) leave the window;
+   * scrolling up reloads them and the gap from the server, in order.
+   */
+  private showNewest(id: Id, page: Message[], more: boolean): void {
+    this.state.update((s) => {
+      const loaded = s.hasNewer[id] ? [] : (s.messages[id] ?? []);
+      let merged = contiguousTail(mergeSorted(loaded, page));
+      if (merged.length > WINDOW) merged = merged.slice(merged.length - WINDOW);
+      return {
+        ...s,
+        messages: { ...s.messages, [id]: merged },
+        hasOlder: { ...s.hasOlder, [id]: (merged[0]?.seq ?? 1) > 1 || more },
+        hasNewer: { ...s.hasNewer, [id]: false },
+      };
+    });
   }
 
   /**
@@ -584,12 +642,20 @@ export class SyncEngine {
     }
     const hasOlder = page.length > 0 && page[0]!.seq > 1;
     this.state.update((s) => {
-      let merged = mergeSorted(s.messages[id] ?? [], page);
+      const loaded = s.messages[id] ?? [];
       let hasNewer = s.hasNewer[id] ?? false;
-      if (merged.length > WINDOW) {
-        // The newest messages leave the window (they are in the store).
-        merged = merged.slice(0, WINDOW);
-        hasNewer = true;
+      let merged: Message[];
+      if (precedes(page, loaded)) {
+        // The common case, a page just above the window: one array, the
+        // newest messages beyond WINDOW left out (they are in the store).
+        merged = joinWithin(page, loaded, WINDOW, 'oldest');
+        if (merged.length < page.length + loaded.length) hasNewer = true;
+      } else {
+        merged = mergeSorted(loaded, page);
+        if (merged.length > WINDOW) {
+          merged = merged.slice(0, WINDOW);
+          hasNewer = true;
+        }
       }
       return {
         ...s,
@@ -635,11 +701,17 @@ export class SyncEngine {
       const loaded = s.messages[id] ?? [];
       // The window changed meanwhile (reopened, reloaded): this page no longer follows it.
       if (!s.hasNewer[id] || loaded[loaded.length - 1]?.seq !== newest) return s;
-      let merged = mergeSorted(loaded, page);
       let hasOlder = s.hasOlder[id] ?? true;
-      if (merged.length > WINDOW) {
-        merged = merged.slice(merged.length - WINDOW);
-        hasOlder = true;
+      let merged: Message[];
+      if (precedes(loaded, page)) {
+        merged = joinWithin(loaded, page, WINDOW, 'newest');
+        if (merged.length < page.length + loaded.length) hasOlder = true;
+      } else {
+        merged = mergeSorted(loaded, page);
+        if (merged.length > WINDOW) {
+          merged = merged.slice(merged.length - WINDOW);
+          hasOlder = true;
+        }
       }
       return {
         ...s,
@@ -939,7 +1011,8 @@ export function mergeSorted(base: Message[], add: Message[]): Message[] {
   if (base.length === 0) return [...add].sort((a, b) => a.seq - b.seq);
   // Fast paths (a page of older messages, or new ones at the end): no
   // re-sort of a loaded history that may hold tens of thousands.
-  const sortedAdd = add.length > 1 ? [...add].sort((a, b) => a.seq - b.seq) : add;
+  // Pages read from the store or the server come ascending: no copy to sort.
+  const sortedAdd = add.length > 1 && !ascending(add) ? [...add].sort((a, b) => a.seq - b.seq) : add;
   if (sortedAdd[sortedAdd.length - 1]!.seq < base[0]!.seq) return [...sortedAdd, ...base];
   if (sortedAdd[0]!.seq > base[base.length - 1]!.seq) return [...base, ...sortedAdd];
   if (add.length <= 4) {
@@ -957,6 +1030,32 @@ export function mergeSorted(base: Message[], add: Message[]): Message[] {
   for (const m of add) byId.set(m.id, m);
   // Fast path: appending newer messages to the end keeps the order.
   return [...byId.values()].sort((a, b) => a.seq - b.seq);
+}
+
+function ascending(list: Message[]): boolean {
+  for (let i = 1; i < list.length; i++) if (list[i]!.seq <= list[i - 1]!.seq) return false;
+  return true;
+}
+
+/** Whether `older` (ascending, not empty) ends before `newer` (ascending, not empty) starts. */
+function precedes(older: Message[], newer: Message[]): boolean {
+  return older.length > 0 && newer.length > 0 && ascending(older) && ascending(newer) && older[older.length - 1]!.seq < newer[0]!.seq;
+}
+
+/**
+ * `older` followed by `newer`, at most `limit` of them, keeping the oldest
+ * or the newest: one array (no concatenation copied again to be cut).
+ */
+export function joinWithin(older: Message[], newer: Message[], limit: number, keep: 'oldest' | 'newest'): Message[] {
+  const total = older.length + newer.length;
+  const n = Math.min(total, limit);
+  const out = new Array<Message>(n);
+  const skip = keep === 'newest' ? total - n : 0;
+  for (let i = 0; i < n; i++) {
+    const j = i + skip;
+    out[i] = j < older.length ? older[j]! : newer[j - older.length]!;
+  }
+  return out;
 }
 
 /** The part of an ascending list after its last gap in seqs (all of it when there is none). */

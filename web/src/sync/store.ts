@@ -396,15 +396,39 @@ function touch(changes: Changes, m: Message): void {
   } else changes.messages.set(m.conversation_id, [m]);
 }
 
-async function countUnread(tx: Tx, conversation: Id, afterSeq: number, me: Id): Promise<number> {
-  const range = IDBKeyRange.bound([conversation, afterSeq], [conversation, Number.MAX_SAFE_INTEGER], true);
+/** Messages read per step when counting unread ones: one request (and reply) per step, not one per message. */
+const COUNT_CHUNK = 1000;
+
+/** How many stored messages from others, not deleted, have seqs in (`from`, `to`]. */
+async function countUnreadIn(tx: Tx, conversation: Id, from: number, to: number, me: Id): Promise<number> {
+  const index = tx.objectStore('messages').index('by_seq');
   let n = 0;
-  let cursor = await tx.objectStore('messages').index('by_seq').openCursor(range);
-  while (cursor) {
-    if (cursor.value.sender_id !== me && !cursor.value.deleted) n++;
-    cursor = await cursor.continue();
+  for (let lo = from; lo < to; lo += COUNT_CHUNK) {
+    const hi = Math.min(to, lo + COUNT_CHUNK);
+    for (const m of await index.getAll(IDBKeyRange.bound([conversation, lo], [conversation, hi], true, false))) {
+      if (m.sender_id !== me && !m.deleted) n++;
+    }
   }
   return n;
+}
+
+/**
+ * The unread count once the caller's read mark moves from `conv.read_seq`
+ * to `seq` (another device read up to there). Counted over the shorter of
+ * the part just read (taken off the count kept) and the part still unread:
+ * a catch-up after a long absence replays read marks that moved step by
+ * step through tens of thousands of messages, and counting what follows
+ * each of them was a walk over the whole rest of the history every time,
+ * in a transaction that every read of the store waited for.
+ */
+async function unreadAfterRead(tx: Tx, conv: ConversationRecord, seq: number, me: Id): Promise<number> {
+  const justRead = seq - conv.read_seq;
+  const left = conv.last_seq - seq;
+  if (justRead < left) {
+    const read = await countUnreadIn(tx, conv.id, conv.read_seq, seq, me);
+    return Math.min(left, Math.max(0, conv.unread_count - read));
+  }
+  return countUnreadIn(tx, conv.id, seq, conv.last_seq, me);
 }
 
 async function applyOne(tx: Tx, e: KnownEvent, me: Id, changes: Changes): Promise<void> {
@@ -480,7 +504,7 @@ async function applyOne(tx: Tx, e: KnownEvent, me: Id, changes: Changes): Promis
       const kind = e.type === 'receipt.read' ? 'read' : 'delivered';
       let unread: number | undefined;
       if (e.user_id === me && kind === 'read' && e.seq > conv.read_seq && e.seq < conv.last_seq) {
-        unread = await countUnread(tx, conv.id, e.seq, me);
+        unread = await unreadAfterRead(tx, conv, e.seq, me);
       }
       const next = applyReceipt(conv, e.user_id, e.seq, kind, me, unread === undefined ? undefined : () => unread!);
       if (next !== conv) {

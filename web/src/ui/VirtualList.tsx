@@ -54,7 +54,24 @@ let measuredItems = new WeakSet<object>();
  * millions of pixels (a very tall list was suspected of making Chromium's
  * paint and commit dearer; the shared machine's load hid whether it does).
  */
-const MAX_PAD = 100_000;
+const MAX_PAD = roomSetting();
+
+/**
+ * The cap on the room above, in pixels: 100,000, or a smaller one (at
+ * least 5,000) set in localStorage as `parley.list.room`. It is for tests:
+ * with a small room, a short history walks through several renewals of the
+ * room, the one place where the list moves its rows and the scroll
+ * position, which 100,000 px would need thousands of messages to reach.
+ */
+function roomSetting(): number {
+  try {
+    const set = Number(globalThis.localStorage?.getItem('parley.list.room'));
+    if (Number.isFinite(set) && set >= 5_000 && set < 100_000) return set;
+  } catch {
+    // No storage (a sandboxed frame): the default.
+  }
+  return 100_000;
+}
 
 /** Rows beyond the viewport rendered at once, when it moves past those rendered ahead. */
 const MARGIN = 200;
@@ -98,7 +115,7 @@ export function VirtualList<T>({ items, itemKey, render, estimate = 64, overscan
   /** A scroll position to set at the next commit (the rows moved). */
   const scrollTo = useRef<number | null>(null);
   const observer = useRef<ResizeObserver | null>(null);
-  const rendered = useRef<{ render: Props<T>['render']; nodes: Map<string, { item: T; node: ComponentChildren }> }>({ render, nodes: new Map() });
+  const rendered = useRef<{ render: Props<T>['render']; nodes: Map<string, RenderedRow<T>> }>({ render, nodes: new Map() });
   /** The keys, offsets and pad of the last render (read by the next one, the observers and the scroll handler). */
   const latest = useRef<{ keys: string[]; offsets: Float64Array; pad: number }>({ keys: [], offsets: new Float64Array(1), pad: 0 });
   const latestSizes = useRef<{ items: T[]; sizes: Float64Array }>({ items: [], sizes: new Float64Array(0) });
@@ -351,8 +368,11 @@ export function VirtualList<T>({ items, itemKey, render, estimate = 64, overscan
         if (h <= 0) continue;
         observer.current?.unobserve(el);
         rowHeights.set(key, h);
-        const i = Number(el.dataset['index']);
-        if (k[i] !== key) continue;
+        // The row's index, from where it is (rows are at pad + offset).
+        const { offsets: o, pad: p } = latest.current;
+        let i = indexIn(o, k.length, Number(el.dataset['top']) - p + 0.5);
+        if (k[i] !== key) i = k.indexOf(key);
+        if (i < 0) continue;
         const item = its[i];
         if (typeof item === 'object' && item !== null) measuredItems.add(item);
         if (z[i] !== h) {
@@ -403,22 +423,38 @@ export function VirtualList<T>({ items, itemKey, render, estimate = 64, overscan
   // content is the same vnode as before (while `render` is the same
   // function, i.e. nothing else changed), which Preact skips without
   // diffing, so a scroll step costs the rows it adds, not every row shown.
+  //
+  // The row itself (its position, its element) is kept too, and used again
+  // as the same vnode while its position and what it is drawn with are the
+  // same: rows do not move (see the pad), so a scroll step creates objects
+  // only for the rows it adds, not for every row in the DOM at every render
+  // (which, at a few renders per wheel step, was most of the garbage a
+  // scroll made).
   if (rendered.current.render !== render) rendered.current = { render, nodes: new Map() };
   const before = rendered.current.nodes;
-  const nodes = new Map<string, { item: T; node: ComponentChildren }>();
+  const nodes = new Map<string, RenderedRow<T>>();
   const rows: ComponentChildren[] = [];
+  const obs = observer.current;
   for (let i = first; i <= last; i++) {
     const item = items[i]!;
     const key = keys[i]!;
+    const top = space + offsets[i]!;
     let cached = before.get(key);
-    if (!cached || cached.item !== item) cached = { item, node: render(item) };
+    if (!cached || cached.item !== item) cached = { item, node: render(item), row: null, top: 0 };
+    if (cached.row === null || cached.top !== top || cached.generation !== generation || cached.remeasure !== remeasure || cached.observer !== obs) {
+      const known = typeof item === 'object' && item !== null && measuredItems.has(item);
+      cached.top = top;
+      cached.generation = generation;
+      cached.remeasure = remeasure;
+      cached.observer = obs;
+      cached.row = (
+        <Row key={key} rowKey={key} top={top} observer={obs} item={item} known={known} generation={generation} remeasure={remeasure}>
+          {cached.node}
+        </Row>
+      );
+    }
     nodes.set(key, cached);
-    rows.push(
-      <Row key={key} rowKey={key} index={i} top={space + offsets[i]!} observer={observer.current} item={item}
-        known={typeof item === 'object' && item !== null && measuredItems.has(item)} generation={generation} remeasure={remeasure}>
-        {cached.node}
-      </Row>,
-    );
+    rows.push(cached.row);
   }
   rendered.current.nodes = nodes;
 
@@ -459,8 +495,19 @@ function sameKeys<T>(items: T[], at: number, keys: string[], from: number, itemK
   return true;
 }
 
-function Row({ rowKey, index, top, observer, item, known, generation, remeasure, children }: {
-  rowKey: string; index: number; top: number; observer: ResizeObserver | null;
+/** A row as last rendered: its content, and its element while its position and inputs stay the same. */
+interface RenderedRow<T> {
+  item: T;
+  node: ComponentChildren;
+  row: ComponentChildren | null;
+  top: number;
+  generation?: number;
+  remeasure?: unknown;
+  observer?: ResizeObserver | null;
+}
+
+function Row({ rowKey, top, observer, item, known, generation, remeasure, children }: {
+  rowKey: string; top: number; observer: ResizeObserver | null;
   /** The row's item: a new one may have another height. */
   item: unknown;
   /** Its height is known already: not measured when it mounts. */
@@ -481,7 +528,7 @@ function Row({ rowKey, index, top, observer, item, known, generation, remeasure,
     return () => observer.unobserve(node);
   }, [observer, item, generation, remeasure]);
   return (
-    <div ref={el} data-key={rowKey} data-index={index} class="vrow" style={{ transform: `translateY(${top}px)` }}>
+    <div ref={el} data-key={rowKey} data-top={top} class="vrow" style={{ transform: `translateY(${top}px)` }}>
       {children}
     </div>
   );
