@@ -10,9 +10,12 @@
 # --dir DIR      run in DIR (created; must be empty) instead of a new folder
 # PARLEYD_BIN    the parleyd binary to run (no build then); default: build
 #                the release preset and run build/release/server/parleyd
-# PARLEY_NODE_CONFIG  a TOML file appended to every node's config (sections
-#                other than [http], [storage] and [cluster], which this
-#                script writes), e.g. [auth] costs for tests
+# PARLEY_NODE_CONFIG  a TOML file appended to every node's config, right
+#                after its [cluster] table: keys before the file's first
+#                table header set cluster options (node_timeout_ms = 2000,
+#                say); then sections other than [http], [storage] and
+#                [cluster], which this script writes, e.g. [auth] costs for
+#                tests
 #
 # Prints each process's pid so that failures can be tried by hand:
 # kill -9 a node (its devices resume on the others), kill Redis (delivery

@@ -3,16 +3,16 @@
 // events by position, visible in position order as PostgreSQL's are) and
 // one Redis, which is killed and restarted under load. Every node must
 // deliver every event once, in position order, including while Redis is
-// down; presence, typing and revocations cross nodes; a dead node's users
-// go offline within the configured bound.
+// down; presence, typing, revocations and presence rule changes cross
+// nodes; a dead node's users go offline within the configured bound.
+#include <gtest/gtest.h>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
 #include <condition_variable>
 #include <map>
 #include <mutex>
 #include <thread>
-
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/io_context.hpp>
-#include <gtest/gtest.h>
 
 #include "auth/login_throttle.hpp"
 #include "cluster/cluster_node.hpp"
@@ -42,10 +42,16 @@ class FakeDatabase {
     }
     return events;
   }
+  // A position taken and left without an event (a retried send's).
+  Position skip() {
+    std::lock_guard lock(mutex_);
+    return ++position_;
+  }
   std::vector<storage::Event> read(Position after, Position upto) {
     std::lock_guard lock(mutex_);
     std::vector<storage::Event> out;
-    for (auto it = events_.upper_bound(after); it != events_.end() && it->first <= upto; ++it) out.push_back(it->second);
+    for (auto it = events_.upper_bound(after); it != events_.end() && it->first <= upto; ++it)
+      out.push_back(it->second);
     return out;
   }
   Position position() {
@@ -67,6 +73,7 @@ struct Observed {
   std::map<storage::UserId, bool> presence;
   std::vector<std::string> ephemeral;
   std::vector<storage::SessionId> revoked;
+  int presence_rules_changed = 0;
 
   template <typename Pred>
   bool wait(Pred pred, std::chrono::milliseconds timeout = 20s) {
@@ -86,6 +93,13 @@ ClusterOptions options_for(const test::RedisProcess& redis, std::string node) {
   o.idle_poll_interval = 500ms;
   o.redis_timeout = 200ms;
   return o;
+}
+
+// A node's committed batch, as its store's EventSink hands it on.
+void commit_on(ClusterNode& node, std::vector<storage::Event> events) {
+  auto first = events.front().pos;
+  auto last = events.back().pos;
+  node.local_commit(first, last, std::move(events));
 }
 
 class ClusterBus : public ::testing::Test {
@@ -130,6 +144,12 @@ class ClusterBus : public ::testing::Test {
               seen.revoked.insert(seen.revoked.end(), sessions.begin(), sessions.end());
               seen.changed.notify_all();
             },
+        .presence_rules_changed =
+            [&seen] {
+              std::lock_guard lock(seen.mutex);
+              ++seen.presence_rules_changed;
+              seen.changed.notify_all();
+            },
     };
     auto& node = *nodes.emplace_back(std::make_unique<ClusterNode>(io, options_for(redis, name), std::move(hooks)));
     node.start(database.position());
@@ -157,7 +177,7 @@ class ClusterBus : public ::testing::Test {
     std::vector<std::thread> writers;
     for (std::size_t n = 0; n < nodes.size(); ++n) {
       writers.emplace_back([this, n, batches] {
-        for (int b = 0; b < batches; ++b) nodes[n]->local_commit(database.commit(1 + (b + n) % 3));
+        for (int b = 0; b < batches; ++b) commit_on(*nodes[n], database.commit(1 + (b + n) % 3));
       });
     }
     for (auto& w : writers) w.join();
@@ -214,12 +234,32 @@ TEST_F(ClusterBus, ALostLastBatchIsFoundByPolling) {
   add_node("a");
   add_node("b");
   ASSERT_TRUE(wait_until([&] { return nodes[0]->redis_up() && nodes[1]->redis_up(); }));
-  nodes[0]->local_commit(database.commit(2));
+  commit_on(*nodes[0], database.commit(2));
   // Committed on "a" but never published (as if lost on the way): only
   // "b"'s poll of the position finds it.
   auto lost = database.commit(1);
   expect_all_delivered_in_order("after a lost batch");
   (void)lost;
+}
+
+// A batch whose positions hold no event (a retried send took one and stored
+// nothing) still goes over the bus: the other nodes learn the position is
+// empty and deliver what follows at once, without reading the database.
+TEST_F(ClusterBus, AnEmptyBatchIsNoGap) {
+  auto& a = add_node("a");
+  add_node("b");
+  ASSERT_TRUE(wait_until([&] { return nodes[0]->redis_up() && nodes[1]->redis_up(); }));
+  commit_on(a, database.commit(1));
+  Position empty = database.skip();
+  a.local_commit(empty, empty, {});
+  commit_on(a, database.commit(1));
+  auto& seen_b = *observed[1];
+  ASSERT_TRUE(seen_b.wait([&] { return seen_b.delivered.size() >= 2; }));
+  {
+    std::lock_guard lock(seen_b.mutex);
+    EXPECT_EQ(seen_b.delivered, (std::vector<Position>{1, 3}));
+  }
+  EXPECT_EQ(nodes[1]->stats().merge.fills, 0U) << "b read the empty position from the database";
 }
 
 TEST_F(ClusterBus, PresenceTypingAndRevocationsCrossNodes) {
@@ -240,6 +280,9 @@ TEST_F(ClusterBus, PresenceTypingAndRevocationsCrossNodes) {
   a.publish_sessions_revoked({42});
   ASSERT_TRUE(seen_b.wait([&] { return !seen_b.revoked.empty(); }));
   EXPECT_EQ(seen_b.revoked, std::vector<storage::SessionId>{42});
+
+  a.publish_presence_rules_changed();
+  ASSERT_TRUE(seen_b.wait([&] { return seen_b.presence_rules_changed > 0; }));
 
   EXPECT_TRUE(a.local_presence(7, false)) << "only a had a device of 7";
   ASSERT_TRUE(seen_b.wait([&] { return !seen_b.presence[7]; }));

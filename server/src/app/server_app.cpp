@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -80,11 +81,23 @@ class StrandEventSink final : public storage::EventSink {
   // Set once at start-up, before any write.
   void set_cluster(cluster::ClusterNode* cluster) { cluster_ = cluster; }
 
+  void publish_range(storage::Position after, storage::Position upto, std::vector<storage::Event> events) override {
+    if (cluster_ == nullptr) {
+      if (!events.empty()) publish(std::move(events));
+      return;
+    }
+    // Even without events: the other nodes learn these positions are empty.
+    auto copy = events;
+    cluster_->local_commit(after + 1, upto, std::move(copy));
+    if (!events.empty()) boost::asio::post(strand_, [this, events = std::move(events)] { push_.notify(events); });
+  }
+
   void publish(std::vector<storage::Event> events) override {
     if (cluster_ != nullptr) {
-      auto copy = events;
-      cluster_->local_commit(std::move(copy));
-      boost::asio::post(strand_, [this, events = std::move(events)] { push_.notify(events); });
+      // A backend that reports no range (one that cannot run in a cluster).
+      auto first = events.front().pos;
+      auto last = events.back().pos;
+      publish_range(first - 1, last, std::move(events));
       return;
     }
     boost::asio::post(strand_, [this, events = std::move(events)] {
@@ -184,35 +197,17 @@ struct ServerApp::Impl {
       throw ConfigError(fmt::format("cluster.redis_url: {}", e.what()));
     }
     cluster::ClusterHooks hooks{
-        // A gap's events for the users connected here: what each may see
-        // (the resume path's query), merged into position order. Other
-        // users' events are not read, so the hub must not answer their
-        // resumes from memory across the gap: told first, before the users
-        // are chosen (StreamPositions::incomplete_through).
+        // A gap's events, for every user, in one range read (on the cluster
+        // thread: the read blocks). The hub is told first that its memory of
+        // the stream is incomplete up to there (StreamPositions::
+        // incomplete_through): a resume across the gap is answered from the
+        // database, which keeps an ex-member's view as of their leaving.
+        // Contact, block and membership changes among the events reach
+        // Presence::committed through deliver, like a live batch's.
         .read_range =
             [this](storage::Position after, storage::Position upto) {
               hub.stream_incomplete_through(upto);
-              // Nor would a contact, block or membership change among other
-              // users be seen by Presence::committed: forget every audience.
-              realtime::Presence::relationships_changed();
-              std::vector<storage::Event> events;
-              for (auto user : cluster_node->presence().local_users()) {
-                auto items = store.read([&](storage::Transaction& tx) {
-                  return tx.stream_since(user, after, static_cast<std::size_t>(upto - after));
-                });
-                for (auto& item : items) {
-                  if (item.pos > upto) break;
-                  storage::Event event;
-                  event.pos = item.pos;
-                  event.payload = item.payload;
-                  event.message = std::move(item.message);
-                  event.recipients = {user};
-                  events.push_back(std::move(event));
-                }
-              }
-              std::stable_sort(events.begin(), events.end(),
-                               [](const storage::Event& a, const storage::Event& b) { return a.pos < b.pos; });
-              return events;
+              return store.read([&](storage::Transaction& tx) { return tx.events_between(after, upto); });
             },
         .current_position =
             [this] { return store.read([](storage::Transaction& tx) { return tx.current_position(); }); },
@@ -233,8 +228,9 @@ struct ServerApp::Impl {
               authenticator.sessions_ended(sessions);
               hub.close_sessions_here(sessions, realtime::close_code::kSessionRevoked, "session revoked");
             },
+        .presence_rules_changed = [] { realtime::Presence::relationships_changed(); },
     };
-    cluster_node = std::make_unique<cluster::ClusterNode>(io, options, std::move(hooks));
+    cluster_node = std::make_unique<cluster::ClusterNode>(cluster_io, options, std::move(hooks));
     shared_counters = std::make_unique<cluster::SharedCounters>(endpoint, options.redis_timeout);
     throttle.set_shared(shared_counters.get());
     authenticator.read_sessions_every_time();
@@ -250,6 +246,7 @@ struct ServerApp::Impl {
             [this](const std::vector<storage::SessionId>& sessions) { cluster_node->publish_sessions_revoked(sessions); },
         .online_elsewhere = [this](storage::UserId user) { return cluster_node->presence().online_elsewhere(user); },
     });
+    hub.set_presence_rules_relay([this] { cluster_node->publish_presence_rules_changed(); });
   }
 
   static std::filesystem::path prepare_data_dir(const Config& config) {
@@ -344,6 +341,10 @@ struct ServerApp::Impl {
   boost::asio::steady_timer sweep_timer;
   boost::asio::steady_timer touch_timer;
   StrandEventSink event_sink;
+  // The cluster node's own thread (cluster mode only): its merge reads gaps
+  // from the database, which must not hold up an I/O thread.
+  boost::asio::io_context cluster_io;
+  std::thread cluster_thread;
   // Cluster mode only (null otherwise); after io, hub, store and
   // presence, which it uses; stopped after the I/O threads.
   std::unique_ptr<cluster::ClusterNode> cluster_node;
@@ -411,7 +412,21 @@ int ServerApp::run() {
   std::thread signal_thread([&app] { app.io_for_signals.run(); });
   app.schedule_session_sweep();
   app.schedule_touch_flush();
+  auto cluster_work = boost::asio::make_work_guard(app.cluster_io);
+  // Whatever way run() ends, the cluster thread ends first.
+  struct JoinCluster {
+    Impl& app;
+    ~JoinCluster() {
+      if (!app.cluster_thread.joinable()) return;
+      app.cluster_io.stop();
+      app.cluster_thread.join();
+    }
+  } join_cluster{app};
   if (app.cluster_node) {
+    app.cluster_thread = std::thread([&app] {
+      pthread_setname_np(pthread_self(), "parley-cluster");
+      app.cluster_io.run();
+    });
     app.cluster_node->start(app.store.read([](storage::Transaction& tx) { return tx.current_position(); }));
   }
   app.media.start();
@@ -427,7 +442,11 @@ int ServerApp::run() {
   }
   app.io.run();
   for (auto& thread : pool) thread.join();
-  if (app.cluster_node) app.cluster_node->stop(true);
+  if (app.cluster_node) {
+    app.cluster_node->stop(true);
+    app.cluster_io.stop();
+    app.cluster_thread.join();
+  }
   // The export job in progress stops at its next page and writes nothing more.
   app.exports.join();
   app.push.stop();

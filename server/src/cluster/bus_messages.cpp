@@ -170,4 +170,17 @@ std::optional<SessionsRevoked> decode_sessions_revoked(std::string_view text) {
   return SessionsRevoked{std::move(*node), std::move(*sessions)};
 }
 
+std::string encode_presence_rules_changed(std::string_view node) {
+  return json::serialize(json::object{{"v", kVersion}, {"node", node}, {"kind", "presence_rules_changed"}});
+}
+
+std::optional<std::string> decode_presence_rules_changed(std::string_view text) {
+  auto object = parse_object(text);
+  if (!object) return std::nullopt;
+  auto node = string_of(*object, "node");
+  auto kind = string_of(*object, "kind");
+  if (!node || !kind || *kind != "presence_rules_changed") return std::nullopt;
+  return node;
+}
+
 }  // namespace parley::cluster

@@ -12,6 +12,9 @@
 //   parley:control    {"node","kind":"sessions_revoked","sessions":[..]}
 //                     sessions revoked or expired: every node closes their
 //                     devices and forgets them in its caches
+//                     {"node","kind":"presence_rules_changed"}
+//                     a user's last-seen setting changed: every node forgets
+//                     its cached presence audiences (realtime/presence.hpp)
 //
 // Decoding is strict and bounded (what comes from Redis comes from the
 // network): a message that is too large, malformed or of an unknown version
@@ -74,5 +77,9 @@ struct SessionsRevoked {
 };
 [[nodiscard]] std::string encode_sessions_revoked(const SessionsRevoked& message);
 [[nodiscard]] std::optional<SessionsRevoked> decode_sessions_revoked(std::string_view text);
+// Who may see whose presence changed outside the event stream; decodes to
+// the node that says so.
+[[nodiscard]] std::string encode_presence_rules_changed(std::string_view node);
+[[nodiscard]] std::optional<std::string> decode_presence_rules_changed(std::string_view text);
 
 }  // namespace parley::cluster

@@ -56,6 +56,11 @@ TEST(BusMessages, PresenceEphemeralAndControlRoundTrip) {
   ASSERT_TRUE(revoked);
   EXPECT_EQ(revoked->sessions, (std::vector<storage::SessionId>{10, 11}));
   EXPECT_FALSE(decode_sessions_revoked(R"({"v":1,"node":"n3","kind":"other","sessions":[]})"));
+
+  EXPECT_EQ(decode_presence_rules_changed(encode_presence_rules_changed("n4")), "n4");
+  EXPECT_FALSE(decode_presence_rules_changed(encode_sessions_revoked({"n3", {10}})));
+  EXPECT_FALSE(decode_sessions_revoked(encode_presence_rules_changed("n4")));
+  EXPECT_FALSE(decode_presence_rules_changed(R"({"v":1,"kind":"presence_rules_changed"})"));
 }
 
 TEST(RedisEndpoint, ParsesUrls) {

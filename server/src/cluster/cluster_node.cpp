@@ -82,10 +82,10 @@ void ClusterNode::publish(std::string_view channel, std::string message) {
   if (commander_.submit({"PUBLISH", std::string(channel), std::move(message)})) published_.fetch_add(1);
 }
 
-void ClusterNode::local_commit(std::vector<storage::Event> events) {
-  if (events.empty() || stopped_) return;
-  boost::asio::post(strand_, [this, events = std::move(events)]() mutable {
-    EventBatch batch{events.front().pos, events.back().pos, std::move(events)};
+void ClusterNode::local_commit(storage::Position first, storage::Position last, std::vector<storage::Event> events) {
+  if (last < first || stopped_) return;
+  boost::asio::post(strand_, [this, first, last, events = std::move(events)]() mutable {
+    EventBatch batch{first, last, std::move(events)};
     publish(channel::kEvents, encode_events(options_.node_id, batch));
     merge_->add(std::move(batch), Clock::now());
     schedule_tick();
@@ -108,6 +108,10 @@ void ClusterNode::publish_ephemeral(const std::vector<storage::UserId>& to, cons
 void ClusterNode::publish_sessions_revoked(const std::vector<storage::SessionId>& sessions) {
   if (sessions.empty()) return;
   publish(channel::kControl, encode_sessions_revoked({options_.node_id, sessions}));
+}
+
+void ClusterNode::publish_presence_rules_changed() {
+  publish(channel::kControl, encode_presence_rules_changed(options_.node_id));
 }
 
 void ClusterNode::presence_changes(const std::vector<PresenceTable::Change>& changes) {
@@ -149,6 +153,10 @@ void ClusterNode::on_message(std::string_view channel, std::string_view payload)
     if (message->node == options_.node_id || !hooks_.ephemeral) return;
     hooks_.ephemeral(message->to, std::make_shared<const std::string>(std::move(message->frame)), message->except);
   } else if (channel == channel::kControl) {
+    if (auto node = decode_presence_rules_changed(payload)) {
+      if (*node != options_.node_id && hooks_.presence_rules_changed) hooks_.presence_rules_changed();
+      return;
+    }
     auto message = decode_sessions_revoked(payload);
     if (!message) {
       rejected_.fetch_add(1);

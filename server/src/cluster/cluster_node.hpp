@@ -60,6 +60,9 @@ struct ClusterHooks {
   // Another node revoked these sessions (on the subscriber thread; must not
   // block).
   std::function<void(const std::vector<storage::SessionId>& sessions)> sessions_revoked;
+  // Another node changed who may see whose presence (a last-seen setting):
+  // forget cached audiences (on the subscriber thread; must not block).
+  std::function<void()> presence_rules_changed;
 };
 
 struct ClusterStats {
@@ -85,8 +88,11 @@ class ClusterNode {
   // node_timeout), unless `farewell`, which says its users left first.
   void stop(bool farewell = true);
 
-  // This node's committed batch (from the store's EventSink; any thread).
-  void local_commit(std::vector<storage::Event> events);
+  // This node's committed batch: positions first to last, and their events
+  // (fewer, or none, when a write left a position unused: the other nodes
+  // then learn it is empty instead of waiting gap_wait for it). From the
+  // store's EventSink; any thread.
+  void local_commit(storage::Position first, storage::Position last, std::vector<storage::Event> events);
   // This node's user got their first device or lost their last (any
   // thread). Returns whether the user's state across the cluster changed.
   bool local_presence(storage::UserId user, bool online);
@@ -95,6 +101,8 @@ class ClusterNode {
                          std::optional<storage::UserId> except);
   // Sessions revoked here, for the other nodes.
   void publish_sessions_revoked(const std::vector<storage::SessionId>& sessions);
+  // A last-seen setting changed here, for the other nodes' presence caches.
+  void publish_presence_rules_changed();
 
   [[nodiscard]] const PresenceTable& presence() const { return presence_; }
   [[nodiscard]] bool redis_up() const;

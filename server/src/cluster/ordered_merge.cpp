@@ -100,6 +100,9 @@ void OrderedMerge::fill(Clock::time_point now) {
       return;
     }
     std::erase_if(events, [&](const storage::Event& e) { return e.pos <= delivered_ || e.pos > upto; });
+    // Rare when Redis is up (a lost or late batch): worth a line, and what
+    // tests count to tell a read from a batch that arrived.
+    log::get("cluster")->info("gap read from the database after={} upto={} events={}", delivered_, upto, events.size());
     stats_.filled_events += events.size();
     delivered_ = upto;
     deliver(std::move(events));

@@ -77,7 +77,10 @@ class ProfileRoutes {
     body.reject_unknown_fields();
     co_await s_.store.write([&](Transaction& tx) { tx.update_user(me.user_id, patch); });
     // Who may see this user's presence may have changed (not an event).
-    if (patch.last_seen_visibility) realtime::Presence::relationships_changed();
+    if (patch.last_seen_visibility) {
+      realtime::Presence::relationships_changed();
+      s_.hub.relay_presence_rules_changed();  // and on the other nodes
+    }
     co_return Response::json(object{{"settings", settings(me.user_id)}});
   }
 

@@ -112,6 +112,14 @@ class Hub {
     std::function<bool(storage::UserId user)> online_elsewhere;
   };
   void set_relay(Relay relay) { relay_ = std::move(relay); }
+  // Who may see whose presence changed outside the event stream (a
+  // last-seen setting, after its commit): the other nodes forget their
+  // cached audiences, as Presence::relationships_changed() does here. The
+  // relay is set once at start-up, in a cluster only.
+  void set_presence_rules_relay(std::function<void()> relay) { presence_rules_relay_ = std::move(relay); }
+  void relay_presence_rules_changed() const {
+    if (presence_rules_relay_) presence_rules_relay_();
+  }
   // Whether `user` has a device on this node or, in a cluster, on another.
   [[nodiscard]] bool online_anywhere(storage::UserId user) const;
   // Closes every device (shutdown).
@@ -144,6 +152,7 @@ class Hub {
 
   PresenceObserver presence_observer_;
   Relay relay_;
+  std::function<void()> presence_rules_relay_;
   StreamPositions positions_;
   mutable std::mutex mutex_;
   std::unordered_map<storage::UserId, std::vector<std::weak_ptr<Device>>> by_user_;  // guarded by mutex_

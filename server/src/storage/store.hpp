@@ -26,6 +26,7 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -363,6 +364,17 @@ class Transaction {
     std::optional<Message> message;              // set for messages
   };
   virtual std::vector<StreamItem> stream_since(UserId user, Position after, std::size_t limit) = 0;
+  // Every event with after < pos <= upto, in position order, as it was
+  // delivered live: stored events with their payload, messages (as they
+  // are now), each with its recipients (the members of its conversation at
+  // its position and the user it is addressed to). What a node reads for a
+  // batch it missed (cluster/cluster_node.hpp): one read for every user.
+  // Only backends that run in a cluster implement it.
+  virtual std::vector<Event> events_between(Position after, Position upto) {
+    (void)after;
+    (void)upto;
+    throw std::logic_error("events_between: this storage backend cannot run in a cluster");
+  }
 };
 
 // Receives each committed batch's events, on the writer's thread, in
@@ -372,6 +384,18 @@ class EventSink {
  public:
   virtual ~EventSink() = default;
   virtual void publish(std::vector<Event> events) = 0;
+  // The committed batch's positions, after < pos <= upto, with its events:
+  // fewer than the positions, or none, when a write took a position and
+  // stored nothing there. A backend whose positions several nodes share
+  // calls this instead of publish(), so that the other nodes learn such a
+  // position is empty instead of waiting for its event (docs/architecture.md
+  // "Several nodes: delivery order"). By default, publish() when there are
+  // events.
+  virtual void publish_range(Position after, Position upto, std::vector<Event> events) {
+    (void)after;
+    (void)upto;
+    if (!events.empty()) publish(std::move(events));
+  }
 };
 
 class Store {

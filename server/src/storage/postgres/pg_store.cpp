@@ -198,6 +198,7 @@ void PgStore::run_batch(std::vector<Job>& batch) {
   std::vector<std::exception_ptr> errors(batch.size());
   std::vector<Event> events;
   Position last_position = 0;
+  Position position_before = 0;
   try {
     if (!writer_ || !writer_->ok()) {
       writer_.reset();
@@ -212,7 +213,7 @@ void PgStore::run_batch(std::vector<Job>& batch) {
     lock.step();
     last_position = lock.int64(0);
     writer_->release_statements();
-    Position position_before = last_position;
+    position_before = last_position;
     for (std::size_t i = 0; i < batch.size(); ++i) {
       // A savepoint per write: one that throws is undone alone, with the
       // positions it took (so committed positions have no gaps).
@@ -255,7 +256,11 @@ void PgStore::run_batch(std::vector<Job>& batch) {
   }
   if (observer_) observer_(true, batch.size(), std::chrono::steady_clock::now() - started);
   for (std::size_t i = 0; i < batch.size(); ++i) batch[i].done(errors[i]);
-  if (sink_ != nullptr && !events.empty()) sink_->publish(std::move(events));
+  // The range, even without events: other nodes learn that its unused
+  // positions are empty (a retried send's, say) instead of waiting for them.
+  if (sink_ != nullptr && last_position != position_before) {
+    sink_->publish_range(position_before, last_position, std::move(events));
+  }
 }
 
 bool PgStore::ping() {

@@ -361,13 +361,8 @@ std::optional<Message> PgTransaction::insert_message_row(const NewMessage& messa
   if (!counter.step()) {
     counter.reset();
     if (if_new && conversation_by_id(message.conversation_id)) {
-      // A retry: nothing is stored at `pos`. Given back when it is the
-      // newest position taken (the caller takes it just before): left
-      // unused, it would be a gap at the end of the batch that other
-      // nodes, finding no event there, wait gap_wait_ms (or, if nothing
-      // follows, idle_poll_interval_ms) to read from the database, holding
-      // up every later event and this retry's own ack.
-      if (writer_ && *writer_->last_position == pos) --*writer_->last_position;
+      // A retry: nothing is stored at `pos`. The batch's range tells the
+      // other nodes so (EventSink::publish_range).
       return std::nullopt;
     }
     throw StorageError("insert_message: no such conversation");

@@ -167,6 +167,7 @@ class PgTransaction final : public Transaction {
   Position current_position() override;
   void emit(Event event, Keep keep) override;
   std::vector<StreamItem> stream_since(UserId user, Position after, std::size_t limit) override;
+  std::vector<Event> events_between(Position after, Position upto) override;  // pg_event_range.cpp
 
  private:
   // Nothing to forget: the PostgreSQL backend keeps no writer cache of
