@@ -7,9 +7,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/stream_traits.hpp>
@@ -37,6 +35,7 @@
 #include "realtime/presence.hpp"
 #include "storage/store.hpp"
 #include "ws/connection_limits.hpp"
+#include "ws/connection_strand.hpp"
 #include "ws/frame_handlers.hpp"
 #include "wsproto/connection.hpp"
 
@@ -215,9 +214,6 @@ wsproto::SharedMessage prepare(const Frame& frame, const wsproto::DeflateOptions
   next = (next + 1) % cache.size();
   return message;
 }
-
-// Every connection's executor: the strand the HTTP server accepted it on.
-using Strand = asio::strand<asio::io_context::executor_type>;
 
 // One logger for all sessions, looked up once (log::get locks and looks up
 // by name: not a cost for every connection, nor 16 bytes in each).
@@ -790,7 +786,7 @@ class Session final : public realtime::Device,
   Context& context_;
   auth::Principal principal_;
   bool authenticated_ = false;
-  Strand strand_;  // the connection's: 16 bytes where an any_io_executor takes 56
+  Strand strand_;  // the connection's (see ws/connection_strand.hpp)
   std::optional<ConnectionLimits::UserTicket> user_ticket_;
   ConnectionLimits::AddressTicket address_ticket_;
   std::shared_ptr<void> connection_slot_;  // the place in http.max_connections
@@ -902,8 +898,8 @@ awaitable<void> serve_upgrade(Upgrade upgrade, Context& context) {
       return upgrade.stream.release_socket();
     }
   }();
-  const auto* strand = stream.get_executor().template target<Strand>();
-  if (strand == nullptr) {  // not expected: the HTTP server accepts every connection on a strand
+  auto strand = strand_of(stream.get_executor());
+  if (!strand) {  // not expected: the HTTP server accepts every connection on a strand
     logger()->error("WebSocket connection not on a strand: closed");
     co_return;
   }
