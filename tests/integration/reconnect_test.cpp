@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <memory>
+#include <stdexcept>
 #include <thread>
 
 #include <boost/json.hpp>
@@ -169,6 +170,56 @@ TEST(ReconnectTest, LastUsedIsShownAtOnceAndWrittenOncePerIntervalNotPerUse) {
 }
 
 // ---- presence ----------------------------------------------------------------
+
+// `subject`'s last_seen_at in the presence list of a welcome (null: never
+// seen offline).
+boost::json::value listed_last_seen_in(const object& welcome, std::int64_t subject) {
+  for (const auto& entry : welcome.at("presence").as_array()) {
+    if (entry.at("user_id").as_int64() == subject) return entry.at("last_seen_at");
+  }
+  throw std::runtime_error("not in the presence list: " + dump(welcome));
+}
+
+// With an interval of an hour: the time a user was last seen shows at once
+// (from memory), is not written per disconnection (a crash loses it), and
+// is written at a clean shutdown.
+TEST(ReconnectTest, LastSeenIsShownAtOnceAndWrittenOncePerIntervalNotPerDisconnection) {
+  ServerOptions options;
+  options.extra_config =
+      "[auth]\npassword_memory_kib = 19456\npassword_passes = 2\nsession_touch_interval_seconds = 3600\n";
+  ServerProcess server(options);
+  HttpClient client(server.port());
+  auto alice = register_and_login(client, "alice");
+  auto bob = register_and_login(client, "bob");
+  make_contacts(client, bob, alice);
+  // bob comes and goes while alice watches; returns the time she is told.
+  auto bob_comes_and_goes = [&] {
+    WsClient viewer(server.port());
+    viewer.hello(alice.token);
+    auto subject = std::make_unique<WsClient>(server.port());
+    subject->hello(bob.token);
+    EXPECT_EQ(viewer.next_of_type("presence").at("online"), true);
+    subject->drop();
+    auto left = viewer.next_of_type("presence");
+    EXPECT_EQ(left.at("online"), false) << dump(left);
+    return left.at("last_seen_at").as_int64();
+  };
+  auto last_seen_by_alice = [&] {
+    WsClient viewer(server.port());
+    return listed_last_seen_in(viewer.hello(alice.token).welcome, bob.id);
+  };
+
+  auto left_at = bob_comes_and_goes();
+  EXPECT_EQ(last_seen_by_alice(), left_at) << "shown from memory";
+  server.kill9();
+  server.start();
+  EXPECT_TRUE(last_seen_by_alice().is_null()) << "a disconnection within the interval is not written on its own";
+
+  left_at = bob_comes_and_goes();
+  ASSERT_EQ(server.terminate(), 0);
+  server.start();
+  EXPECT_EQ(last_seen_by_alice(), left_at) << "written at shutdown";
+}
 
 // bob's presence as seen by alice (the viewer), with wendy, bob's contact,
 // as a witness of each of bob's comings and goings.

@@ -297,12 +297,14 @@ struct ServerApp::Impl {
     });
   }
 
-  // Writes the sessions' last-used times kept in memory, once per interval.
+  // Writes the sessions' last-used times and the users' last-seen times
+  // kept in memory, once per interval.
   void schedule_touch_flush() {
     touch_timer.expires_after(authenticator.touch_interval());
     touch_timer.async_wait([this](boost::system::error_code ec) {
       if (ec) return;
       authenticator.flush_touches();
+      presence.flush_last_seen();
       schedule_touch_flush();
     });
   }
@@ -452,6 +454,8 @@ int ServerApp::run() {
   app.push.stop();
   // The last uses of sessions (connections that just closed among them).
   app.authenticator.flush_touches();
+  // The last-seen times of users whose devices left, the shutdown's among them.
+  app.presence.flush_last_seen();
   // Writes still queued complete now, while the I/O objects their
   // completions post to and the hub that gets their events still exist.
   app.opened_store.stop();

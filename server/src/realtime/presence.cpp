@@ -1,8 +1,11 @@
 #include "realtime/presence.hpp"
 
 #include <algorithm>
+#include <memory>
 #include <set>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include <boost/json/serialize.hpp>
 
@@ -22,6 +25,9 @@ namespace {
 // come and go (a few reads each), which bounds memory without bookkeeping
 // on every hit.
 constexpr std::size_t kMaxEntries = 100'000;
+// Last-seen times held for the next write; beyond it they are written at
+// once (a burst of disconnections larger than a write wants to be).
+constexpr std::size_t kMaxUnwritten = 10'000;
 
 // One generation for the process: bumped by any change of who may see whom.
 std::atomic<std::uint64_t> g_generation{1};
@@ -87,16 +93,22 @@ std::optional<UnixMillis> Presence::last_offline(UserId user, std::optional<Unix
 void Presence::changed(UserId user, bool online, LastSeen record) {
   UnixMillis now = now_millis();
   if (!online && record == LastSeen::kRecord) {
-    store_.submit_write([user, now](Transaction& tx) { tx.set_last_online(user, now); },
-                        [user](std::exception_ptr error) {
-                          if (error) log::get("presence")->warn("could not record last seen user_id={}", user);
-                        });
-    std::lock_guard lock(mutex_);
-    if (offline_at_.size() >= kMaxEntries) {
-      offline_at_.clear();
-      visible_.clear();  // their stored times may predate what was forgotten
+    bool full = false;
+    {
+      std::lock_guard lock(mutex_);
+      if (offline_at_.size() >= kMaxEntries) {
+        offline_at_.clear();
+        visible_.clear();  // their stored times may predate what was forgotten
+        // Times not yet written are not in the database either: kept.
+        offline_at_.insert(unwritten_.begin(), unwritten_.end());
+      }
+      auto& latest = offline_at_[user];
+      latest = std::max(latest, now);
+      auto& unwritten = unwritten_[user];
+      unwritten = std::max(unwritten, now);
+      full = unwritten_.size() >= kMaxUnwritten;
     }
-    offline_at_[user] = now;
+    if (full) flush_last_seen();
   }
   std::vector<UserId> viewers;
   bool cached = false;
@@ -129,6 +141,24 @@ void Presence::changed(UserId user, bool online, LastSeen record) {
   if (viewers.empty()) return;
   hub_.send_to_users(viewers, std::make_shared<const std::string>(boost::json::serialize(object{
                                   {"type", "presence"}, {"user_id", user}, {"online", online}, {"last_seen_at", now}})));
+}
+
+void Presence::flush_last_seen() {
+  std::vector<std::pair<UserId, UnixMillis>> batch;
+  {
+    std::lock_guard lock(mutex_);
+    if (unwritten_.empty()) return;
+    batch.assign(unwritten_.begin(), unwritten_.end());
+    unwritten_.clear();
+  }
+  auto shared = std::make_shared<const std::vector<std::pair<UserId, UnixMillis>>>(std::move(batch));
+  store_.submit_write(
+      [shared](Transaction& tx) {
+        for (const auto& [user, at] : *shared) tx.set_last_online(user, at);
+      },
+      [count = shared->size()](std::exception_ptr error) {
+        if (error) log::get("presence")->warn("could not record last seen count={}", count);
+      });
 }
 
 void Presence::introduce(storage::Store& store, Hub& hub, UserId a, UserId b) {

@@ -36,9 +36,22 @@ class Presence {
   // A user's first device connected (online) or last one left (offline):
   // records the time (kRecord) and tells those allowed to know. In a
   // cluster, a change seen on another node is shown here but recorded
-  // there (kKeep). No database read when the user's audience is cached.
+  // there (kKeep). No database read when the user's audience is cached,
+  // and no write: the time is kept in memory until flush_last_seen().
   enum class LastSeen { kRecord, kKeep };
   void changed(storage::UserId user, bool online, LastSeen last_seen = LastSeen::kRecord);
+
+  // Writes the last-seen times recorded since the previous call, all in one
+  // write submitted to the store (not awaited). Called with the sessions'
+  // last-used times, every auth.session_touch_interval (app/server_app.cpp),
+  // and at shutdown after the last device has gone; also by changed() when
+  // so many users are waiting that holding more would be memory without
+  // bound. Until written, this process shows the times from memory
+  // (visible_to); others read them from the database up to an interval
+  // late, and a crash loses at most an interval's worth. Each write holds
+  // each user's latest time and the store keeps the later of the stored and
+  // the written time, so the stored time never goes backwards. Thread-safe.
+  void flush_last_seen();
 
   // The presence of everyone `viewer` may see, for the welcome frame:
   // [{"user_id", "online", "last_seen_at"}]. No database read when the
@@ -89,6 +102,8 @@ class Presence {
   std::unordered_map<storage::UserId, Audience> audiences_;  // guarded by mutex_
   std::unordered_map<storage::UserId, Visible> visible_;     // guarded by mutex_
   std::unordered_map<storage::UserId, UnixMillis> offline_at_;  // guarded by mutex_
+  // Last-seen times not yet written (a subset of offline_at_).
+  std::unordered_map<storage::UserId, UnixMillis> unwritten_;  // guarded by mutex_
 };
 
 }  // namespace parley::realtime

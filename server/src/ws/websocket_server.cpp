@@ -35,6 +35,7 @@
 #include "realtime/presence.hpp"
 #include "storage/store.hpp"
 #include "ws/connection_limits.hpp"
+#include "ws/connection_strand.hpp"
 #include "ws/frame_handlers.hpp"
 #include "wsproto/connection.hpp"
 
@@ -214,6 +215,13 @@ wsproto::SharedMessage prepare(const Frame& frame, const wsproto::DeflateOptions
   return message;
 }
 
+// One logger for all sessions, looked up once (log::get locks and looks up
+// by name: not a cost for every connection, nor 16 bytes in each).
+const std::shared_ptr<spdlog::logger>& logger() {
+  static const auto ws_logger = log::get("ws");
+  return ws_logger;
+}
+
 // One connected device. Everything runs on the connection's strand; the
 // Device methods post onto it. The connection (wsproto::Connection) owns
 // the session as its handler; the session holds the connection only from
@@ -235,18 +243,16 @@ class Session final : public realtime::Device,
   // The tickets and the slot hold the connection's places in the caps for
   // as long as the session lives. `principal` and `user_ticket` are set
   // when the upgrade request authenticated the device, else the hello does.
-  Session(Context& context, asio::any_io_executor strand, std::optional<auth::Principal> principal,
+  Session(Context& context, Strand strand, std::optional<auth::Principal> principal,
           std::optional<ConnectionLimits::UserTicket> user_ticket, ConnectionLimits::AddressTicket address_ticket,
           std::shared_ptr<void> connection_slot)
       : context_(context),
-        options_(context.options),
         principal_(principal.value_or(auth::Principal{})),
         authenticated_(principal.has_value()),
         strand_(std::move(strand)),
         user_ticket_(std::move(user_ticket)),
         address_ticket_(std::move(address_ticket)),
-        connection_slot_(std::move(connection_slot)),
-        logger_(log::get("ws")) {}
+        connection_slot_(std::move(connection_slot)) {}
 
   storage::UserId user_id() const override { return principal_.user_id; }
   storage::SessionId session_id() const override { return principal_.session_id; }
@@ -302,7 +308,7 @@ class Session final : public realtime::Device,
     deflate_ = connection.deflate() ? &context_.transport->options().deflate : nullptr;
     // The hello must come within the handshake timeout.
     context_.transport->wheel().schedule(
-        this->weak_from_this(), std::chrono::duration_cast<std::chrono::milliseconds>(options_.handshake_timeout));
+        this->weak_from_this(), std::chrono::duration_cast<std::chrono::milliseconds>(options().handshake_timeout));
   }
 
   void on_message(wsproto::Session&, wsproto::Opcode opcode, std::string&& payload) override {
@@ -326,9 +332,9 @@ class Session final : public realtime::Device,
   void on_closed(wsproto::Session&, std::uint16_t code, boost::system::error_code error) override {
     if (error == wsproto::make_error_code(wsproto::Error::kQueueFull)) {
       // Cut by the layer (see Transport): it stopped reading.
-      logger_->info("disconnecting slow consumer user_id={} session_id={}", user_id(), session_id());
+      logger()->info("disconnecting slow consumer user_id={} session_id={}", user_id(), session_id());
     } else if (error && error != asio::error::eof && error != asio::error::operation_aborted) {
-      logger_->debug("connection ended user_id={} code={} reason=\"{}\"", user_id(), code, error.message());
+      logger()->debug("connection ended user_id={} code={} reason=\"{}\"", user_id(), code, error.message());
     }
     connection_over();
   }
@@ -366,7 +372,7 @@ class Session final : public realtime::Device,
     } catch (const ApiError& e) {
       refusal.emplace(hello_close_code(e.code()), e.what());
     } catch (const std::exception& e) {
-      logger_->error("hello failed error=\"{}\"", e.what());
+      logger()->error("hello failed error=\"{}\"", e.what());
       refusal.emplace(wsproto::close_code::kInternalError, "internal error");
     }
     if (refusal) {
@@ -374,7 +380,7 @@ class Session final : public realtime::Device,
       co_return;
     }
     if (over_) co_return;  // the connection ended while authenticating
-    logger_->debug("connected user_id={} session_id={}", user_id(), session_id());
+    logger()->debug("connected user_id={} session_id={}", user_id(), session_id());
     start(hello.position);
   }
 
@@ -390,7 +396,7 @@ class Session final : public realtime::Device,
       valid = context_.hub.attach_checked(self, [this] { return session_still_exists(); });
       attached_ = valid;
     } catch (const std::exception& e) {
-      logger_->error("session check failed user_id={} error=\"{}\"", user_id(), e.what());
+      logger()->error("session check failed user_id={} error=\"{}\"", user_id(), e.what());
       return begin_close(wsproto::close_code::kInternalError, "internal error");
     }
     if (!valid) return begin_close(realtime::close_code::kSessionRevoked, "session revoked");
@@ -398,7 +404,7 @@ class Session final : public realtime::Device,
     try {
       catch_up(resume_from);
     } catch (const std::exception& e) {
-      logger_->error("catch-up failed user_id={} error=\"{}\"", user_id(), e.what());
+      logger()->error("catch-up failed user_id={} error=\"{}\"", user_id(), e.what());
       begin_close(wsproto::close_code::kInternalError, "internal error");
     }
     serving_ = true;
@@ -431,13 +437,13 @@ class Session final : public realtime::Device,
                    {"user_id", user_id()},
                    {"session_id", session_id()},
                    {"presence", context_.presence.visible_to(user_id())},
-                   {"limits", object{{"max_frame_bytes", options_.max_frame_bytes},
-                                     {"frames_per_second", options_.frames_per_second},
-                                     {"frame_burst", options_.frame_burst},
-                                     {"user_frames_per_second", options_.user_frames_per_second},
-                                     {"user_frame_burst", options_.user_frame_burst},
-                                     {"max_connections_per_user", options_.max_connections_per_user},
-                                     {"idle_timeout_ms", options_.idle_timeout.count() * 1000}}}};
+                   {"limits", object{{"max_frame_bytes", options().max_frame_bytes},
+                                     {"frames_per_second", options().frames_per_second},
+                                     {"frame_burst", options().frame_burst},
+                                     {"user_frames_per_second", options().user_frames_per_second},
+                                     {"user_frame_burst", options().user_frame_burst},
+                                     {"max_connections_per_user", options().max_connections_per_user},
+                                     {"idle_timeout_ms", options().idle_timeout.count() * 1000}}}};
     return make_frame(welcome);
   }
 
@@ -458,7 +464,7 @@ class Session final : public realtime::Device,
       current = *from;  // nothing new for this user, known from memory: no read
     } else if (from) {
       items = store.read([&](Transaction& tx) {
-        auto found = tx.stream_since(user_id(), *from, options_.max_resume_events + 1);
+        auto found = tx.stream_since(user_id(), *from, options().max_resume_events + 1);
         current = tx.current_position();
         return found;
       });
@@ -467,7 +473,7 @@ class Session final : public realtime::Device,
     }
     if (!items.empty()) current = std::max(current, items.back().pos);
 
-    if (from && (*from > current || items.size() > options_.max_resume_events)) {
+    if (from && (*from > current || items.size() > options().max_resume_events)) {
       // Too far behind (or ahead of this server): page history instead.
       last_pos_ = current;
       send_now(position_frame("resync_required", current));
@@ -509,7 +515,7 @@ class Session final : public realtime::Device,
     if (!synced_) {
       pending_bytes_ += frame->size();
       pending_.emplace_back(pos, std::move(frame));
-      if (pending_bytes_ > options_.max_outbound_bytes * kBurstFactor) drop_too_slow();
+      if (pending_bytes_ > options().max_outbound_bytes * kBurstFactor) drop_too_slow();
       return;
     }
     if (pos <= last_pos_) return;  // already sent while catching up
@@ -567,7 +573,7 @@ class Session final : public realtime::Device,
   // can get through a full socket). The device resumes when it reconnects.
   void drop_too_slow() {
     if (over_) return;
-    logger_->info("disconnecting slow consumer user_id={} session_id={} queued_bytes={}", user_id(), session_id(),
+    logger()->info("disconnecting slow consumer user_id={} session_id={} queued_bytes={}", user_id(), session_id(),
                   pending_bytes_);
     pending_ = {};
     if (auto live = live_connection()) {
@@ -610,7 +616,7 @@ class Session final : public realtime::Device,
   }
 
   void resume_reading() {
-    if (!paused_ || inflight_ >= options_.max_inflight_writes) return;
+    if (!paused_ || inflight_ >= options().max_inflight_writes) return;
     paused_ = false;
     drain_deferred();
   }
@@ -635,7 +641,7 @@ class Session final : public realtime::Device,
     handle(payload);
     // Backpressure: too many of this connection's writes wait for the
     // database; the client's next frames wait in the socket.
-    if (inflight_ >= options_.max_inflight_writes && !paused_) {
+    if (inflight_ >= options().max_inflight_writes && !paused_) {
       paused_ = true;
       pause_connection();
     }
@@ -760,8 +766,9 @@ class Session final : public realtime::Device,
       return tx.member_ids(conversation);
     });
     auto now = std::chrono::steady_clock::now();
-    if (last_typing_.size() > 256) last_typing_.clear();  // bounded; only throttling state is lost
-    auto& last = last_typing_[conversation];
+    if (!last_typing_) last_typing_ = std::make_unique<TypingTimes>();
+    if (last_typing_->size() > 256) last_typing_->clear();  // bounded; only throttling state is lost
+    auto& last = (*last_typing_)[conversation];
     if (now - last < kTypingInterval) return;  // throttled: silently dropped
     last = now;
     // Members' devices on other nodes too (ephemeral: over the cluster
@@ -774,15 +781,15 @@ class Session final : public realtime::Device,
                                           user_id());
   }
 
+  const WebSocketOptions& options() const noexcept { return context_.options; }
+
   Context& context_;
-  const WebSocketOptions& options_;
   auth::Principal principal_;
   bool authenticated_ = false;
-  asio::any_io_executor strand_;
+  Strand strand_;  // the connection's (see ws/connection_strand.hpp)
   std::optional<ConnectionLimits::UserTicket> user_ticket_;
   ConnectionLimits::AddressTicket address_ticket_;
   std::shared_ptr<void> connection_slot_;  // the place in http.max_connections
-  std::shared_ptr<spdlog::logger> logger_;
   // From on_open to on_closed. Held weakly: the connection owns this session
   // (its handler) and keeps itself alive through its pending operations, so
   // destroying those (an io_context shut down while a close handshake is
@@ -812,7 +819,10 @@ class Session final : public realtime::Device,
   unsigned held_answers_ = 0;
   Position first_awaited_pos_ = 0;  // the event the first held answer waits for
   std::uint32_t answers_generation_ = 0;  // of the current hold, for its timer
-  std::unordered_map<storage::ConversationId, std::chrono::steady_clock::time_point> last_typing_;
+  // Made at the first typing indicator: most connections never send one,
+  // and an empty map is 56 bytes.
+  using TypingTimes = std::unordered_map<storage::ConversationId, std::chrono::steady_clock::time_point>;
+  std::unique_ptr<TypingTimes> last_typing_;
 };
 
 }  // namespace
@@ -823,7 +833,6 @@ std::shared_ptr<Transport> make_transport(asio::any_io_executor executor, const 
 
 template <class Stream, class Upgrade>
 awaitable<void> serve_upgrade(Upgrade upgrade, Context& context) {
-  auto logger = log::get("ws");
   const auto& options = context.options;
   auto& request = upgrade.request;
   auto observe = [&](int status) {
@@ -855,7 +864,7 @@ awaitable<void> serve_upgrade(Upgrade upgrade, Context& context) {
     } catch (const ApiError& e) {
       refused = http::Response::error(e);
     } catch (const std::exception& e) {
-      logger->error("upgrade authentication failed error=\"{}\"", e.what());
+      logger()->error("upgrade authentication failed error=\"{}\"", e.what());
       refused = http::Response::error(ApiError(ErrorCode::kInternal, "internal error"));
     }
     if (refused) {
@@ -889,8 +898,12 @@ awaitable<void> serve_upgrade(Upgrade upgrade, Context& context) {
       return upgrade.stream.release_socket();
     }
   }();
-  auto strand = stream.get_executor();
-  auto session = std::make_shared<Session<Stream>>(context, strand, principal, std::move(user_ticket),
+  auto strand = strand_of(stream.get_executor());
+  if (!strand) {  // not expected: the HTTP server accepts every connection on a strand
+    logger()->error("WebSocket connection not on a strand: closed");
+    co_return;
+  }
+  auto session = std::make_shared<Session<Stream>>(context, *strand, principal, std::move(user_ticket),
                                                    std::move(*address_ticket), std::move(upgrade.slot));
   auto connection =
       std::make_shared<wsproto::Connection<Stream>>(std::move(stream), transport.options(), transport.wheel(), session);

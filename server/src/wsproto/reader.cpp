@@ -135,6 +135,8 @@ Error Reader::parse_header(ReaderHandler& handler, bool& complete) {
 Error Reader::begin_frame() {
   if (is_control(opcode_)) {
     control_size_ = 0;
+    // remaining_ <= 125: checked with the header.
+    if (remaining_ > 0) control_ = std::make_unique_for_overwrite<std::uint8_t[]>(remaining_);
     return Error::kOk;
   }
   if (remaining_ > limits_.max_frame_bytes) return Error::kFrameTooBig;
@@ -159,8 +161,8 @@ Error Reader::begin_frame() {
 
 Error Reader::payload_chunk(const std::uint8_t* data, std::size_t size) {
   if (is_control(opcode_)) {
-    std::memcpy(control_ + control_size_, data, size);
-    unmask(control_ + control_size_, size, mask_, mask_offset_);
+    std::memcpy(control_.get() + control_size_, data, size);
+    unmask(control_.get() + control_size_, size, mask_, mask_offset_);
     control_size_ = static_cast<std::uint8_t>(control_size_ + size);
     mask_offset_ += size;
     return Error::kOk;
@@ -191,21 +193,24 @@ Error Reader::payload_chunk(const std::uint8_t* data, std::size_t size) {
 
 Error Reader::end_frame(ReaderHandler& handler) {
   state_ = State::kHeader;
+  // A control frame's payload is released once its handler has seen it.
+  auto control_buffer = std::move(control_);
+  const std::uint8_t* control = control_buffer.get();
   switch (opcode_) {
     case Opcode::kPing:
-      handler.on_ping({reinterpret_cast<const char*>(control_), control_size_});
+      handler.on_ping({reinterpret_cast<const char*>(control), control_size_});
       return Error::kOk;
     case Opcode::kPong:
-      handler.on_pong({reinterpret_cast<const char*>(control_), control_size_});
+      handler.on_pong({reinterpret_cast<const char*>(control), control_size_});
       return Error::kOk;
     case Opcode::kClose: {
       std::uint16_t code = close_code::kNoStatus;
       std::string_view reason;
       if (control_size_ == 1) return Error::kBadCloseFrame;
       if (control_size_ >= 2) {
-        code = static_cast<std::uint16_t>((control_[0] << 8) | control_[1]);
+        code = static_cast<std::uint16_t>((control[0] << 8) | control[1]);
         if (!is_valid_close_code(code)) return Error::kBadCloseFrame;
-        reason = {reinterpret_cast<const char*>(control_ + 2), control_size_ - 2u};
+        reason = {reinterpret_cast<const char*>(control + 2), control_size_ - 2u};
         if (!is_valid_utf8(reason)) return Error::kInvalidUtf8;
       }
       state_ = State::kClosed;

@@ -11,7 +11,8 @@
 //
 // Memory: a Reader between messages holds no heap memory; a message in
 // flight holds its (inflated) bytes so far, plus, while compressed, a zlib
-// inflate stream (from a per-thread pool unless client context takeover).
+// inflate stream (from a per-thread pool unless client context takeover);
+// a control frame in flight, its payload.
 #pragma once
 
 #include <cstddef>
@@ -110,8 +111,10 @@ class Reader {
   std::uint8_t mask_[4];
   std::uint64_t remaining_ = 0;  // payload bytes still to come
   std::uint64_t mask_offset_ = 0;
-  // A control frame's payload (at most 125 bytes).
-  std::uint8_t control_[125];
+  // A control frame's payload (at most 125 bytes), held only while such a
+  // frame is read: an idle connection's Reader does not carry 125 bytes
+  // for the rare ping that arrives in pieces.
+  std::unique_ptr<std::uint8_t[]> control_;
   std::uint8_t control_size_ = 0;
   // The message being assembled.
   bool in_message_ = false;
