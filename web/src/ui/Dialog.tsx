@@ -454,12 +454,13 @@ const MessageView = memo(function MessageView({ m, first, conv, me: meUser, user
             <button type="button" class="link" onClick={() => void engine.discardOutbox(o.client_id)}>Dismiss</button>
           </p>
         ))}
+        {/* Last in the bubble, as it was last in the row: the same Tab order. */}
+        {!m.deleted && (
+          <div class="actions" role="toolbar" aria-label="Message actions" tabIndex={shown ? undefined : 0}>
+            {buttons}
+          </div>
+        )}
       </div>
-      {!m.deleted && (
-        <div class="actions" role="toolbar" aria-label="Message actions" tabIndex={shown ? undefined : 0}>
-          {buttons}
-        </div>
-      )}
     </article>
   );
 });
