@@ -85,9 +85,10 @@ for (const variant of VARIANTS) {
   e2eTest(`main screens, ${variant.name}`, async () => {
     const browser = await browserFor(state, variant);
     const { page } = browser;
-    const shot = async (screen) => {
-      // The pointer away from the messages, whose actions show on hover.
-      await page.mouse.move(variant.viewport.width / 2, 70);
+    const shot = async (screen, { pointer = false } = {}) => {
+      // The pointer away from the messages, whose actions show on hover
+      // (unless the pointer is what the screen shows).
+      if (!pointer) await page.mouse.move(variant.viewport.width / 2, 70);
       await page.screenshot({ path: path.join(dir, `${screen}-${variant.name}.png`), animations: 'disabled' });
       // Controls and text past the screen's right edge. A phone browser
       // widens the layout to fit content that is too wide and shows only
@@ -115,6 +116,19 @@ for (const variant of VARIANTS) {
     const image = page.getByAltText('mountains.png', { exact: true });
     await imageLoaded(image);
     await shot('dialog');
+    // A message's actions: on a row under the pointer (a tap on a phone),
+    // and on a row reached with the keyboard.
+    const mine = await message(page, 'Yes, 12:30 at the usual place');
+    if (variant.isMobile) await mine.click();
+    else await mine.hover();
+    await mine.getByRole('button', { name: 'Edit', exact: true }).waitFor();
+    await shot('dialog-row-actions', { pointer: true });
+    await page.mouse.move(variant.viewport.width / 2, 70);
+    const hey = await message(page, 'Hey! Are we still on for lunch?');
+    await hey.evaluate((a) => a.focus());
+    await page.keyboard.press('Tab');
+    await hey.getByRole('button', { name: 'Reply', exact: true }).waitFor();
+    await shot('dialog-keyboard-actions');
 
     await page.goto('/');
     await openConversation(page, 'Weekend hike');

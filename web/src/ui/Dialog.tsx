@@ -307,6 +307,21 @@ function subtitle(c: ConversationRecord, s: SyncState): string {
   return p.last_seen_at ? `last seen ${relative(p.last_seen_at)}` : `@${c.peer.username}`;
 }
 
+/**
+ * Whether the last Tab went backwards (Shift+Tab): an empty toolbar reached
+ * so hands the focus to its last button. Not from the focus event's
+ * `relatedTarget`: the row it comes from has often removed its toolbar,
+ * that button with it, by then.
+ */
+let tabbedBackwards = false;
+if (typeof document !== 'undefined') {
+  document.addEventListener('keydown', (e) => { if (e.key === 'Tab') tabbedBackwards = e.shiftKey; }, true);
+}
+
+/** Why a row's actions toolbar is shown (bits of MessageView's `active`). */
+const HOVER = 1;
+const FOCUS = 2;
+
 interface RowActions {
   reply: (m: Message) => void;
   edit: (m: Message) => void;
@@ -341,10 +356,55 @@ const MessageView = memo(function MessageView({ m, first, conv, me: meUser, user
   const mark = pending ? 'pending' : own ? deliveryMark(conv, m, me) : null;
   const described = m.deleted ? 'Message deleted' : m.sticker ? `Sticker ${m.sticker.emoji}` : [m.text, ...m.attachments.map((a) => a.name)].filter(Boolean).join(' ');
   const mentioned = m.mentions.includes(me);
+  // The actions toolbar is rendered only while the row is hovered or has
+  // focus within it (a tap on a phone focuses the row): rendered for every
+  // row, it was about half of each row's elements, and of the garbage a
+  // scroll makes. Otherwise an empty toolbar stands in its place in the Tab
+  // order; focused, it fills and hands the focus on to its first button,
+  // or to its last when reached backwards (Shift+Tab), so the keyboard
+  // meets the same buttons in the same order as when they were always there.
+  const [active, setActive] = useState(0);
+  const entry = useRef<'first' | 'last' | null>(null);
+  const shown = active !== 0;
+  const enterFocus = (b: HTMLButtonElement | null) => {
+    if (b && entry.current) {
+      entry.current = null;
+      b.focus();
+    }
+  };
+  // Built only when shown: a row at rest makes none of them.
+  let buttons = null;
+  if (shown) {
+    const count = 2 + (own && !m.sticker ? 1 : 0) + (canDelete ? 1 : 0);
+    const to = entry.current === 'first' ? 0 : entry.current === 'last' ? count - 1 : -1;
+    const ref = (i: number) => (i === to ? enterFocus : undefined);
+    buttons = [
+      <button type="button" key="reply" ref={ref(0)} onClick={() => actions.reply(m)} title="Reply">Reply</button>,
+      <button type="button" key="react" ref={ref(1)} onClick={() => actions.react(m)} title="React">React</button>,
+      own && !m.sticker && <button type="button" key="edit" ref={ref(2)} onClick={() => actions.edit(m)} title="Edit">Edit</button>,
+      canDelete && <button type="button" key="delete" ref={ref(count - 1)} onClick={() => void engine.delete(m)} title="Delete">Delete</button>,
+    ];
+  }
 
   return (
     <article id={`msg-${m.id}`} tabIndex={-1} class={`msg ${own ? 'own' : 'other'}${first ? ' first' : ''}${mentioned ? ' mentioned' : ''}`}
-      aria-label={`${name}: ${described}`}>
+      aria-label={`${name}: ${described}`}
+      onMouseEnter={() => setActive((a) => a | HOVER)}
+      onMouseLeave={() => setActive((a) => a & ~HOVER)}
+      onFocusIn={(e) => {
+        const t = e.target as HTMLElement;
+        if (t.classList.contains('actions') && t.childElementCount === 0) {
+          entry.current = tabbedBackwards ? 'last' : 'first';
+        }
+        setActive((a) => a | FOCUS);
+      }}
+      onFocusOut={(e) => {
+        const to = e.relatedTarget as Node | null;
+        // No next element and the focus still here: the window lost focus,
+        // and the button must still be there when it comes back.
+        const row = e.currentTarget;
+        if (to ? !row.contains(to) : !row.contains(document.activeElement)) setActive((a) => a & ~FOCUS);
+      }}>
       {group && !own && <span class="msg-avatar">{first ? <Avatar user={sender} size={32} /> : null}</span>}
       <div class={`bubble${m.deleted ? ' deleted' : ''}${m.sticker ? ' sticker' : ''}`}>
         {group && !own && first && <div class={`sender hue-text-${(m.sender_id * 47) % 8}`}>{name}</div>}
@@ -394,15 +454,13 @@ const MessageView = memo(function MessageView({ m, first, conv, me: meUser, user
             <button type="button" class="link" onClick={() => void engine.discardOutbox(o.client_id)}>Dismiss</button>
           </p>
         ))}
+        {/* Last in the bubble, as it was last in the row: the same Tab order. */}
+        {!m.deleted && (
+          <div class="actions" role="toolbar" aria-label="Message actions" tabIndex={shown ? undefined : 0}>
+            {buttons}
+          </div>
+        )}
       </div>
-      {!m.deleted && (
-        <div class="actions" role="toolbar" aria-label="Message actions">
-          <button type="button" onClick={() => actions.reply(m)} title="Reply">Reply</button>
-          <button type="button" onClick={() => actions.react(m)} title="React">React</button>
-          {own && !m.sticker && <button type="button" onClick={() => actions.edit(m)} title="Edit">Edit</button>}
-          {canDelete && <button type="button" onClick={() => void engine.delete(m)} title="Delete">Delete</button>}
-        </div>
-      )}
     </article>
   );
 });
