@@ -96,9 +96,14 @@ void Statement::execute() {
       lengths[i] = static_cast<int>(values_[i]->size());
     }
   }
+  ++connection_.statements_run_;
+  const std::string* name = connection_.prepared_name(*this);
   pg_result* result =
-      PQexecParams(connection_.conn_, sql_.c_str(), static_cast<int>(values_.size()), types_.data(), values.data(),
-                   lengths.data(), formats_.data(), 0);
+      name != nullptr
+          ? PQexecPrepared(connection_.conn_, name->c_str(), static_cast<int>(values_.size()), values.data(),
+                           lengths.data(), formats_.data(), 0)
+          : PQexecParams(connection_.conn_, sql_.c_str(), static_cast<int>(values_.size()), types_.data(),
+                         values.data(), lengths.data(), formats_.data(), 0);
   auto status = PQresultStatus(result);
   if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) connection_.fail(result, sql_);
   const char* tuples = PQcmdTuples(result);
@@ -212,10 +217,26 @@ void Connection::fail(pg_result* result, std::string_view what) {
 
 void Connection::exec(std::string_view sql) {
   std::string text(sql);
+  ++statements_run_;
   pg_result* result = PQexec(conn_, text.c_str());
   auto status = PQresultStatus(result);
   if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK && status != PGRES_EMPTY_QUERY) fail(result, sql);
   PQclear(result);
+}
+
+const std::string* Connection::prepared_name(Statement& statement) {
+  for (const auto& [types, name] : statement.prepared_) {
+    if (types == statement.types_) return &name;
+  }
+  if (prepared_count_ >= kMaxPrepared) return nullptr;
+  std::string name = fmt::format("p{}", prepared_count_ + 1);
+  pg_result* result = PQprepare(conn_, name.c_str(), statement.sql_.c_str(), static_cast<int>(statement.types_.size()),
+                                statement.types_.data());
+  if (PQresultStatus(result) != PGRES_COMMAND_OK) fail(result, statement.sql_);
+  PQclear(result);
+  ++prepared_count_;
+  statement.prepared_.emplace_back(statement.types_, std::move(name));
+  return &statement.prepared_.back().second;
 }
 
 Statement& Connection::prepare(std::string_view sql) {
