@@ -109,8 +109,16 @@ class Connection {
   Connection& operator=(const Connection&) = delete;
   ~Connection();
 
-  // Executes one or more statements without parameters (DDL, BEGIN).
+  // Executes one or more statements without parameters (DDL, BEGIN), after
+  // any deferred ones, in one round trip.
   void exec(std::string_view sql);
+
+  // Queues a statement without parameters and without rows (a savepoint)
+  // to be sent with the next statement, in the same round trip: before a
+  // prepared statement in libpq's pipeline mode, before exec()'s text in
+  // the same message. Its failure is that next statement's. rollback_quietly()
+  // drops what is queued.
+  void defer(std::string sql) { deferred_.push_back(std::move(sql)); }
 
   // A statement for `sql` (cached by its text), reset and ready for binding.
   // Valid for the connection's life; one user at a time.
@@ -140,6 +148,13 @@ class Connection {
   // whose text varies from call to call must not fill the server's memory:
   // those past the bound run unprepared).
   const std::string* prepared_name(Statement& statement);
+  // Sends the deferred statements and then `statement` (prepared as `name`,
+  // or unprepared when null) in one pipeline, and returns the statement's
+  // result; throws the first deferred statement's error.
+  pg_result* run_pipelined(Statement& statement, const std::string* name, const char* const* values,
+                           const int* lengths);
+  std::vector<std::string> deferred_;
+  bool broken_ = false;  // the pipeline's protocol went wrong: ok() is false
   static constexpr std::size_t kMaxPrepared = 2000;
   std::size_t prepared_count_ = 0;
 

@@ -215,32 +215,37 @@ void PgStore::run_batch(std::vector<Job>& batch) {
     Position position_before = last_position;
     // A savepoint per write: one that throws is undone alone, with the
     // positions it took (so committed positions have no gaps). Round trips
-    // are what the stream lock is held for, so the savepoint costs one per
-    // write, not two: the previous write's RELEASE goes in the same message
-    // as the next write's SAVEPOINT, the last write's RELEASE is the COMMIT's
-    // doing, and after a ROLLBACK TO the savepoint, still open and now empty,
-    // serves the next write as it is.
+    // are what the stream lock is held for, so the savepoint costs none of
+    // its own: it is deferred (Connection::defer) and goes with the write's
+    // first statement, in one pipeline; the previous write's RELEASE goes
+    // with it; the last write's is the COMMIT's doing. After a ROLLBACK TO
+    // the savepoint is still open and empty and serves the next write as it
+    // is, and a write that sent no statement has nothing to roll back.
     bool need_savepoint = true;  // the open savepoint, if any, holds a kept write
     bool first = true;
     for (std::size_t i = 0; i < batch.size(); ++i) {
       if (need_savepoint) {
-        writer_->exec(first ? "SAVEPOINT job" : "RELEASE SAVEPOINT job; SAVEPOINT job");
+        if (!first) writer_->defer("RELEASE SAVEPOINT job");
+        writer_->defer("SAVEPOINT job");
         first = false;
         need_savepoint = false;
       }
       std::size_t events_before = events.size();
       Position job_position = last_position;
+      std::uint64_t statements_before = writer_->statements_run();
       try {
         PgTransaction tx(*writer_, PgTransaction::Writer{&last_position, &events});
         batch[i].body(tx);
         writer_->release_statements();
-        need_savepoint = true;
+        // A write that sent nothing left the savepoint (still deferred) as
+        // it was.
+        need_savepoint = writer_->statements_run() != statements_before;
       } catch (const ConnectionLost&) {
         throw;  // the whole batch is lost
       } catch (...) {
         errors[i] = std::current_exception();
         writer_->release_statements();
-        writer_->exec("ROLLBACK TO SAVEPOINT job");
+        if (writer_->statements_run() != statements_before) writer_->exec("ROLLBACK TO SAVEPOINT job");
         events.resize(events_before);
         last_position = job_position;
       }

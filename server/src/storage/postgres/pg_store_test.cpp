@@ -465,7 +465,7 @@ TEST(PgStore, FailedWritesInOneBatchAreUndoneAlone) {
   // run as one batch.
   std::promise<void> release;
   std::promise<void> holding;
-  std::vector<std::promise<std::exception_ptr>> results(7);
+  std::vector<std::promise<std::exception_ptr>> results(9);
   auto done = [&](std::size_t i) { return [&results, i](std::exception_ptr e) { results[i].set_value(e); }; };
   store.submit_write(
       [&, future = release.get_future().share()](Transaction&) {
@@ -491,12 +491,16 @@ TEST(PgStore, FailedWritesInOneBatchAreUndoneAlone) {
   store.submit_write(send_then_throw("x"), done(2));
   store.submit_write(send("a"), done(3));  // a duplicate client id: the statement fails
   store.submit_write(send("b"), done(4));
-  store.submit_write(send_then_throw("y"), done(5));
-  store.submit_write(send("c"), done(6));
+  // Writes that send no statement: nothing to undo, and the savepoint
+  // (deferred, not yet sent) still protects "b" from "y".
+  store.submit_write([](Transaction&) { throw std::runtime_error("refused before any statement"); }, done(5));
+  store.submit_write([](Transaction&) {}, done(6));
+  store.submit_write(send_then_throw("y"), done(7));
+  store.submit_write(send("c"), done(8));
   release.set_value();
   std::vector<bool> failed;
   for (auto& result : results) failed.push_back(result.get_future().get() != nullptr);
-  EXPECT_EQ(failed, (std::vector<bool>{false, false, true, true, false, true, false}));
+  EXPECT_EQ(failed, (std::vector<bool>{false, false, true, true, false, true, false, true, false}));
 
   auto messages = store.read([&](Transaction& tx) { return tx.messages_after(w.group, 0, 10); });
   ASSERT_EQ(messages.size(), 3u);
