@@ -135,6 +135,9 @@ redis_pid=
 node_pids=()
 cleanup() {
   trap - EXIT INT TERM
+  # A node still starting (bench_start has its pid, node_pids not yet)
+  # is stopped too, or it would outlive the sitting.
+  [[ -n ${server_pid:-} ]] && node_pids+=("$server_pid")
   for pid in "${node_pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   for pid in "${node_pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   if [[ -n $redis_pid ]]; then

@@ -96,9 +96,15 @@ void Statement::execute() {
       lengths[i] = static_cast<int>(values_[i]->size());
     }
   }
+  ++connection_.statements_run_;
+  const std::string* name = connection_.prepared_name(*this);
   pg_result* result =
-      PQexecParams(connection_.conn_, sql_.c_str(), static_cast<int>(values_.size()), types_.data(), values.data(),
-                   lengths.data(), formats_.data(), 0);
+      !connection_.deferred_.empty() ? connection_.run_pipelined(*this, name, values.data(), lengths.data())
+      : name != nullptr
+          ? PQexecPrepared(connection_.conn_, name->c_str(), static_cast<int>(values_.size()), values.data(),
+                           lengths.data(), formats_.data(), 0)
+          : PQexecParams(connection_.conn_, sql_.c_str(), static_cast<int>(values_.size()), types_.data(),
+                         values.data(), lengths.data(), formats_.data(), 0);
   auto status = PQresultStatus(result);
   if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) connection_.fail(result, sql_);
   const char* tuples = PQcmdTuples(result);
@@ -194,7 +200,67 @@ Connection::~Connection() {
   if (conn_ != nullptr) PQfinish(conn_);
 }
 
-bool Connection::ok() const { return conn_ != nullptr && PQstatus(conn_) == CONNECTION_OK; }
+bool Connection::ok() const { return conn_ != nullptr && !broken_ && PQstatus(conn_) == CONNECTION_OK; }
+
+pg_result* Connection::run_pipelined(Statement& statement, const std::string* name, const char* const* values,
+                                     const int* lengths) {
+  std::vector<std::string> deferred;
+  deferred.swap(deferred_);
+  auto params = static_cast<int>(statement.values_.size());
+  bool sent = PQenterPipelineMode(conn_) == 1;
+  for (std::size_t i = 0; sent && i < deferred.size(); ++i) {
+    sent = PQsendQueryParams(conn_, deferred[i].c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0) == 1;
+  }
+  if (sent) {
+    sent = (name != nullptr ? PQsendQueryPrepared(conn_, name->c_str(), params, values, lengths,
+                                                  statement.formats_.data(), 0)
+                            : PQsendQueryParams(conn_, statement.sql_.c_str(), params, statement.types_.data(),
+                                                values, lengths, statement.formats_.data(), 0)) == 1;
+  }
+  if (sent) sent = PQpipelineSync(conn_) == 1;
+  // The results, query by query (each ends with a null), up to the sync.
+  // Past the last query a null means the connection broke.
+  pg_result* mine = nullptr;
+  pg_result* deferred_error = nullptr;
+  std::string deferred_what;
+  std::size_t query = 0;
+  bool synced = false;
+  while (sent && query <= deferred.size() + 1) {
+    pg_result* result = PQgetResult(conn_);
+    if (result == nullptr) {
+      ++query;
+      continue;
+    }
+    auto status = PQresultStatus(result);
+    if (status == PGRES_PIPELINE_SYNC) {
+      PQclear(result);
+      synced = true;
+      break;
+    }
+    if (query < deferred.size() && status == PGRES_FATAL_ERROR && deferred_error == nullptr) {
+      deferred_error = result;
+      deferred_what = deferred[query];
+    } else if (query == deferred.size() && mine == nullptr) {
+      mine = result;
+    } else {
+      PQclear(result);
+    }
+  }
+  if (!synced || PQexitPipelineMode(conn_) != 1) {
+    // Not where the protocol should be: the connection is not used again.
+    broken_ = true;
+    if (mine != nullptr) PQclear(mine);
+    if (deferred_error != nullptr) PQclear(deferred_error);
+    std::string message = PQerrorMessage(conn_);
+    while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
+    throw ConnectionLost(fmt::format("pipeline failed: {} in: {}", message, statement.sql_.substr(0, 200)));
+  }
+  if (deferred_error != nullptr) {
+    if (mine != nullptr) PQclear(mine);
+    fail(deferred_error, deferred_what);
+  }
+  return mine;
+}
 
 void Connection::fail(pg_result* result, std::string_view what) {
   std::string message = result ? PQresultErrorMessage(result) : PQerrorMessage(conn_);
@@ -211,11 +277,33 @@ void Connection::fail(pg_result* result, std::string_view what) {
 }
 
 void Connection::exec(std::string_view sql) {
-  std::string text(sql);
+  std::string text;
+  for (const auto& deferred : deferred_) {
+    text += deferred;
+    text += "; ";
+  }
+  deferred_.clear();
+  text += sql;
+  ++statements_run_;
   pg_result* result = PQexec(conn_, text.c_str());
   auto status = PQresultStatus(result);
   if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK && status != PGRES_EMPTY_QUERY) fail(result, sql);
   PQclear(result);
+}
+
+const std::string* Connection::prepared_name(Statement& statement) {
+  for (const auto& [types, name] : statement.prepared_) {
+    if (types == statement.types_) return &name;
+  }
+  if (prepared_count_ >= kMaxPrepared) return nullptr;
+  std::string name = fmt::format("p{}", prepared_count_ + 1);
+  pg_result* result = PQprepare(conn_, name.c_str(), statement.sql_.c_str(), static_cast<int>(statement.types_.size()),
+                                statement.types_.data());
+  if (PQresultStatus(result) != PGRES_COMMAND_OK) fail(result, statement.sql_);
+  PQclear(result);
+  ++prepared_count_;
+  statement.prepared_.emplace_back(statement.types_, std::move(name));
+  return &statement.prepared_.back().second;
 }
 
 Statement& Connection::prepare(std::string_view sql) {
@@ -235,6 +323,7 @@ void Connection::release_statements() {
 }
 
 void Connection::rollback_quietly() noexcept {
+  deferred_.clear();
   if (conn_ == nullptr) return;
   release_statements();
   if (PQtransactionStatus(conn_) == PQTRANS_IDLE) return;

@@ -6,6 +6,12 @@
 // SQLite's numbered parameters (?1, ?2, ...), turned into $1, $2, ... once
 // per statement text.
 //
+// Each statement text is also prepared on the server (PQprepare) the first
+// time it runs on a connection, once per set of parameter types, and run
+// with PQexecPrepared from then on: PostgreSQL parses and plans it once per
+// connection instead of at every execution (docs/architecture.md
+// "PostgreSQL": parsing and planning were a large part of a send's cost).
+//
 // Errors throw StorageError; constraint violations (SQLSTATE class 23) throw
 // ConstraintError; a lost connection throws ConnectionLost, after which the
 // connection is useless (the store opens a new one).
@@ -18,6 +24,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 struct pg_conn;
@@ -86,6 +93,10 @@ class Statement {
   std::vector<int> formats_;
   pg_result* result_ = nullptr;
   int row_ = -1;
+  // The server-side prepared statements of this text: parameter types and
+  // name (usually one; another when a parameter is bound with another type).
+  std::vector<std::pair<std::vector<unsigned>, std::string>> prepared_;
+  friend class Connection;
 };
 
 class Connection {
@@ -98,8 +109,16 @@ class Connection {
   Connection& operator=(const Connection&) = delete;
   ~Connection();
 
-  // Executes one or more statements without parameters (DDL, BEGIN).
+  // Executes one or more statements without parameters (DDL, BEGIN), after
+  // any deferred ones, in one round trip.
   void exec(std::string_view sql);
+
+  // Queues a statement without parameters and without rows (a savepoint)
+  // to be sent with the next statement, in the same round trip: before a
+  // prepared statement in libpq's pipeline mode, before exec()'s text in
+  // the same message. Its failure is that next statement's. rollback_quietly()
+  // drops what is queued.
+  void defer(std::string sql) { deferred_.push_back(std::move(sql)); }
 
   // A statement for `sql` (cached by its text), reset and ready for binding.
   // Valid for the connection's life; one user at a time.
@@ -113,6 +132,9 @@ class Connection {
   std::int64_t last_insert_rowid();
   // Rows the last statement run through prepare() changed.
   int changes() const { return changes_; }
+  // Statements run on this connection so far: equal counts mean nothing
+  // was sent in between (what PgTransaction's prefetch relies on).
+  std::uint64_t statements_run() const { return statements_run_; }
   // False once the connection broke.
   bool ok() const;
   pg_conn* handle() { return conn_; }
@@ -121,6 +143,20 @@ class Connection {
   friend class Statement;
   // Throws the error of a failed result (and clears it).
   [[noreturn]] void fail(pg_result* result, std::string_view what);
+  // The name of `statement` prepared on the server for its current parameter
+  // types, preparing it on first use; nullptr past kMaxPrepared (statements
+  // whose text varies from call to call must not fill the server's memory:
+  // those past the bound run unprepared).
+  const std::string* prepared_name(Statement& statement);
+  // Sends the deferred statements and then `statement` (prepared as `name`,
+  // or unprepared when null) in one pipeline, and returns the statement's
+  // result; throws the first deferred statement's error.
+  pg_result* run_pipelined(Statement& statement, const std::string* name, const char* const* values,
+                           const int* lengths);
+  std::vector<std::string> deferred_;
+  bool broken_ = false;  // the pipeline's protocol went wrong: ok() is false
+  static constexpr std::size_t kMaxPrepared = 2000;
+  std::size_t prepared_count_ = 0;
 
   struct SqlHash {
     using is_transparent = void;
@@ -128,6 +164,7 @@ class Connection {
   };
   pg_conn* conn_ = nullptr;
   int changes_ = 0;
+  std::uint64_t statements_run_ = 0;
   std::unordered_map<std::string, std::unique_ptr<Statement>, SqlHash, std::equal_to<>> statements_;
   std::vector<Statement*> in_use_;
 };

@@ -214,33 +214,50 @@ void PgStore::run_batch(std::vector<Job>& batch) {
     last_position = lock.int64(0);
     writer_->release_statements();
     position_before = last_position;
+    // A savepoint per write: one that throws is undone alone, with the
+    // positions it took (so committed positions have no gaps). Round trips
+    // are what the stream lock is held for, so the savepoint costs none of
+    // its own: it is deferred (Connection::defer) and goes with the write's
+    // first statement, in one pipeline; the previous write's RELEASE goes
+    // with it; the last write's is the COMMIT's doing. After a ROLLBACK TO
+    // the savepoint is still open and empty and serves the next write as it
+    // is, and a write that sent no statement has nothing to roll back.
+    bool need_savepoint = true;  // the open savepoint, if any, holds a kept write
+    bool first = true;
     for (std::size_t i = 0; i < batch.size(); ++i) {
-      // A savepoint per write: one that throws is undone alone, with the
-      // positions it took (so committed positions have no gaps).
-      writer_->exec("SAVEPOINT job");
+      if (need_savepoint) {
+        if (!first) writer_->defer("RELEASE SAVEPOINT job");
+        writer_->defer("SAVEPOINT job");
+        first = false;
+        need_savepoint = false;
+      }
       std::size_t events_before = events.size();
       Position job_position = last_position;
+      std::uint64_t statements_before = writer_->statements_run();
       try {
         PgTransaction tx(*writer_, PgTransaction::Writer{&last_position, &events});
         batch[i].body(tx);
         writer_->release_statements();
-        writer_->exec("RELEASE SAVEPOINT job");
+        // A write that sent nothing left the savepoint (still deferred) as
+        // it was.
+        need_savepoint = writer_->statements_run() != statements_before;
       } catch (const ConnectionLost&) {
         throw;  // the whole batch is lost
       } catch (...) {
         errors[i] = std::current_exception();
         writer_->release_statements();
-        writer_->exec("ROLLBACK TO SAVEPOINT job");
-        writer_->exec("RELEASE SAVEPOINT job");
+        if (writer_->statements_run() != statements_before) writer_->exec("ROLLBACK TO SAVEPOINT job");
         events.resize(events_before);
         last_position = job_position;
       }
     }
+    // The newest position and the commit in one round trip (the position is
+    // an integer of ours: formatted into the text, nothing to quote).
     if (last_position != position_before) {
-      writer_->prepare("UPDATE stream_state SET last_pos = ?1 WHERE id = 1").bind(1, last_position).run();
-      writer_->release_statements();
+      writer_->exec(fmt::format("UPDATE stream_state SET last_pos = {} WHERE id = 1; COMMIT", last_position));
+    } else {
+      writer_->exec("COMMIT");
     }
-    writer_->exec("COMMIT");
   } catch (const std::exception& e) {
     // Nothing of the batch is known to be stored (a commit whose answer was
     // lost may have happened: the caller retries with the same ids, which

@@ -421,5 +421,168 @@ TEST(PgStore, LostConnectionFailsTheBatchAndReconnects) {
   EXPECT_TRUE(read_ok);
 }
 
+// A statement is prepared on the server once per connection and set of
+// parameter types, and gives the same answers prepared as it did unprepared.
+TEST(PgStore, StatementsArePreparedOncePerConnection) {
+  PgTestDatabase db;
+  Connection connection(db.conninfo());
+  auto count_prepared = [&] {
+    Statement& query =
+        connection.prepare("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE 'SELECT COALESCE(%'");
+    query.step();
+    auto n = query.int64(0);
+    connection.release_statements();
+    return n;
+  };
+  for (std::int64_t value : {5, 6, 7}) {
+    Statement& query = connection.prepare("SELECT COALESCE(?1, 0) + 1");
+    query.bind(1, value);
+    ASSERT_TRUE(query.step());
+    EXPECT_EQ(query.int64(0), value + 1);
+    connection.release_statements();
+  }
+  EXPECT_EQ(count_prepared(), 1);
+  // Another parameter type: another prepared statement, the right answer.
+  Statement& null_query = connection.prepare("SELECT COALESCE(?1, 0) + 1");
+  null_query.bind_null(1);
+  ASSERT_TRUE(null_query.step());
+  EXPECT_EQ(null_query.int64(0), 1);
+  connection.release_statements();
+  EXPECT_EQ(count_prepared(), 2);
+}
+
+// Writes that fail inside one batch are undone alone, however they follow
+// each other (one savepoint is reused across writes), and take no positions.
+TEST(PgStore, FailedWritesInOneBatchAreUndoneAlone) {
+  PgTestDatabase db;
+  PgStore store({db.conninfo(), 2});
+  RecordingSink sink;
+  store.set_event_sink(&sink);
+  auto w = make_world(store);
+  Position before = store.read([](Transaction& tx) { return tx.current_position(); });
+
+  // The writer is held by a first write, so that the next ones queue and
+  // run as one batch.
+  std::promise<void> release;
+  std::promise<void> holding;
+  std::vector<std::promise<std::exception_ptr>> results(9);
+  auto done = [&](std::size_t i) { return [&results, i](std::exception_ptr e) { results[i].set_value(e); }; };
+  store.submit_write(
+      [&, future = release.get_future().share()](Transaction&) {
+        holding.set_value();
+        future.wait();
+      },
+      done(0));
+  holding.get_future().wait();
+  auto send = [&](std::string client_id) {
+    return [&w, client_id](Transaction& tx) {
+      Position pos = tx.next_position();
+      tx.insert_message(text_message(w.group, w.alice, client_id), pos);
+      tx.emit(conversation_event(w.group, pos), Transaction::Keep::kMessagesTable);
+    };
+  };
+  auto send_then_throw = [&](std::string client_id) {
+    return [send = send(client_id)](Transaction& tx) {
+      send(tx);
+      throw std::runtime_error("refused");
+    };
+  };
+  store.submit_write(send("a"), done(1));
+  store.submit_write(send_then_throw("x"), done(2));
+  store.submit_write(send("a"), done(3));  // a duplicate client id: the statement fails
+  store.submit_write(send("b"), done(4));
+  // Writes that send no statement: nothing to undo, and the savepoint
+  // (deferred, not yet sent) still protects "b" from "y".
+  store.submit_write([](Transaction&) { throw std::runtime_error("refused before any statement"); }, done(5));
+  store.submit_write([](Transaction&) {}, done(6));
+  store.submit_write(send_then_throw("y"), done(7));
+  store.submit_write(send("c"), done(8));
+  release.set_value();
+  std::vector<bool> failed;
+  for (auto& result : results) failed.push_back(result.get_future().get() != nullptr);
+  EXPECT_EQ(failed, (std::vector<bool>{false, false, true, true, false, true, false, true, false}));
+
+  auto messages = store.read([&](Transaction& tx) { return tx.messages_after(w.group, 0, 10); });
+  ASSERT_EQ(messages.size(), 3u);
+  for (std::size_t i = 0; i < messages.size(); ++i) {
+    EXPECT_EQ(messages[i].client_id, std::string(1, static_cast<char>('a' + i)));
+    EXPECT_EQ(messages[i].seq, static_cast<Seq>(i + 1));
+    EXPECT_EQ(messages[i].pos, before + static_cast<Position>(i) + 1);
+  }
+  EXPECT_EQ(store.read([](Transaction& tx) { return tx.current_position(); }), before + 3);
+  auto published = sink.positions();
+  EXPECT_EQ(published, (std::vector<Position>{before, before + 1, before + 2, before + 3}));
+}
+
+// A write's conversation_by_id() reads the members and a direct
+// conversation's blocks along with it; what the write changes afterwards is
+// seen by its later member_ids() and block_between().
+TEST(PgStore, AWriteSeesItsOwnMemberAndBlockChanges) {
+  PgTestDatabase db;
+  PgStore store({db.conninfo(), 2});
+  auto w = make_world(store);
+  auto direct = store.write_blocking([&](Transaction& tx) {
+    auto c = tx.insert_conversation(ConversationKind::kDirect, "", "", std::string("ab"), w.alice, 1).id;
+    Position pos = tx.next_position();
+    tx.insert_member({c, w.alice, Role::kMember, 1, pos, 0, 0});
+    tx.insert_member({c, w.bob, Role::kMember, 1, pos, 0, 0});
+    tx.insert_block(w.bob, w.alice, 1);
+    return c;
+  });
+  store.write_blocking([&](Transaction& tx) {
+    ASSERT_TRUE(tx.conversation_by_id(direct));
+    auto members = tx.member_ids(direct);
+    EXPECT_EQ(std::set<UserId>(members.begin(), members.end()), (std::set<UserId>{w.alice, w.bob}));
+    EXPECT_TRUE(tx.block_between(w.alice, w.bob));
+    EXPECT_TRUE(tx.block_between(w.bob, w.alice));
+    tx.delete_block(w.bob, w.alice);
+    EXPECT_FALSE(tx.block_between(w.alice, w.bob));
+    ASSERT_TRUE(tx.conversation_by_id(direct));
+    EXPECT_FALSE(tx.block_between(w.alice, w.bob));
+    tx.insert_block(w.alice, w.bob, 2);
+    EXPECT_TRUE(tx.block_between(w.bob, w.alice));
+    ASSERT_TRUE(tx.conversation_by_id(direct));
+    EXPECT_TRUE(tx.block_between(w.bob, w.alice));
+    tx.delete_member(direct, w.bob);
+    EXPECT_EQ(tx.member_ids(direct), std::vector<UserId>{w.alice});
+  });
+  // The group: members read along, blocks asked of the database.
+  store.write_blocking([&](Transaction& tx) {
+    ASSERT_TRUE(tx.conversation_by_id(w.group));
+    auto members = tx.member_ids(w.group);
+    EXPECT_EQ(std::set<UserId>(members.begin(), members.end()), (std::set<UserId>{w.alice, w.bob}));
+    EXPECT_TRUE(tx.block_between(w.alice, w.bob));
+  });
+}
+
+// A send moves its sender's read mark in its own statement; the
+// advance_read() that follows answers as the statement would have.
+TEST(PgStore, ASendMovesItsSendersReadMark) {
+  PgTestDatabase db;
+  PgStore store({db.conninfo(), 2});
+  auto w = make_world(store);
+  store.write_blocking([&](Transaction& tx) {
+    auto sent = tx.insert_message_if_new(text_message(w.group, w.alice, "r1"), tx.next_position());
+    ASSERT_TRUE(sent);
+    EXPECT_TRUE(tx.advance_read(w.group, w.alice, sent->seq));
+    EXPECT_FALSE(tx.advance_read(w.group, w.alice, sent->seq));
+  });
+  auto alice = store.read([&](Transaction& tx) { return tx.member(w.group, w.alice); });
+  auto bob = store.read([&](Transaction& tx) { return tx.member(w.group, w.bob); });
+  ASSERT_TRUE(alice && bob);
+  EXPECT_EQ(alice->read_seq, 1);
+  EXPECT_EQ(bob->read_seq, 0);
+  // Already read further: the mark stays, and advance_read says so.
+  store.write_blocking([&](Transaction& tx) { tx.advance_read(w.group, w.bob, 5); });
+  store.write_blocking([&](Transaction& tx) {
+    auto sent = tx.insert_message_if_new(text_message(w.group, w.bob, "r2"), tx.next_position());
+    ASSERT_TRUE(sent);
+    EXPECT_EQ(sent->seq, 2);
+    EXPECT_FALSE(tx.advance_read(w.group, w.bob, sent->seq));
+  });
+  bob = store.read([&](Transaction& tx) { return tx.member(w.group, w.bob); });
+  EXPECT_EQ(bob->read_seq, 5);
+}
+
 }  // namespace
 }  // namespace parley::storage::postgres

@@ -1,6 +1,7 @@
 #include "storage/postgres/pg_transaction.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -142,6 +143,19 @@ void PgTransaction::update_user(UserId id, const ProfilePatch& patch) {
 }
 
 bool PgTransaction::block_between(UserId a, UserId b) {
+  if (prefetch_ && prefetch_->blocks_known) {
+    if (const auto* prefetch = prefetched(prefetch_->conversation)) {
+      const auto& members = prefetch->members;
+      if (std::find(members.begin(), members.end(), a) != members.end() &&
+          std::find(members.begin(), members.end(), b) != members.end()) {
+        // Both are members: every block between them is in the list.
+        for (auto [user, blocked] : prefetch->blocks) {
+          if ((user == a && blocked == b) || (user == b && blocked == a)) return true;
+        }
+        return false;
+      }
+    }
+  }
   Statement& query = db_.prepare(
       "SELECT 1 FROM blocks WHERE (user_id = ?1 AND blocked_id = ?2) OR (user_id = ?2 AND blocked_id = ?1)");
   query.bind(1, a).bind(2, b);
@@ -226,11 +240,71 @@ Message read_message(const Statement& row, int first = 0) {
 }  // namespace
 
 std::optional<Conversation> PgTransaction::conversation_by_id(ConversationId id) {
+  if (writer_) {
+    // In a write, the conversation comes with its member ids and, for a
+    // direct conversation, the blocks between its members: what a send
+    // checks next (messaging::check_send asks member_ids() and
+    // block_between()), answered from this one statement instead of one
+    // round trip each while the batch holds the stream lock.
+    static const std::string kSql = sql(
+        sql("SELECT ", kConversationColumns),
+        ", (SELECT string_agg(m.user_id::text, ',') FROM members m WHERE m.conversation_id = c.id), "
+        "CASE WHEN c.kind = ?2 THEN (SELECT string_agg(b.user_id::text || ':' || b.blocked_id::text, ',') "
+        "FROM members x JOIN blocks b ON b.user_id = x.user_id JOIN members y ON y.user_id = b.blocked_id "
+        "AND y.conversation_id = x.conversation_id WHERE x.conversation_id = c.id) END "
+        "FROM conversations c WHERE c.id = ?1");
+    Statement& query = db_.prepare(kSql);
+    query.bind(1, id).bind(2, static_cast<std::int64_t>(ConversationKind::kDirect));
+    if (!query.step()) {
+      prefetch_.reset();
+      return std::nullopt;
+    }
+    Conversation found = read_conversation(query);
+    Prefetch prefetch;
+    prefetch.conversation = id;
+    prefetch.blocks_known = found.kind == ConversationKind::kDirect;
+    auto parse_id = [](std::string_view text) {
+      std::int64_t value = 0;
+      auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+      if (ec != std::errc() || end != text.data() + text.size()) throw StorageError("conversation_by_id: bad id list");
+      return value;
+    };
+    auto each = [](std::string_view list, auto&& fn) {
+      while (!list.empty()) {
+        auto comma = list.find(',');
+        fn(list.substr(0, comma));
+        if (comma == std::string_view::npos) break;
+        list.remove_prefix(comma + 1);
+      }
+    };
+    std::string members = query.text(kConversationColumnCount);
+    each(members, [&](std::string_view item) { prefetch.members.push_back(parse_id(item)); });
+    std::string blocks = query.text(kConversationColumnCount + 1);
+    each(blocks, [&](std::string_view item) {
+      auto colon = item.find(':');
+      if (colon == std::string_view::npos) throw StorageError("conversation_by_id: bad block list");
+      prefetch.blocks.emplace_back(parse_id(item.substr(0, colon)), parse_id(item.substr(colon + 1)));
+    });
+    query.reset();
+    prefetch.statements_run = db_.statements_run();
+    prefetch_ = std::move(prefetch);
+    return found;
+  }
   static const std::string kSql = sql(sql("SELECT ", kConversationColumns), " FROM conversations c WHERE c.id = ?1");
   Statement& query = db_.prepare(kSql);
   query.bind(1, id);
   if (!query.step()) return std::nullopt;
   return read_conversation(query);
+}
+
+const PgTransaction::Prefetch* PgTransaction::prefetched(ConversationId conversation) const {
+  // Valid only while no statement ran since it was read: nothing this
+  // transaction did can have changed the rows, and no other node's batch
+  // commits meanwhile (they wait for the stream lock this batch holds).
+  if (!prefetch_ || prefetch_->conversation != conversation || prefetch_->statements_run != db_.statements_run()) {
+    return nullptr;
+  }
+  return &*prefetch_;
 }
 
 std::optional<Conversation> PgTransaction::conversation_by_direct_key(std::string_view direct_key) {
@@ -298,6 +372,7 @@ std::vector<Member> PgTransaction::members(ConversationId conversation) {
 }
 
 std::vector<UserId> PgTransaction::member_ids(ConversationId conversation) {
+  if (const auto* prefetch = prefetched(conversation)) return prefetch->members;
   Statement& query = db_.prepare("SELECT user_id FROM members WHERE conversation_id = ?1");
   query.bind(1, conversation);
   std::vector<UserId> result;
@@ -331,6 +406,13 @@ bool PgTransaction::delete_member(ConversationId conversation, UserId user) {
 }
 
 bool PgTransaction::advance_read(ConversationId conversation, UserId user, Seq seq) {
+  if (folded_read_ && folded_read_->conversation == conversation && folded_read_->user == user &&
+      folded_read_->seq == seq) {
+    // Done by the send's own statement (insert_message_row).
+    bool moved = folded_read_->moved;
+    folded_read_.reset();
+    return moved;
+  }
   db_.prepare("UPDATE members SET read_seq = ?3 WHERE conversation_id = ?1 AND user_id = ?2 AND read_seq < ?3")
       .bind(1, conversation)
       .bind(2, user)
@@ -342,24 +424,43 @@ bool PgTransaction::advance_read(ConversationId conversation, UserId user, Seq s
 // --- Messages -------------------------------------------------------------
 
 std::optional<Message> PgTransaction::insert_message_row(const NewMessage& message, Position pos, bool if_new) {
+  // One statement: the seq, the row, and for a send its sender's read mark.
   // The conversation's row is the seq counter. The UPDATE locks the row
   // until commit and reads its newest committed version (READ COMMITTED),
   // so writers on any node take seqs one after another, without gaps: a
   // batch that fails rolls its increment back. An idempotent send takes no
-  // seq when its client_id was used: the check is the unique index's probe
-  // in the same statement. Write batches run one at a time (the stream
-  // lock, PgStore), so nothing can store that client_id between the check
-  // and the INSERT below.
-  constexpr std::string_view kCounter =
-      "UPDATE conversations SET last_seq = last_seq + 1, last_pos = ?2 WHERE id = ?1 RETURNING last_seq";
-  constexpr std::string_view kCounterIfNew =
-      "UPDATE conversations SET last_seq = last_seq + 1, last_pos = ?2 WHERE id = ?1 AND NOT EXISTS "
-      "(SELECT 1 FROM messages WHERE sender_id = ?3 AND client_id = ?4) RETURNING last_seq";
-  Statement& counter = db_.prepare(if_new ? kCounterIfNew : kCounter);
-  counter.bind(1, message.conversation_id).bind(2, pos);
-  if (if_new) counter.bind(3, message.sender_id).bind(4, message.client_id);
-  if (!counter.step()) {
-    counter.reset();
+  // seq (and inserts nothing: the INSERT selects from the UPDATE's rows)
+  // when its client_id was used: the check is the unique index's probe in
+  // the same statement. Write batches run one at a time (the stream lock,
+  // PgStore), so nothing can store that client_id between the check and
+  // the insert. A send (the `if_new` form, used by messaging::send only)
+  // also moves its sender's read mark to the new seq, as send() asks next
+  // with advance_read(): that call then finds it done (folded_read_) and
+  // costs no statement.
+  constexpr std::string_view kInsert =
+      "WITH c AS (UPDATE conversations SET last_seq = last_seq + 1, last_pos = ?2 WHERE id = ?1 RETURNING last_seq), "
+      "m AS (INSERT INTO messages (conversation_id, seq, pos, sender_id, client_id, body, reply_to_id, created_at, "
+      "attachment_count) SELECT ?1, c.last_seq, ?2, ?3, ?4, ?5, ?6, ?7, ?8 FROM c RETURNING id, seq) "
+      "SELECT m.id, m.seq, 0 FROM m";
+  constexpr std::string_view kInsertIfNew =
+      "WITH c AS (UPDATE conversations SET last_seq = last_seq + 1, last_pos = ?2 WHERE id = ?1 AND NOT EXISTS "
+      "(SELECT 1 FROM messages WHERE sender_id = ?3 AND client_id = ?4) RETURNING last_seq), "
+      "m AS (INSERT INTO messages (conversation_id, seq, pos, sender_id, client_id, body, reply_to_id, created_at, "
+      "attachment_count) SELECT ?1, c.last_seq, ?2, ?3, ?4, ?5, ?6, ?7, ?8 FROM c RETURNING id, seq), "
+      "r AS (UPDATE members SET read_seq = m.seq FROM m WHERE members.conversation_id = ?1 "
+      "AND members.user_id = ?3 AND members.read_seq < m.seq RETURNING 1) "
+      "SELECT m.id, m.seq, (SELECT count(*) FROM r) FROM m";
+  Statement& insert = db_.prepare(if_new ? kInsertIfNew : kInsert);
+  insert.bind(1, message.conversation_id)
+      .bind(2, pos)
+      .bind(3, message.sender_id)
+      .bind_static(4, message.client_id)
+      .bind_static(5, message.body)
+      .bind_optional_int(6, message.reply_to_id)
+      .bind(7, message.created_at)
+      .bind(8, static_cast<std::int64_t>(message.attachments.size()));
+  if (!insert.step()) {
+    insert.reset();
     if (if_new && conversation_by_id(message.conversation_id)) {
       // A retry: nothing is stored at `pos`. The batch's range tells the
       // other nodes so (EventSink::publish_range).
@@ -367,22 +468,9 @@ std::optional<Message> PgTransaction::insert_message_row(const NewMessage& messa
     }
     throw StorageError("insert_message: no such conversation");
   }
-  Seq seq = counter.int64(0);
-  counter.reset();
-  Statement& insert = db_.prepare(
-         "INSERT INTO messages (conversation_id, seq, pos, sender_id, client_id, body, reply_to_id, created_at, "
-         "attachment_count) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) RETURNING id");
-  insert.bind(1, message.conversation_id)
-      .bind(2, seq)
-      .bind(3, pos)
-      .bind(4, message.sender_id)
-      .bind_static(5, message.client_id)
-      .bind_static(6, message.body)
-      .bind_optional_int(7, message.reply_to_id)
-      .bind(8, message.created_at)
-      .bind(9, static_cast<std::int64_t>(message.attachments.size()));
-  insert.step();
   MessageId id = insert.int64(0);
+  Seq seq = insert.int64(1);
+  if (if_new) folded_read_ = FoldedRead{message.conversation_id, message.sender_id, seq, insert.int64(2) > 0};
   insert.reset();
   // Nothing more for a message without attachments (the common send).
   for (std::size_t i = 0; i < message.attachments.size(); ++i) {

@@ -190,8 +190,33 @@ class PgTransaction final : public Transaction {
   // Runs `select` (built by select_messages()) and loads each message's details.
   std::vector<Message> query_messages(std::string_view select, const std::function<void(Statement&)>& bind);
 
+  // The read mark a send's statement moved with its message (the sender's,
+  // to the message's seq), so that the advance_read() the send makes next
+  // costs no statement; `moved` is what that call answers.
+  struct FoldedRead {
+    ConversationId conversation;
+    UserId user;
+    Seq seq;
+    bool moved;
+  };
+
+  // What a write's conversation_by_id() read along with the conversation
+  // (its member ids; for a direct conversation, the blocks between its
+  // members), for the member_ids() and block_between() that follow it.
+  struct Prefetch {
+    ConversationId conversation = 0;
+    std::vector<UserId> members;
+    bool blocks_known = false;
+    std::vector<std::pair<UserId, UserId>> blocks;  // (user, blocked)
+    std::uint64_t statements_run = 0;               // the connection's count when read
+  };
+  // The prefetch of `conversation` if no statement ran since it was read.
+  const Prefetch* prefetched(ConversationId conversation) const;
+
   Connection& db_;
   std::optional<Writer> writer_;
+  std::optional<FoldedRead> folded_read_;
+  std::optional<Prefetch> prefetch_;
 };
 
 }  // namespace parley::storage::postgres
