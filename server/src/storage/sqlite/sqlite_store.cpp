@@ -133,22 +133,24 @@ void SqliteStore::checkpoint_loop() {
   //
   // The writer is stopped while its RESTART copies what the PASSIVEs have
   // not, so this thread keeps close behind it: it runs whenever the writer
-  // has added kWakeFrames to the WAL (see note_wal_frames()), and the
-  // restart is asked for only when the last PASSIVE left at most
-  // kRestartBacklogFrames to copy. Run once a second, with 20,000 frames
-  // written in between, a RESTART held the writer for 15-65 ms.
-  constexpr std::int64_t kRestartFrames = 1024;         // 4 MiB at 4 KiB pages
-  constexpr std::int64_t kForceRestartFrames = 4096;    // 16 MiB
-  constexpr std::int64_t kRestartBacklogFrames = 256;   // 1 MiB left to copy
-  constexpr std::int64_t kLimitFrames = 16384;          // 64 MiB, journal_size_limit: restart whatever it costs
+  // has added kWakeFrames to the WAL (see note_wal_frames()). The writer
+  // restarts the WAL when a PASSIVE copied all of it and nothing was
+  // committed since (wal_fully_copied(): nothing to copy or sync); with a
+  // backlog only past kForceRestartFrames, when the last PASSIVE left at
+  // most kRestartBacklogFrames, or past kLimitFrames whatever it left. Run
+  // once a second, with 20,000 frames written in between, a RESTART held
+  // the writer for 25 ms at the median and up to hundreds of milliseconds.
+  constexpr std::int64_t kRestartFrames = 1024;        // 4 MiB at 4 KiB pages
+  constexpr std::int64_t kForceRestartFrames = 4096;   // 16 MiB
+  constexpr std::int64_t kRestartBacklogFrames = 256;  // 1 MiB left to copy
+  constexpr std::int64_t kLimitFrames = 16384;         // 64 MiB (journal_size_limit): restart whatever it costs
   auto connection = open_connection();
   for (;;) {
     bool truncate = false;
     {
       std::unique_lock lock(checkpoint_mutex_);
-      checkpoint_wake_.wait_for(lock, std::chrono::seconds(1), [this] {
-        return checkpoint_stopping_ || truncate_wal_ || wal_grew_;
-      });
+      checkpoint_wake_.wait_for(lock, std::chrono::seconds(1),
+                                [this] { return checkpoint_stopping_ || truncate_wal_ || wal_grew_; });
       if (checkpoint_stopping_) return;
       truncate = truncate_wal_;
       truncate_wal_ = false;
@@ -156,6 +158,10 @@ void SqliteStore::checkpoint_loop() {
       wal_grew_ = false;
       commits_since_checkpoint_ = 0;
     }
+    // A RESTART asked for and not yet run: no PASSIVE meanwhile, or the
+    // writer's RESTART would find this thread's checkpoint lock taken each
+    // time (a fast writer wakes this thread again and again) and never run.
+    if (restart_wal_owed_ && !truncate) continue;
     try {
       // After a search index purge the WAL still holds the old pages' images
       // (with the purged words) until they are overwritten: TRUNCATE copies
@@ -168,11 +174,14 @@ void SqliteStore::checkpoint_loop() {
         log::get("storage")->info("wal checkpoint after search index purge truncated={}", !busy);
       } else {
         auto result = checkpoint(*connection, "PASSIVE");
+        // The cheap moment may never come (the writer commits between
+        // every PASSIVE and its next batch), so past kForceRestartFrames
+        // the RESTART is asked for in any case.
         if (result.wal_frames > kRestartFrames && result.copied_frames == result.wal_frames) {
           restart_when_wal_frames_ = result.wal_frames;
-        } else if (result.wal_frames > kLimitFrames ||
-                   (result.wal_frames > kForceRestartFrames &&
-                    result.wal_frames - result.copied_frames <= kRestartBacklogFrames)) {
+        }
+        if (result.wal_frames > kLimitFrames || (result.wal_frames > kForceRestartFrames &&
+                                                 result.wal_frames - result.copied_frames <= kRestartBacklogFrames)) {
           restart_wal_owed_ = true;
         }
       }
@@ -208,17 +217,20 @@ bool SqliteStore::wal_fully_copied() {
   return true;
 }
 
-void SqliteStore::restart_wal() {
+void SqliteStore::restart_wal(bool may_wait) {
   // On the writer's own connection, between two batches: a RESTART from
   // another connection would take the write lock while a batch is being
   // written, and the writer, finding it taken, would back off in SQLite's
   // busy-handler steps (1, 2, 5, 10, 15, 20, 25, … 100 ms), adding tens of
   // milliseconds to every ack of the moment. Here it copies what the last
-  // PASSIVE left (at most kRestartBacklogFrames, usually nothing) and waits
-  // for nothing: if the checkpointer is running or a reader is still in the
-  // WAL, SQLite answers busy at once and the next cycle tries again.
+  // PASSIVE left: nothing when the WAL was fully copied, and then it waits
+  // for nothing (if a reader is still in the WAL, SQLite answers busy at
+  // once and a later cycle tries again). A RESTART the checkpointer asked
+  // for (it fell behind) copies the backlog and waits up to 20 ms for
+  // readers, as otherwise a steady stream of reads could put it off for
+  // ever.
   try {
-    writer_->exec("PRAGMA busy_timeout = 0");
+    writer_->exec(may_wait ? "PRAGMA busy_timeout = 20" : "PRAGMA busy_timeout = 0");
     bool busy = checkpoint(*writer_, "RESTART").busy;
     writer_->exec("PRAGMA busy_timeout = 5000");
     if (busy) log::get("storage")->debug("wal restart deferred: the checkpointer or a reader was in the WAL");
@@ -242,7 +254,7 @@ std::unique_ptr<Connection> SqliteStore::open_connection() {
   // Waiting briefly beats failing: a checkpoint may hold the lock for a moment.
   connection->exec("PRAGMA busy_timeout = 5000");
   connection->exec(options_.sqlite_synchronous == SqliteSynchronous::kFull ? "PRAGMA synchronous = FULL"
-                                                                          : "PRAGMA synchronous = NORMAL");
+                                                                           : "PRAGMA synchronous = NORMAL");
   // Pages are read through a memory map instead of a pread() each, and up to
   // 16 MiB of them stay decoded in the connection's own cache: the indexes a
   // send touches stay in memory as the database grows.
@@ -315,7 +327,7 @@ void SqliteStore::writer_loop() {
       // RESTART costs only its locks.
       if (wal_fully_copied()) {
         lock.unlock();
-        restart_wal();
+        restart_wal(false);
         lock.lock();
       }
       while (!queue_.empty() && batch.size() < kMaxBatch) {
@@ -327,7 +339,12 @@ void SqliteStore::writer_loop() {
       if (run_batch(batch)) search_purge_owed_ = true;
       batch.clear();
     }
-    if (restart_wal_owed_.exchange(false) || wal_fully_copied()) restart_wal();
+    if (restart_wal_owed_) {
+      restart_wal(true);
+      restart_wal_owed_ = false;  // after the RESTART: the checkpointer waits for it
+    } else if (wal_fully_copied()) {
+      restart_wal(false);
+    }
     // A clean stop purges what is owed, so that a stopped server's files
     // hold no deleted words whatever the interval.
     if (search_purge_owed_ && (stopping || std::chrono::steady_clock::now() >= search_purge_not_before_)) {

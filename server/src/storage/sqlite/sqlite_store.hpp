@@ -112,7 +112,8 @@ class SqliteStore final : public Store {
     std::int64_t copied_frames;  // of those, copied to the database file (now or before)
   };
   static CheckpointResult checkpoint(Connection& connection, std::string_view mode);
-  void restart_wal();
+  // may_wait: the checkpointer asked for it (see restart_wal()).
+  void restart_wal(bool may_wait);
   // After a commit, on the writer thread: wakes the checkpointer when the
   // WAL has grown by enough since it last ran.
   void note_wal_frames();
