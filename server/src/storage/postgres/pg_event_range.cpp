@@ -27,11 +27,8 @@ std::vector<Event> PgTransaction::events_between(Position after, Position upto) 
     events.push_back(std::move(event));
   }
 
-  // The message columns in the order read_message() takes them (the same
-  // list as kMessageColumns in pg_transaction.cpp).
   static const std::string kMessages =
-      "SELECT g.id, g.conversation_id, g.seq, g.pos, g.sender_id, g.client_id, g.body, g.reply_to_id, g.created_at, "
-      "g.edited_at, g.deleted_at, g.attachment_count FROM messages g WHERE g.pos > ?1 AND g.pos <= ?2 ORDER BY g.pos";
+      select_messages("FROM messages g WHERE g.pos > ?1 AND g.pos <= ?2 ORDER BY g.pos");
   for (auto& message : query_messages(kMessages, [&](Statement& q) { q.bind(1, after).bind(2, upto); })) {
     Event event;
     event.pos = message.pos;

@@ -508,15 +508,9 @@ std::optional<Message> PgTransaction::insert_message_row(const NewMessage& messa
   return stored;
 }
 
-namespace {
-
-// "SELECT <message columns> <from_where>", for query_messages(); callers keep
-// the result in a static so that it is built once.
-std::string select_messages(std::string_view from_where) {
+std::string PgTransaction::select_messages(std::string_view from_where) {
   return sql(sql(sql("SELECT ", kMessageColumns), " "), from_where);
 }
-
-}  // namespace
 
 void PgTransaction::load_details(std::vector<Message>& messages) {
   for (auto& message : messages) load_details(message);

@@ -187,6 +187,9 @@ class PgTransaction final : public Transaction {
   // `end`: content, mentions, edit time and reactions then. False when that
   // content is not known (overwritten before versions were kept).
   bool load_details_as_of(Message& message, Position end);
+  // "SELECT <message columns> <from_where>", for query_messages(); callers
+  // keep the result in a static so that it is built once.
+  static std::string select_messages(std::string_view from_where);
   // Runs `select` (built by select_messages()) and loads each message's details.
   std::vector<Message> query_messages(std::string_view select, const std::function<void(Statement&)>& bind);
 
