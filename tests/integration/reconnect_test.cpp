@@ -133,13 +133,16 @@ std::int64_t listed_last_seen(const HttpClient& client, const TestUser& viewer, 
   throw std::runtime_error("session not listed");
 }
 
+// Sessions' last uses and users' last-seen times written once an hour.
+constexpr const char* kHourlyFlushConfig =
+    "[auth]\npassword_memory_kib = 19456\npassword_passes = 2\nsession_touch_interval_seconds = 3600\n";
+
 // With an interval of an hour: a use shows in the sessions list at once
 // (from memory), is not written per use (a crash loses it), and is written
 // at a clean shutdown.
 TEST(ReconnectTest, LastUsedIsShownAtOnceAndWrittenOncePerIntervalNotPerUse) {
   ServerOptions options;
-  options.extra_config =
-      "[auth]\npassword_memory_kib = 19456\npassword_passes = 2\nsession_touch_interval_seconds = 3600\n";
+  options.extra_config = kHourlyFlushConfig;
   ServerProcess server(options);
   HttpClient client(server.port());
   auto alice = register_and_login(client, "alice");
@@ -185,8 +188,7 @@ boost::json::value listed_last_seen_in(const object& welcome, std::int64_t subje
 // is written at a clean shutdown.
 TEST(ReconnectTest, LastSeenIsShownAtOnceAndWrittenOncePerIntervalNotPerDisconnection) {
   ServerOptions options;
-  options.extra_config =
-      "[auth]\npassword_memory_kib = 19456\npassword_passes = 2\nsession_touch_interval_seconds = 3600\n";
+  options.extra_config = kHourlyFlushConfig;
   ServerProcess server(options);
   HttpClient client(server.port());
   auto alice = register_and_login(client, "alice");
