@@ -643,20 +643,9 @@ export class SyncEngine {
     const hasOlder = page.length > 0 && page[0]!.seq > 1;
     this.state.update((s) => {
       const loaded = s.messages[id] ?? [];
-      let hasNewer = s.hasNewer[id] ?? false;
-      let merged: Message[];
-      if (precedes(page, loaded)) {
-        // The common case, a page just above the window: one array, the
-        // newest messages beyond WINDOW left out (they are in the store).
-        merged = joinWithin(page, loaded, WINDOW, 'oldest');
-        if (merged.length < page.length + loaded.length) hasNewer = true;
-      } else {
-        merged = mergeSorted(loaded, page);
-        if (merged.length > WINDOW) {
-          merged = merged.slice(0, WINDOW);
-          hasNewer = true;
-        }
-      }
+      // The newest messages beyond WINDOW are left out (they are in the store).
+      const { merged, trimmed } = intoWindow(loaded, page, 'oldest');
+      const hasNewer = trimmed || (s.hasNewer[id] ?? false);
       return {
         ...s,
         messages: { ...s.messages, [id]: merged },
@@ -701,18 +690,8 @@ export class SyncEngine {
       const loaded = s.messages[id] ?? [];
       // The window changed meanwhile (reopened, reloaded): this page no longer follows it.
       if (!s.hasNewer[id] || loaded[loaded.length - 1]?.seq !== newest) return s;
-      let hasOlder = s.hasOlder[id] ?? true;
-      let merged: Message[];
-      if (precedes(loaded, page)) {
-        merged = joinWithin(loaded, page, WINDOW, 'newest');
-        if (merged.length < page.length + loaded.length) hasOlder = true;
-      } else {
-        merged = mergeSorted(loaded, page);
-        if (merged.length > WINDOW) {
-          merged = merged.slice(merged.length - WINDOW);
-          hasOlder = true;
-        }
-      }
+      const { merged, trimmed } = intoWindow(loaded, page, 'newest');
+      const hasOlder = trimmed || (s.hasOlder[id] ?? true);
       return {
         ...s,
         messages: { ...s.messages, [id]: merged },
@@ -1056,6 +1035,23 @@ export function joinWithin(older: Message[], newer: Message[], limit: number, ke
     out[i] = j < older.length ? older[j]! : newer[j - older.length]!;
   }
   return out;
+}
+
+/**
+ * `page` merged into the window `loaded`, at most WINDOW messages, keeping
+ * the oldest (a page read above) or the newest (a page read below);
+ * `trimmed` when some were left out. A page just beyond the window's end,
+ * the common case, is joined in one array.
+ */
+function intoWindow(loaded: Message[], page: Message[], keep: 'oldest' | 'newest'): { merged: Message[]; trimmed: boolean } {
+  const [older, newer] = keep === 'oldest' ? [page, loaded] : [loaded, page];
+  if (precedes(older, newer)) {
+    const merged = joinWithin(older, newer, WINDOW, keep);
+    return { merged, trimmed: merged.length < page.length + loaded.length };
+  }
+  const merged = mergeSorted(loaded, page);
+  if (merged.length <= WINDOW) return { merged, trimmed: false };
+  return { merged: keep === 'oldest' ? merged.slice(0, WINDOW) : merged.slice(merged.length - WINDOW), trimmed: true };
 }
 
 /** The part of an ascending list after its last gap in seqs (all of it when there is none). */
