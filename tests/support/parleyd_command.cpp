@@ -10,16 +10,13 @@
 #include <stdexcept>
 
 #include "support/server_process.hpp"
+#include "support/test_folder.hpp"
 
 namespace parley::test {
 
 namespace fs = std::filesystem;
 
-TempDir::TempDir() {
-  std::string pattern = (fs::temp_directory_path() / "parley-test-XXXXXX").string();
-  if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-  path_ = pattern;
-}
+TempDir::TempDir() : path_(make_test_folder()) {}
 
 TempDir::~TempDir() {
   std::error_code ignored;

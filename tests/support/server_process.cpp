@@ -1,6 +1,7 @@
 #include "support/server_process.hpp"
 
 #include "support/pg_database.hpp"
+#include "support/test_folder.hpp"
 
 #include <csignal>
 #include <cstdlib>
@@ -29,9 +30,7 @@ std::string read_file(const std::filesystem::path& path) {
 
 ServerProcess::ServerProcess(ServerOptions options) : options_(std::move(options)) {
   if (options_.data_dir.empty()) {
-    std::string pattern = (std::filesystem::temp_directory_path() / "parley-test-XXXXXX").string();
-    if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    data_dir_ = pattern;
+    data_dir_ = make_test_folder();
     owns_data_dir_ = true;
   } else {
     data_dir_ = options_.data_dir;
