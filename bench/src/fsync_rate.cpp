@@ -5,19 +5,21 @@
 // (docs/benchmarks.md).
 //
 // Usage: parley-fsync-rate [DIR] [SECONDS]  (defaults: ./data, 3)
-// Prints one JSON object: fdatasync_per_second, count, seconds, and
+// Prints one JSON object: fdatasync_per_second, count, seconds,
+// cpu_us_per_fdatasync (this thread's CPU time, user and kernel, per write +
+// fdatasync: what a durable commit costs a server's CPU at the least), and
 // latency_us {count, min, mean, p50, p90, p99, p999, max} of each
 // write + fdatasync.
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <boost/json/serialize.hpp>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <filesystem>
 #include <string>
-
-#include <boost/json/serialize.hpp>
 
 #include "histogram.hpp"
 
@@ -34,6 +36,12 @@ int main(int argc, char** argv) {
   }
   const std::string record(100, 'x');  // about one small message
   parley::bench::Histogram latency;
+  auto thread_cpu_seconds = [] {
+    timespec ts{};
+    ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+  };
+  const double cpu_at_start = thread_cpu_seconds();
   auto start = Clock::now();
   std::chrono::duration<double> elapsed{};
   long count = 0;
@@ -49,10 +57,14 @@ int main(int argc, char** argv) {
     ++count;
     elapsed = after - start;
   }
+  const double cpu_seconds = thread_cpu_seconds() - cpu_at_start;
   ::close(fd);
   std::filesystem::remove(path);
-  std::printf("{\"fdatasync_per_second\": %.1f, \"count\": %ld, \"seconds\": %.2f, \"latency_us\": %s}\n",
-              static_cast<double>(count) / elapsed.count(), count, elapsed.count(),
-              boost::json::serialize(latency.summary()).c_str());
+  std::printf(
+      "{\"fdatasync_per_second\": %.1f, \"count\": %ld, \"seconds\": %.2f, \"cpu_us_per_fdatasync\": %.1f, "
+      "\"latency_us\": %s}\n",
+      static_cast<double>(count) / elapsed.count(), count, elapsed.count(),
+      count > 0 ? cpu_seconds * 1e6 / static_cast<double>(count) : 0.0,
+      boost::json::serialize(latency.summary()).c_str());
   return 0;
 }
