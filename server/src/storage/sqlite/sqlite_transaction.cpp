@@ -1,6 +1,7 @@
 #include "storage/sqlite/sqlite_transaction.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -675,6 +676,53 @@ void SqliteTransaction::emit(Event event, Keep keep) {
   writer().events->push_back(std::move(event));
 }
 
+Seq SqliteTransaction::seq_at_or_before(ConversationId conversation, Position pos) {
+  // The newest message at or below a seq: one probe of the
+  // (conversation_id, seq) index. Seqs may have gaps (a failed send's).
+  Statement& floor = db_.prepare(
+      "SELECT seq, pos FROM messages WHERE conversation_id = ?1 AND seq <= ?2 ORDER BY seq DESC LIMIT 1");
+  auto probe = [&](Seq at) -> std::optional<std::pair<Seq, Position>> {
+    floor.bind(1, conversation).bind(2, at);
+    std::optional<std::pair<Seq, Position>> found;
+    if (floor.step()) found.emplace(floor.int64(0), floor.int64(1));
+    floor.reset();
+    return found;
+  };
+  // Within a conversation seq and pos rise together: the single writer
+  // hands out both, in order. Invariant: every message with seq <= low is
+  // at or before `pos`; the message `high` (and every later one) is after.
+  auto newest = probe(std::numeric_limits<Seq>::max());
+  if (!newest || newest->second <= pos) return newest ? newest->first : 0;
+  Seq low = 0;
+  Seq high = newest->first;
+  // A resume asks for what is recent: step back 1, 2, 4 … messages from
+  // the newest, then halve the interval left.
+  for (Seq step = 1; high - step > low; step *= 2) {
+    auto found = probe(high - step);
+    if (!found) {
+      low = high - step;
+      break;
+    }
+    if (found->second <= pos) {
+      low = found->first;
+      break;
+    }
+    high = found->first;
+  }
+  while (high - low > 1) {
+    Seq middle = low + (high - low) / 2;
+    auto found = probe(middle);
+    if (!found || found->first <= low) {
+      low = middle;  // no message in (low, middle]
+    } else if (found->second <= pos) {
+      low = found->first;
+    } else {
+      high = found->first;
+    }
+  }
+  return low;
+}
+
 std::vector<Transaction::StreamItem> SqliteTransaction::stream_since(UserId user, Position after, std::size_t limit) {
   // Three ordered sources, each read through an index, merged by position:
   // events addressed to the user, their conversations' events after they
@@ -704,19 +752,40 @@ std::vector<Transaction::StreamItem> SqliteTransaction::stream_since(UserId user
   // Each message with the end of the membership it is seen through, if it
   // ended: an ex-member sees the message as it was then, never later state
   // (docs/protocol.md, Visibility). Memberships of one user in one
-  // conversation never overlap, so each message comes once.
-  static const std::string kMessagesSql = select_messages(
-      sql(sql(", m.left_pos FROM ", kMemberships),
-          " m JOIN messages g ON g.conversation_id = m.conversation_id AND g.pos > MAX(?2, m.joined_pos) "
-          "AND (m.left_pos IS NULL OR g.pos <= m.left_pos) ORDER BY g.pos LIMIT ?3"));
-  std::vector<std::pair<Message, std::optional<Position>>> messages;
-  Statement& query = db_.prepare(kMessagesSql);
-  query.bind(1, user).bind(2, after).bind(3, lim);
-  while (query.step()) {
-    constexpr int kLeftPos = 12;  // after the message columns
-    messages.emplace_back(read_message(query),
-                          query.is_null(kLeftPos) ? std::nullopt : std::optional<Position>(query.int64(kLeftPos)));
+  // conversation never overlap, so each message comes once. Read by seq, per
+  // membership, between the seqs its positions bound (seq_at_or_before):
+  // messages has no index on positions (migration 0013).
+  static const std::string kMembershipsSql = sql(sql("SELECT conversation_id, joined_pos, left_pos FROM ", kMemberships));
+  struct Range {
+    ConversationId conversation;
+    Position from;  // messages after this position
+    std::optional<Position> through;
+  };
+  std::vector<Range> ranges;
+  Statement& memberships = db_.prepare(kMembershipsSql);
+  memberships.bind(1, user).bind(2, after);
+  while (memberships.step()) {
+    ranges.push_back({memberships.int64(0), std::max(after, memberships.int64(1)),
+                      memberships.is_null(2) ? std::nullopt : std::optional<Position>(memberships.int64(2))});
   }
+  memberships.reset();
+  static const std::string kMessagesSql = select_messages(
+      "FROM messages g WHERE g.conversation_id = ?1 AND g.seq > ?2 AND g.seq <= ?3 ORDER BY g.seq LIMIT ?4");
+  std::vector<std::pair<Message, std::optional<Position>>> messages;
+  for (const Range& range : ranges) {
+    if (range.through && *range.through <= range.from) continue;
+    Seq first = seq_at_or_before(range.conversation, range.from);
+    Seq last = range.through ? seq_at_or_before(range.conversation, *range.through)
+                             : std::numeric_limits<Seq>::max();
+    if (last <= first) continue;
+    Statement& query = db_.prepare(kMessagesSql);
+    query.bind(1, range.conversation).bind(2, first).bind(3, last).bind(4, lim);
+    while (query.step()) messages.emplace_back(read_message(query), range.through);
+    query.reset();
+  }
+  // Only the first `limit` by position can be among the first `limit` items.
+  std::sort(messages.begin(), messages.end(), [](const auto& a, const auto& b) { return a.first.pos < b.first.pos; });
+  if (messages.size() > limit) messages.resize(limit);
   for (auto& [message, end] : messages) {
     if (end) {
       if (!load_details_as_of(message, *end)) continue;
