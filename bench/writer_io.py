@@ -73,7 +73,11 @@ def watch(pid, label):
         names = threads(pid)
         w = wchar(pid, names["parley-writer"]) if "parley-writer" in names else None
         c = wchar(pid, names["parley-ckpt"]) if "parley-ckpt" in names else None
-        row = newest_id(os.path.join(directory, "parley.db")) if directory else None
+        # The database is opened only while the writer thread runs: once the
+        # server stops, the script that started it deletes its files, and a
+        # connection here would race that.
+        row = (newest_id(os.path.join(directory, "parley.db"))
+               if directory and w is not None and "parley-writer" in threads(pid) else None)
         if w is not None and c is not None and row is not None:
             sample = (w, c, row[0])
             page_size = row[1]
