@@ -755,7 +755,7 @@ std::vector<Transaction::StreamItem> SqliteTransaction::stream_since(UserId user
   // conversation never overlap, so each message comes once. Read by seq, per
   // membership, between the seqs its positions bound (seq_at_or_before):
   // messages has no index on positions (migration 0013).
-  static const std::string kMembershipsSql = sql(sql("SELECT conversation_id, joined_pos, left_pos FROM ", kMemberships));
+  static const std::string kMembershipsSql = sql("SELECT conversation_id, joined_pos, left_pos FROM ", kMemberships);
   struct Range {
     ConversationId conversation;
     Position from;  // messages after this position

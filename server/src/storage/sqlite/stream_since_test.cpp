@@ -68,7 +68,7 @@ TEST_F(StreamSinceTest, ReturnsExactlyTheMessagesAfterThePositionWithinEachMembe
       if (c == 3 && i >= 750) c = 1;
       if (c == 4 && (i / 100) % 3 != 0) c = 2;
       seqs[c] += 1 + (rng() % 10 == 0);  // a seq a failed send took
-      pos += 1 + (rng() % 4 == 0);        // a position another event took
+      pos += 1 + (rng() % 4 == 0);       // a position another event took
       insert.bind(1, c).bind(2, seqs[c]).bind(3, pos).bind(4, fmt::format("c{}", i)).run();
       insert.reset();
       rows.push_back({c, seqs[c], pos});
@@ -80,7 +80,8 @@ TEST_F(StreamSinceTest, ReturnsExactlyTheMessagesAfterThePositionWithinEachMembe
   auto expected = [&](Position after, std::size_t limit) {
     std::vector<Position> found;
     for (const Row& r : rows) {
-      bool seen = (r.conversation == 1 && r.pos > after) || (r.conversation == 2 && r.pos > std::max<Position>(after, 300)) ||
+      bool seen = (r.conversation == 1 && r.pos > after) ||
+                  (r.conversation == 2 && r.pos > std::max<Position>(after, 300)) ||
                   (r.conversation == 3 && r.pos > std::max<Position>(after, 50) && r.pos <= 400);
       if (seen) found.push_back(r.pos);
     }
