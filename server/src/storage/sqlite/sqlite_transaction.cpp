@@ -752,40 +752,60 @@ std::vector<Transaction::StreamItem> SqliteTransaction::stream_since(UserId user
   // Each message with the end of the membership it is seen through, if it
   // ended: an ex-member sees the message as it was then, never later state
   // (docs/protocol.md, Visibility). Memberships of one user in one
-  // conversation never overlap, so each message comes once. Read by seq, per
-  // membership, between the seqs its positions bound (seq_at_or_before):
-  // messages has no index on positions (migration 0013).
-  static const std::string kMembershipsSql = sql("SELECT conversation_id, joined_pos, left_pos FROM ", kMemberships);
+  // conversation never overlap, so each message comes once. messages has no
+  // index on positions (migration 0013): a membership's messages after a
+  // position are those between the seqs its positions bound
+  // (seq_at_or_before), searched only where the conversation's newest
+  // message is after it (the common resume finds none: one seek per
+  // membership, in one statement); then one statement reads every range
+  // and keeps the first `limit` by position, as the index's join did.
+  static const std::string kNewestSql =
+      sql(sql("SELECT m.conversation_id, m.joined_pos, m.left_pos, (SELECT g.pos FROM messages g WHERE "
+              "g.conversation_id = m.conversation_id ORDER BY g.seq DESC LIMIT 1) FROM ",
+              kMemberships),
+          " m");
   struct Range {
     ConversationId conversation;
     Position from;  // messages after this position
     std::optional<Position> through;
   };
   std::vector<Range> ranges;
-  Statement& memberships = db_.prepare(kMembershipsSql);
-  memberships.bind(1, user).bind(2, after);
-  while (memberships.step()) {
-    ranges.push_back({memberships.int64(0), std::max(after, memberships.int64(1)),
-                      memberships.is_null(2) ? std::nullopt : std::optional<Position>(memberships.int64(2))});
-  }
-  memberships.reset();
-  static const std::string kMessagesSql = select_messages(
-      "FROM messages g WHERE g.conversation_id = ?1 AND g.seq > ?2 AND g.seq <= ?3 ORDER BY g.seq LIMIT ?4");
-  std::vector<std::pair<Message, std::optional<Position>>> messages;
-  for (const Range& range : ranges) {
+  Statement& newest = db_.prepare(kNewestSql);
+  newest.bind(1, user).bind(2, after);
+  while (newest.step()) {
+    Range range{newest.int64(0), std::max(after, newest.int64(1)),
+                newest.is_null(2) ? std::nullopt : std::optional<Position>(newest.int64(2))};
+    if (newest.is_null(3) || newest.int64(3) <= range.from) continue;  // nothing after it
     if (range.through && *range.through <= range.from) continue;
+    ranges.push_back(range);
+  }
+  newest.reset();
+  std::string seqs = "[";
+  for (const Range& range : ranges) {
     Seq first = seq_at_or_before(range.conversation, range.from);
     Seq last = range.through ? seq_at_or_before(range.conversation, *range.through)
                              : std::numeric_limits<Seq>::max();
     if (last <= first) continue;
+    if (seqs.size() > 1) seqs += ',';
+    seqs += range.through ? fmt::format("[{},{},{},{}]", range.conversation, first, last, *range.through)
+                          : fmt::format("[{},{},{},null]", range.conversation, first, last);
+  }
+  seqs += ']';
+  static const std::string kMessagesSql = select_messages(
+      ", json_extract(r.value, '$[3]') FROM json_each(?1) r JOIN messages g "
+      "ON g.conversation_id = json_extract(r.value, '$[0]') AND g.seq > json_extract(r.value, '$[1]') "
+      "AND g.seq <= json_extract(r.value, '$[2]') ORDER BY g.pos LIMIT ?2");
+  std::vector<std::pair<Message, std::optional<Position>>> messages;
+  if (seqs.size() > 2) {
     Statement& query = db_.prepare(kMessagesSql);
-    query.bind(1, range.conversation).bind(2, first).bind(3, last).bind(4, lim);
-    while (query.step()) messages.emplace_back(read_message(query), range.through);
+    query.bind(1, seqs).bind(2, lim);
+    while (query.step()) {
+      constexpr int kLeftPos = 12;  // after the message columns
+      messages.emplace_back(read_message(query),
+                            query.is_null(kLeftPos) ? std::nullopt : std::optional<Position>(query.int64(kLeftPos)));
+    }
     query.reset();
   }
-  // Only the first `limit` by position can be among the first `limit` items.
-  std::sort(messages.begin(), messages.end(), [](const auto& a, const auto& b) { return a.first.pos < b.first.pos; });
-  if (messages.size() > limit) messages.resize(limit);
   for (auto& [message, end] : messages) {
     if (end) {
       if (!load_details_as_of(message, *end)) continue;
