@@ -16,7 +16,8 @@ them, through the same SQLite library parleyd links:
          after the position, the seqs its positions bound, found by probes
          of the (conversation_id, seq) index (back 1, 2, 4 ... messages
          from the newest, then halving); then one statement reads every
-         range by seq, ORDER BY pos LIMIT
+         range, ORDER BY id LIMIT (the key is in the index), and a probe
+         per conversation checks that these are the first by position
 
 for resumes from the newest position (nothing new: most resumes), and from
 10, 1,000 and 100,000 messages back. Checks that both return the same
@@ -49,9 +50,11 @@ BY_INDEX = (f"SELECT {COLUMNS}, m.left_pos FROM {MEMBERSHIPS} m JOIN messages g 
 NEWEST = (f"SELECT m.conversation_id, m.joined_pos, m.left_pos, (SELECT g.pos FROM messages g WHERE "
           f"g.conversation_id = m.conversation_id ORDER BY g.seq DESC LIMIT 1) FROM {MEMBERSHIPS} m")
 FLOOR = "SELECT seq, pos FROM messages WHERE conversation_id = ? AND seq <= ? ORDER BY seq DESC LIMIT 1"
-BETWEEN = (f"SELECT {COLUMNS}, json_extract(r.value, '$[3]') FROM json_each(?1) r JOIN messages g "
+BETWEEN = (f"SELECT {COLUMNS} FROM json_each(?1) r JOIN messages g "
            "ON g.conversation_id = json_extract(r.value, '$[0]') AND g.seq > json_extract(r.value, '$[1]') "
-           "AND g.seq <= json_extract(r.value, '$[2]') ORDER BY g.pos LIMIT ?2")
+           "AND g.seq <= json_extract(r.value, '$[2]') ORDER BY g.id LIMIT ?2")
+COUNT = "SELECT COUNT(*) FROM messages WHERE conversation_id = ? AND seq > ? AND seq <= ?"
+NEXT = "SELECT pos FROM messages WHERE conversation_id = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT 1"
 MAX = 2**63 - 1
 
 
@@ -93,10 +96,33 @@ def by_seq(db, user, after, limit):
         first = seq_at_or_before(db, conversation, start)
         last = seq_at_or_before(db, conversation, left) if left is not None else MAX
         if last > first:
-            ranges.append([conversation, first, last, left])
+            ranges.append([conversation, first, last])
     if not ranges:
         return []
-    return [r[:-1] for r in db.execute(BETWEEN, (json.dumps(ranges), limit)).fetchall()]
+    text = json.dumps(ranges)
+    rows = db.execute(BETWEEN, (text, limit)).fetchall()
+    if len(rows) >= limit and not kept_first_by_position(db, rows, ranges):
+        rows = db.execute(BETWEEN.replace("ORDER BY g.id", "ORDER BY g.pos"), (text, limit)).fetchall()
+    return sorted(rows, key=lambda r: r[3])
+
+
+def kept_first_by_position(db, rows, ranges):
+    newest_kept = max(r[3] for r in rows)
+    kept = {}
+    for r in rows:
+        seq, count = kept.get(r[1], (0, 0))
+        kept[r[1]] = (max(seq, r[2]), count + 1)
+    for conversation, after, through in ranges:
+        start = after
+        if conversation in kept:
+            seq, count = kept[conversation]
+            if db.execute(COUNT, (conversation, after, seq)).fetchone()[0] != count:
+                return False
+            start = seq
+        row = db.execute(NEXT, (conversation, start, through)).fetchone()
+        if row and row[0] < newest_kept:
+            return False
+    return True
 
 
 def by_index(db, user, after, limit):

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <limits>
 #include <stdexcept>
+#include <unordered_map>
 
 #include <fmt/format.h>
 
@@ -780,31 +781,87 @@ std::vector<Transaction::StreamItem> SqliteTransaction::stream_since(UserId user
     ranges.push_back(range);
   }
   newest.reset();
-  std::string seqs = "[";
+  // [[conversation, after seq, through seq], ...]; the end of an ended
+  // membership is looked up here, not carried through the sort.
+  struct Seqs {
+    Seq after;
+    Seq through;
+  };
+  std::string json = "[";
+  std::unordered_map<ConversationId, Seqs> seqs;
+  std::unordered_map<ConversationId, Position> ends;
   for (const Range& range : ranges) {
     Seq first = seq_at_or_before(range.conversation, range.from);
     Seq last = range.through ? seq_at_or_before(range.conversation, *range.through)
                              : std::numeric_limits<Seq>::max();
     if (last <= first) continue;
-    if (seqs.size() > 1) seqs += ',';
-    seqs += range.through ? fmt::format("[{},{},{},{}]", range.conversation, first, last, *range.through)
-                          : fmt::format("[{},{},{},null]", range.conversation, first, last);
+    if (json.size() > 1) json += ',';
+    json += fmt::format("[{},{},{}]", range.conversation, first, last);
+    seqs[range.conversation] = {first, last};
+    if (range.through) ends[range.conversation] = *range.through;
   }
-  seqs += ']';
+  json += ']';
+  // The first `limit` by id: the sort key is in the (conversation_id, seq)
+  // index, so a row past the limit is dropped without reading it. Rows the
+  // writer inserts take ids in the order of their positions; that a row
+  // left out has no smaller position than the last kept is then checked,
+  // one probe per conversation, and if not (rows put there by other means)
+  // the ranges are read again sorted by position, which reads every row.
   static const std::string kMessagesSql = select_messages(
-      ", json_extract(r.value, '$[3]') FROM json_each(?1) r JOIN messages g "
-      "ON g.conversation_id = json_extract(r.value, '$[0]') AND g.seq > json_extract(r.value, '$[1]') "
-      "AND g.seq <= json_extract(r.value, '$[2]') ORDER BY g.pos LIMIT ?2");
+      "FROM json_each(?1) r JOIN messages g ON g.conversation_id = json_extract(r.value, '$[0]') "
+      "AND g.seq > json_extract(r.value, '$[1]') AND g.seq <= json_extract(r.value, '$[2]') "
+      "ORDER BY g.id LIMIT ?2");
+  static const std::string kMessagesByPosSql = kMessagesSql.substr(0, kMessagesSql.rfind("ORDER BY")) +
+                                               "ORDER BY g.pos LIMIT ?2";
   std::vector<std::pair<Message, std::optional<Position>>> messages;
-  if (seqs.size() > 2) {
-    Statement& query = db_.prepare(kMessagesSql);
-    query.bind(1, seqs).bind(2, lim);
+  auto read_ranges = [&](const std::string& statement) {
+    messages.clear();
+    Statement& query = db_.prepare(statement);
+    query.bind(1, json).bind(2, lim);
     while (query.step()) {
-      constexpr int kLeftPos = 12;  // after the message columns
-      messages.emplace_back(read_message(query),
-                            query.is_null(kLeftPos) ? std::nullopt : std::optional<Position>(query.int64(kLeftPos)));
+      Message message = read_message(query);
+      auto end = ends.find(message.conversation_id);
+      messages.emplace_back(std::move(message),
+                            end == ends.end() ? std::nullopt : std::optional<Position>(end->second));
     }
     query.reset();
+  };
+  // Whether the rows kept are the first `limit` by position: in each
+  // conversation they are the first by seq (as many as the index holds up
+  // to the newest kept), and the next one comes after every row kept.
+  auto kept_first_by_position = [&] {
+    Position newest_kept = 0;
+    std::unordered_map<ConversationId, std::pair<Seq, std::int64_t>> kept;  // newest seq, count
+    for (const auto& [message, end] : messages) {
+      newest_kept = std::max(newest_kept, message.pos);
+      auto& [seq, count] = kept[message.conversation_id];
+      seq = std::max(seq, message.seq);
+      ++count;
+    }
+    Statement& count = db_.prepare(
+        "SELECT COUNT(*) FROM messages WHERE conversation_id = ?1 AND seq > ?2 AND seq <= ?3");
+    Statement& next = db_.prepare(
+        "SELECT pos FROM messages WHERE conversation_id = ?1 AND seq > ?2 AND seq <= ?3 ORDER BY seq LIMIT 1");
+    for (const auto& [conversation, range] : seqs) {
+      Seq from = range.after;
+      if (auto it = kept.find(conversation); it != kept.end()) {
+        count.bind(1, conversation).bind(2, range.after).bind(3, it->second.first);
+        count.step();
+        bool prefix = count.int64(0) == it->second.second;
+        count.reset();
+        if (!prefix) return false;
+        from = it->second.first;
+      }
+      next.bind(1, conversation).bind(2, from).bind(3, range.through);
+      bool earlier = next.step() && next.int64(0) < newest_kept;
+      next.reset();
+      if (earlier) return false;
+    }
+    return true;
+  };
+  if (!seqs.empty()) {
+    read_ranges(kMessagesSql);
+    if (messages.size() >= limit && !kept_first_by_position()) read_ranges(kMessagesByPosSql);
   }
   for (auto& [message, end] : messages) {
     if (end) {

@@ -140,5 +140,40 @@ TEST_F(StreamSinceTest, BoundariesAtTheFirstAndTheLastMessage) {
   EXPECT_EQ(positions(31), (std::vector<Position>{}));
 }
 
+// The store keeps a resume's first messages by id and checks that they are
+// the first by position; rows whose ids disagree with their positions (put
+// there by other means than the writer) still come in position order.
+TEST_F(StreamSinceTest, RowsWhoseIdsDisagreeWithTheirPositionsStillComeFirstByPosition) {
+  {
+    Connection db(path_);
+    db.exec(R"sql(
+      INSERT INTO users (id, username, password_hash, display_name, created_at)
+        VALUES (1, 'alice', 'x', 'Alice', 0), (2, 'bob', 'x', 'Bob', 0);
+      INSERT INTO conversations (id, kind, name, created_by, created_at) VALUES (1, 1, 'a', 1, 0), (2, 1, 'b', 1, 0),
+        (3, 1, 'c', 1, 0);
+      INSERT INTO members (conversation_id, user_id, role, joined_at, joined_pos) VALUES
+        (1, 1, 2, 0, 0), (1, 2, 0, 0, 0), (2, 1, 2, 0, 0), (2, 2, 0, 0, 0), (3, 1, 2, 0, 0), (3, 2, 0, 0, 0);
+      -- Conversation 1's first message has the largest id: the first three
+      -- ids are two later messages of 1 and the first of 2.
+      INSERT INTO messages (id, conversation_id, seq, pos, sender_id, client_id, body, created_at) VALUES
+        (60, 1, 1, 10, 1, 'a', 'x', 0), (1, 1, 2, 20, 1, 'b', 'x', 0), (2, 1, 3, 30, 1, 'c', 'x', 0),
+        (3, 2, 1, 15, 1, 'd', 'x', 0), (4, 2, 2, 35, 1, 'e', 'x', 0),
+      -- Conversation 3's ids come after every other but its positions first.
+        (70, 3, 1, 5, 1, 'f', 'x', 0), (71, 3, 2, 6, 1, 'g', 'x', 0);
+      UPDATE stream_state SET last_pos = 35;
+    )sql");
+  }
+  SqliteStore store(path_, StorageOptions{});
+  auto positions = [&](Position after, std::size_t limit) {
+    auto items = store.read([&](Transaction& tx) { return tx.stream_since(2, after, limit); });
+    std::vector<Position> got;
+    for (const auto& item : items) got.push_back(item.pos);
+    return got;
+  };
+  EXPECT_EQ(positions(0, 3), (std::vector<Position>{5, 6, 10}));
+  EXPECT_EQ(positions(6, 3), (std::vector<Position>{10, 15, 20}));
+  EXPECT_EQ(positions(6, 100), (std::vector<Position>{10, 15, 20, 30, 35}));
+}
+
 }  // namespace
 }  // namespace parley::storage::sqlite
