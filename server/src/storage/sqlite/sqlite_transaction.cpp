@@ -781,15 +781,20 @@ std::vector<Transaction::StreamItem> SqliteTransaction::stream_since(UserId user
     ranges.push_back(range);
   }
   newest.reset();
-  // [[conversation, after seq, through seq], ...]; the end of an ended
-  // membership is looked up here, not carried through the sort.
-  struct Seqs {
+  // The seq ranges, [[conversation, after seq, through seq], ...] for the
+  // statement. A user may have had several memberships of one conversation
+  // (they never overlap): a message belongs to the range holding its seq.
+  struct SeqRange {
+    ConversationId conversation;
     Seq after;
     Seq through;
+    std::optional<Position> end;  // of an ended membership
+    Seq newest_kept = 0;
+    std::int64_t kept = 0;
   };
+  std::vector<SeqRange> seq_ranges;
+  std::unordered_map<ConversationId, std::vector<std::size_t>> of_conversation;
   std::string json = "[";
-  std::unordered_map<ConversationId, Seqs> seqs;
-  std::unordered_map<ConversationId, Position> ends;
   for (const Range& range : ranges) {
     Seq first = seq_at_or_before(range.conversation, range.from);
     Seq last = range.through ? seq_at_or_before(range.conversation, *range.through)
@@ -797,15 +802,21 @@ std::vector<Transaction::StreamItem> SqliteTransaction::stream_since(UserId user
     if (last <= first) continue;
     if (json.size() > 1) json += ',';
     json += fmt::format("[{},{},{}]", range.conversation, first, last);
-    seqs[range.conversation] = {first, last};
-    if (range.through) ends[range.conversation] = *range.through;
+    of_conversation[range.conversation].push_back(seq_ranges.size());
+    seq_ranges.push_back({range.conversation, first, last, range.through});
   }
   json += ']';
+  auto range_of = [&](const Message& message) -> SeqRange& {
+    for (std::size_t i : of_conversation.at(message.conversation_id)) {
+      if (message.seq > seq_ranges[i].after && message.seq <= seq_ranges[i].through) return seq_ranges[i];
+    }
+    throw StorageError("stream_since: a message outside the ranges read");
+  };
   // The first `limit` by id: the sort key is in the (conversation_id, seq)
   // index, so a row past the limit is dropped without reading it. Rows the
-  // writer inserts take ids in the order of their positions; that a row
-  // left out has no smaller position than the last kept is then checked,
-  // one probe per conversation, and if not (rows put there by other means)
+  // writer inserts take ids in the order of their positions; that the rows
+  // kept are the first by position is then checked
+  // (kept_first_by_position), and if not (rows put there by other means)
   // the ranges are read again sorted by position, which reads every row.
   static const std::string kMessagesSql = select_messages(
       "FROM json_each(?1) r JOIN messages g ON g.conversation_id = json_extract(r.value, '$[0]') "
@@ -820,46 +831,44 @@ std::vector<Transaction::StreamItem> SqliteTransaction::stream_since(UserId user
     query.bind(1, json).bind(2, lim);
     while (query.step()) {
       Message message = read_message(query);
-      auto end = ends.find(message.conversation_id);
-      messages.emplace_back(std::move(message),
-                            end == ends.end() ? std::nullopt : std::optional<Position>(end->second));
+      auto end = range_of(message).end;
+      messages.emplace_back(std::move(message), end);
     }
     query.reset();
   };
-  // Whether the rows kept are the first `limit` by position: in each
-  // conversation they are the first by seq (as many as the index holds up
-  // to the newest kept), and the next one comes after every row kept.
+  // Whether the rows kept are the first `limit` by position: in each range
+  // they are the first by seq (as many as the index holds up to the newest
+  // kept), and the next one comes after every row kept.
   auto kept_first_by_position = [&] {
     Position newest_kept = 0;
-    std::unordered_map<ConversationId, std::pair<Seq, std::int64_t>> kept;  // newest seq, count
     for (const auto& [message, end] : messages) {
       newest_kept = std::max(newest_kept, message.pos);
-      auto& [seq, count] = kept[message.conversation_id];
-      seq = std::max(seq, message.seq);
-      ++count;
+      SeqRange& range = range_of(message);
+      range.newest_kept = std::max(range.newest_kept, message.seq);
+      ++range.kept;
     }
-    Statement& count = db_.prepare(
-        "SELECT COUNT(*) FROM messages WHERE conversation_id = ?1 AND seq > ?2 AND seq <= ?3");
+    Statement& count =
+        db_.prepare("SELECT COUNT(*) FROM messages WHERE conversation_id = ?1 AND seq > ?2 AND seq <= ?3");
     Statement& next = db_.prepare(
         "SELECT pos FROM messages WHERE conversation_id = ?1 AND seq > ?2 AND seq <= ?3 ORDER BY seq LIMIT 1");
-    for (const auto& [conversation, range] : seqs) {
+    for (const SeqRange& range : seq_ranges) {
       Seq from = range.after;
-      if (auto it = kept.find(conversation); it != kept.end()) {
-        count.bind(1, conversation).bind(2, range.after).bind(3, it->second.first);
+      if (range.kept > 0) {
+        count.bind(1, range.conversation).bind(2, range.after).bind(3, range.newest_kept);
         count.step();
-        bool prefix = count.int64(0) == it->second.second;
+        bool prefix = count.int64(0) == range.kept;
         count.reset();
         if (!prefix) return false;
-        from = it->second.first;
+        from = range.newest_kept;
       }
-      next.bind(1, conversation).bind(2, from).bind(3, range.through);
+      next.bind(1, range.conversation).bind(2, from).bind(3, range.through);
       bool earlier = next.step() && next.int64(0) < newest_kept;
       next.reset();
       if (earlier) return false;
     }
     return true;
   };
-  if (!seqs.empty()) {
+  if (!seq_ranges.empty()) {
     read_ranges(kMessagesSql);
     if (messages.size() >= limit && !kept_first_by_position()) read_ranges(kMessagesByPosSql);
   }

@@ -175,5 +175,40 @@ TEST_F(StreamSinceTest, RowsWhoseIdsDisagreeWithTheirPositionsStillComeFirstByPo
   EXPECT_EQ(positions(6, 100), (std::vector<Position>{10, 15, 20, 30, 35}));
 }
 
+// Bob left conversation 1 at 25 and was added again at 40: the messages of
+// his first membership come as they were when it ended, those of the second
+// as they are, none from between; with and without a limit that cuts.
+TEST_F(StreamSinceTest, TwoMembershipsOfOneConversationEachWithItsOwnEnd) {
+  {
+    Connection db(path_);
+    db.exec(R"sql(
+      INSERT INTO users (id, username, password_hash, display_name, created_at)
+        VALUES (1, 'alice', 'x', 'Alice', 0), (2, 'bob', 'x', 'Bob', 0);
+      INSERT INTO conversations (id, kind, name, created_by, created_at) VALUES (1, 1, 'a', 1, 0);
+      INSERT INTO members (conversation_id, user_id, role, joined_at, joined_pos) VALUES (1, 1, 2, 0, 0), (1, 2, 0, 0, 40);
+      INSERT INTO past_memberships (conversation_id, user_id, joined_pos, left_pos) VALUES (1, 2, 0, 25);
+      INSERT INTO messages (id, conversation_id, seq, pos, sender_id, client_id, body, created_at, edited_at) VALUES
+        (1, 1, 1, 10, 1, 'a', 'one', 0, NULL), (2, 1, 2, 20, 1, 'b', 'two, edited', 0, 30),
+        (3, 1, 3, 30, 1, 'c', 'three', 0, NULL), (4, 1, 4, 45, 1, 'd', 'four', 0, 48),
+        (5, 1, 5, 50, 1, 'e', 'five', 0, NULL);
+      -- What messages 2 and 4 said until their edits at 30 and 48.
+      INSERT INTO message_versions (message_id, through_pos, body, mentions, edited_at) VALUES
+        (2, 29, 'two', '[]', NULL), (4, 47, 'four before its edit', '[]', NULL);
+      UPDATE stream_state SET last_pos = 50;
+    )sql");
+  }
+  SqliteStore store(path_, StorageOptions{});
+  auto bodies = [&](Position after, std::size_t limit) {
+    auto items = store.read([&](Transaction& tx) { return tx.stream_since(2, after, limit); });
+    std::vector<std::string> got;
+    for (const auto& item : items) got.push_back(item.message ? item.message->body : "event");
+    return got;
+  };
+  EXPECT_EQ(bodies(0, 100), (std::vector<std::string>{"one", "two", "four", "five"}));
+  EXPECT_EQ(bodies(0, 3), (std::vector<std::string>{"one", "two", "four"}));
+  EXPECT_EQ(bodies(15, 2), (std::vector<std::string>{"two", "four"}));
+  EXPECT_EQ(bodies(25, 100), (std::vector<std::string>{"four", "five"}));
+}
+
 }  // namespace
 }  // namespace parley::storage::sqlite
