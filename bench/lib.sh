@@ -36,6 +36,10 @@ bench_binaries() {
 bench_start() {
   local log=$1
   shift
+  # Created here, not by the child's redirection: the loop below may read it
+  # before the child has opened it, and a failed sed ends the script (set -e,
+  # pipefail).
+  : >"$log"
   "$@" 2>"$log" &
   server_pid=$!
   port=

@@ -18,9 +18,9 @@
 #   PARLEYD_BEFORE_BIN=FILE  also measure this parleyd (label parleyd-before) in
 #                      every round, between parleyd and node-ws: before/after
 #                      in one sitting
-#   PARLEYD_DATA=DIR   keep parleyd's data in DIR across runs (both binaries:
-#                      they must share the schema) and reuse its accounts and
-#                      sessions (--session-cache): no argon2 after the first run
+#   PARLEYD_DATA=DIR   keep parleyd's data in DIR across runs (one folder per
+#                      binary) and reuse its accounts and sessions
+#                      (--session-cache): no argon2 after the first run
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -53,10 +53,16 @@ run_one() {
     local binary=$parleyd data=$out/parleyd-data-$i
     [[ $label == parleyd-before ]] && binary=$PARLEYD_BEFORE_BIN
     if [[ -n ${PARLEYD_DATA:-} ]]; then
-      # Kept across runs and shared by both parleyd binaries (same schema):
-      # the accounts and their sessions are reused.
+      # Kept across runs, one per binary (an earlier build refuses a
+      # database a later one migrated): the accounts and their sessions are
+      # reused.
       data=$PARLEYD_DATA/parleyd
-      extra=(--users-prefix r2 --session-cache "$PARLEYD_DATA/sessions.json")
+      local sessions=$PARLEYD_DATA/sessions.json
+      if [[ $label == parleyd-before ]]; then
+        data=$PARLEYD_DATA/parleyd-before
+        sessions=$PARLEYD_DATA/parleyd-before-sessions.json
+      fi
+      extra=(--users-prefix r2 --session-cache "$sessions")
     fi
     local args=(--config "$config" --listen 127.0.0.1:0 --data-dir "$data")
     [[ -n ${PARLEYD_THREADS:-} ]] && args+=(--threads "$PARLEYD_THREADS")

@@ -233,6 +233,45 @@ TEST_F(MigrateTest, Version11DatabaseKeepsItsSearchIndexThroughMigration12) {
   db.exec("INSERT INTO message_search (message_search) VALUES ('integrity-check')");
 }
 
+// Migration 0013 drops the index on (conversation_id, pos) of a database
+// made by schema 12; its messages stay and are read by seq.
+TEST_F(MigrateTest, Migration13DropsThePositionIndexAndKeepsTheMessages) {
+  auto index_exists = [](Connection& db, const std::string& name) {
+    Statement& q = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?1");
+    q.bind(1, name);
+    bool found = q.step();
+    db.release_statements();
+    return found;
+  };
+  const auto& shipped = sqlite_migrations();
+  ASSERT_GE(shipped.size(), 13U);
+  {
+    Connection db(path_);
+    db.exec("PRAGMA foreign_keys = ON");
+    ASSERT_EQ(migrate(db, std::vector<Migration>(shipped.begin(), shipped.begin() + 12)), 12);
+    db.exec(R"sql(
+      INSERT INTO users (id, username, password_hash, display_name, created_at)
+        VALUES (1, 'alice', 'x', 'Alice', 0), (2, 'bob', 'x', 'Bob', 0);
+      INSERT INTO conversations (id, kind, name, created_by, created_at, last_seq, last_pos)
+        VALUES (1, 0, '', 1, 0, 2, 5);
+      INSERT INTO members (conversation_id, user_id, role, joined_at, joined_pos)
+        VALUES (1, 1, 0, 0, 0), (1, 2, 0, 0, 0);
+      INSERT INTO messages (id, conversation_id, seq, pos, sender_id, client_id, body, created_at)
+        VALUES (1, 1, 1, 3, 1, 'c1', 'one', 0), (2, 1, 2, 5, 2, 'c2', 'two', 0);
+      UPDATE stream_state SET last_pos = 5;
+    )sql");
+    ASSERT_TRUE(index_exists(db, "messages_by_conversation_pos"));
+    ASSERT_EQ(migrate(db, shipped), shipped.back().version);
+    EXPECT_FALSE(index_exists(db, "messages_by_conversation_pos"));
+  }
+  SqliteStore store(path_, StorageOptions{});
+  auto items = store.read([](Transaction& tx) { return tx.stream_since(2, 3, 100); });
+  ASSERT_EQ(items.size(), 1U);
+  ASSERT_TRUE(items[0].message.has_value());
+  EXPECT_EQ(items[0].message->body, "two");
+  EXPECT_EQ(store.read([](Transaction& tx) { return tx.current_position(); }), 5);
+}
+
 TEST_F(MigrateTest, StoreRollsBackWhenTheTransactionBodyThrows) {
   SqliteStore store(path_, StorageOptions{});
   EXPECT_THROW(store.write_blocking([](Transaction& tx) {

@@ -15,10 +15,15 @@ namespace {
 // Reader connections kept open; more are opened under load and closed after.
 constexpr std::size_t kMaxIdleReaders = 8;
 
+// The newest position handed out. The newest message is the one with the
+// largest id: a new row takes the id after the largest there is, and the
+// single writer hands out positions in the order it inserts, so among the
+// rows there are, id and pos rise together (messages has no index on pos,
+// migration 0013: MAX(pos) would read the whole table).
 Position max_position(Connection& db) {
   Statement& query = db.prepare(
       "SELECT MAX((SELECT last_pos FROM stream_state), COALESCE((SELECT MAX(pos) FROM events), 0), "
-      "COALESCE((SELECT MAX(pos) FROM messages), 0))");
+      "COALESCE((SELECT pos FROM messages ORDER BY id DESC LIMIT 1), 0))");
   query.step();
   Position pos = query.int64(0);
   db.release_statements();

@@ -1,7 +1,9 @@
 #include "storage/sqlite/sqlite_transaction.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <stdexcept>
+#include <unordered_map>
 
 #include <fmt/format.h>
 
@@ -675,6 +677,53 @@ void SqliteTransaction::emit(Event event, Keep keep) {
   writer().events->push_back(std::move(event));
 }
 
+Seq SqliteTransaction::seq_at_or_before(ConversationId conversation, Position pos) {
+  // The newest message at or below a seq: one probe of the
+  // (conversation_id, seq) index. Seqs may have gaps (a failed send's).
+  Statement& floor = db_.prepare(
+      "SELECT seq, pos FROM messages WHERE conversation_id = ?1 AND seq <= ?2 ORDER BY seq DESC LIMIT 1");
+  auto probe = [&](Seq at) -> std::optional<std::pair<Seq, Position>> {
+    floor.bind(1, conversation).bind(2, at);
+    std::optional<std::pair<Seq, Position>> found;
+    if (floor.step()) found.emplace(floor.int64(0), floor.int64(1));
+    floor.reset();
+    return found;
+  };
+  // Within a conversation seq and pos rise together: the single writer
+  // hands out both, in order. Invariant: every message with seq <= low is
+  // at or before `pos`; the message `high` (and every later one) is after.
+  auto newest = probe(std::numeric_limits<Seq>::max());
+  if (!newest || newest->second <= pos) return newest ? newest->first : 0;
+  Seq low = 0;
+  Seq high = newest->first;
+  // A resume asks for what is recent: step back 1, 2, 4 … messages from
+  // the newest, then halve the interval left.
+  for (Seq step = 1; high - step > low; step *= 2) {
+    auto found = probe(high - step);
+    if (!found) {
+      low = high - step;
+      break;
+    }
+    if (found->second <= pos) {
+      low = found->first;
+      break;
+    }
+    high = found->first;
+  }
+  while (high - low > 1) {
+    Seq middle = low + (high - low) / 2;
+    auto found = probe(middle);
+    if (!found || found->first <= low) {
+      low = middle;  // no message in (low, middle]
+    } else if (found->second <= pos) {
+      low = found->first;
+    } else {
+      high = found->first;
+    }
+  }
+  return low;
+}
+
 std::vector<Transaction::StreamItem> SqliteTransaction::stream_since(UserId user, Position after, std::size_t limit) {
   // Three ordered sources, each read through an index, merged by position:
   // events addressed to the user, their conversations' events after they
@@ -704,18 +753,124 @@ std::vector<Transaction::StreamItem> SqliteTransaction::stream_since(UserId user
   // Each message with the end of the membership it is seen through, if it
   // ended: an ex-member sees the message as it was then, never later state
   // (docs/protocol.md, Visibility). Memberships of one user in one
-  // conversation never overlap, so each message comes once.
+  // conversation never overlap, so each message comes once. messages has no
+  // index on positions (migration 0013): a membership's messages after a
+  // position are those between the seqs its positions bound
+  // (seq_at_or_before), searched only where the conversation's newest
+  // message is after it (the common resume finds none: one seek per
+  // membership, in one statement); then one statement reads every range
+  // and keeps the first `limit` by position, as the index's join did.
+  static const std::string kNewestSql =
+      sql(sql("SELECT m.conversation_id, m.joined_pos, m.left_pos, (SELECT g.pos FROM messages g WHERE "
+              "g.conversation_id = m.conversation_id ORDER BY g.seq DESC LIMIT 1) FROM ",
+              kMemberships),
+          " m");
+  struct Range {
+    ConversationId conversation;
+    Position from;  // messages after this position
+    std::optional<Position> through;
+  };
+  std::vector<Range> ranges;
+  Statement& newest = db_.prepare(kNewestSql);
+  newest.bind(1, user).bind(2, after);
+  while (newest.step()) {
+    Range range{newest.int64(0), std::max(after, newest.int64(1)),
+                newest.is_null(2) ? std::nullopt : std::optional<Position>(newest.int64(2))};
+    if (newest.is_null(3) || newest.int64(3) <= range.from) continue;  // nothing after it
+    if (range.through && *range.through <= range.from) continue;
+    ranges.push_back(range);
+  }
+  newest.reset();
+  // The seq ranges, [[conversation, after seq, through seq], ...] for the
+  // statement. A user may have had several memberships of one conversation
+  // (they never overlap): a message belongs to the range holding its seq.
+  struct SeqRange {
+    ConversationId conversation;
+    Seq after;
+    Seq through;
+    std::optional<Position> end;  // of an ended membership
+    Seq newest_kept = 0;
+    std::int64_t kept = 0;
+  };
+  std::vector<SeqRange> seq_ranges;
+  std::unordered_map<ConversationId, std::vector<std::size_t>> of_conversation;
+  std::string json = "[";
+  for (const Range& range : ranges) {
+    Seq first = seq_at_or_before(range.conversation, range.from);
+    Seq last = range.through ? seq_at_or_before(range.conversation, *range.through)
+                             : std::numeric_limits<Seq>::max();
+    if (last <= first) continue;
+    if (json.size() > 1) json += ',';
+    json += fmt::format("[{},{},{}]", range.conversation, first, last);
+    of_conversation[range.conversation].push_back(seq_ranges.size());
+    seq_ranges.push_back({range.conversation, first, last, range.through});
+  }
+  json += ']';
+  auto range_of = [&](const Message& message) -> SeqRange& {
+    for (std::size_t i : of_conversation.at(message.conversation_id)) {
+      if (message.seq > seq_ranges[i].after && message.seq <= seq_ranges[i].through) return seq_ranges[i];
+    }
+    throw StorageError("stream_since: a message outside the ranges read");
+  };
+  // The first `limit` by id: the sort key is in the (conversation_id, seq)
+  // index, so a row past the limit is dropped without reading it. Rows the
+  // writer inserts take ids in the order of their positions; that the rows
+  // kept are the first by position is then checked
+  // (kept_first_by_position), and if not (rows put there by other means)
+  // the ranges are read again sorted by position, which reads every row.
   static const std::string kMessagesSql = select_messages(
-      sql(sql(", m.left_pos FROM ", kMemberships),
-          " m JOIN messages g ON g.conversation_id = m.conversation_id AND g.pos > MAX(?2, m.joined_pos) "
-          "AND (m.left_pos IS NULL OR g.pos <= m.left_pos) ORDER BY g.pos LIMIT ?3"));
+      "FROM json_each(?1) r JOIN messages g ON g.conversation_id = json_extract(r.value, '$[0]') "
+      "AND g.seq > json_extract(r.value, '$[1]') AND g.seq <= json_extract(r.value, '$[2]') "
+      "ORDER BY g.id LIMIT ?2");
+  static const std::string kMessagesByPosSql = kMessagesSql.substr(0, kMessagesSql.rfind("ORDER BY")) +
+                                               "ORDER BY g.pos LIMIT ?2";
   std::vector<std::pair<Message, std::optional<Position>>> messages;
-  Statement& query = db_.prepare(kMessagesSql);
-  query.bind(1, user).bind(2, after).bind(3, lim);
-  while (query.step()) {
-    constexpr int kLeftPos = 12;  // after the message columns
-    messages.emplace_back(read_message(query),
-                          query.is_null(kLeftPos) ? std::nullopt : std::optional<Position>(query.int64(kLeftPos)));
+  auto read_ranges = [&](const std::string& statement) {
+    messages.clear();
+    Statement& query = db_.prepare(statement);
+    query.bind(1, json).bind(2, lim);
+    while (query.step()) {
+      Message message = read_message(query);
+      auto end = range_of(message).end;
+      messages.emplace_back(std::move(message), end);
+    }
+    query.reset();
+  };
+  // Whether the rows kept are the first `limit` by position: in each range
+  // they are the first by seq (as many as the index holds up to the newest
+  // kept), and the next one comes after every row kept.
+  auto kept_first_by_position = [&] {
+    Position newest_kept = 0;
+    for (const auto& [message, end] : messages) {
+      newest_kept = std::max(newest_kept, message.pos);
+      SeqRange& range = range_of(message);
+      range.newest_kept = std::max(range.newest_kept, message.seq);
+      ++range.kept;
+    }
+    Statement& count =
+        db_.prepare("SELECT COUNT(*) FROM messages WHERE conversation_id = ?1 AND seq > ?2 AND seq <= ?3");
+    Statement& next = db_.prepare(
+        "SELECT pos FROM messages WHERE conversation_id = ?1 AND seq > ?2 AND seq <= ?3 ORDER BY seq LIMIT 1");
+    for (const SeqRange& range : seq_ranges) {
+      Seq from = range.after;
+      if (range.kept > 0) {
+        count.bind(1, range.conversation).bind(2, range.after).bind(3, range.newest_kept);
+        count.step();
+        bool prefix = count.int64(0) == range.kept;
+        count.reset();
+        if (!prefix) return false;
+        from = range.newest_kept;
+      }
+      next.bind(1, range.conversation).bind(2, from).bind(3, range.through);
+      bool earlier = next.step() && next.int64(0) < newest_kept;
+      next.reset();
+      if (earlier) return false;
+    }
+    return true;
+  };
+  if (!seq_ranges.empty()) {
+    read_ranges(kMessagesSql);
+    if (messages.size() >= limit && !kept_first_by_position()) read_ranges(kMessagesByPosSql);
   }
   for (auto& [message, end] : messages) {
     if (end) {

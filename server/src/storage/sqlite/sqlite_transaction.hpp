@@ -195,6 +195,9 @@ class SqliteTransaction final : public Transaction {
   // The search index's 'delete' left a message's old words in its segments
   // (migration 0008's triggers): the store is to purge them after commit.
   void note_search_text_removed();
+  // The seq of the conversation's newest message at or before position
+  // `pos` (0 when none): a few probes of the (conversation_id, seq) index.
+  Seq seq_at_or_before(ConversationId conversation, Position pos);
   // insert_message(), or insert_message_if_new() when `if_new`.
   std::optional<Message> insert_message_row(const NewMessage& message, Position pos, bool if_new);
   // Fills mentions and reactions of messages read from the messages table.

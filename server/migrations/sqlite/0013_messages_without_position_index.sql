@@ -1,0 +1,12 @@
+-- One index fewer on messages (docs/architecture.md "Pages per message").
+--
+-- Every message dirtied one leaf of each index on messages, a 4 KiB WAL
+-- frame written, synced and copied back by the checkpoint for each
+-- (docs/benchmarks.md "Performance round 2: the writer"). The index on
+-- (conversation_id, pos) served one query: a resume's messages of a
+-- conversation after a position (stream_since). Within a conversation seq
+-- and pos rise together (the single writer hands out both, in order), so
+-- the messages after position P are those after the newest seq at or
+-- before P, which the (conversation_id, seq) index finds in a few probes;
+-- the store now reads them by seq.
+DROP INDEX messages_by_conversation_pos;
