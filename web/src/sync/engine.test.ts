@@ -569,6 +569,41 @@ describe('opening a conversation during a catch-up', () => {
     expect(e.state.get().hasOlder[7]).toBe(true);
   }, 30_000);
 
+  it('fetches the member list, which a conversation known from a reload lacks, before the catch-up has ended', async () => {
+    // A REST reload stores the conversation list, whose summaries carry no members.
+    const { members: _, ...summaryOnly } = (await store.conversation(7))!;
+    await store.putConversation(summaryOnly);
+    const detail = { ...CONVERSATION_CREATED.conversation, last_seq: SERVER_TOTAL, role: 'member', read_seq: 0 };
+    const f = catchUpRoutes();
+    const withDetail = fakeFetch({ 'GET /api/v1/conversations/7': { conversation: detail } });
+    const both = Object.assign(
+      (input: RequestInfo | URL, init?: RequestInit) =>
+        new URL(String(input), 'http://parley.test').pathname === '/api/v1/conversations/7' ? withDetail(input, init) : f(input, init),
+      { calls: f.calls },
+    ) as typeof fetch;
+    const e = makeEngine(both);
+    await e.start();
+    const ws = await server.next(0);
+    ws.open();
+    await ws.waitSent(1);
+    ws.receive(WELCOME);
+    ws.receive(catchUp(301, 310)[0]);
+    await e.idle();
+    expect(e.state.get().connection).toBe('connecting');
+    expect(e.state.get().conversations.find((c) => c.id === 7)?.members).toBeUndefined();
+    await e.openConversation(7);
+    expect(withDetail.calls).toEqual(['GET /api/v1/conversations/7']);
+    const conv = e.state.get().conversations.find((c) => c.id === 7)!;
+    expect(conv.members?.map((m) => m.user.id)).toEqual([ME.id, BOB.id]);
+    expect(e.state.get().users[BOB.id]?.username).toBe('bob');
+    // Stored too, and what the catch-up applied meanwhile is kept.
+    const stored = (await store.conversation(7))!;
+    expect(stored.members?.length).toBe(2);
+    expect(stored.last_seq).toBe(SERVER_TOTAL);
+    expect(stored.last_message?.seq).toBe(301);
+    expect(e.state.get().connection).toBe('connecting');
+  }, 30_000);
+
   it('the catch-up\'s older messages go to the store, not into the window', async () => {
     const { WINDOW } = await import('./engine');
     const e = makeEngine(catchUpRoutes());

@@ -448,33 +448,37 @@ export class SyncEngine {
     for (const id of toLoad) void this.fetchConversation(id).catch(() => undefined);
   }
 
-  /** Loads one conversation over REST (after member.added, or when opened). */
+  /**
+   * Loads one conversation over REST (after member.added, or when opened
+   * without its member list), merged into the stored record in one
+   * transaction (a catch-up may be applying events to it meanwhile).
+   */
   async fetchConversation(id: Id): Promise<void> {
     const { conversation } = await this.rest.conversation(id);
-    const prev = await this.store.conversation(id);
-    const last = prev?.last_message ?? null;
-    const record: ConversationRecord = {
-      id: conversation.id,
-      kind: conversation.kind,
-      name: conversation.name,
-      topic: conversation.topic,
-      created_by: conversation.created_by,
-      created_at: conversation.created_at,
-      last_seq: Math.max(conversation.last_seq, prev?.last_seq ?? 0),
-      avatar_media_id: conversation.avatar_media_id ?? null,
-      role: conversation.role,
-      member_count: conversation.members.length,
-      read_seq: Math.max(conversation.read_seq, prev?.read_seq ?? 0),
-      unread_count: prev?.unread_count ?? 0,
-      last_message: last,
-      members: conversation.members,
-      mention_seq: prev?.mention_seq ?? 0,
-      last_activity: prev?.last_activity ?? conversation.created_at,
-    };
-    const peer = conversation.kind === 'direct' ? conversation.members.find((m) => m.user.id !== this.opts.me.id) : undefined;
-    if (peer) record.peer = peer.user;
-    else if (prev?.peer) record.peer = prev.peer;
-    await this.store.putConversation(record);
+    await this.store.updateConversation(id, (prev) => {
+      const record: ConversationRecord = {
+        id: conversation.id,
+        kind: conversation.kind,
+        name: conversation.name,
+        topic: conversation.topic,
+        created_by: conversation.created_by,
+        created_at: conversation.created_at,
+        last_seq: Math.max(conversation.last_seq, prev?.last_seq ?? 0),
+        avatar_media_id: conversation.avatar_media_id ?? null,
+        role: conversation.role,
+        member_count: conversation.members.length,
+        read_seq: Math.max(conversation.read_seq, prev?.read_seq ?? 0),
+        unread_count: prev?.unread_count ?? 0,
+        last_message: prev?.last_message ?? null,
+        members: conversation.members,
+        mention_seq: prev?.mention_seq ?? 0,
+        last_activity: prev?.last_activity ?? conversation.created_at,
+      };
+      const peer = conversation.kind === 'direct' ? conversation.members.find((m) => m.user.id !== this.opts.me.id) : undefined;
+      if (peer) record.peer = peer.user;
+      else if (prev?.peer) record.peer = prev.peer;
+      return record;
+    });
     const changes = emptyChanges();
     changes.conversations.add(id);
     await this.reflect(changes);
@@ -570,6 +574,10 @@ export class SyncEngine {
     // Known to be offline: what the store holds is all there is.
     if (state === 'offline') return local;
     if (!current) {
+      // The member list (senders' names in a group, mentions, read marks)
+      // is not in the conversation list a REST reload stores: asked for
+      // alongside the newest page, as when online, not after the catch-up.
+      const members = this.withoutMembers(id) ? this.fetchConversation(id).catch(() => undefined) : Promise.resolve();
       const page = await this.rest.messages(id, { limit: PAGE }).catch(() => null);
       if (page) {
         remoteShown = true;
@@ -577,12 +585,12 @@ export class SyncEngine {
         // Stored behind the catch-up's transactions; the window has it already.
         void this.store.putMessages(page.messages).catch((e) => console.warn('parley: storing the newest page failed', e));
       }
-      return local;
+      await Promise.all([local, members]);
+      return;
     }
     await local;
-    const conv = this.state.get().conversations.find((c) => c.id === id);
     try {
-      if (!conv?.members) await this.fetchConversation(id);
+      if (this.withoutMembers(id)) await this.fetchConversation(id);
       const window = this.state.get().messages[id] ?? [];
       const newest = window.length ? window[window.length - 1]!.seq : 0;
       const lastSeq = this.state.get().conversations.find((c) => c.id === id)?.last_seq ?? 0;
@@ -593,6 +601,11 @@ export class SyncEngine {
     } catch {
       // Offline or refused: what the store holds is shown.
     }
+  }
+
+  /** Whether the conversation's member list is not known yet (unknown conversations included). */
+  private withoutMembers(id: Id): boolean {
+    return !this.state.get().conversations.find((c) => c.id === id)?.members;
   }
 
   /**
