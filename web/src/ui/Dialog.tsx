@@ -359,10 +359,11 @@ const MessageView = memo(function MessageView({ m, first, conv, me: meUser, user
   // The actions toolbar is rendered only while the row is hovered or has
   // focus within it (a tap on a phone focuses the row): rendered for every
   // row, it was about half of each row's elements, and of the garbage a
-  // scroll makes. Otherwise an empty toolbar stands in its place in the Tab
-  // order; focused, it fills and hands the focus on to its first button,
-  // or to its last when reached backwards (Shift+Tab), so the keyboard
-  // meets the same buttons in the same order as when they were always there.
+  // scroll makes. Otherwise an empty element (no role, no name) stands in
+  // its place in the Tab order; focused, it fills and hands the focus on to
+  // its first button, or to its last when reached backwards (Shift+Tab), so
+  // the keyboard meets the same buttons in the same order as when they were
+  // always there.
   const [active, setActive] = useState(0);
   const entry = useRef<'first' | 'last' | null>(null);
   const shown = active !== 0;
@@ -455,11 +456,19 @@ const MessageView = memo(function MessageView({ m, first, conv, me: meUser, user
           </p>
         ))}
         {/* Last in the bubble, as it was last in the row: the same Tab order. */}
-        {!m.deleted && (
-          <div class="actions" role="toolbar" aria-label="Message actions" tabIndex={shown ? undefined : 0}>
+        {/* A toolbar only while it has buttons. At rest, an empty element
+            with no role and no name keeps the row's place in the Tab order:
+            a screen reader reading line by line meets nothing there, where
+            it met an empty "Message actions" toolbar on every row. The same
+            element either way, so that the focus it hands on is not lost
+            when it fills. */}
+        {!m.deleted && (shown ? (
+          <div class="actions" role="toolbar" aria-label="Message actions">
             {buttons}
           </div>
-        )}
+        ) : (
+          <div class="actions" tabIndex={0} />
+        ))}
       </div>
     </article>
   );
