@@ -115,7 +115,7 @@ export function VirtualList<T>({ items, itemKey, render, estimate = 64, overscan
   /** A scroll position to set at the next commit (the rows moved). */
   const scrollTo = useRef<number | null>(null);
   const observer = useRef<ResizeObserver | null>(null);
-  const rendered = useRef<{ render: Props<T>['render']; nodes: Map<string, RenderedRow<T>> }>({ render, nodes: new Map() });
+  const rendered = useRef<{ render: Props<T>['render']; nodes: Map<string, RenderedRow<T>>; pass: number }>({ render, nodes: new Map(), pass: 0 });
   /** The keys, offsets and pad of the last render (read by the next one, the observers and the scroll handler). */
   const latest = useRef<{ keys: string[]; offsets: Float64Array; pad: number }>({ keys: [], offsets: new Float64Array(1), pad: 0 });
   const latestSizes = useRef<{ items: T[]; sizes: Float64Array }>({ items: [], sizes: new Float64Array(0) });
@@ -259,7 +259,8 @@ export function VirtualList<T>({ items, itemKey, render, estimate = 64, overscan
 
   // Rows ahead of the viewport, in idle time: a slice above (where the
   // reader is mostly going), then below, until `overscan` is covered.
-  useEffect(() => {
+  const ahead = useRef(() => {});
+  ahead.current = () => {
     if (idle.current) return;
     const more = () => {
       const v = view.current;
@@ -281,7 +282,8 @@ export function VirtualList<T>({ items, itemKey, render, estimate = 64, overscan
       setGrown((n) => n + 1);
     };
     idle.current = whenIdle(step);
-  });
+  };
+  useEffect(() => ahead.current());
   useEffect(() => () => idle.current?.(), []);
 
   useLayoutEffect(() => {
@@ -321,9 +323,17 @@ export function VirtualList<T>({ items, itemKey, render, estimate = 64, overscan
     const h = view.current.height;
     const below = s + o[k.length]! - t - h;
     const atBottom = !moreBelow && below < 40;
-    if (atBottom !== stick.current) onAtBottom?.(atBottom);
+    const moved = atBottom !== stick.current;
+    if (moved) onAtBottom?.(atBottom);
     stick.current = atBottom;
-    setViewport({ top: t, height: h });
+    // The list is rendered again only when the viewport leaves the rows
+    // rendered already; otherwise the rows ahead are topped up in idle
+    // time. A wheel step scrolls smoothly, a scroll event per frame, and a
+    // render at each (~80 rows gone through, their vnodes copied by the
+    // diff) was most of what a step allocated.
+    const s2 = span.current;
+    if (!moved && s2.lo <= t - MARGIN && t + h + MARGIN <= s2.hi) ahead.current();
+    else setViewport({ top: t, height: h });
     if (t - s < nearTop(h)) onNearTop?.();
     if (moreBelow && below < nearTop(h)) onNearBottom?.();
   }, [onNearTop, onNearBottom, onAtBottom, moreBelow]);
@@ -430,17 +440,25 @@ export function VirtualList<T>({ items, itemKey, render, estimate = 64, overscan
   // only for the rows it adds, not for every row in the DOM at every render
   // (which, at a few renders per wheel step, was most of the garbage a
   // scroll made).
-  if (rendered.current.render !== render) rendered.current = { render, nodes: new Map() };
-  const before = rendered.current.nodes;
-  const nodes = new Map<string, RenderedRow<T>>();
+  //
+  // One map of the rows rendered, kept from render to render (a new one at
+  // every render was a map of ~80 entries made a few times per wheel
+  // step): each render marks the rows it shows, and the others leave it.
+  if (rendered.current.render !== render) rendered.current = { render, nodes: new Map(), pass: 0 };
+  const nodes = rendered.current.nodes;
+  const pass = ++rendered.current.pass;
   const rows: ComponentChildren[] = [];
   const obs = observer.current;
   for (let i = first; i <= last; i++) {
     const item = items[i]!;
     const key = keys[i]!;
     const top = space + offsets[i]!;
-    let cached = before.get(key);
-    if (!cached || cached.item !== item) cached = { item, node: render(item), row: null, top: 0 };
+    let cached = nodes.get(key);
+    if (!cached || cached.item !== item) {
+      cached = { item, node: render(item), row: null, top: 0, pass };
+      nodes.set(key, cached);
+    }
+    cached.pass = pass;
     if (cached.row === null || cached.top !== top || cached.generation !== generation || cached.remeasure !== remeasure || cached.observer !== obs) {
       const known = typeof item === 'object' && item !== null && measuredItems.has(item);
       cached.top = top;
@@ -453,10 +471,9 @@ export function VirtualList<T>({ items, itemKey, render, estimate = 64, overscan
         </Row>
       );
     }
-    nodes.set(key, cached);
     rows.push(cached.row);
   }
-  rendered.current.nodes = nodes;
+  if (nodes.size > rows.length) nodes.forEach((c, k) => { if (c.pass !== pass) nodes.delete(k); });
 
   return (
     <div class="vlist" ref={scroller} onScroll={onScroll} role={role} aria-label={label} tabIndex={0}>
@@ -498,6 +515,8 @@ function sameKeys<T>(items: T[], at: number, keys: string[], from: number, itemK
 /** A row as last rendered: its content, and its element while its position and inputs stay the same. */
 interface RenderedRow<T> {
   item: T;
+  /** The render that last showed it. */
+  pass: number;
   node: ComponentChildren;
   row: ComponentChildren | null;
   top: number;
