@@ -79,7 +79,7 @@ const MARGIN = 200;
 const SLICE = 600;
 
 /** Runs `f` when the main thread is idle (soon in any case). */
-const whenIdle: (f: () => void) => () => void =
+const whenIdle: (f: (deadline?: IdleDeadline) => void) => () => void =
   typeof requestIdleCallback === 'function'
     ? (f) => {
         const id = requestIdleCallback(f, { timeout: 250 });
@@ -115,6 +115,8 @@ export function VirtualList<T>({ items, itemKey, render, estimate = 64, overscan
   /** A scroll position to set at the next commit (the rows moved). */
   const scrollTo = useRef<number | null>(null);
   const observer = useRef<ResizeObserver | null>(null);
+  /** The rows of this render to be measured once committed. */
+  const toWatch = useRef<RenderedRow<T>[]>([]);
   const rendered = useRef<{ render: Props<T>['render']; nodes: Map<string, RenderedRow<T>>; pass: number }>({ render, nodes: new Map(), pass: 0 });
   /** The keys, offsets and pad of the last render (read by the next one, the observers and the scroll handler). */
   const latest = useRef<{ keys: string[]; offsets: Float64Array; pad: number }>({ keys: [], offsets: new Float64Array(1), pad: 0 });
@@ -274,12 +276,18 @@ export function VirtualList<T>({ items, itemKey, render, estimate = 64, overscan
       return null;
     };
     if (!more()) return;
-    const step = () => {
+    // A long idle period takes more than one slice at once: each slice is
+    // a render of the list (and one more when its rows are measured).
+    const step = (deadline?: IdleDeadline) => {
       idle.current = null;
-      const grow = more();
-      if (!grow) return;
-      grow();
-      setGrown((n) => n + 1);
+      const left = deadline && !deadline.didTimeout ? deadline.timeRemaining() : 0;
+      let slices = left >= 40 ? 3 : left >= 20 ? 2 : 1;
+      let grew = false;
+      for (let grow = more(); grow && slices > 0; grow = more(), slices--) {
+        grow();
+        grew = true;
+      }
+      if (grew) setGrown((n) => n + 1);
     };
     idle.current = whenIdle(step);
   };
@@ -449,31 +457,49 @@ export function VirtualList<T>({ items, itemKey, render, estimate = 64, overscan
   const pass = ++rendered.current.pass;
   const rows: ComponentChildren[] = [];
   const obs = observer.current;
+  const watch = toWatch.current;
+  watch.length = 0;
   for (let i = first; i <= last; i++) {
     const item = items[i]!;
     const key = keys[i]!;
     const top = space + offsets[i]!;
     let cached = nodes.get(key);
     if (!cached || cached.item !== item) {
-      cached = { item, node: render(item), row: null, top: 0, pass };
+      cached = rowEntry(item, render(item), obs, pass);
       nodes.set(key, cached);
     }
     cached.pass = pass;
     if (cached.row === null || cached.top !== top || cached.generation !== generation || cached.remeasure !== remeasure || cached.observer !== obs) {
+      // Measured when its height is not known at this width, or when it
+      // may have changed (`remeasure`): after the commit, below.
       const known = typeof item === 'object' && item !== null && measuredItems.has(item);
+      if (!known || (cached.row !== null && (cached.remeasure !== remeasure || cached.observer !== obs))) watch.push(cached);
       cached.top = top;
       cached.generation = generation;
       cached.remeasure = remeasure;
       cached.observer = obs;
+      // A plain element, not a component: moving a row (once, when the
+      // rows above it are measured) makes one vnode and its style, no
+      // component instance, hooks or effect closures.
       cached.row = (
-        <Row key={key} rowKey={key} top={top} observer={obs} item={item} known={known} generation={generation} remeasure={remeasure}>
+        <div key={key} ref={cached.ref} data-key={key} data-top={top} class="vrow" style={{ transform: `translateY(${top}px)` }}>
           {cached.node}
-        </Row>
+        </div>
       );
     }
     rows.push(cached.row);
   }
   if (nodes.size > rows.length) nodes.forEach((c, k) => { if (c.pass !== pass) nodes.delete(k); });
+
+  // The rows to measure, once their elements are in the page. The observer
+  // lets go of each as soon as it has its height; a row leaving the page
+  // is let go of by its ref.
+  useLayoutEffect(() => {
+    const o = observer.current;
+    if (!o) return;
+    for (const c of toWatch.current) if (c.el) o.observe(c.el);
+    toWatch.current.length = 0;
+  });
 
   return (
     <div class="vlist" ref={scroller} onScroll={onScroll} role={role} aria-label={label} tabIndex={0}>
@@ -523,32 +549,24 @@ interface RenderedRow<T> {
   generation?: number;
   remeasure?: unknown;
   observer?: ResizeObserver | null;
+  /** Its element while in the page. */
+  el: HTMLDivElement | null;
+  /** Its ref (one function per row, so that Preact does not call it again at every move). */
+  ref: (el: HTMLDivElement | null) => void;
 }
 
-function Row({ rowKey, top, observer, item, known, generation, remeasure, children }: {
-  rowKey: string; top: number; observer: ResizeObserver | null;
-  /** The row's item: a new one may have another height. */
-  item: unknown;
-  /** Its height is known already: not measured when it mounts. */
-  known: boolean;
-  generation: number;
-  remeasure: unknown;
-  children: ComponentChildren;
-}) {
-  const el = useRef<HTMLDivElement>(null);
-  const mounted = useRef(false);
-  useLayoutEffect(() => {
-    const node = el.current;
-    const mounting = !mounted.current;
-    mounted.current = true;
-    if (!node || !observer || (mounting && known)) return;
-    // The observer stops watching once it has the height.
-    observer.observe(node);
-    return () => observer.unobserve(node);
-  }, [observer, item, generation, remeasure]);
-  return (
-    <div ref={el} data-key={rowKey} data-top={top} class="vrow" style={{ transform: `translateY(${top}px)` }}>
-      {children}
-    </div>
-  );
+function rowEntry<T>(item: T, node: ComponentChildren, observer: ResizeObserver | null, pass: number): RenderedRow<T> {
+  const entry: RenderedRow<T> = {
+    item, pass, node, row: null, top: 0, el: null,
+    ref: (el) => {
+      if (el) entry.el = el;
+      else if (entry.el) {
+        // Gone from the page, or the same element taken over by a new
+        // entry (its item changed), which observes it again if needed.
+        observer?.unobserve(entry.el);
+        entry.el = null;
+      }
+    },
+  };
+  return entry;
 }
