@@ -82,6 +82,13 @@ const LOCAL_PAGE = 100;
  * array of 50,000 to copy or collect as pages come and go).
  */
 export const WINDOW = 1000;
+/**
+ * Messages that left a window, kept decoded at each end of it (at most this
+ * many per end): scrolling back over them takes them from memory instead
+ * of reading and decoding them again from IndexedDB, and they are the very
+ * objects shown before, so the list knows their rows and heights.
+ */
+export const SPILL = 300;
 /** Outbox pacing: 15 sends every 500 ms (30/s) leaves room for receipts and typing. */
 const OUTBOX_CHUNK = 15;
 const OUTBOX_CHUNK_MS = 500;
@@ -107,6 +114,12 @@ export class SyncEngine {
   private flushTimer: ReturnType<typeof setTimeout> | null = null;
   private idleTimeoutMs = 30_000;
   private stopped = false;
+  /**
+   * Per opened conversation, the messages just above and just below its
+   * window (each a contiguous run of seqs adjoining it), kept as they left
+   * it: see SPILL. Changes to them apply here as to the window.
+   */
+  private spill = new Map<Id, { above: Message[]; below: Message[] }>();
 
   constructor(private readonly opts: EngineOptions) {
     this.store = opts.store;
@@ -416,6 +429,7 @@ export class SyncEngine {
       const messages = { ...s.messages };
       const hasOlder = { ...s.hasOlder };
       for (const [cid, list] of changes.messages) {
+        this.spillChanged(cid, list);
         const loaded = messages[cid];
         if (!loaded) continue;
         // The window is a contiguous run of seqs. Messages older than its
@@ -438,10 +452,14 @@ export class SyncEngine {
           // follows the newest, and the oldest leave it, as scrolling down does.
           merged = merged.slice(merged.length - WINDOW);
           hasOlder[cid] = true;
+          this.spill.delete(cid);
         }
         messages[cid] = merged;
       }
-      for (const id of changes.removedConversations) delete messages[id];
+      for (const id of changes.removedConversations) {
+        delete messages[id];
+        this.spill.delete(id);
+      }
       return withUsers({ ...s, ...patch, conversations: sortConversations([...convs.values()]), messages, hasOlder });
     });
     // Added to a conversation this device does not know: load it.
@@ -522,6 +540,7 @@ export class SyncEngine {
     if (settings) lists.settings = settings.settings;
     await this.store.replaceLists(lists, position);
     // Reload the windows of opened conversations from the store.
+    this.spill.clear();
     const opened = Object.keys(this.state.get().messages).map(Number);
     const windows: Record<Id, Message[]> = {};
     for (const id of opened) {
@@ -614,6 +633,7 @@ export class SyncEngine {
    * scrolling up reloads them and the gap from the server, in order.
    */
   private showNewest(id: Id, page: Message[], more: boolean): void {
+    this.spill.delete(id);
     this.state.update((s) => {
       const loaded = s.hasNewer[id] ? [] : (s.messages[id] ?? []);
       let merged = contiguousTail(mergeSorted(loaded, page));
@@ -639,7 +659,8 @@ export class SyncEngine {
       this.state.update((s) => ({ ...s, hasOlder: { ...s.hasOlder, [id]: false } }));
       return 0;
     }
-    let page = await this.store.messagesBefore(id, oldest, LOCAL_PAGE);
+    const kept = this.fromSpill(id, 'above', oldest);
+    let page = kept ?? (await this.store.messagesBefore(id, oldest, LOCAL_PAGE));
     const contiguous =
       page.length > 0 &&
       page.every((m, i) => i === 0 || m.seq === page[i - 1]!.seq + 1) &&
@@ -658,6 +679,7 @@ export class SyncEngine {
       const loaded = s.messages[id] ?? [];
       // The newest messages beyond WINDOW are left out (they are in the store).
       const { merged, trimmed } = intoWindow(loaded, page, 'oldest');
+      if (trimmed) this.toSpill(id, 'below', loaded, merged);
       const hasNewer = trimmed || (s.hasNewer[id] ?? false);
       return {
         ...s,
@@ -679,14 +701,17 @@ export class SyncEngine {
     const window = this.state.get().messages[id] ?? [];
     if (!this.state.get().hasNewer[id] || window.length === 0) return 0;
     const newest = window[window.length - 1]!.seq;
+    const lastSeq = this.state.get().conversations.find((c) => c.id === id)?.last_seq ?? 0;
+    const kept = this.fromSpill(id, 'below', newest);
     // One more than a page: whether the store holds more after it.
-    let page = await this.store.messagesAfter(id, newest, LOCAL_PAGE + 1);
+    let page = kept ?? (await this.store.messagesAfter(id, newest, LOCAL_PAGE + 1));
     // Only the part that follows on without a gap.
     let n = 0;
     while (n < page.length && page[n]!.seq === newest + n + 1) n++;
-    const lastSeq = this.state.get().conversations.find((c) => c.id === id)?.last_seq ?? 0;
     page = page.slice(0, Math.min(n, LOCAL_PAGE));
-    let more = n > LOCAL_PAGE || lastSeq > newest + page.length;
+    // A page kept in memory does not say whether more follow it: the next
+    // read does (one that finds nothing ends `hasNewer`).
+    let more = n > LOCAL_PAGE || lastSeq > newest + page.length || kept !== undefined;
     if (page.length === 0) {
       if (lastSeq > newest) {
         try {
@@ -704,6 +729,7 @@ export class SyncEngine {
       // The window changed meanwhile (reopened, reloaded): this page no longer follows it.
       if (!s.hasNewer[id] || loaded[loaded.length - 1]?.seq !== newest) return s;
       const { merged, trimmed } = intoWindow(loaded, page, 'newest');
+      if (trimmed) this.toSpill(id, 'above', loaded, merged);
       const hasOlder = trimmed || (s.hasOlder[id] ?? true);
       return {
         ...s,
@@ -715,7 +741,69 @@ export class SyncEngine {
     return page.length;
   }
 
+  /**
+   * The page adjoining the window at `side` (just before seq `edge` above,
+   * just after it below) from the messages kept there, taken out of them;
+   * undefined when they do not adjoin it or hold less than a page (and do
+   * not reach the first message).
+   */
+  private fromSpill(id: Id, side: 'above' | 'below', edge: number): Message[] | undefined {
+    const kept = this.spill.get(id);
+    const run = kept?.[side];
+    if (!kept || !run || run.length === 0) return undefined;
+    if (side === 'above') {
+      if (run[run.length - 1]!.seq !== edge - 1 || (run.length < LOCAL_PAGE && run[0]!.seq !== 1)) {
+        kept.above = [];
+        return undefined;
+      }
+      const page = run.slice(Math.max(0, run.length - LOCAL_PAGE));
+      kept.above = run.slice(0, run.length - page.length);
+      return page;
+    }
+    if (run[0]!.seq !== edge + 1 || run.length < LOCAL_PAGE) {
+      kept.below = [];
+      return undefined;
+    }
+    kept.below = run.slice(LOCAL_PAGE);
+    return run.slice(0, LOCAL_PAGE);
+  }
+
+  /** Keeps what `loaded` held beyond `merged` (what the window just dropped at `side`), next to what was kept there. */
+  private toSpill(id: Id, side: 'above' | 'below', loaded: Message[], merged: Message[]): void {
+    if (merged.length === 0) return;
+    const kept = this.spill.get(id) ?? { above: [], below: [] };
+    this.spill.set(id, kept);
+    if (side === 'below') {
+      const end = merged[merged.length - 1]!.seq;
+      let i = loaded.length;
+      while (i > 0 && loaded[i - 1]!.seq > end) i--;
+      const dropped = loaded.slice(i);
+      const rest = kept.below.length > 0 && dropped.length > 0 && kept.below[0]!.seq === dropped[dropped.length - 1]!.seq + 1 ? kept.below : [];
+      kept.below = joinWithin(dropped, rest, SPILL, 'oldest');
+    } else {
+      const start = merged[0]!.seq;
+      let i = 0;
+      while (i < loaded.length && loaded[i]!.seq < start) i++;
+      const dropped = loaded.slice(0, i);
+      const rest = kept.above.length > 0 && dropped.length > 0 && kept.above[kept.above.length - 1]!.seq === dropped[0]!.seq - 1 ? kept.above : [];
+      kept.above = joinWithin(rest, dropped, SPILL, 'newest');
+    }
+  }
+
+  /** Changed messages of a conversation replace those kept beside its window. */
+  private spillChanged(id: Id, list: Message[]): void {
+    const kept = this.spill.get(id);
+    if (!kept) return;
+    for (const m of list) {
+      for (const run of [kept.above, kept.below]) {
+        const i = run.length > 0 ? m.seq - run[0]!.seq : -1;
+        if (i >= 0 && i < run.length && run[i]!.id === m.id) run[i] = m;
+      }
+    }
+  }
+
   private setWindow(id: Id, messages: Message[], hasOlder: boolean): void {
+    this.spill.delete(id);
     this.state.update((s) => ({
       ...s,
       messages: { ...s.messages, [id]: messages },
