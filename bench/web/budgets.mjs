@@ -400,6 +400,10 @@ try {
   // After the trace: a screenshot is a frame copied out of the compositor,
   // which the trace would count as one of the scroll's (56.9 ms once).
   await page.screenshot({ path: outFile.replace(/\.json$/, '-top.png') });
+  // What the page keeps alive at the top, after a full collection: the
+  // scroll must not hold on to what it has passed.
+  await cdp.send('HeapProfiler.collectGarbage');
+  results.big_heap_after_scroll_mb = Math.round((await cdp.send('Runtime.getHeapUsage')).usedSize / 1e5) / 10;
   results.big_page_long = await page.evaluate(() => globalThis.__budgetLong);
   results.big_page_long = pageLongSummary(results.big_page_long, results.big_trace.segment_times);
   log(`  open ${results.big_open_ms} ms, ${wheels} wheel steps, longest frame ${results.big_trace.longest_frame_ms} ms, longest task ${results.big_trace.longest_task_ms} ms`);
@@ -578,6 +582,7 @@ function combineTraces(segments) {
         ms: Math.round(parts.reduce((n, g) => n + g.ms, 0)),
         longest_ms: Math.round(parts.reduce((m, g) => Math.max(m, g.longest_ms), 0) * 10) / 10,
         freed_mb: Math.round(parts.reduce((n, g) => n + g.freed_bytes, 0) / 1e5) / 10,
+        most_live_mb: Math.round(parts.reduce((m, g) => Math.max(m, g.most_live_bytes), 0) / 1e5) / 10,
       }];
     })),
   };
@@ -615,11 +620,13 @@ function analyseTrace(events) {
   const gc = {};
   for (const e of events) {
     if ((e.name !== 'MinorGC' && e.name !== 'MajorGC') || e.ph !== 'X' || !mainThreads.has(`${e.pid}:${e.tid}`)) continue;
-    const g = (gc[e.name] ??= { count: 0, ms: 0, longest_ms: 0, freed_bytes: 0 });
+    const g = (gc[e.name] ??= { count: 0, ms: 0, longest_ms: 0, freed_bytes: 0, most_live_bytes: 0 });
     g.count += 1;
     g.ms += e.dur / 1000;
     g.longest_ms = Math.max(g.longest_ms, e.dur / 1000);
     g.freed_bytes += Math.max(0, (e.args?.usedHeapSizeBefore ?? 0) - (e.args?.usedHeapSizeAfter ?? 0));
+    // What the heap held after a collection: what the page keeps alive.
+    g.most_live_bytes = Math.max(g.most_live_bytes, e.args?.usedHeapSizeAfter ?? 0);
   }
   const frames = pairAsync(events.filter((e) => e.name === 'PipelineReporter'), events);
   const presented = frames.filter((f) => f.state === 'STATE_PRESENTED_ALL' || f.state === 'STATE_PRESENTED_PARTIAL');
@@ -808,7 +815,7 @@ function summary(r) {
     const gc = r.big_trace.gc;
     if (gc) {
       lines.push(`  garbage collection on the main thread: ${gc.MinorGC.count} minor (${gc.MinorGC.ms} ms, longest ${gc.MinorGC.longest_ms} ms, ${gc.MinorGC.freed_mb} MB freed), ` +
-        `${gc.MajorGC.count} major (${gc.MajorGC.ms} ms, longest ${gc.MajorGC.longest_ms} ms, ${gc.MajorGC.freed_mb} MB freed); ` +
+        `${gc.MajorGC.count} major (${gc.MajorGC.ms} ms, longest ${gc.MajorGC.longest_ms} ms, ${gc.MajorGC.freed_mb} MB freed, at most ${gc.MajorGC.most_live_mb} MB live after one); ` +
         `${((gc.MinorGC.freed_mb + gc.MajorGC.freed_mb) / Math.max(1, r.big_scroll.wheels)).toFixed(2)} MB per wheel step`);
     }
     if (r.big_page_long) {

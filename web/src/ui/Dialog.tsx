@@ -138,7 +138,7 @@ export function Dialog({ id }: { id: Id }) {
   // a scroll position reported) re-created every row shown.
   const renderRow = useCallback((r: Row) =>
     r.kind === 'day' ? (
-      <div class="day" role="separator"><span>{r.label}</span></div>
+      <DaySeparator label={r.label} />
     ) : r.kind === 'msg' ? (
       <MessageView m={withPendingOps(r.m, ops.get(r.m.id), me.id)} first={r.first} conv={conv!} me={me} users={users}
         replied={r.m.reply_to ? replied.get(r.m.reply_to) : undefined} memberNames={memberNames}
@@ -332,7 +332,7 @@ const MessageView = memo(function MessageView({ m, first, conv, me: meUser, user
   }
 
   return (
-    <article id={`msg-${m.id}`} tabIndex={-1} class={`msg ${own ? 'own' : 'other'}${first ? ' first' : ''}${mentioned ? ' mentioned' : ''}`}
+    <article id={`msg-${m.id}`} tabIndex={-1} class={`msg ${own ? 'own' : 'other'}${first ? ' first' : ''}${group && !own ? ' grouped' : ''}${mentioned ? ' mentioned' : ''}`}
       aria-label={`${name}: ${described}`}
       onMouseEnter={() => setActive((a) => a | HOVER)}
       onMouseLeave={() => setActive((a) => a & ~HOVER)}
@@ -350,7 +350,9 @@ const MessageView = memo(function MessageView({ m, first, conv, me: meUser, user
         const row = e.currentTarget;
         if (to ? !row.contains(to) : !row.contains(document.activeElement)) setActive((a) => a & ~FOCUS);
       }}>
-      {group && !own && <span class="msg-avatar">{first ? <Avatar user={sender} size={32} /> : null}</span>}
+      {/* Only a run's first message has the avatar; the others keep its
+          room with a padding (no empty element in every row). */}
+      {group && !own && first && <span class="msg-avatar"><Avatar user={sender} size={32} /></span>}
       <div class={`bubble${m.deleted ? ' deleted' : ''}${m.sticker ? ' sticker' : ''}`}>
         {group && !own && first && <div class={`sender hue-text-${(m.sender_id * 47) % 8}`}>{name}</div>}
         {m.reply_to && !m.deleted && (
@@ -417,6 +419,11 @@ const MessageView = memo(function MessageView({ m, first, conv, me: meUser, user
     </article>
   );
 });
+
+/** A component, as every row's content is (see VirtualList's RowBox). */
+function DaySeparator({ label }: { label: string }) {
+  return <div class="day" role="separator"><span>{label}</span></div>;
+}
 
 function Mark({ mark }: { mark: string }) {
   const label = mark === 'read' ? 'Read' : mark === 'delivered' ? 'Delivered' : mark === 'pending' ? 'Sending' : 'Sent';

@@ -117,7 +117,7 @@ export function VirtualList<T>({ items, itemKey, render, estimate = 64, overscan
   const observer = useRef<ResizeObserver | null>(null);
   /** The rows of this render to be measured once committed. */
   const toWatch = useRef<RenderedRow<T>[]>([]);
-  const rendered = useRef<{ render: Props<T>['render']; nodes: Map<string, RenderedRow<T>>; pass: number }>({ render, nodes: new Map(), pass: 0 });
+  const rendered = useRef<{ render: Props<T>['render']; items: T[]; nodes: Map<string, RenderedRow<T>>; pass: number }>({ render, items, nodes: new Map(), pass: 0 });
   /** The keys, offsets and pad of the last render (read by the next one, the observers and the scroll handler). */
   const latest = useRef<{ keys: string[]; offsets: Float64Array; pad: number }>({ keys: [], offsets: new Float64Array(1), pad: 0 });
   const latestSizes = useRef<{ items: T[]; sizes: Float64Array }>({ items: [], sizes: new Float64Array(0) });
@@ -452,7 +452,15 @@ export function VirtualList<T>({ items, itemKey, render, estimate = 64, overscan
   // One map of the rows rendered, kept from render to render (a new one at
   // every render was a map of ~80 entries made a few times per wheel
   // step): each render marks the rows it shows, and the others leave it.
-  if (rendered.current.render !== render) rendered.current = { render, nodes: new Map(), pass: 0 };
+  //
+  // Kept only while the items are the same, and made afresh when they
+  // change (a page loaded or dropped, every few wheel steps): a vnode used
+  // again keeps pointing (as its parent) at the tree it was first rendered
+  // in, which holds the vnodes used again then, pointing at older trees in
+  // turn, and so on back to the first render of the scroll, with every
+  // row element ever shown (5,000 of them, 28 MB, after a 5,000-message
+  // scroll). Starting afresh at each page cuts that chain.
+  if (rendered.current.render !== render || rendered.current.items !== items) rendered.current = { render, items, nodes: new Map(), pass: 0 };
   const nodes = rendered.current.nodes;
   const pass = ++rendered.current.pass;
   const rows: ComponentChildren[] = [];
@@ -478,14 +486,15 @@ export function VirtualList<T>({ items, itemKey, render, estimate = 64, overscan
       cached.generation = generation;
       cached.remeasure = remeasure;
       cached.observer = obs;
-      // A plain element, not a component: moving a row (once, when the
-      // rows above it are measured) makes one vnode and its style, no
-      // component instance, hooks or effect closures.
-      cached.row = (
-        <div key={key} ref={cached.ref} data-key={key} data-top={top} class="vrow" style={{ transform: `translateY(${top}px)` }}>
-          {cached.node}
-        </div>
-      );
+      // A component without hooks: moving a row (once, when the rows above
+      // it are measured) makes its element's vnode and style, and no
+      // effect closures. A component, not the element itself: Preact
+      // skips a vnode used again, and only for a component does it point
+      // the children at the new vnode; the children of an element used
+      // again keep pointing at the vnode they were diffed under, and with
+      // it at that render's whole tree, which pointed at an older one the
+      // same way: a chain that kept every render of a long scroll alive.
+      cached.row = <RowBox key={key} rowKey={key} top={top} setRef={cached.ref}>{cached.node}</RowBox>;
     }
     rows.push(cached.row);
   }
@@ -569,4 +578,13 @@ function rowEntry<T>(item: T, node: ComponentChildren, observer: ResizeObserver 
     },
   };
   return entry;
+}
+
+/** A positioned row (no hooks: measuring is the list's, through `setRef`). */
+function RowBox({ rowKey, top, setRef, children }: { rowKey: string; top: number; setRef: (el: HTMLDivElement | null) => void; children: ComponentChildren }) {
+  return (
+    <div ref={setRef} data-key={rowKey} data-top={top} class="vrow" style={{ transform: `translateY(${top}px)` }}>
+      {children}
+    </div>
+  );
 }
