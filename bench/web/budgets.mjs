@@ -55,6 +55,14 @@ const RELOADS = Number(process.env.BENCH_RELOADS ?? 11);
  * also signs the profile in): render, scroll, lighthouse (all by default);
  * e.g. BENCH_PARTS=scroll for quick tries at the long scroll.
  */
+/**
+ * BENCH_ALLOC_PROFILE=1: V8's sampling heap profiler runs during the long
+ * scroll, counting objects that garbage collection freed as well, and the
+ * results say which functions allocated what per wheel step
+ * (`big_alloc`). It slows the page: timings of such a run are not
+ * comparable with others.
+ */
+const ALLOC_PROFILE = process.env.BENCH_ALLOC_PROFILE === '1';
 const PARTS = new Set((process.env.BENCH_PARTS ?? 'render,scroll,lighthouse').split(',').map((p) => p.trim()));
 const TIMEOUT_MS = 120_000;
 
@@ -335,6 +343,10 @@ try {
   const box = await page.getByRole('main').boundingBox();
   await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
   const first = log50k.getByRole('article').filter({ hasText: 'Archive message 1: ' });
+  if (ALLOC_PROFILE) {
+    await cdp.send('HeapProfiler.enable');
+    await cdp.send('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+  }
   results.machine.loadavg_scroll_start = loadavg();
   const scrollStart = Date.now();
   let wheels = 0;
@@ -346,7 +358,14 @@ try {
   // At the top: the log scrolled to 0 with the oldest message in it (being
   // in the DOM alone is not enough: the list renders rows ahead of the
   // viewport, and measuring them may still move the view).
-  const atTop = async () => (await first.count()) > 0 && (await log50k.evaluate((el) => el.scrollTop === 0));
+  //
+  // Checked cheaply at every step: a locator's text and role matching runs
+  // in the page, over every row, and its garbage (about 0.3 MB a step,
+  // measured with BENCH_ALLOC_PROFILE) was collected by the page's GC as if
+  // the app had made it. The scroll position is read through a handle held
+  // from the start; the rows are matched only once it is 0.
+  const logElement = await log50k.elementHandle();
+  const atTop = async () => (await logElement.evaluate((el) => el.scrollTop === 0)) && (await first.count()) > 0;
   while (!(await atTop()) && Date.now() - scrollStart < SCROLL_CAP_MS) {
     await page.mouse.wheel(0, -2000);
     await frame();
@@ -367,6 +386,7 @@ try {
     }
   }
   results.machine.loadavg_scroll_end = loadavg();
+  if (ALLOC_PROFILE) results.big_alloc = allocationSummary((await cdp.send('HeapProfiler.stopSampling')).profile, wheels);
   results.big_scroll = {
     wheels,
     ms: Date.now() - scrollStart,
@@ -380,6 +400,10 @@ try {
   // After the trace: a screenshot is a frame copied out of the compositor,
   // which the trace would count as one of the scroll's (56.9 ms once).
   await page.screenshot({ path: outFile.replace(/\.json$/, '-top.png') });
+  // What the page keeps alive at the top, after a full collection: the
+  // scroll must not hold on to what it has passed.
+  await cdp.send('HeapProfiler.collectGarbage');
+  results.big_heap_after_scroll_mb = Math.round((await cdp.send('Runtime.getHeapUsage')).usedSize / 1e5) / 10;
   results.big_page_long = await page.evaluate(() => globalThis.__budgetLong);
   results.big_page_long = pageLongSummary(results.big_page_long, results.big_trace.segment_times);
   log(`  open ${results.big_open_ms} ms, ${wheels} wheel steps, longest frame ${results.big_trace.longest_frame_ms} ms, longest task ${results.big_trace.longest_task_ms} ms`);
@@ -422,6 +446,30 @@ function quiet(page) {
     };
     requestIdleCallback(check, { timeout: 1000 });
   }));
+}
+
+/**
+ * What a sampling heap profile says was allocated, per wheel step: in all,
+ * and by function (self size: what the function itself allocated, the
+ * engine's and the DOM's allocations made on its behalf under names in
+ * parentheses), the top 30.
+ */
+function allocationSummary(profile, wheels) {
+  const by = new Map();
+  let total = 0;
+  const walk = (node) => {
+    const f = node.callFrame;
+    const name = `${f.functionName || '(anonymous)'} ${f.url ? `${f.url.replace(/^.*\//, '')}:${f.lineNumber + 1}:${f.columnNumber + 1}` : ''}`.trim();
+    by.set(name, (by.get(name) ?? 0) + node.selfSize);
+    total += node.selfSize;
+    for (const c of node.children ?? []) walk(c);
+  };
+  walk(profile.head);
+  const perStep = (bytes) => Math.round(bytes / Math.max(1, wheels));
+  return {
+    bytes_per_wheel_step: perStep(total),
+    top: [...by.entries()].sort((a, b) => b[1] - a[1]).slice(0, 30).map(([fn, bytes]) => ({ fn, bytes_per_wheel_step: perStep(bytes) })),
+  };
 }
 
 /**
@@ -534,6 +582,7 @@ function combineTraces(segments) {
         ms: Math.round(parts.reduce((n, g) => n + g.ms, 0)),
         longest_ms: Math.round(parts.reduce((m, g) => Math.max(m, g.longest_ms), 0) * 10) / 10,
         freed_mb: Math.round(parts.reduce((n, g) => n + g.freed_bytes, 0) / 1e5) / 10,
+        most_live_mb: Math.round(parts.reduce((m, g) => Math.max(m, g.most_live_bytes), 0) / 1e5) / 10,
       }];
     })),
   };
@@ -571,11 +620,13 @@ function analyseTrace(events) {
   const gc = {};
   for (const e of events) {
     if ((e.name !== 'MinorGC' && e.name !== 'MajorGC') || e.ph !== 'X' || !mainThreads.has(`${e.pid}:${e.tid}`)) continue;
-    const g = (gc[e.name] ??= { count: 0, ms: 0, longest_ms: 0, freed_bytes: 0 });
+    const g = (gc[e.name] ??= { count: 0, ms: 0, longest_ms: 0, freed_bytes: 0, most_live_bytes: 0 });
     g.count += 1;
     g.ms += e.dur / 1000;
     g.longest_ms = Math.max(g.longest_ms, e.dur / 1000);
     g.freed_bytes += Math.max(0, (e.args?.usedHeapSizeBefore ?? 0) - (e.args?.usedHeapSizeAfter ?? 0));
+    // What the heap held after a collection: what the page keeps alive.
+    g.most_live_bytes = Math.max(g.most_live_bytes, e.args?.usedHeapSizeAfter ?? 0);
   }
   const frames = pairAsync(events.filter((e) => e.name === 'PipelineReporter'), events);
   const presented = frames.filter((f) => f.state === 'STATE_PRESENTED_ALL' || f.state === 'STATE_PRESENTED_PARTIAL');
@@ -764,7 +815,7 @@ function summary(r) {
     const gc = r.big_trace.gc;
     if (gc) {
       lines.push(`  garbage collection on the main thread: ${gc.MinorGC.count} minor (${gc.MinorGC.ms} ms, longest ${gc.MinorGC.longest_ms} ms, ${gc.MinorGC.freed_mb} MB freed), ` +
-        `${gc.MajorGC.count} major (${gc.MajorGC.ms} ms, longest ${gc.MajorGC.longest_ms} ms, ${gc.MajorGC.freed_mb} MB freed); ` +
+        `${gc.MajorGC.count} major (${gc.MajorGC.ms} ms, longest ${gc.MajorGC.longest_ms} ms, ${gc.MajorGC.freed_mb} MB freed, at most ${gc.MajorGC.most_live_mb} MB live after one); ` +
         `${((gc.MinorGC.freed_mb + gc.MajorGC.freed_mb) / Math.max(1, r.big_scroll.wheels)).toFixed(2)} MB per wheel step`);
     }
     if (r.big_page_long) {

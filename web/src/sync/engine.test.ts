@@ -496,6 +496,56 @@ describe('bounded history window', () => {
   }, 30_000);
 });
 
+describe('messages kept beside the window', () => {
+  it('scrolling back over pages the window dropped takes them from memory, the same objects, with changes made meanwhile', async () => {
+    const { WINDOW } = await import('./engine');
+    const total = WINDOW + 500;
+    await store.applyEvents([{ position: 40, event: CONVERSATION_CREATED as never }], ME.id);
+    await store.putMessages(Array.from({ length: total }, (_, i) => message(i + 1, i + 1)));
+    const e = makeEngine(routes());
+    await e.openConversation(7);
+    const shown = new Map<number, unknown>();
+    const remember = () => { for (const m of e.state.get().messages[7]!) shown.set(m.seq, m); };
+    remember();
+    // Up two pages past a full window: the newest 200 leave it.
+    for (let i = 0; i < WINDOW / 100 + 1; i++) {
+      await e.loadOlder(7);
+      remember();
+    }
+    expect(e.state.get().hasNewer[7]).toBe(true);
+    const end = e.state.get().messages[7]!.at(-1)!.seq;
+    // Meanwhile one of the dropped messages is edited (another device).
+    const edited = { ...message(end + 5, end + 5), text: 'edited', edited_at: 5000 };
+    await e.start();
+    const ws = await server.next(0);
+    ws.open();
+    await ws.waitSent(1);
+    ws.receive(WELCOME);
+    ws.receive({ type: 'event', position: 41, event: { type: 'message.edited', conversation_id: 7, message: edited } });
+    ws.receive({ type: 'synced', position: 41 });
+    await e.idle();
+    // Back down: the store is not read for them.
+    const reads = { after: 0 };
+    const messagesAfter = store.messagesAfter.bind(store);
+    store.messagesAfter = (...args) => { reads.after++; return messagesAfter(...args); };
+    expect(await e.loadNewer(7)).toBe(100);
+    expect(reads.after).toBe(0);
+    const window = e.state.get().messages[7]!;
+    expect(window.map((m) => m.seq)).toEqual(Array.from({ length: WINDOW }, (_, i) => end - WINDOW + 101 + i));
+    for (const m of window) {
+      if (m.seq === end + 5) expect(m.text).toBe('edited');
+      else expect(m).toBe(shown.get(m.seq));
+    }
+    // The window's oldest page went above it in turn, and comes back the same way.
+    const reads2 = { before: 0 };
+    const messagesBefore = store.messagesBefore.bind(store);
+    store.messagesBefore = (...args) => { reads2.before++; return messagesBefore(...args); };
+    expect(await e.loadOlder(7)).toBe(100);
+    expect(reads2.before).toBe(0);
+    for (const m of e.state.get().messages[7]!) if (m.seq !== end + 5) expect(m).toBe(shown.get(m.seq));
+  }, 30_000);
+});
+
 describe('bounded history window, live', () => {
   it('a message arriving while the newest are out of the window is stored, and shown once scrolled back down', async () => {
     const { WINDOW } = await import('./engine');
@@ -567,6 +617,41 @@ describe('opening a conversation during a catch-up', () => {
     expect(shown.length).toBeLessThanOrEqual(100);
     expect(f.calls).toContain('GET /api/v1/conversations/7/messages?limit=100');
     expect(e.state.get().hasOlder[7]).toBe(true);
+  }, 30_000);
+
+  it('fetches the member list, which a conversation known from a reload lacks, before the catch-up has ended', async () => {
+    // A REST reload stores the conversation list, whose summaries carry no members.
+    const { members: _, ...summaryOnly } = (await store.conversation(7))!;
+    await store.putConversation(summaryOnly);
+    const detail = { ...CONVERSATION_CREATED.conversation, last_seq: SERVER_TOTAL, role: 'member', read_seq: 0 };
+    const f = catchUpRoutes();
+    const withDetail = fakeFetch({ 'GET /api/v1/conversations/7': { conversation: detail } });
+    const both = Object.assign(
+      (input: RequestInfo | URL, init?: RequestInit) =>
+        new URL(String(input), 'http://parley.test').pathname === '/api/v1/conversations/7' ? withDetail(input, init) : f(input, init),
+      { calls: f.calls },
+    ) as typeof fetch;
+    const e = makeEngine(both);
+    await e.start();
+    const ws = await server.next(0);
+    ws.open();
+    await ws.waitSent(1);
+    ws.receive(WELCOME);
+    ws.receive(catchUp(301, 310)[0]);
+    await e.idle();
+    expect(e.state.get().connection).toBe('connecting');
+    expect(e.state.get().conversations.find((c) => c.id === 7)?.members).toBeUndefined();
+    await e.openConversation(7);
+    expect(withDetail.calls).toEqual(['GET /api/v1/conversations/7']);
+    const conv = e.state.get().conversations.find((c) => c.id === 7)!;
+    expect(conv.members?.map((m) => m.user.id)).toEqual([ME.id, BOB.id]);
+    expect(e.state.get().users[BOB.id]?.username).toBe('bob');
+    // Stored too, and what the catch-up applied meanwhile is kept.
+    const stored = (await store.conversation(7))!;
+    expect(stored.members?.length).toBe(2);
+    expect(stored.last_seq).toBe(SERVER_TOTAL);
+    expect(stored.last_message?.seq).toBe(301);
+    expect(e.state.get().connection).toBe('connecting');
   }, 30_000);
 
   it('the catch-up\'s older messages go to the store, not into the window', async () => {

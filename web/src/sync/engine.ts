@@ -82,6 +82,13 @@ const LOCAL_PAGE = 100;
  * array of 50,000 to copy or collect as pages come and go).
  */
 export const WINDOW = 1000;
+/**
+ * Messages that left a window, kept decoded at each end of it (at most this
+ * many per end): scrolling back over them takes them from memory instead
+ * of reading and decoding them again from IndexedDB, and they are the very
+ * objects shown before, so the list knows their rows and heights.
+ */
+export const SPILL = 300;
 /** Outbox pacing: 15 sends every 500 ms (30/s) leaves room for receipts and typing. */
 const OUTBOX_CHUNK = 15;
 const OUTBOX_CHUNK_MS = 500;
@@ -107,6 +114,12 @@ export class SyncEngine {
   private flushTimer: ReturnType<typeof setTimeout> | null = null;
   private idleTimeoutMs = 30_000;
   private stopped = false;
+  /**
+   * Per opened conversation, the messages just above and just below its
+   * window (each a contiguous run of seqs adjoining it), kept as they left
+   * it: see SPILL. Changes to them apply here as to the window.
+   */
+  private spill = new Map<Id, { above: Message[]; below: Message[] }>();
 
   constructor(private readonly opts: EngineOptions) {
     this.store = opts.store;
@@ -416,6 +429,7 @@ export class SyncEngine {
       const messages = { ...s.messages };
       const hasOlder = { ...s.hasOlder };
       for (const [cid, list] of changes.messages) {
+        this.spillChanged(cid, list);
         const loaded = messages[cid];
         if (!loaded) continue;
         // The window is a contiguous run of seqs. Messages older than its
@@ -438,43 +452,51 @@ export class SyncEngine {
           // follows the newest, and the oldest leave it, as scrolling down does.
           merged = merged.slice(merged.length - WINDOW);
           hasOlder[cid] = true;
+          this.spill.delete(cid);
         }
         messages[cid] = merged;
       }
-      for (const id of changes.removedConversations) delete messages[id];
+      for (const id of changes.removedConversations) {
+        delete messages[id];
+        this.spill.delete(id);
+      }
       return withUsers({ ...s, ...patch, conversations: sortConversations([...convs.values()]), messages, hasOlder });
     });
     // Added to a conversation this device does not know: load it.
     for (const id of toLoad) void this.fetchConversation(id).catch(() => undefined);
   }
 
-  /** Loads one conversation over REST (after member.added, or when opened). */
+  /**
+   * Loads one conversation over REST (after member.added, or when opened
+   * without its member list), merged into the stored record in one
+   * transaction (a catch-up may be applying events to it meanwhile).
+   */
   async fetchConversation(id: Id): Promise<void> {
     const { conversation } = await this.rest.conversation(id);
-    const prev = await this.store.conversation(id);
-    const last = prev?.last_message ?? null;
-    const record: ConversationRecord = {
-      id: conversation.id,
-      kind: conversation.kind,
-      name: conversation.name,
-      topic: conversation.topic,
-      created_by: conversation.created_by,
-      created_at: conversation.created_at,
-      last_seq: Math.max(conversation.last_seq, prev?.last_seq ?? 0),
-      avatar_media_id: conversation.avatar_media_id ?? null,
-      role: conversation.role,
-      member_count: conversation.members.length,
-      read_seq: Math.max(conversation.read_seq, prev?.read_seq ?? 0),
-      unread_count: prev?.unread_count ?? 0,
-      last_message: last,
-      members: conversation.members,
-      mention_seq: prev?.mention_seq ?? 0,
-      last_activity: prev?.last_activity ?? conversation.created_at,
-    };
-    const peer = conversation.kind === 'direct' ? conversation.members.find((m) => m.user.id !== this.opts.me.id) : undefined;
-    if (peer) record.peer = peer.user;
-    else if (prev?.peer) record.peer = prev.peer;
-    await this.store.putConversation(record);
+    await this.store.updateConversation(id, (prev) => {
+      const record: ConversationRecord = {
+        id: conversation.id,
+        kind: conversation.kind,
+        name: conversation.name,
+        topic: conversation.topic,
+        created_by: conversation.created_by,
+        created_at: conversation.created_at,
+        last_seq: Math.max(conversation.last_seq, prev?.last_seq ?? 0),
+        avatar_media_id: conversation.avatar_media_id ?? null,
+        role: conversation.role,
+        member_count: conversation.members.length,
+        read_seq: Math.max(conversation.read_seq, prev?.read_seq ?? 0),
+        unread_count: prev?.unread_count ?? 0,
+        last_message: prev?.last_message ?? null,
+        members: conversation.members,
+        mention_seq: prev?.mention_seq ?? 0,
+        last_activity: prev?.last_activity ?? conversation.created_at,
+      };
+      const peer = conversation.kind === 'direct' ? conversation.members.find((m) => m.user.id !== this.opts.me.id) : undefined;
+      if (peer) record.peer = peer.user;
+      else if (prev?.peer) record.peer = prev.peer;
+      return record;
+    });
     const changes = emptyChanges();
     changes.conversations.add(id);
     await this.reflect(changes);
@@ -518,6 +540,7 @@ export class SyncEngine {
     if (settings) lists.settings = settings.settings;
     await this.store.replaceLists(lists, position);
     // Reload the windows of opened conversations from the store.
+    this.spill.clear();
     const opened = Object.keys(this.state.get().messages).map(Number);
     const windows: Record<Id, Message[]> = {};
     for (const id of opened) {
@@ -570,6 +593,10 @@ export class SyncEngine {
     // Known to be offline: what the store holds is all there is.
     if (state === 'offline') return local;
     if (!current) {
+      // The member list (senders' names in a group, mentions, read marks)
+      // is not in the conversation list a REST reload stores: asked for
+      // alongside the newest page, as when online, not after the catch-up.
+      const members = this.withoutMembers(id) ? this.fetchConversation(id).catch(() => undefined) : Promise.resolve();
       const page = await this.rest.messages(id, { limit: PAGE }).catch(() => null);
       if (page) {
         remoteShown = true;
@@ -577,12 +604,12 @@ export class SyncEngine {
         // Stored behind the catch-up's transactions; the window has it already.
         void this.store.putMessages(page.messages).catch((e) => console.warn('parley: storing the newest page failed', e));
       }
-      return local;
+      await Promise.all([local, members]);
+      return;
     }
     await local;
-    const conv = this.state.get().conversations.find((c) => c.id === id);
     try {
-      if (!conv?.members) await this.fetchConversation(id);
+      if (this.withoutMembers(id)) await this.fetchConversation(id);
       const window = this.state.get().messages[id] ?? [];
       const newest = window.length ? window[window.length - 1]!.seq : 0;
       const lastSeq = this.state.get().conversations.find((c) => c.id === id)?.last_seq ?? 0;
@@ -595,12 +622,18 @@ export class SyncEngine {
     }
   }
 
+  /** Whether the conversation's member list is not known yet (unknown conversations included). */
+  private withoutMembers(id: Id): boolean {
+    return !this.state.get().conversations.find((c) => c.id === id)?.members;
+  }
+
   /**
    * Puts the server's newest page in the window: older stored messages
    * separated from it by a gap (missed while away) leave the window;
    * scrolling up reloads them and the gap from the server, in order.
    */
   private showNewest(id: Id, page: Message[], more: boolean): void {
+    this.spill.delete(id);
     this.state.update((s) => {
       const loaded = s.hasNewer[id] ? [] : (s.messages[id] ?? []);
       let merged = contiguousTail(mergeSorted(loaded, page));
@@ -626,7 +659,8 @@ export class SyncEngine {
       this.state.update((s) => ({ ...s, hasOlder: { ...s.hasOlder, [id]: false } }));
       return 0;
     }
-    let page = await this.store.messagesBefore(id, oldest, LOCAL_PAGE);
+    const kept = this.fromSpill(id, 'above', oldest);
+    let page = kept ?? (await this.store.messagesBefore(id, oldest, LOCAL_PAGE));
     const contiguous =
       page.length > 0 &&
       page.every((m, i) => i === 0 || m.seq === page[i - 1]!.seq + 1) &&
@@ -645,6 +679,7 @@ export class SyncEngine {
       const loaded = s.messages[id] ?? [];
       // The newest messages beyond WINDOW are left out (they are in the store).
       const { merged, trimmed } = intoWindow(loaded, page, 'oldest');
+      if (trimmed) this.toSpill(id, 'below', loaded, merged);
       const hasNewer = trimmed || (s.hasNewer[id] ?? false);
       return {
         ...s,
@@ -666,14 +701,17 @@ export class SyncEngine {
     const window = this.state.get().messages[id] ?? [];
     if (!this.state.get().hasNewer[id] || window.length === 0) return 0;
     const newest = window[window.length - 1]!.seq;
+    const lastSeq = this.state.get().conversations.find((c) => c.id === id)?.last_seq ?? 0;
+    const kept = this.fromSpill(id, 'below', newest);
     // One more than a page: whether the store holds more after it.
-    let page = await this.store.messagesAfter(id, newest, LOCAL_PAGE + 1);
+    let page = kept ?? (await this.store.messagesAfter(id, newest, LOCAL_PAGE + 1));
     // Only the part that follows on without a gap.
     let n = 0;
     while (n < page.length && page[n]!.seq === newest + n + 1) n++;
-    const lastSeq = this.state.get().conversations.find((c) => c.id === id)?.last_seq ?? 0;
     page = page.slice(0, Math.min(n, LOCAL_PAGE));
-    let more = n > LOCAL_PAGE || lastSeq > newest + page.length;
+    // A page kept in memory does not say whether more follow it: the next
+    // read does (one that finds nothing ends `hasNewer`).
+    let more = n > LOCAL_PAGE || lastSeq > newest + page.length || kept !== undefined;
     if (page.length === 0) {
       if (lastSeq > newest) {
         try {
@@ -691,6 +729,7 @@ export class SyncEngine {
       // The window changed meanwhile (reopened, reloaded): this page no longer follows it.
       if (!s.hasNewer[id] || loaded[loaded.length - 1]?.seq !== newest) return s;
       const { merged, trimmed } = intoWindow(loaded, page, 'newest');
+      if (trimmed) this.toSpill(id, 'above', loaded, merged);
       const hasOlder = trimmed || (s.hasOlder[id] ?? true);
       return {
         ...s,
@@ -702,7 +741,69 @@ export class SyncEngine {
     return page.length;
   }
 
+  /**
+   * The page adjoining the window at `side` (just before seq `edge` above,
+   * just after it below) from the messages kept there, taken out of them;
+   * undefined when they do not adjoin it or hold less than a page (and do
+   * not reach the first message).
+   */
+  private fromSpill(id: Id, side: 'above' | 'below', edge: number): Message[] | undefined {
+    const kept = this.spill.get(id);
+    const run = kept?.[side];
+    if (!kept || !run || run.length === 0) return undefined;
+    if (side === 'above') {
+      if (run[run.length - 1]!.seq !== edge - 1 || (run.length < LOCAL_PAGE && run[0]!.seq !== 1)) {
+        kept.above = [];
+        return undefined;
+      }
+      const page = run.slice(Math.max(0, run.length - LOCAL_PAGE));
+      kept.above = run.slice(0, run.length - page.length);
+      return page;
+    }
+    if (run[0]!.seq !== edge + 1 || run.length < LOCAL_PAGE) {
+      kept.below = [];
+      return undefined;
+    }
+    kept.below = run.slice(LOCAL_PAGE);
+    return run.slice(0, LOCAL_PAGE);
+  }
+
+  /** Keeps what `loaded` held beyond `merged` (what the window just dropped at `side`), next to what was kept there. */
+  private toSpill(id: Id, side: 'above' | 'below', loaded: Message[], merged: Message[]): void {
+    if (merged.length === 0) return;
+    const kept = this.spill.get(id) ?? { above: [], below: [] };
+    this.spill.set(id, kept);
+    if (side === 'below') {
+      const end = merged[merged.length - 1]!.seq;
+      let i = loaded.length;
+      while (i > 0 && loaded[i - 1]!.seq > end) i--;
+      const dropped = loaded.slice(i);
+      const rest = kept.below.length > 0 && dropped.length > 0 && kept.below[0]!.seq === dropped[dropped.length - 1]!.seq + 1 ? kept.below : [];
+      kept.below = joinWithin(dropped, rest, SPILL, 'oldest');
+    } else {
+      const start = merged[0]!.seq;
+      let i = 0;
+      while (i < loaded.length && loaded[i]!.seq < start) i++;
+      const dropped = loaded.slice(0, i);
+      const rest = kept.above.length > 0 && dropped.length > 0 && kept.above[kept.above.length - 1]!.seq === dropped[0]!.seq - 1 ? kept.above : [];
+      kept.above = joinWithin(rest, dropped, SPILL, 'newest');
+    }
+  }
+
+  /** Changed messages of a conversation replace those kept beside its window. */
+  private spillChanged(id: Id, list: Message[]): void {
+    const kept = this.spill.get(id);
+    if (!kept) return;
+    for (const m of list) {
+      for (const run of [kept.above, kept.below]) {
+        const i = run.length > 0 ? m.seq - run[0]!.seq : -1;
+        if (i >= 0 && i < run.length && run[i]!.id === m.id) run[i] = m;
+      }
+    }
+  }
+
   private setWindow(id: Id, messages: Message[], hasOlder: boolean): void {
+    this.spill.delete(id);
     this.state.update((s) => ({
       ...s,
       messages: { ...s.messages, [id]: messages },

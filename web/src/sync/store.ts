@@ -290,6 +290,20 @@ export class Store {
   }
 
   /**
+   * Replaces a conversation's record with `f(stored)`, read and written in
+   * one transaction: events applied meanwhile (a catch-up runs alongside
+   * REST calls) are never overwritten by a record built from an older read.
+   * Returns what was stored.
+   */
+  async updateConversation(id: Id, f: (stored: ConversationRecord | undefined) => ConversationRecord): Promise<ConversationRecord> {
+    const tx = this.db.transaction('conversations', 'readwrite');
+    const next = f(await tx.store.get(id));
+    await tx.store.put(next);
+    await tx.done;
+    return next;
+  }
+
+  /**
    * Replaces the lists a REST reload returns (conversations, contacts,
    * invitations, blocks), keeping the device-only fields of conversations
    * still listed, and stores `position` in the same transaction.

@@ -2,7 +2,6 @@
 // other on a phone), side panels, the in-app notification popup, and the
 // wiring of the sync engine to the page (title, browser notifications).
 import { createContext } from 'preact';
-import { lazy, Suspense } from 'preact/compat';
 import { useContext, useEffect, useRef, useState } from 'preact/hooks';
 import type { Id, Message } from '../protocol/types';
 import { SyncEngine } from '../sync/engine';
@@ -12,6 +11,7 @@ import { Uploads } from '../sync/uploads';
 import { ConversationList } from './ConversationList';
 import { Dialog } from './Dialog';
 import { Avatar } from './Avatar';
+import { lazy } from './components';
 import { displayName } from './format';
 import { useObservable } from './hooks';
 import { setMediaClient } from './media';
@@ -19,9 +19,11 @@ import type { SavedSession } from './session';
 import { updateSavedUser } from './session';
 import { unsubscribeOnSignOut } from '../push/push';
 
-const Contacts = lazy(() => import('./Contacts').then((m) => ({ default: m.Contacts })));
-const Settings = lazy(() => import('./Settings').then((m) => ({ default: m.Settings })));
-const NewGroup = lazy(() => import('./NewGroup').then((m) => ({ default: m.NewGroup })));
+/** Shown while a panel's code loads. */
+const loadingPanel = () => <div class="panel" role="dialog" aria-label="Loading">Loading…</div>;
+const Contacts = lazy(() => import('./Contacts').then((m) => m.Contacts), loadingPanel);
+const Settings = lazy(() => import('./Settings').then((m) => m.Settings), loadingPanel);
+const NewGroup = lazy(() => import('./NewGroup').then((m) => m.NewGroup), loadingPanel);
 
 export interface ChatContext {
   engine: SyncEngine;
@@ -154,11 +156,11 @@ function Layout({ openId, panel, setPanel, popup, setPopup }: {
         </main>
       )}
       {panel && (
-        <Suspense fallback={<div class="panel" role="dialog" aria-label="Loading">Loading…</div>}>
+        <>
           {panel === 'contacts' && <Contacts onClose={() => setPanel(null)} />}
           {panel === 'settings' && <Settings onClose={() => setPanel(null)} />}
           {panel === 'group' && <NewGroup onClose={() => setPanel(null)} />}
-        </Suspense>
+        </>
       )}
       {popup && <PopupView key={popup.key} popup={popup} onOpen={(id) => { setPopup(null); c.open(id); }} onClose={() => setPopup(null)} />}
     </div>

@@ -1,17 +1,17 @@
 // The composer: Enter sends, Shift+Enter makes a new line; a draft per
 // conversation; replies, edits, @mention completion, emoji, stickers and
 // attachments (picker, drag and drop, paste) with upload progress.
-import { lazy, Suspense } from 'preact/compat';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { Limits, type Message, type Member } from '../protocol/types';
 import type { ConversationRecord } from '../sync/apply';
 import type { SyncState } from '../sync/engine';
 import { preview, useCtx } from './Chat';
+import { lazy } from './components';
 import { displayName, size } from './format';
 import { useObservable } from './hooks';
 
-const EmojiPicker = lazy(() => import('./EmojiPicker').then((m) => ({ default: m.EmojiPicker })));
-const StickerPicker = lazy(() => import('./StickerPicker').then((m) => ({ default: m.StickerPicker })));
+const EmojiPicker = lazy(() => import('./EmojiPicker').then((m) => m.EmojiPicker));
+const StickerPicker = lazy(() => import('./StickerPicker').then((m) => m.StickerPicker));
 
 export interface ComposerApi {
   reply: (m: Message) => void;
@@ -232,14 +232,10 @@ export function Composer({ conv, state, api, onSent }: { conv: ConversationRecor
         </button>
       </div>
       {picker === 'emoji' && (
-        <Suspense fallback={null}>
-          <EmojiPicker label="Insert an emoji" onClose={() => setPicker(null)} onPick={(e) => { insert(e); setPicker(null); }} />
-        </Suspense>
+        <EmojiPicker label="Insert an emoji" onClose={() => setPicker(null)} onPick={(e) => { insert(e); setPicker(null); }} />
       )}
       {picker === 'sticker' && (
-        <Suspense fallback={null}>
-          <StickerPicker onClose={() => setPicker(null)} onPick={(id) => { setPicker(null); void engine.send(conv.id, '', { sticker: id }).then(onSent); }} />
-        </Suspense>
+        <StickerPicker onClose={() => setPicker(null)} onPick={(id) => { setPicker(null); void engine.send(conv.id, '', { sticker: id }).then(onSent); }} />
       )}
     </div>
   );

@@ -1,5 +1,4 @@
 // The open conversation: header, the virtualised message log, the composer.
-import { lazy, memo, Suspense } from 'preact/compat';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { Id, Me, Message, PublicUser } from '../protocol/types';
 import { deliveryMark, type ConversationRecord } from '../sync/apply';
@@ -7,6 +6,7 @@ import type { SyncState } from '../sync/engine';
 import type { OutboxItem } from '../sync/store';
 import { pendingOps, withPendingOps } from '../sync/pending';
 import { Avatar } from './Avatar';
+import { lazy, memo } from './components';
 import { preview, useCtx } from './Chat';
 import { ConnectionBadge, conversationTitle } from './ConversationList';
 import { Composer, type ComposerApi } from './Composer';
@@ -14,16 +14,12 @@ import { dayKey, dayLabel, displayName, relative, size, time } from './format';
 import { useObservable, useTick } from './hooks';
 import { download, stickerPath, thumbnailPath, useMediaUrl } from './media';
 import { richText } from './text';
+import { extendRows, type BuiltRows, type Row } from './rows';
 import { VirtualList, type VirtualListHandle } from './VirtualList';
 
-const EmojiPicker = lazy(() => import('./EmojiPicker').then((m) => ({ default: m.EmojiPicker })));
-const Viewer = lazy(() => import('./Viewer').then((m) => ({ default: m.Viewer })));
-const ConversationInfo = lazy(() => import('./ConversationInfo').then((m) => ({ default: m.ConversationInfo })));
-
-type Row =
-  | { kind: 'day'; key: string; label: string }
-  | { kind: 'msg'; key: string; m: Message; first: boolean }
-  | { kind: 'out'; key: string; item: OutboxItem };
+const EmojiPicker = lazy(() => import('./EmojiPicker').then((m) => m.EmojiPicker));
+const Viewer = lazy(() => import('./Viewer').then((m) => m.Viewer));
+const ConversationInfo = lazy(() => import('./ConversationInfo').then((m) => m.ConversationInfo));
 
 const NO_MESSAGES: Message[] = [];
 
@@ -60,7 +56,7 @@ export function Dialog({ id }: { id: Id }) {
     return () => document.removeEventListener('visibilitychange', mark);
   }, [id, lastSeq, atBottom, state.connection]);
 
-  const built = useRef<{ messages: Message[]; rows: Row[] } | null>(null);
+  const built = useRef<BuiltRows | null>(null);
   const rows = useMemo(() => {
     const msgRows = extendRows(built.current, messages);
     built.current = { messages, rows: msgRows };
@@ -132,6 +128,24 @@ export function Dialog({ id }: { id: Id }) {
   }), []);
   const members = conv?.members;
   const memberNames = useMemo(() => new Set((members ?? []).map((m) => m.user.username)), [members]);
+  const replied = useReplied(messages);
+  const me = state.me;
+  const users = state.users;
+  // How a row is drawn, the same function while nothing it draws with
+  // changes: the list keeps the rows it rendered (their vnodes, their
+  // positioned elements) only while it is given the same function, so a
+  // function made at every render of the dialog (a page of history loaded,
+  // a scroll position reported) re-created every row shown.
+  const renderRow = useCallback((r: Row) =>
+    r.kind === 'day' ? (
+      <DaySeparator label={r.label} />
+    ) : r.kind === 'msg' ? (
+      <MessageView m={withPendingOps(r.m, ops.get(r.m.id), me.id)} first={r.first} conv={conv!} me={me} users={users}
+        replied={r.m.reply_to ? replied.get(r.m.reply_to) : undefined} memberNames={memberNames}
+        pending={ops.has(r.m.id)} refused={refused.get(r.m.id)} actions={actions} />
+    ) : (
+      <PendingView item={r.item} me={me} />
+    ), [ops, refused, conv, me, users, memberNames, replied, actions]);
 
   if (!conv) return <main class="dialog" aria-label="Conversation" />;
   const title = conversationTitle(conv, state);
@@ -172,17 +186,7 @@ export function Dialog({ id }: { id: Id }) {
         onNearBottom={onNearBottom}
         onAtBottom={setAtBottom}
         handle={(h) => { list.current = h; }}
-        render={(r) =>
-          r.kind === 'day' ? (
-            <div class="day" role="separator"><span>{r.label}</span></div>
-          ) : r.kind === 'msg' ? (
-            <MessageView m={withPendingOps(r.m, ops.get(r.m.id), state.me.id)} first={r.first} conv={conv} me={state.me} users={state.users}
-              replied={r.m.reply_to ? messages.find((x) => x.id === r.m.reply_to) : undefined} memberNames={memberNames}
-              pending={ops.has(r.m.id)} refused={refused.get(r.m.id)} actions={actions} />
-          ) : (
-            <PendingView item={r.item} state={state} />
-          )
-        }
+        render={renderRow}
       />
       {rows.length === 0 && state.hasOlder[id] === false && <p class="no-messages">No messages yet: say hello!</p>}
       {!atBottom && (
@@ -191,73 +195,18 @@ export function Dialog({ id }: { id: Id }) {
       <div class="typing" aria-live="polite">{typing.length > 0 ? `${typing.join(', ')} ${typing.length > 1 ? 'are' : 'is'} typing…` : ''}</div>
       <Composer key={id} conv={conv} state={state} api={(a) => { composer.current = a; }} onSent={() => void toNewest()} />
       {reactTo && (
-        <Suspense fallback={null}>
-          <EmojiPicker label={`React to ${displayName(state.users[reactTo.sender_id])}'s message`} onClose={() => setReactTo(null)}
-            onPick={(emoji) => {
-              const shown = withPendingOps(reactTo, ops.get(reactTo.id), state.me.id);
-              const mine = shown.reactions.find((r) => r.emoji === emoji)?.user_ids.includes(state.me.id) ?? false;
-              void engine.react(reactTo, emoji, mine);
-              setReactTo(null);
-            }} />
-        </Suspense>
+        <EmojiPicker label={`React to ${displayName(state.users[reactTo.sender_id])}'s message`} onClose={() => setReactTo(null)}
+          onPick={(emoji) => {
+            const shown = withPendingOps(reactTo, ops.get(reactTo.id), state.me.id);
+            const mine = shown.reactions.find((r) => r.emoji === emoji)?.user_ids.includes(state.me.id) ?? false;
+            void engine.react(reactTo, emoji, mine);
+            setReactTo(null);
+          }} />
       )}
-      {viewer && <Suspense fallback={null}><Viewer media={viewer} onClose={() => setViewer(null)} /></Suspense>}
-      {info && <Suspense fallback={null}><ConversationInfo conv={conv} onClose={() => setInfo(false)} /></Suspense>}
+      {viewer && <Viewer media={viewer} onClose={() => setViewer(null)} />}
+      {info && <ConversationInfo conv={conv} onClose={() => setInfo(false)} />}
     </main>
   );
-}
-
-// Row objects are cached per message (and per day), so that paging through
-// tens of thousands of messages allocates only the new rows.
-const msgRows = new WeakMap<Message, { kind: 'msg'; key: string; m: Message; first: boolean }>();
-// A day separator is keyed by the message that starts the day: when older
-// messages of the same day are loaded above, the separator moves up as a new
-// row instead of being the same row somewhere else (which would move the
-// reader's place).
-const dayRows = new WeakMap<Message, Row>();
-
-function firstOfRun(prev: Message | null, m: Message): boolean {
-  return !prev || prev.sender_id !== m.sender_id || m.created_at - prev.created_at > 5 * 60_000;
-}
-
-/**
- * The rows of `messages`, reusing those built for `previous` when older
- * messages were only prepended to it (the common case while scrolling up).
- */
-function extendRows(previous: { messages: Message[]; rows: Row[] } | null, messages: Message[]): Row[] {
-  const p = previous;
-  const n = p ? messages.length - p.messages.length : -1;
-  if (p && n > 0 && p.messages.length > 0 && sameRun(messages, 0, p.messages)) {
-    // New messages at the end: rows for them only, continuing the last day.
-    return p.rows.concat(buildRows(messages.slice(p.messages.length), p.messages[p.messages.length - 1]!));
-  }
-  if (!p || n <= 0 || p.messages.length === 0 || !sameRun(messages, n, p.messages)) {
-    return buildRows(messages);
-  }
-  const head = buildRows(messages.slice(0, n));
-  const last = messages[n - 1]!;
-  const next = p.messages[0]!;
-  let tail = p.rows;
-  if (dayKey(last.created_at) === dayKey(next.created_at)) {
-    // The old first day separator is now inside the day: drop it, and the
-    // old first message may no longer start a run.
-    tail = tail.slice(1);
-    const first = firstOfRun(last, next);
-    const row = tail[0];
-    if (row && row.kind === 'msg' && row.first !== first) {
-      const replaced = { kind: 'msg' as const, key: row.key, m: row.m, first };
-      msgRows.set(row.m, replaced);
-      tail = [replaced, ...tail.slice(1)];
-    }
-  }
-  return head.concat(tail);
-}
-
-/** Whether `list` holds exactly the objects of `run` from `at` on (pointer checks: cheap). */
-function sameRun(list: Message[], at: number, run: Message[]): boolean {
-  if (at + run.length > list.length) return false;
-  for (let i = 0; i < run.length; i++) if (list[at + i] !== run[i]) return false;
-  return true;
 }
 
 function withOutbox(rows: Row[], messages: Message[], outbox: OutboxItem[], id: Id): Row[] {
@@ -269,33 +218,28 @@ function withOutbox(rows: Row[], messages: Message[], outbox: OutboxItem[], id: 
   return out;
 }
 
-/** Rows of `messages`; `before` is the message shown just above them, if any. */
-function buildRows(messages: Message[], before: Message | null = null): Row[] {
-  const out: Row[] = [];
-  let day = before ? dayKey(before.created_at) : '';
-  let prev: Message | null = before;
-  for (const m of messages) {
-    const d = dayKey(m.created_at);
-    if (d !== day) {
-      let dr = dayRows.get(m);
-      if (!dr) {
-        dr = { kind: 'day', key: `d${m.id}`, label: dayLabel(m.created_at) };
-        dayRows.set(m, dr);
-      }
-      out.push(dr);
-      day = d;
-      prev = null;
+const NO_REPLIED = new Map<Id, Message>();
+
+/**
+ * The loaded messages that loaded messages reply to, by id: the same map
+ * while they are the same (a page of history without replies into it
+ * changes nothing), so that rows are not drawn again for every page.
+ */
+function useReplied(messages: Message[]): Map<Id, Message> {
+  const last = useRef(NO_REPLIED);
+  return useMemo(() => {
+    let wanted: Set<Id> | null = null;
+    for (const m of messages) if (m.reply_to) (wanted ??= new Set()).add(m.reply_to);
+    let next = NO_REPLIED;
+    if (wanted) {
+      next = new Map();
+      for (const m of messages) if (wanted.has(m.id)) next.set(m.id, m);
     }
-    const first = firstOfRun(prev, m);
-    let row = msgRows.get(m);
-    if (!row || row.first !== first) {
-      row = { kind: 'msg', key: `m${m.id}`, m, first };
-      msgRows.set(m, row);
-    }
-    out.push(row);
-    prev = m;
-  }
-  return out;
+    const prev = last.current;
+    if (next.size === prev.size && [...next].every(([id, m]) => prev.get(id) === m)) return prev;
+    last.current = next;
+    return next;
+  }, [messages]);
 }
 
 function subtitle(c: ConversationRecord, s: SyncState): string {
@@ -359,10 +303,11 @@ const MessageView = memo(function MessageView({ m, first, conv, me: meUser, user
   // The actions toolbar is rendered only while the row is hovered or has
   // focus within it (a tap on a phone focuses the row): rendered for every
   // row, it was about half of each row's elements, and of the garbage a
-  // scroll makes. Otherwise an empty toolbar stands in its place in the Tab
-  // order; focused, it fills and hands the focus on to its first button,
-  // or to its last when reached backwards (Shift+Tab), so the keyboard
-  // meets the same buttons in the same order as when they were always there.
+  // scroll makes. Otherwise an empty element (no role, no name) stands in
+  // its place in the Tab order; focused, it fills and hands the focus on to
+  // its first button, or to its last when reached backwards (Shift+Tab), so
+  // the keyboard meets the same buttons in the same order as when they were
+  // always there.
   const [active, setActive] = useState(0);
   const entry = useRef<'first' | 'last' | null>(null);
   const shown = active !== 0;
@@ -387,7 +332,7 @@ const MessageView = memo(function MessageView({ m, first, conv, me: meUser, user
   }
 
   return (
-    <article id={`msg-${m.id}`} tabIndex={-1} class={`msg ${own ? 'own' : 'other'}${first ? ' first' : ''}${mentioned ? ' mentioned' : ''}`}
+    <article id={`msg-${m.id}`} tabIndex={-1} class={`msg ${own ? 'own' : 'other'}${first ? ' first' : ''}${group && !own ? ' grouped' : ''}${mentioned ? ' mentioned' : ''}`}
       aria-label={`${name}: ${described}`}
       onMouseEnter={() => setActive((a) => a | HOVER)}
       onMouseLeave={() => setActive((a) => a & ~HOVER)}
@@ -405,7 +350,9 @@ const MessageView = memo(function MessageView({ m, first, conv, me: meUser, user
         const row = e.currentTarget;
         if (to ? !row.contains(to) : !row.contains(document.activeElement)) setActive((a) => a & ~FOCUS);
       }}>
-      {group && !own && <span class="msg-avatar">{first ? <Avatar user={sender} size={32} /> : null}</span>}
+      {/* Only a run's first message has the avatar; the others keep its
+          room with a padding (no empty element in every row). */}
+      {group && !own && first && <span class="msg-avatar"><Avatar user={sender} size={32} /></span>}
       <div class={`bubble${m.deleted ? ' deleted' : ''}${m.sticker ? ' sticker' : ''}`}>
         {group && !own && first && <div class={`sender hue-text-${(m.sender_id * 47) % 8}`}>{name}</div>}
         {m.reply_to && !m.deleted && (
@@ -455,15 +402,28 @@ const MessageView = memo(function MessageView({ m, first, conv, me: meUser, user
           </p>
         ))}
         {/* Last in the bubble, as it was last in the row: the same Tab order. */}
-        {!m.deleted && (
-          <div class="actions" role="toolbar" aria-label="Message actions" tabIndex={shown ? undefined : 0}>
+        {/* A toolbar only while it has buttons. At rest, an empty element
+            with no role and no name keeps the row's place in the Tab order:
+            a screen reader reading line by line meets nothing there, where
+            it met an empty "Message actions" toolbar on every row. The same
+            element either way, so that the focus it hands on is not lost
+            when it fills. */}
+        {!m.deleted && (shown ? (
+          <div class="actions" role="toolbar" aria-label="Message actions">
             {buttons}
           </div>
-        )}
+        ) : (
+          <div class="actions" tabIndex={0} />
+        ))}
       </div>
     </article>
   );
 });
+
+/** A component, as every row's content is (see VirtualList's RowBox). */
+function DaySeparator({ label }: { label: string }) {
+  return <div class="day" role="separator"><span>{label}</span></div>;
+}
 
 function Mark({ mark }: { mark: string }) {
   const label = mark === 'read' ? 'Read' : mark === 'delivered' ? 'Delivered' : mark === 'pending' ? 'Sending' : 'Sent';
@@ -471,10 +431,10 @@ function Mark({ mark }: { mark: string }) {
   return <span class={`mark ${mark}`} role="img" aria-label={label} title={label}>{glyph}</span>;
 }
 
-function PendingView({ item, state }: { item: OutboxItem; state: SyncState }) {
+function PendingView({ item, me }: { item: OutboxItem; me: Me }) {
   const { engine } = useCtx();
   return (
-    <article class="msg own first pending" aria-label={`${displayName(state.me)}: ${item.text || 'attachment'}`}>
+    <article class="msg own first pending" aria-label={`${displayName(me)}: ${item.text || 'attachment'}`}>
       <div class="bubble">
         {item.text && <p class="text">{richText(item.text)}</p>}
         {!item.text && item.sticker && <p class="text">Sticker</p>}

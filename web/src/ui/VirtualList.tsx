@@ -79,7 +79,7 @@ const MARGIN = 200;
 const SLICE = 600;
 
 /** Runs `f` when the main thread is idle (soon in any case). */
-const whenIdle: (f: () => void) => () => void =
+const whenIdle: (f: (deadline?: IdleDeadline) => void) => () => void =
   typeof requestIdleCallback === 'function'
     ? (f) => {
         const id = requestIdleCallback(f, { timeout: 250 });
@@ -115,7 +115,9 @@ export function VirtualList<T>({ items, itemKey, render, estimate = 64, overscan
   /** A scroll position to set at the next commit (the rows moved). */
   const scrollTo = useRef<number | null>(null);
   const observer = useRef<ResizeObserver | null>(null);
-  const rendered = useRef<{ render: Props<T>['render']; nodes: Map<string, RenderedRow<T>> }>({ render, nodes: new Map() });
+  /** The rows of this render to be measured once committed. */
+  const toWatch = useRef<RenderedRow<T>[]>([]);
+  const rendered = useRef<{ render: Props<T>['render']; items: T[]; nodes: Map<string, RenderedRow<T>>; pass: number }>({ render, items, nodes: new Map(), pass: 0 });
   /** The keys, offsets and pad of the last render (read by the next one, the observers and the scroll handler). */
   const latest = useRef<{ keys: string[]; offsets: Float64Array; pad: number }>({ keys: [], offsets: new Float64Array(1), pad: 0 });
   const latestSizes = useRef<{ items: T[]; sizes: Float64Array }>({ items: [], sizes: new Float64Array(0) });
@@ -259,7 +261,8 @@ export function VirtualList<T>({ items, itemKey, render, estimate = 64, overscan
 
   // Rows ahead of the viewport, in idle time: a slice above (where the
   // reader is mostly going), then below, until `overscan` is covered.
-  useEffect(() => {
+  const ahead = useRef(() => {});
+  ahead.current = () => {
     if (idle.current) return;
     const more = () => {
       const v = view.current;
@@ -273,15 +276,22 @@ export function VirtualList<T>({ items, itemKey, render, estimate = 64, overscan
       return null;
     };
     if (!more()) return;
-    const step = () => {
+    // A long idle period takes more than one slice at once: each slice is
+    // a render of the list (and one more when its rows are measured).
+    const step = (deadline?: IdleDeadline) => {
       idle.current = null;
-      const grow = more();
-      if (!grow) return;
-      grow();
-      setGrown((n) => n + 1);
+      const left = deadline && !deadline.didTimeout ? deadline.timeRemaining() : 0;
+      let slices = left >= 40 ? 3 : left >= 20 ? 2 : 1;
+      let grew = false;
+      for (let grow = more(); grow && slices > 0; grow = more(), slices--) {
+        grow();
+        grew = true;
+      }
+      if (grew) setGrown((n) => n + 1);
     };
     idle.current = whenIdle(step);
-  });
+  };
+  useEffect(() => ahead.current());
   useEffect(() => () => idle.current?.(), []);
 
   useLayoutEffect(() => {
@@ -321,9 +331,17 @@ export function VirtualList<T>({ items, itemKey, render, estimate = 64, overscan
     const h = view.current.height;
     const below = s + o[k.length]! - t - h;
     const atBottom = !moreBelow && below < 40;
-    if (atBottom !== stick.current) onAtBottom?.(atBottom);
+    const moved = atBottom !== stick.current;
+    if (moved) onAtBottom?.(atBottom);
     stick.current = atBottom;
-    setViewport({ top: t, height: h });
+    // The list is rendered again only when the viewport leaves the rows
+    // rendered already; otherwise the rows ahead are topped up in idle
+    // time. A wheel step scrolls smoothly, a scroll event per frame, and a
+    // render at each (~80 rows gone through, their vnodes copied by the
+    // diff) was most of what a step allocated.
+    const s2 = span.current;
+    if (!moved && s2.lo <= t - MARGIN && t + h + MARGIN <= s2.hi) ahead.current();
+    else setViewport({ top: t, height: h });
     if (t - s < nearTop(h)) onNearTop?.();
     if (moreBelow && below < nearTop(h)) onNearBottom?.();
   }, [onNearTop, onNearBottom, onAtBottom, moreBelow]);
@@ -430,33 +448,67 @@ export function VirtualList<T>({ items, itemKey, render, estimate = 64, overscan
   // only for the rows it adds, not for every row in the DOM at every render
   // (which, at a few renders per wheel step, was most of the garbage a
   // scroll made).
-  if (rendered.current.render !== render) rendered.current = { render, nodes: new Map() };
-  const before = rendered.current.nodes;
-  const nodes = new Map<string, RenderedRow<T>>();
+  //
+  // One map of the rows rendered, kept from render to render (a new one at
+  // every render was a map of ~80 entries made a few times per wheel
+  // step): each render marks the rows it shows, and the others leave it.
+  //
+  // Kept only while the items are the same, and made afresh when they
+  // change (a page loaded or dropped, every few wheel steps): a vnode used
+  // again keeps pointing (as its parent) at the tree it was first rendered
+  // in, which holds the vnodes used again then, pointing at older trees in
+  // turn, and so on back to the first render of the scroll, with every
+  // row element ever shown (5,000 of them, 28 MB, after a 5,000-message
+  // scroll). Starting afresh at each page cuts that chain.
+  if (rendered.current.render !== render || rendered.current.items !== items) rendered.current = { render, items, nodes: new Map(), pass: 0 };
+  const nodes = rendered.current.nodes;
+  const pass = ++rendered.current.pass;
   const rows: ComponentChildren[] = [];
   const obs = observer.current;
+  const watch = toWatch.current;
+  watch.length = 0;
   for (let i = first; i <= last; i++) {
     const item = items[i]!;
     const key = keys[i]!;
     const top = space + offsets[i]!;
-    let cached = before.get(key);
-    if (!cached || cached.item !== item) cached = { item, node: render(item), row: null, top: 0 };
+    let cached = nodes.get(key);
+    if (!cached || cached.item !== item) {
+      cached = rowEntry(item, render(item), obs, pass);
+      nodes.set(key, cached);
+    }
+    cached.pass = pass;
     if (cached.row === null || cached.top !== top || cached.generation !== generation || cached.remeasure !== remeasure || cached.observer !== obs) {
+      // Measured when its height is not known at this width, or when it
+      // may have changed (`remeasure`): after the commit, below.
       const known = typeof item === 'object' && item !== null && measuredItems.has(item);
+      if (!known || (cached.row !== null && (cached.remeasure !== remeasure || cached.observer !== obs))) watch.push(cached);
       cached.top = top;
       cached.generation = generation;
       cached.remeasure = remeasure;
       cached.observer = obs;
-      cached.row = (
-        <Row key={key} rowKey={key} top={top} observer={obs} item={item} known={known} generation={generation} remeasure={remeasure}>
-          {cached.node}
-        </Row>
-      );
+      // A component without hooks: moving a row (once, when the rows above
+      // it are measured) makes its element's vnode and style, and no
+      // effect closures. A component, not the element itself: Preact
+      // skips a vnode used again, and only for a component does it point
+      // the children at the new vnode; the children of an element used
+      // again keep pointing at the vnode they were diffed under, and with
+      // it at that render's whole tree, which pointed at an older one the
+      // same way: a chain that kept every render of a long scroll alive.
+      cached.row = <RowBox key={key} rowKey={key} top={top} setRef={cached.ref}>{cached.node}</RowBox>;
     }
-    nodes.set(key, cached);
     rows.push(cached.row);
   }
-  rendered.current.nodes = nodes;
+  if (nodes.size > rows.length) nodes.forEach((c, k) => { if (c.pass !== pass) nodes.delete(k); });
+
+  // The rows to measure, once their elements are in the page. The observer
+  // lets go of each as soon as it has its height; a row leaving the page
+  // is let go of by its ref.
+  useLayoutEffect(() => {
+    const o = observer.current;
+    if (!o) return;
+    for (const c of toWatch.current) if (c.el) o.observe(c.el);
+    toWatch.current.length = 0;
+  });
 
   return (
     <div class="vlist" ref={scroller} onScroll={onScroll} role={role} aria-label={label} tabIndex={0}>
@@ -498,37 +550,40 @@ function sameKeys<T>(items: T[], at: number, keys: string[], from: number, itemK
 /** A row as last rendered: its content, and its element while its position and inputs stay the same. */
 interface RenderedRow<T> {
   item: T;
+  /** The render that last showed it. */
+  pass: number;
   node: ComponentChildren;
   row: ComponentChildren | null;
   top: number;
   generation?: number;
   remeasure?: unknown;
   observer?: ResizeObserver | null;
+  /** Its element while in the page. */
+  el: HTMLDivElement | null;
+  /** Its ref (one function per row, so that Preact does not call it again at every move). */
+  ref: (el: HTMLDivElement | null) => void;
 }
 
-function Row({ rowKey, top, observer, item, known, generation, remeasure, children }: {
-  rowKey: string; top: number; observer: ResizeObserver | null;
-  /** The row's item: a new one may have another height. */
-  item: unknown;
-  /** Its height is known already: not measured when it mounts. */
-  known: boolean;
-  generation: number;
-  remeasure: unknown;
-  children: ComponentChildren;
-}) {
-  const el = useRef<HTMLDivElement>(null);
-  const mounted = useRef(false);
-  useLayoutEffect(() => {
-    const node = el.current;
-    const mounting = !mounted.current;
-    mounted.current = true;
-    if (!node || !observer || (mounting && known)) return;
-    // The observer stops watching once it has the height.
-    observer.observe(node);
-    return () => observer.unobserve(node);
-  }, [observer, item, generation, remeasure]);
+function rowEntry<T>(item: T, node: ComponentChildren, observer: ResizeObserver | null, pass: number): RenderedRow<T> {
+  const entry: RenderedRow<T> = {
+    item, pass, node, row: null, top: 0, el: null,
+    ref: (el) => {
+      if (el) entry.el = el;
+      else if (entry.el) {
+        // Gone from the page, or the same element taken over by a new
+        // entry (its item changed), which observes it again if needed.
+        observer?.unobserve(entry.el);
+        entry.el = null;
+      }
+    },
+  };
+  return entry;
+}
+
+/** A positioned row (no hooks: measuring is the list's, through `setRef`). */
+function RowBox({ rowKey, top, setRef, children }: { rowKey: string; top: number; setRef: (el: HTMLDivElement | null) => void; children: ComponentChildren }) {
   return (
-    <div ref={el} data-key={rowKey} data-top={top} class="vrow" style={{ transform: `translateY(${top}px)` }}>
+    <div ref={setRef} data-key={rowKey} data-top={top} class="vrow" style={{ transform: `translateY(${top}px)` }}>
       {children}
     </div>
   );

@@ -15,7 +15,9 @@ export function safeHref(raw: string): string | null {
   }
 }
 
-export function richText(text: string, mentionable: Set<string> = new Set()): ComponentChildren[] {
+const NO_NAMES: ReadonlySet<string> = new Set();
+
+export function richText(text: string, mentionable: ReadonlySet<string> = NO_NAMES): ComponentChildren[] {
   const out: ComponentChildren[] = [];
   let last = 0;
   for (const m of text.matchAll(TOKEN)) {
