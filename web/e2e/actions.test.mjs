@@ -1,6 +1,7 @@
 // A message's actions (Reply, React, Edit, Delete) are in the page only for
-// the row the pointer is over or the focus is in: a row at rest holds an
-// empty toolbar. The keyboard still meets every row's buttons, in the same
+// the row the pointer is over or the focus is in: a row at rest holds only an
+// empty, unnamed place in the Tab order where they come (no toolbar: see
+// rows-at-rest.test.mjs). The keyboard still meets every row's buttons, in the same
 // order, with the same names, tabbing forwards and backwards.
 
 import assert from 'node:assert/strict';
@@ -65,7 +66,7 @@ e2eTest('a row at rest has no action buttons; hover or focus brings them', async
   // Focus out of the rows (the composer), the pointer still in the header.
   await page.getByRole('textbox').first().focus();
   assert.deepEqual(await actionButtons(), []);
-  assert.equal(await messageLog(page).locator('.actions:empty').count(), 3, 'each row keeps an empty toolbar for the keyboard');
+  assert.equal(await messageLog(page).locator('.actions:empty').count(), 3, 'each row keeps an empty place in the Tab order for the keyboard');
 
   const second = await message(page, 'Second from Bob');
   await second.hover();
