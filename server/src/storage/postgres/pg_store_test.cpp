@@ -1,7 +1,8 @@
 // PgStore against a real PostgreSQL (the CTest fixture `postgres`): group
 // commit, event order across several stores on one database (as several
-// nodes), membership checks against a change made by another node, and a
-// lost connection.
+// nodes), membership checks against a change made by another node, a lost
+// connection, and a batch's sends answered from the batch's reads (with a
+// membership change among them, a held row that fails, a client_id twice).
 #include "storage/postgres/pg_store.hpp"
 
 #include <gtest/gtest.h>
@@ -185,7 +186,9 @@ TEST(PgStore, InsertIfNewStoresAClientIdOnce) {
 // 1..current without a hole (a later position never before an earlier
 // one), every store publishes its positions in increasing order, and
 // together the positions and the message seqs are gapless.
-TEST(PgStore, PositionsAreGaplessAndVisibleInOrderAcrossNodes) {
+// With `sends`, the writes are sends (submit_send, insert_message_if_new),
+// answered from their batch's reads and written with its commit.
+void check_gapless_across_nodes(bool sends) {
   PgTestDatabase db;
   constexpr int kNodes = 3;
   constexpr int kWritesPerNode = 150;
@@ -223,22 +226,28 @@ TEST(PgStore, PositionsAreGaplessAndVisibleInOrderAcrossNodes) {
       // Pipelined, as sessions submit them: many per batch.
       std::vector<std::promise<void>> done(kWritesPerNode);
       for (int i = 0; i < kWritesPerNode; ++i) {
-        nodes[n]->submit_write(
-            [&, n, i](Transaction& tx) {
-              Position pos = tx.next_position();
-              NewMessage m = text_message(w.group, i % 2 ? w.alice : w.bob, fmt::format("n{}-{}", n, i));
-              Message stored = tx.insert_message(m, pos);
-              Event event = conversation_event(w.group, pos);
-              event.message = stored;
-              tx.emit(std::move(event), Transaction::Keep::kMessagesTable);
-            },
-            [&done, i](std::exception_ptr error) {
-              if (error) {
-                done[i].set_exception(error);
-              } else {
-                done[i].set_value();
-              }
-            });
+        UserId sender = i % 2 ? w.alice : w.bob;
+        std::string client_id = fmt::format("n{}-{}", n, i);
+        auto body = [&, sender, client_id](Transaction& tx) {
+          Position pos = tx.next_position();
+          NewMessage m = text_message(w.group, sender, client_id);
+          Message stored = sends ? *tx.insert_message_if_new(m, pos) : tx.insert_message(m, pos);
+          Event event = conversation_event(w.group, pos);
+          event.message = stored;
+          tx.emit(std::move(event), Transaction::Keep::kMessagesTable);
+        };
+        auto completed = [&done, i](std::exception_ptr error) {
+          if (error) {
+            done[i].set_exception(error);
+          } else {
+            done[i].set_value();
+          }
+        };
+        if (sends) {
+          nodes[n]->submit_send(body, completed, {w.group, sender, client_id});
+        } else {
+          nodes[n]->submit_write(body, completed);
+        }
       }
       for (auto& d : done) d.get_future().get();
     });
@@ -271,6 +280,17 @@ TEST(PgStore, PositionsAreGaplessAndVisibleInOrderAcrossNodes) {
   }
   auto items = reader.read([&](Transaction& tx) { return tx.stream_since(w.bob, 0, 100000); });
   EXPECT_EQ(items.size(), static_cast<std::size_t>(kTotal));
+  if (sends) {
+    std::uint64_t answered = 0;
+    for (auto& node : nodes) answered += node->writer_stats().sends_answered;
+    EXPECT_EQ(answered, static_cast<std::uint64_t>(kTotal));
+  }
+}
+
+TEST(PgStore, PositionsAreGaplessAndVisibleInOrderAcrossNodes) { check_gapless_across_nodes(false); }
+
+TEST(PgStore, SendsAnsweredByTheirBatchAreGaplessAndVisibleInOrderAcrossNodes) {
+  check_gapless_across_nodes(true);
 }
 
 // Waits until one connection to `db` waits for a lock (a batch of another
