@@ -116,12 +116,11 @@ void Statement::execute() {
   std::vector<int> lengths;
   arguments(values, lengths);
   const std::string* name = connection_.prepared_name(*this);
-  pg_result* result =
-      name != nullptr
-          ? PQexecPrepared(connection_.conn_, name->c_str(), static_cast<int>(values_.size()), values.data(),
-                           lengths.data(), formats_.data(), 0)
-          : PQexecParams(connection_.conn_, sql_.c_str(), static_cast<int>(values_.size()), types_.data(),
-                         values.data(), lengths.data(), formats_.data(), 0);
+  pg_result* result = name != nullptr
+                          ? PQexecPrepared(connection_.conn_, name->c_str(), static_cast<int>(values_.size()),
+                                           values.data(), lengths.data(), formats_.data(), 0)
+                          : PQexecParams(connection_.conn_, sql_.c_str(), static_cast<int>(values_.size()),
+                                         types_.data(), values.data(), lengths.data(), formats_.data(), 0);
   auto status = PQresultStatus(result);
   if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) connection_.fail(result, sql_);
   const char* tuples = PQcmdTuples(result);
@@ -288,10 +287,10 @@ void Connection::run_pipelined(const std::vector<Statement*>& statements, std::s
       }
     }
     auto params = static_cast<int>(d.values.size());
-    sent = (!d.name.empty() ? PQsendQueryPrepared(conn_, d.name.c_str(), params, values.data(), lengths.data(),
-                                                   d.formats.data(), 0)
-                            : PQsendQueryParams(conn_, d.sql.c_str(), params, d.types.data(), values.data(),
-                                                lengths.data(), d.formats.data(), 0)) == 1;
+    sent = (!d.name.empty()
+                ? PQsendQueryPrepared(conn_, d.name.c_str(), params, values.data(), lengths.data(), d.formats.data(), 0)
+                : PQsendQueryParams(conn_, d.sql.c_str(), params, d.types.data(), values.data(), lengths.data(),
+                                    d.formats.data(), 0)) == 1;
   }
   for (std::size_t i = 0; sent && i < statements.size(); ++i) {
     Statement& statement = *statements[i];
@@ -331,7 +330,7 @@ void Connection::run_pipelined(const std::vector<Statement*>& statements, std::s
     if (status == PGRES_FATAL_ERROR && error == nullptr) {
       error = result;
       error_deferred = query < deferred.size();
-      error_what = query < deferred.size()                     ? deferred[query].sql
+      error_what = query < deferred.size()                       ? deferred[query].sql
                    : query < deferred.size() + statements.size() ? statements[query - deferred.size()]->sql_
                                                                  : last_text;
     } else if (query >= deferred.size() && query < deferred.size() + statements.size() &&

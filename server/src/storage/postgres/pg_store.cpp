@@ -427,7 +427,8 @@ void PgStore::run_batch(std::vector<Job>& batch) {
         i = undo_segment(e.what());
       }
     }
-    lock_held_ns_.fetch_add(std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - locked).count());
+    lock_held_ns_.fetch_add(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - locked).count());
     batches_.fetch_add(1);
     sends_answered_.fetch_add(sends.inserted);
   } catch (const std::exception& e) {

@@ -289,9 +289,7 @@ void check_gapless_across_nodes(bool sends) {
 
 TEST(PgStore, PositionsAreGaplessAndVisibleInOrderAcrossNodes) { check_gapless_across_nodes(false); }
 
-TEST(PgStore, SendsAnsweredByTheirBatchAreGaplessAndVisibleInOrderAcrossNodes) {
-  check_gapless_across_nodes(true);
-}
+TEST(PgStore, SendsAnsweredByTheirBatchAreGaplessAndVisibleInOrderAcrossNodes) { check_gapless_across_nodes(true); }
 
 // Waits until one connection to `db` waits for a lock (a batch of another
 // store queued behind the stream lock), or `done` is ready. Returns true
@@ -768,8 +766,7 @@ TEST(PgStore, ASendAfterAMembershipChangeInItsBatchSeesIt) {
   EXPECT_EQ(db.query("SELECT count(*) FROM messages"), "2");
   EXPECT_EQ(db.query("SELECT count(*) FROM messages WHERE client_id = 'b2'"), "0");
   // The removal ended bob's membership after his first message.
-  EXPECT_EQ(db.query("SELECT left_pos FROM past_memberships"),
-            std::to_string(before_removal.result->message.pos + 1));
+  EXPECT_EQ(db.query("SELECT left_pos FROM past_memberships"), std::to_string(before_removal.result->message.pos + 1));
 }
 
 // One held row that fails (a foreign key: the reply names no message) rolls

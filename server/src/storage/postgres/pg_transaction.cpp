@@ -1,11 +1,11 @@
 #include "storage/postgres/pg_transaction.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <charconv>
 #include <map>
 #include <stdexcept>
-
-#include <fmt/format.h>
 
 #include "core/clock.hpp"
 #include "storage/postgres/database.hpp"

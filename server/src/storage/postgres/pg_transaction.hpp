@@ -52,13 +52,13 @@ struct SendBatch {
   // Read under the lock. A conversation mapped to nullopt does not exist.
   std::unordered_map<ConversationId, std::optional<Conversation>> conversations;
   std::set<std::pair<UserId, std::string>> client_ids;  // taken: stored before the batch, or by it
-  std::vector<MessageId> ids;                          // reserved for the batch's messages
+  std::vector<MessageId> ids;                           // reserved for the batch's messages
   std::size_t next_id = 0;
 
-  bool on = false;            // answering from the above (PgStore opens and closes it)
-  bool valid = false;         // the above is still the database's state (but for held rows)
-  std::uint64_t writes = 0;   // Connection::writes_run() when it was
-  std::uint64_t inserted = 0; // messages held so far, in all
+  bool on = false;             // answering from the above (PgStore opens and closes it)
+  bool valid = false;          // the above is still the database's state (but for held rows)
+  std::uint64_t writes = 0;    // Connection::writes_run() when it was
+  std::uint64_t inserted = 0;  // messages held so far, in all
 
   // Held back, in the order they go.
   std::vector<Row> messages;
