@@ -12,6 +12,7 @@
 # Environment (besides scaling.sh's own, passed on):
 #   CAPS="0.25:100000 0.10:10000"  quota:period (µs) pairs, each measured
 #   ROUNDS=3                       rounds
+#   FIRST_ROUND=1                  the first round's number (to add rounds to a sitting's DIR later)
 #   BENCH_OUT=DIR                  results (default build/bench-results/TIME-before-after)
 # SQLite runs once per cap and round, with the after binary.
 #
@@ -66,7 +67,8 @@ one() {  # CAP PERIOD BINARY ROUND
   cp "$dir/run.txt" "$merged/run.txt" 2>/dev/null || true
 }
 
-for r in $(seq "$rounds"); do
+first_round=${FIRST_ROUND:-1}
+for r in $(seq "$first_round" $((first_round + rounds - 1))); do
   order=(before after)
   ((r % 2 == 0)) && order=(after before)
   for spec in $caps; do
