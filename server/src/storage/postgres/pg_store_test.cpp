@@ -671,7 +671,9 @@ Sent queue_send(OneBatch& batch, UserId sender, ConversationId conversation, std
   return sent;
 }
 
-ErrorCode api_error(std::exception_ptr error) {
+// The code of the ApiError a write failed with; nullopt when it did not fail.
+std::optional<ErrorCode> api_error(std::exception_ptr error) {
+  if (!error) return std::nullopt;
   try {
     std::rethrow_exception(error);
   } catch (const ApiError& e) {
