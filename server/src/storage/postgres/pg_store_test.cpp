@@ -841,6 +841,7 @@ TEST(PgStore, ADuplicateClientIdInOneBatchIsOneMessage) {
     queue_send(earlier, w.alice, w.group, "old");
     earlier.run();
   }
+  auto stats_before = store.writer_stats();
   OneBatch batch(store);
   auto first = queue_send(batch, w.alice, w.group, "twice");
   auto second = queue_send(batch, w.alice, w.group, "twice");
@@ -866,6 +867,10 @@ TEST(PgStore, ADuplicateClientIdInOneBatchIsOneMessage) {
   EXPECT_EQ(db.query("SELECT count(*) FROM messages WHERE client_id = 'twice'"), "1");
   EXPECT_EQ(db.query("SELECT count(*) FROM messages"), "3");
   EXPECT_EQ(db.query("SELECT last_seq FROM conversations WHERE id = " + std::to_string(w.group)), "3");
+  // Answered from the batch's probe and its own sends, not found by the
+  // unique index failing at the commit (which would run them again).
+  EXPECT_EQ(store.writer_stats().segments_run_again, stats_before.segments_run_again);
+  EXPECT_EQ(store.writer_stats().sends_answered - stats_before.sends_answered, 2u);
 }
 
 }  // namespace
