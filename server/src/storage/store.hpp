@@ -455,6 +455,27 @@ class Store {
   virtual void submit_write(std::function<void(Transaction&)> body,
                             std::function<void(std::exception_ptr)> done) = 0;
 
+  // What a queued send (messaging::send) will read: its conversation and
+  // its sender's client_id. A backend that pays a round trip per read while
+  // its batch holds a lock may read these for the whole batch at once
+  // (PostgreSQL: docs/architecture.md "A batch's sends"). A wrong hint
+  // costs time, never correctness.
+  struct SendHint {
+    ConversationId conversation = 0;
+    UserId sender = 0;
+    std::string client_id;
+  };
+  // As submit_write, for a send described by `hint`. `body` may run more
+  // than once (a backend may run a batch again, the careful way, after one
+  // of its writes failed): only the run that commits counts, so `body` must
+  // change nothing outside the transaction but what it returns. By default,
+  // submit_write.
+  virtual void submit_send(std::function<void(Transaction&)> body, std::function<void(std::exception_ptr)> done,
+                           SendHint hint) {
+    (void)hint;
+    submit_write(std::move(body), std::move(done));
+  }
+
   // Where committed events go. Set once at start-up, before any write.
   virtual void set_event_sink(EventSink* sink) = 0;
 

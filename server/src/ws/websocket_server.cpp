@@ -664,6 +664,8 @@ class Session final : public realtime::Device,
   void execute(const std::optional<std::string>& ref, SendRequest& send) {
     auto user = user_id();
     auto result = std::make_shared<messaging::SendResult>();
+    // What the send reads, for a backend that reads it for a whole batch.
+    storage::Store::SendHint hint{send.message.conversation_id, user, send.message.client_id};
     submit(
         ref,
         [user, request = std::move(send.message), result](Transaction& tx) {
@@ -683,7 +685,7 @@ class Session final : public realtime::Device,
           return make_frame(ack);
         },
         // A new message's event follows its ack; a duplicate has none.
-        [result] { return result->duplicate ? Position{0} : result->message.pos; });
+        [result] { return result->duplicate ? Position{0} : result->message.pos; }, std::move(hint));
   }
 
   void execute(const std::optional<std::string>& ref, EditRequest& edit) {
@@ -725,10 +727,11 @@ class Session final : public realtime::Device,
   // gives the position of the event the write's own device will receive
   // for it (0: none), whose frame the answer waits for in the queue.
   template <typename Body, typename Reply, typename EventOf>
-  void submit(const std::optional<std::string>& ref, Body body, Reply reply, EventOf event_of) {
+  void submit(const std::optional<std::string>& ref, Body body, Reply reply, EventOf event_of,
+              std::optional<storage::Store::SendHint> hint = std::nullopt) {
     ++inflight_;
     auto self = shared_from_this();
-    context_.services.store.submit_write(std::move(body), [self, ref, reply, event_of](std::exception_ptr error) {
+    auto done = [self, ref, reply, event_of](std::exception_ptr error) {
       // On the writer's thread, which commits nothing else meanwhile: the
       // answer is built on the connection's strand.
       asio::post(self->strand_, [self, ref, reply, event_of, error] {
@@ -742,7 +745,12 @@ class Session final : public realtime::Device,
         }
         self->resume_reading();
       });
-    });
+    };
+    if (hint) {
+      context_.services.store.submit_send(std::move(body), std::move(done), std::move(*hint));
+    } else {
+      context_.services.store.submit_write(std::move(body), std::move(done));
+    }
   }
 
   template <typename Body, typename Reply>

@@ -2,6 +2,7 @@
 
 #include <libpq-fe.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdlib>
 #include <cstring>
@@ -77,6 +78,11 @@ Statement& Statement::bind_null(int index) {
   return *this;
 }
 
+Statement& Statement::bind_untyped(int index, std::string value) {
+  set(index, std::move(value), 0, 0);
+  return *this;
+}
+
 Statement& Statement::bind_optional(int index, const std::optional<std::string>& value) {
   set(index, value, kText, 0);
   return *this;
@@ -87,24 +93,34 @@ Statement& Statement::bind_optional_int(int index, const std::optional<std::int6
   return *this;
 }
 
-void Statement::execute() {
-  std::vector<const char*> values(values_.size());
-  std::vector<int> lengths(values_.size());
+void Statement::arguments(std::vector<const char*>& values, std::vector<int>& lengths) const {
+  values.assign(values_.size(), nullptr);
+  lengths.assign(values_.size(), 0);
   for (std::size_t i = 0; i < values_.size(); ++i) {
     if (values_[i]) {
       values[i] = values_[i]->data();
       lengths[i] = static_cast<int>(values_[i]->size());
     }
   }
+}
+
+void Statement::execute() {
+  connection_.before_send();
   ++connection_.statements_run_;
+  if (sql_.rfind("SELECT", 0) != 0) ++connection_.writes_run_;
+  if (!connection_.deferred_.empty()) {
+    connection_.run_pipelined({this});
+    return;
+  }
+  std::vector<const char*> values;
+  std::vector<int> lengths;
+  arguments(values, lengths);
   const std::string* name = connection_.prepared_name(*this);
-  pg_result* result =
-      !connection_.deferred_.empty() ? connection_.run_pipelined(*this, name, values.data(), lengths.data())
-      : name != nullptr
-          ? PQexecPrepared(connection_.conn_, name->c_str(), static_cast<int>(values_.size()), values.data(),
-                           lengths.data(), formats_.data(), 0)
-          : PQexecParams(connection_.conn_, sql_.c_str(), static_cast<int>(values_.size()), types_.data(),
-                         values.data(), lengths.data(), formats_.data(), 0);
+  pg_result* result = name != nullptr
+                          ? PQexecPrepared(connection_.conn_, name->c_str(), static_cast<int>(values_.size()),
+                                           values.data(), lengths.data(), formats_.data(), 0)
+                          : PQexecParams(connection_.conn_, sql_.c_str(), static_cast<int>(values_.size()),
+                                         types_.data(), values.data(), lengths.data(), formats_.data(), 0);
   auto status = PQresultStatus(result);
   if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) connection_.fail(result, sql_);
   const char* tuples = PQcmdTuples(result);
@@ -200,32 +216,106 @@ Connection::~Connection() {
   if (conn_ != nullptr) PQfinish(conn_);
 }
 
+bool Connection::in_failed_transaction() const {
+  return conn_ != nullptr && PQtransactionStatus(conn_) == PQTRANS_INERROR;
+}
+
 bool Connection::ok() const { return conn_ != nullptr && !broken_ && PQstatus(conn_) == CONNECTION_OK; }
 
-pg_result* Connection::run_pipelined(Statement& statement, const std::string* name, const char* const* values,
-                                     const int* lengths) {
-  std::vector<std::string> deferred;
-  deferred.swap(deferred_);
-  auto params = static_cast<int>(statement.values_.size());
-  bool sent = PQenterPipelineMode(conn_) == 1;
-  for (std::size_t i = 0; sent && i < deferred.size(); ++i) {
-    sent = PQsendQueryParams(conn_, deferred[i].c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0) == 1;
+void Connection::before_send() {
+  if (!before_send_ || in_before_send_) return;
+  in_before_send_ = true;
+  try {
+    before_send_();
+  } catch (...) {
+    in_before_send_ = false;
+    throw;
   }
-  if (sent) {
-    sent = (name != nullptr ? PQsendQueryPrepared(conn_, name->c_str(), params, values, lengths,
+  in_before_send_ = false;
+}
+
+void Connection::defer(Statement& statement) {
+  Deferred deferred;
+  deferred.sql = statement.sql_;
+  if (const std::string* name = prepared_name(statement)) deferred.name = *name;
+  deferred.values = std::move(statement.values_);
+  deferred.types = std::move(statement.types_);
+  deferred.formats = std::move(statement.formats_);
+  statement.reset();
+  deferred_.push_back(std::move(deferred));
+}
+
+void Connection::flush(std::string_view last) {
+  before_send();
+  if (deferred_.empty() && last.empty()) return;
+  ++statements_run_;
+  run_pipelined({}, last);
+}
+
+void Connection::run_together(const std::vector<Statement*>& statements) {
+  before_send();
+  for (Statement* statement : statements) {
+    ++statements_run_;
+    if (statement->sql_.rfind("SELECT", 0) != 0) ++writes_run_;
+  }
+  run_pipelined(statements);
+}
+
+void Connection::run_pipelined(const std::vector<Statement*>& statements, std::string_view last) {
+  std::vector<Deferred> deferred;
+  deferred.swap(deferred_);
+  std::string last_text(last);
+  // What goes into the pipeline, in order: the deferred statements, the
+  // statements, `last`.
+  std::size_t queries = deferred.size() + statements.size() + (last.empty() ? 0 : 1);
+  // Prepared first: PQprepare waits for its answer, which pipeline mode
+  // does not allow.
+  std::vector<const std::string*> names;
+  names.reserve(statements.size());
+  for (Statement* statement : statements) names.push_back(prepared_name(*statement));
+  bool sent = PQenterPipelineMode(conn_) == 1;
+  std::vector<const char*> values;
+  std::vector<int> lengths;
+  for (std::size_t i = 0; sent && i < deferred.size(); ++i) {
+    const Deferred& d = deferred[i];
+    values.assign(d.values.size(), nullptr);
+    lengths.assign(d.values.size(), 0);
+    for (std::size_t k = 0; k < d.values.size(); ++k) {
+      if (d.values[k]) {
+        values[k] = d.values[k]->data();
+        lengths[k] = static_cast<int>(d.values[k]->size());
+      }
+    }
+    auto params = static_cast<int>(d.values.size());
+    sent = (!d.name.empty()
+                ? PQsendQueryPrepared(conn_, d.name.c_str(), params, values.data(), lengths.data(), d.formats.data(), 0)
+                : PQsendQueryParams(conn_, d.sql.c_str(), params, d.types.data(), values.data(), lengths.data(),
+                                    d.formats.data(), 0)) == 1;
+  }
+  for (std::size_t i = 0; sent && i < statements.size(); ++i) {
+    Statement& statement = *statements[i];
+    statement.arguments(values, lengths);
+    const std::string* name = names[i];
+    auto params = static_cast<int>(statement.values_.size());
+    sent = (name != nullptr ? PQsendQueryPrepared(conn_, name->c_str(), params, values.data(), lengths.data(),
                                                   statement.formats_.data(), 0)
                             : PQsendQueryParams(conn_, statement.sql_.c_str(), params, statement.types_.data(),
-                                                values, lengths, statement.formats_.data(), 0)) == 1;
+                                                values.data(), lengths.data(), statement.formats_.data(), 0)) == 1;
+  }
+  if (sent && !last_text.empty()) {
+    sent = PQsendQueryParams(conn_, last_text.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0) == 1;
   }
   if (sent) sent = PQpipelineSync(conn_) == 1;
   // The results, query by query (each ends with a null), up to the sync.
-  // Past the last query a null means the connection broke.
-  pg_result* mine = nullptr;
-  pg_result* deferred_error = nullptr;
-  std::string deferred_what;
+  // Past the last query a null means the connection broke. The first error
+  // is kept (later queries of the pipeline are then skipped by the server).
+  std::vector<pg_result*> mine(statements.size(), nullptr);
+  pg_result* error = nullptr;
+  std::string error_what;
+  bool error_deferred = false;
   std::size_t query = 0;
   bool synced = false;
-  while (sent && query <= deferred.size() + 1) {
+  while (sent && query <= queries) {
     pg_result* result = PQgetResult(conn_);
     if (result == nullptr) {
       ++query;
@@ -237,11 +327,15 @@ pg_result* Connection::run_pipelined(Statement& statement, const std::string* na
       synced = true;
       break;
     }
-    if (query < deferred.size() && status == PGRES_FATAL_ERROR && deferred_error == nullptr) {
-      deferred_error = result;
-      deferred_what = deferred[query];
-    } else if (query == deferred.size() && mine == nullptr) {
-      mine = result;
+    if (status == PGRES_FATAL_ERROR && error == nullptr) {
+      error = result;
+      error_deferred = query < deferred.size();
+      error_what = query < deferred.size()                       ? deferred[query].sql
+                   : query < deferred.size() + statements.size() ? statements[query - deferred.size()]->sql_
+                                                                 : last_text;
+    } else if (query >= deferred.size() && query < deferred.size() + statements.size() &&
+               mine[query - deferred.size()] == nullptr) {
+      mine[query - deferred.size()] = result;
     } else {
       PQclear(result);
     }
@@ -249,17 +343,35 @@ pg_result* Connection::run_pipelined(Statement& statement, const std::string* na
   if (!synced || PQexitPipelineMode(conn_) != 1) {
     // Not where the protocol should be: the connection is not used again.
     broken_ = true;
-    if (mine != nullptr) PQclear(mine);
-    if (deferred_error != nullptr) PQclear(deferred_error);
+    for (pg_result* result : mine) {
+      if (result != nullptr) PQclear(result);
+    }
+    if (error != nullptr) PQclear(error);
     std::string message = PQerrorMessage(conn_);
     while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
-    throw ConnectionLost(fmt::format("pipeline failed: {} in: {}", message, statement.sql_.substr(0, 200)));
+    std::string what = statements.empty() ? last_text : statements.front()->sql_;
+    throw ConnectionLost(fmt::format("pipeline failed: {} in: {}", message, what.substr(0, 200)));
   }
-  if (deferred_error != nullptr) {
-    if (mine != nullptr) PQclear(mine);
-    fail(deferred_error, deferred_what);
+  bool complete = error == nullptr;
+  for (std::size_t i = 0; i < statements.size(); ++i) {
+    pg_result* result = mine[i];
+    auto status = result != nullptr ? PQresultStatus(result) : PGRES_FATAL_ERROR;
+    if (!complete || (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK)) {
+      // Skipped after an earlier error (PGRES_PIPELINE_ABORTED), or failed.
+      if (result != nullptr) PQclear(result);
+      complete = false;
+      continue;
+    }
+    const char* tuples = PQcmdTuples(result);
+    changes_ = *tuples ? std::atoi(tuples) : 0;
+    statements[i]->result_ = result;
+    statements[i]->row_ = -1;
   }
-  return mine;
+  if (error != nullptr) {
+    if (error_deferred) ++deferred_failures_;
+    fail(error, error_what);
+  }
+  if (!complete) throw StorageError(fmt::format("pipeline: no result in: {}", error_what.substr(0, 200)));
 }
 
 void Connection::fail(pg_result* result, std::string_view what) {
@@ -277,9 +389,19 @@ void Connection::fail(pg_result* result, std::string_view what) {
 }
 
 void Connection::exec(std::string_view sql) {
+  before_send();
+  bool plain = std::all_of(deferred_.begin(), deferred_.end(),
+                           [](const Deferred& d) { return d.name.empty() && d.values.empty(); });
+  if (!plain) {
+    // Statements with parameters cannot share one simple-query message:
+    // a pipeline (where `sql` must be one statement).
+    ++statements_run_;
+    run_pipelined({}, sql);
+    return;
+  }
   std::string text;
   for (const auto& deferred : deferred_) {
-    text += deferred;
+    text += deferred.sql;
     text += "; ";
   }
   deferred_.clear();

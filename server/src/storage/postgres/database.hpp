@@ -18,6 +18,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -65,6 +66,9 @@ class Statement {
   // the same.
   Statement& bind_static(int index, std::string_view value) { return bind(index, value); }
   Statement& bind_null(int index);
+  // A value in PostgreSQL's text form whose type the statement names (an
+  // array literal for `?1::bigint[]`): sent with no type of its own.
+  Statement& bind_untyped(int index, std::string value);
   Statement& bind_optional(int index, const std::optional<std::string>& value);
   Statement& bind_optional_int(int index, const std::optional<std::int64_t>& value);
 
@@ -84,6 +88,8 @@ class Statement {
 
  private:
   void execute();
+  // The values as libpq takes them.
+  void arguments(std::vector<const char*>& values, std::vector<int>& lengths) const;
   void set(int index, std::optional<std::string> value, unsigned type, int format);
 
   Connection& connection_;
@@ -118,7 +124,32 @@ class Connection {
   // prepared statement in libpq's pipeline mode, before exec()'s text in
   // the same message. Its failure is that next statement's. rollback_quietly()
   // drops what is queued.
-  void defer(std::string sql) { deferred_.push_back(std::move(sql)); }
+  void defer(std::string sql) { deferred_.push_back(Deferred{std::move(sql), {}, {}, {}, {}}); }
+  // Queues `statement` (from prepare(), bound, not yet run; its rows, if
+  // any, are dropped) the same way, prepared on the server as prepare()'s
+  // statements are; `statement` is reset and free again. A write batch's
+  // deferred writes (PgStore) go this way, all in the next round trip.
+  void defer(Statement& statement);
+  // Sends what is deferred, then `last` (one statement without parameters,
+  // or nothing when empty), in one pipeline and one round trip; throws the
+  // first error.
+  void flush(std::string_view last = {});
+  // Runs `statements` (from prepare(), bound) after what is deferred, in
+  // one pipeline and one round trip; each then steps through its own rows.
+  // Throws the first error.
+  void run_together(const std::vector<Statement*>& statements);
+
+  // Called before anything is sent (a statement run, exec(), flush()), so
+  // that a caller holding writes back can defer() them first: they then
+  // reach the server ahead of whatever would read them. Not called again
+  // from inside itself.
+  void set_before_send(std::function<void()> hook) { before_send_ = std::move(hook); }
+  // Deferred statements that failed so far (their error was thrown by the
+  // statement or flush that carried them).
+  std::uint64_t deferred_failures() const { return deferred_failures_; }
+  // Statements run through prepare() whose text does not begin with SELECT
+  // (the ones that may change rows; deferred ones are not counted).
+  std::uint64_t writes_run() const { return writes_run_; }
 
   // A statement for `sql` (cached by its text), reset and ready for binding.
   // Valid for the connection's life; one user at a time.
@@ -137,6 +168,9 @@ class Connection {
   std::uint64_t statements_run() const { return statements_run_; }
   // False once the connection broke.
   bool ok() const;
+  // True when a statement failed in the open transaction (only a rollback,
+  // to a savepoint or whole, can follow).
+  bool in_failed_transaction() const;
   pg_conn* handle() { return conn_; }
 
  private:
@@ -148,12 +182,26 @@ class Connection {
   // whose text varies from call to call must not fill the server's memory:
   // those past the bound run unprepared).
   const std::string* prepared_name(Statement& statement);
-  // Sends the deferred statements and then `statement` (prepared as `name`,
-  // or unprepared when null) in one pipeline, and returns the statement's
-  // result; throws the first deferred statement's error.
-  pg_result* run_pipelined(Statement& statement, const std::string* name, const char* const* values,
-                           const int* lengths);
-  std::vector<std::string> deferred_;
+  // A statement queued by defer(): its text, and for one with parameters
+  // its values and the name it is prepared under.
+  struct Deferred {
+    std::string sql;
+    std::string name;  // prepared name; empty: sent unprepared
+    std::vector<std::optional<std::string>> values;
+    std::vector<unsigned> types;
+    std::vector<int> formats;
+  };
+  // Runs the before_send_ hook, once.
+  void before_send();
+  // Sends the deferred statements and then `statements` in one pipeline,
+  // leaving each statement's result in it (`last`, a text without
+  // parameters, after them when not empty); throws the first error.
+  void run_pipelined(const std::vector<Statement*>& statements, std::string_view last = {});
+  std::vector<Deferred> deferred_;
+  std::function<void()> before_send_;
+  bool in_before_send_ = false;
+  std::uint64_t deferred_failures_ = 0;
+  std::uint64_t writes_run_ = 0;
   bool broken_ = false;  // the pipeline's protocol went wrong: ok() is false
   static constexpr std::size_t kMaxPrepared = 2000;
   std::size_t prepared_count_ = 0;

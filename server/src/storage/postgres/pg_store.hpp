@@ -2,9 +2,13 @@
 // deployments with several parleyd nodes on one database.
 //
 // Writes go to one writer thread per node, which owns the node's only write
-// connection: it takes every queued write (up to kMaxBatch), runs each in a
-// savepoint of one READ COMMITTED transaction, commits once, and only then
-// completes them (group commit, as SqliteStore). A batch first locks the
+// connection: it takes every queued write (up to kMaxBatch), runs them in
+// one READ COMMITTED transaction, commits once, and only then completes them
+// (group commit, as SqliteStore). Sends (submit_send) are answered from
+// what the batch read for all of them at its start and written together
+// with its commit; other writes run each in a savepoint. A failure among
+// the sends' rows undoes them (one savepoint) and runs them again one at a
+// time, each in its savepoint, so that only the failing write fails. A batch first locks the
 // one-row stream_state table (SELECT ... FOR UPDATE) and keeps the lock to
 // its commit: batches of all nodes thus run one after another, each sees
 // everything committed before it, and positions become visible in order
@@ -19,12 +23,15 @@
 // for the next batch; readers are replaced as they are found broken.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -60,11 +67,28 @@ class PgStore final : public Store {
   void stop();
 
   void submit_write(std::function<void(Transaction&)> body, std::function<void(std::exception_ptr)> done) override;
+  // Hinted sends are read for their whole batch in the round trip that
+  // takes the stream lock, and written together with its commit (SendBatch).
+  void submit_send(std::function<void(Transaction&)> body, std::function<void(std::exception_ptr)> done,
+                   SendHint hint) override;
   void set_event_sink(EventSink* sink) override { sink_ = sink; }
   bool ping() override;
 
   // The schema version the database is at.
   int schema_version();
+
+  // What the writer did so far (logged when the store stops): batches
+  // committed, how long they held the stream lock (from the answer that
+  // granted it to the COMMIT's answer), sends answered from their batch's
+  // reads (SendBatch), and segments of sends run again one at a time after
+  // a failure among them.
+  struct WriterStats {
+    std::uint64_t batches = 0;
+    std::chrono::nanoseconds lock_held{0};
+    std::uint64_t sends_answered = 0;
+    std::uint64_t segments_run_again = 0;
+  };
+  WriterStats writer_stats() const;
 
  protected:
   void run_read(const std::function<void(Transaction&)>& body) override;
@@ -73,6 +97,7 @@ class PgStore final : public Store {
   struct Job {
     std::function<void(Transaction&)> body;
     std::function<void(std::exception_ptr)> done;
+    std::optional<SendHint> hint;  // a send's: its body may run again
   };
 
   std::unique_ptr<Connection> acquire_reader();
@@ -87,6 +112,10 @@ class PgStore final : public Store {
   EventSink* sink_ = nullptr;
 
   std::unique_ptr<Connection> writer_;  // used only by writer_thread_; null after a failure
+  std::atomic<std::uint64_t> batches_{0};
+  std::atomic<std::int64_t> lock_held_ns_{0};
+  std::atomic<std::uint64_t> sends_answered_{0};
+  std::atomic<std::uint64_t> segments_run_again_{0};
 
   std::mutex queue_mutex_;
   std::condition_variable queue_ready_;

@@ -1,7 +1,8 @@
 // PgStore against a real PostgreSQL (the CTest fixture `postgres`): group
 // commit, event order across several stores on one database (as several
-// nodes), membership checks against a change made by another node, and a
-// lost connection.
+// nodes), membership checks against a change made by another node, a lost
+// connection, and a batch's sends answered from the batch's reads (with a
+// membership change among them, a held row that fails, a client_id twice).
 #include "storage/postgres/pg_store.hpp"
 
 #include <gtest/gtest.h>
@@ -16,6 +17,8 @@
 
 #include <fmt/format.h>
 
+#include "core/error.hpp"
+#include "messaging/messages.hpp"
 #include "storage/migration.hpp"
 #include "storage/postgres/database.hpp"
 #include "support/pg_database.hpp"
@@ -183,7 +186,9 @@ TEST(PgStore, InsertIfNewStoresAClientIdOnce) {
 // 1..current without a hole (a later position never before an earlier
 // one), every store publishes its positions in increasing order, and
 // together the positions and the message seqs are gapless.
-TEST(PgStore, PositionsAreGaplessAndVisibleInOrderAcrossNodes) {
+// With `sends`, the writes are sends (submit_send, insert_message_if_new),
+// answered from their batch's reads and written with its commit.
+void check_gapless_across_nodes(bool sends) {
   PgTestDatabase db;
   constexpr int kNodes = 3;
   constexpr int kWritesPerNode = 150;
@@ -221,22 +226,28 @@ TEST(PgStore, PositionsAreGaplessAndVisibleInOrderAcrossNodes) {
       // Pipelined, as sessions submit them: many per batch.
       std::vector<std::promise<void>> done(kWritesPerNode);
       for (int i = 0; i < kWritesPerNode; ++i) {
-        nodes[n]->submit_write(
-            [&, n, i](Transaction& tx) {
-              Position pos = tx.next_position();
-              NewMessage m = text_message(w.group, i % 2 ? w.alice : w.bob, fmt::format("n{}-{}", n, i));
-              Message stored = tx.insert_message(m, pos);
-              Event event = conversation_event(w.group, pos);
-              event.message = stored;
-              tx.emit(std::move(event), Transaction::Keep::kMessagesTable);
-            },
-            [&done, i](std::exception_ptr error) {
-              if (error) {
-                done[i].set_exception(error);
-              } else {
-                done[i].set_value();
-              }
-            });
+        UserId sender = i % 2 ? w.alice : w.bob;
+        std::string client_id = fmt::format("n{}-{}", n, i);
+        auto body = [&, sender, client_id](Transaction& tx) {
+          Position pos = tx.next_position();
+          NewMessage m = text_message(w.group, sender, client_id);
+          Message stored = sends ? *tx.insert_message_if_new(m, pos) : tx.insert_message(m, pos);
+          Event event = conversation_event(w.group, pos);
+          event.message = stored;
+          tx.emit(std::move(event), Transaction::Keep::kMessagesTable);
+        };
+        auto completed = [&done, i](std::exception_ptr error) {
+          if (error) {
+            done[i].set_exception(error);
+          } else {
+            done[i].set_value();
+          }
+        };
+        if (sends) {
+          nodes[n]->submit_send(body, completed, {w.group, sender, client_id});
+        } else {
+          nodes[n]->submit_write(body, completed);
+        }
       }
       for (auto& d : done) d.get_future().get();
     });
@@ -269,7 +280,16 @@ TEST(PgStore, PositionsAreGaplessAndVisibleInOrderAcrossNodes) {
   }
   auto items = reader.read([&](Transaction& tx) { return tx.stream_since(w.bob, 0, 100000); });
   EXPECT_EQ(items.size(), static_cast<std::size_t>(kTotal));
+  if (sends) {
+    std::uint64_t answered = 0;
+    for (auto& node : nodes) answered += node->writer_stats().sends_answered;
+    EXPECT_EQ(answered, static_cast<std::uint64_t>(kTotal));
+  }
 }
+
+TEST(PgStore, PositionsAreGaplessAndVisibleInOrderAcrossNodes) { check_gapless_across_nodes(false); }
+
+TEST(PgStore, SendsAnsweredByTheirBatchAreGaplessAndVisibleInOrderAcrossNodes) { check_gapless_across_nodes(true); }
 
 // Waits until one connection to `db` waits for a lock (a batch of another
 // store queued behind the stream lock), or `done` is ready. Returns true
@@ -582,6 +602,275 @@ TEST(PgStore, ASendMovesItsSendersReadMark) {
   });
   bob = store.read([&](Transaction& tx) { return tx.member(w.group, w.bob); });
   EXPECT_EQ(bob->read_seq, 5);
+}
+
+// Writes queued behind a held writer, so that they run as one batch; each
+// a send (submit_send, with its hint) or another write.
+class OneBatch {
+ public:
+  explicit OneBatch(PgStore& store) : store_(store) {
+    std::promise<void> holding;
+    store_.submit_write(
+        [&holding, release = release_.get_future().share()](Transaction&) {
+          holding.set_value();
+          release.wait();
+        },
+        [](std::exception_ptr) {});
+    holding.get_future().wait();
+  }
+  // Returns the write's index in results().
+  std::size_t send(std::function<void(Transaction&)> body, Store::SendHint hint) {
+    auto [i, done] = slot();
+    store_.submit_send(std::move(body), std::move(done), std::move(hint));
+    return i;
+  }
+  std::size_t write(std::function<void(Transaction&)> body) {
+    auto [i, done] = slot();
+    store_.submit_write(std::move(body), std::move(done));
+    return i;
+  }
+  // Lets the batch run; each write's outcome (null: committed). A write
+  // completed twice would throw here (a promise set twice).
+  std::vector<std::exception_ptr> run() {
+    release_.set_value();
+    std::vector<std::exception_ptr> outcomes;
+    for (auto& result : results_) outcomes.push_back(result->get_future().get());
+    return outcomes;
+  }
+
+ private:
+  std::pair<std::size_t, std::function<void(std::exception_ptr)>> slot() {
+    results_.push_back(std::make_unique<std::promise<std::exception_ptr>>());
+    auto* promise = results_.back().get();
+    return {results_.size() - 1, [promise](std::exception_ptr e) { promise->set_value(e); }};
+  }
+  PgStore& store_;
+  std::promise<void> release_;
+  std::vector<std::unique_ptr<std::promise<std::exception_ptr>>> results_;
+};
+
+// messaging::send as a session submits it: the body stores its answer.
+struct Sent {
+  std::shared_ptr<messaging::SendResult> result = std::make_shared<messaging::SendResult>();
+  std::shared_ptr<int> runs = std::make_shared<int>(0);
+};
+Sent queue_send(OneBatch& batch, UserId sender, ConversationId conversation, std::string client_id,
+                std::string text = "hello", std::optional<std::size_t>* index = nullptr) {
+  Sent sent;
+  messaging::SendRequest request;
+  request.conversation_id = conversation;
+  request.client_id = client_id;
+  request.text = std::move(text);
+  auto i = batch.send(
+      [sent, sender, request](Transaction& tx) {
+        ++*sent.runs;
+        *sent.result = messaging::send(tx, sender, request);
+      },
+      {conversation, sender, client_id});
+  if (index) *index = i;
+  return sent;
+}
+
+// The code of the ApiError a write failed with; nullopt when it did not fail.
+std::optional<ErrorCode> api_error(std::exception_ptr error) {
+  if (!error) return std::nullopt;
+  try {
+    std::rethrow_exception(error);
+  } catch (const ApiError& e) {
+    return e.code();
+  } catch (...) {
+    return ErrorCode::kInternal;
+  }
+}
+
+// Sends of one batch are answered from the batch's own reads and written
+// together: seqs follow one another per conversation, positions are
+// gapless, read marks move, and nothing was run again.
+TEST(PgStore, ABatchOfSendsIsReadOnceAndWrittenTogether) {
+  PgTestDatabase db;
+  PgStore store({db.conninfo(), 2});
+  RecordingSink sink;
+  store.set_event_sink(&sink);
+  auto w = make_world(store);
+  auto direct = store.write_blocking([&](Transaction& tx) {
+    auto c = tx.insert_conversation(ConversationKind::kDirect, "", "", std::string("ab"), w.alice, 1).id;
+    Position pos = tx.next_position();
+    tx.insert_member({c, w.alice, Role::kMember, 1, pos, 0, 0});
+    tx.insert_member({c, w.bob, Role::kMember, 1, pos, 0, 0});
+    return c;
+  });
+  Position before = store.read([](Transaction& tx) { return tx.current_position(); });
+  auto stats_before = store.writer_stats();
+  OneBatch batch(store);
+  std::vector<Sent> sent;
+  for (int i = 0; i < 6; ++i) {
+    sent.push_back(queue_send(batch, i % 2 ? w.bob : w.alice, i % 3 ? w.group : direct, fmt::format("m{}", i),
+                              fmt::format("text \"{}\" with \\ and {{braces}}, NULL", i)));
+  }
+  auto outcomes = batch.run();
+  for (std::size_t i = 0; i < outcomes.size(); ++i) EXPECT_EQ(outcomes[i], nullptr) << i;
+  auto stats = store.writer_stats();
+  EXPECT_EQ(stats.sends_answered - stats_before.sends_answered, 6u);
+  EXPECT_EQ(stats.segments_run_again, stats_before.segments_run_again);
+  std::map<ConversationId, Seq> seqs;
+  for (std::size_t i = 0; i < sent.size(); ++i) {
+    const auto& m = sent[i].result->message;
+    EXPECT_FALSE(sent[i].result->duplicate);
+    EXPECT_EQ(*sent[i].runs, 1);
+    EXPECT_EQ(m.pos, before + static_cast<Position>(i) + 1);
+    EXPECT_EQ(m.seq, ++seqs[m.conversation_id]);
+    auto stored = store.read([&](Transaction& tx) { return tx.message_by_id(m.id); });
+    ASSERT_TRUE(stored) << i;
+    EXPECT_EQ(stored->client_id, fmt::format("m{}", i));
+    EXPECT_EQ(stored->body, fmt::format("text \"{}\" with \\ and {{braces}}, NULL", i));
+    EXPECT_EQ(stored->seq, m.seq);
+    EXPECT_EQ(stored->pos, m.pos);
+  }
+  auto conversation = store.read([&](Transaction& tx) { return tx.conversation_by_id(w.group); });
+  EXPECT_EQ(conversation->last_seq, seqs[w.group]);
+  EXPECT_EQ(conversation->last_pos, before + 6);
+  // Each sender's mark is at their newest message in each conversation.
+  auto alice = store.read([&](Transaction& tx) { return tx.member(w.group, w.alice); });
+  auto bob = store.read([&](Transaction& tx) { return tx.member(w.group, w.bob); });
+  EXPECT_EQ(alice->read_seq, sent[4].result->message.seq);
+  EXPECT_EQ(bob->read_seq, sent[5].result->message.seq);
+  EXPECT_EQ(store.read([](Transaction& tx) { return tx.current_position(); }), before + 6);
+  auto published = sink.positions();
+  ASSERT_GE(published.size(), 6u);
+  EXPECT_EQ(std::vector<Position>(published.end() - 6, published.end()),
+            (std::vector<Position>{before + 1, before + 2, before + 3, before + 4, before + 5, before + 6}));
+}
+
+// A membership change in the middle of a batch of sends to the same
+// conversation: the sends after it read for real and see it.
+TEST(PgStore, ASendAfterAMembershipChangeInItsBatchSeesIt) {
+  PgTestDatabase db;
+  PgStore store({db.conninfo(), 2});
+  auto w = make_world(store);
+  OneBatch batch(store);
+  auto before_removal = queue_send(batch, w.bob, w.group, "b1");
+  auto removal = batch.write([&](Transaction& tx) {
+    Position pos = tx.next_position();
+    tx.emit(conversation_event(w.group, pos), Transaction::Keep::kStore);
+    tx.delete_member(w.group, w.bob);
+  });
+  std::optional<std::size_t> refused_index;
+  auto refused = queue_send(batch, w.bob, w.group, "b2", "hello", &refused_index);
+  auto after = queue_send(batch, w.alice, w.group, "a1");
+  auto outcomes = batch.run();
+  EXPECT_EQ(outcomes[0], nullptr);
+  EXPECT_EQ(outcomes[removal], nullptr);
+  EXPECT_EQ(api_error(outcomes[*refused_index]), ErrorCode::kNotFound);
+  EXPECT_EQ(outcomes.back(), nullptr);
+  EXPECT_EQ(before_removal.result->message.seq, 1);
+  EXPECT_EQ(after.result->message.seq, 2);
+  EXPECT_EQ(after.result->message.pos, before_removal.result->message.pos + 2);
+  EXPECT_EQ(db.query("SELECT count(*) FROM messages"), "2");
+  EXPECT_EQ(db.query("SELECT count(*) FROM messages WHERE client_id = 'b2'"), "0");
+  // The removal ended bob's membership after his first message.
+  EXPECT_EQ(db.query("SELECT left_pos FROM past_memberships"), std::to_string(before_removal.result->message.pos + 1));
+}
+
+// One held row that fails (a foreign key: the reply names no message) rolls
+// back the batch's sends and runs them again one at a time: only that write
+// fails, the others are stored and completed once, positions stay gapless.
+TEST(PgStore, AFailingHeldRowRunsTheSendsAgainAndFailsAlone) {
+  PgTestDatabase db;
+  PgStore store({db.conninfo(), 2});
+  RecordingSink sink;
+  store.set_event_sink(&sink);
+  auto w = make_world(store);
+  Position before = store.read([](Transaction& tx) { return tx.current_position(); });
+  auto stats_before = store.writer_stats();
+  OneBatch batch(store);
+  auto runs = std::make_shared<std::map<std::string, int>>();
+  auto send = [&](std::string client_id, std::optional<MessageId> reply_to) {
+    return batch.send(
+        [&w, runs, client_id, reply_to](Transaction& tx) {
+          ++(*runs)[client_id];
+          NewMessage m = text_message(w.group, w.alice, client_id);
+          m.reply_to_id = reply_to;
+          Position pos = tx.next_position();
+          auto stored = tx.insert_message_if_new(m, pos);
+          if (!stored) throw std::runtime_error("not new");
+          Event event = conversation_event(w.group, pos);
+          event.message = *stored;
+          tx.emit(std::move(event), Transaction::Keep::kMessagesTable);
+        },
+        {w.group, w.alice, client_id});
+  };
+  send("a", std::nullopt);
+  auto bad = send("bad", MessageId{999999});
+  send("b", std::nullopt);
+  send("c", std::nullopt);
+  auto outcomes = batch.run();
+  for (std::size_t i = 0; i < outcomes.size(); ++i) {
+    if (i == bad) {
+      EXPECT_NE(outcomes[i], nullptr);
+      EXPECT_THROW(std::rethrow_exception(outcomes[i]), ConstraintError);
+    } else {
+      EXPECT_EQ(outcomes[i], nullptr) << i;
+    }
+  }
+  EXPECT_EQ(store.writer_stats().segments_run_again, stats_before.segments_run_again + 1);
+  EXPECT_EQ((*runs)["a"], 2);  // answered, then again one at a time
+  auto messages = store.read([&](Transaction& tx) { return tx.messages_after(w.group, 0, 10); });
+  ASSERT_EQ(messages.size(), 3u);
+  std::vector<std::string> ids;
+  for (std::size_t i = 0; i < messages.size(); ++i) {
+    ids.push_back(messages[i].client_id);
+    EXPECT_EQ(messages[i].seq, static_cast<Seq>(i + 1));
+    EXPECT_EQ(messages[i].pos, before + static_cast<Position>(i) + 1);
+  }
+  EXPECT_EQ(ids, (std::vector<std::string>{"a", "b", "c"}));
+  EXPECT_EQ(store.read([](Transaction& tx) { return tx.current_position(); }), before + 3);
+  auto published = sink.positions();
+  ASSERT_GE(published.size(), 3u);
+  EXPECT_EQ(std::vector<Position>(published.end() - 3, published.end()),
+            (std::vector<Position>{before + 1, before + 2, before + 3}));
+}
+
+// The same client_id twice in one batch (and once more, already stored
+// before it): one message, and both retries answered with it.
+TEST(PgStore, ADuplicateClientIdInOneBatchIsOneMessage) {
+  PgTestDatabase db;
+  PgStore store({db.conninfo(), 2});
+  auto w = make_world(store);
+  {
+    OneBatch earlier(store);
+    queue_send(earlier, w.alice, w.group, "old");
+    earlier.run();
+  }
+  auto stats_before = store.writer_stats();
+  OneBatch batch(store);
+  auto first = queue_send(batch, w.alice, w.group, "twice");
+  auto second = queue_send(batch, w.alice, w.group, "twice");
+  auto old = queue_send(batch, w.alice, w.group, "old");
+  std::optional<std::size_t> conflict_index;
+  auto conflict = queue_send(batch, w.alice, w.group, "twice", "another text", &conflict_index);
+  auto next = queue_send(batch, w.alice, w.group, "next");
+  auto outcomes = batch.run();
+  for (std::size_t i = 0; i < outcomes.size(); ++i) {
+    if (i == *conflict_index) {
+      EXPECT_EQ(api_error(outcomes[i]), ErrorCode::kConflict);
+    } else {
+      EXPECT_EQ(outcomes[i], nullptr) << i;
+    }
+  }
+  EXPECT_FALSE(first.result->duplicate);
+  EXPECT_TRUE(second.result->duplicate);
+  EXPECT_EQ(second.result->message.id, first.result->message.id);
+  EXPECT_TRUE(old.result->duplicate);
+  EXPECT_EQ(old.result->message.seq, 1);
+  EXPECT_EQ(first.result->message.seq, 2);
+  EXPECT_EQ(next.result->message.seq, 3);
+  EXPECT_EQ(db.query("SELECT count(*) FROM messages WHERE client_id = 'twice'"), "1");
+  EXPECT_EQ(db.query("SELECT count(*) FROM messages"), "3");
+  EXPECT_EQ(db.query("SELECT last_seq FROM conversations WHERE id = " + std::to_string(w.group)), "3");
+  // Answered from the batch's probe and its own sends, not found by the
+  // unique index failing at the commit (which would run them again).
+  EXPECT_EQ(store.writer_stats().segments_run_again, stats_before.segments_run_again);
+  EXPECT_EQ(store.writer_stats().sends_answered - stats_before.sends_answered, 2u);
 }
 
 }  // namespace

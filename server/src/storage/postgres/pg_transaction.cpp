@@ -1,10 +1,11 @@
 #include "storage/postgres/pg_transaction.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <charconv>
+#include <map>
 #include <stdexcept>
-
-#include <fmt/format.h>
 
 #include "core/clock.hpp"
 #include "storage/postgres/database.hpp"
@@ -143,6 +144,22 @@ void PgTransaction::update_user(UserId id, const ProfilePatch& patch) {
 }
 
 bool PgTransaction::block_between(UserId a, UserId b) {
+  if (auto* batch = sends()) {
+    // A direct conversation of the batch's with both as members knows every
+    // block between them (a send asks about its own conversation's).
+    for (const auto& [id, conversation] : batch->conversations) {
+      if (!conversation || conversation->row.kind != ConversationKind::kDirect) continue;
+      const auto& members = conversation->members;
+      if (std::find(members.begin(), members.end(), a) == members.end() ||
+          std::find(members.begin(), members.end(), b) == members.end()) {
+        continue;
+      }
+      for (auto [user, blocked] : conversation->blocks) {
+        if ((user == a && blocked == b) || (user == b && blocked == a)) return true;
+      }
+      return false;
+    }
+  }
   if (prefetch_ && prefetch_->blocks_known) {
     if (const auto* prefetch = prefetched(prefetch_->conversation)) {
       const auto& members = prefetch->members;
@@ -239,20 +256,238 @@ Message read_message(const Statement& row, int first = 0) {
 
 }  // namespace
 
+namespace {
+
+// What follows kConversationColumns in the writer's conversation reads: the
+// member ids, and for a direct conversation the blocks between its
+// members, as "id,id,..." and "user:blocked,..." (?2 is kDirect).
+constexpr std::string_view kMembersAndBlocks =
+    ", (SELECT string_agg(m.user_id::text, ',' ORDER BY m.user_id) FROM members m WHERE m.conversation_id = c.id), "
+    "CASE WHEN c.kind = ?2 THEN (SELECT string_agg(b.user_id::text || ':' || b.blocked_id::text, ',') "
+    "FROM members x JOIN blocks b ON b.user_id = x.user_id JOIN members y ON y.user_id = b.blocked_id "
+    "AND y.conversation_id = x.conversation_id WHERE x.conversation_id = c.id) END ";
+
+std::int64_t parse_id(std::string_view text) {
+  std::int64_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size()) throw StorageError("conversation read: bad id list");
+  return value;
+}
+
+// The two columns of kMembersAndBlocks starting at `first`.
+void read_members_and_blocks(const Statement& row, int first, std::vector<UserId>& members,
+                             std::vector<std::pair<UserId, UserId>>& blocks) {
+  auto each = [](std::string_view list, auto&& fn) {
+    while (!list.empty()) {
+      auto comma = list.find(',');
+      fn(list.substr(0, comma));
+      if (comma == std::string_view::npos) break;
+      list.remove_prefix(comma + 1);
+    }
+  };
+  std::string member_list = row.text(first);
+  each(member_list, [&](std::string_view item) { members.push_back(parse_id(item)); });
+  std::string block_list = row.text(first + 1);
+  each(block_list, [&](std::string_view item) {
+    auto colon = item.find(':');
+    if (colon == std::string_view::npos) throw StorageError("conversation read: bad block list");
+    blocks.emplace_back(parse_id(item.substr(0, colon)), parse_id(item.substr(colon + 1)));
+  });
+}
+
+// PostgreSQL array literals, for arrays bound as one parameter
+// (`?1::bigint[]`).
+template <typename T, typename Fn>
+std::string int_array(const std::vector<T>& items, Fn&& value) {
+  std::string out = "{";
+  for (const auto& item : items) {
+    if (out.size() > 1) out += ',';
+    std::optional<std::int64_t> v = value(item);
+    out += v ? std::to_string(*v) : std::string("NULL");
+  }
+  out += '}';
+  return out;
+}
+
+template <typename T, typename Fn>
+std::string text_array(const std::vector<T>& items, Fn&& value) {
+  std::string out = "{";
+  bool first = true;
+  for (const auto& item : items) {
+    if (!first) out += ',';
+    first = false;
+    // Quoted, with backslash before '"' and '\\': the only characters an
+    // element in double quotes must escape.
+    out += '"';
+    for (char c : std::string_view(value(item))) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  out += '}';
+  return out;
+}
+
+}  // namespace
+
+void SendBatch::prefetch(Connection& db, Statement& lock, const std::vector<Store::SendHint>& hints) {
+  std::vector<ConversationId> wanted;
+  for (const auto& hint : hints) wanted.push_back(hint.conversation);
+  std::sort(wanted.begin(), wanted.end());
+  wanted.erase(std::unique(wanted.begin(), wanted.end()), wanted.end());
+  // As kMembersAndBlocks, and the members' read marks (a send moves its
+  // sender's) as "mark,mark,..." in the members' order.
+  static const std::string kConversations =
+      sql(sql(sql("SELECT ", kConversationColumns), kMembersAndBlocks),
+          ", (SELECT string_agg(m.read_seq::text, ',' ORDER BY m.user_id) FROM members m "
+          "WHERE m.conversation_id = c.id) FROM conversations c WHERE c.id = ANY(?1::bigint[])");
+  Statement& conversations_query = db.prepare(kConversations);
+  conversations_query.bind_untyped(1, int_array(wanted, [](ConversationId id) { return std::optional(id); }))
+      .bind(2, static_cast<std::int64_t>(ConversationKind::kDirect));
+  // The idempotency probe of every send at once, through the unique
+  // (sender_id, client_id) index.
+  Statement& probe = db.prepare(
+      "SELECT m.sender_id, m.client_id FROM messages m JOIN unnest(?1::bigint[], ?2::text[]) AS h(sender, client) "
+      "ON m.sender_id = h.sender AND m.client_id = h.client");
+  probe.bind_untyped(1, int_array(hints, [](const Store::SendHint& h) { return std::optional(h.sender); }))
+      .bind_untyped(2, text_array(hints, [](const Store::SendHint& h) -> std::string_view { return h.client_id; }));
+  // Ids for the batch's messages, taken from the identity's sequence:
+  // inserting a known id lets the insert wait (a sequence is not
+  // transactional: ids a send does not use are skipped, as a rolled-back
+  // insert's are).
+  Statement& reserve = db.prepare(
+      "SELECT nextval(s.seq) FROM (SELECT pg_get_serial_sequence('messages', 'id')::regclass AS seq) s, "
+      "generate_series(1, ?1)");
+  reserve.bind(1, static_cast<std::int64_t>(hints.size()));
+  db.run_together({&lock, &conversations_query, &probe, &reserve});
+
+  conversations.clear();
+  for (ConversationId id : wanted) conversations[id] = std::nullopt;
+  while (conversations_query.step()) {
+    Conversation found;
+    found.row = read_conversation(conversations_query);
+    read_members_and_blocks(conversations_query, kConversationColumnCount, found.members, found.blocks);
+    std::string marks = conversations_query.text(kConversationColumnCount + 2);
+    for (std::string_view list = marks; !list.empty();) {
+      auto comma = list.find(',');
+      found.read_marks.push_back(parse_id(list.substr(0, comma)));
+      if (comma == std::string_view::npos) break;
+      list.remove_prefix(comma + 1);
+    }
+    if (found.read_marks.size() != found.members.size()) throw StorageError("conversation read: bad read marks");
+    conversations[found.row.id] = std::move(found);
+  }
+  client_ids.clear();
+  while (probe.step()) client_ids.emplace(probe.int64(0), probe.text(1));
+  ids.clear();
+  next_id = 0;
+  while (reserve.step()) ids.push_back(reserve.int64(0));
+  valid = true;
+}
+
+void SendBatch::clear_held() {
+  messages.clear();
+  attachments.clear();
+  mentions.clear();
+  stickers.clear();
+}
+
+void defer_held_writes(Connection& db, SendBatch& batch) {
+  if (batch.messages.empty()) return;
+  const auto& rows = batch.messages;
+  // The messages, in one statement.
+  Statement& insert = db.prepare(
+      "INSERT INTO messages (id, conversation_id, seq, pos, sender_id, client_id, body, reply_to_id, created_at, "
+      "attachment_count) SELECT * FROM unnest(?1::bigint[], ?2::bigint[], ?3::bigint[], ?4::bigint[], "
+      "?5::bigint[], ?6::text[], ?7::text[], ?8::bigint[], ?9::bigint[], ?10::bigint[])");
+  using Row = SendBatch::Row;
+  insert.bind_untyped(1, int_array(rows, [](const Row& r) { return std::optional(r.id); }))
+      .bind_untyped(2, int_array(rows, [](const Row& r) { return std::optional(r.conversation); }))
+      .bind_untyped(3, int_array(rows, [](const Row& r) { return std::optional(r.seq); }))
+      .bind_untyped(4, int_array(rows, [](const Row& r) { return std::optional(r.pos); }))
+      .bind_untyped(5, int_array(rows, [](const Row& r) { return std::optional(r.sender); }))
+      .bind_untyped(6, text_array(rows, [](const Row& r) -> std::string_view { return r.client_id; }))
+      .bind_untyped(7, text_array(rows, [](const Row& r) -> std::string_view { return r.body; }))
+      .bind_untyped(8, int_array(rows, [](const Row& r) { return r.reply_to; }))
+      .bind_untyped(9, int_array(rows, [](const Row& r) { return std::optional(r.created_at); }))
+      .bind_untyped(10, int_array(rows, [](const Row& r) { return std::optional(r.attachment_count); }));
+  db.defer(insert);
+  // What few messages carry, a statement per row (after their messages).
+  for (const auto& [message, media, position] : batch.attachments) {
+    Statement& row = db.prepare("INSERT INTO message_attachments (message_id, media_id, position) VALUES (?1, ?2, ?3)");
+    row.bind(1, message).bind(2, media).bind(3, position);
+    db.defer(row);
+  }
+  for (const auto& [message, user] : batch.mentions) {
+    Statement& row = db.prepare("INSERT INTO mentions (message_id, user_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING");
+    row.bind(1, message).bind(2, user);
+    db.defer(row);
+  }
+  for (const auto& [message, sticker] : batch.stickers) {
+    Statement& row = db.prepare("INSERT INTO message_stickers (message_id, sticker_id) VALUES (?1, ?2)");
+    row.bind(1, message).bind(2, sticker);
+    db.defer(row);
+  }
+  // Each conversation's newest seq and position, and each sender's read
+  // mark (to their newest message): one row per conversation, per member.
+  std::map<ConversationId, std::pair<Seq, Position>> newest;
+  std::map<std::pair<ConversationId, UserId>, Seq> marks;
+  for (const auto& r : rows) {
+    auto& [seq, pos] = newest[r.conversation];
+    seq = std::max(seq, r.seq);
+    pos = std::max(pos, r.pos);
+    auto& mark = marks[{r.conversation, r.sender}];
+    mark = std::max(mark, r.seq);
+  }
+  std::vector<std::pair<ConversationId, std::pair<Seq, Position>>> counters(newest.begin(), newest.end());
+  Statement& update = db.prepare(
+      "UPDATE conversations c SET last_seq = u.seq, last_pos = u.pos "
+      "FROM unnest(?1::bigint[], ?2::bigint[], ?3::bigint[]) AS u(id, seq, pos) WHERE c.id = u.id");
+  update.bind_untyped(1, int_array(counters, [](const auto& c) { return std::optional(c.first); }))
+      .bind_untyped(2, int_array(counters, [](const auto& c) { return std::optional(c.second.first); }))
+      .bind_untyped(3, int_array(counters, [](const auto& c) { return std::optional(c.second.second); }));
+  db.defer(update);
+  std::vector<std::pair<std::pair<ConversationId, UserId>, Seq>> reads(marks.begin(), marks.end());
+  Statement& read = db.prepare(
+      "UPDATE members m SET read_seq = u.seq FROM unnest(?1::bigint[], ?2::bigint[], ?3::bigint[]) "
+      "AS u(conversation, member, seq) WHERE m.conversation_id = u.conversation AND m.user_id = u.member "
+      "AND m.read_seq < u.seq");
+  read.bind_untyped(1, int_array(reads, [](const auto& r) { return std::optional(r.first.first); }))
+      .bind_untyped(2, int_array(reads, [](const auto& r) { return std::optional(r.first.second); }))
+      .bind_untyped(3, int_array(reads, [](const auto& r) { return std::optional(r.second); }));
+  db.defer(read);
+  batch.clear_held();
+}
+
+SendBatch* PgTransaction::sends() {
+  if (!writer_ || writer_->sends == nullptr) return nullptr;
+  SendBatch& batch = *writer_->sends;
+  if (!batch.on || !batch.valid) return nullptr;
+  if (db_.writes_run() != batch.writes) {
+    // Something of this batch wrote for real: what was read may be stale.
+    batch.valid = false;
+    return nullptr;
+  }
+  return &batch;
+}
+
 std::optional<Conversation> PgTransaction::conversation_by_id(ConversationId id) {
+  if (auto* batch = sends()) {
+    auto found = batch->conversations.find(id);
+    if (found != batch->conversations.end()) {
+      if (!found->second) return std::nullopt;
+      return found->second->row;
+    }
+  }
   if (writer_) {
     // In a write, the conversation comes with its member ids and, for a
     // direct conversation, the blocks between its members: what a send
     // checks next (messaging::check_send asks member_ids() and
     // block_between()), answered from this one statement instead of one
     // round trip each while the batch holds the stream lock.
-    static const std::string kSql = sql(
-        sql("SELECT ", kConversationColumns),
-        ", (SELECT string_agg(m.user_id::text, ',') FROM members m WHERE m.conversation_id = c.id), "
-        "CASE WHEN c.kind = ?2 THEN (SELECT string_agg(b.user_id::text || ':' || b.blocked_id::text, ',') "
-        "FROM members x JOIN blocks b ON b.user_id = x.user_id JOIN members y ON y.user_id = b.blocked_id "
-        "AND y.conversation_id = x.conversation_id WHERE x.conversation_id = c.id) END "
-        "FROM conversations c WHERE c.id = ?1");
+    static const std::string kSql =
+        sql(sql(sql("SELECT ", kConversationColumns), kMembersAndBlocks), "FROM conversations c WHERE c.id = ?1");
     Statement& query = db_.prepare(kSql);
     query.bind(1, id).bind(2, static_cast<std::int64_t>(ConversationKind::kDirect));
     if (!query.step()) {
@@ -263,28 +498,7 @@ std::optional<Conversation> PgTransaction::conversation_by_id(ConversationId id)
     Prefetch prefetch;
     prefetch.conversation = id;
     prefetch.blocks_known = found.kind == ConversationKind::kDirect;
-    auto parse_id = [](std::string_view text) {
-      std::int64_t value = 0;
-      auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-      if (ec != std::errc() || end != text.data() + text.size()) throw StorageError("conversation_by_id: bad id list");
-      return value;
-    };
-    auto each = [](std::string_view list, auto&& fn) {
-      while (!list.empty()) {
-        auto comma = list.find(',');
-        fn(list.substr(0, comma));
-        if (comma == std::string_view::npos) break;
-        list.remove_prefix(comma + 1);
-      }
-    };
-    std::string members = query.text(kConversationColumnCount);
-    each(members, [&](std::string_view item) { prefetch.members.push_back(parse_id(item)); });
-    std::string blocks = query.text(kConversationColumnCount + 1);
-    each(blocks, [&](std::string_view item) {
-      auto colon = item.find(':');
-      if (colon == std::string_view::npos) throw StorageError("conversation_by_id: bad block list");
-      prefetch.blocks.emplace_back(parse_id(item.substr(0, colon)), parse_id(item.substr(colon + 1)));
-    });
+    read_members_and_blocks(query, kConversationColumnCount, prefetch.members, prefetch.blocks);
     query.reset();
     prefetch.statements_run = db_.statements_run();
     prefetch_ = std::move(prefetch);
@@ -372,6 +586,10 @@ std::vector<Member> PgTransaction::members(ConversationId conversation) {
 }
 
 std::vector<UserId> PgTransaction::member_ids(ConversationId conversation) {
+  if (auto* batch = sends()) {
+    auto found = batch->conversations.find(conversation);
+    if (found != batch->conversations.end()) return found->second ? found->second->members : std::vector<UserId>{};
+  }
   if (const auto* prefetch = prefetched(conversation)) return prefetch->members;
   Statement& query = db_.prepare("SELECT user_id FROM members WHERE conversation_id = ?1");
   query.bind(1, conversation);
@@ -423,7 +641,73 @@ bool PgTransaction::advance_read(ConversationId conversation, UserId user, Seq s
 
 // --- Messages -------------------------------------------------------------
 
+std::optional<Message> PgTransaction::insert_held(const NewMessage& message, Position pos, bool& answered) {
+  answered = false;
+  SendBatch* batch = sends();
+  if (batch == nullptr || batch->next_id >= batch->ids.size()) return std::nullopt;
+  auto found = batch->conversations.find(message.conversation_id);
+  if (found == batch->conversations.end() || !found->second) return std::nullopt;
+  answered = true;
+  // The idempotency probe, as the statement's: a client_id stored before
+  // the batch, or by an earlier send of it, is taken.
+  if (!batch->client_ids.emplace(message.sender_id, message.client_id).second) return std::nullopt;
+  auto& conversation = found->second->row;
+  SendBatch::Row row;
+  row.id = batch->ids[batch->next_id++];
+  row.conversation = message.conversation_id;
+  row.seq = ++conversation.last_seq;  // nobody else takes one while the batch holds the stream lock
+  row.pos = pos;
+  conversation.last_pos = pos;
+  row.sender = message.sender_id;
+  row.client_id = message.client_id;
+  row.body = message.body;
+  row.reply_to = message.reply_to_id;
+  row.created_at = message.created_at;
+  row.attachment_count = static_cast<std::int64_t>(message.attachments.size());
+  for (std::size_t i = 0; i < message.attachments.size(); ++i) {
+    batch->attachments.emplace_back(row.id, message.attachments[i], static_cast<std::int64_t>(i));
+  }
+  for (UserId user : message.mentions) batch->mentions.emplace_back(row.id, user);
+  if (message.sticker_id) batch->stickers.emplace_back(row.id, *message.sticker_id);
+  // The sender's read mark moves with it, if below (it goes with the
+  // held rows: defer_held_writes).
+  bool moved = false;
+  const auto& members = found->second->members;
+  auto member = std::find(members.begin(), members.end(), message.sender_id);
+  if (member != members.end()) {
+    Seq& mark = found->second->read_marks[static_cast<std::size_t>(member - members.begin())];
+    moved = mark < row.seq;
+    mark = std::max(mark, row.seq);
+  }
+  folded_read_ = FoldedRead{message.conversation_id, message.sender_id, row.seq, moved};
+  Message stored;
+  stored.id = row.id;
+  stored.conversation_id = row.conversation;
+  stored.seq = row.seq;
+  stored.pos = pos;
+  stored.sender_id = row.sender;
+  stored.client_id = row.client_id;
+  stored.body = row.body;
+  stored.reply_to_id = row.reply_to;
+  stored.created_at = row.created_at;
+  stored.attachment_count = row.attachment_count;
+  batch->messages.push_back(std::move(row));
+  ++batch->inserted;
+  // Reads (after the held rows are sent) only for what few messages carry.
+  if (stored.attachment_count > 0) load_attachments(stored);
+  stored.mentions = message.mentions;
+  std::sort(stored.mentions.begin(), stored.mentions.end());
+  stored.mentions.erase(std::unique(stored.mentions.begin(), stored.mentions.end()), stored.mentions.end());
+  if (message.sticker_id) load_sticker(stored);
+  return stored;
+}
+
 std::optional<Message> PgTransaction::insert_message_row(const NewMessage& message, Position pos, bool if_new) {
+  if (if_new) {
+    bool answered = false;
+    auto held = insert_held(message, pos, answered);
+    if (answered) return held;
+  }
   // One statement: the seq, the row, and for a send its sender's read mark.
   // The conversation's row is the seq counter. The UPDATE locks the row
   // until commit and reads its newest committed version (READ COMMITTED),

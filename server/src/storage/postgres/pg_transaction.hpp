@@ -4,6 +4,12 @@
 #pragma once
 
 #include <functional>
+#include <optional>
+#include <set>
+#include <string>
+#include <tuple>
+#include <unordered_map>
+#include <vector>
 
 #include "storage/store.hpp"
 
@@ -12,14 +18,75 @@ namespace parley::storage::postgres {
 class Connection;
 class Statement;
 
+// A write batch's sends, read together and written together (PgStore;
+// docs/architecture.md "A batch's sends"). Under the stream lock, the batch
+// reads, in the round trip that takes the lock, the conversations its
+// queued sends name (with members and a direct conversation's blocks), the
+// (sender, client_id) pairs already stored, and message ids for them. While
+// `on`, a send's checks are answered from that and its rows are held back
+// (`messages` and the rest) until the connection next sends something:
+// then they go first, in the same round trip (defer_held_writes). Nobody
+// else writes meanwhile (other nodes wait for the stream lock); a write of
+// this batch that ran for real (Connection::writes_run moved) ends the
+// answers for the rest of the batch.
+struct SendBatch {
+  struct Conversation {
+    storage::Conversation row;  // last_seq and last_pos as the batch moved them
+    std::vector<UserId> members;
+    std::vector<Seq> read_marks;                    // members[i]'s read_seq, as the batch moved it
+    std::vector<std::pair<UserId, UserId>> blocks;  // (user, blocked), between members of a direct conversation
+  };
+  struct Row {
+    MessageId id = 0;
+    ConversationId conversation = 0;
+    Seq seq = 0;
+    Position pos = 0;
+    UserId sender = 0;
+    std::string client_id;
+    std::string body;
+    std::optional<MessageId> reply_to;
+    UnixMillis created_at = 0;
+    std::int64_t attachment_count = 0;
+  };
+
+  // Read under the lock. A conversation mapped to nullopt does not exist.
+  std::unordered_map<ConversationId, std::optional<Conversation>> conversations;
+  std::set<std::pair<UserId, std::string>> client_ids;  // taken: stored before the batch, or by it
+  std::vector<MessageId> ids;                           // reserved for the batch's messages
+  std::size_t next_id = 0;
+
+  bool on = false;             // answering from the above (PgStore opens and closes it)
+  bool valid = false;          // the above is still the database's state (but for held rows)
+  std::uint64_t writes = 0;    // Connection::writes_run() when it was
+  std::uint64_t inserted = 0;  // messages held so far, in all
+
+  // Held back, in the order they go.
+  std::vector<Row> messages;
+  std::vector<std::tuple<MessageId, std::string, std::int64_t>> attachments;  // (message, media, position)
+  std::vector<std::pair<MessageId, UserId>> mentions;
+  std::vector<std::pair<MessageId, StickerId>> stickers;
+
+  // Reads what the hints name, in the round trip of `lock` (the stream
+  // lock's statement, bound); after it, `lock` steps through its row.
+  void prefetch(Connection& db, Statement& lock, const std::vector<Store::SendHint>& hints);
+  void clear_held();
+};
+
+// Defers the held rows of `batch` on `db` as a few set-based statements
+// (one INSERT of the messages from arrays, one UPDATE of the conversations'
+// seqs, one of the senders' read marks, ...), and forgets them.
+void defer_held_writes(Connection& db, SendBatch& batch);
+
 class PgTransaction final : public Transaction {
  public:
   // What only the writer's transactions have: the position counter of the
-  // batch (the batch holds stream_state's row lock: PgStore), and the list
-  // of events to publish after commit.
+  // batch (the batch holds stream_state's row lock: PgStore), the list of
+  // events to publish after commit, and the batch's sends when they are
+  // read and written together.
   struct Writer {
     Position* last_position;
     std::vector<Event>* events;
+    SendBatch* sends = nullptr;
   };
 
   // A write transaction.
@@ -215,6 +282,11 @@ class PgTransaction final : public Transaction {
   };
   // The prefetch of `conversation` if no statement ran since it was read.
   const Prefetch* prefetched(ConversationId conversation) const;
+  // The batch's sends while its reads answer for the database, else null.
+  SendBatch* sends();
+  // insert_message_if_new() from the batch's reads, its rows held back;
+  // nullopt (with `answered` false) when they cannot answer.
+  std::optional<Message> insert_held(const NewMessage& message, Position pos, bool& answered);
 
   Connection& db_;
   std::optional<Writer> writer_;
