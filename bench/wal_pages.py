@@ -26,7 +26,6 @@ usage: bench/wal_pages.py [--variant V ...] [--page-size N] [--preload N] [--bat
 """
 import argparse
 import collections
-import glob
 import hashlib
 import os
 import random
@@ -37,21 +36,7 @@ import struct
 import tempfile
 import time
 
-ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
-WORDS = ("the you and to it is for that on we in this of can be have are just ok do will at not me with my so "
-         "meeting tomorrow thanks please today project report lunch coffee review deploy build test").split()
-
-
-def migrations(upto):
-    files = sorted(glob.glob(os.path.join(ROOT, "server", "migrations", "sqlite", "*.sql")))
-    return [open(f, encoding="utf-8").read() for f in files if int(os.path.basename(f)[:4]) <= upto]
-
-
-def fold():
-    sql = open(os.path.join(ROOT, "server", "migrations", "sqlite", "0008_search.sql"), encoding="utf-8").read()
-    start = sql.index("CASE WHEN NEW.body")
-    end = sql.index("ELSE NEW.body END", start) + len("ELSE NEW.body END")
-    return sql[start:end].replace("NEW.body", "body")
+from writer_sql_bench import WORDS, fold, migrations, seed_pairs
 
 
 def client_hash(text):
@@ -74,19 +59,7 @@ def setup(path, variant, pairs, page_size):
         db.execute("CREATE INDEX messages_by_sender_client ON messages(sender_id, client_hash)")
     if variant in ("nopos", "hash"):
         db.execute("DROP INDEX IF EXISTS messages_by_conversation_pos")
-    db.execute("BEGIN")
-    for u in range(1, 2 * pairs + 1):
-        db.execute("INSERT INTO users (id, username, password_hash, display_name, created_at) VALUES (?, ?, 'x', 'U', 0)",
-                   (u, f"u{u}"))
-    for c in range(1, pairs + 1):
-        db.execute("INSERT INTO conversations (id, kind, name, created_by, created_at, last_seq, last_pos) "
-                   "VALUES (?, 0, '', ?, 0, 0, 0)", (c, 2 * c - 1))
-        for u in (2 * c - 1, 2 * c):
-            db.execute("INSERT INTO members (conversation_id, user_id, role, joined_at, joined_pos, read_seq, "
-                       "delivered_seq) VALUES (?, ?, 0, 0, 0, 0, 0)", (c, u))
-    db.execute("COMMIT")
-    db.execute("PRAGMA synchronous = FULL")
-    db.execute("PRAGMA secure_delete = ON")
+    seed_pairs(db, pairs)
     db.execute("PRAGMA wal_autocheckpoint = 0")
     return db
 

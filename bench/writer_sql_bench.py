@@ -46,6 +46,12 @@ def setup(path, upto, pairs):
     db.execute("PRAGMA foreign_keys = ON")
     for sql in migrations(upto):
         db.executescript(sql)
+    seed_pairs(db, pairs)
+    return db
+
+
+def seed_pairs(db, pairs):
+    """Users 2c-1 and 2c in direct conversation c, then parleyd's writer's pragmas."""
     db.execute("BEGIN")
     for u in range(1, 2 * pairs + 1):
         db.execute("INSERT INTO users (id, username, password_hash, display_name, created_at) VALUES (?, ?, 'x', 'U', 0)",
@@ -59,7 +65,6 @@ def setup(path, upto, pairs):
     db.execute("COMMIT")
     db.execute("PRAGMA synchronous = FULL")
     db.execute("PRAGMA secure_delete = ON")
-    return db
 
 
 INSERT = ("INSERT INTO messages (conversation_id, seq, pos, sender_id, client_id, body, reply_to_id, created_at, "
