@@ -223,10 +223,7 @@ run_config() {
   node_pids=()
   for k in $(seq "$n"); do
     node_config "$dir/node$k.toml" "$db" "node-$k"
-    # Nodes start one after another: the first creates the schema. The log
-    # exists before the node does: bench_start reads it at once, and under
-    # load the background shell may not have created it yet.
-    : >"$dir/node$k.log"
+    # Nodes start one after another: the first creates the schema.
     bench_start "$dir/node$k.log" "$in_group" "nodes/node$k" "$parleyd" --config "$dir/node$k.toml" \
       --listen 127.0.0.1:0 --data-dir "$dir/data$k" --threads "$threads"
     node_pids+=("$server_pid")
