@@ -599,8 +599,9 @@ describe('opening a conversation during a catch-up', () => {
     await store.putMessages(serverMessages.slice(0, 300));
   }, 30_000);
 
-  it('shows the server\'s newest page before the catch-up has ended', async () => {
-    const f = catchUpRoutes();
+  // An engine connected and one event into the catch-up, not synced yet:
+  // the device's newest stored message is far behind.
+  const engineMidCatchUp = async (f: typeof fetch) => {
     const e = makeEngine(f);
     await e.start();
     const ws = await server.next(0);
@@ -609,8 +610,13 @@ describe('opening a conversation during a catch-up', () => {
     ws.receive(WELCOME);
     ws.receive(catchUp(301, 310)[0]);
     await e.idle();
-    // Not synced yet: the device's newest stored message is far behind.
     expect(e.state.get().connection).toBe('connecting');
+    return e;
+  };
+
+  it('shows the server\'s newest page before the catch-up has ended', async () => {
+    const f = catchUpRoutes();
+    const e = await engineMidCatchUp(f);
     await e.openConversation(7);
     const shown = e.state.get().messages[7]!.map((m) => m.seq);
     expect(shown.at(-1)).toBe(SERVER_TOTAL);
@@ -631,15 +637,7 @@ describe('opening a conversation during a catch-up', () => {
         new URL(String(input), 'http://parley.test').pathname === '/api/v1/conversations/7' ? withDetail(input, init) : f(input, init),
       { calls: f.calls },
     ) as typeof fetch;
-    const e = makeEngine(both);
-    await e.start();
-    const ws = await server.next(0);
-    ws.open();
-    await ws.waitSent(1);
-    ws.receive(WELCOME);
-    ws.receive(catchUp(301, 310)[0]);
-    await e.idle();
-    expect(e.state.get().connection).toBe('connecting');
+    const e = await engineMidCatchUp(both);
     expect(e.state.get().conversations.find((c) => c.id === 7)?.members).toBeUndefined();
     await e.openConversation(7);
     expect(withDetail.calls).toEqual(['GET /api/v1/conversations/7']);
