@@ -680,26 +680,12 @@ std::optional<Message> PgTransaction::insert_held(const NewMessage& message, Pos
     mark = std::max(mark, row.seq);
   }
   folded_read_ = FoldedRead{message.conversation_id, message.sender_id, row.seq, moved};
-  Message stored;
-  stored.id = row.id;
-  stored.conversation_id = row.conversation;
-  stored.seq = row.seq;
-  stored.pos = pos;
-  stored.sender_id = row.sender;
-  stored.client_id = row.client_id;
-  stored.body = row.body;
-  stored.reply_to_id = row.reply_to;
-  stored.created_at = row.created_at;
-  stored.attachment_count = row.attachment_count;
+  const MessageId id = row.id;
+  const Seq seq = row.seq;
   batch->messages.push_back(std::move(row));
   ++batch->inserted;
-  // Reads (after the held rows are sent) only for what few messages carry.
-  if (stored.attachment_count > 0) load_attachments(stored);
-  stored.mentions = message.mentions;
-  std::sort(stored.mentions.begin(), stored.mentions.end());
-  stored.mentions.erase(std::unique(stored.mentions.begin(), stored.mentions.end()), stored.mentions.end());
-  if (message.sticker_id) load_sticker(stored);
-  return stored;
+  // Its attachments and sticker are read after the held rows are sent.
+  return message_as_inserted(message, id, seq, pos);
 }
 
 std::optional<Message> PgTransaction::insert_message_row(const NewMessage& message, Position pos, bool if_new) {
@@ -767,29 +753,13 @@ std::optional<Message> PgTransaction::insert_message_row(const NewMessage& messa
   for (UserId user : message.mentions) {
     db_.prepare("INSERT INTO mentions (message_id, user_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING").bind(1, id).bind(2, user).run();
   }
-  Message stored;
-  stored.id = id;
-  stored.conversation_id = message.conversation_id;
-  stored.seq = seq;
-  stored.pos = pos;
-  stored.sender_id = message.sender_id;
-  stored.client_id = message.client_id;
-  stored.body = message.body;
-  stored.reply_to_id = message.reply_to_id;
-  stored.created_at = message.created_at;
-  stored.attachment_count = static_cast<std::int64_t>(message.attachments.size());
-  if (stored.attachment_count > 0) load_attachments(stored);
-  stored.mentions = message.mentions;
-  std::sort(stored.mentions.begin(), stored.mentions.end());
-  stored.mentions.erase(std::unique(stored.mentions.begin(), stored.mentions.end()), stored.mentions.end());
   if (message.sticker_id) {
     db_.prepare("INSERT INTO message_stickers (message_id, sticker_id) VALUES (?1, ?2)")
         .bind(1, id)
         .bind(2, *message.sticker_id)
         .run();
-    load_sticker(stored);
   }
-  return stored;
+  return message_as_inserted(message, id, seq, pos);
 }
 
 std::string PgTransaction::select_messages(std::string_view from_where) {

@@ -250,6 +250,9 @@ class PgTransaction final : public Transaction {
   void load_attachments(Message& message);
   // Fills message.sticker from message_stickers (sqlite_stickers.cpp).
   void load_sticker(Message& message);
+  // `message` as stored with `id`, `seq` and `pos`, its attachment and
+  // sticker rows already written (or held to be written before any read).
+  Message message_as_inserted(const NewMessage& message, MessageId id, Seq seq, Position pos);
   // Makes `message` (read from the messages table) what it was at position
   // `end`: content, mentions, edit time and reactions then. False when that
   // content is not known (overwritten before versions were kept).

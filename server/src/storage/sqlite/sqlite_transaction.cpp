@@ -437,29 +437,13 @@ std::optional<Message> SqliteTransaction::insert_message_row(const NewMessage& m
   for (UserId user : message.mentions) {
     db_.prepare("INSERT OR IGNORE INTO mentions (message_id, user_id) VALUES (?1, ?2)").bind(1, id).bind(2, user).run();
   }
-  Message stored;
-  stored.id = id;
-  stored.conversation_id = message.conversation_id;
-  stored.seq = seq;
-  stored.pos = pos;
-  stored.sender_id = message.sender_id;
-  stored.client_id = message.client_id;
-  stored.body = message.body;
-  stored.reply_to_id = message.reply_to_id;
-  stored.created_at = message.created_at;
-  stored.attachment_count = static_cast<std::int64_t>(message.attachments.size());
-  if (stored.attachment_count > 0) load_attachments(stored);
-  stored.mentions = message.mentions;
-  std::sort(stored.mentions.begin(), stored.mentions.end());
-  stored.mentions.erase(std::unique(stored.mentions.begin(), stored.mentions.end()), stored.mentions.end());
   if (message.sticker_id) {
     db_.prepare("INSERT INTO message_stickers (message_id, sticker_id) VALUES (?1, ?2)")
         .bind(1, id)
         .bind(2, *message.sticker_id)
         .run();
-    load_sticker(stored);
   }
-  return stored;
+  return message_as_inserted(message, id, seq, pos);
 }
 
 namespace {
