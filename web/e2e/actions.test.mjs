@@ -5,10 +5,8 @@
 // order, with the same names, tabbing forwards and backwards.
 
 import assert from 'node:assert/strict';
-import { directConversation, makeContacts, registerUser } from './lib/api.mjs';
-import { sendOverWebSocket } from './lib/browser.mjs';
-import { e2eTest, signedInUser, useServer } from './lib/fixture.mjs';
-import { message, messageLog, openConversation } from './lib/ui.mjs';
+import { aliceInADialogWithBob, e2eTest, useServer } from './lib/fixture.mjs';
+import { message, messageLog } from './lib/ui.mjs';
 
 const state = useServer();
 let page;
@@ -24,15 +22,7 @@ const actionButtons = () => messageLog(page).evaluate((log) =>
   [...log.querySelectorAll('.actions button')].map((b) => `${b.closest('article').getAttribute('aria-label')} / ${b.textContent}`));
 
 e2eTest('the keyboard reaches every row\'s actions, in order, both ways', async () => {
-  const alice = await signedInUser(state, 'alice', 'Alice Martin');
-  const bob = await registerUser(state.server.baseURL, 'bob', 'Bob Stone');
-  await makeContacts(alice, bob);
-  const direct = await directConversation(alice, bob);
-  await sendOverWebSocket(alice.context, state.server.baseURL, bob.token, direct.id, ['First from Bob', 'Second from Bob']);
-  await sendOverWebSocket(alice.context, state.server.baseURL, alice.token, direct.id, ['From Alice']);
-  page = alice.page;
-  await openConversation(page, 'Bob Stone');
-  await message(page, 'From Alice');
+  page = (await aliceInADialogWithBob(state)).page;
   // The pointer away from the rows, in the header.
   const head = await page.getByRole('heading', { name: 'Bob Stone' }).boundingBox();
   await page.mouse.move(head.x + 1, head.y + 1);

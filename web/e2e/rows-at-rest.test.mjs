@@ -4,10 +4,8 @@
 // one screen readers are given.
 
 import assert from 'node:assert/strict';
-import { directConversation, makeContacts, registerUser } from './lib/api.mjs';
-import { sendOverWebSocket } from './lib/browser.mjs';
-import { e2eTest, signedInUser, useServer } from './lib/fixture.mjs';
-import { message, messageLog, openConversation } from './lib/ui.mjs';
+import { aliceInADialogWithBob, e2eTest, useServer } from './lib/fixture.mjs';
+import { message, messageLog } from './lib/ui.mjs';
 
 const state = useServer();
 let page;
@@ -51,17 +49,10 @@ function offending(tree) {
 }
 
 e2eTest('a row at rest has no toolbar and no empty labelled group', async () => {
-  const alice = await signedInUser(state, 'alice', 'Alice Martin');
-  const bob = await registerUser(state.server.baseURL, 'bob', 'Bob Stone');
-  await makeContacts(alice, bob);
-  const direct = await directConversation(alice, bob);
-  await sendOverWebSocket(alice.context, state.server.baseURL, bob.token, direct.id, ['First from Bob', 'Second from Bob']);
-  await sendOverWebSocket(alice.context, state.server.baseURL, alice.token, direct.id, ['From Alice']);
+  const alice = await aliceInADialogWithBob(state);
   page = alice.page;
   cdp = await alice.context.newCDPSession(page);
   await cdp.send('Accessibility.enable');
-  await openConversation(page, 'Bob Stone');
-  await message(page, 'From Alice');
   // Nothing hovered, nothing focused in the log.
   const head = await page.getByRole('heading', { name: 'Bob Stone' }).boundingBox();
   await page.mouse.move(head.x + 1, head.y + 1);

@@ -7,9 +7,9 @@ import { after, before, test } from 'node:test';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Parleyd, parleydPath, webRootPath } from './server.mjs';
-import { artifactsDir, chromiumPath, openBrowser } from './browser.mjs';
-import { registerUser } from './api.mjs';
-import { signIn } from './ui.mjs';
+import { artifactsDir, chromiumPath, openBrowser, sendOverWebSocket } from './browser.mjs';
+import { directConversation, makeContacts, registerUser } from './api.mjs';
+import { message, openConversation, signIn } from './ui.mjs';
 
 /**
  * Starts one parleyd for the calling test file.
@@ -50,6 +50,23 @@ export async function signedInUser(state, prefix, displayName, browserOptions) {
   const browser = await browserFor(state, browserOptions);
   await signIn(browser.page, user);
   return { ...user, ...browser };
+}
+
+/**
+ * Alice signed in, with the dialog with her contact Bob open: two messages
+ * from him, then one from her, all on screen. Returns Alice (as
+ * signedInUser does).
+ */
+export async function aliceInADialogWithBob(state) {
+  const alice = await signedInUser(state, 'alice', 'Alice Martin');
+  const bob = await registerUser(state.server.baseURL, 'bob', 'Bob Stone');
+  await makeContacts(alice, bob);
+  const direct = await directConversation(alice, bob);
+  await sendOverWebSocket(alice.context, state.server.baseURL, bob.token, direct.id, ['First from Bob', 'Second from Bob']);
+  await sendOverWebSocket(alice.context, state.server.baseURL, alice.token, direct.id, ['From Alice']);
+  await openConversation(alice.page, 'Bob Stone');
+  await message(alice.page, 'From Alice');
+  return alice;
 }
 
 /**
