@@ -81,8 +81,19 @@ void Hub::publish(const std::vector<storage::Event>& events) {
   // Recorded before the devices are looked up: see nothing_since().
   positions_.published(events);
   // Each event's recipients' devices, under one lock for the whole batch:
-  // devices[begin[i] .. begin[i + 1]) are event i's.
-  std::vector<std::shared_ptr<Device>> devices;
+  // devices[begin[i] .. begin[i + 1]) are event i's. The list is the hub's
+  // own, kept from batch to batch with its capacity: grown afresh for every
+  // commit, a fan-out to a hundred devices reallocated it seven times, and
+  // its larger sizes made malloc consolidate its free lists each time.
+  // Emptied on the way out, so that it holds no device between batches.
+  auto& devices = publish_devices_;
+  struct Release {
+    std::vector<std::shared_ptr<Device>>& list;
+    ~Release() {
+      list.clear();
+      if (list.capacity() > kKeptPublishDevices) list.shrink_to_fit();
+    }
+  } release{devices};
   std::vector<std::size_t> begin;
   begin.reserve(events.size() + 1);
   {

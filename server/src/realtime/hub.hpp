@@ -157,6 +157,10 @@ class Hub {
   mutable std::mutex mutex_;
   std::unordered_map<storage::UserId, std::vector<std::weak_ptr<Device>>> by_user_;  // guarded by mutex_
   std::size_t count_ = 0;                                                             // guarded by mutex_
+  // publish()'s list of recipients' devices, empty between calls (which
+  // never overlap); its capacity is kept up to kKeptPublishDevices.
+  static constexpr std::size_t kKeptPublishDevices = 16 * 1024;
+  std::vector<std::shared_ptr<Device>> publish_devices_;
 };
 
 }  // namespace parley::realtime
