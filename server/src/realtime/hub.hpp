@@ -7,8 +7,9 @@
 // (reference counted, never copied); each device queues it on its own
 // strand. A batch's frames are grouped by device, so that a device gets one
 // call (one post to its strand) per commit, however many of the batch's
-// events are its. The device lists are read under one lock per batch and
-// the frames are handed out after it is released.
+// events are its; a batch with one event for this node's devices goes to
+// them directly, with nothing to group. The device lists are read under
+// one lock per batch and the frames are handed out after it is released.
 //
 // Thread-safe.
 #pragma once
