@@ -919,6 +919,49 @@ TEST(RealtimeTest, TypingReachesOtherMembersOnlyAndIsThrottled) {
   EXPECT_EQ(again.at("user_id").as_int64(), w.alice.id);
 }
 
+// Typing reads a conversation's members from memory once they are known:
+// a member added or removed afterwards must count at once.
+TEST(RealtimeTest, TypingFollowsMembershipChangesAfterTheMembersAreKnown) {
+  World w;
+  auto pair = create_group(w.client, w.alice, "pair", {w.bob});
+  WsClient a(w.port());
+  a.hello(w.alice.token);
+  WsClient b(w.port());
+  b.hello(w.bob.token);
+  WsClient c(w.port());
+  c.hello(w.carol.token);
+
+  // Known now: alice and bob.
+  a.send(object{{"type", "typing"}, {"conversation_id", pair}});
+  EXPECT_EQ(b.next_of_type("typing").at("user_id").as_int64(), w.alice.id);
+
+  auto added = w.client.post("/api/v1/conversations/" + std::to_string(pair) + "/members",
+                             object{{"username", "carol"}}, w.alice.token);
+  ASSERT_EQ(added.status, 201) << added.body;
+  auto joined = c.next_of_type("event");
+  ASSERT_EQ(event_type(joined), "member.added") << dump(joined);
+  // The new member hears the next typing.
+  b.send(object{{"type", "typing"}, {"conversation_id", pair}});
+  auto heard = c.next_of_type("typing");
+  EXPECT_EQ(heard.at("user_id").as_int64(), w.bob.id);
+  EXPECT_EQ(heard.at("conversation_id").as_int64(), pair);
+
+  auto removed = w.client.del("/api/v1/conversations/" + std::to_string(pair) + "/members/" +
+                                  std::to_string(w.carol.id),
+                              w.alice.token);
+  ASSERT_EQ(removed.status, 204) << removed.body;
+  auto gone = c.next_of_type("event");
+  ASSERT_EQ(event_type(gone), "member.removed") << dump(gone);
+  // A removed member's typing is refused; the ping after it is a barrier,
+  // so that "nothing went through" needs no timeout.
+  c.send(object{{"type", "typing"}, {"conversation_id", pair}, {"ref", "t"}});
+  c.send(object{{"type", "ping"}, {"ref", "barrier"}});
+  auto answer = next_not_presence(c);
+  ASSERT_EQ(type_of(answer), "error") << "a removed member's typing must be refused: " << dump(answer);
+  EXPECT_EQ(answer.at("code"), "not_found") << dump(answer);
+  EXPECT_EQ(type_of(next_not_presence(c)), "pong");
+}
+
 bool lists_user(const object& welcome, std::int64_t user, bool* online = nullptr) {
   for (const auto& entry : welcome.at("presence").as_array()) {
     if (entry.at("user_id").as_int64() == user) {

@@ -81,8 +81,19 @@ void Hub::publish(const std::vector<storage::Event>& events) {
   // Recorded before the devices are looked up: see nothing_since().
   positions_.published(events);
   // Each event's recipients' devices, under one lock for the whole batch:
-  // devices[begin[i] .. begin[i + 1]) are event i's.
-  std::vector<std::shared_ptr<Device>> devices;
+  // devices[begin[i] .. begin[i + 1]) are event i's. The list is the hub's
+  // own, kept from batch to batch with its capacity: grown afresh for every
+  // commit, a fan-out to a hundred devices reallocated it seven times, and
+  // its larger sizes made malloc consolidate its free lists each time.
+  // Emptied on the way out, so that it holds no device between batches.
+  auto& devices = publish_devices_;
+  struct Release {
+    std::vector<std::shared_ptr<Device>>& list;
+    ~Release() {
+      list.clear();
+      if (list.capacity() > kKeptPublishDevices) list.shrink_to_fit();
+    }
+  } release{devices};
   std::vector<std::size_t> begin;
   begin.reserve(events.size() + 1);
   {
@@ -95,13 +106,34 @@ void Hub::publish(const std::vector<storage::Event>& events) {
   begin.push_back(devices.size());
   if (devices.empty()) return;
 
+  auto frame_of = [&](const storage::Event& event) {
+    auto payload = event.payload ? event.payload : events::message_payload(*event.message);
+    return event_frame(event.pos, *payload);
+  };
+  // One event with recipients here (a commit of one message, the usual
+  // case below a few hundred messages a second): each of its devices gets
+  // it in one call, with nothing to group; the devices are handed over, not
+  // copied.
+  std::size_t with_devices = 0;
+  std::size_t only = 0;
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    if (begin[i] != begin[i + 1]) {
+      ++with_devices;
+      only = i;
+    }
+  }
+  if (with_devices == 1) {
+    auto frame = frame_of(events[only]);
+    for (auto d = begin[only]; d < begin[only + 1]; ++d) devices[d]->deliver_event(events[only].pos, frame);
+    return;
+  }
+
   // The frames of the batch grouped by device, each list in position order.
   std::unordered_map<Device*, std::pair<std::shared_ptr<Device>, Device::EventFrames>> by_device;
   for (std::size_t i = 0; i < events.size(); ++i) {
     if (begin[i] == begin[i + 1]) continue;
     const auto& event = events[i];
-    auto payload = event.payload ? event.payload : events::message_payload(*event.message);
-    auto frame = event_frame(event.pos, *payload);
+    auto frame = frame_of(event);
     for (auto d = begin[i]; d < begin[i + 1]; ++d) {
       auto& entry = by_device[devices[d].get()];
       if (!entry.first) entry.first = std::move(devices[d]);

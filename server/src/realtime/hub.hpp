@@ -7,8 +7,9 @@
 // (reference counted, never copied); each device queues it on its own
 // strand. A batch's frames are grouped by device, so that a device gets one
 // call (one post to its strand) per commit, however many of the batch's
-// events are its. The device lists are read under one lock per batch and
-// the frames are handed out after it is released.
+// events are its; a batch with one event for this node's devices goes to
+// them directly, with nothing to group. The device lists are read under
+// one lock per batch and the frames are handed out after it is released.
 //
 // Thread-safe.
 #pragma once
@@ -157,6 +158,10 @@ class Hub {
   mutable std::mutex mutex_;
   std::unordered_map<storage::UserId, std::vector<std::weak_ptr<Device>>> by_user_;  // guarded by mutex_
   std::size_t count_ = 0;                                                             // guarded by mutex_
+  // publish()'s list of recipients' devices, empty between calls (which
+  // never overlap); its capacity is kept up to kKeptPublishDevices.
+  static constexpr std::size_t kKeptPublishDevices = 16 * 1024;
+  std::vector<std::shared_ptr<Device>> publish_devices_;
 };
 
 }  // namespace parley::realtime

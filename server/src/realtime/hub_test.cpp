@@ -111,6 +111,29 @@ TEST(HubTest, ABatchReachesEachDeviceInOneCallInOrderWithSharedFrames) {
   EXPECT_EQ(bob->calls.front().front().second.get(), frames[1].second.get()) << "serialised once, shared";
 }
 
+// A batch with one event that has devices here (the usual commit of one
+// message) reaches each of them in one call with the one shared frame,
+// whatever else the batch holds for users connected elsewhere.
+TEST(HubTest, ABatchWithOneEventForThisNodeReachesEachDeviceOnceWithOneFrame) {
+  Hub hub;
+  auto alice = std::make_shared<RecordingDevice>(1);
+  auto bob = std::make_shared<RecordingDevice>(2);
+  hub.attach(alice);
+  hub.attach(bob);
+  hub.publish({event_for(5, {3}), event_for(6, {1, 2, 3}), event_for(7, {4})});
+
+  ASSERT_EQ(alice->calls.size(), 1U);
+  ASSERT_EQ(alice->calls.front().size(), 1U);
+  EXPECT_EQ(alice->calls.front().front().first, 6);
+  EXPECT_EQ(*alice->calls.front().front().second, R"({"type":"event","position":6,"event":{"type":"test"}})");
+  ASSERT_EQ(bob->calls.size(), 1U);
+  ASSERT_EQ(bob->calls.front().size(), 1U);
+  EXPECT_EQ(bob->calls.front().front().second.get(), alice->calls.front().front().second.get())
+      << "serialised once, shared";
+  hub.publish({event_for(8, {4})});  // nobody here
+  EXPECT_EQ(alice->calls.size(), 1U);
+}
+
 // In a cluster the hub hands typing frames and revocations to the relay
 // (the bus to the other nodes) and asks it who is online elsewhere; a
 // revocation announced by another node is not announced again.

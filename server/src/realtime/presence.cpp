@@ -182,6 +182,28 @@ void Presence::introduce(storage::Store& store, Hub& hub, UserId a, UserId b) {
   for (const auto& [viewer, frame] : frames) hub.send_to_users({viewer}, frame);
 }
 
+Presence::Members Presence::conversation_members(storage::ConversationId conversation, UserId member,
+                                                const std::function<std::vector<UserId>()>& read) {
+  {
+    std::lock_guard lock(mutex_);
+    auto found = members_.find(conversation);
+    if (found != members_.end() && found->second.generation == generation() &&
+        std::binary_search(found->second.members->begin(), found->second.members->end(), member)) {
+      return found->second.members;
+    }
+  }
+  // Taken before the read: a change published meanwhile leaves this entry
+  // of an old generation, read again next time.
+  auto read_at = generation();
+  auto ids = read();
+  std::sort(ids.begin(), ids.end());
+  auto members = std::make_shared<const std::vector<UserId>>(std::move(ids));
+  std::lock_guard lock(mutex_);
+  if (members_.size() >= kMaxEntries) members_.clear();
+  members_[conversation] = MemberList{read_at, members};
+  return members;
+}
+
 boost::json::array Presence::visible_to(UserId viewer) {
   Visible visible;
   bool cached = false;

@@ -18,6 +18,8 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <mutex>
 #include <unordered_map>
 #include <vector>
@@ -79,6 +81,19 @@ class Presence {
   // routes that make contacts have the store and the hub, not this object.
   static void introduce(storage::Store& store, Hub& hub, storage::UserId a, storage::UserId b);
 
+  // The members of `conversation`, when `member` is one of them, for an
+  // ephemeral frame of theirs (typing): from memory when they were read
+  // since the last change of relationships (memberships included), else
+  // from `read`, which is called on this thread, may throw (and then
+  // nothing is kept: a non-member's refusal is read every time), and
+  // returns the members. Sorted ascending. A frame handled between a
+  // membership change's commit and its publication is judged by the
+  // membership before it, as one handled just before the commit would
+  // be. Thread-safe.
+  using Members = std::shared_ptr<const std::vector<storage::UserId>>;
+  [[nodiscard]] Members conversation_members(storage::ConversationId conversation, storage::UserId member,
+                                             const std::function<std::vector<storage::UserId>()>& read);
+
  private:
   using Generation = std::uint64_t;
   // Those who may see a user (online or not).
@@ -101,6 +116,12 @@ class Presence {
   mutable std::mutex mutex_;
   std::unordered_map<storage::UserId, Audience> audiences_;  // guarded by mutex_
   std::unordered_map<storage::UserId, Visible> visible_;     // guarded by mutex_
+  // Conversations' members (conversation_members()).
+  struct MemberList {
+    Generation generation = 0;
+    Members members;
+  };
+  std::unordered_map<storage::ConversationId, MemberList> members_;  // guarded by mutex_
   std::unordered_map<storage::UserId, UnixMillis> offline_at_;  // guarded by mutex_
   // Last-seen times not yet written (a subset of offline_at_).
   std::unordered_map<storage::UserId, UnixMillis> unwritten_;  // guarded by mutex_

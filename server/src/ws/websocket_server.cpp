@@ -768,10 +768,13 @@ class Session final : public realtime::Device,
   }
 
   void typing(storage::ConversationId conversation) {
-    // Membership first, so that a non-member is told not_found every time.
-    auto members = context_.services.store.read([&](Transaction& tx) {
-      messaging::require_member(tx, conversation, user_id());
-      return tx.member_ids(conversation);
+    // Membership first, so that a non-member is told not_found every time;
+    // a member's typing reads nothing while memberships stay as they were.
+    auto members = context_.presence.conversation_members(conversation, user_id(), [&] {
+      return context_.services.store.read([&](Transaction& tx) {
+        messaging::require_member(tx, conversation, user_id());
+        return tx.member_ids(conversation);
+      });
     });
     auto now = std::chrono::steady_clock::now();
     if (!last_typing_) last_typing_ = std::make_unique<TypingTimes>();
@@ -781,7 +784,7 @@ class Session final : public realtime::Device,
     last = now;
     // Members' devices on other nodes too (ephemeral: over the cluster
     // bus when there is one, never stored).
-    context_.hub.send_to_users_everywhere(members,
+    context_.hub.send_to_users_everywhere(*members,
                                           make_frame(object{{"type", "typing"},
                                                             {"conversation_id", conversation},
                                                             {"user_id", user_id()},

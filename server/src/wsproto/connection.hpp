@@ -429,7 +429,11 @@ class Connection final : public Session,
     if (phase_ == Phase::kDone) return;
     auto& s = socket();
     if (!set_non_blocking()) return;
-    std::vector<boost::asio::const_buffer> buffers;
+    // The gathered buffers of every write on this thread: its capacity is
+    // kept, so a write allocates nothing. Refilled before each write_some
+    // and not read after it, so a handler that runs meanwhile (note_written,
+    // written) may use it for another connection.
+    thread_local std::vector<boost::asio::const_buffer> buffers;
     while (!queue_.empty()) {
       buffers.clear();
       queue_.gather(buffers);
