@@ -8,6 +8,7 @@
 #include "storage/sqlite/database.hpp"
 #include "storage/sqlite/migrate.hpp"
 #include "storage/sqlite/sqlite_transaction.hpp"
+#include "storage/sqlite/wal_write_buffer.hpp"
 
 namespace parley::storage::sqlite {
 namespace {
@@ -46,7 +47,10 @@ constexpr std::string_view kIndexNewMessages =
 SqliteStore::SqliteStore(const std::filesystem::path& path, const StorageOptions& options,
                          TransactionObserver observer)
     : path_(path), options_(options), observer_(std::move(observer)) {
-  writer_ = open_connection();
+  // The writer's WAL frames of a commit go to the file in one write
+  // (wal_write_buffer.hpp); safe only because every commit syncs the WAL.
+  writer_ = open_connection(options_.sqlite_synchronous == SqliteSynchronous::kFull ? wal_write_buffer_vfs()
+                                                                                   : nullptr);
   // WAL: readers never block the writer nor each other. The mode is stored in
   // the file, so it only needs setting once, but setting it again is free.
   writer_->exec("PRAGMA journal_mode = WAL");
@@ -247,8 +251,8 @@ SqliteStore::CheckpointResult SqliteStore::checkpoint(Connection& connection, st
   return result;
 }
 
-std::unique_ptr<Connection> SqliteStore::open_connection() {
-  auto connection = std::make_unique<Connection>(path_);
+std::unique_ptr<Connection> SqliteStore::open_connection(const char* vfs) {
+  auto connection = std::make_unique<Connection>(path_, vfs);
   connection->exec("PRAGMA foreign_keys = ON");
   // Waiting briefly beats failing: a checkpoint may hold the lock for a moment.
   connection->exec("PRAGMA busy_timeout = 5000");

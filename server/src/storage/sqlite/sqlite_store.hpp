@@ -88,7 +88,8 @@ class SqliteStore final : public Store {
     std::function<void(std::exception_ptr)> done;
   };
 
-  std::unique_ptr<Connection> open_connection();
+  // With the connection's PRAGMAs; `vfs` as for Connection.
+  std::unique_ptr<Connection> open_connection(const char* vfs = nullptr);
   std::unique_ptr<Connection> acquire_reader();
   void release_reader(std::unique_ptr<Connection> connection);
   void writer_loop();
