@@ -27,6 +27,7 @@
 #                      before/after in the same sitting, alternating binaries
 #   ROUND2_IDLE_REPEAT=N  rounds of the idle step (default BENCH_REPEAT)
 #   ROUND2_SEARCH_START=R the rate search's first probe (default 4000 msg/s)
+#   ROUND2_SEARCH_PROBES=N the rate search's probes at most (full: 5, quick: 4)
 #   SOURCE_ADDRESSES   for the idle and churn runs (default 127.0.0.2-127.0.0.9)
 #   ROUND2_STEPS       a subset of: fsync pairs group100 mix churn idle search latency
 set -euo pipefail
@@ -69,6 +70,7 @@ else
   search_dur=3 search_probes=4 fsync_s=2
 fi
 
+search_probes=${ROUND2_SEARCH_PROBES:-$search_probes}
 step() { [[ " $steps " == *" $1 "* ]]; }
 note_load() { echo "$(date -u +%H:%M:%S) $1 $(cut -d' ' -f1-3 /proc/loadavg)" >>"$out/load.txt"; }
 {

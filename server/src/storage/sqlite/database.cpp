@@ -102,10 +102,10 @@ void Statement::reset() {
   sqlite3_clear_bindings(stmt_);
 }
 
-Connection::Connection(const std::filesystem::path& path) {
+Connection::Connection(const std::filesystem::path& path, const char* vfs) {
   configure_sqlite_once();
   int rc =
-      sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+      sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, vfs);
   if (rc != SQLITE_OK) {
     std::string message = fmt::format("open {}: {}", path.string(), db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc));
     sqlite3_close(db_);

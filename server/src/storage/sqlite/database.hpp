@@ -71,8 +71,9 @@ class Statement {
 
 class Connection {
  public:
-  // Opens (creating if needed) the database file.
-  explicit Connection(const std::filesystem::path& path);
+  // Opens (creating if needed) the database file, through the named SQLite
+  // VFS (nullptr: the default one; see wal_write_buffer.hpp).
+  explicit Connection(const std::filesystem::path& path, const char* vfs = nullptr);
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
   ~Connection();

@@ -8,6 +8,7 @@
 #include "storage/sqlite/database.hpp"
 #include "storage/sqlite/migrate.hpp"
 #include "storage/sqlite/sqlite_transaction.hpp"
+#include "storage/sqlite/wal_write_buffer.hpp"
 
 namespace parley::storage::sqlite {
 namespace {
@@ -41,20 +42,15 @@ constexpr std::string_view kIndexNewMessages =
     "'Ί', 'Ι'), 'Ό', 'Ο'), 'Ύ', 'Υ'), 'Ώ', 'Ω'), 'Ϊ', 'Ι'), 'Ϋ', 'Υ') ELSE body END "
     "FROM messages WHERE id > ?1 AND deleted_at IS NULL";
 
-MessageId newest_message_id(Connection& db) {
-  Statement& query = db.prepare("SELECT COALESCE(MAX(id), 0) FROM messages");
-  query.step();
-  MessageId id = query.int64(0);
-  query.reset();
-  return id;
-}
-
 }  // namespace
 
 SqliteStore::SqliteStore(const std::filesystem::path& path, const StorageOptions& options,
                          TransactionObserver observer)
     : path_(path), options_(options), observer_(std::move(observer)) {
-  writer_ = open_connection();
+  // The writer's WAL frames of a commit go to the file in one write
+  // (wal_write_buffer.hpp); safe only because every commit syncs the WAL.
+  writer_ = open_connection(options_.sqlite_synchronous == SqliteSynchronous::kFull ? wal_write_buffer_vfs()
+                                                                                   : nullptr);
   // WAL: readers never block the writer nor each other. The mode is stored in
   // the file, so it only needs setting once, but setting it again is free.
   writer_->exec("PRAGMA journal_mode = WAL");
@@ -81,7 +77,9 @@ SqliteStore::SqliteStore(const std::filesystem::path& path, const StorageOptions
   // indexed now, before the first search can miss them.
   writer_->exec("BEGIN IMMEDIATE");
   try {
-    if (index_new_messages()) log::get("storage")->info("search index caught up with messages added while stopped");
+    if (index_new_messages(last_position_)) {
+      log::get("storage")->info("search index caught up with messages added while stopped");
+    }
     writer_->release_statements();
     writer_->exec("COMMIT");
   } catch (...) {
@@ -253,8 +251,8 @@ SqliteStore::CheckpointResult SqliteStore::checkpoint(Connection& connection, st
   return result;
 }
 
-std::unique_ptr<Connection> SqliteStore::open_connection() {
-  auto connection = std::make_unique<Connection>(path_);
+std::unique_ptr<Connection> SqliteStore::open_connection(const char* vfs) {
+  auto connection = std::make_unique<Connection>(path_, vfs);
   connection->exec("PRAGMA foreign_keys = ON");
   // Waiting briefly beats failing: a checkpoint may hold the lock for a moment.
   connection->exec("PRAGMA busy_timeout = 5000");
@@ -395,18 +393,27 @@ void SqliteStore::purge_search_index() {
                             std::chrono::duration_cast<std::chrono::milliseconds>(ended - started).count());
 }
 
-bool SqliteStore::index_new_messages() {
+bool SqliteStore::index_new_messages(Position last_pos) {
   // Read, not remembered: the delete trigger lowers it when the newest
-  // indexed row goes (a new row may then take its id).
-  Statement& mark = writer_->prepare("SELECT indexed_through FROM stream_state");
-  mark.step();
-  MessageId indexed_through = mark.int64(0);
-  mark.reset();
-  MessageId newest = newest_message_id(*writer_);
-  if (newest <= indexed_through) return false;
-  writer_->prepare(kIndexNewMessages).bind(1, indexed_through).run();
-  writer_->prepare("UPDATE stream_state SET indexed_through = ?1").bind(1, newest).run();
-  return true;
+  // indexed row goes (a new row may then take its id). Both marks in one
+  // statement, and written back with the stream position in one: the
+  // writer's fixed statements per commit.
+  Statement& marks = writer_->prepare(
+      "SELECT indexed_through, (SELECT COALESCE(MAX(id), 0) FROM messages), last_pos FROM stream_state");
+  marks.step();
+  MessageId indexed_through = marks.int64(0);
+  MessageId newest = marks.int64(1);
+  Position stored_pos = marks.int64(2);
+  marks.reset();
+  bool indexed = newest > indexed_through;
+  if (indexed) writer_->prepare(kIndexNewMessages).bind(1, indexed_through).run();
+  if (indexed || stored_pos != last_pos) {
+    writer_->prepare("UPDATE stream_state SET last_pos = ?1, indexed_through = ?2")
+        .bind(1, last_pos)
+        .bind(2, std::max(newest, indexed_through))
+        .run();
+  }
+  return indexed;
 }
 
 bool SqliteStore::run_batch(std::vector<Job>& batch) {
@@ -417,7 +424,9 @@ bool SqliteStore::run_batch(std::vector<Job>& batch) {
   bool search_text_removed = false;
   bool messages_inserted = false;
   try {
-    writer_->exec("BEGIN IMMEDIATE");
+    // Prepared once, like every statement on the writer: exec() would parse
+    // BEGIN and COMMIT again for every batch.
+    writer_->prepare("BEGIN IMMEDIATE").run();
     for (std::size_t i = 0; i < batch.size(); ++i) {
       // A savepoint per write: one that throws is undone alone, the others
       // in the batch still commit. It is opened by the write's first
@@ -461,15 +470,17 @@ bool SqliteStore::run_batch(std::vector<Job>& batch) {
           .bind(3, seq)
           .run();
     }
-    if (last_position_ != position_before) {
-      writer_->prepare("UPDATE stream_state SET last_pos = ?1").bind(1, last_position_).run();
-    }
     // The batch's new messages enter the search index in one statement,
     // outside any write's savepoint (none is open here), so that they are
-    // found from this commit on.
-    if (messages_inserted) index_new_messages();
+    // found from this commit on; the stream position is written with the
+    // index's mark, in the same row.
+    if (messages_inserted) {
+      index_new_messages(last_position_);
+    } else if (last_position_ != position_before) {
+      writer_->prepare("UPDATE stream_state SET last_pos = ?1").bind(1, last_position_).run();
+    }
     writer_->release_statements();
-    writer_->exec("COMMIT");
+    writer_->prepare("COMMIT").run();
     cache_.committed();
   } catch (const std::exception& e) {
     // The commit itself failed (disk full, I/O error): nothing of the batch

@@ -88,7 +88,8 @@ class SqliteStore final : public Store {
     std::function<void(std::exception_ptr)> done;
   };
 
-  std::unique_ptr<Connection> open_connection();
+  // With the connection's PRAGMAs; `vfs` as for Connection.
+  std::unique_ptr<Connection> open_connection(const char* vfs = nullptr);
   std::unique_ptr<Connection> acquire_reader();
   void release_reader(std::unique_ptr<Connection> connection);
   void writer_loop();
@@ -102,9 +103,10 @@ class SqliteStore final : public Store {
   void purge_search_index();
   // Indexes every message not deleted above stream_state.indexed_through
   // and moves that mark to the newest message id (migration 0012: the edit
-  // and delete triggers consult it). In the open transaction, on the
-  // writer's connection. False when there was nothing to index.
-  bool index_new_messages();
+  // and delete triggers consult it), and stores `last_pos` as the stream
+  // position in the same row. In the open transaction, on the writer's
+  // connection. False when there was nothing to index.
+  bool index_new_messages(Position last_pos);
   void checkpoint_loop();
   struct CheckpointResult {
     bool busy;                // a reader or the writer kept it from completing
