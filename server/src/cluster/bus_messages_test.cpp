@@ -32,6 +32,27 @@ TEST(BusMessages, EventsRoundTripKeepsPayloadBytes) {
   EXPECT_EQ(*decoded->batches[0].events[0].payload, *batch.events[0].payload);
 }
 
+// The bytes of bus_messages.hpp's layout, written out: nodes of different
+// builds must agree on them (and the fuzz corpus is built the same way).
+TEST(BusMessages, TheEventsFramingIsAsDocumented) {
+  EventBatch batch{7, 9, {}};
+  batch.events.push_back(event_at(8, {1, 258}, "{}"));
+  const std::string expected = std::string("\x02\x01n", 3) +                     // version, node
+                               std::string("\x07\0\0\0\0\0\0\0", 8) +          // first
+                               std::string("\x09\0\0\0\0\0\0\0", 8) +          // last
+                               std::string("\x01\0\0\0", 4) +                  // one event
+                               std::string("\x08\0\0\0\0\0\0\0", 8) +          // its position
+                               std::string("\x02\0\0\0", 4) +                  // two recipients
+                               std::string("\x01\0\0\0\0\0\0\0", 8) +          // 1
+                               std::string("\x02\x01\0\0\0\0\0\0", 8) +        // 258
+                               std::string("\x02\0\0\0", 4) + "{}";            // the payload
+  EXPECT_EQ(encode_events("n", batch), expected);
+  auto negative = encode_events("n", EventBatch{1, 1, {event_at(1, {-2}, "")}});
+  auto decoded = decode_events(negative);
+  ASSERT_TRUE(decoded);
+  EXPECT_EQ(decoded->batches[0].events[0].recipients, std::vector<storage::UserId>{-2}) << "two's complement";
+}
+
 TEST(BusMessages, SeveralCommitsInOneMessage) {
   std::vector<EventBatch> batches{{1, 2, {}}, {3, 3, {}}, {4, 6, {}}};
   batches[0].events.push_back(event_at(1, {5}, "{}"));
