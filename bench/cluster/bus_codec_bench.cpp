@@ -12,16 +12,15 @@
 // CPU time of this thread (CLOCK_THREAD_CPUTIME_ID), so that other work on
 // a shared machine counts less.
 #include <algorithm>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
-#include <boost/json/value.hpp>
 
 #include "cluster/bus_messages.hpp"
 #include "events/emit.hpp"
@@ -148,7 +147,8 @@ int main(int argc, char** argv) {
   for (int t = 0; t < trials; ++t) {
     auto json_trial = [&] {
       auto f = trial(
-          batch, [&] { return json_encode("node-1:8081", batch); }, [](const std::string& m) { return json_decode(m); });
+          batch, [&] { return json_encode("node-1:8081", batch); },
+          [](const std::string& m) { return json_decode(m); });
       je.push_back(f.encode_ns);
       jd.push_back(f.decode_ns);
       json_bytes = f.bytes;

@@ -7,9 +7,9 @@
 // nodes; a dead node's users go offline within the configured bound.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
-#include <atomic>
 #include <condition_variable>
 #include <functional>
 #include <map>

@@ -1,10 +1,9 @@
 #include "cluster/bus_messages.hpp"
 
-#include <stdexcept>
-
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
+#include <stdexcept>
 
 #include "events/emit.hpp"
 

@@ -18,8 +18,8 @@ TEST(BusMessages, EventsRoundTripKeepsPayloadBytes) {
   EventBatch batch{7, 9, {}};
   // Quotes, backslashes, non-ASCII, a NUL and a byte that is not UTF-8: the
   // payload is copied as bytes, never escaped or parsed.
-  batch.events.push_back(event_at(8, {1, 2}, std::string(R"({"type":"message.new","text":"é \"q\" \\"})") +
-                                                 std::string("\0\xff", 2)));
+  batch.events.push_back(
+      event_at(8, {1, 2}, std::string(R"({"type":"message.new","text":"é \"q\" \\"})") + std::string("\0\xff", 2)));
   auto decoded = decode_events(encode_events("node-a", batch));
   ASSERT_TRUE(decoded);
   EXPECT_EQ(decoded->node, "node-a");
@@ -37,15 +37,15 @@ TEST(BusMessages, EventsRoundTripKeepsPayloadBytes) {
 TEST(BusMessages, TheEventsFramingIsAsDocumented) {
   EventBatch batch{7, 9, {}};
   batch.events.push_back(event_at(8, {1, 258}, "{}"));
-  const std::string expected = std::string("\x02\x01n", 3) +                     // version, node
-                               std::string("\x07\0\0\0\0\0\0\0", 8) +          // first
-                               std::string("\x09\0\0\0\0\0\0\0", 8) +          // last
-                               std::string("\x01\0\0\0", 4) +                  // one event
-                               std::string("\x08\0\0\0\0\0\0\0", 8) +          // its position
-                               std::string("\x02\0\0\0", 4) +                  // two recipients
-                               std::string("\x01\0\0\0\0\0\0\0", 8) +          // 1
-                               std::string("\x02\x01\0\0\0\0\0\0", 8) +        // 258
-                               std::string("\x02\0\0\0", 4) + "{}";            // the payload
+  const std::string expected = std::string("\x02\x01n", 3) +             // version, node
+                               std::string("\x07\0\0\0\0\0\0\0", 8) +    // first
+                               std::string("\x09\0\0\0\0\0\0\0", 8) +    // last
+                               std::string("\x01\0\0\0", 4) +            // one event
+                               std::string("\x08\0\0\0\0\0\0\0", 8) +    // its position
+                               std::string("\x02\0\0\0", 4) +            // two recipients
+                               std::string("\x01\0\0\0\0\0\0\0", 8) +    // 1
+                               std::string("\x02\x01\0\0\0\0\0\0", 8) +  // 258
+                               std::string("\x02\0\0\0", 4) + "{}";      // the payload
   EXPECT_EQ(encode_events("n", batch), expected);
   auto negative = encode_events("n", EventBatch{1, 1, {event_at(1, {-2}, "")}});
   auto decoded = decode_events(negative);
@@ -94,8 +94,7 @@ TEST(BusMessages, MalformedEventsAreRejectedWhole) {
   EXPECT_FALSE(decode_events(encoded(1, 2, {event_at(3, {}, "{}")}))) << "event outside the range";
   EXPECT_FALSE(decode_events(encoded(1, 3, {event_at(2, {}, "{}"), event_at(2, {}, "{}")})))
       << "positions not increasing";
-  EXPECT_FALSE(decode_events(encode_events("n", std::vector<EventBatch>{{1, 3, {}}, {3, 4, {}}})))
-      << "commits overlap";
+  EXPECT_FALSE(decode_events(encode_events("n", std::vector<EventBatch>{{1, 3, {}}, {3, 4, {}}}))) << "commits overlap";
   EXPECT_FALSE(decode_events(encode_events("n", std::vector<EventBatch>{{5, 6, {}}, {1, 2, {}}})))
       << "commits out of order";
 

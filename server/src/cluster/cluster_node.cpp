@@ -1,12 +1,12 @@
 #include "cluster/cluster_node.hpp"
 
-#include <algorithm>
-#include <future>
-#include <span>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
+#include <future>
+#include <span>
 
 #include "core/log.hpp"
 #include "events/emit.hpp"

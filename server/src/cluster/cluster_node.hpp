@@ -138,10 +138,10 @@ class ClusterNode {
   void poll();
   void heartbeat();
   void publish(std::string_view channel, std::string message);
-  void publish_pending();                  // on the strand
-  void after_merge();                      // on the strand: timers, backlog
+  void publish_pending();                 // on the strand
+  void after_merge();                     // on the strand: timers, backlog
   void seen(storage::Position position);  // any thread
-  void update_intake();                    // any thread
+  void update_intake();                   // any thread
   void on_intake_timer();
   void presence_changes(const std::vector<PresenceTable::Change>& changes);
 
