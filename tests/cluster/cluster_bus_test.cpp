@@ -7,9 +7,11 @@
 // nodes; a dead node's users go offline within the configured bound.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -74,6 +76,8 @@ struct Observed {
   std::vector<std::string> ephemeral;
   std::vector<storage::SessionId> revoked;
   int presence_rules_changed = 0;
+  // While set, the node's deliveries wait (a node too busy to deliver).
+  bool stalled = false;
 
   template <typename Pred>
   bool wait(Pred pred, std::chrono::milliseconds timeout = 20s) {
@@ -108,20 +112,22 @@ class ClusterBus : public ::testing::Test {
     for (int i = 0; i < 2; ++i) threads.emplace_back([this] { io.run(); });
   }
   void TearDown() override {
+    for (auto& seen : observed) stall(*seen, false);
     for (auto& node : nodes) node->stop(false);
     work.reset();
     io.stop();
     for (auto& t : threads) t.join();
   }
 
-  ClusterNode& add_node(const std::string& name) {
+  ClusterNode& add_node(const std::string& name, const std::function<void(ClusterOptions&)>& adjust = {}) {
     auto& seen = *observed.emplace_back(std::make_unique<Observed>());
     ClusterHooks hooks{
         .read_range = [this](Position a, Position b) { return database.read(a, b); },
         .current_position = [this] { return database.position(); },
         .deliver =
             [&seen](std::vector<storage::Event> events) {
-              std::lock_guard lock(seen.mutex);
+              std::unique_lock lock(seen.mutex);
+              seen.changed.wait(lock, [&] { return !seen.stalled; });
               for (const auto& e : events) seen.delivered.push_back(e.pos);
               seen.changed.notify_all();
             },
@@ -151,9 +157,17 @@ class ClusterBus : public ::testing::Test {
               seen.changed.notify_all();
             },
     };
-    auto& node = *nodes.emplace_back(std::make_unique<ClusterNode>(io, options_for(redis, name), std::move(hooks)));
+    auto options = options_for(redis, name);
+    if (adjust) adjust(options);
+    auto& node = *nodes.emplace_back(std::make_unique<ClusterNode>(io, options, std::move(hooks)));
     node.start(database.position());
     return node;
+  }
+
+  static void stall(Observed& seen, bool on) {
+    std::lock_guard lock(seen.mutex);
+    seen.stalled = on;
+    seen.changed.notify_all();
   }
 
   // Waits until every node has delivered exactly 1..database.position(),
@@ -260,6 +274,64 @@ TEST_F(ClusterBus, AnEmptyBatchIsNoGap) {
     EXPECT_EQ(seen_b.delivered, (std::vector<Position>{1, 3}));
   }
   EXPECT_EQ(nodes[1]->stats().merge.fills, 0U) << "b read the empty position from the database";
+}
+
+// Flow control: a node whose deliveries fall behind what the other nodes
+// commit closes its intake past cluster.delivery_backlog positions, and
+// opens it, resuming every held device once, when it has caught up.
+TEST_F(ClusterBus, ANodeBehindOnDeliveriesHoldsItsIntakeUntilItCatchesUp) {
+  auto& a = add_node("a");
+  auto& b = add_node("b", [](ClusterOptions& o) {
+    o.delivery_backlog = 100;
+    o.intake_hold_max = 60s;  // only the backlog opens it in this test
+  });
+  ASSERT_TRUE(wait_until([&] { return a.redis_up() && b.redis_up(); }));
+  auto& seen_b = *observed[1];
+  EXPECT_FALSE(b.hold_intake([] { ADD_FAILURE() << "resumed while never held"; })) << "nothing behind yet";
+
+  // b stops delivering (its first batch waits in deliver) while a commits
+  // 150 positions in 30 batches over Redis: b hears of them, and is behind.
+  stall(seen_b, true);
+  for (int i = 0; i < 30; ++i) commit_on(a, database.commit(5));
+  ASSERT_TRUE(wait_until([&] { return b.delivery_backlog() >= 100; })) << "backlog " << b.delivery_backlog();
+  std::atomic<int> resumed{0};
+  ASSERT_TRUE(b.hold_intake([&] { resumed.fetch_add(1); })) << "b is 100+ positions behind";
+  ASSERT_TRUE(b.hold_intake([&] { resumed.fetch_add(1); })) << "a second device waits too";
+  EXPECT_FALSE(a.hold_intake([] { ADD_FAILURE() << "a was never held"; })) << "a is not behind";
+  EXPECT_EQ(resumed.load(), 0);
+
+  // b catches up: both held devices go on, once each, and the intake is open.
+  stall(seen_b, false);
+  ASSERT_TRUE(wait_until([&] { return resumed.load() == 2; }));
+  expect_all_delivered_in_order("after b caught up");
+  EXPECT_LE(b.delivery_backlog(), 50);
+  EXPECT_FALSE(b.hold_intake([] { ADD_FAILURE() << "resumed while never held"; }));
+  auto stats = b.stats();
+  EXPECT_EQ(stats.intake_closed, 1U);
+  EXPECT_EQ(stats.intake_timeouts, 0U);
+  EXPECT_EQ(resumed.load(), 2) << "each held device resumed once";
+}
+
+// A delivery that does not progress (a slow gap read) holds the intake for
+// cluster.intake_hold_max at most: the node's sends go on, slower.
+TEST_F(ClusterBus, AStalledDeliveryHoldsTheIntakeNoLongerThanItsMaximum) {
+  auto& a = add_node("a");
+  auto& b = add_node("b", [](ClusterOptions& o) {
+    o.delivery_backlog = 50;
+    o.intake_hold_max = 300ms;
+  });
+  ASSERT_TRUE(wait_until([&] { return a.redis_up() && b.redis_up(); }));
+  auto& seen_b = *observed[1];
+  stall(seen_b, true);
+  for (int i = 0; i < 20; ++i) commit_on(a, database.commit(5));
+  ASSERT_TRUE(wait_until([&] { return b.delivery_backlog() >= 50; }));
+  std::atomic<bool> resumed{false};
+  ASSERT_TRUE(b.hold_intake([&] { resumed.store(true); }));
+  ASSERT_TRUE(wait_until([&] { return resumed.load(); }, 5s)) << "held past intake_hold_max";
+  EXPECT_GE(b.delivery_backlog(), 50) << "resumed by the maximum, not by catching up";
+  stall(seen_b, false);
+  expect_all_delivered_in_order("after the stall");
+  EXPECT_GE(b.stats().intake_timeouts, 1U);
 }
 
 TEST_F(ClusterBus, PresenceTypingAndRevocationsCrossNodes) {

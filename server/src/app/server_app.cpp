@@ -246,6 +246,7 @@ struct ServerApp::Impl {
             [this](const std::vector<storage::SessionId>& sessions) { cluster_node->publish_sessions_revoked(sessions); },
         .online_elsewhere = [this](storage::UserId user) { return cluster_node->presence().online_elsewhere(user); },
     });
+    hub.set_intake_hold([this](std::function<void()> resume) { return cluster_node->hold_intake(std::move(resume)); });
     hub.set_presence_rules_relay([this] { cluster_node->publish_presence_rules_changed(); });
   }
 

@@ -3,6 +3,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
+#include <stdexcept>
 
 #include "events/emit.hpp"
 
@@ -33,12 +34,6 @@ std::optional<std::string> string_of(const json::object& object, std::string_vie
   return std::string(value->as_string());
 }
 
-std::optional<std::int64_t> int_of(const json::object& object, std::string_view key) {
-  const auto* value = object.if_contains(key);
-  if (value == nullptr || !value->is_int64()) return std::nullopt;
-  return value->as_int64();
-}
-
 std::optional<std::vector<std::int64_t>> ints_of(const json::object& object, std::string_view key) {
   const auto* value = object.if_contains(key);
   if (value == nullptr || !value->is_array() || value->as_array().size() > kMaxUsersPerMessage) return std::nullopt;
@@ -60,47 +55,150 @@ json::array to_array(const std::vector<std::int64_t>& ids) {
 
 }  // namespace
 
-std::string encode_events(std::string_view node, const EventBatch& batch) {
-  json::array events;
-  events.reserve(batch.events.size());
-  for (const auto& event : batch.events) {
-    auto payload = event.payload ? event.payload : events::message_payload(*event.message);
-    events.push_back(json::object{{"pos", event.pos}, {"to", to_array(event.recipients)}, {"payload", *payload}});
-  }
-  return json::serialize(json::object{
-      {"v", kVersion}, {"node", node}, {"first", batch.first}, {"last", batch.last}, {"events", std::move(events)}});
+namespace {
+
+// --- the events message's framing (bus_messages.hpp) ---
+
+void put_u8(std::string& out, std::uint8_t value) { out.push_back(static_cast<char>(value)); }
+
+void put_u32(std::string& out, std::uint32_t value) {
+  char bytes[4];
+  for (int i = 0; i < 4; ++i) bytes[i] = static_cast<char>((value >> (8 * i)) & 0xff);
+  out.append(bytes, 4);
 }
 
-std::optional<EventsMessage> decode_events(std::string_view text) {
-  auto object = parse_object(text);
-  if (!object) return std::nullopt;
+void put_i64(std::string& out, std::int64_t signed_value) {
+  auto value = static_cast<std::uint64_t>(signed_value);
+  char bytes[8];
+  for (int i = 0; i < 8; ++i) bytes[i] = static_cast<char>((value >> (8 * i)) & 0xff);
+  out.append(bytes, 8);
+}
+
+// Reads from the front of `rest`; every read fails (and stays failed)
+// rather than run past the end.
+class Reader {
+ public:
+  explicit Reader(std::string_view bytes) : rest_(bytes) {}
+  [[nodiscard]] bool ok() const { return ok_; }
+  [[nodiscard]] bool at_end() const { return rest_.empty(); }
+  [[nodiscard]] std::size_t remaining() const { return rest_.size(); }
+
+  std::uint8_t u8() { return static_cast<std::uint8_t>(take(1)); }
+  std::uint32_t u32() { return static_cast<std::uint32_t>(take(4)); }
+  std::int64_t i64() { return static_cast<std::int64_t>(take(8)); }
+  std::string_view bytes(std::size_t n) {
+    if (!ok_ || n > rest_.size()) {
+      ok_ = false;
+      return {};
+    }
+    auto out = rest_.substr(0, n);
+    rest_.remove_prefix(n);
+    return out;
+  }
+
+ private:
+  std::uint64_t take(std::size_t n) {
+    if (!ok_ || n > rest_.size()) {
+      ok_ = false;
+      return 0;
+    }
+    std::uint64_t value = 0;
+    for (std::size_t i = 0; i < n; ++i) value |= std::uint64_t{static_cast<unsigned char>(rest_[i])} << (8 * i);
+    rest_.remove_prefix(n);
+    return value;
+  }
+
+  std::string_view rest_;
+  bool ok_ = true;
+};
+
+const std::string& payload_of(const storage::Event& event, std::shared_ptr<const std::string>& keep) {
+  if (event.payload) return *event.payload;
+  keep = events::message_payload(*event.message);
+  return *keep;
+}
+
+}  // namespace
+
+std::string encode_events(std::string_view node, std::span<const EventBatch> batches) {
+  if (node.empty() || node.size() > kMaxNodeIdBytes) throw std::length_error("cluster node id: 1 to 255 bytes");
+  // One allocation: the size is known before writing.
+  std::size_t size = 2 + node.size();
+  for (const auto& batch : batches) {
+    size += 8 + 8 + 4;
+    for (const auto& event : batch.events) {
+      size += 8 + 4 + 8 * event.recipients.size() + 4;
+      if (event.payload) size += event.payload->size();
+    }
+  }
+  std::string out;
+  out.reserve(size);
+  put_u8(out, kEventsVersion);
+  put_u8(out, static_cast<std::uint8_t>(node.size()));
+  out.append(node);
+  for (const auto& batch : batches) {
+    put_i64(out, batch.first);
+    put_i64(out, batch.last);
+    put_u32(out, static_cast<std::uint32_t>(batch.events.size()));
+    for (const auto& event : batch.events) {
+      put_i64(out, event.pos);
+      put_u32(out, static_cast<std::uint32_t>(event.recipients.size()));
+      for (auto user : event.recipients) put_i64(out, user);
+      std::shared_ptr<const std::string> keep;
+      const auto& payload = payload_of(event, keep);
+      put_u32(out, static_cast<std::uint32_t>(payload.size()));
+      out.append(payload);
+    }
+  }
+  return out;
+}
+
+std::string encode_events(std::string_view node, const EventBatch& batch) {
+  return encode_events(node, std::span<const EventBatch>(&batch, 1));
+}
+
+std::optional<EventsMessage> decode_events(std::string_view bytes) {
+  if (bytes.size() > kMaxBusMessageBytes) return std::nullopt;
+  Reader in(bytes);
+  if (in.u8() != kEventsVersion) return std::nullopt;
+  auto node_size = in.u8();
+  auto node = in.bytes(node_size);
+  if (!in.ok() || node.empty()) return std::nullopt;
   EventsMessage message;
-  auto node = string_of(*object, "node");
-  auto first = int_of(*object, "first");
-  auto last = int_of(*object, "last");
-  const auto* events = object->if_contains("events");
-  if (!node || !first || !last || *first < 1 || *last < *first || events == nullptr || !events->is_array()) {
-    return std::nullopt;
-  }
-  message.node = std::move(*node);
-  message.batch.first = *first;
-  message.batch.last = *last;
-  storage::Position previous = *first - 1;
-  for (const auto& item : events->as_array()) {
-    if (!item.is_object()) return std::nullopt;
-    const auto& e = item.as_object();
-    auto pos = int_of(e, "pos");
-    auto to = ints_of(e, "to");
-    auto payload = string_of(e, "payload");
-    // Inside the batch's range and in strictly increasing order.
-    if (!pos || !to || !payload || *pos <= previous || *pos > *last) return std::nullopt;
-    previous = *pos;
-    storage::Event event;
-    event.pos = *pos;
-    event.recipients = std::move(*to);
-    event.payload = std::make_shared<const std::string>(std::move(*payload));
-    message.batch.events.push_back(std::move(event));
-  }
+  message.node = std::string(node);
+  storage::Position previous_last = 0;
+  do {
+    EventBatch batch;
+    batch.first = in.i64();
+    batch.last = in.i64();
+    auto count = in.u32();
+    // Each event takes at least 16 bytes: a count past what is left is a lie.
+    if (!in.ok() || batch.first < 1 || batch.last < batch.first || batch.first <= previous_last ||
+        count > in.remaining() / 16) {
+      return std::nullopt;
+    }
+    previous_last = batch.last;
+    batch.events.reserve(count);
+    storage::Position previous = batch.first - 1;
+    for (std::uint32_t i = 0; i < count; ++i) {
+      storage::Event event;
+      event.pos = in.i64();
+      auto recipients = in.u32();
+      // Inside the batch's range and in strictly increasing order.
+      if (!in.ok() || event.pos <= previous || event.pos > batch.last || recipients > kMaxUsersPerMessage ||
+          recipients > in.remaining() / 8) {
+        return std::nullopt;
+      }
+      previous = event.pos;
+      event.recipients.resize(recipients);
+      for (auto& user : event.recipients) user = in.i64();
+      auto payload = in.bytes(in.u32());
+      if (!in.ok()) return std::nullopt;
+      event.payload = std::make_shared<const std::string>(payload);
+      batch.events.push_back(std::move(event));
+    }
+    message.batches.push_back(std::move(batch));
+  } while (!in.at_end());
   return message;
 }
 

@@ -1,9 +1,10 @@
 // What nodes say to each other over Redis (docs/architecture.md "Several
-// nodes: the bus"). Every message is one JSON object on one channel:
+// nodes: the bus"). Events go in a small binary framing, everything else is
+// one JSON object, one channel each:
 //
-//   parley:events     {"node","first","last","events":[{"pos","to":[user..],"payload"}]}
-//                     one commit's events, after the commit (payload: the
-//                     event's JSON, as a string, sent to devices as is)
+//   parley:events     binary (below): one or more consecutive commits' events,
+//                     after the commits; each event's payload (its JSON, sent
+//                     to devices as is) copied as bytes, never escaped
 //   parley:presence   {"node","kind":"snapshot"|"online"|"offline","users":[..]}
 //                     a node's connected users: all of them with each
 //                     heartbeat, and each change as it happens
@@ -22,7 +23,9 @@
 // one: the merge reads its positions from the database.
 #pragma once
 
+#include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -43,12 +46,37 @@ inline constexpr std::size_t kMaxBusMessageBytes = 16 << 20;
 inline constexpr std::size_t kMaxUsersPerMessage = 1'000'000;
 
 // --- events ---
+//
+// The events message, integers little-endian, signed ones two's complement:
+//
+//   u8  version (kEventsVersion)
+//   u8  length of the node's name, then its bytes (1..255)
+//   then until the end, one or more commits:
+//     i64 first, i64 last         positions first..last, 1 <= first <= last
+//     u32 event count
+//     per event: i64 pos          first <= pos <= last, increasing
+//                u32 recipient count, then each recipient as i64
+//                u32 payload length, then the payload's bytes
+//
+// Commits follow each other in position order (a commit's first after the
+// previous one's last). Why binary: a payload is JSON already; as a JSON
+// string inside a JSON message it was escaped by the publisher and parsed
+// and un-escaped by every other node, for every event. Here the receiver
+// reads lengths and copies bytes. Decoding is as strict as before: a wrong
+// version, a length past the end, trailing bytes, an out-of-order position
+// or too many of anything rejects the whole message.
+inline constexpr std::uint8_t kEventsVersion = 2;
+inline constexpr std::size_t kMaxNodeIdBytes = 255;
+
+// Several commits of one node, in position order, in one message (the
+// publisher's queue had more than one waiting).
+[[nodiscard]] std::string encode_events(std::string_view node, std::span<const EventBatch> batches);
 [[nodiscard]] std::string encode_events(std::string_view node, const EventBatch& batch);
 struct EventsMessage {
   std::string node;
-  EventBatch batch;
+  std::vector<EventBatch> batches;
 };
-[[nodiscard]] std::optional<EventsMessage> decode_events(std::string_view text);
+[[nodiscard]] std::optional<EventsMessage> decode_events(std::string_view bytes);
 
 // --- presence ---
 struct PresenceMessage {

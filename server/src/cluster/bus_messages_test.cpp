@@ -6,35 +6,116 @@
 namespace parley::cluster {
 namespace {
 
+storage::Event event_at(storage::Position pos, std::vector<storage::UserId> to, std::string payload) {
+  storage::Event e;
+  e.pos = pos;
+  e.recipients = std::move(to);
+  e.payload = std::make_shared<const std::string>(std::move(payload));
+  return e;
+}
+
 TEST(BusMessages, EventsRoundTripKeepsPayloadBytes) {
   EventBatch batch{7, 9, {}};
-  storage::Event e;
-  e.pos = 8;
-  e.recipients = {1, 2};
-  e.payload = std::make_shared<const std::string>(R"({"type":"message.new","text":"é \"q\""})");
-  batch.events.push_back(e);
+  // Quotes, backslashes, non-ASCII, a NUL and a byte that is not UTF-8: the
+  // payload is copied as bytes, never escaped or parsed.
+  batch.events.push_back(
+      event_at(8, {1, 2}, std::string(R"({"type":"message.new","text":"é \"q\" \\"})") + std::string("\0\xff", 2)));
   auto decoded = decode_events(encode_events("node-a", batch));
   ASSERT_TRUE(decoded);
   EXPECT_EQ(decoded->node, "node-a");
-  EXPECT_EQ(decoded->batch.first, 7);
-  EXPECT_EQ(decoded->batch.last, 9);
-  ASSERT_EQ(decoded->batch.events.size(), 1U);
-  EXPECT_EQ(decoded->batch.events[0].pos, 8);
-  EXPECT_EQ(decoded->batch.events[0].recipients, (std::vector<storage::UserId>{1, 2}));
-  EXPECT_EQ(*decoded->batch.events[0].payload, *e.payload);
+  ASSERT_EQ(decoded->batches.size(), 1U);
+  EXPECT_EQ(decoded->batches[0].first, 7);
+  EXPECT_EQ(decoded->batches[0].last, 9);
+  ASSERT_EQ(decoded->batches[0].events.size(), 1U);
+  EXPECT_EQ(decoded->batches[0].events[0].pos, 8);
+  EXPECT_EQ(decoded->batches[0].events[0].recipients, (std::vector<storage::UserId>{1, 2}));
+  EXPECT_EQ(*decoded->batches[0].events[0].payload, *batch.events[0].payload);
 }
 
-TEST(BusMessages, MalformedEventsAreRejected) {
-  EXPECT_FALSE(decode_events("not json"));
-  EXPECT_FALSE(decode_events(R"({"v":2,"node":"a","first":1,"last":1,"events":[]})")) << "unknown version";
-  EXPECT_FALSE(decode_events(R"({"v":1,"node":"a","first":2,"last":1,"events":[]})")) << "last before first";
-  EXPECT_FALSE(decode_events(R"({"v":1,"node":"a","first":1,"last":2,"events":[{"pos":3,"to":[],"payload":"{}"}]})"))
-      << "event outside the range";
-  EXPECT_FALSE(decode_events(
-      R"({"v":1,"node":"a","first":1,"last":3,"events":[{"pos":2,"to":[],"payload":"{}"},{"pos":2,"to":[],"payload":"{}"}]})"))
+// The bytes of bus_messages.hpp's layout, written out: nodes of different
+// builds must agree on them (and the fuzz corpus is built the same way).
+TEST(BusMessages, TheEventsFramingIsAsDocumented) {
+  EventBatch batch{7, 9, {}};
+  batch.events.push_back(event_at(8, {1, 258}, "{}"));
+  const std::string expected = std::string("\x02\x01n", 3) +             // version, node
+                               std::string("\x07\0\0\0\0\0\0\0", 8) +    // first
+                               std::string("\x09\0\0\0\0\0\0\0", 8) +    // last
+                               std::string("\x01\0\0\0", 4) +            // one event
+                               std::string("\x08\0\0\0\0\0\0\0", 8) +    // its position
+                               std::string("\x02\0\0\0", 4) +            // two recipients
+                               std::string("\x01\0\0\0\0\0\0\0", 8) +    // 1
+                               std::string("\x02\x01\0\0\0\0\0\0", 8) +  // 258
+                               std::string("\x02\0\0\0", 4) + "{}";      // the payload
+  EXPECT_EQ(encode_events("n", batch), expected);
+  auto negative = encode_events("n", EventBatch{1, 1, {event_at(1, {-2}, "")}});
+  auto decoded = decode_events(negative);
+  ASSERT_TRUE(decoded);
+  EXPECT_EQ(decoded->batches[0].events[0].recipients, std::vector<storage::UserId>{-2}) << "two's complement";
+}
+
+TEST(BusMessages, SeveralCommitsInOneMessage) {
+  std::vector<EventBatch> batches{{1, 2, {}}, {3, 3, {}}, {4, 6, {}}};
+  batches[0].events.push_back(event_at(1, {5}, "{}"));
+  batches[0].events.push_back(event_at(2, {}, ""));  // no recipients, empty payload
+  batches[2].events.push_back(event_at(6, {7, 8, 9}, R"({"a":1})"));
+  auto decoded = decode_events(encode_events("n", batches));
+  ASSERT_TRUE(decoded);
+  ASSERT_EQ(decoded->batches.size(), 3U);
+  EXPECT_EQ(decoded->batches[1].first, 3);
+  EXPECT_TRUE(decoded->batches[1].events.empty()) << "a commit that left its position unused";
+  ASSERT_EQ(decoded->batches[0].events.size(), 2U);
+  EXPECT_EQ(*decoded->batches[0].events[1].payload, "");
+  EXPECT_EQ(decoded->batches[2].events[0].recipients, (std::vector<storage::UserId>{7, 8, 9}));
+}
+
+TEST(BusMessages, MalformedEventsAreRejectedWhole) {
+  EventBatch batch{1, 3, {}};
+  batch.events.push_back(event_at(2, {4}, R"({"type":"x"})"));
+  const auto good = encode_events("node", batch);
+  ASSERT_TRUE(decode_events(good));
+
+  EXPECT_FALSE(decode_events(""));
+  EXPECT_FALSE(decode_events(R"({"v":1,"node":"a","first":1,"last":1,"events":[]})")) << "the old JSON form";
+  auto version = good;
+  version[0] = static_cast<char>(kEventsVersion + 1);
+  EXPECT_FALSE(decode_events(version)) << "unknown version";
+  // Cut anywhere: a length or a count runs past the end.
+  for (std::size_t size = 0; size < good.size(); ++size) {
+    EXPECT_FALSE(decode_events(std::string_view(good).substr(0, size))) << "cut at " << size;
+  }
+  EXPECT_FALSE(decode_events(good + "x")) << "trailing bytes";
+  EXPECT_FALSE(decode_events(std::string(kMaxBusMessageBytes + 1, '\x02')));
+
+  auto encoded = [](storage::Position first, storage::Position last, std::vector<storage::Event> events) {
+    return encode_events("n", EventBatch{first, last, std::move(events)});
+  };
+  EXPECT_FALSE(decode_events(encoded(2, 1, {}))) << "last before first";
+  EXPECT_FALSE(decode_events(encoded(0, 1, {}))) << "position 0";
+  EXPECT_FALSE(decode_events(encoded(1, 2, {event_at(3, {}, "{}")}))) << "event outside the range";
+  EXPECT_FALSE(decode_events(encoded(1, 3, {event_at(2, {}, "{}"), event_at(2, {}, "{}")})))
       << "positions not increasing";
-  EXPECT_FALSE(decode_events(R"({"v":1,"node":"a","first":1,"last":1,"events":[{"pos":1,"to":["x"],"payload":"{}"}]})"));
-  EXPECT_FALSE(decode_events(std::string(kMaxBusMessageBytes + 1, ' ')));
+  EXPECT_FALSE(decode_events(encode_events("n", std::vector<EventBatch>{{1, 3, {}}, {3, 4, {}}}))) << "commits overlap";
+  EXPECT_FALSE(decode_events(encode_events("n", std::vector<EventBatch>{{5, 6, {}}, {1, 2, {}}})))
+      << "commits out of order";
+
+  // Counts that claim more than the message holds, without allocating them.
+  auto lie = good;
+  auto count_at = 2 + 4 + 8 + 8;  // version, node, first, last
+  lie[count_at + 3] = '\x7f';     // u32 event count, little-endian: its high byte
+  EXPECT_FALSE(decode_events(lie)) << "event count";
+  lie = good;
+  auto recipients_at = count_at + 4 + 8;
+  lie[recipients_at + 3] = '\x7f';
+  EXPECT_FALSE(decode_events(lie)) << "recipient count";
+  lie = good;
+  auto payload_at = recipients_at + 4 + 8;
+  lie[payload_at + 3] = '\x7f';
+  EXPECT_FALSE(decode_events(lie)) << "payload length";
+  lie = good;
+  lie[1] = '\0';
+  EXPECT_FALSE(decode_events(lie)) << "empty node name";
+
+  EXPECT_THROW((void)encode_events(std::string(kMaxNodeIdBytes + 1, 'n'), batch), std::length_error);
 }
 
 TEST(BusMessages, PresenceEphemeralAndControlRoundTrip) {

@@ -1,12 +1,15 @@
 #include "cluster/cluster_node.hpp"
 
-#include <future>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
+#include <future>
+#include <span>
 
 #include "core/log.hpp"
+#include "events/emit.hpp"
 
 namespace parley::cluster {
 
@@ -19,11 +22,14 @@ ClusterNode::ClusterNode(boost::asio::io_context& io, const ClusterOptions& opti
       poll_timer_(strand_),
       heartbeat_timer_(strand_),
       presence_(options.node_id, options.node_timeout),
-      commander_(RedisEndpoint::parse(options.redis_url), options.publish_queue, options.redis_timeout) {}
+      commander_(RedisEndpoint::parse(options.redis_url), options.publish_queue, options.redis_timeout),
+      intake_timer_(io) {}
 
 ClusterNode::~ClusterNode() { stop(false); }
 
 void ClusterNode::start(storage::Position position) {
+  newest_seen_.store(position);
+  delivered_.store(position);
   merge_ = std::make_unique<OrderedMerge>(
       position, hooks_.read_range, hooks_.deliver,
       MergeOptions{.gap_wait = options_.gap_wait, .fill_chunk = 1000, .max_held = 10'000});
@@ -55,6 +61,19 @@ void ClusterNode::stop(bool farewell) {
     }
   }
   if (subscriber_) subscriber_->stop();
+  log::get("cluster")->info(
+      "cluster node stopped published={} commits_published={} received={} rejected={} intake_closed={} "
+      "intake_timeouts={}",
+      published_.load(), commits_published_.load(), received_.load(), rejected_.load(), intake_closed_count_.load(),
+      intake_timeouts_.load());
+  // Devices held by flow control go on (to their close, on shutdown).
+  std::vector<std::function<void()>> waiters;
+  {
+    std::lock_guard lock(intake_mutex_);
+    intake_closed_.store(false);
+    waiters.swap(intake_waiters_);
+  }
+  for (auto& resume : waiters) resume();
   // Lets the commander send what is queued (the farewell) before it stops:
   // a PING whose reply is awaited, bounded by the command timeout.
   std::promise<void> flushed;
@@ -71,6 +90,7 @@ void ClusterNode::stop(bool farewell) {
     tick_timer_.cancel();
     poll_timer_.cancel();
     heartbeat_timer_.cancel();
+    intake_timer_.cancel();
     cancelled->set_value();
   });
   if (!io_.stopped() && !strand_.running_in_this_thread()) cancel_done.wait_for(std::chrono::seconds(2));
@@ -84,12 +104,123 @@ void ClusterNode::publish(std::string_view channel, std::string message) {
 
 void ClusterNode::local_commit(storage::Position first, storage::Position last, std::vector<storage::Event> events) {
   if (last < first || stopped_) return;
+  seen(last);
   boost::asio::post(strand_, [this, first, last, events = std::move(events)]() mutable {
-    EventBatch batch{first, last, std::move(events)};
-    publish(channel::kEvents, encode_events(options_.node_id, batch));
-    merge_->add(std::move(batch), Clock::now());
-    schedule_tick();
+    // Each new message's payload is built once, here: the bus message
+    // carries it and this node's devices get their frames from it (the hub
+    // would otherwise build it again). What is published is the events'
+    // positions, recipients and payloads only, not their messages.
+    EventBatch outgoing{first, last, {}};
+    outgoing.events.reserve(events.size());
+    for (auto& event : events) {
+      if (!event.payload && event.message) event.payload = events::message_payload(*event.message);
+      storage::Event copy;
+      copy.pos = event.pos;
+      copy.recipients = event.recipients;
+      copy.payload = event.payload;
+      outgoing.events.push_back(std::move(copy));
+    }
+    pending_publish_.push_back(std::move(outgoing));
+    // Published after whatever else is queued on the strand now: commits
+    // that arrive meanwhile go in the same PUBLISH.
+    if (!publish_posted_) {
+      publish_posted_ = true;
+      boost::asio::post(strand_, [this] { publish_pending(); });
+    }
+    merge_->add(EventBatch{first, last, std::move(events)}, Clock::now());
+    after_merge();
   });
+}
+
+void ClusterNode::publish_pending() {
+  publish_posted_ = false;
+  if (pending_publish_.empty()) return;
+  // At most kMaxCommitsPerPublish commits to a message: it stays far below
+  // kMaxBusMessageBytes (a commit is at most PgStore's batch of writes).
+  constexpr std::size_t kMaxCommitsPerPublish = 16;
+  std::span<const EventBatch> all(pending_publish_);
+  for (std::size_t at = 0; at < all.size(); at += kMaxCommitsPerPublish) {
+    auto part = all.subspan(at, std::min(kMaxCommitsPerPublish, all.size() - at));
+    publish(channel::kEvents, encode_events(options_.node_id, part));
+    commits_published_.fetch_add(part.size());
+  }
+  pending_publish_.clear();
+}
+
+void ClusterNode::after_merge() {
+  schedule_tick();
+  delivered_.store(merge_->delivered());
+  update_intake();
+}
+
+void ClusterNode::seen(storage::Position position) {
+  auto known = newest_seen_.load();
+  while (position > known && !newest_seen_.compare_exchange_weak(known, position)) {
+  }
+  update_intake();
+}
+
+storage::Position ClusterNode::delivery_backlog() const {
+  return std::max<storage::Position>(0, newest_seen_.load() - delivered_.load());
+}
+
+void ClusterNode::update_intake() {
+  if (options_.delivery_backlog <= 0) return;
+  auto backlog = delivery_backlog();
+  bool closed = intake_closed_.load(std::memory_order_relaxed);
+  // Nothing to change: the common case, without the lock.
+  if (!closed && backlog < options_.delivery_backlog) return;
+  if (closed && backlog > options_.delivery_backlog / 2) return;
+  std::vector<std::function<void()>> waiters;
+  {
+    std::lock_guard lock(intake_mutex_);
+    backlog = delivery_backlog();
+    if (!intake_closed_.load() && backlog >= options_.delivery_backlog && !stopped_) {
+      intake_closed_.store(true);
+      intake_closed_count_.fetch_add(1);
+      auto generation = ++intake_generation_;
+      // The timer is io_'s: armed from any thread through a post.
+      boost::asio::post(io_, [this, generation] {
+        intake_timer_.expires_after(options_.intake_hold_max);
+        intake_timer_.async_wait([this, generation](boost::system::error_code ec) {
+          if (ec) return;
+          {
+            std::lock_guard timer_lock(intake_mutex_);
+            if (intake_generation_ != generation || !intake_closed_.load()) return;
+          }
+          on_intake_timer();
+        });
+      });
+    } else if (intake_closed_.load() && backlog <= options_.delivery_backlog / 2) {
+      intake_closed_.store(false);
+      waiters.swap(intake_waiters_);
+    }
+  }
+  for (auto& resume : waiters) resume();
+}
+
+void ClusterNode::on_intake_timer() {
+  // Held for intake_hold_max: open, whatever the backlog. The next update
+  // closes it again if the backlog is still past the bound, so a stalled
+  // delivery lets frames through in bursts rather than not at all.
+  std::vector<std::function<void()>> waiters;
+  {
+    std::lock_guard lock(intake_mutex_);
+    if (!intake_closed_.load()) return;
+    intake_closed_.store(false);
+    ++intake_generation_;
+    waiters.swap(intake_waiters_);
+  }
+  intake_timeouts_.fetch_add(1);
+  for (auto& resume : waiters) resume();
+}
+
+bool ClusterNode::hold_intake(std::function<void()> resume) {
+  if (!intake_closed_.load(std::memory_order_acquire)) return false;
+  std::lock_guard lock(intake_mutex_);
+  if (!intake_closed_.load()) return false;
+  intake_waiters_.push_back(std::move(resume));
+  return true;
 }
 
 bool ClusterNode::local_presence(storage::UserId user, bool online) {
@@ -133,9 +264,11 @@ void ClusterNode::on_message(std::string_view channel, std::string_view payload)
       return;
     }
     if (message->node == options_.node_id) return;  // merged already, from local_commit()
-    boost::asio::post(strand_, [this, batch = std::move(message->batch)]() mutable {
-      merge_->add(std::move(batch), Clock::now());
-      schedule_tick();
+    seen(message->batches.back().last);
+    boost::asio::post(strand_, [this, batches = std::move(message->batches)]() mutable {
+      auto now = Clock::now();
+      for (auto& batch : batches) merge_->add(std::move(batch), now);
+      after_merge();
     });
   } else if (channel == channel::kPresence) {
     auto message = decode_presence(payload);
@@ -183,7 +316,7 @@ void ClusterNode::schedule_tick() {
   tick_timer_.async_wait([this](boost::system::error_code ec) {
     if (ec || stopped_) return;
     merge_->tick(Clock::now());
-    schedule_tick();
+    after_merge();
   });
 }
 
@@ -193,7 +326,7 @@ void ClusterNode::poll() {
   } catch (const std::exception& e) {
     log::get("cluster")->warn("could not read the stream position error=\"{}\"", e.what());
   }
-  schedule_tick();
+  after_merge();
 }
 
 void ClusterNode::schedule_poll(std::chrono::milliseconds after) {
@@ -225,6 +358,9 @@ ClusterStats ClusterNode::stats() {
   boost::asio::post(strand_, [&] {
     ClusterStats s;
     s.published = published_.load();
+    s.commits_published = commits_published_.load();
+    s.intake_closed = intake_closed_count_.load();
+    s.intake_timeouts = intake_timeouts_.load();
     s.publish_dropped = commander_.dropped();
     s.received = received_.load();
     s.rejected = rejected_.load();

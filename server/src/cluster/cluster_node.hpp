@@ -26,6 +26,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -67,12 +68,17 @@ struct ClusterHooks {
 
 struct ClusterStats {
   std::uint64_t published = 0;
+  std::uint64_t commits_published = 0;  // commits, several to a PUBLISH when they queue up
   std::uint64_t publish_dropped = 0;
   std::uint64_t received = 0;
   std::uint64_t rejected = 0;  // undecodable messages
   MergeStats merge;
   storage::Position delivered = 0;
   bool redis_up = false;
+  // Flow control (hold_intake()): how often the intake closed, and how
+  // often it was opened by intake_hold_max rather than by the backlog.
+  std::uint64_t intake_closed = 0;
+  std::uint64_t intake_timeouts = 0;
 };
 
 class ClusterNode {
@@ -104,6 +110,20 @@ class ClusterNode {
   // A last-seen setting changed here, for the other nodes' presence caches.
   void publish_presence_rules_changed();
 
+  // Flow control on the node (docs/architecture.md "Several nodes: flow
+  // control"). The delivery backlog is the distance between the newest
+  // position this node knows was committed (its own commits, other nodes'
+  // batches as they are read from Redis) and the position it has delivered
+  // up to. Past cluster.delivery_backlog the node's intake closes: a device
+  // that has a frame to handle calls hold_intake() first, and when it
+  // returns true the device waits (reads nothing more) until `resume` is
+  // called, once, from any thread: when the backlog is back to half the
+  // bound, or after cluster.intake_hold_max_ms however it stands (a stalled
+  // delivery must not stop the node). When it returns false `resume` is
+  // dropped and the device goes on. Cheap while open: one atomic load.
+  [[nodiscard]] bool hold_intake(std::function<void()> resume);
+  [[nodiscard]] storage::Position delivery_backlog() const;
+
   [[nodiscard]] const PresenceTable& presence() const { return presence_; }
   [[nodiscard]] bool redis_up() const;
   // A consistent copy, taken on the strand (blocks until it runs: not on
@@ -118,6 +138,11 @@ class ClusterNode {
   void poll();
   void heartbeat();
   void publish(std::string_view channel, std::string message);
+  void publish_pending();                 // on the strand
+  void after_merge();                     // on the strand: timers, backlog
+  void seen(storage::Position position);  // any thread
+  void update_intake();                   // any thread
+  void on_intake_timer();
   void presence_changes(const std::vector<PresenceTable::Change>& changes);
 
   boost::asio::io_context& io_;
@@ -135,6 +160,22 @@ class ClusterNode {
   std::atomic<std::uint64_t> published_{0};
   std::atomic<std::uint64_t> received_{0};
   std::atomic<std::uint64_t> rejected_{0};
+  std::atomic<std::uint64_t> commits_published_{0};
+  // This node's commits not yet published (on the strand): published
+  // together when several queue up before the strand gets to them.
+  std::vector<EventBatch> pending_publish_;
+  bool publish_posted_ = false;
+
+  // Flow control: see hold_intake().
+  std::atomic<storage::Position> newest_seen_{0};
+  std::atomic<storage::Position> delivered_{0};
+  std::atomic<bool> intake_closed_{false};
+  std::mutex intake_mutex_;
+  std::vector<std::function<void()>> intake_waiters_;  // guarded by intake_mutex_
+  std::uint64_t intake_generation_ = 0;                // guarded by intake_mutex_
+  std::atomic<std::uint64_t> intake_closed_count_{0};
+  std::atomic<std::uint64_t> intake_timeouts_{0};
+  boost::asio::steady_timer intake_timer_;  // on io_ (not the strand, which may wait on the database)
 };
 
 }  // namespace parley::cluster

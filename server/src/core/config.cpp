@@ -328,6 +328,8 @@ void apply_toml(Config& config, std::string_view text, std::string_view source_n
     millis("idle_poll_interval_ms", c.idle_poll_interval, 10, 600'000);
     millis("redis_timeout_ms", c.redis_timeout, 10, 60'000);
     r.integer("publish_queue", c.publish_queue, 1, 10'000'000);
+    r.integer("delivery_backlog", c.delivery_backlog, 0, 100'000'000);
+    millis("intake_hold_max_ms", c.intake_hold_max, 1, 60'000);
     r.finish();
   }
   if (const toml::table* stickers = top.table("stickers")) {

@@ -374,6 +374,18 @@ struct ClusterOptions {
   std::size_t publish_queue = 10'000;
   // One Redis command's timeout (connect, and each reply).
   std::chrono::milliseconds redis_timeout{500};
+  // Flow control (cluster/cluster_node.hpp hold_intake()): past this many
+  // positions committed but not yet delivered by this node, it stops
+  // reading its devices' frames until the backlog is back to half, so that
+  // a node short of CPU delivers what the other nodes committed before it
+  // takes more sends. 2,000 is well under a second of delivery on a small
+  // node, and several of the largest commit batches (PgStore: 512 writes),
+  // so that one batch never closes it. 0: no flow control.
+  std::int64_t delivery_backlog = 2000;
+  // The longest the intake stays closed at once, however the backlog
+  // stands: a delivery that stalls (a gap read from a slow database) must
+  // not stop the node's sends for longer.
+  std::chrono::milliseconds intake_hold_max{500};
 
   [[nodiscard]] bool enabled() const { return !redis_url.empty(); }
 };

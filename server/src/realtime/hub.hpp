@@ -121,6 +121,16 @@ class Hub {
   void relay_presence_rules_changed() const {
     if (presence_rules_relay_) presence_rules_relay_();
   }
+  // In a cluster, whether this node's deliveries of other nodes' events
+  // are so far behind that its devices' frames must wait: then true, and
+  // `resume` is called (once, on any thread) when they may go on; false
+  // (and `resume` dropped) otherwise, and always on a single node.
+  // Set once at start-up, in a cluster only (ClusterNode::hold_intake).
+  using IntakeHold = std::function<bool(std::function<void()> resume)>;
+  void set_intake_hold(IntakeHold hold) { intake_hold_ = std::move(hold); }
+  [[nodiscard]] bool hold_intake(std::function<void()> resume) const {
+    return intake_hold_ && intake_hold_(std::move(resume));
+  }
   // Whether `user` has a device on this node or, in a cluster, on another.
   [[nodiscard]] bool online_anywhere(storage::UserId user) const;
   // Closes every device (shutdown).
@@ -154,6 +164,7 @@ class Hub {
   PresenceObserver presence_observer_;
   Relay relay_;
   std::function<void()> presence_rules_relay_;
+  IntakeHold intake_hold_;
   StreamPositions positions_;
   mutable std::mutex mutex_;
   std::unordered_map<storage::UserId, std::vector<std::weak_ptr<Device>>> by_user_;  // guarded by mutex_

@@ -318,10 +318,11 @@ class Session final : public realtime::Device,
       asio::co_spawn(strand_, hello(std::move(payload)), asio::detached);
       return;
     }
-    if (!serving_ || paused_ || deferred_head_ < deferred_.size()) {
-      // Read before the catch-up ended, or while writes wait for the
-      // database: kept, in order, until then. Bounded: reading pauses, so
-      // at most what one read of the socket brought waits here.
+    if (!serving_ || paused_ || deferred_head_ < deferred_.size() || held_for_delivery()) {
+      // Read before the catch-up ended, while writes wait for the database,
+      // or while the node catches up on its deliveries: kept, in order,
+      // until then. Bounded: reading pauses, so at most what one read of
+      // the socket brought waits here.
       deferred_.emplace_back(opcode, std::move(payload));
       pause_connection();
       return;
@@ -599,6 +600,7 @@ class Session final : public realtime::Device,
   // for the database, then reads on.
   void drain_deferred() {
     while (deferred_head_ < deferred_.size() && !paused_ && !closing_ && !over_) {
+      if (held_for_delivery()) return;
       auto [opcode, payload] = std::move(deferred_[deferred_head_++]);
       receive(opcode, payload);
     }
@@ -608,6 +610,23 @@ class Session final : public realtime::Device,
       held_while_paused_.reset();
       live->resume_reading();
     }
+  }
+
+  // Flow control on the node (Hub::hold_intake): while the node's delivery
+  // backlog is past its bound, the client's frames wait, unread, until the
+  // node says to go on.
+  bool held_for_delivery() {
+    if (held_) return true;
+    if (!context_.hub.hold_intake([self = shared_from_this()] {
+          asio::post(self->strand_, [self] {
+            self->held_ = false;
+            self->drain_deferred();
+          });
+        })) {
+      return false;
+    }
+    held_ = true;
+    return true;
   }
 
   void clear_deferred() {
@@ -822,6 +841,7 @@ class Session final : public realtime::Device,
   std::size_t deferred_head_ = 0;
   bool serving_ = false;  // caught up: client frames are handled
   bool paused_ = false;   // by backpressure, until a database write completes
+  bool held_ = false;     // by the node's flow control, until Hub::hold_intake resumes it
   bool closing_ = false;
   bool over_ = false;
   unsigned inflight_ = 0;
