@@ -149,7 +149,7 @@ int x_unfetch(sqlite3_file* f, sqlite3_int64 offset, void* pointer) {
 // Versions 1 to 3 (the default VFS's files are version 3: shared memory for
 // WAL, memory-mapped reads). Version 2 and 3 calls are offered only when the
 // wrapped file has them (x_open picks the table).
-const sqlite3_io_methods kMethods = {
+constexpr sqlite3_io_methods kMethods = {
     3,
     x_close,
     x_read,
@@ -170,48 +170,24 @@ const sqlite3_io_methods kMethods = {
     x_fetch,
     x_unfetch,
 };
-const sqlite3_io_methods kMethodsV2 = {
-    2,
-    x_close,
-    x_read,
-    x_write,
-    x_truncate,
-    x_sync,
-    x_file_size,
-    x_lock,
-    x_unlock,
-    x_check_reserved_lock,
-    x_file_control,
-    x_sector_size,
-    x_device_characteristics,
-    x_shm_map,
-    x_shm_lock,
-    x_shm_barrier,
-    x_shm_unmap,
-    nullptr,
-    nullptr,
-};
-const sqlite3_io_methods kMethodsV1 = {
-    1,
-    x_close,
-    x_read,
-    x_write,
-    x_truncate,
-    x_sync,
-    x_file_size,
-    x_lock,
-    x_unlock,
-    x_check_reserved_lock,
-    x_file_control,
-    x_sector_size,
-    x_device_characteristics,
-    nullptr,
-    nullptr,
-    nullptr,
-    nullptr,
-    nullptr,
-    nullptr,
-};
+// The same table at a lower version, without the calls that version lacks.
+constexpr sqlite3_io_methods with_version(int version) {
+  sqlite3_io_methods methods = kMethods;
+  methods.iVersion = version;
+  if (version < 3) {
+    methods.xFetch = nullptr;
+    methods.xUnfetch = nullptr;
+  }
+  if (version < 2) {
+    methods.xShmMap = nullptr;
+    methods.xShmLock = nullptr;
+    methods.xShmBarrier = nullptr;
+    methods.xShmUnmap = nullptr;
+  }
+  return methods;
+}
+constexpr sqlite3_io_methods kMethodsV2 = with_version(2);
+constexpr sqlite3_io_methods kMethodsV1 = with_version(1);
 
 int x_open(sqlite3_vfs*, const char* name, sqlite3_file* f, int flags, int* out_flags) {
   auto* file = new (f) File{};
