@@ -12,6 +12,7 @@
 #include "messaging/messages.hpp"
 #include "storage/sqlite/database.hpp"
 #include "storage/sqlite/sqlite_store.hpp"
+#include "support/error_code_of.hpp"
 
 namespace parley::messaging {
 namespace {
@@ -21,6 +22,7 @@ using storage::ConversationKind;
 using storage::Role;
 using storage::Transaction;
 using storage::UserId;
+using test::error_code_of;
 
 class SendBatchTest : public ::testing::Test {
  protected:
@@ -114,17 +116,6 @@ class SendBatchTest : public ::testing::Test {
     return store_->read([&](Transaction& tx) { return tx.message_by_client_id(sender, client_id)->id; });
   }
 
-  static std::optional<ErrorCode> Code(const std::exception_ptr& error) {
-    if (!error) return std::nullopt;
-    try {
-      std::rethrow_exception(error);
-    } catch (const ApiError& e) {
-      return e.code();
-    } catch (...) {
-      return ErrorCode::kInternal;
-    }
-  }
-
   std::vector<storage::Seq> Seqs(ConversationId conversation) {
     return store_->read([&](Transaction& tx) {
       std::vector<storage::Seq> seqs;
@@ -149,9 +140,9 @@ TEST_F(SendBatchTest, MembershipChangesTakeEffectOnTheNextSendOfTheBatch) {
       [&](Transaction& tx) { tx.insert_member({group_, bob_, Role::kMember, 2, tx.next_position(), 0, 0}); },
       Send(bob_, group_, "b3"),
   });
-  EXPECT_EQ(Code(outcomes[0]), std::nullopt);
-  EXPECT_EQ(Code(outcomes[2]), ErrorCode::kNotFound);
-  EXPECT_EQ(Code(outcomes[4]), std::nullopt);
+  EXPECT_EQ(error_code_of(outcomes[0]), std::nullopt);
+  EXPECT_EQ(error_code_of(outcomes[2]), ErrorCode::kNotFound);
+  EXPECT_EQ(error_code_of(outcomes[4]), std::nullopt);
   EXPECT_EQ(Seqs(group_), (std::vector<storage::Seq>{1, 2}));
 }
 
@@ -167,11 +158,11 @@ TEST_F(SendBatchTest, BlocksTakeEffectOnTheNextSendOfTheBatch) {
       [&](Transaction& tx) { tx.delete_block(bob_, ann_); },
       Send(ann_, direct_, "a3"),
   });
-  EXPECT_EQ(Code(outcomes[0]), std::nullopt);
-  EXPECT_EQ(Code(outcomes[2]), ErrorCode::kBlocked);
-  EXPECT_EQ(Code(outcomes[3]), ErrorCode::kBlocked);
-  EXPECT_EQ(Code(outcomes[6]), ErrorCode::kBlocked);
-  EXPECT_EQ(Code(outcomes[8]), std::nullopt);
+  EXPECT_EQ(error_code_of(outcomes[0]), std::nullopt);
+  EXPECT_EQ(error_code_of(outcomes[2]), ErrorCode::kBlocked);
+  EXPECT_EQ(error_code_of(outcomes[3]), ErrorCode::kBlocked);
+  EXPECT_EQ(error_code_of(outcomes[6]), ErrorCode::kBlocked);
+  EXPECT_EQ(error_code_of(outcomes[8]), std::nullopt);
   EXPECT_EQ(Seqs(direct_), (std::vector<storage::Seq>{1, 2}));
 }
 
@@ -194,11 +185,11 @@ TEST_F(SendBatchTest, ARolledBackWriteLeavesTheCacheAsItWas) {
       Send(bob_, direct_, "b2"),
       Send(ann_, group_, "a2"),
   });
-  EXPECT_EQ(Code(outcomes[1]), ErrorCode::kInternal);
-  EXPECT_EQ(Code(outcomes[2]), std::nullopt);
-  EXPECT_EQ(Code(outcomes[3]), ErrorCode::kInternal);
-  EXPECT_EQ(Code(outcomes[4]), std::nullopt);
-  EXPECT_EQ(Code(outcomes[5]), std::nullopt);
+  EXPECT_EQ(error_code_of(outcomes[1]), ErrorCode::kInternal);
+  EXPECT_EQ(error_code_of(outcomes[2]), std::nullopt);
+  EXPECT_EQ(error_code_of(outcomes[3]), ErrorCode::kInternal);
+  EXPECT_EQ(error_code_of(outcomes[4]), std::nullopt);
+  EXPECT_EQ(error_code_of(outcomes[5]), std::nullopt);
   // No gap where the rolled-back send took seq 2.
   EXPECT_EQ(Seqs(group_), (std::vector<storage::Seq>{1, 2, 3}));
 }
@@ -234,7 +225,7 @@ TEST_F(SendBatchTest, ARetryInTheSameBatchIsAnsweredWithTheFirst) {
       [&](Transaction& tx) { retry = send(tx, ann_, request("hello")); },
       [&](Transaction& tx) { send(tx, ann_, request("another text")); },
   });
-  EXPECT_EQ(Code(outcomes[2]), ErrorCode::kConflict);
+  EXPECT_EQ(error_code_of(outcomes[2]), ErrorCode::kConflict);
   ASSERT_TRUE(first && retry);
   EXPECT_FALSE(first->duplicate);
   EXPECT_TRUE(retry->duplicate);
@@ -256,8 +247,8 @@ TEST_F(SendBatchTest, ARetryAfterLeavingIsStillAnsweredWithTheStoredMessage) {
       },
       Send(bob_, group_, "b2"),
   });
-  EXPECT_EQ(Code(outcomes[2]), std::nullopt);
-  EXPECT_EQ(Code(outcomes[3]), ErrorCode::kNotFound);
+  EXPECT_EQ(error_code_of(outcomes[2]), std::nullopt);
+  EXPECT_EQ(error_code_of(outcomes[3]), ErrorCode::kNotFound);
   ASSERT_TRUE(retry);
   EXPECT_TRUE(retry->duplicate);
   EXPECT_EQ(retry->message.seq, 1);
@@ -283,7 +274,7 @@ TEST_F(SendBatchTest, SearchFindsABatchsMessagesAsCommitted) {
       },
       Send(bob_, group_, "b1", "fig roll"),
   });
-  EXPECT_EQ(Code(outcomes[5]), ErrorCode::kInternal);
+  EXPECT_EQ(error_code_of(outcomes[5]), ErrorCode::kInternal);
   auto a1 = IdOf(ann_, "a1"), a2 = IdOf(ann_, "a2"), b1 = IdOf(bob_, "b1");
   EXPECT_EQ(Found("apple"), (std::vector<storage::MessageId>{a1}));
   EXPECT_EQ(Found("banana"), (std::vector<storage::MessageId>{}));
@@ -319,11 +310,11 @@ TEST_F(SendBatchTest, AWriteThatFailsIsUndoneWhetherOrNotItChangedAnything) {
       Send(bob_, group_, "b1"),
       [&](Transaction& tx) { EXPECT_EQ(tx.member(group_, bob_)->role, Role::kMember); },
   });
-  EXPECT_EQ(Code(outcomes[0]), std::nullopt);
-  EXPECT_EQ(Code(outcomes[1]), ErrorCode::kInternal);
-  EXPECT_EQ(Code(outcomes[2]), ErrorCode::kInternal);
-  EXPECT_EQ(Code(outcomes[3]), std::nullopt);
-  EXPECT_EQ(Code(outcomes[4]), std::nullopt);
+  EXPECT_EQ(error_code_of(outcomes[0]), std::nullopt);
+  EXPECT_EQ(error_code_of(outcomes[1]), ErrorCode::kInternal);
+  EXPECT_EQ(error_code_of(outcomes[2]), ErrorCode::kInternal);
+  EXPECT_EQ(error_code_of(outcomes[3]), std::nullopt);
+  EXPECT_EQ(error_code_of(outcomes[4]), std::nullopt);
   EXPECT_EQ(Seqs(group_), (std::vector<storage::Seq>{1, 2}));
   store_->read([&](Transaction& tx) {
     EXPECT_EQ(tx.member(group_, bob_)->role, Role::kMember);

@@ -21,11 +21,13 @@
 #include "messaging/messages.hpp"
 #include "storage/migration.hpp"
 #include "storage/postgres/database.hpp"
+#include "support/error_code_of.hpp"
 #include "support/pg_database.hpp"
 
 namespace parley::storage::postgres {
 namespace {
 
+using test::error_code_of;
 using test::PgTestDatabase;
 
 // Records what a store publishes.
@@ -671,18 +673,6 @@ Sent queue_send(OneBatch& batch, UserId sender, ConversationId conversation, std
   return sent;
 }
 
-// The code of the ApiError a write failed with; nullopt when it did not fail.
-std::optional<ErrorCode> api_error(std::exception_ptr error) {
-  if (!error) return std::nullopt;
-  try {
-    std::rethrow_exception(error);
-  } catch (const ApiError& e) {
-    return e.code();
-  } catch (...) {
-    return ErrorCode::kInternal;
-  }
-}
-
 // Sends of one batch are answered from the batch's own reads and written
 // together: seqs follow one another per conversation, positions are
 // gapless, read marks move, and nothing was run again.
@@ -760,7 +750,7 @@ TEST(PgStore, ASendAfterAMembershipChangeInItsBatchSeesIt) {
   auto outcomes = batch.run();
   EXPECT_EQ(outcomes[0], nullptr);
   EXPECT_EQ(outcomes[removal], nullptr);
-  EXPECT_EQ(api_error(outcomes[*refused_index]), ErrorCode::kNotFound);
+  EXPECT_EQ(error_code_of(outcomes[*refused_index]), ErrorCode::kNotFound);
   EXPECT_EQ(outcomes.back(), nullptr);
   EXPECT_EQ(before_removal.result->message.seq, 1);
   EXPECT_EQ(after.result->message.seq, 2);
@@ -852,7 +842,7 @@ TEST(PgStore, ADuplicateClientIdInOneBatchIsOneMessage) {
   auto outcomes = batch.run();
   for (std::size_t i = 0; i < outcomes.size(); ++i) {
     if (i == *conflict_index) {
-      EXPECT_EQ(api_error(outcomes[i]), ErrorCode::kConflict);
+      EXPECT_EQ(error_code_of(outcomes[i]), ErrorCode::kConflict);
     } else {
       EXPECT_EQ(outcomes[i], nullptr) << i;
     }
