@@ -81,6 +81,11 @@ class StrandEventSink final : public storage::EventSink {
   // Set once at start-up, before any write.
   void set_cluster(cluster::ClusterNode* cluster) { cluster_ = cluster; }
 
+  // On the writer's thread, before the batch's writes are answered: a
+  // client that hears its membership change is done may connect a device at
+  // once, and that device's presence must already follow the change.
+  void committed(const std::vector<storage::Event>& events) override { presence_.committed(events); }
+
   void publish_range(storage::Position after, storage::Position upto, std::vector<storage::Event> events) override {
     if (cluster_ == nullptr) {
       if (!events.empty()) publish(std::move(events));
@@ -101,7 +106,6 @@ class StrandEventSink final : public storage::EventSink {
       return;
     }
     boost::asio::post(strand_, [this, events = std::move(events)] {
-      presence_.committed(events);  // who may see whom, before devices hear of it
       hub_.publish(events);
       push_.notify(events);
     });
@@ -211,9 +215,12 @@ struct ServerApp::Impl {
             },
         .current_position =
             [this] { return store.read([](storage::Transaction& tx) { return tx.current_position(); }); },
+        // This node's own events reached Presence::committed before they
+        // were answered (StrandEventSink::committed); other nodes' reach it
+        // here, before devices hear of them.
         .deliver =
             [this](std::vector<storage::Event> events) {
-              presence.committed(events);  // who may see whom, before devices hear of it
+              presence.committed(events);
               hub.publish(events);
             },
         .presence_changed =
