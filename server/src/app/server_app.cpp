@@ -71,7 +71,7 @@ constexpr std::chrono::minutes kSessionSweepInterval{10};
 // In a cluster the batch goes to the cluster node instead, whose ordered
 // merge hands this node's and other nodes' events to the hub in position
 // order (cluster/cluster_node.hpp); only the node that committed a message
-// pushes it.
+// pushes it, from the writer's thread.
 class StrandEventSink final : public storage::EventSink {
  public:
   StrandEventSink(boost::asio::io_context& io, realtime::Hub& hub, realtime::Presence& presence,
@@ -91,10 +91,13 @@ class StrandEventSink final : public storage::EventSink {
       if (!events.empty()) publish(std::move(events));
       return;
     }
+    // Push first, here on the writer's thread (it looks up who is online
+    // and queues jobs, without blocking): the events then go to the cluster
+    // node as they are, where a post to the strand would need a copy of
+    // every event and its message.
+    if (!events.empty()) push_.notify(events);
     // Even without events: the other nodes learn these positions are empty.
-    auto copy = events;
-    cluster_->local_commit(after + 1, upto, std::move(copy));
-    if (!events.empty()) boost::asio::post(strand_, [this, events = std::move(events)] { push_.notify(events); });
+    cluster_->local_commit(after + 1, upto, std::move(events));
   }
 
   void publish(std::vector<storage::Event> events) override {
