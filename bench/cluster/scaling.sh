@@ -54,6 +54,11 @@
 #   SCALE_SHARES=16384      cpu.shares of the benchmark's groups
 #   SCALE_PG_FSYNC=on       PostgreSQL's fsync (off: as the test server starts)
 #   BENCH_OUT=DIR           results (default build/bench-results/TIME-scaling-MODE)
+#   SCALE_CAP_SETUP=0       hold the nodes to their quota during the tool's
+#                           setup too (by default they are capped once the
+#                           tool has opened 90% of its connections: setup,
+#                           300 accounts' argon2 hashes, is not measured and
+#                           took two minutes per run at 10% of a core)
 #   SKIP_BUILD=1            use build/release as it is
 set -euo pipefail
 
@@ -111,11 +116,16 @@ quota_us=$(python3 -c "import sys; print(max(1000, round(float(sys.argv[1]) * in
 mkdir -p "$cpu_root/$group" "$acct_root/$group"
 echo "$shares" >"$cpu_root/$group/cpu.shares"
 for name in postgres redis tool; do mkdir -p "$cpu_root/$group/$name" "$acct_root/$group/$name"; done
+cap_setup=${SCALE_CAP_SETUP:-0}
+# cap_nodes QUOTA_US: every node group's quota (-1: none).
+cap_nodes() {
+  for k in $(seq "$max_nodes"); do echo "$1" >"$cpu_root/$group/nodes/node$k/cpu.cfs_quota_us"; done
+}
 for k in $(seq "$max_nodes"); do
   mkdir -p "$cpu_root/$group/nodes/node$k" "$acct_root/$group/nodes/node$k"
   echo "$period" >"$cpu_root/$group/nodes/node$k/cpu.cfs_period_us"
-  echo "$quota_us" >"$cpu_root/$group/nodes/node$k/cpu.cfs_quota_us"
 done
+cap_nodes "$quota_us"
 
 # in_group NAME COMMAND...: runs COMMAND in the cpu and cpuacct groups NAME
 # (a path under the benchmark's group). A script, not a function, so that
@@ -239,16 +249,46 @@ run_config() {
   # cpu.stat before and after: the share of scheduling periods in which a
   # node used up its quota (throttled). Near 1: the quota was the limit;
   # well below: the node waited for something else (or for a core).
-  for k in $(seq "$n"); do cp "$cpu_root/$group/nodes/node$k/cpu.stat" "$dir/node$k.cpu-stat-before"; done
-  local list
+  # "Before" is taken when the quota is set.
+  local list capper=
   list=$(
     IFS=,
     echo "${servers[*]}"
   )
+  if ((cap_setup)); then
+    for k in $(seq "$n"); do cp "$cpu_root/$group/nodes/node$k/cpu.stat" "$dir/node$k.cpu-stat-before"; done
+  else
+    # Uncapped through the tool's setup, capped once its connections are
+    # (mostly) open: well before the warm-up, let alone the window.
+    cap_nodes -1
+    local ports=() p
+    for p in "${servers[@]}"; do ports+=("sport = :${p##*:}"); done
+    local filter
+    filter=$(
+      IFS='|'
+      echo "${ports[*]}"
+    )
+    filter="( ${filter//|/ or } )"
+    (
+      while (($(ss -Htn state established "$filter" | wc -l) < connections * 9 / 10)); do sleep 0.05; done
+      cap_nodes "$quota_us"
+      for k in $(seq "$n"); do cp "$cpu_root/$group/nodes/node$k/cpu.stat" "$dir/node$k.cpu-stat-before"; done
+      echo "$(date -u +%H:%M:%S) $name-$r capped" >>"$out/load.txt"
+    ) &
+    capper=$!
+  fi
   "$in_group" tool "$bench" --server "$list" --server-pid "${node_pids[0]}" --label "$name" \
     --scenario "$scenario" --connections "$connections" --rate "$rate" --duration "$duration" \
     --warmup "$warmup" --drain-timeout 3 --quiet "${groups[@]}" --json "$dir/report.json" \
     >"$dir/summary.txt" 2>"$dir/bench.err" || echo "$name round $r: parley-bench failed (see $dir)" | tee -a "$out/problems.txt"
+  if [[ -n $capper ]] && kill -0 "$capper" 2>/dev/null; then
+    # The tool ended before its connections were open (it failed): the
+    # run's figures are not at the quota.
+    kill "$capper" 2>/dev/null || true
+    echo "$name round $r: the nodes were never capped" | tee -a "$out/problems.txt"
+    cap_nodes "$quota_us"
+  fi
+  if [[ -n $capper ]]; then wait "$capper" 2>/dev/null || true; fi
   for k in $(seq "$n"); do cp "$cpu_root/$group/nodes/node$k/cpu.stat" "$dir/node$k.cpu-stat-after"; done
   for pid in "${node_pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   for pid in "${node_pids[@]}"; do wait "$pid" 2>/dev/null || true; done

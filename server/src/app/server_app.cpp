@@ -71,7 +71,7 @@ constexpr std::chrono::minutes kSessionSweepInterval{10};
 // In a cluster the batch goes to the cluster node instead, whose ordered
 // merge hands this node's and other nodes' events to the hub in position
 // order (cluster/cluster_node.hpp); only the node that committed a message
-// pushes it.
+// pushes it, from the writer's thread.
 class StrandEventSink final : public storage::EventSink {
  public:
   StrandEventSink(boost::asio::io_context& io, realtime::Hub& hub, realtime::Presence& presence,
@@ -81,15 +81,23 @@ class StrandEventSink final : public storage::EventSink {
   // Set once at start-up, before any write.
   void set_cluster(cluster::ClusterNode* cluster) { cluster_ = cluster; }
 
+  // On the writer's thread, before the batch's writes are answered: a
+  // client that hears its membership change is done may connect a device at
+  // once, and that device's presence must already follow the change.
+  void committed(const std::vector<storage::Event>& events) override { presence_.committed(events); }
+
   void publish_range(storage::Position after, storage::Position upto, std::vector<storage::Event> events) override {
     if (cluster_ == nullptr) {
       if (!events.empty()) publish(std::move(events));
       return;
     }
+    // Push first, here on the writer's thread (it looks up who is online
+    // and queues jobs, without blocking): the events then go to the cluster
+    // node as they are, where a post to the strand would need a copy of
+    // every event and its message.
+    if (!events.empty()) push_.notify(events);
     // Even without events: the other nodes learn these positions are empty.
-    auto copy = events;
-    cluster_->local_commit(after + 1, upto, std::move(copy));
-    if (!events.empty()) boost::asio::post(strand_, [this, events = std::move(events)] { push_.notify(events); });
+    cluster_->local_commit(after + 1, upto, std::move(events));
   }
 
   void publish(std::vector<storage::Event> events) override {
@@ -101,7 +109,6 @@ class StrandEventSink final : public storage::EventSink {
       return;
     }
     boost::asio::post(strand_, [this, events = std::move(events)] {
-      presence_.committed(events);  // who may see whom, before devices hear of it
       hub_.publish(events);
       push_.notify(events);
     });
@@ -211,9 +218,12 @@ struct ServerApp::Impl {
             },
         .current_position =
             [this] { return store.read([](storage::Transaction& tx) { return tx.current_position(); }); },
+        // This node's own events reached Presence::committed before they
+        // were answered (StrandEventSink::committed); other nodes' reach it
+        // here, before devices hear of them.
         .deliver =
             [this](std::vector<storage::Event> events) {
-              presence.committed(events);  // who may see whom, before devices hear of it
+              presence.committed(events);
               hub.publish(events);
             },
         .presence_changed =

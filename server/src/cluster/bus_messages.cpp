@@ -157,15 +157,32 @@ std::string encode_events(std::string_view node, const EventBatch& batch) {
   return encode_events(node, std::span<const EventBatch>(&batch, 1));
 }
 
-std::optional<EventsMessage> decode_events(std::string_view bytes) {
-  if (bytes.size() > kMaxBusMessageBytes) return std::nullopt;
-  Reader in(bytes);
+namespace {
+
+// The version byte and the node's name, ahead of the commits.
+std::optional<std::string_view> read_events_header(Reader& in) {
   if (in.u8() != kEventsVersion) return std::nullopt;
   auto node_size = in.u8();
   auto node = in.bytes(node_size);
   if (!in.ok() || node.empty()) return std::nullopt;
+  return node;
+}
+
+}  // namespace
+
+std::optional<std::string_view> events_sender(std::string_view bytes) {
+  if (bytes.size() > kMaxBusMessageBytes) return std::nullopt;
+  Reader in(bytes);
+  return read_events_header(in);
+}
+
+std::optional<EventsMessage> decode_events(std::string_view bytes) {
+  if (bytes.size() > kMaxBusMessageBytes) return std::nullopt;
+  Reader in(bytes);
+  auto node = read_events_header(in);
+  if (!node) return std::nullopt;
   EventsMessage message;
-  message.node = std::string(node);
+  message.node = std::string(*node);
   storage::Position previous_last = 0;
   do {
     EventBatch batch;

@@ -77,6 +77,10 @@ struct EventsMessage {
   std::vector<EventBatch> batches;
 };
 [[nodiscard]] std::optional<EventsMessage> decode_events(std::string_view bytes);
+// The node that published an events message, read from its header alone
+// (nullopt when the header is malformed): a node gets its own messages back
+// from Redis and drops them without decoding their events.
+[[nodiscard]] std::optional<std::string_view> events_sender(std::string_view bytes);
 
 // --- presence ---
 struct PresenceMessage {

@@ -32,6 +32,25 @@ TEST(BusMessages, EventsRoundTripKeepsPayloadBytes) {
   EXPECT_EQ(*decoded->batches[0].events[0].payload, *batch.events[0].payload);
 }
 
+// The sender is read from the header alone, so a node can drop its own
+// messages without decoding them; a malformed header names no one.
+TEST(BusMessages, TheSenderIsReadFromTheHeader) {
+  EventBatch batch{1, 2, {}};
+  batch.events.push_back(event_at(2, {4}, R"({"type":"x"})"));
+  auto encoded = encode_events("node-b", batch);
+  EXPECT_EQ(events_sender(encoded), std::optional<std::string_view>("node-b"));
+  // Only the header: commits that do not decode still name their sender.
+  EXPECT_EQ(events_sender(std::string_view(encoded).substr(0, 2 + 6)), std::optional<std::string_view>("node-b"));
+  EXPECT_FALSE(events_sender(std::string_view(encoded).substr(0, 2 + 5))) << "name cut short";
+  EXPECT_FALSE(events_sender(""));
+  auto version = encoded;
+  version[0] = static_cast<char>(kEventsVersion + 1);
+  EXPECT_FALSE(events_sender(version)) << "unknown version";
+  auto unnamed = encoded;
+  unnamed[1] = '\0';
+  EXPECT_FALSE(events_sender(unnamed)) << "empty node name";
+}
+
 // The bytes of bus_messages.hpp's layout, written out: nodes of different
 // builds must agree on them (and the fuzz corpus is built the same way).
 TEST(BusMessages, TheEventsFramingIsAsDocumented) {

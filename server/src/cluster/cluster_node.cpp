@@ -6,7 +6,6 @@
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <future>
-#include <span>
 
 #include "core/log.hpp"
 #include "events/emit.hpp"
@@ -62,9 +61,8 @@ void ClusterNode::stop(bool farewell) {
   }
   if (subscriber_) subscriber_->stop();
   log::get("cluster")->info(
-      "cluster node stopped published={} commits_published={} received={} rejected={} intake_closed={} "
-      "intake_timeouts={}",
-      published_.load(), commits_published_.load(), received_.load(), rejected_.load(), intake_closed_count_.load(),
+      "cluster node stopped published={} received={} rejected={} intake_closed={} intake_timeouts={}",
+      published_.load(), received_.load(), rejected_.load(), intake_closed_count_.load(),
       intake_timeouts_.load());
   // Devices held by flow control go on (to their close, on shutdown).
   std::vector<std::function<void()>> waiters;
@@ -105,46 +103,23 @@ void ClusterNode::publish(std::string_view channel, std::string message) {
 void ClusterNode::local_commit(storage::Position first, storage::Position last, std::vector<storage::Event> events) {
   if (last < first || stopped_) return;
   seen(last);
-  boost::asio::post(strand_, [this, first, last, events = std::move(events)]() mutable {
-    // Each new message's payload is built once, here: the bus message
-    // carries it and this node's devices get their frames from it (the hub
-    // would otherwise build it again). What is published is the events'
-    // positions, recipients and payloads only, not their messages.
-    EventBatch outgoing{first, last, {}};
-    outgoing.events.reserve(events.size());
-    for (auto& event : events) {
-      if (!event.payload && event.message) event.payload = events::message_payload(*event.message);
-      storage::Event copy;
-      copy.pos = event.pos;
-      copy.recipients = event.recipients;
-      copy.payload = event.payload;
-      outgoing.events.push_back(std::move(copy));
-    }
-    pending_publish_.push_back(std::move(outgoing));
-    // Published after whatever else is queued on the strand now: commits
-    // that arrive meanwhile go in the same PUBLISH.
-    if (!publish_posted_) {
-      publish_posted_ = true;
-      boost::asio::post(strand_, [this] { publish_pending(); });
-    }
-    merge_->add(EventBatch{first, last, std::move(events)}, Clock::now());
+  // Published here, on the writer's thread, the moment the commit is: the
+  // other nodes' merges wait for these positions (gap_wait), so they must
+  // not queue on the cluster strand behind this node's own merging,
+  // fan-out and gap reads. Posted behind those, a short-of-CPU node's
+  // commits reached the others late, which then read them from the
+  // database, which made them late in turn. Each new message's payload is
+  // built once, here: the bus message carries it and this node's devices
+  // get their frames from it (the hub would otherwise build it again).
+  for (auto& event : events) {
+    if (!event.payload && event.message) event.payload = events::message_payload(*event.message);
+  }
+  EventBatch batch{first, last, std::move(events)};
+  publish(channel::kEvents, encode_events(options_.node_id, batch));
+  boost::asio::post(strand_, [this, batch = std::move(batch)]() mutable {
+    merge_->add(std::move(batch), Clock::now());
     after_merge();
   });
-}
-
-void ClusterNode::publish_pending() {
-  publish_posted_ = false;
-  if (pending_publish_.empty()) return;
-  // At most kMaxCommitsPerPublish commits to a message: it stays far below
-  // kMaxBusMessageBytes (a commit is at most PgStore's batch of writes).
-  constexpr std::size_t kMaxCommitsPerPublish = 16;
-  std::span<const EventBatch> all(pending_publish_);
-  for (std::size_t at = 0; at < all.size(); at += kMaxCommitsPerPublish) {
-    auto part = all.subspan(at, std::min(kMaxCommitsPerPublish, all.size() - at));
-    publish(channel::kEvents, encode_events(options_.node_id, part));
-    commits_published_.fetch_add(part.size());
-  }
-  pending_publish_.clear();
 }
 
 void ClusterNode::after_merge() {
@@ -256,6 +231,10 @@ void ClusterNode::on_message(std::string_view channel, std::string_view payload)
   received_.fetch_add(1);
   auto logger = log::get("cluster");
   if (channel == channel::kEvents) {
+    // This node's own, back from Redis: merged already, from local_commit().
+    // Dropped before its events are decoded: with N nodes that is 1/N of
+    // what the subscriber reads.
+    if (events_sender(payload) == std::string_view(options_.node_id)) return;
     auto message = decode_events(payload);
     if (!message) {
       // Its positions are read from the database like a lost message's.
@@ -263,7 +242,6 @@ void ClusterNode::on_message(std::string_view channel, std::string_view payload)
       logger->warn("undecodable events message ignored bytes={}", payload.size());
       return;
     }
-    if (message->node == options_.node_id) return;  // merged already, from local_commit()
     seen(message->batches.back().last);
     boost::asio::post(strand_, [this, batches = std::move(message->batches)]() mutable {
       auto now = Clock::now();
@@ -358,7 +336,6 @@ ClusterStats ClusterNode::stats() {
   boost::asio::post(strand_, [&] {
     ClusterStats s;
     s.published = published_.load();
-    s.commits_published = commits_published_.load();
     s.intake_closed = intake_closed_count_.load();
     s.intake_timeouts = intake_timeouts_.load();
     s.publish_dropped = commander_.dropped();

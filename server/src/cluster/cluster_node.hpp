@@ -68,7 +68,6 @@ struct ClusterHooks {
 
 struct ClusterStats {
   std::uint64_t published = 0;
-  std::uint64_t commits_published = 0;  // commits, several to a PUBLISH when they queue up
   std::uint64_t publish_dropped = 0;
   std::uint64_t received = 0;
   std::uint64_t rejected = 0;  // undecodable messages
@@ -97,7 +96,8 @@ class ClusterNode {
   // This node's committed batch: positions first to last, and their events
   // (fewer, or none, when a write left a position unused: the other nodes
   // then learn it is empty instead of waiting gap_wait for it). From the
-  // store's EventSink; any thread.
+  // store's EventSink, on the writer's thread, which builds the messages'
+  // payloads and publishes the batch before it goes to the merge.
   void local_commit(storage::Position first, storage::Position last, std::vector<storage::Event> events);
   // This node's user got their first device or lost their last (any
   // thread). Returns whether the user's state across the cluster changed.
@@ -138,7 +138,6 @@ class ClusterNode {
   void poll();
   void heartbeat();
   void publish(std::string_view channel, std::string message);
-  void publish_pending();                 // on the strand
   void after_merge();                     // on the strand: timers, backlog
   void seen(storage::Position position);  // any thread
   void update_intake();                   // any thread
@@ -160,11 +159,6 @@ class ClusterNode {
   std::atomic<std::uint64_t> published_{0};
   std::atomic<std::uint64_t> received_{0};
   std::atomic<std::uint64_t> rejected_{0};
-  std::atomic<std::uint64_t> commits_published_{0};
-  // This node's commits not yet published (on the strand): published
-  // together when several queue up before the strand gets to them.
-  std::vector<EventBatch> pending_publish_;
-  bool publish_posted_ = false;
 
   // Flow control: see hold_intake().
   std::atomic<storage::Position> newest_seen_{0};

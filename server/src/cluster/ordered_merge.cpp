@@ -50,6 +50,7 @@ void OrderedMerge::deliver(std::vector<storage::Event> events) {
 }
 
 void OrderedMerge::drain(Clock::time_point now) {
+  const auto delivered_before = delivered_;
   while (!held_.empty() && held_.begin()->first <= delivered_ + 1) {
     EventBatch batch = std::move(held_.begin()->second);
     held_.erase(held_.begin());
@@ -63,8 +64,12 @@ void OrderedMerge::drain(Clock::time_point now) {
     delivered_ = batch.last;
     deliver(std::move(batch.events));
   }
+  // The wait is the first missing position's: it starts again whenever
+  // delivery moves on. Timed from the first of a run of gaps instead, a
+  // node under steady load (always some batch in flight, each arriving in
+  // time) read from the database every gap_wait what Redis was bringing.
   if (known_ > delivered_) {
-    if (!gap_since_) gap_since_ = now;
+    if (!gap_since_ || delivered_ != delivered_before) gap_since_ = now;
   } else {
     gap_since_.reset();
   }

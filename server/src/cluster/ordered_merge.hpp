@@ -14,9 +14,10 @@
 //   - a batch above delivered() + 1 is held back until the positions
 //     between arrive;
 //   - a gap (a position known to be committed, above delivered(), that has
-//     not arrived) older than `gap_wait` is read from the database, in
-//     chunks of at most `fill_chunk` positions, and delivered; batches held
-//     back then resume.
+//     not arrived) that has held delivery up for `gap_wait` (its wait starts
+//     when it becomes the first missing position) is read from the
+//     database, in chunks of at most `fill_chunk` positions, and delivered;
+//     batches held back then resume.
 //
 // What is "known to be committed": the last position of any batch seen, and
 // what the owner reports through horizon() (the database's current

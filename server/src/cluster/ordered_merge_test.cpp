@@ -131,6 +131,33 @@ TEST(OrderedMerge, FillsALostBatchFromTheDatabaseAfterTheWait) {
   EXPECT_EQ(f.delivered, range(1, 6));
 }
 
+// Under steady load some batch is always in flight, so there is always a
+// gap; each batch arriving within the wait of becoming the first missing
+// one is never read from the database, however long the run of gaps.
+TEST(OrderedMerge, ASteadyRunOfLateBatchesIsNotReadFromTheDatabase) {
+  MergeOptions options;
+  options.gap_wait = 200ms;
+  Fixture f(0, options);
+  // Every 100 ms another node's batch arrives 150 ms after this node's
+  // later one: positions 2k+1 (theirs) trail 2k+2 (ours).
+  std::vector<EventBatch> in_flight;
+  for (Position k = 0; k < 30; ++k) {
+    in_flight.push_back(f.commit(2 * k + 1, 2 * k + 1));
+    f.merge.add(f.commit(2 * k + 2, 2 * k + 2), f.now);
+    f.advance(50ms);
+    if (in_flight.size() == 2) {
+      f.merge.add(in_flight.front(), f.now);
+      in_flight.erase(in_flight.begin());
+    }
+    f.advance(50ms);
+    f.merge.tick(f.now);
+  }
+  EXPECT_TRUE(f.reads.empty()) << f.reads.size() << " database reads, the first after " << f.reads.front().first;
+  EXPECT_EQ(f.merge.stats().fills, 0U);
+  f.merge.add(in_flight.front(), f.now);
+  EXPECT_EQ(f.delivered, range(1, 60));
+}
+
 TEST(OrderedMerge, ALostLastBatchIsFoundThroughTheHorizon) {
   Fixture f;
   f.merge.add(f.commit(1, 2), f.now);

@@ -1,10 +1,11 @@
 #include "cluster/redis_client.hpp"
 
-#include <poll.h>
+#include <sys/socket.h>
 #include <sys/time.h>
 
 #include <cerrno>
 #include <charconv>
+#include <cstring>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -135,7 +136,6 @@ bool RedisConnection::connect(const RedisEndpoint& endpoint, std::chrono::millis
 
 bool RedisConnection::set_timeout(std::chrono::milliseconds timeout) {
   if (context_ == nullptr) return false;
-  timeout_ = timeout;
   if (redisSetTimeout(context_, to_timeval(timeout)) != REDIS_OK) {
     last_error_ = context_->errstr;
     close();
@@ -208,36 +208,41 @@ std::optional<std::vector<RedisReply>> RedisConnection::pipeline(const std::vect
   return replies;
 }
 
-std::optional<RedisReply> RedisConnection::read_reply(bool& timed_out) {
+bool RedisConnection::read_reply(bool& timed_out, const std::function<void(const redisReply&)>& use) {
   timed_out = false;
-  if (context_ == nullptr) return std::nullopt;
-  // hiredis marks its context dead after a read timeout, so the wait is a
-  // poll() of our own and hiredis only reads what is there.
+  if (context_ == nullptr) return false;
   for (;;) {
     void* raw = nullptr;
     if (redisGetReplyFromReader(context_, &raw) != REDIS_OK) {
       last_error_ = context_->errstr;
       close();
-      return std::nullopt;
+      return false;
     }
     if (raw != nullptr) {
-      auto* reply = static_cast<redisReply*>(raw);
-      RedisReply out = convert(reply);
-      freeReplyObject(reply);
-      return out;
+      std::unique_ptr<redisReply, void (*)(void*)> reply(static_cast<redisReply*>(raw), freeReplyObject);
+      use(*reply);
+      return true;
     }
-    pollfd pfd{context_->fd, POLLIN, 0};
-    int wait_ms = static_cast<int>(timeout_.count());
-    int ready = ::poll(&pfd, 1, wait_ms);
-    if (ready == 0) {
+    // One blocking recv(), bounded by the socket's receive timeout
+    // (set_timeout: SO_RCVTIMEO), rather than poll() then hiredis' read():
+    // one system call per wake-up instead of two. hiredis' own read would
+    // mark the context dead on a timeout; here a timeout leaves it usable.
+    if (read_buffer_.empty()) read_buffer_.resize(64 * 1024);
+    auto got = ::recv(context_->fd, read_buffer_.data(), read_buffer_.size(), 0);
+    if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
       timed_out = true;
-      return std::nullopt;
+      return false;
     }
-    if (ready < 0 && errno == EINTR) continue;
-    if (ready < 0 || redisBufferRead(context_) != REDIS_OK) {
-      last_error_ = context_->errstr[0] != '\0' ? context_->errstr : "connection lost";
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) {
+      last_error_ = got == 0 ? "connection closed by redis" : fmt::format("recv: {}", std::strerror(errno));
       close();
-      return std::nullopt;
+      return false;
+    }
+    if (redisReaderFeed(context_->reader, read_buffer_.data(), static_cast<std::size_t>(got)) != REDIS_OK) {
+      last_error_ = context_->reader->errstr;
+      close();
+      return false;
     }
   }
 }
@@ -393,12 +398,31 @@ void Subscriber::run() {
     auto last_heard = std::chrono::steady_clock::now();
     bool ping_sent = false;
     bool up = false;
+    // What a reply is: a message (channel, payload), a subscription's
+    // confirmation, PING's answer.
+    enum class Got { kOther, kMessage, kSubscribed };
+    auto handle = [&](const redisReply& reply) {
+      if (reply.type != REDIS_REPLY_ARRAY || reply.elements == 0) return Got::kOther;
+      auto text = [&](std::size_t i) {
+        const auto* element = reply.element[i];
+        return element->type == REDIS_REPLY_STRING || element->type == REDIS_REPLY_STATUS
+                   ? std::string_view(element->str, element->len)
+                   : std::string_view();
+      };
+      auto kind = text(0);
+      if (kind == "message" && reply.elements == 3) {
+        if (handlers_.on_message) handlers_.on_message(text(1), text(2));
+        return Got::kMessage;
+      }
+      return kind == "subscribe" ? Got::kSubscribed : Got::kOther;
+    };
     while (!stopping()) {
       bool timed_out = false;
-      auto reply = connection.read_reply(timed_out);
+      auto got = Got::kOther;
+      bool read = connection.read_reply(timed_out, [&](const redisReply& reply) { got = handle(reply); });
       auto now = std::chrono::steady_clock::now();
-      if (!reply && !timed_out) break;
-      if (!reply) {
+      if (!read && !timed_out) break;
+      if (!read) {
         if (now - last_heard > 2 * quiet_limit) {
           logger->warn("redis silent, reconnecting role=subscribe address={}", endpoint_.describe());
           break;
@@ -411,11 +435,7 @@ void Subscriber::run() {
       }
       last_heard = now;
       ping_sent = false;
-      if (reply->type != RedisReply::Type::kArray || reply->elements.empty()) continue;
-      const auto& kind = reply->elements[0].str;
-      if (kind == "message" && reply->elements.size() == 3) {
-        if (handlers_.on_message) handlers_.on_message(reply->elements[1].str, reply->elements[2].str);
-      } else if (kind == "subscribe") {
+      if (got == Got::kSubscribed) {
         if (++confirmed == channels_.size()) {
           up = true;
           connected_ = true;

@@ -31,6 +31,7 @@
 #include <vector>
 
 struct redisContext;
+struct redisReply;
 
 namespace parley::cluster {
 
@@ -98,10 +99,12 @@ class RedisConnection {
   // Sends a command without reading a reply (SUBSCRIBE's are read by
   // read_reply()).
   bool send(const std::vector<std::string>& argv);
-  // Reads the next reply. nullopt with `timed_out` true when nothing came
-  // within the read timeout (the connection stays open); otherwise nullopt
+  // Reads the next reply and lets `use` see it as hiredis parsed it, before
+  // it is freed: a subscriber's messages, the largest replies, are read in
+  // place rather than copied. False with `timed_out` true when nothing came
+  // within the read timeout (the connection stays open); otherwise false
   // means the connection failed.
-  std::optional<RedisReply> read_reply(bool& timed_out);
+  bool read_reply(bool& timed_out, const std::function<void(const redisReply&)>& use);
   // The read timeout from now on.
   bool set_timeout(std::chrono::milliseconds timeout);
 
@@ -110,7 +113,7 @@ class RedisConnection {
  private:
   bool append(const std::vector<std::string>& argv);
   redisContext* context_ = nullptr;
-  std::chrono::milliseconds timeout_{200};
+  std::vector<char> read_buffer_;  // read_reply()'s
   std::string last_error_;
 };
 

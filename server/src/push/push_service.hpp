@@ -57,8 +57,11 @@ class PushService {
   // thread. Idempotent.
   void stop();
 
-  // Committed events, on the hub's strand after the hub delivered them.
-  // Queues a push job for each new message with recipients offline.
+  // Committed events: on one node, on the hub's strand after the hub
+  // delivered them; in a cluster, on the database writer's thread as they
+  // are committed (the hub gets them later, through the cluster's merge).
+  // Queues a push job for each new message with recipients offline, and
+  // does not block. Thread-safe.
   void notify(const std::vector<storage::Event>& events);
 
  private:

@@ -11,8 +11,9 @@
 // viewer's visible list (the welcome frame's presence) are read from the
 // database once and then reused until relationships change. Every change
 // that can alter them bumps one generation, and an entry of an older
-// generation is read again: events of contacts, blocks and memberships as
-// they are published (committed()), and a change of the last-seen setting
+// generation is read again: events of contacts, blocks and memberships once
+// committed, before their writes are answered (committed()), and a change
+// of the last-seen setting
 // (relationships_changed(), called by the settings route after its commit).
 #pragma once
 
@@ -60,9 +61,11 @@ class Presence {
   // viewer's visible list is cached.
   [[nodiscard]] boost::json::array visible_to(storage::UserId viewer);
 
-  // Committed events, as the hub gets them (before it does): those that
-  // change who may see whom (contacts, blocks, memberships) end every
-  // cached audience and visible list. Thread-safe.
+  // Committed events: those that change who may see whom (contacts,
+  // blocks, memberships) end every cached audience, visible list and member
+  // list. Called for this process's writes on the writer's thread before
+  // they are answered (storage::EventSink::committed), and in a cluster for
+  // other nodes' events before the hub gets them. Thread-safe.
   void committed(const std::vector<storage::Event>& events);
 
   // Something that decides who may see whom changed outside the event
@@ -87,9 +90,10 @@ class Presence {
   // from `read`, which is called on this thread, may throw (and then
   // nothing is kept: a non-member's refusal is read every time), and
   // returns the members. Sorted ascending. A frame handled between a
-  // membership change's commit and its publication is judged by the
-  // membership before it, as one handled just before the commit would
-  // be. Thread-safe.
+  // membership change's commit and committed() (on the writer's thread,
+  // right after the commit, before the change is answered; on another
+  // node, until its events arrive here) is judged by the membership before
+  // it, as one handled just before the commit would be. Thread-safe.
   using Members = std::shared_ptr<const std::vector<storage::UserId>>;
   [[nodiscard]] Members conversation_members(storage::ConversationId conversation, storage::UserId member,
                                              const std::function<std::vector<storage::UserId>()>& read);

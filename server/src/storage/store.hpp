@@ -383,6 +383,12 @@ class Transaction {
 class EventSink {
  public:
   virtual ~EventSink() = default;
+  // The committed batch's events, before any of its writes is answered and
+  // before publish(): for state that must be current by the time a caller
+  // hears that its write is done (who may see whom: a device that connects
+  // right after a membership change's answer must be judged by the new
+  // membership). Quick and non-blocking, like publish(). By default nothing.
+  virtual void committed(const std::vector<Event>& events) { (void)events; }
   virtual void publish(std::vector<Event> events) = 0;
   // The committed batch's positions, after < pos <= upto, with its events:
   // fewer than the positions, or none, when a write took a position and

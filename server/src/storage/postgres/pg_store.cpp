@@ -445,6 +445,7 @@ void PgStore::run_batch(std::vector<Job>& batch) {
     return;
   }
   if (observer_) observer_(true, batch.size(), std::chrono::steady_clock::now() - started);
+  if (sink_ != nullptr && !events.empty()) sink_->committed(events);
   for (std::size_t i = 0; i < batch.size(); ++i) batch[i].done(errors[i]);
   // The range, even without events: other nodes learn that its unused
   // positions are empty (a retried send's, say) instead of waiting for them.

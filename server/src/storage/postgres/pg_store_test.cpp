@@ -21,6 +21,7 @@
 #include "messaging/messages.hpp"
 #include "storage/migration.hpp"
 #include "storage/postgres/database.hpp"
+#include "support/batch_order.hpp"
 #include "support/error_code_of.hpp"
 #include "support/pg_database.hpp"
 
@@ -471,6 +472,14 @@ TEST(PgStore, StatementsArePreparedOncePerConnection) {
   EXPECT_EQ(null_query.int64(0), 1);
   connection.release_statements();
   EXPECT_EQ(count_prepared(), 2);
+}
+
+// A batch's events reach EventSink::committed before any of its writes is
+// answered (Presence's generation is bumped there).
+TEST(PgStore, EventsAreCommittedBeforeAnyWriteOfTheBatchIsAnswered) {
+  PgTestDatabase db;
+  PgStore store({db.conninfo(), 2});
+  EXPECT_EQ(test::batch_order(store), test::committed_before_answers());
 }
 
 // Writes that fail inside one batch are undone alone, however they follow

@@ -499,6 +499,7 @@ bool SqliteStore::run_batch(std::vector<Job>& batch) {
   last_commit_ended_ = std::chrono::steady_clock::now();
   note_wal_frames();
   if (observer_) observer_(true, batch.size(), std::chrono::steady_clock::now() - started);
+  if (sink_ != nullptr && !events.empty()) sink_->committed(events);
   for (std::size_t i = 0; i < batch.size(); ++i) batch[i].done(errors[i]);
   if (sink_ != nullptr && !events.empty()) sink_->publish(std::move(events));
   return search_text_removed;
