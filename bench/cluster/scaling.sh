@@ -264,11 +264,8 @@ run_config() {
     local ports=() p
     for p in "${servers[@]}"; do ports+=("sport = :${p##*:}"); done
     local filter
-    filter=$(
-      IFS='|'
-      echo "${ports[*]}"
-    )
-    filter="( ${filter//|/ or } )"
+    printf -v filter ' or %s' "${ports[@]}"
+    filter="( ${filter# or } )"
     (
       while (($(ss -Htn state established "$filter" | wc -l) < connections * 9 / 10)); do sleep 0.05; done
       cap_nodes "$quota_us"

@@ -20,10 +20,8 @@ namespace parley::test {
 class OrderSink final : public storage::EventSink {
  public:
   void committed(const std::vector<storage::Event>& events) override { note("committed " + count(events)); }
+  // PgStore reports ranges: EventSink's publish_range() passes them on here.
   void publish(std::vector<storage::Event> events) override { note("published " + count(events)); }
-  void publish_range(storage::Position, storage::Position, std::vector<storage::Event> events) override {
-    note("published " + count(events));
-  }
   void note(std::string what) {
     std::lock_guard lock(mutex_);
     log_.push_back(std::move(what));

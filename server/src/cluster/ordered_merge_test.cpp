@@ -150,7 +150,6 @@ TEST(OrderedMerge, ASteadyRunOfLateBatchesIsNotReadFromTheDatabase) {
       in_flight.erase(in_flight.begin());
     }
     f.advance(50ms);
-    f.merge.tick(f.now);
   }
   EXPECT_TRUE(f.reads.empty()) << f.reads.size() << " database reads, the first after " << f.reads.front().first;
   EXPECT_EQ(f.merge.stats().fills, 0U);

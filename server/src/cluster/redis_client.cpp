@@ -398,11 +398,10 @@ void Subscriber::run() {
     auto last_heard = std::chrono::steady_clock::now();
     bool ping_sent = false;
     bool up = false;
-    // What a reply is: a message (channel, payload), a subscription's
-    // confirmation, PING's answer.
-    enum class Got { kOther, kMessage, kSubscribed };
+    // A reply: a message (channel, payload), handed on; a subscription's
+    // confirmation (true); PING's answer.
     auto handle = [&](const redisReply& reply) {
-      if (reply.type != REDIS_REPLY_ARRAY || reply.elements == 0) return Got::kOther;
+      if (reply.type != REDIS_REPLY_ARRAY || reply.elements == 0) return false;
       auto text = [&](std::size_t i) {
         const auto* element = reply.element[i];
         return element->type == REDIS_REPLY_STRING || element->type == REDIS_REPLY_STATUS
@@ -412,14 +411,14 @@ void Subscriber::run() {
       auto kind = text(0);
       if (kind == "message" && reply.elements == 3) {
         if (handlers_.on_message) handlers_.on_message(text(1), text(2));
-        return Got::kMessage;
+        return false;
       }
-      return kind == "subscribe" ? Got::kSubscribed : Got::kOther;
+      return kind == "subscribe";
     };
     while (!stopping()) {
       bool timed_out = false;
-      auto got = Got::kOther;
-      bool read = connection.read_reply(timed_out, [&](const redisReply& reply) { got = handle(reply); });
+      bool subscribed = false;
+      bool read = connection.read_reply(timed_out, [&](const redisReply& reply) { subscribed = handle(reply); });
       auto now = std::chrono::steady_clock::now();
       if (!read && !timed_out) break;
       if (!read) {
@@ -435,7 +434,7 @@ void Subscriber::run() {
       }
       last_heard = now;
       ping_sent = false;
-      if (got == Got::kSubscribed) {
+      if (subscribed) {
         if (++confirmed == channels_.size()) {
           up = true;
           connected_ = true;
