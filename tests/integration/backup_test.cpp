@@ -128,7 +128,14 @@ bool empty_or_missing(const fs::path& path) { return !fs::exists(path) || fs::is
 
 TEST(BackupTest, BackupUnderSendLoadRestoresEveryAckedMessageAndTheSameMediaBytes) {
   if (postgres_backend_selected()) GTEST_SKIP() << "SQLite by nature: parleyd backup copies parley.db (PostgreSQL is backed up with its own tools)";
-  ServerProcess server{ServerOptions{"[stickers]\ninstall_default_pack = true\n", {}}};
+  // The sender sends as fast as acks come back, hundreds a second for as
+  // long as the backup takes (seconds for an instrumented build on a slow
+  // machine): far past the default frame budget of a session, whose refusals
+  // would drop sends. The rate limit has tests of its own.
+  ServerProcess server{ServerOptions{"[stickers]\ninstall_default_pack = true\n"
+                                     "[websocket]\nframes_per_second = 100000\nframe_burst = 100000\n"
+                                     "user_frames_per_second = 100000\nuser_frame_burst = 100000\n",
+                                     {}}};
   HttpClient client(server.port());
   auto alice = register_and_login(client, "alice");
   auto bob = register_and_login(client, "bob");

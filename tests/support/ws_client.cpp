@@ -65,6 +65,17 @@ void decorate(websocket::stream<beast::tcp_stream>& ws, const WsOptions& options
   ws.read_message_max(64 << 20);
 }
 
+// A frame the rate limit refused is not read, so its error has no "ref"
+// (docs/protocol.md): a helper waiting for the answer to a frame it just
+// sent would wait for its whole timeout. Said at once instead.
+void throw_if_dropped(const boost::json::object& frame, const std::string& ref) {
+  if (frame.at("type").as_string() != "error" || frame.contains("ref")) return;
+  if (frame.contains("code") && frame.at("code") == "too_many_requests") {
+    throw std::runtime_error("the frame with ref " + ref + " was dropped by the frame rate limit: " +
+                             boost::json::serialize(frame));
+  }
+}
+
 }  // namespace
 
 WsClient::WsClient(std::uint16_t port, WsOptions options) : impl_(std::make_unique<Impl>()) {
@@ -170,6 +181,7 @@ boost::json::object WsClient::request(boost::json::object frame, std::vector<boo
     if (left.count() <= 0) throw std::runtime_error("no answer to " + boost::json::serialize(frame));
     auto reply = next(left);
     if (reply.contains("ref") && reply.at("ref").is_string() && reply.at("ref").as_string() == ref) return reply;
+    throw_if_dropped(reply, ref);
     if (skipped != nullptr) skipped->push_back(std::move(reply));
   }
 }
@@ -186,6 +198,7 @@ boost::json::object WsClient::send_message(std::int64_t conversation_id, const s
     if ((type == "ack" || type == "error") && frame.contains("ref") && frame.at("ref").as_string() == client_id) {
       return frame;
     }
+    throw_if_dropped(frame, client_id);
   }
 }
 
